@@ -1,0 +1,66 @@
+# brflow — top-level build.  `make` builds src/brflowd and ctl/brflowctl,
+# `make check` runs unit tests and the netns suite (as root), `make asan`
+# runs the unit tests and the suite under ASan+UBSan.
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
+PKGS     = libnftnl libmnl libnetfilter_conntrack
+DAEMON_LIBS = $(shell pkg-config --libs $(PKGS) libsystemd 2>/dev/null || echo -lnftnl -lmnl -lnetfilter_conntrack -lnfnetlink -lsystemd)
+DAEMON_CFLAGS = $(shell pkg-config --cflags $(PKGS) libsystemd 2>/dev/null)
+
+RULES_SRC  = $(sort $(wildcard rules/*.c))
+RULES_OBJ  = $(RULES_SRC:.c=.o)
+DAEMON_SRC = $(sort $(wildcard src/*.c))
+DAEMON_OBJ = $(DAEMON_SRC:.c=.o)
+CTL_SRC    = $(sort $(wildcard ctl/*.c))
+CTL_OBJ    = $(CTL_SRC:.c=.o) src/ctlproto.o
+UNIT_SRC   = $(sort $(wildcard tests/unit/*.c))
+UNIT_BIN   = $(UNIT_SRC:.c=)
+
+all: src/brflowd ctl/brflowctl
+
+rules/librules.a: $(RULES_OBJ)
+	$(AR) rcs $@ $^
+
+src/%.o: src/%.c
+	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) -c -o $@ $<
+
+%.o: %.c
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+src/brflowd: $(DAEMON_OBJ) rules/librules.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJ) rules/librules.a $(DAEMON_LIBS)
+
+ctl/brflowctl: $(CTL_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ)
+
+tests/unit/%: tests/unit/%.c rules/librules.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< rules/librules.a
+
+$(RULES_OBJ) $(DAEMON_OBJ) $(CTL_OBJ): $(wildcard rules/*.h src/*.h ctl/*.h)
+
+unit: $(UNIT_BIN)
+
+check: all unit
+	bash tests/run.sh
+
+asan:
+	$(MAKE) clean
+	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check
+	$(MAKE) clean
+
+install: all
+	install -D -m 0755 src/brflowd $(DESTDIR)$(PREFIX)/sbin/brflowd
+	install -D -m 0755 ctl/brflowctl $(DESTDIR)$(PREFIX)/bin/brflowctl
+	install -D -m 0644 man/brflowd.8 $(DESTDIR)$(PREFIX)/share/man/man8/brflowd.8
+	install -D -m 0644 man/brflowctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/brflowctl.8
+	install -D -m 0644 man/brflow-flows.7 $(DESTDIR)$(PREFIX)/share/man/man7/brflow-flows.7
+	install -D -m 0644 systemd/brflowd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/brflowd.service
+	install -D -m 0644 systemd/brflow.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/brflow.conf
+
+clean:
+	rm -f rules/*.o rules/librules.a src/*.o src/brflowd ctl/*.o ctl/brflowctl $(UNIT_BIN)
+
+.PHONY: all unit check asan install clean

@@ -1,0 +1,43 @@
+/* Compiler: one bridge's ports and flow tables -> an nftables ruleset
+ * (rules/nftir.h).  Pure: no kernel access.  See docs/design.md for the hook
+ * layout and the packet-mark and ct-mark bits it uses. */
+#ifndef BRFLOW_COMPILE_H
+#define BRFLOW_COMPILE_H
+
+#include "flow.h"
+#include "nftir.h"
+
+#define BRFLOW_MAX_OFPORT 4094 /* ofport numbers live in 12 mark bits */
+
+struct compile_port {
+	char ifname[16];
+	uint16_t ofport;
+};
+
+/* A flow as the daemon stores it: 'id' is stable for the flow's lifetime and
+ * names its counters ("f<id>" in both tables). */
+struct compile_flow {
+	uint64_t id;
+	const struct flow *flow;
+};
+
+struct compile_input {
+	const char *bridge;      /* bridge name; tables are "brflow_<bridge>" */
+	int n_ports;
+	const struct compile_port *ports;
+	int n_flows;
+	const struct compile_flow *flows;
+};
+
+/* Compiles 'in' into 'out' (which must be zeroed).  Returns NULL on success,
+ * else a malloc'd one-line reason naming the flow, e.g.
+ * "flow 'priority=5,ip actions=ct(nat)': nat is not supported yet".
+ * On error 'out' is freed. */
+char *brflow_compile(const struct compile_input *in, struct nir_ruleset *out);
+
+/* Table names for a bridge: "brflow_<bridge>" in both families. */
+void brflow_table_name(const char *bridge, char *buf, size_t len);
+/* Counter object name for a flow id. */
+void brflow_counter_name(uint64_t id, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,167 @@
+/* The flow language's internal form: one OpenFlow-style flow, as parsed from
+ * ovs-ofctl syntax and as the compiler consumes it.  Values are kept in
+ * network byte order over the field's width so that printing, comparing and
+ * compiling never need to know a field's C type. */
+#ifndef BRFLOW_FLOW_H
+#define BRFLOW_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FLOW_NREGS 8
+#define FLOW_DEFAULT_PRIORITY 32768
+#define FLOW_MAX_TABLE 254
+#define FLOW_MAX_VALUE 16 /* bytes: the widest field is ct_label */
+
+/* ct_state bits, numbered as OVS numbers them (CS_* in OVS). */
+#define CS_NEW 0x01
+#define CS_EST 0x02
+#define CS_REL 0x04
+#define CS_RPL 0x08
+#define CS_INV 0x10
+#define CS_TRK 0x20
+
+/* Bit 31 of the connection mark is brflow's "committed" bit; users keep
+ * bits 0-30 (see brflow-flows(7)). */
+#define CT_MARK_USER_MASK 0x7fffffffu
+
+enum field_id {
+	F_IN_PORT,
+	F_DL_SRC,
+	F_DL_DST,
+	F_DL_TYPE,
+	F_NW_SRC,
+	F_NW_DST,
+	F_IPV6_SRC,
+	F_IPV6_DST,
+	F_NW_PROTO,
+	F_TP_SRC,
+	F_TP_DST,
+	F_TCP_FLAGS,
+	F_ICMP_TYPE,
+	F_ICMP_CODE,
+	F_CT_STATE,
+	F_CT_ZONE,
+	F_CT_MARK,
+	F_CT_LABEL,
+	F_REG0,
+	F_REG7 = F_REG0 + FLOW_NREGS - 1,
+	F_COUNT
+};
+
+/* One match: field == value under mask.  value and mask are big-endian over
+ * field_width(id) bytes; a full mask means an exact match.  For F_CT_STATE
+ * value holds the flags that must be set and mask the flags named at all. */
+struct flow_match {
+	enum field_id field;
+	uint8_t value[FLOW_MAX_VALUE];
+	uint8_t mask[FLOW_MAX_VALUE];
+};
+
+enum action_type {
+	ACT_OUTPUT,     /* output:N and bare N */
+	ACT_NORMAL,
+	ACT_FLOOD,
+	ACT_IN_PORT,
+	ACT_RESUBMIT,   /* resubmit(,N) (and resubmit(PORT,N) is rejected) */
+	ACT_GOTO_TABLE, /* goto_table:N; must be last */
+	ACT_SET_FIELD,  /* load: and set_field: to reg0-7 */
+	ACT_CT,
+};
+
+/* load:/set_field: — write value under mask into a field (reg0-7 at top
+ * level; ct_mark and ct_label inside ct(exec(...))).  Big-endian over the
+ * field's width, like flow_match. */
+struct action_set_field {
+	enum field_id field;
+	uint8_t value[FLOW_MAX_VALUE];
+	uint8_t mask[FLOW_MAX_VALUE];
+	bool as_load; /* written as load:...->NXM_..[a..b]; printer keeps form */
+};
+
+#define CT_MAX_EXEC 8
+
+struct action_ct {
+	bool commit;
+	int table;          /* -1: no table= (processing continues untracked) */
+	uint16_t zone;      /* immediate zone when zone_reg < 0 */
+	int zone_reg;       /* 0-7 when zone=REGn[a..b], else -1 */
+	uint8_t zone_ofs;   /* first bit of the register range */
+	uint8_t zone_nbits; /* width of the register range (<= 16) */
+	char alg[16];       /* "" when absent; "ftp", "tftp", "sip" */
+	char *nat;          /* NULL when absent; else the nat(...) text as written */
+	int n_exec;
+	struct action_set_field exec[CT_MAX_EXEC];
+};
+
+struct flow_action {
+	enum action_type type;
+	union {
+		uint32_t port;  /* ACT_OUTPUT */
+		uint8_t table;  /* ACT_RESUBMIT, ACT_GOTO_TABLE */
+		struct action_set_field set;
+		struct action_ct ct;
+	} u;
+};
+
+struct flow {
+	uint8_t table;
+	uint16_t priority;
+	uint64_t cookie;
+	int n_matches;
+	struct flow_match matches[F_COUNT]; /* at most one per field, in field order */
+	int n_actions;
+	struct flow_action *actions;        /* malloc'd; flow_free releases */
+};
+
+/* Field metadata, one table row per field (rules/fields.c). */
+struct field_info {
+	enum field_id id;
+	const char *name;      /* canonical ovs-ofctl name */
+	const char *nxm_name;  /* NXM/OXM name used by load:, or NULL */
+	uint8_t width;         /* bytes */
+	bool maskable;
+};
+
+const struct field_info *field_info(enum field_id id);
+const struct field_info *field_by_name(const char *name);
+
+/* Parse one flow in ovs-ofctl syntax.  Returns NULL on success, else a
+ * malloc'd one-line message naming the token and its 1-based column, e.g.
+ * "unknown field 'nw_sorc' at column 12".  With 'for_delete' set, actions
+ * may be omitted and a missing priority stays "unspecified" (see
+ * flow_parse_opts).  On success *out owns its actions. */
+struct flow_parse_opts {
+	bool match_only;        /* del-flows/mod-flows matching: actions optional */
+	bool *priority_given;   /* out: whether priority= appeared; may be NULL */
+	bool *table_given;      /* out: whether table= appeared; may be NULL */
+};
+char *flow_parse(const char *text, struct flow *out,
+		 const struct flow_parse_opts *opts);
+
+/* Canonical text as ovs-ofctl's match_format + actions print it, without
+ * cookie/table/stats (the daemon adds those):
+ *   "priority=100,ip,in_port=1 actions=ct(commit),output:2"
+ * priority= is left out when it is the default 32768, as OVS does; the
+ * shorthand (ip, tcp, ...) comes first; an empty action list prints
+ * "actions=drop".  Parsing the result gives back an equal flow (round trip).
+ * Returns a malloc'd string. */
+char *flow_format(const struct flow *f);
+/* Just the actions part, as after "actions=". malloc'd. */
+char *flow_format_actions(const struct flow *f);
+/* Just the match part (no table/priority). malloc'd; "" when empty. */
+char *flow_format_match(const struct flow *f);
+
+void flow_free(struct flow *f);
+int flow_copy(struct flow *dst, const struct flow *src); /* 0 or -ENOMEM */
+
+const struct flow_match *flow_find_match(const struct flow *f, enum field_id id);
+
+/* Same table, priority and match (OpenFlow "strict" identity). */
+bool flow_same_rule(const struct flow *a, const struct flow *b);
+/* Non-strict: every packet matching f also matches pattern (pattern is
+ * equal or more general), and tables agree when table_given. */
+bool flow_covered_by(const struct flow *f, const struct flow *pattern);
+
+#endif

@@ -1,0 +1,166 @@
+/* The compiler's output: an nftables ruleset described at the level of
+ * nftables statements, close enough to the kernel's expressions that
+ * src/nft_backend.c turns each statement into a fixed sequence of libnftnl
+ * expressions, and readable enough that nftir_print() writes nft syntax.
+ *
+ * Byte order of values: exactly what the kernel register holds.  Meta and ct
+ * keys (mark, zone, state, direction, l4proto, nfproto) are host-endian
+ * integers; payload fields are network order; ct label is 16 raw bytes. */
+#ifndef BRFLOW_NFTIR_H
+#define BRFLOW_NFTIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum nir_family { NIR_BRIDGE, NIR_INET };
+
+enum nir_src_kind { NIR_SRC_META, NIR_SRC_CT, NIR_SRC_PAYLOAD };
+
+/* How a value of this source prints in nft syntax. */
+enum nir_fmt {
+	NIR_FMT_HEX,      /* host-endian integer of len bytes, 0x%08x style */
+	NIR_FMT_DEC,      /* host-endian (meta/ct) or big-endian (payload) integer */
+	NIR_FMT_IPV4,
+	NIR_FMT_IPV6,
+	NIR_FMT_MAC,
+	NIR_FMT_IFNAME,   /* NUL-padded string */
+	NIR_FMT_CTSTATE,  /* host-endian u32 of NF_CT_STATE_* bits */
+	NIR_FMT_CTDIR,    /* u8: 0 original, 1 reply */
+	NIR_FMT_LABEL,    /* 16 bytes, printed as 0x hex */
+};
+
+struct nir_src {
+	enum nir_src_kind kind;
+	uint32_t key;     /* NFT_META_* or NFT_CT_* */
+	uint32_t base;    /* NFT_PAYLOAD_{LL,NETWORK,TRANSPORT}_HEADER */
+	uint32_t offset;  /* payload: byte offset from base */
+	uint32_t len;     /* bytes loaded into the register */
+	const char *name; /* nft syntax: "meta mark", "ip saddr", "tcp dport" */
+	enum nir_fmt fmt;
+};
+
+struct nir_value {
+	uint8_t len;
+	uint8_t data[16];
+};
+
+enum nir_stmt_kind {
+	NIR_MATCH,        /* src [& mask] (== | !=) value */
+	NIR_MARK_SET,     /* <target> set <target> & and_mask | or_value */
+	NIR_CT_ZONE_SET,  /* ct zone set zone   (only before conntrack) */
+	NIR_CT_LABEL_SET, /* ct label set: ORs 'label' into the labels */
+	NIR_MAP_MARK,     /* meta mark set <src> map @set_name */
+	NIR_COUNTER,      /* counter name "counter_name" (named object) */
+	NIR_NOTRACK,
+	NIR_VERDICT,
+};
+
+enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
+
+enum nir_verdict { NIR_ACCEPT, NIR_DROP, NIR_RETURN, NIR_JUMP, NIR_GOTO };
+
+struct nir_stmt {
+	enum nir_stmt_kind kind;
+	union {
+		struct {
+			struct nir_src src;
+			bool has_mask;
+			struct nir_value mask;
+			bool negate;
+			struct nir_value value;
+		} match;
+		struct {
+			enum nir_mark_target target;
+			uint32_t and_mask;
+			uint32_t or_value;
+		} mark;
+		uint16_t zone;
+		uint8_t label[16];
+		struct {
+			struct nir_src src;
+			char set_name[64];
+		} map;
+		char counter_name[64];
+		struct {
+			enum nir_verdict code;
+			char chain[64]; /* for jump/goto */
+		} verdict;
+	} u;
+};
+
+struct nir_rule {
+	int n_stmts;
+	struct nir_stmt *stmts;
+	char *comment; /* optional: the flow this rule came from; NULL if none */
+};
+
+enum nir_hook { NIR_HOOK_NONE, NIR_HOOK_PREROUTING, NIR_HOOK_FORWARD,
+		NIR_HOOK_INPUT, NIR_HOOK_OUTPUT, NIR_HOOK_POSTROUTING };
+
+struct nir_chain {
+	char name[64];
+	enum nir_hook hook;  /* NONE: a regular chain reached by jump/goto */
+	int priority;
+	bool policy_drop;    /* base chains only; default accept */
+	int n_rules;
+	struct nir_rule *rules;
+};
+
+/* A map from interface name (16 bytes) to a 32-bit mark. */
+struct nir_map_elem {
+	char ifname[16];
+	uint32_t mark;
+};
+
+struct nir_map {
+	char name[64];
+	int n_elems;
+	struct nir_map_elem *elems;
+};
+
+struct nir_counter {
+	char name[64];
+	uint64_t packets, bytes; /* initial values */
+};
+
+struct nir_table {
+	enum nir_family family;
+	char name[64];
+	int n_chains;
+	struct nir_chain *chains; /* order: regular chains may be referenced by any */
+	int n_maps;
+	struct nir_map *maps;
+	int n_counters;
+	struct nir_counter *counters;
+};
+
+struct nir_ruleset {
+	int n_tables;
+	struct nir_table *tables;
+};
+
+/* Builders: each returns the new element (zeroed, owned by the parent) or
+ * NULL on allocation failure. */
+struct nir_table *nir_add_table(struct nir_ruleset *rs, enum nir_family family,
+				const char *name);
+struct nir_chain *nir_add_chain(struct nir_table *t, const char *name);
+struct nir_rule *nir_add_rule(struct nir_chain *c);
+struct nir_stmt *nir_add_stmt(struct nir_rule *r, enum nir_stmt_kind kind);
+struct nir_map *nir_add_map(struct nir_table *t, const char *name);
+int nir_map_add(struct nir_map *m, const char *ifname, uint32_t mark);
+struct nir_counter *nir_add_counter(struct nir_table *t, const char *name);
+
+struct nir_chain *nir_find_chain(struct nir_table *t, const char *name);
+struct nir_counter *nir_find_counter(struct nir_table *t, const char *name);
+
+void nir_ruleset_free(struct nir_ruleset *rs);
+
+/* Writes the ruleset in nft syntax (what `nft -f` would load). */
+void nir_print(const struct nir_ruleset *rs, FILE *out);
+
+const char *nir_family_name(enum nir_family f);
+const char *nir_hook_name(enum nir_hook h);
+
+#endif

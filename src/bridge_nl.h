@@ -1,0 +1,20 @@
+/* Bridges and their ports through rtnetlink (libmnl). */
+#ifndef BRFLOW_BRIDGE_NL_H
+#define BRFLOW_BRIDGE_NL_H
+
+#include <stddef.h>
+
+/* Creates bridge 'name' (up, with nf_call_iptables/ip6tables/arptables on so
+ * the inet hooks see bridged traffic); adopts it if it exists as a bridge.
+ * Returns 0 or -1 with err ("'eth0' exists and is not a bridge"). */
+int bridge_add(const char *name, char *err, size_t errlen);
+/* Deletes the bridge. 0 or -1 with err. */
+int bridge_del(const char *name, char *err, size_t errlen);
+/* Enslaves iface to bridge and sets it up. 0 or -1 ("no such interface 'x'"). */
+int bridge_add_port(const char *bridge, const char *iface, char *err, size_t errlen);
+/* Releases iface from the bridge (missing iface is fine). */
+int bridge_del_port(const char *bridge, const char *iface, char *err, size_t errlen);
+/* 1 if 'name' exists, 0 if not. */
+int iface_exists(const char *name);
+
+#endif

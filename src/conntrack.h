@@ -1,0 +1,18 @@
+/* Conntrack access through libnetfilter_conntrack. */
+#ifndef BRFLOW_CONNTRACK_H
+#define BRFLOW_CONNTRACK_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Writes one line per committed connection (ct mark bit 31 set) in the
+ * format of `ovs-appctl dpctl/dump-conntrack`, e.g.
+ * tcp,orig=(src=10.1.1.1,dst=10.1.1.2,sport=39082,dport=80),reply=(src=10.1.1.2,dst=10.1.1.1,sport=80,dport=39082),zone=1,mark=1,protoinfo=(state=ESTABLISHED)
+ * zone=/mark=/labels= only when non-zero; mark without brflow's bit 31.
+ * zone < 0: all zones.  Returns 0 or -1 with err. */
+int conntrack_dump(FILE *out, int zone, char *err, size_t errlen);
+
+/* Deletes every connection (zone < 0) or those of one zone. 0 or -1. */
+int conntrack_flush(int zone, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,38 @@
+/* Loads compiled rulesets into the kernel as one nftables netlink transaction
+ * (libnftnl objects in one libmnl batch), reads counters back, removes a
+ * bridge's tables.  All functions work in the caller's network namespace. */
+#ifndef BRFLOW_NFT_BACKEND_H
+#define BRFLOW_NFT_BACKEND_H
+
+#include <stdint.h>
+#include "../rules/nftir.h"
+
+/* Replaces every table named in 'rs' with its new contents in one atomic
+ * batch (each table: add, delete, then add with everything in it), so the
+ * kernel either runs the whole new ruleset or keeps the old one.  Returns 0,
+ * or -1 with a one-line reason in err (the kernel's error for the failing
+ * message, e.g. "Operation not supported: chain brflow_br0/prepass"). */
+int nft_apply(const struct nir_ruleset *rs, char *err, size_t errlen);
+
+/* Deletes tables "name" in the bridge and inet families (missing is fine),
+ * in one batch. */
+int nft_delete_tables(const char *name, char *err, size_t errlen);
+
+/* Calls fn for every named counter object in table 'name' of 'family'.
+ * Missing table: returns 0 without calls. */
+typedef void (*nft_counter_fn)(const char *counter, uint64_t packets,
+			       uint64_t bytes, void *arg);
+int nft_read_counters(enum nir_family family, const char *name,
+		      nft_counter_fn fn, void *arg, char *err, size_t errlen);
+
+/* Kernel feature probes, each by trying the kernel: 1 present, 0 absent. */
+struct nft_features {
+	int bridge_ct;       /* ct expression usable in the bridge family (nf_conntrack_bridge) */
+	int flowtable;       /* nf_flow_table */
+	int queue;           /* nft queue statement */
+	int ct_helper;       /* ct helper objects */
+	int br_netfilter;    /* inet hooks see bridged traffic */
+};
+void nft_probe_features(struct nft_features *f);
+
+#endif
