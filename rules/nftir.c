@@ -1,0 +1,371 @@
+/* Building and printing the compiler's nftables IR (rules/nftir.h). */
+#include "nftir.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Grows *arr (of *n elements of size sz) by one zeroed element. */
+static void *grow(void *arrp, int *n, size_t sz)
+{
+	void **arr = arrp;
+	char *p = realloc(*arr, (size_t)(*n + 1) * sz);
+
+	if (!p)
+		return NULL;
+	*arr = p;
+	memset(p + (size_t)*n * sz, 0, sz);
+	return p + (size_t)(*n)++ * sz;
+}
+
+static void copy_name(char *dst, const char *src, size_t len)
+{
+	snprintf(dst, len, "%s", src);
+}
+
+struct nir_table *nir_add_table(struct nir_ruleset *rs, enum nir_family family,
+				const char *name)
+{
+	struct nir_table *t = grow(&rs->tables, &rs->n_tables, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->family = family;
+	copy_name(t->name, name, sizeof(t->name));
+	return t;
+}
+
+struct nir_chain *nir_add_chain(struct nir_table *t, const char *name)
+{
+	struct nir_chain *c = grow(&t->chains, &t->n_chains, sizeof(*c));
+
+	if (c)
+		copy_name(c->name, name, sizeof(c->name));
+	return c;
+}
+
+struct nir_rule *nir_add_rule(struct nir_chain *c)
+{
+	return grow(&c->rules, &c->n_rules, sizeof(struct nir_rule));
+}
+
+struct nir_stmt *nir_add_stmt(struct nir_rule *r, enum nir_stmt_kind kind)
+{
+	struct nir_stmt *s = grow(&r->stmts, &r->n_stmts, sizeof(*s));
+
+	if (s)
+		s->kind = kind;
+	return s;
+}
+
+struct nir_map *nir_add_map(struct nir_table *t, const char *name)
+{
+	struct nir_map *m = grow(&t->maps, &t->n_maps, sizeof(*m));
+
+	if (m)
+		copy_name(m->name, name, sizeof(m->name));
+	return m;
+}
+
+int nir_map_add(struct nir_map *m, const char *ifname, uint32_t mark)
+{
+	struct nir_map_elem *e = grow(&m->elems, &m->n_elems, sizeof(*e));
+
+	if (!e)
+		return -1;
+	strncpy(e->ifname, ifname, sizeof(e->ifname) - 1);
+	e->mark = mark;
+	return 0;
+}
+
+struct nir_counter *nir_add_counter(struct nir_table *t, const char *name)
+{
+	struct nir_counter *c = grow(&t->counters, &t->n_counters, sizeof(*c));
+
+	if (c)
+		copy_name(c->name, name, sizeof(c->name));
+	return c;
+}
+
+struct nir_chain *nir_find_chain(struct nir_table *t, const char *name)
+{
+	for (int i = 0; i < t->n_chains; i++)
+		if (!strcmp(t->chains[i].name, name))
+			return &t->chains[i];
+	return NULL;
+}
+
+struct nir_counter *nir_find_counter(struct nir_table *t, const char *name)
+{
+	for (int i = 0; i < t->n_counters; i++)
+		if (!strcmp(t->counters[i].name, name))
+			return &t->counters[i];
+	return NULL;
+}
+
+void nir_ruleset_free(struct nir_ruleset *rs)
+{
+	for (int t = 0; t < rs->n_tables; t++) {
+		struct nir_table *tb = &rs->tables[t];
+
+		for (int c = 0; c < tb->n_chains; c++) {
+			struct nir_chain *ch = &tb->chains[c];
+
+			for (int r = 0; r < ch->n_rules; r++) {
+				free(ch->rules[r].stmts);
+				free(ch->rules[r].comment);
+			}
+			free(ch->rules);
+		}
+		for (int m = 0; m < tb->n_maps; m++)
+			free(tb->maps[m].elems);
+		free(tb->chains);
+		free(tb->maps);
+		free(tb->counters);
+	}
+	free(rs->tables);
+	memset(rs, 0, sizeof(*rs));
+}
+
+const char *nir_family_name(enum nir_family f)
+{
+	return f == NIR_BRIDGE ? "bridge" : "inet";
+}
+
+const char *nir_hook_name(enum nir_hook h)
+{
+	static const char *const names[] = {
+		[NIR_HOOK_NONE] = "", [NIR_HOOK_PREROUTING] = "prerouting",
+		[NIR_HOOK_FORWARD] = "forward", [NIR_HOOK_INPUT] = "input",
+		[NIR_HOOK_OUTPUT] = "output", [NIR_HOOK_POSTROUTING] = "postrouting",
+	};
+	return names[h];
+}
+
+/* ---- printing ---- */
+
+static uint32_t host_uint(const struct nir_value *v)
+{
+	uint32_t x = 0;
+
+	if (v->len == 1)
+		return v->data[0];
+	if (v->len == 2) {
+		uint16_t s;
+
+		memcpy(&s, v->data, 2);
+		return s;
+	}
+	memcpy(&x, v->data, v->len < 4 ? v->len : 4);
+	return x;
+}
+
+static uint32_t net_uint(const struct nir_value *v)
+{
+	uint32_t x = 0;
+
+	for (int i = 0; i < v->len && i < 4; i++)
+		x = x << 8 | v->data[i];
+	return x;
+}
+
+static void print_ctstate(uint32_t bits, FILE *out)
+{
+	static const char *const names[] = { "invalid", "established", "related",
+					      "new", "untracked" };
+	/* NF_CT_STATE_INVALID_BIT is 1; established/related/new are
+	 * 1 << (IP_CT_x + 1); untracked is 1 << 6. */
+	static const uint32_t bit[] = { 1, 2, 4, 8, 64 };
+	const char *sep = "";
+
+	for (int i = 0; i < 5; i++) {
+		if (bits & bit[i]) {
+			fprintf(out, "%s%s", sep, names[i]);
+			sep = ",";
+		}
+	}
+}
+
+static void print_value(const struct nir_src *src, const struct nir_value *v,
+			bool is_mask, FILE *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+	enum nir_fmt fmt = src->fmt;
+
+	if (is_mask && (fmt == NIR_FMT_CTSTATE || fmt == NIR_FMT_DEC))
+		fmt = src->kind == NIR_SRC_PAYLOAD ? NIR_FMT_HEX : NIR_FMT_HEX;
+	switch (fmt) {
+	case NIR_FMT_HEX:
+		if (v->len > 4) {
+			fputs("0x", out);
+			for (int i = 0; i < v->len; i++)
+				fprintf(out, "%02x", v->data[i]);
+		} else {
+			uint32_t x = src->kind == NIR_SRC_PAYLOAD ?
+				net_uint(v) : host_uint(v);
+			fprintf(out, "0x%0*x", v->len * 2, x);
+		}
+		break;
+	case NIR_FMT_DEC:
+		fprintf(out, "%u", src->kind == NIR_SRC_PAYLOAD ?
+			net_uint(v) : host_uint(v));
+		break;
+	case NIR_FMT_IPV4:
+		fputs(inet_ntop(AF_INET, v->data, buf, sizeof(buf)), out);
+		break;
+	case NIR_FMT_IPV6:
+		fputs(inet_ntop(AF_INET6, v->data, buf, sizeof(buf)), out);
+		break;
+	case NIR_FMT_MAC:
+		for (int i = 0; i < 6; i++)
+			fprintf(out, "%s%02x", i ? ":" : "", v->data[i]);
+		break;
+	case NIR_FMT_IFNAME:
+		fprintf(out, "\"%.*s\"", (int)strnlen((const char *)v->data,
+						      v->len), v->data);
+		break;
+	case NIR_FMT_CTSTATE:
+		print_ctstate(host_uint(v), out);
+		break;
+	case NIR_FMT_CTDIR:
+		fputs(v->data[0] ? "reply" : "original", out);
+		break;
+	case NIR_FMT_LABEL:
+		fputs("0x", out);
+		for (int i = 15; i >= 0; i--)
+			fprintf(out, "%02x", v->data[i]);
+		break;
+	}
+}
+
+static void print_match(const struct nir_stmt *s, FILE *out)
+{
+	const struct nir_src *src = &s->u.match.src;
+
+	fputs(src->name, out);
+	if (s->u.match.has_mask) {
+		fputs(" & ", out);
+		print_value(src, &s->u.match.mask, true, out);
+		fputs(s->u.match.negate ? " != " : " == ", out);
+	} else if (s->u.match.negate) {
+		fputs(" != ", out);
+	} else {
+		fputc(' ', out);
+	}
+	print_value(src, &s->u.match.value, false, out);
+}
+
+static void print_mark_set(const struct nir_stmt *s, FILE *out)
+{
+	const char *name = s->u.mark.target == NIR_CT_MARK ? "ct mark" : "meta mark";
+
+	if (s->u.mark.and_mask == 0)
+		fprintf(out, "%s set 0x%08x", name, s->u.mark.or_value);
+	else
+		fprintf(out, "%s set %s & 0x%08x | 0x%08x", name, name,
+			s->u.mark.and_mask, s->u.mark.or_value);
+}
+
+static void print_label_set(const struct nir_stmt *s, FILE *out)
+{
+	const char *sep = "";
+
+	/* nft sets one label bit per statement. */
+	for (int bit = 0; bit < 128; bit++) {
+		if (s->u.label[bit / 8] & (1u << (bit % 8))) {
+			fprintf(out, "%sct label set %d", sep, bit);
+			sep = " ";
+		}
+	}
+}
+
+static void print_stmt(const struct nir_stmt *s, FILE *out)
+{
+	static const char *const verdicts[] = { "accept", "drop", "return",
+						"jump", "goto" };
+
+	switch (s->kind) {
+	case NIR_MATCH:
+		print_match(s, out);
+		break;
+	case NIR_MARK_SET:
+		print_mark_set(s, out);
+		break;
+	case NIR_CT_ZONE_SET:
+		fprintf(out, "ct zone set %u", s->u.zone);
+		break;
+	case NIR_CT_LABEL_SET:
+		print_label_set(s, out);
+		break;
+	case NIR_MAP_MARK:
+		fprintf(out, "meta mark set %s map @%s", s->u.map.src.name,
+			s->u.map.set_name);
+		break;
+	case NIR_COUNTER:
+		fprintf(out, "counter name \"%s\"", s->u.counter_name);
+		break;
+	case NIR_NOTRACK:
+		fputs("notrack", out);
+		break;
+	case NIR_VERDICT:
+		fputs(verdicts[s->u.verdict.code], out);
+		if (s->u.verdict.code == NIR_JUMP || s->u.verdict.code == NIR_GOTO)
+			fprintf(out, " %s", s->u.verdict.chain);
+		break;
+	}
+}
+
+static void print_rule(const struct nir_rule *r, FILE *out)
+{
+	fputs("\t\t", out);
+	for (int i = 0; i < r->n_stmts; i++) {
+		if (i)
+			fputc(' ', out);
+		print_stmt(&r->stmts[i], out);
+	}
+	if (r->comment)
+		fprintf(out, " comment \"%s\"", r->comment);
+	fputc('\n', out);
+}
+
+static void print_chain(const struct nir_chain *c, FILE *out)
+{
+	fprintf(out, "\tchain %s {\n", c->name);
+	if (c->hook != NIR_HOOK_NONE)
+		fprintf(out, "\t\ttype filter hook %s priority %d; policy %s;\n",
+			nir_hook_name(c->hook), c->priority,
+			c->policy_drop ? "drop" : "accept");
+	for (int i = 0; i < c->n_rules; i++)
+		print_rule(&c->rules[i], out);
+	fputs("\t}\n", out);
+}
+
+static void print_map(const struct nir_map *m, FILE *out)
+{
+	fprintf(out, "\tmap %s {\n\t\ttype ifname : mark\n", m->name);
+	if (m->n_elems) {
+		fputs("\t\telements = { ", out);
+		for (int i = 0; i < m->n_elems; i++)
+			fprintf(out, "%s\"%s\" : 0x%08x", i ? ", " : "",
+				m->elems[i].ifname, m->elems[i].mark);
+		fputs(" }\n", out);
+	}
+	fputs("\t}\n", out);
+}
+
+void nir_print(const struct nir_ruleset *rs, FILE *out)
+{
+	for (int t = 0; t < rs->n_tables; t++) {
+		const struct nir_table *tb = &rs->tables[t];
+
+		fprintf(out, "%stable %s %s {\n", t ? "\n" : "",
+			nir_family_name(tb->family), tb->name);
+		for (int i = 0; i < tb->n_counters; i++)
+			fprintf(out, "\tcounter %s {\n\t}\n", tb->counters[i].name);
+		for (int i = 0; i < tb->n_maps; i++)
+			print_map(&tb->maps[i], out);
+		for (int i = 0; i < tb->n_chains; i++)
+			print_chain(&tb->chains[i], out);
+		fputs("}\n", out);
+	}
+}
