@@ -1,0 +1,45 @@
+#!/bin/bash
+# Installs the Debian packages brflow needs to build, run and test.
+# Usage: scripts/install-deps.sh [--no-update]   (as root; never prompts)
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	build-essential pkg-config
+	libnftnl-dev libmnl-dev libnetfilter-conntrack-dev libnfnetlink-dev
+	libnetfilter-queue-dev libsystemd-dev
+	# run and look (the product never calls these; tests and humans do)
+	nftables conntrack iproute2 kmod procps
+	# netns test suite and demo traffic
+	netcat-openbsd socat curl python3 iputils-ping
+	# `man -l man/...`
+	man-db
+)
+
+update=1
+for arg in "$@"; do
+	case "$arg" in
+	--no-update) update=0 ;;
+	-h|--help)
+		echo "usage: $0 [--no-update]"
+		exit 0 ;;
+	*)
+		echo "install-deps.sh: unknown option '$arg'" >&2
+		exit 2 ;;
+	esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: must run as root (try: sudo $0)" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+APT_OPTS=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+
+if [ "$update" = 1 ]; then
+	echo "install-deps: apt-get update"
+	apt-get update -q </dev/null
+fi
+echo "install-deps: apt-get install ${PACKAGES[*]}"
+apt-get install "${APT_OPTS[@]}" --no-install-recommends "${PACKAGES[@]}" </dev/null
