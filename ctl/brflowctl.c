@@ -1,0 +1,479 @@
+/* brflowctl: the ovs-ofctl-like client of brflowd.
+ *
+ * It checks the shape of the command line, reads flow files for the
+ * commands that take one, sends one request frame over the control socket
+ * and prints the reply.  Everything about flows and bridges is decided by
+ * the daemon; the client only knows the command names and arities. */
+#include "../src/ctlproto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#ifndef BRFLOW_VERSION
+#define BRFLOW_VERSION "0.1.0"
+#endif
+
+/* Replies can be big (dump-flows of 100 000 flows, compile output), but a
+ * reply beyond this is a broken daemon, not output. */
+#define REPLY_MAX (256u << 20)
+/* Long enough for the daemon to compile and load 100 000 flows. */
+#define DEFAULT_TIMEOUT 120
+
+enum { EXIT_USAGE = 2 };
+
+struct ctl_cmd {
+	const char *name;
+	int min_args;
+	int max_args;
+	int file_arg;		/* index of a FILE|- argument, or -1 */
+	const char *args;
+	const char *help;
+};
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "add-br", 1, 1, -1, "BR", "create bridge BR or adopt an existing one" },
+	{ "del-br", 1, 1, -1, "BR", "remove BR and its ruleset" },
+	{ "add-port", 2, 3, -1, "BR IFACE [ofport=N]",
+	  "attach IFACE to BR (lowest free port number unless given)" },
+	{ "del-port", 2, 2, -1, "BR IFACE", "detach IFACE from BR" },
+	{ "show", 0, 0, -1, "", "bridges, ports, port numbers, kernel features" },
+	{ "add-flow", 2, 2, -1, "BR FLOW", "add one flow" },
+	{ "add-flows", 2, 2, 1, "BR FILE|-",
+	  "add the flows in FILE (- = stdin), one a line" },
+	{ "del-flows", 1, 2, -1, "BR [FLOW]",
+	  "delete all flows, or those matching FLOW" },
+	{ "mod-flows", 2, 2, -1, "BR FLOW",
+	  "change the actions of the flows matching FLOW" },
+	{ "replace-flows", 2, 2, 1, "BR FILE|-",
+	  "make BR's flows exactly those in FILE (- = stdin)" },
+	{ "dump-flows", 1, 1, -1, "BR", "print BR's flows with statistics" },
+	{ "compile", 1, 1, -1, "BR",
+	  "print the nftables ruleset BR's flows compile to" },
+	{ "dump-conntrack", 0, 1, -1, "[zone=N]",
+	  "print tracked connections, OVS dpctl style" },
+	{ "flush-conntrack", 0, 1, -1, "[zone=N]",
+	  "delete tracked connections (of one zone)" },
+};
+
+struct ctl_opts {
+	const char *socket;
+	bool bundle;
+	bool strict;
+	bool no_stats;
+	unsigned int timeout;
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"brflowctl: control brflowd, OpenFlow-style flow tables on a Linux bridge\n"
+		"usage: brflowctl [OPTIONS] COMMAND [ARG...]\n\n"
+		"Commands:\n");
+	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
+		const struct ctl_cmd *c = &ctl_cmds[i];
+		int w = (int)(strlen(c->name) + 1 + strlen(c->args));
+
+		fprintf(f, "  %s %s%*s%s\n", c->name, c->args,
+			w < 34 ? 34 - w : 1, "", c->help);
+	}
+	fprintf(f,
+		"\nOptions (before or after the command):\n"
+		"  --socket PATH   control socket (default: $BRFLOW_SOCKET, else\n"
+		"                  " BRFLOW_DEFAULT_SOCKET ")\n"
+		"  --bundle        add-flows, replace-flows: all flows or none\n"
+		"  --strict        del-flows: match priority and fields exactly\n"
+		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
+		"  --timeout SECS  wait at most SECS for the reply (default %d, 0 = forever)\n"
+		"  -h, --help      print this help\n"
+		"  -V, --version   print the version\n",
+		DEFAULT_TIMEOUT);
+}
+
+static const struct ctl_cmd *find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		if (!strcmp(ctl_cmds[i].name, name))
+			return &ctl_cmds[i];
+	return NULL;
+}
+
+static int parse_timeout(const char *s, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v > 86400 * 365 || s[0] == '-')
+		return -1;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+/* getopt_long permutes argv, so options may follow the command as with
+ * ovs-ofctl; the operands end up at argv[optind..].  Returns optind, or
+ * -1 after printing an error (exit 2), or 0 when --help/--version was
+ * handled (exit 0). */
+static int parse_options(int argc, char **argv, struct ctl_opts *o)
+{
+	enum { OPT_SOCKET = 256, OPT_BUNDLE, OPT_STRICT, OPT_NO_STATS, OPT_TIMEOUT };
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "bundle", no_argument, NULL, OPT_BUNDLE },
+		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "no-stats", no_argument, NULL, OPT_NO_STATS },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_SOCKET:
+			o->socket = optarg;
+			break;
+		case OPT_BUNDLE:
+			o->bundle = true;
+			break;
+		case OPT_STRICT:
+			o->strict = true;
+			break;
+		case OPT_NO_STATS:
+			o->no_stats = true;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_timeout(optarg, &o->timeout) < 0) {
+				fprintf(stderr, "brflowctl: --timeout: invalid number of seconds '%s'\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("brflowctl (brflow) %s\n", BRFLOW_VERSION);
+			return 0;
+		case ':':
+			fprintf(stderr, "brflowctl: option '%s' needs an argument\n",
+				argv[optind - 1]);
+			return -1;
+		default:
+			if (optopt)
+				fprintf(stderr, "brflowctl: unrecognized option '-%c'; use --help for help\n",
+					optopt);
+			else
+				fprintf(stderr, "brflowctl: unrecognized option '%s'; use --help for help\n",
+					argv[optind - 1]);
+			return -1;
+		}
+	}
+	return optind;
+}
+
+/* Reads all of FILE ("-" = stdin) into a malloc'd, NUL-terminated buffer.
+ * The contents travel as one NUL-terminated string, so they must not hold
+ * a NUL themselves.  Prints the error itself. */
+static char *read_flow_file(const char *name)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = NULL, *nul;
+	int fd, err = 0;
+
+	fd = strcmp(name, "-") ? open(name, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	if (fd < 0) {
+		err = errno;
+		goto out;
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		err = errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t r;
+
+		if (len + 1 == cap) {
+			char *nb;
+
+			if (cap > CTLPROTO_MAX_REQUEST) {
+				err = EFBIG;
+				goto out;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				err = errno;
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += r;
+	}
+	buf[len] = '\0';
+	nul = memchr(buf, '\0', len);
+	if (nul) {
+		fprintf(stderr, "brflowctl: cannot read '%s': NUL byte at offset %zu\n",
+			name, (size_t)(nul - buf));
+		free(buf);
+		buf = NULL;
+	}
+out:
+	if (fd > STDIN_FILENO)
+		close(fd);
+	if (err) {
+		if (err == EFBIG)
+			fprintf(stderr, "brflowctl: cannot read '%s': larger than the %u MiB request limit\n",
+				name, CTLPROTO_MAX_REQUEST >> 20);
+		else
+			fprintf(stderr, "brflowctl: cannot read '%s': %s\n",
+				name, strerror(err));
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void append_str(char *req, size_t *len, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	if (req)
+		memcpy(req + *len, s, n);
+	*len += n;
+}
+
+/* Lays out the request: global options, command, arguments.  Called once
+ * with req == NULL to size it, then to fill it. */
+static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
+			   const char *cmd, char **args, int nargs)
+{
+	int i;
+
+	*len = 0;
+	if (o->bundle)
+		append_str(req, len, "--bundle");
+	if (o->strict)
+		append_str(req, len, "--strict");
+	if (o->no_stats)
+		append_str(req, len, "--no-stats");
+	append_str(req, len, cmd);
+	for (i = 0; i < nargs; i++)
+		append_str(req, len, args[i]);
+}
+
+static char *build_request(const struct ctl_opts *o, const char *cmd,
+			   char **args, int nargs, size_t *len)
+{
+	char *req;
+
+	layout_request(NULL, len, o, cmd, args, nargs);
+	if (*len > CTLPROTO_MAX_REQUEST) {
+		fprintf(stderr, "brflowctl: %s: request of %zu bytes exceeds the %u MiB limit\n",
+			cmd, *len, CTLPROTO_MAX_REQUEST >> 20);
+		return NULL;
+	}
+	req = malloc(*len);
+	if (!req) {
+		fprintf(stderr, "brflowctl: %s: %s\n", cmd, strerror(errno));
+		return NULL;
+	}
+	layout_request(req, len, o, cmd, args, nargs);
+	return req;
+}
+
+static int set_timeouts(int fd, unsigned int secs)
+{
+	struct timeval tv = { .tv_sec = secs };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		return -1;
+	return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* Returns a connected socket or -1 after printing why. */
+static int connect_daemon(const char *path, unsigned int timeout)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		err = ENAMETOOLONG;
+		goto fail;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		goto fail;
+	}
+	/* Before connect(): a full listen backlog blocks connect() too. */
+	if (set_timeouts(fd, timeout) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		err = errno;
+		close(fd);
+		goto fail;
+	}
+	return fd;
+fail:
+	fprintf(stderr, "brflowctl: cannot connect to %s: %s\n", path, strerror(err));
+	return -1;
+}
+
+static const char *io_error(int err)
+{
+	if (err == EAGAIN || err == EWOULDBLOCK)
+		return "timed out waiting for brflowd";
+	if (err == EIO)
+		return "brflowd closed the connection";
+	if (err == EMSGSIZE)
+		return "reply larger than 256 MiB";
+	return strerror(err);
+}
+
+/* Sends the request and receives the reply frame.  A daemon that refuses
+ * a request (too big, malformed) may answer and close before reading all
+ * of it, so a failed send still looks for a reply. */
+static int exchange(int fd, const char *cmd, const char *req, size_t len,
+		    char **reply, size_t *rlen)
+{
+	int send_err = 0;
+
+	if (ctlproto_send_frame(fd, req, len) < 0)
+		send_err = errno;
+	if (ctlproto_recv_frame(fd, reply, rlen, REPLY_MAX) == 0)
+		return 0;
+	if (send_err && errno != EMSGSIZE)
+		fprintf(stderr, "brflowctl: %s: cannot send request: %s\n",
+			cmd, io_error(send_err));
+	else
+		fprintf(stderr, "brflowctl: %s: cannot read reply: %s\n",
+			cmd, io_error(errno));
+	return -1;
+}
+
+static int print_output(const char *text, size_t n)
+{
+	if (n && fwrite(text, 1, n, stdout) != n)
+		goto fail;
+	/* Output that ends mid-line would glue the shell prompt to it. */
+	if (n && text[n - 1] != '\n' && putchar('\n') == EOF)
+		goto fail;
+	if (fflush(stdout) == EOF)
+		goto fail;
+	return 0;
+fail:
+	fprintf(stderr, "brflowctl: write error: %s\n", strerror(errno));
+	return 1;
+}
+
+/* Returns the exit status the reply calls for. */
+static int handle_reply(const char *cmd, char *reply, size_t n)
+{
+	if (n == 0 || (reply[0] != '0' && reply[0] != '1')) {
+		fprintf(stderr, "brflowctl: %s: malformed reply from brflowd\n", cmd);
+		return 1;
+	}
+	if (reply[0] == '0')
+		return print_output(reply + 1, n - 1);
+	while (n > 1 && (reply[n - 1] == '\n' || reply[n - 1] == '\r'))
+		reply[--n] = '\0';
+	fprintf(stderr, "brflowctl: %s: %s\n", cmd, n > 1 ? reply + 1 : "failed");
+	return 1;
+}
+
+/* Checks the operands against the command table; prints the usage line and
+ * returns NULL if they do not fit. */
+static const struct ctl_cmd *check_command(int argc, char **argv)
+{
+	const struct ctl_cmd *c;
+	int nargs = argc - 1;
+
+	if (argc < 1) {
+		fprintf(stderr, "brflowctl: missing command; use --help for help\n");
+		return NULL;
+	}
+	c = find_cmd(argv[0]);
+	if (!c) {
+		fprintf(stderr, "brflowctl: unknown command '%s'; use --help for help\n",
+			argv[0]);
+		return NULL;
+	}
+	if (nargs < c->min_args || nargs > c->max_args) {
+		fprintf(stderr, "brflowctl: %s: wrong number of arguments (%d); usage: brflowctl [OPTIONS] %s%s%s\n",
+			c->name, nargs, c->name, *c->args ? " " : "", c->args);
+		return NULL;
+	}
+	return c;
+}
+
+static int run(const struct ctl_opts *o, const struct ctl_cmd *c,
+	       char **args, int nargs)
+{
+	char *file = NULL, *req = NULL, *reply = NULL;
+	size_t len, rlen;
+	int fd = -1, ret = 1;
+
+	if (c->file_arg >= 0 && c->file_arg < nargs) {
+		file = read_flow_file(args[c->file_arg]);
+		if (!file)
+			goto out;
+		args[c->file_arg] = file;
+	}
+	req = build_request(o, c->name, args, nargs, &len);
+	if (!req)
+		goto out;
+	fd = connect_daemon(ctlproto_socket_path(o->socket), o->timeout);
+	if (fd < 0)
+		goto out;
+	if (exchange(fd, c->name, req, len, &reply, &rlen) < 0)
+		goto out;
+	ret = handle_reply(c->name, reply, rlen);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(reply);
+	free(req);
+	free(file);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl_opts o = { .timeout = DEFAULT_TIMEOUT };
+	const struct ctl_cmd *c;
+	int first;
+
+	first = parse_options(argc, argv, &o);
+	if (first <= 0)
+		return first < 0 ? EXIT_USAGE : 0;
+	c = check_command(argc - first, argv + first);
+	if (!c)
+		return EXIT_USAGE;
+	return run(&o, c, argv + first + 1, argc - first - 1);
+}
