@@ -230,6 +230,9 @@ static void print_value(const struct nir_src *src, const struct nir_value *v,
 	case NIR_FMT_CTDIR:
 		fputs(v->data[0] ? "reply" : "original", out);
 		break;
+	case NIR_FMT_ETHERTYPE:
+		fprintf(out, "0x%04x", net_uint(v));
+		break;
 	case NIR_FMT_LABEL:
 		fputs("0x", out);
 		for (int i = 15; i >= 0; i--)
@@ -243,6 +246,13 @@ static void print_match(const struct nir_stmt *s, FILE *out)
 	const struct nir_src *src = &s->u.match.src;
 
 	fputs(src->name, out);
+	/* "ct state new" reads better than "ct state & 0x8 == new". */
+	if (src->fmt == NIR_FMT_CTSTATE && s->u.match.has_mask &&
+	    !memcmp(s->u.match.mask.data, s->u.match.value.data, 4)) {
+		fputs(s->u.match.negate ? " != " : " ", out);
+		print_value(src, &s->u.match.value, false, out);
+		return;
+	}
 	if (s->u.match.has_mask) {
 		fputs(" & ", out);
 		print_value(src, &s->u.match.mask, true, out);

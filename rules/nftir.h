@@ -29,6 +29,7 @@ enum nir_fmt {
 	NIR_FMT_CTSTATE,  /* host-endian u32 of NF_CT_STATE_* bits */
 	NIR_FMT_CTDIR,    /* u8: 0 original, 1 reply */
 	NIR_FMT_LABEL,    /* 16 bytes, printed as 0x hex */
+	NIR_FMT_ETHERTYPE,/* 2 bytes, network order (meta protocol) */
 };
 
 struct nir_src {
