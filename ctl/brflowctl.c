@@ -43,7 +43,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "add-br", 1, 1, -1, "BR", "create bridge BR or adopt an existing one" },
 	{ "del-br", 1, 1, -1, "BR", "remove BR and its ruleset" },
 	{ "add-port", 2, 3, -1, "BR IFACE [ofport=N]",
-	  "attach IFACE to BR (lowest free port number unless given)" },
+	  "attach IFACE; ofport defaults to the lowest free" },
 	{ "del-port", 2, 2, -1, "BR IFACE", "detach IFACE from BR" },
 	{ "show", 0, 0, -1, "", "bridges, ports, port numbers, kernel features" },
 	{ "add-flow", 2, 2, -1, "BR FLOW", "add one flow" },
@@ -85,7 +85,7 @@ static void usage(FILE *f)
 		int w = (int)(strlen(c->name) + 1 + strlen(c->args));
 
 		fprintf(f, "  %s %s%*s%s\n", c->name, c->args,
-			w < 34 ? 34 - w : 1, "", c->help);
+			w < 32 ? 32 - w : 1, "", c->help);
 	}
 	fprintf(f,
 		"\nOptions (before or after the command):\n"
@@ -123,11 +123,13 @@ static int parse_timeout(const char *s, unsigned int *out)
 	return 0;
 }
 
-/* getopt_long permutes argv, so options may follow the command as with
- * ovs-ofctl; the operands end up at argv[optind..].  Returns optind, or
- * -1 after printing an error (exit 2), or 0 when --help/--version was
- * handled (exit 0). */
-static int parse_options(int argc, char **argv, struct ctl_opts *o)
+/* Options may follow the command, as with ovs-ofctl.  getopt's "-" mode
+ * hands operands over in order (even under POSIXLY_CORRECT); they are
+ * collected in ops[] (room for argc entries), and *nops is set.  Returns 1
+ * to go on, -1 after printing an error (exit 2), or 0 when --help or
+ * --version was handled (exit 0). */
+static int parse_options(int argc, char **argv, struct ctl_opts *o,
+			 char **ops, int *nops)
 {
 	enum { OPT_SOCKET = 256, OPT_BUNDLE, OPT_STRICT, OPT_NO_STATS, OPT_TIMEOUT };
 	static const struct option longopts[] = {
@@ -143,8 +145,12 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+	*nops = 0;
+	while ((c = getopt_long(argc, argv, "-:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 1:
+			ops[(*nops)++] = optarg;
+			break;
 		case OPT_SOCKET:
 			o->socket = optarg;
 			break;
@@ -184,7 +190,10 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o)
 			return -1;
 		}
 	}
-	return optind;
+	/* After "--" everything left is an operand. */
+	while (optind < argc)
+		ops[(*nops)++] = argv[optind++];
+	return 1;
 }
 
 /* Reads all of FILE ("-" = stdin) into a malloc'd, NUL-terminated buffer.
@@ -212,10 +221,6 @@ static char *read_flow_file(const char *name)
 		if (len + 1 == cap) {
 			char *nb;
 
-			if (cap > CTLPROTO_MAX_REQUEST) {
-				err = EFBIG;
-				goto out;
-			}
 			nb = realloc(buf, cap * 2);
 			if (!nb) {
 				err = errno;
@@ -234,6 +239,10 @@ static char *read_flow_file(const char *name)
 		if (r == 0)
 			break;
 		len += r;
+		if (len > CTLPROTO_MAX_REQUEST) {
+			err = EFBIG;
+			goto out;
+		}
 	}
 	buf[len] = '\0';
 	nul = memchr(buf, '\0', len);
@@ -467,13 +476,26 @@ int main(int argc, char **argv)
 {
 	struct ctl_opts o = { .timeout = DEFAULT_TIMEOUT };
 	const struct ctl_cmd *c;
-	int first;
+	char **ops;
+	int nops, ret;
 
-	first = parse_options(argc, argv, &o);
-	if (first <= 0)
-		return first < 0 ? EXIT_USAGE : 0;
-	c = check_command(argc - first, argv + first);
-	if (!c)
-		return EXIT_USAGE;
-	return run(&o, c, argv + first + 1, argc - first - 1);
+	ops = calloc(argc, sizeof(*ops));
+	if (!ops) {
+		perror("brflowctl");
+		return 1;
+	}
+	ret = parse_options(argc, argv, &o, ops, &nops);
+	if (ret <= 0) {
+		ret = ret < 0 ? EXIT_USAGE : 0;
+		goto out;
+	}
+	c = check_command(nops, ops);
+	if (!c) {
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	ret = run(&o, c, ops + 1, nops - 1);
+out:
+	free(ops);
+	return ret;
 }
