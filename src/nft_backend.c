@@ -1,0 +1,1132 @@
+/* nftables backend: turns a struct nir_ruleset into libnftnl objects and
+ * sends them to the kernel as one nfnetlink batch (one transaction), reads
+ * counter objects back and probes kernel features.
+ *
+ * Every message of a batch asks for an ack; nfnetlink processes the whole
+ * batch inside our sendmsg() and queues all acks before it returns, so after
+ * sending we drain the socket without blocking and know the outcome.  The
+ * batch either commits as a whole or the kernel keeps the previous ruleset. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/table.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/set.h>
+#include <libnftnl/object.h>
+#include <libnftnl/flowtable.h>
+#include <libnftnl/udata.h>
+
+#include "nft_backend.h"
+
+/* Room guaranteed for one message: libnftnl writes attributes without
+ * bounds checks, so each message gets at least this much free buffer. */
+#define MSG_ROOM	(64 * 1024)
+/* Map elements per NEWSETELEM message, to stay well inside MSG_ROOM. */
+#define ELEMS_PER_MSG	256
+/* Rule comments: nft itself accepts at most this many bytes. */
+#define COMMENT_MAX	(NFTNL_UDATA_COMMENT_MAXLEN - 1)
+#define WHAT_LEN	128
+
+/* A batch under construction: the messages, and for each one a description
+ * used to name the failing object in an error. */
+struct batch {
+	char *buf;
+	size_t len, cap;
+	uint32_t seq0, seq;
+	char (*what)[WHAT_LEN];
+	size_t n_what, cap_what;
+	struct nlmsghdr *cur;	/* message being built */
+	uint32_t set_id;	/* next NFTNL_SET_ID */
+	/* outcome of batch_send() */
+	uint32_t err_seq;	/* lowest failing sequence number, 0 if none */
+	int err_no;
+};
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int nfproto(enum nir_family f)
+{
+	return f == NIR_BRIDGE ? NFPROTO_BRIDGE : NFPROTO_INET;
+}
+
+static const char *family_str(enum nir_family f)
+{
+	return f == NIR_BRIDGE ? "bridge" : "inet";
+}
+
+static int batch_init(struct batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->seq0 = b->seq = (uint32_t)time(NULL) & 0x7fffffff;
+	if (!b->seq0)
+		b->seq0 = b->seq = 1;
+	b->set_id = 1;
+	return 0;
+}
+
+static void batch_free(struct batch *b)
+{
+	free(b->buf);
+	free(b->what);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Makes room for one more message; returns where it starts or NULL. */
+static char *batch_reserve(struct batch *b)
+{
+	if (b->cap - b->len < MSG_ROOM) {
+		size_t cap = b->cap ? b->cap * 2 : 4 * MSG_ROOM;
+		char *p;
+
+		while (cap - b->len < MSG_ROOM)
+			cap *= 2;
+		p = realloc(b->buf, cap);
+		if (!p)
+			return NULL;
+		memset(p + b->cap, 0, cap - b->cap);
+		b->buf = p;
+		b->cap = cap;
+	}
+	if (b->n_what == b->cap_what) {
+		size_t n = b->cap_what ? b->cap_what * 2 : 64;
+		void *p = realloc(b->what, n * sizeof(*b->what));
+
+		if (!p)
+			return NULL;
+		b->what = p;
+		b->cap_what = n;
+	}
+	return b->buf + b->len;
+}
+
+/* Starts an nf_tables message of 'type'; finish it with batch_end_msg(). */
+static struct nlmsghdr *batch_msg(struct batch *b, uint16_t type,
+				  uint16_t family, uint16_t flags)
+{
+	char *p = batch_reserve(b);
+
+	if (!p)
+		return NULL;
+	b->cur = nftnl_nlmsg_build_hdr(p, type, family, flags | NLM_F_ACK,
+				       b->seq);
+	return b->cur;
+}
+
+static void batch_end_msg(struct batch *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void batch_end_msg(struct batch *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b->what[b->n_what++], WHAT_LEN, fmt, ap);
+	va_end(ap);
+	b->len += NLMSG_ALIGN(b->cur->nlmsg_len);
+	b->seq++;
+	b->cur = NULL;
+}
+
+/* Batch begin/end markers carry no ack request. */
+static int batch_marker(struct batch *b, int begin)
+{
+	char *p = batch_reserve(b);
+	struct nlmsghdr *nlh;
+
+	if (!p)
+		return -1;
+	nlh = begin ? nftnl_batch_begin(p, b->seq) : nftnl_batch_end(p, b->seq);
+	snprintf(b->what[b->n_what++], WHAT_LEN, "%s",
+		 begin ? "transaction" : "end of transaction");
+	b->len += NLMSG_ALIGN(nlh->nlmsg_len);
+	b->seq++;
+	return 0;
+}
+
+static const char *batch_what(const struct batch *b, uint32_t seq)
+{
+	if (seq < b->seq0 || seq - b->seq0 >= b->n_what)
+		return "batch";
+	return b->what[seq - b->seq0];
+}
+
+/* Walks the acks in one datagram; records the lowest failing seq. */
+static void batch_read_acks(struct batch *b, const char *buf, int len,
+			    uint32_t portid)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+	for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+		const struct nlmsgerr *e;
+
+		if (nlh->nlmsg_pid != portid || nlh->nlmsg_type != NLMSG_ERROR)
+			continue;
+		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+			continue;
+		e = mnl_nlmsg_get_payload(nlh);
+		if (!e->error)
+			continue;
+		if (!b->err_seq || nlh->nlmsg_seq < b->err_seq) {
+			b->err_seq = nlh->nlmsg_seq;
+			b->err_no = -e->error;
+		}
+	}
+}
+
+static void set_bufs(struct mnl_socket *nl, size_t sndbuf, size_t rcvbuf)
+{
+	int fd = mnl_socket_get_fd(nl);
+	int snd = sndbuf > (1u << 30) ? 1 << 30 : (int)sndbuf;
+	int rcv = rcvbuf > (1u << 30) ? 1 << 30 : (int)rcvbuf;
+	int one = 1;
+
+	/* FORCE variants need CAP_NET_ADMIN, which nf_tables needs anyway;
+	 * the plain ones are the fallback. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/* Acks without a copy of the request keep the receive queue small. */
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+}
+
+/* Sends the batch as one datagram and collects every ack.  Returns 0 when
+ * every message succeeded, -1 otherwise (details in b->err_seq/err_no, or
+ * err_seq 0 and err_no for a socket-level failure). */
+static int batch_send(struct batch *b)
+{
+	struct mnl_socket *nl;
+	char rbuf[MNL_SOCKET_BUFFER_SIZE * 4];
+	uint32_t portid;
+	int ret = -1;
+	ssize_t n;
+
+	b->err_seq = 0;
+	b->err_no = 0;
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl) {
+		b->err_no = errno;
+		return -1;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		b->err_no = errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	set_bufs(nl, b->len + 4096, b->n_what * 1024 + (256 << 10));
+
+	if (mnl_socket_sendto(nl, b->buf, b->len) < 0) {
+		b->err_no = errno;
+		goto out;
+	}
+	for (;;) {
+		n = recv(mnl_socket_get_fd(nl), rbuf, sizeof(rbuf),
+			 MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				/* ENOBUFS: acks were lost, outcome unknown */
+				b->err_no = errno;
+				goto out;
+			}
+			break;
+		}
+		batch_read_acks(b, rbuf, (int)n, portid);
+	}
+	ret = b->err_seq ? -1 : 0;
+out:
+	mnl_socket_close(nl);
+	return ret;
+}
+
+static void batch_error(const struct batch *b, char *err, size_t errlen)
+{
+	if (!b->err_seq) {
+		errf(err, errlen, "%s: nftables netlink socket",
+		     strerror(b->err_no ? b->err_no : EIO));
+		return;
+	}
+	errf(err, errlen, "%s: %s", strerror(b->err_no),
+	     batch_what(b, b->err_seq));
+}
+
+/* ---- expressions: one builder per IR statement kind ---- */
+
+static int rule_add(struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	if (!e)
+		return -1;
+	nftnl_rule_add_expr(r, e);
+	return 0;
+}
+
+static struct nftnl_expr *expr_load(const struct nir_src *src, uint32_t dreg)
+{
+	struct nftnl_expr *e;
+
+	switch (src->kind) {
+	case NIR_SRC_META:
+		e = nftnl_expr_alloc("meta");
+		if (!e)
+			return NULL;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, src->key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+		return e;
+	case NIR_SRC_CT:
+		e = nftnl_expr_alloc("ct");
+		if (!e)
+			return NULL;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, src->key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+		return e;
+	case NIR_SRC_PAYLOAD:
+		e = nftnl_expr_alloc("payload");
+		if (!e)
+			return NULL;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, src->base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, src->offset);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, src->len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+		return e;
+	}
+	return NULL;
+}
+
+/* reg = (reg & mask) ^ xor over len bytes */
+static struct nftnl_expr *expr_bitwise(const void *mask, const void *xor,
+				       uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+	nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, xor, len);
+	return e;
+}
+
+static struct nftnl_expr *expr_imm_data(const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+	return e;
+}
+
+/* meta/ct <key> set reg1 */
+static struct nftnl_expr *expr_set_key(int ct, uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(ct ? "ct" : "meta");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u32(e, ct ? NFTNL_EXPR_CT_KEY : NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, ct ? NFTNL_EXPR_CT_SREG : NFTNL_EXPR_META_SREG,
+			   NFT_REG_1);
+	return e;
+}
+
+struct build_ctx {
+	const struct nir_table *t;
+	uint32_t set_id_base;	/* set i of t has id set_id_base + i */
+};
+
+static int build_match(struct nftnl_rule *r, const struct nir_stmt *s,
+		       const struct build_ctx *ctx)
+{
+	static const uint8_t zero[16];
+	struct nftnl_expr *e;
+
+	(void)ctx;
+	if (s->u.match.value.len > 16 || s->u.match.mask.len > 16)
+		return -1;
+	if (rule_add(r, expr_load(&s->u.match.src, NFT_REG_1)))
+		return -1;
+	if (s->u.match.has_mask &&
+	    rule_add(r, expr_bitwise(s->u.match.mask.data, zero,
+				     s->u.match.mask.len)))
+		return -1;
+	e = nftnl_expr_alloc("cmp");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP,
+			   s->u.match.negate ? NFT_CMP_NEQ : NFT_CMP_EQ);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, s->u.match.value.data,
+		       s->u.match.value.len);
+	return rule_add(r, e);
+}
+
+/* target = target & and_mask | or_value.  The compiler guarantees
+ * or_value & and_mask == 0, so the kernel's (x & mask) ^ xor is exact. */
+static int build_mark_set(struct nftnl_rule *r, const struct nir_stmt *s,
+			  const struct build_ctx *ctx)
+{
+	int ct = s->u.mark.target == NIR_CT_MARK;
+	uint32_t key = ct ? NFT_CT_MARK : NFT_META_MARK;
+	uint32_t and_mask = s->u.mark.and_mask, or_value = s->u.mark.or_value;
+	struct nir_src src = {
+		.kind = ct ? NIR_SRC_CT : NIR_SRC_META, .key = key, .len = 4,
+	};
+
+	(void)ctx;
+	if (!and_mask) {
+		/* nothing of the old value survives: a plain assignment */
+		if (rule_add(r, expr_imm_data(&or_value, 4)))
+			return -1;
+	} else {
+		if (rule_add(r, expr_load(&src, NFT_REG_1)) ||
+		    rule_add(r, expr_bitwise(&and_mask, &or_value, 4)))
+			return -1;
+	}
+	return rule_add(r, expr_set_key(ct, key));
+}
+
+static int build_ct_zone_set(struct nftnl_rule *r, const struct nir_stmt *s,
+			     const struct build_ctx *ctx)
+{
+	uint16_t zone = s->u.zone;
+
+	(void)ctx;
+	if (rule_add(r, expr_imm_data(&zone, sizeof(zone))))
+		return -1;
+	return rule_add(r, expr_set_key(1, NFT_CT_ZONE));
+}
+
+static int build_ct_label_set(struct nftnl_rule *r, const struct nir_stmt *s,
+			      const struct build_ctx *ctx)
+{
+	(void)ctx;
+	if (rule_add(r, expr_imm_data(s->u.label, 16)))
+		return -1;
+	return rule_add(r, expr_set_key(1, NFT_CT_LABELS));
+}
+
+static int build_map_mark(struct nftnl_rule *r, const struct nir_stmt *s,
+			  const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e;
+	int i;
+
+	if (rule_add(r, expr_load(&s->u.map.src, NFT_REG_1)))
+		return -1;
+	e = nftnl_expr_alloc("lookup");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, s->u.map.set_name);
+	for (i = 0; i < ctx->t->n_maps; i++) {
+		if (!strcmp(ctx->t->maps[i].name, s->u.map.set_name))
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID,
+					   ctx->set_id_base + i);
+	}
+	if (rule_add(r, e))
+		return -1;
+	return rule_add(r, expr_set_key(0, NFT_META_MARK));
+}
+
+static int build_counter(struct nftnl_rule *r, const struct nir_stmt *s,
+			 const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("objref");
+
+	(void)ctx;
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, s->u.counter_name);
+	return rule_add(r, e);
+}
+
+static int build_notrack(struct nftnl_rule *r, const struct nir_stmt *s,
+			 const struct build_ctx *ctx)
+{
+	(void)s;
+	(void)ctx;
+	return rule_add(r, nftnl_expr_alloc("notrack"));
+}
+
+static int build_verdict(struct nftnl_rule *r, const struct nir_stmt *s,
+			 const struct build_ctx *ctx)
+{
+	static const int codes[] = {
+		[NIR_ACCEPT] = NF_ACCEPT, [NIR_DROP] = NF_DROP,
+		[NIR_RETURN] = NFT_RETURN, [NIR_JUMP] = NFT_JUMP,
+		[NIR_GOTO] = NFT_GOTO,
+	};
+	enum nir_verdict v = s->u.verdict.code;
+	struct nftnl_expr *e;
+
+	(void)ctx;
+	if ((unsigned)v >= sizeof(codes) / sizeof(codes[0]))
+		return -1;
+	e = nftnl_expr_alloc("immediate");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)codes[v]);
+	if (v == NIR_JUMP || v == NIR_GOTO)
+		nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, s->u.verdict.chain);
+	return rule_add(r, e);
+}
+
+typedef int (*stmt_build_fn)(struct nftnl_rule *r, const struct nir_stmt *s,
+			     const struct build_ctx *ctx);
+
+static const stmt_build_fn stmt_builders[] = {
+	[NIR_MATCH]        = build_match,
+	[NIR_MARK_SET]     = build_mark_set,
+	[NIR_CT_ZONE_SET]  = build_ct_zone_set,
+	[NIR_CT_LABEL_SET] = build_ct_label_set,
+	[NIR_MAP_MARK]     = build_map_mark,
+	[NIR_COUNTER]      = build_counter,
+	[NIR_NOTRACK]      = build_notrack,
+	[NIR_VERDICT]      = build_verdict,
+};
+
+/* The rule comment in nftables' userdata format, so `nft list` shows it. */
+static int rule_set_comment(struct nftnl_rule *r, const char *comment)
+{
+	char text[COMMENT_MAX + 1];
+	struct nftnl_udata_buf *udbuf;
+	int ret = -1;
+
+	snprintf(text, sizeof(text), "%s", comment);
+	if (strlen(comment) > COMMENT_MAX)
+		memcpy(text + COMMENT_MAX - 3, "...", 3);
+	udbuf = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	if (!udbuf)
+		return -1;
+	if (nftnl_udata_put_strz(udbuf, NFTNL_UDATA_RULE_COMMENT, text)) {
+		nftnl_rule_set_data(r, NFTNL_RULE_USERDATA,
+				    nftnl_udata_buf_data(udbuf),
+				    nftnl_udata_buf_len(udbuf));
+		ret = 0;
+	}
+	nftnl_udata_buf_free(udbuf);
+	return ret;
+}
+
+/* ---- objects ---- */
+
+static int add_table_msg(struct batch *b, enum nir_family fam,
+			 const char *name, uint16_t type)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!t)
+		return -1;
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, nfproto(fam));
+	nlh = batch_msg(b, type, nfproto(fam),
+			type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
+	if (!nlh) {
+		nftnl_table_free(t);
+		return -1;
+	}
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	nftnl_table_free(t);
+	batch_end_msg(b, "table %s %s", family_str(fam), name);
+	return 0;
+}
+
+static int add_counter_msg(struct batch *b, const struct nir_table *t,
+			   const struct nir_counter *c)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!o)
+		return -1;
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, t->name);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, c->name);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, nfproto(t->family));
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_PKTS, c->packets);
+	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_BYTES, c->bytes);
+	nlh = batch_msg(b, NFT_MSG_NEWOBJ, nfproto(t->family), NLM_F_CREATE);
+	if (!nlh) {
+		nftnl_obj_free(o);
+		return -1;
+	}
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	batch_end_msg(b, "counter %s %s/%s", family_str(t->family), t->name,
+		      c->name);
+	return 0;
+}
+
+/* nftables' datatype numbers and byte order names, so `nft list` prints
+ * "type ifname : mark" and decodes the elements as nft would. */
+#define NFT_TYPE_MARK		19
+#define NFT_TYPE_IFNAME		41
+#define NFT_BYTEORDER_HOST	1
+
+static int map_set_udata(struct nftnl_set *s)
+{
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN);
+	int ret = -1;
+
+	if (!ud)
+		return -1;
+	if (nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER,
+				NFT_BYTEORDER_HOST) &&
+	    nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATABYTEORDER,
+				NFT_BYTEORDER_HOST)) {
+		nftnl_set_set_data(s, NFTNL_SET_USERDATA,
+				   nftnl_udata_buf_data(ud),
+				   nftnl_udata_buf_len(ud));
+		ret = 0;
+	}
+	nftnl_udata_buf_free(ud);
+	return ret;
+}
+
+static struct nftnl_set *map_alloc(const struct nir_table *t,
+				   const struct nir_map *m, uint32_t id)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, t->name);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(t->family));
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IFNAME);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 16);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_MARK);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
+	if (map_set_udata(s)) {
+		nftnl_set_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int add_elems_msg(struct batch *b, const struct nir_table *t,
+			 const struct nir_map *m, uint32_t id, int from, int n)
+{
+	struct nftnl_set *s = map_alloc(t, m, id);
+	struct nlmsghdr *nlh;
+	int i;
+
+	if (!s)
+		return -1;
+	for (i = from; i < from + n; i++) {
+		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+		char key[16] = { 0 };
+
+		if (!e) {
+			nftnl_set_free(s);
+			return -1;
+		}
+		strncpy(key, m->elems[i].ifname, sizeof(key));
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, m->elems[i].mark);
+		nftnl_set_elem_add(s, e);
+	}
+	nlh = batch_msg(b, NFT_MSG_NEWSETELEM, nfproto(t->family),
+			NLM_F_CREATE);
+	if (!nlh) {
+		nftnl_set_free(s);
+		return -1;
+	}
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_end_msg(b, "elements of map %s %s/%s", family_str(t->family),
+		      t->name, m->name);
+	return 0;
+}
+
+static int add_map_msgs(struct batch *b, const struct nir_table *t,
+			const struct nir_map *m, uint32_t id)
+{
+	struct nftnl_set *s = map_alloc(t, m, id);
+	struct nlmsghdr *nlh;
+	int i;
+
+	if (!s)
+		return -1;
+	nlh = batch_msg(b, NFT_MSG_NEWSET, nfproto(t->family), NLM_F_CREATE);
+	if (!nlh) {
+		nftnl_set_free(s);
+		return -1;
+	}
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_end_msg(b, "map %s %s/%s", family_str(t->family), t->name,
+		      m->name);
+	for (i = 0; i < m->n_elems; i += ELEMS_PER_MSG) {
+		int n = m->n_elems - i;
+
+		if (n > ELEMS_PER_MSG)
+			n = ELEMS_PER_MSG;
+		if (add_elems_msg(b, t, m, id, i, n))
+			return -1;
+	}
+	return 0;
+}
+
+static int nf_hook(enum nir_hook h)
+{
+	/* NF_BR_* and NF_INET_* share these numbers */
+	switch (h) {
+	case NIR_HOOK_PREROUTING:	return NF_INET_PRE_ROUTING;
+	case NIR_HOOK_INPUT:		return NF_INET_LOCAL_IN;
+	case NIR_HOOK_FORWARD:		return NF_INET_FORWARD;
+	case NIR_HOOK_OUTPUT:		return NF_INET_LOCAL_OUT;
+	case NIR_HOOK_POSTROUTING:	return NF_INET_POST_ROUTING;
+	case NIR_HOOK_NONE:		break;
+	}
+	return -1;
+}
+
+static int add_chain_msg(struct batch *b, enum nir_family fam,
+			 const char *table, const char *name, enum nir_hook hook,
+			 int prio, bool policy_drop)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!c)
+		return -1;
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, nfproto(fam));
+	if (hook != NIR_HOOK_NONE) {
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, nf_hook(hook));
+		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY,
+				    policy_drop ? NF_DROP : NF_ACCEPT);
+	}
+	nlh = batch_msg(b, NFT_MSG_NEWCHAIN, nfproto(fam), NLM_F_CREATE);
+	if (!nlh) {
+		nftnl_chain_free(c);
+		return -1;
+	}
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	nftnl_chain_free(c);
+	batch_end_msg(b, "chain %s %s/%s", family_str(fam), table, name);
+	return 0;
+}
+
+/* Builds the nftnl rule for 'ir'; NULL on failure. */
+static struct nftnl_rule *rule_build(const struct build_ctx *ctx,
+				     const struct nir_chain *c,
+				     const struct nir_rule *ir)
+{
+	const int n_builders = sizeof(stmt_builders) / sizeof(stmt_builders[0]);
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	int i;
+
+	if (!r)
+		return NULL;
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, ctx->t->name);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, c->name);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, nfproto(ctx->t->family));
+	for (i = 0; i < ir->n_stmts; i++) {
+		const struct nir_stmt *s = &ir->stmts[i];
+
+		if ((int)s->kind < 0 || (int)s->kind >= n_builders ||
+		    !stmt_builders[s->kind] ||
+		    stmt_builders[s->kind](r, s, ctx))
+			goto fail;
+	}
+	if (ir->comment && *ir->comment && rule_set_comment(r, ir->comment))
+		goto fail;
+	return r;
+fail:
+	nftnl_rule_free(r);
+	return NULL;
+}
+
+static int add_rule_msg(struct batch *b, const struct build_ctx *ctx,
+			const struct nir_chain *c, int idx, char *err,
+			size_t errlen)
+{
+	struct nftnl_rule *r = rule_build(ctx, c, &c->rules[idx]);
+	struct nlmsghdr *nlh;
+
+	if (!r) {
+		errf(err, errlen, "cannot build rule %d of chain %s %s/%s",
+		     idx, family_str(ctx->t->family), ctx->t->name, c->name);
+		return -1;
+	}
+	nlh = batch_msg(b, NFT_MSG_NEWRULE, nfproto(ctx->t->family),
+			NLM_F_CREATE | NLM_F_APPEND);
+	if (!nlh) {
+		nftnl_rule_free(r);
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	batch_end_msg(b, "rule %d of chain %s %s/%s", idx,
+		      family_str(ctx->t->family), ctx->t->name, c->name);
+	return 0;
+}
+
+/* add + delete + add: replaces the table whether it existed or not. */
+static int add_table_msgs(struct batch *b, const struct nir_table *t,
+			  char *err, size_t errlen)
+{
+	struct build_ctx ctx = { .t = t, .set_id_base = b->set_id };
+	int i, j;
+
+	b->set_id += (uint32_t)t->n_maps;
+	if (add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE) ||
+	    add_table_msg(b, t->family, t->name, NFT_MSG_DELTABLE) ||
+	    add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE))
+		goto oom;
+	for (i = 0; i < t->n_counters; i++)
+		if (add_counter_msg(b, t, &t->counters[i]))
+			goto oom;
+	for (i = 0; i < t->n_maps; i++)
+		if (add_map_msgs(b, t, &t->maps[i], ctx.set_id_base + i))
+			goto oom;
+	/* all chains before any rule: rules may jump to later chains */
+	for (i = 0; i < t->n_chains; i++) {
+		const struct nir_chain *c = &t->chains[i];
+
+		if (add_chain_msg(b, t->family, t->name, c->name, c->hook,
+				  c->priority, c->policy_drop))
+			goto oom;
+	}
+	for (i = 0; i < t->n_chains; i++)
+		for (j = 0; j < t->chains[i].n_rules; j++)
+			if (add_rule_msg(b, &ctx, &t->chains[i], j, err, errlen))
+				return -1;
+	return 0;
+oom:
+	errf(err, errlen, "out of memory building table %s %s",
+	     family_str(t->family), t->name);
+	return -1;
+}
+
+int nft_apply(const struct nir_ruleset *rs, char *err, size_t errlen)
+{
+	struct batch b;
+	int i, ret = -1;
+
+	batch_init(&b);
+	if (batch_marker(&b, 1))
+		goto oom;
+	for (i = 0; i < rs->n_tables; i++)
+		if (add_table_msgs(&b, &rs->tables[i], err, errlen))
+			goto out;
+	if (batch_marker(&b, 0))
+		goto oom;
+	ret = batch_send(&b);
+	if (ret)
+		batch_error(&b, err, errlen);
+	goto out;
+oom:
+	errf(err, errlen, "out of memory");
+out:
+	batch_free(&b);
+	return ret;
+}
+
+int nft_delete_tables(const char *name, char *err, size_t errlen)
+{
+	static const enum nir_family fams[] = { NIR_BRIDGE, NIR_INET };
+	struct batch b;
+	unsigned i;
+	int ret = -1;
+
+	batch_init(&b);
+	if (batch_marker(&b, 1))
+		goto oom;
+	/* creating first makes the delete succeed when the table is missing */
+	for (i = 0; i < sizeof(fams) / sizeof(fams[0]); i++)
+		if (add_table_msg(&b, fams[i], name, NFT_MSG_NEWTABLE) ||
+		    add_table_msg(&b, fams[i], name, NFT_MSG_DELTABLE))
+			goto oom;
+	if (batch_marker(&b, 0))
+		goto oom;
+	ret = batch_send(&b);
+	if (ret)
+		batch_error(&b, err, errlen);
+	goto out;
+oom:
+	errf(err, errlen, "out of memory");
+out:
+	batch_free(&b);
+	return ret;
+}
+
+/* ---- counters ---- */
+
+struct counter_walk {
+	nft_counter_fn fn;
+	void *arg;
+};
+
+static int counter_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct counter_walk *w = data;
+	struct nftnl_obj *o = nftnl_obj_alloc();
+
+	if (!o)
+		return MNL_CB_ERROR;
+	if (nftnl_obj_nlmsg_parse(nlh, o) == 0 &&
+	    nftnl_obj_get_u32(o, NFTNL_OBJ_TYPE) == NFT_OBJECT_COUNTER)
+		w->fn(nftnl_obj_get_str(o, NFTNL_OBJ_NAME),
+		      nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_PKTS),
+		      nftnl_obj_get_u64(o, NFTNL_OBJ_CTR_BYTES), w->arg);
+	nftnl_obj_free(o);
+	return MNL_CB_OK;
+}
+
+int nft_read_counters(enum nir_family family, const char *name,
+		      nft_counter_fn fn, void *arg, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
+	struct counter_walk w = { fn, arg };
+	struct mnl_socket *nl;
+	struct nftnl_obj *o;
+	struct nlmsghdr *nlh;
+	uint32_t portid, seq = (uint32_t)time(NULL);
+	int ret = -1, n;
+
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		errf(err, errlen, "%s: nftables netlink socket",
+		     strerror(errno));
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	o = nftnl_obj_alloc();
+	if (!o) {
+		errf(err, errlen, "out of memory");
+		goto out;
+	}
+	/* table and type in the request make the kernel filter the dump */
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, name);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, nfproto(family),
+				    NLM_F_DUMP | NLM_F_ACK, seq);
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		errf(err, errlen, "%s: reading counters of %s %s",
+		     strerror(errno), family_str(family), name);
+		goto out;
+	}
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		n = mnl_cb_run(buf, (size_t)n, seq, portid, counter_cb, &w);
+		if (n <= MNL_CB_STOP)
+			break;
+	}
+	if (n < 0 && errno != ENOENT) {
+		errf(err, errlen, "%s: reading counters of %s %s",
+		     strerror(errno), family_str(family), name);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
+/* ---- feature probes ---- */
+
+#define PROBE_TABLE	"brflow_probe"
+
+/* Probe batches end with a message that always fails (deleting a table
+ * that does not exist), so the kernel aborts the transaction and nothing
+ * is left behind; the probe succeeded if no earlier message failed. */
+static int probe_run(struct batch *b)
+{
+	uint32_t sentinel;
+	int ok;
+
+	sentinel = b->seq;
+	if (add_table_msg(b, NIR_INET, PROBE_TABLE "_absent", NFT_MSG_DELTABLE) ||
+	    batch_marker(b, 0))
+		return 0;
+	batch_send(b);
+	ok = b->err_seq == sentinel;
+	batch_free(b);
+	return ok;
+}
+
+static int probe_start(struct batch *b, enum nir_family fam, int with_chain)
+{
+	batch_init(b);
+	if (batch_marker(b, 1) ||
+	    add_table_msg(b, fam, PROBE_TABLE, NFT_MSG_NEWTABLE))
+		return -1;
+	if (with_chain &&
+	    add_chain_msg(b, fam, PROBE_TABLE, "c", NIR_HOOK_PREROUTING, 0,
+			  false))
+		return -1;
+	return 0;
+}
+
+/* Adds one rule with the single expression 'e' (taken) to the probe chain. */
+static int probe_rule(struct batch *b, enum nir_family fam,
+		      struct nftnl_expr *e)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!r || !e) {
+		if (e)
+			nftnl_expr_free(e);
+		if (r)
+			nftnl_rule_free(r);
+		return -1;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, PROBE_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, "c");
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, nfproto(fam));
+	nftnl_rule_add_expr(r, e);
+	nlh = batch_msg(b, NFT_MSG_NEWRULE, nfproto(fam),
+			NLM_F_CREATE | NLM_F_APPEND);
+	if (!nlh) {
+		nftnl_rule_free(r);
+		return -1;
+	}
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	batch_end_msg(b, "probe rule");
+	return 0;
+}
+
+static int probe_bridge_ct(void)
+{
+	struct nir_src state = { .kind = NIR_SRC_CT, .key = NFT_CT_STATE,
+				 .len = 4 };
+	struct batch b;
+
+	if (probe_start(&b, NIR_BRIDGE, 1) ||
+	    probe_rule(&b, NIR_BRIDGE, expr_load(&state, NFT_REG_1))) {
+		batch_free(&b);
+		return 0;
+	}
+	return probe_run(&b);
+}
+
+static int probe_queue(void)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("queue");
+	struct batch b;
+
+	if (e) {
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_NUM, 0);
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_TOTAL, 1);
+	}
+	if (probe_start(&b, NIR_INET, 1) || probe_rule(&b, NIR_INET, e)) {
+		batch_free(&b);
+		return 0;
+	}
+	return probe_run(&b);
+}
+
+static int probe_flowtable(void)
+{
+	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+	struct nlmsghdr *nlh;
+	struct batch b;
+
+	if (!ft)
+		return 0;
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, PROBE_TABLE);
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, "f");
+	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FAMILY, NFPROTO_INET);
+	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_HOOKNUM, NF_NETDEV_INGRESS);
+	nftnl_flowtable_set_s32(ft, NFTNL_FLOWTABLE_PRIO, 0);
+	if (probe_start(&b, NIR_INET, 0))
+		goto fail;
+	nlh = batch_msg(&b, NFT_MSG_NEWFLOWTABLE, NFPROTO_INET, NLM_F_CREATE);
+	if (!nlh)
+		goto fail;
+	nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+	batch_end_msg(&b, "probe flowtable");
+	nftnl_flowtable_free(ft);
+	return probe_run(&b);
+fail:
+	nftnl_flowtable_free(ft);
+	batch_free(&b);
+	return 0;
+}
+
+static int probe_ct_helper(void)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nlmsghdr *nlh;
+	struct batch b;
+
+	if (!o)
+		return 0;
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, PROBE_TABLE);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, "h");
+	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, NFPROTO_INET);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+	nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, "ftp");
+	nftnl_obj_set_u16(o, NFTNL_OBJ_CT_HELPER_L3PROTO, NFPROTO_IPV4);
+	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, IPPROTO_TCP);
+	if (probe_start(&b, NIR_INET, 0))
+		goto fail;
+	nlh = batch_msg(&b, NFT_MSG_NEWOBJ, NFPROTO_INET, NLM_F_CREATE);
+	if (!nlh)
+		goto fail;
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	batch_end_msg(&b, "probe ct helper");
+	nftnl_obj_free(o);
+	return probe_run(&b);
+fail:
+	nftnl_obj_free(o);
+	batch_free(&b);
+	return 0;
+}
+
+void nft_probe_features(struct nft_features *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->bridge_ct = probe_bridge_ct();
+	f->flowtable = probe_flowtable();
+	f->queue = probe_queue();
+	f->ct_helper = probe_ct_helper();
+	/* built in or loaded: its sysctl directory is the sign */
+	f->br_netfilter = access("/proc/sys/net/bridge", F_OK) == 0;
+}
