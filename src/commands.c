@@ -1,0 +1,860 @@
+/* One handler per brflowctl command (commands.h). */
+#include "commands.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge_nl.h"
+#include "conntrack.h"
+#include "log.h"
+
+#define ERRLEN 512
+
+struct cmd_ctx {
+	struct st_state *st;
+	bool bundle;   /* accepted; every command is all-or-nothing anyway */
+	bool strict;
+	bool no_stats;
+	FILE *out;
+};
+
+struct command {
+	const char *name;
+	int min_args, max_args;
+	const char *usage;
+	char *(*run)(struct cmd_ctx *c, char **argv, int argc);
+};
+
+static char *errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *errf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s ? s : strdup("out of memory");
+}
+
+static char *find_bridge(struct cmd_ctx *c, const char *name,
+			 struct st_bridge **b)
+{
+	*b = st_find_bridge(c->st, name);
+	return *b ? NULL : errf("no bridge named '%s'", name);
+}
+
+/* Clones bridge 'name' for a change; NULL error on success. */
+static char *clone_bridge(struct cmd_ctx *c, const char *name,
+			  struct st_bridge **nb)
+{
+	struct st_bridge *b;
+	char *err = find_bridge(c, name, &b);
+
+	if (err)
+		return err;
+	*nb = st_bridge_clone(b);
+	return *nb ? NULL : errf("out of memory");
+}
+
+/* Commits nb, or frees it on failure. */
+static char *commit(struct cmd_ctx *c, struct st_bridge *nb)
+{
+	char *err = st_bridge_commit(c->st, nb);
+
+	if (err)
+		st_bridge_free(nb);
+	return err;
+}
+
+/* "zone=N" -> N (0-65535); no argument -> -1. */
+static char *parse_zone_arg(char **argv, int argc, int *zone)
+{
+	char *end;
+	unsigned long v;
+
+	*zone = -1;
+	if (!argc)
+		return NULL;
+	if (strncmp(argv[0], "zone=", 5) || !argv[0][5])
+		return errf("expected zone=N, got '%s'", argv[0]);
+	errno = 0;
+	v = strtoul(argv[0] + 5, &end, 0);
+	if (*end || errno || v > 65535 || argv[0][5] == '-')
+		return errf("invalid zone '%s'", argv[0] + 5);
+	*zone = (int)v;
+	return NULL;
+}
+
+/* ---- flows ---- */
+
+/* Adds f (taken) to nb; a flow with the same table, priority and match is
+ * replaced and its counters start again from zero, as in OVS. */
+static char *add_or_replace(struct st_bridge *nb, struct flow *f)
+{
+	for (int i = 0; i < nb->n_flows; i++) {
+		if (flow_same_rule(&nb->flows[i].flow, f)) {
+			st_del_flow(nb, i);
+			break;
+		}
+	}
+	if (!st_add_flow(nb, f, 0, st_now_ms())) {
+		flow_free(f);
+		return errf("out of memory");
+	}
+	return NULL;
+}
+
+static char *prefix_line(int lineno, char *err)
+{
+	char *e = errf("line %d: %s", lineno, err);
+
+	free(err);
+	return e;
+}
+
+/* Calls fn for each flow line of 'text' (blank lines and # comments
+ * skipped); stops at the first error, which names the line. */
+typedef char *(*line_fn)(struct flow *f, void *arg);
+static char *for_each_flow_line(char *text, line_fn fn, void *arg)
+{
+	int lineno = 0;
+	char *save = NULL;
+
+	for (char *line = text; line; line = save) {
+		char *nl = strchr(line, '\n');
+		struct flow f;
+		char *err, *end;
+
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		line += strspn(line, " \t\r");
+		end = line + strlen(line);
+		while (end > line && strchr(" \t\r", end[-1]))
+			*--end = '\0';
+		if (!*line || *line == '#')
+			continue;
+		err = flow_parse(line, &f, NULL);
+		if (!err)
+			err = fn(&f, arg);
+		if (err)
+			return prefix_line(lineno, err);
+	}
+	return NULL;
+}
+
+static char *add_line(struct flow *f, void *arg)
+{
+	return add_or_replace(arg, f);
+}
+
+/* A del-flows/mod-flows/dump-flows pattern. */
+struct pattern {
+	struct flow f;
+	bool prio_given, table_given;
+};
+
+static char *parse_pattern(const char *text, struct pattern *p)
+{
+	struct flow_parse_opts o = {
+		.match_only = true,
+		.priority_given = &p->prio_given,
+		.table_given = &p->table_given,
+	};
+
+	memset(p, 0, sizeof(*p));
+	return flow_parse(text, &p->f, &o);
+}
+
+/* Strict: same table (when given), priority (default 32768) and match.
+ * Otherwise: f matches no more packets than the pattern (OVS's loose
+ * match); the table counts only when given. */
+static bool pattern_matches(const struct pattern *p, const struct flow *f,
+			    bool strict)
+{
+	struct flow q = p->f;
+
+	if (!p->table_given)
+		q.table = f->table;
+	else if (f->table != p->f.table)
+		return false;
+	if (strict) {
+		if (!p->prio_given)
+			q.priority = FLOW_DEFAULT_PRIORITY;
+		return flow_same_rule(f, &q);
+	}
+	return flow_covered_by(f, &q);
+}
+
+static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	struct flow f;
+	char *err;
+
+	(void)argc;
+	err = flow_parse(argv[1], &f, NULL);
+	if (err)
+		return err;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err) {
+		flow_free(&f);
+		return err;
+	}
+	err = add_or_replace(nb, &f);
+	if (err) {
+		st_bridge_free(nb);
+		return err;
+	}
+	return commit(c, nb);
+}
+
+/* With or without --bundle: brflow loads a flow file as one transaction,
+ * so it is always all or nothing. */
+static char *cmd_add_flows(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	char *err;
+
+	(void)argc;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	err = for_each_flow_line(argv[1], add_line, nb);
+	if (err) {
+		st_bridge_free(nb);
+		return err;
+	}
+	return commit(c, nb);
+}
+
+struct replace_arg {
+	const struct st_bridge *old;
+	struct st_bridge *nb;
+};
+
+static bool same_actions(const struct flow *a, const struct flow *b)
+{
+	char *x = flow_format_actions(a), *y = flow_format_actions(b);
+	bool same = x && y && !strcmp(x, y);
+
+	free(x);
+	free(y);
+	return same;
+}
+
+/* A flow equal in rule and actions to one the bridge has keeps that
+ * flow's id (so its counters) and age. */
+static char *replace_line(struct flow *f, void *arg)
+{
+	struct replace_arg *ra = arg;
+	const struct st_flow *keep = NULL;
+
+	for (int i = 0; i < ra->nb->n_flows; i++) {
+		if (flow_same_rule(&ra->nb->flows[i].flow, f)) {
+			st_del_flow(ra->nb, i);
+			break;
+		}
+	}
+	for (int i = 0; i < ra->old->n_flows && !keep; i++)
+		if (flow_same_rule(&ra->old->flows[i].flow, f) &&
+		    same_actions(&ra->old->flows[i].flow, f))
+			keep = &ra->old->flows[i];
+	if (!st_add_flow(ra->nb, f, keep ? keep->id : 0,
+			 keep ? keep->created_ms : st_now_ms())) {
+		flow_free(f);
+		return errf("out of memory");
+	}
+	return NULL;
+}
+
+static char *cmd_replace_flows(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct replace_arg ra;
+	struct st_bridge *nb;
+	char *err;
+
+	(void)argc;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	ra.old = st_find_bridge(c->st, argv[0]);
+	ra.nb = nb;
+	while (nb->n_flows)
+		st_del_flow(nb, nb->n_flows - 1);
+	err = for_each_flow_line(argv[1], replace_line, &ra);
+	if (err) {
+		st_bridge_free(nb);
+		return err;
+	}
+	return commit(c, nb);
+}
+
+static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	struct pattern p;
+	int deleted = 0;
+	char *err;
+
+	if (argc > 1) {
+		err = parse_pattern(argv[1], &p);
+		if (err)
+			return err;
+	}
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		goto out;
+	for (int i = nb->n_flows - 1; i >= 0; i--) {
+		if (argc > 1 && !pattern_matches(&p, &nb->flows[i].flow, c->strict))
+			continue;
+		st_del_flow(nb, i);
+		deleted++;
+	}
+	if (deleted)
+		err = commit(c, nb);
+	else
+		st_bridge_free(nb);
+out:
+	if (argc > 1)
+		flow_free(&p.f);
+	return err;
+}
+
+/* Gives target a copy of the pattern's actions; 0 or -1 (ENOMEM). */
+static int take_actions(struct flow *target, const struct flow *src)
+{
+	struct flow tmp;
+	struct flow_action *acts;
+	int n;
+
+	if (flow_copy(&tmp, src))
+		return -1;
+	acts = target->actions;
+	n = target->n_actions;
+	target->actions = tmp.actions;
+	target->n_actions = tmp.n_actions;
+	tmp.actions = acts;
+	tmp.n_actions = n;
+	flow_free(&tmp);
+	return 0;
+}
+
+/* Replaces the actions of the matching flows; their counters stay. */
+static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb = NULL;
+	struct pattern p;
+	int changed = 0;
+	char *err;
+
+	(void)argc;
+	if (!strstr(argv[1], "action"))
+		return errf("'%s': must specify actions", argv[1]);
+	err = parse_pattern(argv[1], &p);
+	if (err)
+		return err;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		goto out;
+	for (int i = 0; i < nb->n_flows && !err; i++) {
+		if (!pattern_matches(&p, &nb->flows[i].flow, c->strict))
+			continue;
+		if (take_actions(&nb->flows[i].flow, &p.f))
+			err = errf("out of memory");
+		changed++;
+	}
+	if (err || !changed)
+		st_bridge_free(nb);
+	else
+		err = commit(c, nb);
+out:
+	flow_free(&p.f);
+	return err;
+}
+
+/* ---- dump-flows ---- */
+
+struct dump_sort {
+	const struct st_flow *sf;
+	uint64_t packets, bytes;
+};
+
+/* table ascending, priority descending, then insertion (id) order */
+static int dump_cmp(const void *a, const void *b)
+{
+	const struct st_flow *x = ((const struct dump_sort *)a)->sf;
+	const struct st_flow *y = ((const struct dump_sort *)b)->sf;
+
+	if (x->flow.table != y->flow.table)
+		return x->flow.table < y->flow.table ? -1 : 1;
+	if (x->flow.priority != y->flow.priority)
+		return x->flow.priority > y->flow.priority ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void print_flow(struct cmd_ctx *c, const struct dump_sort *d,
+		       int64_t now, const char *text)
+{
+	const struct flow *f = &d->sf->flow;
+	int64_t age = now - d->sf->created_ms;
+
+	if (c->no_stats) {
+		fputc(' ', c->out);
+		if (f->cookie)
+			fprintf(c->out, "cookie=0x%" PRIx64 ", ", f->cookie);
+		if (f->table)
+			fprintf(c->out, "table=%u, ", f->table);
+		fprintf(c->out, "%s\n", text);
+		return;
+	}
+	if (age < 0)
+		age = 0;
+	fprintf(c->out, " cookie=0x%" PRIx64 ", duration=%" PRId64 ".%03ds, "
+		"table=%u, n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", %s\n",
+		f->cookie, age / 1000, (int)(age % 1000), f->table, d->packets,
+		d->bytes, text);
+}
+
+static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
+			 const struct pattern *p)
+{
+	int n = b->n_flows;
+	uint64_t *pk = calloc(n + 1, sizeof(*pk)), *by = calloc(n + 1, sizeof(*by));
+	struct dump_sort *ds = calloc(n + 1, sizeof(*ds));
+	int64_t now = st_now_ms();
+	char *err = NULL;
+	int m = 0;
+
+	if (!pk || !by || !ds) {
+		err = errf("out of memory");
+		goto out;
+	}
+	if (!c->no_stats && st_read_stats(b, pk, by, &err))
+		goto out;
+	for (int i = 0; i < n; i++)
+		if (!p || pattern_matches(p, &b->flows[i].flow, c->strict))
+			ds[m++] = (struct dump_sort){ &b->flows[i], pk[i], by[i] };
+	qsort(ds, m, sizeof(*ds), dump_cmp);
+	for (int i = 0; i < m && !err; i++) {
+		char *text = flow_format(&ds[i].sf->flow);
+
+		if (!text) {
+			err = errf("out of memory");
+			break;
+		}
+		print_flow(c, &ds[i], now, text);
+		free(text);
+	}
+out:
+	free(pk);
+	free(by);
+	free(ds);
+	return err;
+}
+
+static char *cmd_dump_flows(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b;
+	struct pattern p;
+	char *err = find_bridge(c, argv[0], &b);
+
+	if (err)
+		return err;
+	if (argc < 2)
+		return dump_bridge(c, b, NULL);
+	err = parse_pattern(argv[1], &p);
+	if (err)
+		return err;
+	err = dump_bridge(c, b, &p);
+	flow_free(&p.f);
+	return err;
+}
+
+static char *cmd_compile(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct nir_ruleset rs = { 0 };
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+
+	(void)argc;
+	if (err)
+		return err;
+	err = st_compile(b, &rs);
+	if (err)
+		return err;
+	nir_print(&rs, c->out);
+	nir_ruleset_free(&rs);
+	return NULL;
+}
+
+/* ---- bridges and ports ---- */
+
+static const char default_flow[] = "priority=0,actions=NORMAL";
+
+static char *cmd_add_br(struct cmd_ctx *c, char **argv, int argc)
+{
+	const char *name = argv[0];
+	char nerr[ERRLEN] = "";
+	struct st_bridge *nb, *owner;
+	struct flow f;
+	char *err;
+	int existed;
+
+	(void)argc;
+	if (st_find_bridge(c->st, name))
+		return NULL;
+	if (!st_valid_ifname(name))
+		return errf("invalid bridge name '%s'", name);
+	owner = st_find_port_owner(c->st, name);
+	if (owner)
+		return errf("'%s' is a port of bridge '%s'", name, owner->name);
+	nb = st_bridge_new(name);
+	if (!nb)
+		return errf("out of memory");
+	err = flow_parse(default_flow, &f, NULL);
+	if (!err)
+		err = add_or_replace(nb, &f);
+	if (err) {
+		st_bridge_free(nb);
+		return err;
+	}
+	existed = iface_exists(name);
+	if (bridge_add(name, nerr, sizeof(nerr))) {
+		st_bridge_free(nb);
+		return errf("%s", nerr);
+	}
+	err = commit(c, nb);
+	if (err && !existed && bridge_del(name, nerr, sizeof(nerr)))
+		log_warn("add-br %s: cannot remove the bridge again: %s", name, nerr);
+	return err;
+}
+
+static char *cmd_del_br(struct cmd_ctx *c, char **argv, int argc)
+{
+	char nerr[ERRLEN] = "", table[64];
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+
+	(void)argc;
+	if (err)
+		return err;
+	/* The bridge goes first: were the tables deleted and the bridge
+	 * kept, it would forward everything unfiltered. */
+	if (iface_exists(b->name) && bridge_del(b->name, nerr, sizeof(nerr)))
+		return errf("%s", nerr);
+	brflow_table_name(b->name, table, sizeof(table));
+	if (nft_delete_tables(table, nerr, sizeof(nerr)))
+		err = errf("bridge '%s' deleted but its tables stay: %s",
+			   argv[0], nerr);
+	st_bridge_forget(c->st, argv[0]);
+	return err;
+}
+
+static char *parse_ofport(const char *arg, uint16_t *ofport)
+{
+	const char *v = strchr(arg, '=');
+	unsigned long n;
+	char *end;
+
+	if (!v || (strncmp(arg, "ofport=", 7) && strncmp(arg, "ofport_request=", 15)))
+		return errf("expected ofport=N, got '%s'", arg);
+	v++;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (!*v || *end || errno || *v == '-' || n < 1 || n > BRFLOW_MAX_OFPORT)
+		return errf("invalid ofport '%s' (1-%d)", v, BRFLOW_MAX_OFPORT);
+	*ofport = (uint16_t)n;
+	return NULL;
+}
+
+static char *check_new_port(struct cmd_ctx *c, const char *br, const char *ifc)
+{
+	struct st_bridge *owner;
+
+	if (!st_valid_ifname(ifc))
+		return errf("invalid interface name '%s'", ifc);
+	if (st_find_bridge(c->st, ifc))
+		return errf("'%s' is a bridge", ifc);
+	owner = st_find_port_owner(c->st, ifc);
+	if (owner && !strcmp(owner->name, br))
+		return errf("port '%s' already exists on bridge '%s'", ifc, br);
+	if (owner)
+		return errf("'%s' is already a port of bridge '%s'", ifc,
+			    owner->name);
+	if (!iface_exists(ifc))
+		return errf("no such interface '%s'", ifc);
+	return NULL;
+}
+
+static char *cmd_add_port(struct cmd_ctx *c, char **argv, int argc)
+{
+	const char *br = argv[0], *ifc = argv[1];
+	char nerr[ERRLEN] = "";
+	struct st_bridge *nb = NULL;
+	uint16_t ofport = 0;
+	char *err;
+
+	err = clone_bridge(c, br, &nb);
+	if (!err)
+		err = check_new_port(c, br, ifc);
+	if (!err && argc > 2) {
+		err = parse_ofport(argv[2], &ofport);
+		if (!err && st_port_index_by_ofport(nb, ofport) >= 0)
+			err = errf("ofport %u is already in use on bridge '%s'",
+				   ofport, br);
+	} else if (!err) {
+		ofport = st_free_ofport(nb);
+		if (!ofport)
+			err = errf("bridge '%s' has no free port number", br);
+	}
+	if (!err && st_add_port(nb, ifc, ofport))
+		err = errf("out of memory");
+	if (!err && bridge_add_port(br, ifc, nerr, sizeof(nerr)))
+		err = errf("%s", nerr);
+	if (err) {
+		st_bridge_free(nb);
+		return err;
+	}
+	err = commit(c, nb);
+	if (err && bridge_del_port(br, ifc, nerr, sizeof(nerr)))
+		log_warn("add-port %s %s: cannot release the port: %s", br, ifc,
+			 nerr);
+	return err;
+}
+
+/* del-port BR IFACE, or del-port IFACE as ovs-vsctl allows. */
+static char *cmd_del_port(struct cmd_ctx *c, char **argv, int argc)
+{
+	const char *ifc = argv[argc - 1];
+	char nerr[ERRLEN] = "";
+	struct st_bridge *b, *nb;
+	char *err;
+	int idx;
+
+	if (argc == 1) {
+		b = st_find_port_owner(c->st, ifc);
+		if (!b)
+			return errf("no port named '%s'", ifc);
+	} else {
+		err = find_bridge(c, argv[0], &b);
+		if (err)
+			return err;
+	}
+	idx = st_port_index(b, ifc);
+	if (idx < 0)
+		return errf("no port '%s' on bridge '%s'", ifc, b->name);
+	nb = st_bridge_clone(b);
+	if (!nb)
+		return errf("out of memory");
+	st_del_port(nb, idx);
+	err = commit(c, nb);
+	if (err)
+		return err;
+	/* nb replaced b; its name is still the bridge's. */
+	if (iface_exists(ifc) && bridge_del_port(nb->name, ifc, nerr, sizeof(nerr)))
+		log_warn("del-port %s: cannot release the interface: %s", ifc, nerr);
+	return NULL;
+}
+
+static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
+{
+	const struct nft_features *ft = &c->st->features;
+
+	(void)argv;
+	(void)argc;
+	for (int i = 0; i < c->st->n_bridges; i++) {
+		const struct st_bridge *b = c->st->bridges[i];
+
+		fprintf(c->out, "%s:\n", b->name);
+		for (int p = 0; p < b->n_ports; p++)
+			fprintf(c->out, " %u(%s)\n", b->ports[p].ofport,
+				b->ports[p].ifname);
+	}
+	fprintf(c->out, "kernel features:\n"
+		" conntrack in bridge family: %s\n"
+		" flowtables: %s\n"
+		" nft queue statement: %s\n"
+		" conntrack helpers: %s\n"
+		" br_netfilter: %s\n",
+		ft->bridge_ct ? "yes" : "no", ft->flowtable ? "yes" : "no",
+		ft->queue ? "yes" : "no", ft->ct_helper ? "yes" : "no",
+		ft->br_netfilter ? "yes" : "no");
+	return NULL;
+}
+
+/* ---- conntrack ---- */
+
+static char *cmd_dump_conntrack(struct cmd_ctx *c, char **argv, int argc)
+{
+	char nerr[ERRLEN] = "";
+	int zone;
+	char *err = parse_zone_arg(argv, argc, &zone);
+
+	if (err)
+		return err;
+	if (conntrack_dump(c->out, zone, nerr, sizeof(nerr)))
+		return errf("%s", nerr);
+	return NULL;
+}
+
+static char *cmd_flush_conntrack(struct cmd_ctx *c, char **argv, int argc)
+{
+	char nerr[ERRLEN] = "";
+	int zone;
+	char *err = parse_zone_arg(argv, argc, &zone);
+
+	(void)c;
+	if (err)
+		return err;
+	if (conntrack_flush(zone, nerr, sizeof(nerr)))
+		return errf("%s", nerr);
+	return NULL;
+}
+
+/* ---- dispatch ---- */
+
+static const struct command commands[] = {
+	{ "add-br", 1, 1, "add-br BRIDGE", cmd_add_br },
+	{ "del-br", 1, 1, "del-br BRIDGE", cmd_del_br },
+	{ "add-port", 2, 3, "add-port BRIDGE IFACE [ofport=N]", cmd_add_port },
+	{ "del-port", 1, 2, "del-port [BRIDGE] IFACE", cmd_del_port },
+	{ "show", 0, 0, "show", cmd_show },
+	{ "add-flow", 2, 2, "add-flow BRIDGE FLOW", cmd_add_flow },
+	{ "add-flows", 2, 2, "add-flows BRIDGE FILE", cmd_add_flows },
+	{ "del-flows", 1, 2, "del-flows BRIDGE [FLOW]", cmd_del_flows },
+	{ "mod-flows", 2, 2, "mod-flows BRIDGE FLOW", cmd_mod_flows },
+	{ "replace-flows", 2, 2, "replace-flows BRIDGE FILE", cmd_replace_flows },
+	{ "dump-flows", 1, 2, "dump-flows BRIDGE [FLOW]", cmd_dump_flows },
+	{ "compile", 1, 1, "compile BRIDGE", cmd_compile },
+	{ "dump-conntrack", 0, 1, "dump-conntrack [zone=N]", cmd_dump_conntrack },
+	{ "flush-conntrack", 0, 1, "flush-conntrack [zone=N]", cmd_flush_conntrack },
+};
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* Global options come first; returns how many there were, or -1 with
+ * *err naming an unknown one. */
+static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
+{
+	int i;
+
+	for (i = 0; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--bundle"))
+			c->bundle = true;
+		else if (!strcmp(argv[i], "--strict"))
+			c->strict = true;
+		else if (!strcmp(argv[i], "--no-stats"))
+			c->no_stats = true;
+		else {
+			*err = errf("unknown option '%s'", argv[i]);
+			return -1;
+		}
+	}
+	return i;
+}
+
+static char *dispatch(struct cmd_ctx *c, int argc, char **argv)
+{
+	const struct command *cmd;
+	char *err = NULL;
+	int n = parse_globals(c, argc, argv, &err);
+
+	if (n < 0)
+		return err;
+	argv += n;
+	argc -= n;
+	if (!argc)
+		return errf("no command given");
+	cmd = find_command(argv[0]);
+	if (!cmd)
+		return errf("unknown command '%s'", argv[0]);
+	if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args)
+		return errf("usage: %s", cmd->usage);
+	log_debug("command %s", argv[0]);
+	return cmd->run(c, argv + 1, argc - 1);
+}
+
+int commands_run(struct st_state *st, int argc, char **argv, char **out)
+{
+	struct cmd_ctx c = { .st = st };
+	size_t len = 0;
+	char *buf = NULL, *err;
+
+	c.out = open_memstream(&buf, &len);
+	if (!c.out) {
+		*out = strdup("out of memory");
+		return -1;
+	}
+	err = dispatch(&c, argc, argv);
+	fclose(c.out);
+	if (err) {
+		/* One line, as the client prints it after "CMD: ". */
+		err[strcspn(err, "\n")] = '\0';
+		free(buf);
+		*out = err;
+		return -1;
+	}
+	*out = buf ? buf : strdup("");
+	return 0;
+}
+
+/* ---- start-up ---- */
+
+static void restore_ports(const struct st_bridge *b)
+{
+	char nerr[ERRLEN] = "";
+
+	for (int i = 0; i < b->n_ports; i++) {
+		const char *ifc = b->ports[i].ifname;
+
+		if (!iface_exists(ifc))
+			log_warn("bridge %s: port %u(%s) is missing; kept in state",
+				 b->name, b->ports[i].ofport, ifc);
+		else if (bridge_add_port(b->name, ifc, nerr, sizeof(nerr)))
+			log_warn("bridge %s: port %s: %s", b->name, ifc, nerr);
+	}
+}
+
+static void restore_one(struct st_bridge *b, void *arg)
+{
+	struct st_state *st = arg;
+	char nerr[ERRLEN] = "";
+	char *err;
+
+	if (bridge_add(b->name, nerr, sizeof(nerr))) {
+		log_err("bridge %s: %s; its ruleset is not loaded", b->name, nerr);
+		goto keep;
+	}
+	restore_ports(b);
+	err = st_bridge_commit(st, b);
+	if (!err) {
+		log_info("bridge %s: %d ports, %d flows loaded", b->name,
+			 b->n_ports, b->n_flows);
+		return;
+	}
+	log_err("bridge %s: %s; the kernel keeps its previous ruleset",
+		b->name, err);
+	free(err);
+keep:
+	if (st_bridge_adopt(st, b))
+		st_bridge_free(b);
+}
+
+void commands_restore(struct st_state *st)
+{
+	st_load_dir(st, restore_one, st);
+}

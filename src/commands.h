@@ -1,0 +1,22 @@
+/* brflowd's commands: one handler per brflowctl command, with ovs-ofctl /
+ * ovs-vsctl semantics.  A mutating command builds the new state of one
+ * bridge as a copy and commits it through st_bridge_commit(), so a rejected
+ * command changes nothing in the daemon or in the kernel. */
+#ifndef BRFLOW_COMMANDS_H
+#define BRFLOW_COMMANDS_H
+
+#include "state.h"
+
+/* Runs one request.  argv holds the global options (--bundle, --strict,
+ * --no-stats), then the command and its arguments, as they came over the
+ * control socket.  Returns 0 with *out the command's output, or -1 with
+ * *out one line of error text (without the "brflowctl: CMD: " prefix).
+ * *out is malloc'd in both cases. */
+int commands_run(struct st_state *st, int argc, char **argv, char **out);
+
+/* At start-up: loads every bridge of the state dir and brings it back into
+ * the kernel (bridge, the ports whose interfaces exist, ruleset with the
+ * counters it has now).  Failures are logged per bridge. */
+void commands_restore(struct st_state *st);
+
+#endif

@@ -1,0 +1,17 @@
+/* brflowd's log: one line per message on stderr, filtered by level.
+ * Implemented in brflowd.c (which owns the --log-level option). */
+#ifndef BRFLOW_LOG_H
+#define BRFLOW_LOG_H
+
+enum log_level { BLOG_ERR, BLOG_WARN, BLOG_INFO, BLOG_DEBUG };
+
+void log_set_level(enum log_level level);
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_err(...)	log_msg(BLOG_ERR, __VA_ARGS__)
+#define log_warn(...)	log_msg(BLOG_WARN, __VA_ARGS__)
+#define log_info(...)	log_msg(BLOG_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(BLOG_DEBUG, __VA_ARGS__)
+
+#endif

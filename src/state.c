@@ -1,0 +1,709 @@
+/* brflowd's bridges, ports and flows in memory and on disk (state.h). */
+#include "state.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define STATE_SUFFIX ".bridge"
+
+static char *errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *errf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s ? s : strdup("out of memory");
+}
+
+int st_init(struct st_state *st, const char *dir)
+{
+	memset(st, 0, sizeof(*st));
+	st->dir = strdup(dir);
+	return st->dir ? 0 : -1;
+}
+
+void st_free(struct st_state *st)
+{
+	for (int i = 0; i < st->n_bridges; i++)
+		st_bridge_free(st->bridges[i]);
+	free(st->bridges);
+	free(st->dir);
+	memset(st, 0, sizeof(*st));
+}
+
+bool st_valid_ifname(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= 16 || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (const char *p = name; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) ||
+		    !isprint((unsigned char)*p))
+			return false;
+	return true;
+}
+
+static int bridge_index(const struct st_state *st, const char *name)
+{
+	for (int i = 0; i < st->n_bridges; i++)
+		if (!strcmp(st->bridges[i]->name, name))
+			return i;
+	return -1;
+}
+
+struct st_bridge *st_find_bridge(struct st_state *st, const char *name)
+{
+	int i = bridge_index(st, name);
+
+	return i < 0 ? NULL : st->bridges[i];
+}
+
+struct st_bridge *st_find_port_owner(struct st_state *st, const char *ifname)
+{
+	for (int i = 0; i < st->n_bridges; i++)
+		if (st_port_index(st->bridges[i], ifname) >= 0)
+			return st->bridges[i];
+	return NULL;
+}
+
+struct st_bridge *st_bridge_new(const char *name)
+{
+	struct st_bridge *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	snprintf(b->name, sizeof(b->name), "%s", name);
+	b->next_id = 1;
+	return b;
+}
+
+void st_bridge_free(struct st_bridge *b)
+{
+	if (!b)
+		return;
+	for (int i = 0; i < b->n_flows; i++)
+		flow_free(&b->flows[i].flow);
+	free(b->flows);
+	free(b->ports);
+	free(b);
+}
+
+struct st_bridge *st_bridge_clone(const struct st_bridge *b)
+{
+	struct st_bridge *nb = st_bridge_new(b->name);
+
+	if (!nb)
+		return NULL;
+	nb->next_id = b->next_id;
+	nb->ports = malloc(sizeof(*nb->ports) * (b->n_ports + 1));
+	nb->flows = calloc(b->n_flows + 1, sizeof(*nb->flows));
+	if (!nb->ports || !nb->flows)
+		goto fail;
+	memcpy(nb->ports, b->ports, sizeof(*nb->ports) * b->n_ports);
+	nb->n_ports = b->n_ports;
+	for (int i = 0; i < b->n_flows; i++) {
+		nb->flows[i].id = b->flows[i].id;
+		nb->flows[i].created_ms = b->flows[i].created_ms;
+		if (flow_copy(&nb->flows[i].flow, &b->flows[i].flow))
+			goto fail;
+		nb->n_flows++;
+	}
+	return nb;
+fail:
+	st_bridge_free(nb);
+	return NULL;
+}
+
+int st_port_index(const struct st_bridge *b, const char *ifname)
+{
+	for (int i = 0; i < b->n_ports; i++)
+		if (!strcmp(b->ports[i].ifname, ifname))
+			return i;
+	return -1;
+}
+
+int st_port_index_by_ofport(const struct st_bridge *b, uint16_t ofport)
+{
+	for (int i = 0; i < b->n_ports; i++)
+		if (b->ports[i].ofport == ofport)
+			return i;
+	return -1;
+}
+
+uint16_t st_free_ofport(const struct st_bridge *b)
+{
+	for (int n = 1; n <= BRFLOW_MAX_OFPORT; n++)
+		if (st_port_index_by_ofport(b, n) < 0)
+			return n;
+	return 0;
+}
+
+static int port_cmp(const void *a, const void *b)
+{
+	const struct compile_port *pa = a, *pb = b;
+
+	return (int)pa->ofport - (int)pb->ofport;
+}
+
+int st_add_port(struct st_bridge *b, const char *ifname, uint16_t ofport)
+{
+	struct compile_port *p = realloc(b->ports, sizeof(*p) * (b->n_ports + 1));
+
+	if (!p)
+		return -1;
+	b->ports = p;
+	memset(&p[b->n_ports], 0, sizeof(*p));
+	snprintf(p[b->n_ports].ifname, sizeof(p->ifname), "%s", ifname);
+	p[b->n_ports].ofport = ofport;
+	b->n_ports++;
+	qsort(b->ports, b->n_ports, sizeof(*p), port_cmp);
+	return 0;
+}
+
+void st_del_port(struct st_bridge *b, int idx)
+{
+	memmove(&b->ports[idx], &b->ports[idx + 1],
+		sizeof(*b->ports) * (b->n_ports - idx - 1));
+	b->n_ports--;
+}
+
+struct st_flow *st_add_flow(struct st_bridge *b, struct flow *f, uint64_t id,
+			    int64_t created_ms)
+{
+	struct st_flow *arr = realloc(b->flows, sizeof(*arr) * (b->n_flows + 1));
+	struct st_flow *sf;
+
+	if (!arr)
+		return NULL;
+	b->flows = arr;
+	sf = &arr[b->n_flows++];
+	if (!id)
+		id = b->next_id;
+	if (id >= b->next_id)
+		b->next_id = id + 1;
+	sf->id = id;
+	sf->created_ms = created_ms;
+	sf->flow = *f;
+	memset(f, 0, sizeof(*f));
+	return sf;
+}
+
+void st_del_flow(struct st_bridge *b, int idx)
+{
+	flow_free(&b->flows[idx].flow);
+	memmove(&b->flows[idx], &b->flows[idx + 1],
+		sizeof(*b->flows) * (b->n_flows - idx - 1));
+	b->n_flows--;
+}
+
+int64_t st_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs)
+{
+	struct compile_flow *cf = calloc(b->n_flows + 1, sizeof(*cf));
+	struct compile_input in = {
+		.bridge = b->name,
+		.n_ports = b->n_ports,
+		.ports = b->ports,
+		.n_flows = b->n_flows,
+		.flows = cf,
+	};
+	char *err;
+
+	if (!cf)
+		return errf("out of memory");
+	for (int i = 0; i < b->n_flows; i++) {
+		cf[i].id = b->flows[i].id;
+		cf[i].flow = &b->flows[i].flow;
+	}
+	err = brflow_compile(&in, rs);
+	free(cf);
+	return err;
+}
+
+/* ---- persistence ---- */
+
+static char *state_path(const struct st_state *st, const char *bridge, bool tmp)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s%s%s%s", st->dir, tmp ? "." : "", bridge,
+		     STATE_SUFFIX, tmp ? ".tmp" : "") < 0)
+		return NULL;
+	return p;
+}
+
+/* The flow as one line of ovs-ofctl text that flow_parse reads back. */
+static char *flow_line(const struct st_flow *sf)
+{
+	char *text = flow_format(&sf->flow);
+	char cookie[32] = "";
+	char *line;
+
+	if (!text)
+		return NULL;
+	if (sf->flow.cookie)
+		snprintf(cookie, sizeof(cookie), "cookie=0x%" PRIx64 ",",
+			 sf->flow.cookie);
+	if (asprintf(&line, "flow %" PRIu64 " %" PRId64 " table=%u,%s%s",
+		     sf->id, sf->created_ms, sf->flow.table, cookie, text) < 0)
+		line = NULL;
+	free(text);
+	return line;
+}
+
+static int write_bridge(FILE *f, const struct st_bridge *b)
+{
+	fprintf(f, "# brflowd state; changed by brflowctl, not by hand\n");
+	fprintf(f, "bridge %s\nnext_id %" PRIu64 "\n", b->name, b->next_id);
+	for (int i = 0; i < b->n_ports; i++)
+		fprintf(f, "port %u %s\n", b->ports[i].ofport, b->ports[i].ifname);
+	for (int i = 0; i < b->n_flows; i++) {
+		char *line = flow_line(&b->flows[i]);
+
+		if (!line)
+			return -1;
+		fprintf(f, "%s\n", line);
+		free(line);
+	}
+	return 0;
+}
+
+/* Writes and fsyncs the tmp file; the caller renames it into place. */
+static char *write_tmp(const struct st_state *st, const struct st_bridge *b,
+		       const char *tmp)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f;
+	int rc;
+
+	if (fd < 0)
+		return errf("cannot write %s: %s", tmp, strerror(errno));
+	f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		unlink(tmp);
+		return errf("cannot write %s: %s", tmp, strerror(errno));
+	}
+	rc = write_bridge(f, b);
+	if (fflush(f) || ferror(f) || fsync(fd))
+		rc = -1;
+	if (fclose(f))
+		rc = -1;
+	if (rc) {
+		unlink(tmp);
+		return errf("cannot write state for '%s' in %s", b->name, st->dir);
+	}
+	return NULL;
+}
+
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	fsync(fd);
+	close(fd);
+}
+
+/* ---- counters ---- */
+
+struct id_slot {
+	uint64_t id;
+	void *ptr;
+};
+
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct id_slot *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* "f<id>" -> id; 0 when the name is not a flow counter. */
+static uint64_t counter_id(const char *name)
+{
+	char *end;
+	uint64_t id;
+
+	if (name[0] != 'f' || !isdigit((unsigned char)name[1]))
+		return 0;
+	errno = 0;
+	id = strtoull(name + 1, &end, 10);
+	return (*end || errno) ? 0 : id;
+}
+
+struct id_index {
+	int n;
+	struct id_slot *slots;
+};
+
+static void *index_find(const struct id_index *ix, const char *counter)
+{
+	struct id_slot key = { .id = counter_id(counter) };
+	struct id_slot *s;
+
+	if (!key.id)
+		return NULL;
+	s = bsearch(&key, ix->slots, ix->n, sizeof(key), slot_cmp);
+	return s ? s->ptr : NULL;
+}
+
+static void carry_counter(const char *name, uint64_t packets, uint64_t bytes,
+			  void *arg)
+{
+	struct nir_counter *c = index_find(arg, name);
+
+	if (!c)
+		return;
+	c->packets = packets;
+	c->bytes = bytes;
+}
+
+/* Gives the new counter objects of 't' the values the kernel holds now for
+ * the same names, so statistics survive an update. */
+static char *carry_table_counters(struct nir_table *t)
+{
+	struct id_index ix = { 0 };
+	char nerr[256] = "";
+	char *err = NULL;
+
+	ix.slots = calloc(t->n_counters + 1, sizeof(*ix.slots));
+	if (!ix.slots)
+		return errf("out of memory");
+	for (int i = 0; i < t->n_counters; i++) {
+		uint64_t id = counter_id(t->counters[i].name);
+
+		if (id)
+			ix.slots[ix.n++] = (struct id_slot){ id, &t->counters[i] };
+	}
+	qsort(ix.slots, ix.n, sizeof(*ix.slots), slot_cmp);
+	if (nft_read_counters(t->family, t->name, carry_counter, &ix, nerr,
+			      sizeof(nerr)))
+		err = errf("reading counters of %s: %s", t->name, nerr);
+	free(ix.slots);
+	return err;
+}
+
+struct stats_arg {
+	struct id_index ix;
+	const struct st_bridge *b;
+	uint64_t *packets, *bytes;
+};
+
+static void add_stats(const char *name, uint64_t packets, uint64_t bytes,
+		      void *arg)
+{
+	struct stats_arg *sa = arg;
+	struct st_flow *sf = index_find(&sa->ix, name);
+
+	if (!sf)
+		return;
+	sa->packets[sf - sa->b->flows] += packets;
+	sa->bytes[sf - sa->b->flows] += bytes;
+}
+
+int st_read_stats(const struct st_bridge *b, uint64_t *packets,
+		  uint64_t *bytes, char **err)
+{
+	static const enum nir_family fams[] = { NIR_BRIDGE, NIR_INET };
+	struct stats_arg sa = { .b = b, .packets = packets, .bytes = bytes };
+	char table[64], nerr[256] = "";
+	int rc = 0;
+
+	memset(packets, 0, sizeof(*packets) * b->n_flows);
+	memset(bytes, 0, sizeof(*bytes) * b->n_flows);
+	sa.ix.slots = calloc(b->n_flows + 1, sizeof(*sa.ix.slots));
+	if (!sa.ix.slots) {
+		*err = errf("out of memory");
+		return -1;
+	}
+	for (int i = 0; i < b->n_flows; i++)
+		sa.ix.slots[sa.ix.n++] = (struct id_slot){ b->flows[i].id,
+							   &b->flows[i] };
+	qsort(sa.ix.slots, sa.ix.n, sizeof(*sa.ix.slots), slot_cmp);
+	brflow_table_name(b->name, table, sizeof(table));
+	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
+		if (nft_read_counters(fams[i], table, add_stats, &sa, nerr,
+				      sizeof(nerr))) {
+			*err = errf("reading counters of %s: %s", table, nerr);
+			rc = -1;
+			break;
+		}
+	}
+	free(sa.ix.slots);
+	return rc;
+}
+
+/* ---- commit ---- */
+
+int st_bridge_adopt(struct st_state *st, struct st_bridge *nb)
+{
+	int i = bridge_index(st, nb->name);
+	struct st_bridge **arr;
+	int pos;
+
+	if (i >= 0) {
+		st_bridge_free(st->bridges[i]);
+		st->bridges[i] = nb;
+		return 0;
+	}
+	arr = realloc(st->bridges, sizeof(*arr) * (st->n_bridges + 1));
+	if (!arr)
+		return -1;
+	st->bridges = arr;
+	for (pos = 0; pos < st->n_bridges; pos++)
+		if (strcmp(arr[pos]->name, nb->name) > 0)
+			break;
+	memmove(&arr[pos + 1], &arr[pos], sizeof(*arr) * (st->n_bridges - pos));
+	arr[pos] = nb;
+	st->n_bridges++;
+	return 0;
+}
+
+char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
+{
+	struct nir_ruleset rs = { 0 };
+	char nerr[512] = "";
+	char *tmp = state_path(st, nb->name, true);
+	char *path = state_path(st, nb->name, false);
+	char *err = NULL;
+
+	if (!tmp || !path) {
+		err = errf("out of memory");
+		goto out;
+	}
+	/* Make room in st->bridges first so nothing can fail after apply. */
+	if (!st_find_bridge(st, nb->name)) {
+		void *arr = realloc(st->bridges,
+				    sizeof(*st->bridges) * (st->n_bridges + 1));
+
+		if (!arr) {
+			err = errf("out of memory");
+			goto out;
+		}
+		st->bridges = arr;
+	}
+	err = st_compile(nb, &rs);
+	if (err)
+		goto out;
+	err = write_tmp(st, nb, tmp);
+	if (err)
+		goto out_rs;
+	for (int i = 0; i < rs.n_tables && !err; i++)
+		err = carry_table_counters(&rs.tables[i]);
+	if (!err && nft_apply(&rs, nerr, sizeof(nerr)))
+		err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
+	if (err) {
+		unlink(tmp);
+		goto out_rs;
+	}
+	/* The kernel runs the new ruleset now; memory must follow it even
+	 * if the disk does not. */
+	if (rename(tmp, path)) {
+		log_err("cannot save state of bridge '%s' to %s: %s", nb->name,
+			path, strerror(errno));
+		unlink(tmp);
+	} else {
+		sync_dir(st->dir);
+	}
+	st_bridge_adopt(st, nb); /* cannot fail: room was made above */
+out_rs:
+	nir_ruleset_free(&rs);
+out:
+	free(tmp);
+	free(path);
+	return err;
+}
+
+void st_bridge_forget(struct st_state *st, const char *name)
+{
+	int i = bridge_index(st, name);
+	char *path = state_path(st, name, false);
+
+	if (path && unlink(path) && errno != ENOENT)
+		log_warn("cannot remove %s: %s", path, strerror(errno));
+	else if (path)
+		sync_dir(st->dir);
+	free(path);
+	if (i < 0)
+		return;
+	st_bridge_free(st->bridges[i]);
+	memmove(&st->bridges[i], &st->bridges[i + 1],
+		sizeof(*st->bridges) * (st->n_bridges - i - 1));
+	st->n_bridges--;
+}
+
+/* ---- loading ---- */
+
+static char *parse_flow_line(struct st_bridge *b, char *rest)
+{
+	uint64_t id;
+	int64_t created;
+	int used = 0;
+	struct flow f;
+	char *perr;
+
+	if (sscanf(rest, "%" SCNu64 " %" SCNd64 " %n", &id, &created, &used) < 2 ||
+	    !used || !id)
+		return errf("bad flow line");
+	perr = flow_parse(rest + used, &f, NULL);
+	if (perr) {
+		char *e = errf("flow %" PRIu64 ": %s", id, perr);
+
+		free(perr);
+		return e;
+	}
+	if (!st_add_flow(b, &f, id, created)) {
+		flow_free(&f);
+		return errf("out of memory");
+	}
+	return NULL;
+}
+
+static char *parse_port_line(struct st_bridge *b, char *rest)
+{
+	unsigned ofport;
+	char ifname[32];
+
+	if (sscanf(rest, "%u %31s", &ofport, ifname) != 2 || !ofport ||
+	    ofport > BRFLOW_MAX_OFPORT || !st_valid_ifname(ifname))
+		return errf("bad port line");
+	if (st_port_index(b, ifname) >= 0 || st_port_index_by_ofport(b, ofport) >= 0)
+		return errf("duplicate port '%s'", ifname);
+	if (st_add_port(b, ifname, ofport))
+		return errf("out of memory");
+	return NULL;
+}
+
+static char *parse_line(struct st_bridge *b, char *line, const char *want)
+{
+	char *sp = strchr(line, ' ');
+	char *rest = sp ? sp + 1 : line + strlen(line);
+	size_t klen = sp ? (size_t)(sp - line) : strlen(line);
+	uint64_t next;
+
+	if (klen == 6 && !strncmp(line, "bridge", 6))
+		return strcmp(rest, want) ? errf("names bridge '%s'", rest) : NULL;
+	if (klen == 7 && !strncmp(line, "next_id", 7)) {
+		if (sscanf(rest, "%" SCNu64, &next) != 1)
+			return errf("bad next_id");
+		if (next > b->next_id)
+			b->next_id = next;
+		return NULL;
+	}
+	if (klen == 4 && !strncmp(line, "port", 4))
+		return parse_port_line(b, rest);
+	if (klen == 4 && !strncmp(line, "flow", 4))
+		return parse_flow_line(b, rest);
+	return errf("unknown keyword '%.*s'", (int)klen, line);
+}
+
+static struct st_bridge *load_file(const char *path, const char *name)
+{
+	FILE *f = fopen(path, "re");
+	struct st_bridge *b;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0;
+	char *err = NULL;
+
+	if (!f) {
+		log_err("cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	b = st_bridge_new(name);
+	while (b && !err && (len = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (!len || line[0] == '#')
+			continue;
+		err = parse_line(b, line, name);
+	}
+	if (err || !b) {
+		log_err("%s:%d: %s; bridge '%s' not loaded", path, lineno,
+			err ? err : "out of memory", name);
+		st_bridge_free(b);
+		b = NULL;
+	}
+	free(err);
+	free(line);
+	fclose(f);
+	return b;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void st_load_dir(const struct st_state *st, st_load_fn fn, void *arg)
+{
+	DIR *d = opendir(st->dir);
+	struct dirent *de;
+	char **names = NULL;
+	int n = 0;
+
+	if (!d) {
+		log_err("cannot read state dir %s: %s", st->dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name), sl = strlen(STATE_SUFFIX);
+		char **nn;
+
+		if (de->d_name[0] == '.' || len <= sl ||
+		    strcmp(de->d_name + len - sl, STATE_SUFFIX))
+			continue;
+		nn = realloc(names, sizeof(*names) * (n + 1));
+		if (!nn)
+			break;
+		names = nn;
+		names[n] = strndup(de->d_name, len - sl);
+		if (names[n])
+			n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (int i = 0; i < n; i++) {
+		char *path = state_path(st, names[i], false);
+		struct st_bridge *b = NULL;
+
+		if (!st_valid_ifname(names[i]))
+			log_warn("ignoring %s: not a bridge name", names[i]);
+		else if (path)
+			b = load_file(path, names[i]);
+		if (b)
+			fn(b, arg);
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+}

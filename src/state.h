@@ -1,0 +1,101 @@
+/* brflowd's in-memory view of its bridges, ports and flows, and its
+ * persistence: one text file per bridge in the state dir, written
+ * atomically (tmp file, fsync, rename).
+ *
+ * Changes follow one pattern: copy a bridge (st_bridge_clone), change the
+ * copy, then st_bridge_commit() compiles it, loads it into the kernel and
+ * writes it to disk; only if all of that works does the copy replace the
+ * bridge in memory.  On error neither the kernel nor the daemon changes. */
+#ifndef BRFLOW_STATE_H
+#define BRFLOW_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../rules/compile.h"
+#include "../rules/flow.h"
+#include "nft_backend.h"
+
+struct st_flow {
+	uint64_t id;          /* stable; names the counters "f<id>" */
+	int64_t created_ms;   /* wall clock, ms since the epoch (duration=) */
+	struct flow flow;     /* owned */
+};
+
+struct st_bridge {
+	char name[16];
+	uint64_t next_id;     /* next flow id; only grows */
+	int n_ports;
+	struct compile_port *ports;
+	int n_flows;
+	struct st_flow *flows; /* in insertion order */
+};
+
+struct st_state {
+	char *dir;
+	int n_bridges;
+	struct st_bridge **bridges;
+	struct nft_features features;
+};
+
+int st_init(struct st_state *st, const char *dir);
+void st_free(struct st_state *st);
+
+/* Linux interface name rules (dev_valid_name): 1-15 bytes, not "." or
+ * "..", no '/', ':' or whitespace.  Also keeps state file paths safe. */
+bool st_valid_ifname(const char *name);
+
+struct st_bridge *st_find_bridge(struct st_state *st, const char *name);
+/* Which bridge (if any) has 'ifname' as a port. */
+struct st_bridge *st_find_port_owner(struct st_state *st, const char *ifname);
+
+struct st_bridge *st_bridge_new(const char *name);
+struct st_bridge *st_bridge_clone(const struct st_bridge *b);
+void st_bridge_free(struct st_bridge *b);
+
+int st_port_index(const struct st_bridge *b, const char *ifname);
+int st_port_index_by_ofport(const struct st_bridge *b, uint16_t ofport);
+/* Lowest ofport >= 1 not in use, or 0 if all are taken. */
+uint16_t st_free_ofport(const struct st_bridge *b);
+int st_add_port(struct st_bridge *b, const char *ifname, uint16_t ofport);
+void st_del_port(struct st_bridge *b, int idx);
+
+/* Appends a flow, taking ownership of *f's actions (*f is cleared).  id 0
+ * means "give it the next id".  Returns the new entry or NULL (ENOMEM). */
+struct st_flow *st_add_flow(struct st_bridge *b, struct flow *f, uint64_t id,
+			    int64_t created_ms);
+void st_del_flow(struct st_bridge *b, int idx);
+
+int64_t st_now_ms(void);
+
+/* Compiles 'b' into 'rs' (zeroed by the caller).  NULL or a malloc'd
+ * one-line error. */
+char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs);
+
+/* Compiles 'nb', carries the kernel's current counters over to the flows
+ * that survive, loads it with nft_apply and persists it.  On success 'nb'
+ * replaces the bridge of the same name in 'st' (or is added) and the old
+ * one is freed; returns NULL.  On failure returns a malloc'd one-line error
+ * and 'nb' still belongs to the caller. */
+char *st_bridge_commit(struct st_state *st, struct st_bridge *nb);
+
+/* Puts 'b' into 'st' as it is, without touching kernel or disk (a bridge
+ * restored at start whose ruleset could not be loaded stays visible and
+ * editable).  Replaces a bridge of the same name.  0 or -1 (ENOMEM). */
+int st_bridge_adopt(struct st_state *st, struct st_bridge *b);
+
+/* Forgets bridge 'name' in memory and on disk (not in the kernel). */
+void st_bridge_forget(struct st_state *st, const char *name);
+
+/* Reads every bridge file in the state dir and calls fn for each bridge
+ * parsed (fn takes ownership), in name order.  Files that do not parse are
+ * logged and skipped (and left on disk for a human to look at). */
+typedef void (*st_load_fn)(struct st_bridge *b, void *arg);
+void st_load_dir(const struct st_state *st, st_load_fn fn, void *arg);
+
+/* Sums the kernel's counters ("f<id>" in both families) for bridge 'b';
+ * packets[i]/bytes[i] belong to b->flows[i].  0 or -1 with *err. */
+int st_read_stats(const struct st_bridge *b, uint64_t *packets,
+		  uint64_t *bytes, char **err);
+
+#endif
