@@ -1,0 +1,374 @@
+/* brflowd: options, logging, detaching, pidfile, signals and the event
+ * loop.  The daemon manages the network namespace it was started in. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "commands.h"
+#include "control.h"
+#include "ctlproto.h"
+#include "log.h"
+#include "state.h"
+
+#define TCP_LOOSE "/proc/sys/net/netfilter/nf_conntrack_tcp_loose"
+
+struct options {
+	const char *socket;
+	const char *state_dir;
+	const char *pidfile;
+	bool detach;
+	gid_t gid;
+};
+
+/* ---- logging ---- */
+
+static enum log_level log_level = BLOG_INFO;
+
+void log_set_level(enum log_level level)
+{
+	log_level = level;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	char buf[1024];
+	va_list ap;
+
+	if (level > log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	/* One write per line so lines of concurrent writers do not mix. */
+	dprintf(STDERR_FILENO, "brflowd: %s: %s\n", names[level], buf);
+}
+
+/* ---- options ---- */
+
+static void usage_exit(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void usage_exit(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("brflowd: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static int parse_level(const char *s, enum log_level *out)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	for (int i = 0; i < 4; i++) {
+		if (!strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static gid_t parse_group(const char *s)
+{
+	struct group *gr = getgrnam(s);
+	char *end;
+	unsigned long v;
+
+	if (gr)
+		return gr->gr_gid;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v >= (gid_t)-1)
+		usage_exit("unknown group '%s'", s);
+	return (gid_t)v;
+}
+
+static const char help[] =
+	"usage: brflowd [--socket PATH] [--state-dir DIR] [--pidfile FILE]\n"
+	"               [--detach] [--log-level error|warn|info|debug]\n"
+	"               [--socket-group GROUP]\n";
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "detach", no_argument, NULL, 'D' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum log_level level = BLOG_INFO;
+	const char *sock = NULL;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->state_dir = BRFLOW_DEFAULT_STATE_DIR;
+	o->gid = (gid_t)-1;
+	/* getopt's own message for an unknown option is the one line. */
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': sock = optarg; break;
+		case 'd': o->state_dir = optarg; break;
+		case 'p': o->pidfile = optarg; break;
+		case 'D': o->detach = true; break;
+		case 'g': o->gid = parse_group(optarg); break;
+		case 'l':
+			if (parse_level(optarg, &level))
+				usage_exit("invalid log level '%s' (error|warn|info|debug)",
+					   optarg);
+			break;
+		case 'h': fputs(help, stdout); exit(0);
+		default: exit(2);
+		}
+	}
+	if (optind < argc)
+		usage_exit("unexpected argument '%s'", argv[optind]);
+	if (!*o->state_dir)
+		usage_exit("empty --state-dir");
+	o->socket = ctlproto_socket_path(sock);
+	log_set_level(level);
+}
+
+/* ---- start-up helpers ---- */
+
+static int mkdir_p(const char *dir, mode_t mode)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(path, dir, len + 1);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(path, mode) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int mkdir_parent(const char *file)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", file);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	return mkdir_p(dir, 0755);
+}
+
+/* OVS tracks TCP strictly: a mid-stream packet without an entry is invalid.
+ * netfilter picks such connections up unless tcp_loose is 0. */
+static int set_tcp_loose(bool warn)
+{
+	int fd = open(TCP_LOOSE, O_WRONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0 || write(fd, "0\n", 2) != 2) {
+		if (warn)
+			log_warn("cannot set %s to 0 (%s): mid-stream TCP will be picked up",
+				 TCP_LOOSE, strerror(errno));
+		rc = -1;
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static void write_pidfile(const char *path)
+{
+	char buf[32];
+	int fd, len;
+
+	if (!path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	len = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (fd < 0 || write(fd, buf, len) != len)
+		log_warn("cannot write pidfile %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* Forks; the parent waits until the child reports readiness on the pipe
+ * (then exits 0) or dies (then exits with the child's status).  Returns
+ * the pipe's write end in the child. */
+static int detach(void)
+{
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		log_err("pipe: %s", strerror(errno));
+		exit(1);
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_err("fork: %s", strerror(errno));
+		exit(1);
+	}
+	if (pid == 0) {
+		close(p[0]);
+		setsid();
+		return p[1];
+	}
+	close(p[1]);
+	do
+		n = read(p[0], &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		exit(0);
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+		exit(WEXITSTATUS(status) ? WEXITSTATUS(status) : 1);
+	exit(1);
+}
+
+/* Tells whoever waits that the socket now serves commands. */
+static void announce_ready(int ready_fd, bool detached)
+{
+	int null;
+
+	if (detached) {
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			close(null);
+		}
+	}
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "1", 1) != 1)
+			log_warn("cannot signal readiness: %s", strerror(errno));
+		close(ready_fd);
+	}
+	sd_notify(0, "READY=1");
+}
+
+static int signal_setup(void)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (fd < 0) {
+		log_err("signalfd: %s", strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+/* ---- event loop ---- */
+
+/* Returns when SIGTERM or SIGINT arrives. */
+static void run(int lfd, int sfd, struct st_state *st)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = lfd, .events = POLLIN },
+		{ .fd = sfd, .events = POLLIN },
+	};
+	struct signalfd_siginfo si;
+
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			return;
+		}
+		if (pfd[1].revents & POLLIN) {
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo != SIGHUP) {
+				log_info("signal %u: exiting; the ruleset stays loaded",
+					 si.ssi_signo);
+				return;
+			}
+			log_info("SIGHUP ignored");
+		}
+		if (pfd[0].revents & POLLIN)
+			control_serve_one(lfd, st);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct st_state st;
+	struct options o;
+	char err[512] = "";
+	int ready_fd = -1, lfd, sfd;
+	bool loose_done;
+
+	parse_options(argc, argv, &o);
+	sfd = signal_setup();
+	if (o.detach)
+		ready_fd = detach();
+	if (mkdir_parent(o.socket) || mkdir_p(o.state_dir, 0700)) {
+		log_err("cannot create %s or %s: %s", o.socket, o.state_dir,
+			strerror(errno));
+		return 1;
+	}
+	lfd = control_listen(o.socket, o.gid, err, sizeof(err));
+	if (lfd < 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (st_init(&st, o.state_dir)) {
+		log_err("out of memory");
+		control_close(lfd, o.socket);
+		return 1;
+	}
+	loose_done = !set_tcp_loose(false);
+	nft_probe_features(&st.features);
+	commands_restore(&st);
+	/* conntrack may come up only with the first ruleset loaded */
+	if (!loose_done)
+		set_tcp_loose(true);
+	write_pidfile(o.pidfile);
+	log_info("listening on %s, state in %s", o.socket, o.state_dir);
+	announce_ready(ready_fd, o.detach);
+	run(lfd, sfd, &st);
+	control_close(lfd, o.socket);
+	if (o.pidfile)
+		unlink(o.pidfile);
+	st_free(&st);
+	return 0;
+}
