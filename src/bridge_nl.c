@@ -1,0 +1,326 @@
+/* Bridges and ports through rtnetlink, with libmnl.  Every request is one
+ * message on a fresh socket, answered by one ack or one link dump. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <net/if.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <libmnl/libmnl.h>
+
+#include "bridge_nl.h"
+
+/* What we need to know about an existing interface. */
+struct link_info {
+	int index;
+	int master;		/* ifindex of the master, 0 if none */
+	char kind[32];		/* IFLA_INFO_KIND, "" for plain devices */
+};
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Sends one request and runs cb on the answers until the ack or the end of
+ * a dump.  Returns 0 or -errno. */
+static int rtnl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct mnl_socket *nl;
+	uint32_t portid, seq;
+	int n, ret;
+
+	nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	seq = nlh->nlmsg_seq = (uint32_t)time(NULL);
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = 0;
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		n = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
+		if (n <= MNL_CB_STOP)
+			break;
+	}
+	if (n < 0)
+		ret = -errno;
+out:
+	mnl_socket_close(nl);
+	return ret;
+}
+
+static int linkinfo_cb(const struct nlattr *a, void *data)
+{
+	struct link_info *li = data;
+
+	if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
+	    mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
+		snprintf(li->kind, sizeof(li->kind), "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+static int link_attr_cb(const struct nlattr *a, void *data)
+{
+	struct link_info *li = data;
+
+	switch (mnl_attr_get_type(a)) {
+	case IFLA_MASTER:
+		if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+			li->master = (int)mnl_attr_get_u32(a);
+		break;
+	case IFLA_LINKINFO:
+		mnl_attr_parse_nested(a, linkinfo_cb, li);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+static int link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	struct link_info *li = data;
+
+	li->index = ifm->ifi_index;
+	mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, li);
+	return MNL_CB_OK;
+}
+
+/* Looks 'name' up.  Returns 0, -ENODEV when it does not exist, or -errno. */
+static int link_get(const char *name, struct link_info *li)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+	int ret;
+
+	memset(li, 0, sizeof(*li));
+	if (!*name || strlen(name) >= IFNAMSIZ)
+		return -ENODEV;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	ret = rtnl_talk(nlh, link_cb, li);
+	if (ret == -ENODEV || (!ret && !li->index))
+		return -ENODEV;
+	return ret;
+}
+
+/* Starts an RTM_NEWLINK for ifindex (0 with 'create' for a new link) that
+ * also brings the link up. */
+static struct nlmsghdr *newlink_start(char *buf, int ifindex, int create)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	if (create)
+		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = ifindex;
+	ifm->ifi_flags = IFF_UP;
+	ifm->ifi_change = IFF_UP;
+	return nlh;
+}
+
+/* kind "bridge" with the options that make the inet hooks see bridged
+ * traffic (br_netfilter honours them per bridge). */
+static void put_bridge_linkinfo(struct nlmsghdr *nlh)
+{
+	struct nlattr *info, *data;
+
+	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_IPTABLES, 1);
+	mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_IP6TABLES, 1);
+	mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_ARPTABLES, 1);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, info);
+}
+
+static int no_cb(const struct nlmsghdr *nlh, void *data)
+{
+	(void)nlh;
+	(void)data;
+	return MNL_CB_OK;
+}
+
+/* Looks up 'name' and checks it is a bridge; fills err otherwise. */
+static int bridge_get(const char *name, struct link_info *li, char *err,
+		      size_t errlen)
+{
+	int ret = link_get(name, li);
+
+	if (ret == -ENODEV) {
+		errf(err, errlen, "no such bridge '%s'", name);
+		return -1;
+	}
+	if (ret) {
+		errf(err, errlen, "cannot look up '%s': %s", name,
+		     strerror(-ret));
+		return -1;
+	}
+	if (strcmp(li->kind, "bridge")) {
+		errf(err, errlen, "'%s' is not a bridge", name);
+		return -1;
+	}
+	return 0;
+}
+
+int bridge_add(const char *name, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct link_info li;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (!*name || strlen(name) >= IFNAMSIZ) {
+		errf(err, errlen, "invalid bridge name '%s'", name);
+		return -1;
+	}
+	ret = link_get(name, &li);
+	if (ret && ret != -ENODEV) {
+		errf(err, errlen, "cannot look up '%s': %s", name,
+		     strerror(-ret));
+		return -1;
+	}
+	if (!ret && strcmp(li.kind, "bridge")) {
+		errf(err, errlen, "'%s' exists and is not a bridge", name);
+		return -1;
+	}
+	/* new: create it; existing bridge: adopt it with our options */
+	nlh = newlink_start(buf, ret ? 0 : li.index, ret != 0);
+	if (ret)
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	put_bridge_linkinfo(nlh);
+	ret = rtnl_talk(nlh, no_cb, NULL);
+	if (ret) {
+		errf(err, errlen, "cannot set up bridge '%s': %s", name,
+		     strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+int bridge_del(const char *name, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct link_info li;
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+	int ret;
+
+	if (bridge_get(name, &li, err, errlen))
+		return -1;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_DELLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = li.index;
+	ret = rtnl_talk(nlh, no_cb, NULL);
+	if (ret) {
+		errf(err, errlen, "cannot delete bridge '%s': %s", name,
+		     strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+static int set_master(int ifindex, int master)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = newlink_start(buf, ifindex, 0);
+
+	if (!master) {
+		/* releasing: leave the link's up/down state alone */
+		struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+
+		ifm->ifi_flags = ifm->ifi_change = 0;
+	}
+	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
+	return rtnl_talk(nlh, no_cb, NULL);
+}
+
+int bridge_add_port(const char *bridge, const char *iface, char *err,
+		    size_t errlen)
+{
+	struct link_info br, port;
+	int ret;
+
+	if (bridge_get(bridge, &br, err, errlen))
+		return -1;
+	ret = link_get(iface, &port);
+	if (ret == -ENODEV) {
+		errf(err, errlen, "no such interface '%s'", iface);
+		return -1;
+	}
+	if (ret) {
+		errf(err, errlen, "cannot look up '%s': %s", iface,
+		     strerror(-ret));
+		return -1;
+	}
+	if (port.index == br.index) {
+		errf(err, errlen, "cannot add bridge '%s' to itself", bridge);
+		return -1;
+	}
+	ret = set_master(port.index, br.index);
+	if (ret) {
+		errf(err, errlen, "cannot add '%s' to bridge '%s': %s", iface,
+		     bridge, strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+int bridge_del_port(const char *bridge, const char *iface, char *err,
+		    size_t errlen)
+{
+	struct link_info br, port;
+	int ret;
+
+	if (link_get(iface, &port))
+		return 0;	/* gone already: nothing to release */
+	/* a missing bridge cannot hold the port */
+	if (link_get(bridge, &br) || port.master != br.index)
+		return 0;
+	ret = set_master(port.index, 0);
+	if (ret) {
+		errf(err, errlen, "cannot remove '%s' from bridge '%s': %s",
+		     iface, bridge, strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+int iface_exists(const char *name)
+{
+	struct link_info li;
+
+	return link_get(name, &li) == 0;
+}
