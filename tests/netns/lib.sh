@@ -1,0 +1,537 @@
+# tests/netns/lib.sh: helpers for the brflow netns suite (sourced by tests/netns/NN-*.sh).
+#
+# A test builds a switch namespace running brflowd with one bridge, N host namespaces on
+# veth pairs (host i is port i, 10.1.1.i/24 and fc00::i/64), drives real traffic and prints
+# "ok - ", "not ok - " or "skip - " lines.  Everything it creates carries a per-run prefix
+# (BF_PREFIX from tests/run.sh, else bf<pid>) and is removed by the EXIT/INT/TERM trap.
+# Every wait is bounded.
+
+set -u
+
+BF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BRFLOWD=${BRFLOWD:-$BF_ROOT/src/brflowd}
+BRFLOWCTL=${BRFLOWCTL:-$BF_ROOT/ctl/brflowctl}
+FLOWS=$BF_ROOT/tests/netns/flows
+TEST_NAME=$(basename "$0" .sh)
+PFX=${BF_PREFIX:-bf$$}
+SW=$PFX-sw
+BR=br0
+BF_DIR=
+BF_FAILED=0
+BF_DAEMON_PID=
+BF_NS=()
+BF_BG=()
+BF_HOSTS=0
+
+# ---------------------------------------------------------------- results
+
+ok() { echo "ok - $TEST_NAME: $1"; }
+skip() { echo "skip - $TEST_NAME: $1: $2"; }
+# not_ok NAME REASON: the reason says what was expected and what came instead.
+not_ok() {
+	echo "not ok - $TEST_NAME: $1: $2"
+	BF_FAILED=$((BF_FAILED + 1))
+}
+
+# check NAME CMD...: passes when CMD exits 0.
+check() {
+	local name=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		ok "$name"
+	else
+		not_ok "$name" "'$*' exited $rc: $(bf_oneline "$out")"
+	fi
+}
+
+# check_fails NAME CMD...: passes when CMD exits non-zero.
+check_fails() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		not_ok "$name" "'$*' succeeded but should fail: $(bf_oneline "$out")"
+	else
+		ok "$name"
+	fi
+}
+
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected '$(bf_oneline "$2")', got '$(bf_oneline "$3")'"
+	fi
+}
+
+# check_re NAME ERE TEXT: TEXT (whole) matches the extended regex.
+check_re() {
+	if [[ $3 =~ $2 ]]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected to match /$2/, got '$(bf_oneline "$3")'"
+	fi
+}
+
+# check_gt NAME NUMBER MIN: NUMBER > MIN.
+check_gt() {
+	if [[ $2 =~ ^[0-9]+$ ]] && [ "$2" -gt "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected a number > $3, got '$2'"
+	fi
+}
+
+# Multi-line text on one line, so a reason stays one line.
+bf_oneline() { printf '%s' "$1" | tr '\n' '|' | cut -c1-600; }
+
+# ---------------------------------------------------------------- waiting
+
+# wait_until SECONDS CMD...: polls CMD every 0.1 s; 0 once it succeeds, 1 on timeout.
+wait_until() {
+	local tries=$(($1 * 10))
+	shift
+	while [ $tries -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+		tries=$((tries - 1))
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- setup and cleanup
+
+bf_cleanup() {
+	local pid ns
+	trap - EXIT INT TERM
+	for pid in "${BF_BG[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	bf_daemon_stop >/dev/null 2>&1
+	# Anything still running inside our own namespaces was started by this test.
+	for ns in "${BF_NS[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -9 "$pid" 2>/dev/null
+		done
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "$BF_DIR" ] && rm -rf "$BF_DIR"
+}
+
+bf_on_signal() {
+	echo "not ok - $TEST_NAME: interrupted by a signal (timeout?)"
+	exit 1
+}
+
+# bf_init: checks for root, the binaries and tools; makes the temp dir; sets the trap.
+bf_init() {
+	local tool
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "$TEST_NAME" "needs root"
+		exit 0
+	fi
+	for tool in "$BRFLOWD" "$BRFLOWCTL"; do
+		if [ ! -x "$tool" ]; then
+			not_ok setup "$tool is not built (run make)"
+			exit 1
+		fi
+	done
+	for tool in ip nc curl python3 socat conntrack nft ss ping timeout; do
+		if ! command -v "$tool" >/dev/null; then
+			not_ok setup "'$tool' is not installed (scripts/install-deps.sh)"
+			exit 1
+		fi
+	done
+	BF_DIR=$(mktemp -d "/tmp/$PFX-XXXXXX")
+	trap bf_cleanup EXIT
+	trap bf_on_signal INT TERM
+	export BRFLOW_SOCKET=$BF_DIR/sock
+}
+
+bf_netns_add() {
+	ip netns add "$1" || return 1
+	BF_NS+=("$1")
+	ip -n "$1" link set lo up
+}
+
+# bf_daemon_start [EXTRA ARGS]: starts brflowd in the switch namespace (detached).
+bf_daemon_start() {
+	local rc
+	timeout 30 ip netns exec "$SW" "$BRFLOWD" --socket "$BF_DIR/sock" \
+		--state-dir "$BF_DIR/state" --pidfile "$BF_DIR/pid" --detach "$@" \
+		>>"$BF_DIR/daemon.log" 2>&1
+	rc=$?
+	BF_DAEMON_PID=$(cat "$BF_DIR/pid" 2>/dev/null)
+	[ $rc -eq 0 ] && [ -n "$BF_DAEMON_PID" ]
+}
+
+# bf_daemon_stop: SIGTERM to the pidfile's PID (only if it is a brflowd), waits for exit.
+bf_daemon_stop() {
+	local pid
+	pid=$(cat "$BF_DIR/pid" 2>/dev/null)
+	[ -n "$pid" ] || pid=$BF_DAEMON_PID
+	[ -n "$pid" ] || return 0
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = brflowd ] || return 0
+	kill -TERM "$pid"
+	if ! wait_until 10 bf_gone "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		return 1
+	fi
+}
+
+bf_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# bf_topology N: switch namespace, brflowd, bridge br0, hosts 1..N as ports 1..N.
+# On failure prints a not ok line and exits: nothing else can run.
+bf_topology() {
+	local n=$1 i
+	bf_init
+	bf_netns_add "$SW" || bf_setup_fail "cannot create namespace $SW"
+	bf_daemon_start || bf_setup_fail "brflowd did not start: $(bf_oneline "$(tail -5 "$BF_DIR/daemon.log")")"
+	bfctl add-br "$BR" >"$BF_DIR/out" 2>&1 || bf_setup_fail "add-br: $(bf_oneline "$(cat "$BF_DIR/out")")"
+	for i in $(seq 1 "$n"); do
+		bf_add_host "$i" || bf_setup_fail "cannot add host $i: $(bf_oneline "$(cat "$BF_DIR/out")")"
+	done
+}
+
+bf_setup_fail() {
+	not_ok setup "$1"
+	exit 1
+}
+
+# bf_add_host I: namespace $PFX-hI, veth pI (switch) <-> eth0 (host), port I on br0.
+bf_add_host() {
+	local i=$1 h
+	h=$(hns "$i")
+	bf_netns_add "$h" || return 1
+	ip -n "$SW" link add "p$i" type veth peer name eth0 netns "$h" >"$BF_DIR/out" 2>&1 || return 1
+	ip -n "$SW" link set "p$i" up || return 1
+	ip -n "$h" addr add "10.1.1.$i/24" dev eth0 || return 1
+	ip -n "$h" addr add "fc00::$i/64" dev eth0 nodad || return 1
+	ip -n "$h" link set eth0 up || return 1
+	bfctl add-port "$BR" "p$i" >"$BF_DIR/out" 2>&1 || return 1
+	BF_HOSTS=$i
+}
+
+# Host namespace name and addresses by host number.
+hns() { echo "$PFX-h$1"; }
+hip() { echo "10.1.1.$1"; }
+hip6() { echo "fc00::$1"; }
+
+bfctl() { timeout 120 "$BRFLOWCTL" "$@"; }
+
+# bf_flows FILE: loads a flow file from tests/netns/flows onto br0 as OVS's tests do.
+bf_flows() {
+	bfctl --bundle add-flows "$BR" "$FLOWS/$1"
+}
+
+# bf_flows_check NAME FILE: bf_flows with an ok/not ok line; 1 if it failed.
+bf_flows_check() {
+	local out
+	if out=$(bf_flows "$2" 2>&1); then
+		ok "$1"
+		return 0
+	fi
+	not_ok "$1" "add-flows $2: $(bf_oneline "$out")"
+	return 1
+}
+
+# ---------------------------------------------------------------- background processes
+
+# bf_bg NS OUT CMD...: runs CMD in namespace NS in the background, output to OUT.
+bf_bg() {
+	local ns=$1 out=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$out" 2>&1 </dev/null &
+	BF_BG+=($!)
+	BF_LAST=$!
+}
+
+bf_kill() {
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+# listening NS PROTO PORT: something listens on PORT (PROTO t or u).
+listening() {
+	[ -n "$(ip netns exec "$1" ss -Hl"$2"n "sport = :$3" 2>/dev/null)" ]
+}
+
+fam_of() { case $1 in *:*) echo -6 ;; *) echo -4 ;; esac; }
+
+# ---------------------------------------------------------------- traffic
+
+# tcp_try SRC DST IP PORT: host SRC sends a line over TCP to IP:PORT where host DST
+# listens; 0 if the line arrived.
+tcp_try() {
+	local src=$1 dst=$2 ip=$3 port=$4 fam out payload srv rc=1
+	fam=$(fam_of "$ip")
+	out=$(mktemp "$BF_DIR/tcp.XXXXXX")
+	payload="brflow-tcp-$RANDOM$RANDOM"
+	bf_bg "$(hns "$dst")" "$out" timeout 15 nc "$fam" -n -l "$port"
+	srv=$BF_LAST
+	if ! wait_until 5 listening "$(hns "$dst")" t "$port"; then
+		echo "tcp_try: no listener on port $port" >&2
+		bf_kill "$srv"
+		return 2
+	fi
+	printf '%s\n' "$payload" |
+		ip netns exec "$(hns "$src")" timeout 8 nc "$fam" -n -N -w 2 "$ip" "$port" >/dev/null 2>&1
+	wait_until 2 grep -qx "$payload" "$out" && rc=0
+	bf_kill "$srv"
+	return $rc
+}
+
+# tcp_ok/tcp_blocked NAME SRC DST IP PORT
+tcp_ok() {
+	if tcp_try "$2" "$3" "$4" "$5"; then
+		ok "$1"
+	else
+		not_ok "$1" "TCP h$2->$4:$5 expected to pass, payload did not arrive"
+	fi
+}
+
+tcp_blocked() {
+	if tcp_try "$2" "$3" "$4" "$5"; then
+		not_ok "$1" "TCP h$2->$4:$5 expected to be blocked, payload arrived"
+	else
+		ok "$1"
+	fi
+}
+
+# udp_try SRC DST IP PORT: one datagram from host SRC to IP:PORT on host DST; 0 if it arrived.
+udp_try() {
+	local src=$1 dst=$2 ip=$3 port=$4 fam out payload srv rc=1
+	fam=$(fam_of "$ip")
+	out=$(mktemp "$BF_DIR/udp.XXXXXX")
+	payload="brflow-udp-$RANDOM$RANDOM"
+	bf_bg "$(hns "$dst")" "$out" timeout 15 nc "$fam" -n -u -l "$port"
+	srv=$BF_LAST
+	if ! wait_until 5 listening "$(hns "$dst")" u "$port"; then
+		bf_kill "$srv"
+		return 2
+	fi
+	printf '%s\n' "$payload" |
+		ip netns exec "$(hns "$src")" timeout 5 nc "$fam" -n -u -w 1 "$ip" "$port" >/dev/null 2>&1
+	wait_until 2 grep -qx "$payload" "$out" && rc=0
+	bf_kill "$srv"
+	return $rc
+}
+
+udp_ok() {
+	if udp_try "$2" "$3" "$4" "$5"; then
+		ok "$1"
+	else
+		not_ok "$1" "UDP h$2->$4:$5 expected to pass, datagram did not arrive"
+	fi
+}
+
+udp_blocked() {
+	if udp_try "$2" "$3" "$4" "$5"; then
+		not_ok "$1" "UDP h$2->$4:$5 expected to be blocked, datagram arrived"
+	else
+		ok "$1"
+	fi
+}
+
+# udp_echo_start HOST PORT: a UDP server on HOST that answers every datagram to its sender.
+udp_echo_start() {
+	bf_bg "$(hns "$1")" "$BF_DIR/udpecho.$2" timeout 120 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", int(sys.argv[1])))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(b"echo:" + data, peer)
+' "$2"
+	wait_until 5 listening "$(hns "$1")" u "$2"
+}
+
+# udp_ask SRC IP PORT SPORT: sends one datagram from SPORT, prints the answer; 0 if one came.
+udp_ask() {
+	ip netns exec "$(hns "$1")" timeout 5 python3 -c '
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("", int(sys.argv[3])))
+s.settimeout(2)
+s.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+try:
+    print(s.recvfrom(2048)[0].decode())
+except socket.timeout:
+    sys.exit(1)
+' "$2" "$3" "$4"
+}
+
+# ping_count SRC IP [COUNT]: prints how many echo replies came back.
+ping_count() {
+	local fam n
+	fam=$(fam_of "$2")
+	n=$(ip netns exec "$(hns "$1")" timeout 15 ping "$fam" -n -q -c "${3:-3}" -i 0.2 -W 2 "$2" 2>/dev/null |
+		sed -n 's/.* \([0-9]*\) received.*/\1/p')
+	echo "${n:-0}"
+}
+
+ping_ok() {
+	local n
+	n=$(ping_count "$2" "$3" 3)
+	if [ "$n" -eq 3 ]; then
+		ok "$1"
+	else
+		not_ok "$1" "ping h$2->$3: expected 3 replies, got $n"
+	fi
+}
+
+ping_blocked() {
+	local n
+	n=$(ping_count "$2" "$3" 3)
+	if [ "$n" -eq 0 ]; then
+		ok "$1"
+	else
+		not_ok "$1" "ping h$2->$3: expected 0 replies, got $n"
+	fi
+}
+
+# http_start HOST PORT: python3 -m http.server on HOST (IPv4 and IPv6) serving a page
+# whose text is "brflow-http-HOST".
+http_start() {
+	local d=$BF_DIR/www$1
+	mkdir -p "$d"
+	echo "brflow-http-$1" >"$d/index.html"
+	bf_bg "$(hns "$1")" "$BF_DIR/http$1.log" timeout 200 python3 -m http.server "$2" --bind :: --directory "$d"
+	wait_until 10 listening "$(hns "$1")" t "$2"
+}
+
+# http_get SRC URL: prints the page; curl's exit status (28 = timed out).
+http_get() {
+	ip netns exec "$(hns "$1")" curl -sS --max-time 3 "$2" 2>/dev/null
+}
+
+# ovs_get_http SRC URL: OVS's OVS_GET_HTTP exactly; returns curl's exit status.
+ovs_get_http() {
+	ip netns exec "$(hns "$1")" curl "$2" --retry 3 --max-time 1 --retry-connrefused -v >/dev/null 2>&1
+}
+
+# check_http_ok/check_http_blocked NAME SRC DSTHOST URL
+check_http_ok() {
+	local page
+	page=$(http_get "$2" "$4")
+	check_eq "$1" "brflow-http-$3" "$page"
+}
+
+check_http_blocked() {
+	local page rc
+	page=$(http_get "$2" "$4")
+	rc=$?
+	if [ $rc -eq 28 ] && [ -z "$page" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "GET $4 from h$2: expected a timeout (curl 28), got status $rc, page '$page'"
+	fi
+}
+
+# check_ovs_http NAME SRC URL STATUS: OVS's NS_CHECK_EXEC(OVS_GET_HTTP(URL), STATUS).
+check_ovs_http() {
+	local rc
+	ovs_get_http "$2" "$3"
+	rc=$?
+	if [ "$rc" -eq "$4" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "curl $3 from h$2: expected exit status $4, got $rc"
+	fi
+}
+
+# ---------------------------------------------------------------- long-lived TCP connections
+
+declare -A BF_CONN_FD
+
+# conn_open NAME SRC DST IP PORT: a TCP connection from host SRC to host DST kept open;
+# lines written with conn_send arrive in $BF_DIR/NAME.out on DST.
+conn_open() {
+	local name=$1 src=$2 dst=$3 ip=$4 port=$5 fam fd
+	fam=$(fam_of "$ip")
+	mkfifo "$BF_DIR/$name.fifo" || return 1
+	: >"$BF_DIR/$name.out"
+	bf_bg "$(hns "$dst")" "$BF_DIR/$name.out" timeout 250 nc "$fam" -n -l "$port"
+	wait_until 5 listening "$(hns "$dst")" t "$port" || return 1
+	# read-write open never blocks, so the client's open of the fifo cannot hang either
+	exec {fd}<>"$BF_DIR/$name.fifo"
+	BF_CONN_FD[$name]=$fd
+	ip netns exec "$(hns "$src")" timeout 250 nc "$fam" -n "$ip" "$port" \
+		<"$BF_DIR/$name.fifo" >"$BF_DIR/$name.cli" 2>&1 &
+	BF_BG+=($!)
+	wait_until 5 conn_established "$(hns "$src")" "$ip" "$port"
+}
+
+conn_established() {
+	[ -n "$(ip netns exec "$1" ss -Htn state established "dst = [$2]:$3" 2>/dev/null)" ] ||
+		[ -n "$(ip netns exec "$1" ss -Htn state established "dst = $2:$3" 2>/dev/null)" ]
+}
+
+# conn_send NAME TEXT [WAIT]: writes a line; 0 if it arrives within WAIT (default 5) s.
+conn_send() {
+	printf '%s\n' "$2" >&"${BF_CONN_FD[$1]}" || return 1
+	wait_until "${3:-5}" grep -qx "$2" "$BF_DIR/$1.out"
+}
+
+# ---------------------------------------------------------------- flows and conntrack
+
+# flow_packets SUBSTRING...: n_packets of the one dump-flows line holding every substring.
+flow_packets() {
+	local line found= s m
+	while IFS= read -r line; do
+		m=1
+		for s in "$@"; do
+			[[ $line == *"$s"* ]] || { m=0; break; }
+		done
+		[ $m -eq 1 ] || continue
+		if [ -n "$found" ]; then
+			echo "ambiguous: $*"
+			return 1
+		fi
+		found=$line
+	done < <(bfctl dump-flows "$BR" 2>&1)
+	if [[ $found =~ n_packets=([0-9]+) ]]; then
+		echo "${BASH_REMATCH[1]}"
+		return 0
+	fi
+	echo "no flow with: $*"
+	return 1
+}
+
+# OVS's FORMAT_CT: the dump-conntrack lines towards IP with ports, ids and states cleared.
+ct_format() {
+	grep "dst=$1" | sed -e 's/port=[0-9]*/port=<cleared>/g' -e 's/id=[0-9]*/id=<cleared>/g' \
+		-e 's/state=[0-9_A-Z]*/state=<cleared>/g' | sort | uniq
+}
+
+# ct_dump [zone=N]: brflowctl dump-conntrack.
+ct_dump() { bfctl dump-conntrack "$@"; }
+
+# ct_look: the kernel's own view (conntrack -L in the switch namespace), for reasons.
+ct_look() { ip netns exec "$SW" conntrack -L 2>/dev/null; }
+
+# check_ct NAME IP EXPECTED: OVS-style check of dump-conntrack | FORMAT_CT(IP).
+check_ct() {
+	local got
+	got=$(ct_dump | ct_format "$2")
+	if [ "$got" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "dump-conntrack: expected '$(bf_oneline "$3")', got '$(bf_oneline "$got")'; conntrack -L: $(bf_oneline "$(ct_look)")"
+	fi
+}
+
+# nft_snapshot: the switch namespace's ruleset without counter values.
+nft_snapshot() { ip netns exec "$SW" nft -s list ruleset; }
+
+# bf_done: last line of every test; the exit status says whether anything failed.
+bf_done() {
+	[ "$BF_FAILED" -eq 0 ]
+	exit $?
+}
