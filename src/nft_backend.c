@@ -53,6 +53,7 @@ struct batch {
 	/* outcome of batch_send() */
 	uint32_t err_seq;	/* lowest failing sequence number, 0 if none */
 	int err_no;
+	size_t n_acks;		/* acks and errors received */
 };
 
 static void errf(char *err, size_t errlen, const char *fmt, ...)
@@ -189,6 +190,7 @@ static void batch_read_acks(struct batch *b, const char *buf, int len,
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
 			continue;
 		e = mnl_nlmsg_get_payload(nlh);
+		b->n_acks++;
 		if (!e->error)
 			continue;
 		if (!b->err_seq || nlh->nlmsg_seq < b->err_seq) {
@@ -228,6 +230,7 @@ static int batch_send(struct batch *b)
 
 	b->err_seq = 0;
 	b->err_no = 0;
+	b->n_acks = 0;
 	nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!nl) {
 		b->err_no = errno;
@@ -259,6 +262,11 @@ static int batch_send(struct batch *b)
 		}
 		batch_read_acks(b, rbuf, (int)n, portid);
 	}
+	/* every message but the begin/end markers asked for an ack */
+	if (!b->err_seq && b->n_acks < b->n_what - 2) {
+		b->err_no = EIO;
+		goto out;
+	}
 	ret = b->err_seq ? -1 : 0;
 out:
 	mnl_socket_close(nl);
@@ -268,7 +276,7 @@ out:
 static void batch_error(const struct batch *b, char *err, size_t errlen)
 {
 	if (!b->err_seq) {
-		errf(err, errlen, "%s: nftables netlink socket",
+		errf(err, errlen, "%s: nftables transaction (acks lost)",
 		     strerror(b->err_no ? b->err_no : EIO));
 		return;
 	}

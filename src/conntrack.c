@@ -1,0 +1,396 @@
+/* Conntrack access (libnetfilter_conntrack): brflow's connections printed
+ * the way `ovs-appctl dpctl/dump-conntrack` prints them, and flushing.
+ * The field order, protocol and TCP state names follow OVS's
+ * lib/ct-dpif.c (non-verbose form), so OVS test expectations carry over. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack.h>
+#include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
+
+#include "conntrack.h"
+
+/* ct mark bit 31: the connection passed ct(commit). */
+#define CT_COMMITTED	0x80000000u
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* A growable buffer for one line. */
+struct line {
+	char buf[1024];
+	size_t len;
+};
+
+static void put(struct line *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void put(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->len >= sizeof(l->buf))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->buf + l->len, sizeof(l->buf) - l->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->len += (size_t)n;
+	if (l->len >= sizeof(l->buf))
+		l->len = sizeof(l->buf) - 1;
+}
+
+static const char *proto_name(uint8_t p)
+{
+	switch (p) {
+	case IPPROTO_ICMP:	return "icmp";
+	case IPPROTO_ICMPV6:	return "icmpv6";
+	case IPPROTO_TCP:	return "tcp";
+	case IPPROTO_UDP:	return "udp";
+	case IPPROTO_SCTP:	return "sctp";
+	}
+	return NULL;
+}
+
+/* Kernel TCP state -> the name OVS prints.  OVS maps the kernel's states
+ * onto its own list, then (non-verbose) shows SYN_RECV as ESTABLISHED. */
+static const char *tcp_state_name(uint8_t s)
+{
+	switch (s) {
+	case TCP_CONNTRACK_SYN_SENT:
+	case TCP_CONNTRACK_SYN_SENT2:	return "SYN_SENT";
+	case TCP_CONNTRACK_SYN_RECV:
+	case TCP_CONNTRACK_ESTABLISHED:	return "ESTABLISHED";
+	case TCP_CONNTRACK_FIN_WAIT:	return "FIN_WAIT_1";
+	case TCP_CONNTRACK_CLOSE_WAIT:	return "CLOSE_WAIT";
+	case TCP_CONNTRACK_LAST_ACK:	return "LAST_ACK";
+	case TCP_CONNTRACK_TIME_WAIT:	return "TIME_WAIT";
+	case TCP_CONNTRACK_CLOSE:	return "CLOSING";
+	}
+	return "CLOSED";
+}
+
+/* The ICMP type of the reply tuple, as the kernel inverts it. */
+static uint8_t icmp_reply_type(uint8_t proto, uint8_t type)
+{
+	static const uint8_t v4[][2] = {
+		{ 8, 0 }, { 13, 14 }, { 15, 16 }, { 17, 18 },
+	};
+	static const uint8_t v6[][2] = {
+		{ 128, 129 }, { 139, 140 },
+	};
+	const uint8_t (*map)[2] = proto == IPPROTO_ICMP ? v4 : v6;
+	size_t i, n = proto == IPPROTO_ICMP ? 4 : 2;
+
+	for (i = 0; i < n; i++)
+		if (map[i][0] == type)
+			return map[i][1];
+	return type;
+}
+
+/* Attribute ids of one direction's tuple. */
+struct tuple_attrs {
+	int l3, v4src, v4dst, v6src, v6dst, sport, dport;
+};
+
+static const struct tuple_attrs orig_attrs = {
+	ATTR_ORIG_L3PROTO, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV4_DST,
+	ATTR_ORIG_IPV6_SRC, ATTR_ORIG_IPV6_DST, ATTR_ORIG_PORT_SRC,
+	ATTR_ORIG_PORT_DST,
+};
+
+static const struct tuple_attrs repl_attrs = {
+	ATTR_REPL_L3PROTO, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV4_DST,
+	ATTR_REPL_IPV6_SRC, ATTR_REPL_IPV6_DST, ATTR_REPL_PORT_SRC,
+	ATTR_REPL_PORT_DST,
+};
+
+static void put_addrs(struct line *l, const struct nf_conntrack *ct,
+		      const struct tuple_attrs *a)
+{
+	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";
+	int af = nfct_get_attr_u8(ct, a->l3);
+
+	if (af == AF_INET) {
+		inet_ntop(AF_INET, nfct_get_attr(ct, a->v4src), src, sizeof(src));
+		inet_ntop(AF_INET, nfct_get_attr(ct, a->v4dst), dst, sizeof(dst));
+	} else if (af == AF_INET6) {
+		inet_ntop(AF_INET6, nfct_get_attr(ct, a->v6src), src, sizeof(src));
+		inet_ntop(AF_INET6, nfct_get_attr(ct, a->v6dst), dst, sizeof(dst));
+	}
+	put(l, "src=%s,dst=%s", src, dst);
+}
+
+static void put_tuple(struct line *l, const struct nf_conntrack *ct,
+		      uint8_t proto, int reply)
+{
+	const struct tuple_attrs *a = reply ? &repl_attrs : &orig_attrs;
+
+	put_addrs(l, ct, a);
+	if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+		uint8_t type = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
+
+		if (reply)
+			type = icmp_reply_type(proto, type);
+		put(l, ",id=%u,type=%u,code=%u",
+		    ntohs(nfct_get_attr_u16(ct, ATTR_ICMP_ID)), type,
+		    nfct_get_attr_u8(ct, ATTR_ICMP_CODE));
+		return;
+	}
+	put(l, ",sport=%u,dport=%u", ntohs(nfct_get_attr_u16(ct, a->sport)),
+	    ntohs(nfct_get_attr_u16(ct, a->dport)));
+}
+
+/* labels=0x... : the 128-bit label as one number (bit 0 = label 0),
+ * hex without leading zeros, as OVS prints it. */
+static void put_labels(struct line *l, const struct nf_conntrack *ct)
+{
+	const struct nfct_bitmask *b = nfct_get_attr(ct, ATTR_CONNLABELS);
+	uint8_t be[16] = { 0 };
+	unsigned int bit, max;
+	int i, printed = 0;
+
+	if (!b)
+		return;
+	max = nfct_bitmask_maxbit(b);
+	for (bit = 0; bit <= max && bit < 128; bit++)
+		if (nfct_bitmask_test_bit(b, bit))
+			be[15 - bit / 8] |= (uint8_t)(1u << (bit % 8));
+	for (i = 0; i < 16; i++) {
+		if (!be[i] && !printed)
+			continue;
+		put(l, printed ? "%02x" : ",labels=0x%x", be[i]);
+		printed = 1;
+	}
+}
+
+static void format_entry(struct line *l, const struct nf_conntrack *ct)
+{
+	uint8_t proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	uint32_t mark = nfct_get_attr_u32(ct, ATTR_MARK) & ~CT_COMMITTED;
+	uint16_t zone = nfct_attr_is_set(ct, ATTR_ZONE) > 0 ?
+			nfct_get_attr_u16(ct, ATTR_ZONE) : 0;
+	const char *name = proto_name(proto);
+
+	if (name)
+		put(l, "%s", name);
+	else
+		put(l, "%u", proto);
+	put(l, ",orig=(");
+	put_tuple(l, ct, proto, 0);
+	put(l, "),reply=(");
+	put_tuple(l, ct, proto, 1);
+	put(l, ")");
+	if (zone)
+		put(l, ",zone=%u", zone);
+	if (mark)
+		put(l, ",mark=%u", mark);
+	put_labels(l, ct);
+	if (proto == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
+		put(l, ",protoinfo=(state=%s)",
+		    tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE)));
+}
+
+/* ---- dump ---- */
+
+struct dump {
+	int zone;		/* < 0: all */
+	char **lines;
+	size_t n, cap;
+	int oom;
+};
+
+static int ct_zone_of(const struct nf_conntrack *ct)
+{
+	return nfct_attr_is_set(ct, ATTR_ZONE) > 0 ?
+	       nfct_get_attr_u16(ct, ATTR_ZONE) : 0;
+}
+
+static int dump_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+		   void *data)
+{
+	struct dump *d = data;
+	struct line l = { .len = 0 };
+
+	(void)type;
+	if (!(nfct_get_attr_u32(ct, ATTR_MARK) & CT_COMMITTED))
+		return NFCT_CB_CONTINUE;
+	if (d->zone >= 0 && ct_zone_of(ct) != d->zone)
+		return NFCT_CB_CONTINUE;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 64;
+		char **p = realloc(d->lines, cap * sizeof(*p));
+
+		if (!p) {
+			d->oom = 1;
+			return NFCT_CB_STOP;
+		}
+		d->lines = p;
+		d->cap = cap;
+	}
+	format_entry(&l, ct);
+	d->lines[d->n] = strdup(l.buf);
+	if (!d->lines[d->n]) {
+		d->oom = 1;
+		return NFCT_CB_STOP;
+	}
+	d->n++;
+	return NFCT_CB_CONTINUE;
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int conntrack_dump(FILE *out, int zone, char *err, size_t errlen)
+{
+	struct dump d = { .zone = zone };
+	struct nfct_handle *h;
+	uint32_t family = AF_UNSPEC;
+	int ret = -1;
+	size_t i;
+
+	h = nfct_open(CONNTRACK, 0);
+	if (!h) {
+		errf(err, errlen, "cannot open conntrack: %s", strerror(errno));
+		return -1;
+	}
+	nfct_callback_register(h, NFCT_T_ALL, dump_cb, &d);
+	if (nfct_query(h, NFCT_Q_DUMP, &family) < 0) {
+		errf(err, errlen, "cannot dump conntrack: %s", strerror(errno));
+		goto out;
+	}
+	if (d.oom) {
+		errf(err, errlen, "out of memory dumping conntrack");
+		goto out;
+	}
+	/* sorted, so the output is deterministic (like OVS tests' `| sort`) */
+	qsort(d.lines, d.n, sizeof(*d.lines), cmp_lines);
+	for (i = 0; i < d.n; i++)
+		fprintf(out, "%s\n", d.lines[i]);
+	ret = 0;
+out:
+	for (i = 0; i < d.n; i++)
+		free(d.lines[i]);
+	free(d.lines);
+	nfct_close(h);
+	return ret;
+}
+
+/* ---- flush ---- */
+
+struct victims {
+	int zone;
+	struct nf_conntrack **ct;
+	size_t n, cap;
+	int oom;
+};
+
+static int collect_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+		      void *data)
+{
+	struct victims *v = data;
+	struct nf_conntrack *c;
+
+	(void)type;
+	if (ct_zone_of(ct) != v->zone)
+		return NFCT_CB_CONTINUE;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		void *p = realloc(v->ct, cap * sizeof(*v->ct));
+
+		if (!p) {
+			v->oom = 1;
+			return NFCT_CB_STOP;
+		}
+		v->ct = p;
+		v->cap = cap;
+	}
+	c = nfct_clone(ct);
+	if (!c) {
+		v->oom = 1;
+		return NFCT_CB_STOP;
+	}
+	v->ct[v->n++] = c;
+	return NFCT_CB_CONTINUE;
+}
+
+/* One zone: dump, then delete each entry of that zone.  An entry that
+ * went away in between is not an error. */
+static int flush_zone(struct nfct_handle *h, int zone, char *err,
+		      size_t errlen)
+{
+	struct victims v = { .zone = zone };
+	uint32_t family = AF_UNSPEC;
+	int ret = -1;
+	size_t i;
+
+	nfct_callback_register(h, NFCT_T_ALL, collect_cb, &v);
+	if (nfct_query(h, NFCT_Q_DUMP, &family) < 0) {
+		errf(err, errlen, "cannot dump conntrack: %s", strerror(errno));
+		goto out;
+	}
+	if (v.oom) {
+		errf(err, errlen, "out of memory flushing zone %d", zone);
+		goto out;
+	}
+	nfct_callback_unregister(h);
+	for (i = 0; i < v.n; i++) {
+		if (nfct_query(h, NFCT_Q_DESTROY, v.ct[i]) < 0 &&
+		    errno != ENOENT) {
+			errf(err, errlen, "cannot delete conntrack entry: %s",
+			     strerror(errno));
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	for (i = 0; i < v.n; i++)
+		nfct_destroy(v.ct[i]);
+	free(v.ct);
+	return ret;
+}
+
+int conntrack_flush(int zone, char *err, size_t errlen)
+{
+	struct nfct_handle *h;
+	uint32_t family = AF_UNSPEC;
+	int ret = 0;
+
+	if (zone > 65535) {
+		errf(err, errlen, "invalid zone %d", zone);
+		return -1;
+	}
+	h = nfct_open(CONNTRACK, 0);
+	if (!h) {
+		errf(err, errlen, "cannot open conntrack: %s", strerror(errno));
+		return -1;
+	}
+	if (zone >= 0) {
+		ret = flush_zone(h, zone, err, errlen);
+	} else if (nfct_query(h, NFCT_Q_FLUSH, &family) < 0) {
+		errf(err, errlen, "cannot flush conntrack: %s", strerror(errno));
+		ret = -1;
+	}
+	nfct_close(h);
+	return ret;
+}
