@@ -988,9 +988,11 @@ static int probe_run(struct batch *b)
 	int ok;
 
 	sentinel = b->seq;
-	if (add_table_msg(b, NIR_INET, PROBE_TABLE "_absent", NFT_MSG_DELTABLE) ||
-	    batch_marker(b, 0))
+	if (add_table_msg(b, NIR_INET, PROBE_TABLE "_absent",
+			  NFT_MSG_DELTABLE) || batch_marker(b, 0)) {
+		batch_free(b);
 		return 0;
+	}
 	batch_send(b);
 	ok = b->err_seq == sentinel;
 	batch_free(b);
