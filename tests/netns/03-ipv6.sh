@@ -1,0 +1,42 @@
+#!/bin/bash
+# IPv6: seed firewall 1 with ipv6 (and then tcp6) in place of ip.
+. "$(dirname "$0")/lib.sh"
+
+bf_topology 2
+bf_flows_check "seed firewall 1 for ipv6 loads" seed1-ipv6.flows || bf_done
+
+tcp_ok "h1->h2 TCP over IPv6 passes" 1 2 fc00::2 5001
+tcp_blocked "h2->h1 TCP over IPv6 is blocked" 2 1 fc00::1 5002
+ping_ok "ping6 h1->h2 passes (replies are +est)" 1 fc00::2
+ping_blocked "ping6 h2->h1 is blocked" 2 fc00::1
+udp_ok "h1->h2 UDP over IPv6 passes" 1 2 fc00::2 5003
+udp_blocked "h2->h1 UDP over IPv6 is blocked" 2 1 fc00::1 5004
+tcp_blocked "IPv4 is dropped (no ip flow)" 1 2 10.1.1.2 5005
+
+ct=$(ct_dump 2>&1)
+re='^tcp,orig=\(src=fc00::1,dst=fc00::2,sport=([0-9]+),dport=5001\),reply=\(src=fc00::2,dst=fc00::1,sport=5001,dport=([0-9]+)\),protoinfo=\(state=[A-Z_]+\)$'
+line=$(grep 'dport=5001)' <<<"$ct" | head -1)
+if [[ $line =~ $re ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
+	ok "dump-conntrack prints the IPv6 TCP entry as OVS does"
+else
+	not_ok "dump-conntrack prints the IPv6 TCP entry as OVS does" \
+		"expected a line matching /$re/, got '$(bf_oneline "$ct")'"
+fi
+check_ct "dump-conntrack prints the ICMPv6 echo as OVS does" fc00::2 \
+'icmpv6,orig=(src=fc00::1,dst=fc00::2,id=<cleared>,type=128,code=0),reply=(src=fc00::2,dst=fc00::1,id=<cleared>,type=129,code=0)
+tcp,orig=(src=fc00::1,dst=fc00::2,sport=<cleared>,dport=<cleared>),reply=(src=fc00::2,dst=fc00::1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)
+udp,orig=(src=fc00::1,dst=fc00::2,sport=<cleared>,dport=<cleared>),reply=(src=fc00::2,dst=fc00::1,sport=<cleared>,dport=<cleared>)'
+check_gt "n_packets counts IPv6 replies seen +est" \
+	"$(flow_packets 'table=1,' 'ct_state=+est')" 0
+
+out=$(bfctl replace-flows "$BR" "$FLOWS/seed1-tcp6.flows" 2>&1)
+check_eq "replace-flows with the tcp6 firewall succeeds" "" "$out"
+bfctl flush-conntrack >/dev/null 2>&1
+tcp_ok "tcp6: h1->h2 TCP passes" 1 2 fc00::2 5011
+tcp_blocked "tcp6: h2->h1 TCP is blocked" 2 1 fc00::1 5012
+ping_ok "tcp6: ping6 h2->h1 passes (icmp6 is switched normally)" 2 fc00::1
+udp_blocked "tcp6: UDP over IPv6 is dropped" 1 2 fc00::2 5013
+http_start 2 8080 || not_ok "http server on h2" "did not listen"
+check_http_ok "tcp6: h1->h2 HTTP over IPv6 passes" 1 2 'http://[fc00::2]:8080/'
+
+bf_done
