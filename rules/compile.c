@@ -1,0 +1,941 @@
+/* The compiler's driver: walks the OpenFlow pipeline from table 0 along
+ * every path state it can reach (pass, IP version, tracked or not, zone,
+ * register values) and emits one nftables chain per distinct state.
+ * Values known at compile time (registers, ct fields before ct()) are
+ * resolved here, so they cost nothing per packet.  See docs/design.md. */
+#include "compile_priv.h"
+
+#include <linux/netfilter/nf_tables.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_CHAINS 20000
+#define MAX_JUMP_DEPTH 14   /* kernel NFT_JUMP_STACK_SIZE is 16 */
+
+struct chain_memo {
+	struct path_state key;
+	char name[64];
+	bool done;
+	struct chain_summary sum;
+};
+
+struct table_flows {
+	int n;
+	const struct compile_flow **flows; /* priority order */
+};
+
+struct compiler {
+	const struct compile_input *in;
+	struct nir_ruleset *rs;
+	struct nir_table *bridge, *inet;
+	struct table_flows tables[FLOW_MAX_TABLE + 1];
+	uint8_t label_ever_set[16];  /* every ct_label bit some flow sets */
+	int n_memo;
+	struct chain_memo *memo;
+	char *err;
+};
+
+static char *flow_text(const struct flow *f)
+{
+	char *t = flow_format(f);
+	char *out;
+
+	if (!t)
+		return NULL;
+	if (f->table) {
+		if (asprintf(&out, "table=%u,%s", f->table, t) < 0)
+			out = NULL;
+		free(t);
+		return out;
+	}
+	return t;
+}
+
+/* Records the first error: "flow 'TEXT': REASON". */
+static int fail(struct compiler *c, const struct flow *f, const char *fmt, ...)
+{
+	char *reason = NULL, *text;
+	va_list ap;
+
+	if (c->err)
+		return -1;
+	va_start(ap, fmt);
+	if (vasprintf(&reason, fmt, ap) < 0)
+		reason = NULL;
+	va_end(ap);
+	text = f ? flow_text(f) : NULL;
+	if (text) {
+		if (asprintf(&c->err, "flow '%s': %s", text, reason ? reason : "?") < 0)
+			c->err = NULL;
+	} else if (reason) {
+		c->err = strdup(reason);
+	}
+	free(text);
+	free(reason);
+	if (!c->err)
+		c->err = strdup("out of memory");
+	return -1;
+}
+
+static int oom(struct compiler *c)
+{
+	return fail(c, NULL, "out of memory");
+}
+
+void brflow_table_name(const char *bridge, char *buf, size_t len)
+{
+	snprintf(buf, len, "brflow_%s", bridge);
+}
+
+void brflow_counter_name(uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "f%llu", (unsigned long long)id);
+}
+
+/* ---- flow tables ---- */
+
+static int cmp_priority(const void *a, const void *b)
+{
+	const struct compile_flow *x = *(const struct compile_flow *const *)a;
+	const struct compile_flow *y = *(const struct compile_flow *const *)b;
+
+	if (x->flow->priority != y->flow->priority)
+		return x->flow->priority > y->flow->priority ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int sort_tables(struct compiler *c)
+{
+	for (int i = 0; i < c->in->n_flows; i++) {
+		const struct compile_flow *cf = &c->in->flows[i];
+		struct table_flows *t = &c->tables[cf->flow->table];
+		const struct compile_flow **p;
+
+		p = realloc(t->flows, (t->n + 1) * sizeof(*p));
+		if (!p)
+			return oom(c);
+		t->flows = p;
+		t->flows[t->n++] = cf;
+	}
+	for (int i = 0; i <= FLOW_MAX_TABLE; i++)
+		if (c->tables[i].n > 1)
+			qsort(c->tables[i].flows, c->tables[i].n,
+			      sizeof(*c->tables[i].flows), cmp_priority);
+	return 0;
+}
+
+/* ---- checks that need the whole flow set ---- */
+
+static int check_action_support(struct compiler *c, const struct flow *f)
+{
+	for (int i = 0; i < f->n_actions; i++) {
+		const struct flow_action *a = &f->actions[i];
+
+		if (a->type == ACT_IN_PORT)
+			return fail(c, f, "in_port: a Linux bridge never sends a packet back out of its ingress port");
+		if (a->type == ACT_OUTPUT &&
+		    (a->u.port == 0 || a->u.port > BRFLOW_MAX_OFPORT))
+			return fail(c, f, "output:%u: port numbers must be 1-%d",
+				    a->u.port, BRFLOW_MAX_OFPORT);
+		if (a->type != ACT_CT)
+			continue;
+		if (a->u.ct.nat)
+			return fail(c, f, "nat is not supported yet");
+		if (a->u.ct.alg[0])
+			return fail(c, f, "alg=%s is not supported yet", a->u.ct.alg);
+	}
+	return 0;
+}
+
+static void collect_label_bits(struct compiler *c, const struct flow *f)
+{
+	for (int i = 0; i < f->n_actions; i++) {
+		const struct action_ct *ct = &f->actions[i].u.ct;
+
+		if (f->actions[i].type != ACT_CT)
+			continue;
+		for (int e = 0; e < ct->n_exec; e++)
+			if (ct->exec[e].field == F_CT_LABEL)
+				for (int b = 0; b < 16; b++)
+					c->label_ever_set[b] |= ct->exec[e].value[b] &
+								ct->exec[e].mask[b];
+	}
+}
+
+/* nftables can set ct_label bits but never clear them, so a write that
+ * clears bits is exact only if no flow ever sets those bits. */
+static int check_label_clears(struct compiler *c, const struct flow *f)
+{
+	for (int i = 0; i < f->n_actions; i++) {
+		const struct action_ct *ct = &f->actions[i].u.ct;
+
+		if (f->actions[i].type != ACT_CT)
+			continue;
+		for (int e = 0; e < ct->n_exec; e++) {
+			const struct action_set_field *w = &ct->exec[e];
+
+			if (w->field != F_CT_LABEL)
+				continue;
+			for (int b = 0; b < 16; b++)
+				if (w->mask[b] & ~w->value[b] & c->label_ever_set[b])
+					return fail(c, f, "this ct_label write clears bits that other flows set, and nftables can only set ct_label bits");
+		}
+	}
+	return 0;
+}
+
+static int check_flows(struct compiler *c)
+{
+	for (int i = 0; i < c->in->n_flows; i++)
+		collect_label_bits(c, c->in->flows[i].flow);
+	for (int i = 0; i < c->in->n_flows; i++) {
+		const struct flow *f = c->in->flows[i].flow;
+
+		if (check_action_support(c, f) || check_label_clears(c, f))
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- chain naming and memo ---- */
+
+static bool same_state(const struct path_state *a, const struct path_state *b)
+{
+	return a->pass == b->pass && a->l3 == b->l3 && a->table == b->table &&
+	       a->tracked == b->tracked && a->ctx_zone == b->ctx_zone &&
+	       a->zone_seen == b->zone_seen && a->maybe_output == b->maybe_output &&
+	       !memcmp(a->regs, b->regs, sizeof(a->regs));
+}
+
+static void chain_name(struct compiler *c, const struct path_state *st,
+		       char *buf, size_t len)
+{
+	static const char *const l3name[] = { "ip", "ip6", "l2" };
+	int variant = 0;
+	int n;
+
+	for (int i = 0; i < c->n_memo; i++) {
+		const struct path_state *k = &c->memo[i].key;
+
+		if (k->pass == st->pass && k->l3 == st->l3 && k->table == st->table &&
+		    k->tracked == st->tracked && k->ctx_zone == st->ctx_zone)
+			variant++;
+	}
+	n = snprintf(buf, len, "%s%s_t%u", st->pass == PASS_PRE ? "pre_" : "",
+		     l3name[st->l3], st->table);
+	if (st->tracked)
+		n += snprintf(buf + n, len - n, "_trk");
+	if (st->tracked && st->ctx_zone)
+		n += snprintf(buf + n, len - n, "_z%u", st->ctx_zone);
+	if (variant)
+		snprintf(buf + n, len - n, "_v%d", variant);
+}
+
+static struct nir_table *table_for(struct compiler *c, const struct path_state *st)
+{
+	return st->l3 == L3_OTHER ? c->bridge : c->inet;
+}
+
+static int compile_chain(struct compiler *c, const struct path_state *st,
+			 const char **name, struct chain_summary *sum);
+
+/* ---- actions ---- */
+
+/* One flow's actions become a sequence of segments, each a list of
+ * statements ended by a jump (resubmit, ct(table=)) or, for the last one, by
+ * goto/return.  'rule' receives statements until a non-tail jump forces a
+ * per-flow chain. */
+struct emit {
+	struct compiler *c;
+	const struct flow *f;
+	struct path_state st;
+	struct chain_summary sum;   /* of everything this flow may do */
+	struct nir_rule *rule;      /* current rule */
+	int flow_chain;             /* index in table; -1 until a second segment
+				     * is needed (chain pointers move as the
+				     * table grows, indices don't) */
+	struct nir_table *table;
+	uint64_t id;
+	bool ended;                 /* a terminal verdict was emitted */
+};
+
+static void merge_summary(struct chain_summary *into, const struct chain_summary *s,
+			  int extra_depth)
+{
+	if (s->zone != ZONE_NONE) {
+		if (into->zone == ZONE_NONE)
+			into->zone = s->zone;
+		else if (into->zone != s->zone)
+			into->zone = ZONE_MIXED;
+	}
+	into->may_output |= s->may_output;
+	if (s->depth + extra_depth > into->depth)
+		into->depth = s->depth + extra_depth;
+}
+
+/* After calling a chain with summary s, what the caller's path knows. */
+static void state_after_call(struct path_state *st, const struct chain_summary *s)
+{
+	if (s->zone != ZONE_NONE) {
+		if (st->zone_seen == ZONE_NONE)
+			st->zone_seen = s->zone;
+		else if (st->zone_seen != s->zone)
+			st->zone_seen = ZONE_MIXED;
+	}
+	st->maybe_output |= s->may_output;
+}
+
+/* Starts a new rule in the per-flow chain (creating it on first use: the
+ * matched rule then just jumps there with goto). */
+static int next_segment(struct emit *e)
+{
+	struct nir_chain *fc;
+
+	if (e->flow_chain < 0) {
+		char name[64];
+		struct nir_rule *matched = e->rule;
+		struct nir_rule tail = { 0 };
+		int split = 0;
+
+		snprintf(name, sizeof(name), "%s_f%llu",
+			 e->st.pass == PASS_PRE ? "pre" :
+			 e->st.l3 == L3_OTHER ? "l2" : e->st.l3 == L3_IP4 ? "ip" : "ip6",
+			 (unsigned long long)e->id);
+		/* A flow reached in several states gets one chain per state. */
+		for (int v = 1; nir_find_chain(e->table, name); v++)
+			snprintf(name, sizeof(name), "%s_f%llu_%d",
+				 e->st.pass == PASS_PRE ? "pre" :
+				 e->st.l3 == L3_OTHER ? "l2" : e->st.l3 == L3_IP4 ? "ip" : "ip6",
+				 (unsigned long long)e->id, v);
+		fc = nir_add_chain(e->table, name);
+		if (!fc)
+			return oom(e->c);
+		e->flow_chain = e->table->n_chains - 1;
+		/* Move the action statements emitted so far (after the matches and
+		 * counter) into the flow chain's first rule. */
+		for (int i = 0; i < matched->n_stmts; i++)
+			if (matched->stmts[i].kind != NIR_MATCH &&
+			    matched->stmts[i].kind != NIR_COUNTER) {
+				split = i;
+				break;
+			} else {
+				split = i + 1;
+			}
+		tail.n_stmts = matched->n_stmts - split;
+		tail.stmts = malloc((tail.n_stmts ? tail.n_stmts : 1) * sizeof(*tail.stmts));
+		if (!tail.stmts)
+			return oom(e->c);
+		memcpy(tail.stmts, matched->stmts + split, tail.n_stmts * sizeof(*tail.stmts));
+		matched->n_stmts = split;
+		if (add_verdict(matched, NIR_GOTO, name))
+			return oom(e->c);
+		e->rule = nir_add_rule(fc);
+		if (!e->rule)
+			return oom(e->c);
+		*e->rule = tail;
+		/* The goto uses no jump stack; a jump from the flow chain does. */
+	}
+	e->rule = nir_add_rule(&e->table->chains[e->flow_chain]);
+	return e->rule ? 0 : oom(e->c);
+}
+
+/* Calls the chain for state 'target': jump (and continue) or, as the
+ * flow's last action, goto. */
+static int emit_call(struct emit *e, const struct path_state *target, bool last,
+		     const char *wrapper_prefix)
+{
+	const char *name;
+	struct chain_summary s;
+	char wrapped[64];
+
+	if (compile_chain(e->c, target, &name, &s))
+		return -1;
+	if (wrapper_prefix) {
+		snprintf(wrapped, sizeof(wrapped), "%s%s", wrapper_prefix, name);
+		name = wrapped;
+		s.depth += 1; /* the wrapper jumps to ctstate */
+	}
+	merge_summary(&e->sum, &s, last ? 0 : 1);
+	if (last) {
+		e->ended = true;
+		return add_verdict(e->rule, NIR_GOTO, name) ? oom(e->c) : 0;
+	}
+	if (add_verdict(e->rule, NIR_JUMP, name))
+		return oom(e->c);
+	state_after_call(&e->st, &s);
+	return next_segment(e);
+}
+
+static int emit_output(struct emit *e, uint32_t out)
+{
+	if (e->st.pass == PASS_PRE)
+		return 0;
+	if (e->st.maybe_output)
+		return fail(e->c, e->f, "a path may output the packet twice; brflow supports one output (or normal/flood) per packet");
+	e->st.maybe_output = true;
+	e->sum.may_output = true;
+	return add_mark_set(e->rule, NIR_META_MARK, ~MARK_OUT, out << MARK_OUT_SHIFT) ?
+	       oom(e->c) : 0;
+}
+
+static void set_reg(struct path_state *st, const struct action_set_field *w)
+{
+	int r = w->field - F_REG0;
+	uint32_t mask = be_uint(w->mask, 4);
+
+	st->regs[r] = (st->regs[r] & ~mask) | (be_uint(w->value, 4) & mask);
+}
+
+static int ct_zone_of(struct emit *e, const struct action_ct *ct, uint16_t *zone)
+{
+	uint32_t z = ct->zone;
+
+	if (ct->zone_reg >= 0)
+		z = (e->st.regs[ct->zone_reg] >> ct->zone_ofs) &
+		    ((1u << ct->zone_nbits) - 1);
+	*zone = z;
+	if (e->st.zone_seen != ZONE_NONE && e->st.zone_seen != (int)z)
+		return fail(e->c, e->f, "ct(zone=%u) on a path that already used ct() in another zone; netfilter tracks a packet in one zone", z);
+	return 0;
+}
+
+/* ct(commit, exec(...)): the committed bit plus ct_mark/ct_label writes. */
+static int emit_commit(struct emit *e, const struct action_ct *ct)
+{
+	uint32_t and_mask = ~CT_COMMITTED, or_value = CT_COMMITTED;
+	uint8_t label[16] = { 0 };
+	bool any_label = false;
+
+	for (int i = 0; i < ct->n_exec; i++) {
+		const struct action_set_field *w = &ct->exec[i];
+
+		if (w->field == F_CT_MARK) {
+			uint32_t mask = be_uint(w->mask, 4) & CT_MARK_USER_MASK;
+
+			and_mask &= ~mask;
+			or_value = (or_value & ~mask) | (be_uint(w->value, 4) & mask);
+		} else if (w->field == F_CT_LABEL) {
+			for (int b = 0; b < 16; b++) {
+				label[b] |= w->value[15 - b] & w->mask[15 - b];
+				any_label |= label[b] != 0;
+			}
+		}
+	}
+	if (add_mark_set(e->rule, NIR_CT_MARK, and_mask, or_value))
+		return oom(e->c);
+	if (any_label) {
+		struct nir_stmt *s = nir_add_stmt(e->rule, NIR_CT_LABEL_SET);
+
+		if (!s)
+			return oom(e->c);
+		memcpy(s->u.label, label, 16);
+	}
+	return 0;
+}
+
+static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
+{
+	struct path_state target;
+	uint16_t zone;
+
+	if (ct_zone_of(e, ct, &zone))
+		return -1;
+	if (e->st.pass == PASS_PRE) {
+		/* The first ct() on the path decides the conntrack zone. */
+		struct nir_stmt *s;
+
+		if (zone) {
+			s = nir_add_stmt(e->rule, NIR_CT_ZONE_SET);
+			if (!s)
+				return oom(e->c);
+			s->u.zone = zone;
+		}
+		e->ended = true;
+		if (e->sum.zone == ZONE_NONE)
+			e->sum.zone = zone;
+		return add_verdict(e->rule, NIR_ACCEPT, NULL) ? oom(e->c) : 0;
+	}
+	if (e->sum.zone == ZONE_NONE)
+		e->sum.zone = zone;
+	else if (e->sum.zone != zone)
+		e->sum.zone = ZONE_MIXED;
+	e->st.zone_seen = zone;
+	if (ct->commit && e->st.l3 != L3_OTHER && emit_commit(e, ct))
+		return -1;
+	/* OVS clears the ct fields after ct(): what follows sees -trk. */
+	target = e->st;
+	e->st.tracked = false;
+	if (ct->table < 0)
+		return 0;
+	target.table = ct->table;
+	target.tracked = true;
+	target.ctx_zone = zone;
+	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_");
+}
+
+static int emit_action(struct emit *e, const struct flow_action *a, bool last)
+{
+	struct path_state target;
+
+	switch (a->type) {
+	case ACT_OUTPUT:
+		return emit_output(e, a->u.port);
+	case ACT_NORMAL:
+	case ACT_FLOOD:
+		return emit_output(e, OUT_NORMAL);
+	case ACT_IN_PORT:
+		return fail(e->c, e->f, "in_port action is not supported");
+	case ACT_SET_FIELD:
+		set_reg(&e->st, &a->u.set);
+		return 0;
+	case ACT_RESUBMIT:
+	case ACT_GOTO_TABLE:
+		target = e->st;
+		target.table = a->u.table;
+		return emit_call(e, &target, last || a->type == ACT_GOTO_TABLE, NULL);
+	case ACT_CT:
+		return emit_ct(e, &a->u.ct, last);
+	}
+	return 0;
+}
+
+static int emit_flow(struct compiler *c, int chain_idx,
+		     const struct path_state *st, const struct compile_flow *cf,
+		     struct chain_summary *sum)
+{
+	struct nir_table *t = table_for(c, st);
+	struct nir_chain *chain = &t->chains[chain_idx];
+	struct emit e = {
+		.c = c, .f = cf->flow, .st = *st, .table = t, .id = cf->id,
+		.sum = { .zone = ZONE_NONE }, .flow_chain = -1,
+	};
+	char counter[64];
+	int ret;
+
+	e.rule = nir_add_rule(chain);
+	if (!e.rule)
+		return oom(c);
+	ret = compile_matches(cf->flow, st, e.rule);
+	if (ret < 0)
+		return oom(c);
+	if (ret == 0) {
+		/* Can never match here: drop the rule. */
+		free(e.rule->stmts);
+		chain->n_rules--;
+		return 0;
+	}
+	if (st->pass == PASS_MAIN) {
+		struct nir_stmt *s = nir_add_stmt(e.rule, NIR_COUNTER);
+		char *text = flow_text(cf->flow);
+
+		if (!s || !text) {
+			free(text);
+			return oom(c);
+		}
+		brflow_counter_name(cf->id, counter, sizeof(counter));
+		snprintf(s->u.counter_name, sizeof(s->u.counter_name), "%s", counter);
+		if (strlen(text) > 120)
+			strcpy(text + 117, "...");
+		e.rule->comment = text;
+	}
+	for (int i = 0; i < cf->flow->n_actions && !e.ended; i++) {
+		if (emit_action(&e, &cf->flow->actions[i], i == cf->flow->n_actions - 1))
+			return -1;
+	}
+	if (!e.ended && add_verdict(e.rule, NIR_RETURN, NULL))
+		return oom(c);
+	merge_summary(sum, &e.sum, 0);
+	return 0;
+}
+
+/* Compiles (once) the chain for state st; returns its name and summary. */
+static int compile_chain(struct compiler *c, const struct path_state *st,
+			 const char **name, struct chain_summary *sum)
+{
+	struct nir_table *t = table_for(c, st);
+	struct table_flows *tf = &c->tables[st->table];
+	struct chain_memo *m;
+	struct nir_chain *chain;
+	struct chain_summary s = { .zone = ZONE_NONE };
+	char cname[64], wname[72];
+	int idx, chain_idx;
+
+	for (int i = 0; i < c->n_memo; i++) {
+		if (!same_state(&c->memo[i].key, st))
+			continue;
+		if (!c->memo[i].done)
+			return fail(c, NULL, "resubmit loop through table %u", st->table);
+		*name = c->memo[i].name;
+		*sum = c->memo[i].sum;
+		return 0;
+	}
+	if (c->n_memo >= MAX_CHAINS)
+		return fail(c, NULL, "the flow tables need more than %d chain copies (too many register or zone combinations)", MAX_CHAINS);
+	m = realloc(c->memo, (c->n_memo + 1) * sizeof(*m));
+	if (!m)
+		return oom(c);
+	c->memo = m;
+	chain_name(c, st, cname, sizeof(cname));
+	idx = c->n_memo++;
+	memset(&c->memo[idx], 0, sizeof(c->memo[idx]));
+	c->memo[idx].key = *st;
+	snprintf(c->memo[idx].name, sizeof(c->memo[idx].name), "%s", cname);
+
+	chain = nir_add_chain(t, cname);
+	if (!chain)
+		return oom(c);
+	chain_idx = t->n_chains - 1;
+	for (int i = 0; i < tf->n; i++) {
+		if (emit_flow(c, chain_idx, st, tf->flows[i], &s))
+			return -1;
+	}
+	s.depth += 1;
+	if (s.depth > MAX_JUMP_DEPTH)
+		return fail(c, NULL, "resubmit nesting from table %u is deeper than nftables allows (%d)",
+			    st->table, MAX_JUMP_DEPTH);
+	/* The wrapper for ct(table=N): compute effective ct_state, then run. */
+	if (st->tracked && st->l3 != L3_OTHER) {
+		struct nir_chain *w;
+		struct nir_rule *r;
+
+		snprintf(wname, sizeof(wname), "ct_%s", cname);
+		w = nir_add_chain(t, wname);
+		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, "ctstate") ||
+		    !(r = nir_add_rule(w)) || add_verdict(r, NIR_GOTO, cname))
+			return oom(c);
+	}
+	c->memo[idx].done = true;
+	c->memo[idx].sum = s;
+	*name = c->memo[idx].name;
+	*sum = s;
+	return 0;
+}
+
+/* ---- fixed chains ---- */
+
+static struct nir_rule *rule_in(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r = ch ? nir_add_rule(ch) : NULL;
+
+	if (!r)
+		oom(c);
+	return r;
+}
+
+static int add_meta_match(struct nir_rule *r, uint32_t key, const char *name,
+			  enum nir_fmt fmt, const void *value, int len, bool negate)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+	if (!s)
+		return -1;
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_META, .key = key,
+					   .len = len, .name = name, .fmt = fmt };
+	s->u.match.value.len = len;
+	memcpy(s->u.match.value.data, value, len);
+	s->u.match.negate = negate;
+	return 0;
+}
+
+static int add_nfproto_match(struct nir_rule *r, uint8_t nfproto)
+{
+	return add_meta_match(r, NFT_META_NFPROTO, "meta nfproto", NIR_FMT_DEC,
+			      &nfproto, 1, false);
+}
+
+/* "not from a brflow port: not ours" as the first rule of a base chain. */
+static int add_not_ours_accept(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r = rule_in(c, ch);
+
+	if (!r || add_mark_match(r, MARK_OURS, 0) || add_verdict(r, NIR_ACCEPT, NULL))
+		return oom(c);
+	return 0;
+}
+
+/* After the pipeline returned: no output chosen means drop. */
+static int add_decision(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r = rule_in(c, ch);
+
+	if (!r || add_mark_match(r, MARK_OUT, 0) || add_verdict(r, NIR_DROP, NULL))
+		return oom(c);
+	r = rule_in(c, ch);
+	if (!r || add_verdict(r, NIR_ACCEPT, NULL))
+		return oom(c);
+	return 0;
+}
+
+static struct nir_chain *base_chain(struct compiler *c, struct nir_table *t,
+				    const char *name, enum nir_hook hook, int prio)
+{
+	struct nir_chain *ch = nir_add_chain(t, name);
+
+	if (!ch) {
+		oom(c);
+		return NULL;
+	}
+	ch->hook = hook;
+	ch->priority = prio;
+	return ch;
+}
+
+static struct path_state initial_state(enum pass pass, enum l3 l3)
+{
+	return (struct path_state){ .pass = pass, .l3 = l3, .zone_seen = ZONE_NONE };
+}
+
+/* Jumps from a base chain into table 0 for one IP version. */
+static int add_entry(struct compiler *c, const char *base, enum pass pass, enum l3 l3)
+{
+	struct path_state st = initial_state(pass, l3);
+	struct chain_summary sum;
+	const char *name;
+	struct nir_chain *ch;
+	struct nir_rule *r;
+
+	if (compile_chain(c, &st, &name, &sum))
+		return -1;
+	ch = nir_find_chain(table_for(c, &st), base);
+	r = rule_in(c, ch);
+	if (!r)
+		return -1;
+	if (l3 != L3_OTHER && add_nfproto_match(r, l3 == L3_IP4 ? 2 : 10))
+		return oom(c);
+	return add_verdict(r, NIR_JUMP, name) ? oom(c) : 0;
+}
+
+/* The effective ct_state of OVS, from netfilter's state plus the committed
+ * bit: an uncommitted connection looks new (non-TCP, or a TCP SYN) or
+ * invalid (any other TCP packet), as if netfilter had never kept it. */
+static int build_ctstate(struct compiler *c)
+{
+	static const struct { uint32_t ct_bits; uint32_t mark; } committed[] = {
+		{ 8, MARK_CS_NEW }, { 2, MARK_CS_EST }, { 4, MARK_CS_REL },
+	};
+	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate");
+	struct nir_chain *un;
+	struct nir_rule *r;
+	uint8_t tcp = 6, reply = 1, original = 0;
+	static const uint8_t syn_only[2] = { 0x00, 0x02 }, flag_mask[2] = { 0x00, 0x17 };
+	struct nir_stmt *s;
+
+	if (!ch)
+		return oom(c);
+	if (!(r = rule_in(c, ch)) || add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, 0))
+		return -1;
+	if (!(r = rule_in(c, ch)) || add_ct_state_match(r, 1, false) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_INV) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return oom(c);
+	if (!(r = rule_in(c, ch)) || add_ct_state_match(r, 64, false) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return oom(c);
+	if (!(r = rule_in(c, ch)))
+		return -1;
+	s = nir_add_stmt(r, NIR_MATCH);
+	if (!s)
+		return oom(c);
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT, .key = NFT_CT_MARK,
+					   .len = 4, .name = "ct mark", .fmt = NIR_FMT_HEX };
+	s->u.match.has_mask = true;
+	s->u.match.mask.len = s->u.match.value.len = 4;
+	memcpy(s->u.match.mask.data, &(uint32_t){ CT_COMMITTED }, 4);
+	if (add_verdict(r, NIR_GOTO, "ctstate_uncommitted"))
+		return oom(c);
+	for (size_t i = 0; i < sizeof(committed) / sizeof(committed[0]); i++) {
+		if (!(r = rule_in(c, ch)) || add_ct_state_match(r, committed[i].ct_bits, false) ||
+		    add_mark_set(r, NIR_META_MARK, 0xffffffffu, committed[i].mark))
+			return oom(c);
+	}
+	if (!(r = rule_in(c, ch)))
+		return -1;
+	s = nir_add_stmt(r, NIR_MATCH);
+	if (!s)
+		return oom(c);
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT, .key = NFT_CT_DIRECTION,
+					   .len = 1, .name = "ct direction", .fmt = NIR_FMT_CTDIR };
+	s->u.match.value.len = 1;
+	s->u.match.value.data[0] = reply;
+	if (add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_RPL))
+		return oom(c);
+
+	un = nir_add_chain(c->inet, "ctstate_uncommitted");
+	if (!un || !(r = rule_in(c, un)) ||
+	    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false))
+		return oom(c);
+	s = nir_add_stmt(r, NIR_MATCH);
+	if (!s)
+		return oom(c);
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT, .key = NFT_CT_DIRECTION,
+					   .len = 1, .name = "ct direction", .fmt = NIR_FMT_CTDIR };
+	s->u.match.value.len = 1;
+	s->u.match.value.data[0] = original;
+	s = nir_add_stmt(r, NIR_MATCH);
+	if (!s)
+		return oom(c);
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_TRANSPORT_HEADER, .offset = 12, .len = 2,
+		.name = "@th,96,16", .fmt = NIR_FMT_HEX };
+	s->u.match.has_mask = true;
+	s->u.match.mask.len = s->u.match.value.len = 2;
+	memcpy(s->u.match.mask.data, flag_mask, 2);
+	memcpy(s->u.match.value.data, syn_only, 2);
+	if (add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_NEW) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return oom(c);
+	if (!(r = rule_in(c, un)) ||
+	    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_INV) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return oom(c);
+	if (!(r = rule_in(c, un)) || add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_NEW))
+		return oom(c);
+	return 0;
+}
+
+static int add_ifname_match(struct nir_rule *r, uint32_t key, const char *name,
+			    const char *ifname)
+{
+	char buf[16] = { 0 };
+
+	memcpy(buf, ifname, strnlen(ifname, sizeof(buf) - 1));
+	return add_meta_match(r, key, name, NIR_FMT_IFNAME, buf, 16, false);
+}
+
+/* bridge prerouting: classify the port, run non-IP traffic through the
+ * pipeline's l2 copy; IP goes on to the inet hooks. */
+static int build_bridge_table(struct compiler *c)
+{
+	struct nir_map *ports = nir_add_map(c->bridge, "ports");
+	struct nir_chain *cls, *enf;
+	struct nir_rule *r;
+	struct nir_stmt *s;
+	static const uint8_t ip4[2] = { 0x08, 0x00 }, ip6[2] = { 0x86, 0xdd };
+
+	if (!ports)
+		return oom(c);
+	for (int i = 0; i < c->in->n_ports; i++)
+		if (nir_map_add(ports, c->in->ports[i].ifname,
+				MARK_OURS | c->in->ports[i].ofport))
+			return oom(c);
+	cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
+	if (!cls || !(r = rule_in(c, cls)) || !(s = nir_add_stmt(r, NIR_MAP_MARK)))
+		return oom(c);
+	s->u.map.src = (struct nir_src){ .kind = NIR_SRC_META, .key = NFT_META_IIFNAME,
+					 .len = 16, .name = "iifname", .fmt = NIR_FMT_IFNAME };
+	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "ports");
+	if (add_not_ours_accept(c, cls))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (!(r = rule_in(c, cls)) ||
+		    add_meta_match(r, NFT_META_PROTOCOL, "meta protocol", NIR_FMT_ETHERTYPE,
+				   i ? ip6 : ip4, 2, false) ||
+		    add_verdict(r, NIR_ACCEPT, NULL))
+			return oom(c);
+	}
+	if (add_entry(c, "classify", PASS_MAIN, L3_OTHER) ||
+	    add_decision(c, nir_find_chain(c->bridge, "classify")))
+		return -1;
+
+	/* bridge forward: only the port the pipeline chose may carry it. */
+	enf = base_chain(c, c->bridge, "enforce", NIR_HOOK_FORWARD, 100);
+	if (!enf || !(r = rule_in(c, enf)) ||
+	    add_mark_match(r, MARK_OURS | MARK_OUT, MARK_OURS | OUT_NORMAL << MARK_OUT_SHIFT) ||
+	    add_verdict(r, NIR_ACCEPT, NULL))
+		return oom(c);
+	for (int i = 0; i < c->in->n_ports; i++) {
+		const struct compile_port *p = &c->in->ports[i];
+
+		if (!(r = rule_in(c, enf)) ||
+		    add_ifname_match(r, NFT_META_OIFNAME, "oifname", p->ifname))
+			return oom(c);
+		if (add_mark_match(r, MARK_OURS | MARK_OUT,
+				   MARK_OURS | (uint32_t)p->ofport << MARK_OUT_SHIFT) ||
+		    add_verdict(r, NIR_ACCEPT, NULL))
+			return oom(c);
+	}
+	/* From a brflow port, or to one, without the pipeline's consent. */
+	if (!(r = rule_in(c, enf)) || add_mark_match(r, MARK_OURS, MARK_OURS) ||
+	    add_verdict(r, NIR_DROP, NULL))
+		return oom(c);
+	for (int i = 0; i < c->in->n_ports; i++) {
+		if (!(r = rule_in(c, enf)) ||
+		    add_ifname_match(r, NFT_META_OIFNAME, "oifname", c->in->ports[i].ifname) ||
+		    add_verdict(r, NIR_DROP, NULL))
+			return oom(c);
+	}
+	return 0;
+}
+
+static int build_inet_table(struct compiler *c)
+{
+	struct nir_chain *pre, *main;
+	struct nir_rule *r;
+
+	pre = base_chain(c, c->inet, "prepass", NIR_HOOK_PREROUTING, -300);
+	if (!pre || add_not_ours_accept(c, pre) ||
+	    add_entry(c, "prepass", PASS_PRE, L3_IP4) ||
+	    add_entry(c, "prepass", PASS_PRE, L3_IP6))
+		return -1;
+	/* The path ended without ct(): OVS never tracks such packets. */
+	pre = nir_find_chain(c->inet, "prepass");
+	if (!(r = rule_in(c, pre)) || !nir_add_stmt(r, NIR_NOTRACK) ||
+	    add_verdict(r, NIR_ACCEPT, NULL))
+		return oom(c);
+
+	main = base_chain(c, c->inet, "pipeline", NIR_HOOK_PREROUTING, -150);
+	if (!main || add_not_ours_accept(c, main) || build_ctstate(c) ||
+	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
+	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
+		return -1;
+	return add_decision(c, nir_find_chain(c->inet, "pipeline"));
+}
+
+static int add_counters(struct compiler *c)
+{
+	char name[64];
+
+	for (int i = 0; i < c->in->n_flows; i++) {
+		brflow_counter_name(c->in->flows[i].id, name, sizeof(name));
+		if (!nir_add_counter(c->bridge, name) || !nir_add_counter(c->inet, name))
+			return oom(c);
+	}
+	return 0;
+}
+
+static int check_ports(struct compiler *c)
+{
+	for (int i = 0; i < c->in->n_ports; i++)
+		if (c->in->ports[i].ofport == 0 ||
+		    c->in->ports[i].ofport > BRFLOW_MAX_OFPORT)
+			return fail(c, NULL, "port '%s': ofport %u out of range 1-%d",
+				    c->in->ports[i].ifname, c->in->ports[i].ofport,
+				    BRFLOW_MAX_OFPORT);
+	return 0;
+}
+
+char *brflow_compile(const struct compile_input *in, struct nir_ruleset *out)
+{
+	struct compiler c = { .in = in, .rs = out };
+	char tname[64];
+
+	brflow_table_name(in->bridge, tname, sizeof(tname));
+	/* nir_add_table may move the first table: take pointers afterwards. */
+	if (!nir_add_table(out, NIR_BRIDGE, tname) || !nir_add_table(out, NIR_INET, tname)) {
+		oom(&c);
+	} else {
+		c.bridge = &out->tables[0];
+		c.inet = &out->tables[1];
+	}
+	if (!c.err && !check_ports(&c) && !sort_tables(&c) && !check_flows(&c) &&
+	    !add_counters(&c) && !build_bridge_table(&c))
+		build_inet_table(&c);
+	for (int i = 0; i <= FLOW_MAX_TABLE; i++)
+		free(c.tables[i].flows);
+	free(c.memo);
+	if (c.err)
+		nir_ruleset_free(out);
+	return c.err;
+}

@@ -1,0 +1,380 @@
+/* Compiling a flow's matches for one path state.  Fields whose value is
+ * known at compile time in that state (registers, ct_zone, ct fields before
+ * ct(), the IP version of the chain copy) are decided here and never reach
+ * the kernel; the rest become nftables compare statements. */
+#include "compile_priv.h"
+
+#include <linux/netfilter/nf_tables.h>
+#include <string.h>
+
+uint32_t be_uint(const uint8_t *p, int width)
+{
+	uint32_t x = 0;
+
+	for (int i = 0; i < width && i < 4; i++)
+		x = x << 8 | p[i];
+	return x;
+}
+
+bool mask_is_full(const uint8_t *mask, int width)
+{
+	for (int i = 0; i < width; i++)
+		if (mask[i] != 0xff)
+			return false;
+	return true;
+}
+
+int field_width(enum field_id id)
+{
+	return field_info(id)->width;
+}
+
+static struct nir_stmt *add_match(struct nir_rule *r, const struct nir_src *src)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+	if (s)
+		s->u.match.src = *src;
+	return s;
+}
+
+static void put_host32(struct nir_value *v, uint32_t x)
+{
+	v->len = 4;
+	memcpy(v->data, &x, 4);
+}
+
+static const struct nir_src src_meta_mark = {
+	.kind = NIR_SRC_META, .key = NFT_META_MARK, .len = 4,
+	.name = "meta mark", .fmt = NIR_FMT_HEX,
+};
+
+int add_mark_match(struct nir_rule *r, uint32_t mask, uint32_t value)
+{
+	struct nir_stmt *s = add_match(r, &src_meta_mark);
+
+	if (!s)
+		return -1;
+	s->u.match.has_mask = mask != 0xffffffffu;
+	put_host32(&s->u.match.mask, mask);
+	put_host32(&s->u.match.value, value);
+	return 0;
+}
+
+int add_mark_set(struct nir_rule *r, enum nir_mark_target t, uint32_t and_mask,
+		 uint32_t or_value)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_MARK_SET);
+
+	if (!s)
+		return -1;
+	/* (x & and) | or, stored so that or_value & and_mask == 0: the kernel's
+	 * bitwise computes (x & mask) ^ xor, which equals it only then. */
+	s->u.mark.target = t;
+	s->u.mark.and_mask = and_mask & ~or_value;
+	s->u.mark.or_value = or_value;
+	return 0;
+}
+
+int add_verdict(struct nir_rule *r, enum nir_verdict v, const char *chain)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_VERDICT);
+
+	if (!s)
+		return -1;
+	s->u.verdict.code = v;
+	if (chain)
+		snprintf(s->u.verdict.chain, sizeof(s->u.verdict.chain), "%s", chain);
+	return 0;
+}
+
+int add_ct_state_match(struct nir_rule *r, uint32_t bits, bool negate)
+{
+	static const struct nir_src src = {
+		.kind = NIR_SRC_CT, .key = NFT_CT_STATE, .len = 4,
+		.name = "ct state", .fmt = NIR_FMT_CTSTATE,
+	};
+	struct nir_stmt *s = add_match(r, &src);
+
+	if (!s)
+		return -1;
+	/* One state bit: (state & X) == X, printed as "ct state X". */
+	s->u.match.has_mask = true;
+	put_host32(&s->u.match.mask, bits);
+	put_host32(&s->u.match.value, bits);
+	s->u.match.negate = negate;
+	return 0;
+}
+
+/* A payload compare: value/mask are big-endian flow bytes, as the packet
+ * carries them. */
+static int add_payload_match(struct nir_rule *r, uint32_t base, uint32_t offset,
+			     const char *name, enum nir_fmt fmt,
+			     const struct flow_match *m, int width)
+{
+	struct nir_src src = {
+		.kind = NIR_SRC_PAYLOAD, .base = base, .offset = offset,
+		.len = width, .name = name, .fmt = fmt,
+	};
+	struct nir_stmt *s = add_match(r, &src);
+
+	if (!s)
+		return -1;
+	s->u.match.value.len = width;
+	s->u.match.mask.len = width;
+	for (int i = 0; i < width; i++) {
+		s->u.match.value.data[i] = m->value[i] & m->mask[i];
+		s->u.match.mask.data[i] = m->mask[i];
+	}
+	s->u.match.has_mask = !mask_is_full(m->mask, width);
+	return 0;
+}
+
+/* Compile-time test: does the known value 'known' satisfy match m? */
+static bool static_match(const struct flow_match *m, uint32_t known)
+{
+	int w = field_width(m->field);
+	uint32_t mask = be_uint(m->mask, w);
+
+	return ((known ^ be_uint(m->value, w)) & mask) == 0;
+}
+
+static bool all_zero_match(const struct flow_match *m)
+{
+	int w = field_width(m->field);
+
+	for (int i = 0; i < w; i++)
+		if (m->value[i] & m->mask[i])
+			return false;
+	return true;
+}
+
+/* ct_state flags other than trk, as packet-mark bits set by the ctstate
+ * chain (see compile.c). */
+static uint32_t cs_to_mark(uint32_t cs)
+{
+	uint32_t m = 0;
+
+	if (cs & CS_NEW)
+		m |= MARK_CS_NEW;
+	if (cs & CS_EST)
+		m |= MARK_CS_EST;
+	if (cs & CS_REL)
+		m |= MARK_CS_REL;
+	if (cs & CS_RPL)
+		m |= MARK_CS_RPL;
+	if (cs & CS_INV)
+		m |= MARK_CS_INV;
+	return m;
+}
+
+static int ct_state_match(const struct flow_match *m, const struct path_state *st,
+			  struct nir_rule *r)
+{
+	uint32_t value = m->value[0], mask = m->mask[0];
+	uint32_t known = 0, known_mask = CS_TRK;
+
+	if (st->tracked)
+		known |= CS_TRK;
+	if (!st->tracked) {
+		known_mask = 0xff; /* untracked: every flag is clear */
+	} else if (st->l3 == L3_OTHER) {
+		known |= CS_INV; /* ct() on a non-IP packet: +trk+inv */
+		known_mask = 0xff;
+	}
+	if ((value ^ known) & mask & known_mask)
+		return 0;
+	mask &= ~known_mask;
+	if (!mask)
+		return 1;
+	return add_mark_match(r, cs_to_mark(mask), cs_to_mark(value & mask)) ? -1 : 1;
+}
+
+static int ct_mark_match(const struct flow_match *m, struct nir_rule *r)
+{
+	static const struct nir_src src = {
+		.kind = NIR_SRC_CT, .key = NFT_CT_MARK, .len = 4,
+		.name = "ct mark", .fmt = NIR_FMT_HEX,
+	};
+	struct nir_stmt *s = add_match(r, &src);
+	uint32_t mask = be_uint(m->mask, 4) & CT_MARK_USER_MASK;
+
+	if (!s)
+		return -1;
+	s->u.match.has_mask = true;
+	put_host32(&s->u.match.mask, mask);
+	put_host32(&s->u.match.value, be_uint(m->value, 4) & mask);
+	return 1;
+}
+
+/* Kernel label bit N is bit N%8 of byte N/8; the flow's value is one
+ * big-endian 128-bit number whose bit 0 is label bit 0. */
+static void label_to_kernel(const uint8_t *be, uint8_t *kernel)
+{
+	for (int i = 0; i < 16; i++)
+		kernel[i] = be[15 - i];
+}
+
+static int ct_label_match(const struct flow_match *m, struct nir_rule *r)
+{
+	static const struct nir_src src = {
+		.kind = NIR_SRC_CT, .key = NFT_CT_LABELS, .len = 16,
+		.name = "ct label", .fmt = NIR_FMT_LABEL,
+	};
+	struct nir_stmt *s = add_match(r, &src);
+	uint8_t v[16];
+
+	if (!s)
+		return -1;
+	for (int i = 0; i < 16; i++)
+		v[i] = m->value[i] & m->mask[i];
+	s->u.match.has_mask = true;
+	s->u.match.mask.len = s->u.match.value.len = 16;
+	label_to_kernel(m->mask, s->u.match.mask.data);
+	label_to_kernel(v, s->u.match.value.data);
+	return 1;
+}
+
+static int l4proto_match(const struct flow_match *m, struct nir_rule *r)
+{
+	static const struct nir_src src = {
+		.kind = NIR_SRC_META, .key = NFT_META_L4PROTO, .len = 1,
+		.name = "meta l4proto", .fmt = NIR_FMT_DEC,
+	};
+	struct nir_stmt *s = add_match(r, &src);
+
+	if (!s)
+		return -1;
+	s->u.match.value.len = s->u.match.mask.len = 1;
+	s->u.match.value.data[0] = m->value[0] & m->mask[0];
+	s->u.match.mask.data[0] = m->mask[0];
+	s->u.match.has_mask = m->mask[0] != 0xff;
+	return 1;
+}
+
+static int ethertype_match(const struct flow_match *m, enum l3 l3,
+			   struct nir_rule *r)
+{
+	static const struct nir_src src = {
+		.kind = NIR_SRC_META, .key = NFT_META_PROTOCOL, .len = 2,
+		.name = "meta protocol", .fmt = NIR_FMT_ETHERTYPE,
+	};
+	struct nir_stmt *s;
+
+	if (l3 == L3_IP4)
+		return static_match(m, 0x0800);
+	if (l3 == L3_IP6)
+		return static_match(m, 0x86dd);
+	/* The non-IP copy never sees IPv4/IPv6. */
+	if (static_match(m, 0x0800) && mask_is_full(m->mask, 2))
+		return 0;
+	if (static_match(m, 0x86dd) && mask_is_full(m->mask, 2))
+		return 0;
+	s = add_match(r, &src);
+	if (!s)
+		return -1;
+	s->u.match.value.len = s->u.match.mask.len = 2;
+	for (int i = 0; i < 2; i++) {
+		s->u.match.value.data[i] = m->value[i] & m->mask[i];
+		s->u.match.mask.data[i] = m->mask[i];
+	}
+	s->u.match.has_mask = !mask_is_full(m->mask, 2);
+	return 1;
+}
+
+static int one_match(const struct flow_match *m, const struct path_state *st,
+		     struct nir_rule *r)
+{
+	bool ip = st->l3 != L3_OTHER;
+	bool v4 = st->l3 == L3_IP4, v6 = st->l3 == L3_IP6;
+	int w = field_width(m->field);
+
+	switch (m->field) {
+	case F_IN_PORT: {
+		uint32_t port = be_uint(m->value, w) & be_uint(m->mask, w);
+
+		if (port == 0 || port > BRFLOW_MAX_OFPORT)
+			return 0;
+		return add_mark_match(r, MARK_IN_PORT, port) ? -1 : 1;
+	}
+	case F_DL_SRC:
+		return add_payload_match(r, NFT_PAYLOAD_LL_HEADER, 6, "ether saddr",
+					 NIR_FMT_MAC, m, 6) ? -1 : 1;
+	case F_DL_DST:
+		return add_payload_match(r, NFT_PAYLOAD_LL_HEADER, 0, "ether daddr",
+					 NIR_FMT_MAC, m, 6) ? -1 : 1;
+	case F_DL_TYPE:
+		return ethertype_match(m, st->l3, r);
+	case F_NW_SRC:
+	case F_NW_DST:
+		if (!v4)
+			return 0;
+		return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER,
+					 m->field == F_NW_SRC ? 12 : 16,
+					 m->field == F_NW_SRC ? "ip saddr" : "ip daddr",
+					 NIR_FMT_IPV4, m, 4) ? -1 : 1;
+	case F_IPV6_SRC:
+	case F_IPV6_DST:
+		if (!v6)
+			return 0;
+		return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER,
+					 m->field == F_IPV6_SRC ? 8 : 24,
+					 m->field == F_IPV6_SRC ? "ip6 saddr" : "ip6 daddr",
+					 NIR_FMT_IPV6, m, 16) ? -1 : 1;
+	case F_NW_PROTO:
+		return ip ? l4proto_match(m, r) : 0;
+	case F_TP_SRC:
+	case F_TP_DST:
+		if (!ip)
+			return 0;
+		return add_payload_match(r, NFT_PAYLOAD_TRANSPORT_HEADER,
+					 m->field == F_TP_SRC ? 0 : 2,
+					 m->field == F_TP_SRC ? "th sport" : "th dport",
+					 NIR_FMT_DEC, m, 2) ? -1 : 1;
+	case F_TCP_FLAGS:
+		if (!ip)
+			return 0;
+		return add_payload_match(r, NFT_PAYLOAD_TRANSPORT_HEADER, 12,
+					 "@th,96,16", NIR_FMT_HEX, m, 2) ? -1 : 1;
+	case F_ICMP_TYPE:
+	case F_ICMP_CODE:
+		if (!ip)
+			return 0;
+		return add_payload_match(r, NFT_PAYLOAD_TRANSPORT_HEADER,
+					 m->field == F_ICMP_TYPE ? 0 : 1,
+					 m->field == F_ICMP_TYPE ?
+					 (v6 ? "icmpv6 type" : "icmp type") :
+					 (v6 ? "icmpv6 code" : "icmp code"),
+					 NIR_FMT_DEC, m, 1) ? -1 : 1;
+	case F_CT_STATE:
+		return ct_state_match(m, st, r);
+	case F_CT_ZONE:
+		return static_match(m, st->tracked ? st->ctx_zone : 0);
+	case F_CT_MARK:
+		if (!st->tracked || !ip)
+			return all_zero_match(m);
+		return ct_mark_match(m, r);
+	case F_CT_LABEL:
+		if (!st->tracked || !ip)
+			return all_zero_match(m);
+		return ct_label_match(m, r);
+	default:
+		if (m->field >= F_REG0 && m->field <= F_REG7)
+			return static_match(m, st->regs[m->field - F_REG0]);
+		return 0;
+	}
+}
+
+int compile_matches(const struct flow *f, const struct path_state *st,
+		    struct nir_rule *r)
+{
+	/* nw_proto before transport fields: nftables reads th only after the
+	 * protocol is known, and the flow array is in field order already. */
+	for (int i = 0; i < f->n_matches; i++) {
+		int ret = one_match(&f->matches[i], st, r);
+
+		if (ret <= 0)
+			return ret;
+	}
+	return 1;
+}

@@ -1,0 +1,197 @@
+/* Golden tests for the compiler: every tests/golden/compile/NAME.flows is
+ * compiled and the nft text compared with NAME.nft, or, when NAME.err
+ * exists, the compile error compared with it.  In a .flows file, lines
+ * "port IFNAME OFPORT" declare ports; other non-blank, non-# lines are
+ * flows.  BRFLOW_UPDATE_GOLDEN=1 rewrites the expected files. */
+#include "../../rules/compile.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define GOLDEN_DIR "tests/golden/compile"
+
+static int failures;
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (!f)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+struct input {
+	struct compile_port ports[64];
+	int n_ports;
+	struct flow flows[256];
+	struct compile_flow cflows[256];
+	int n_flows;
+};
+
+/* Returns NULL or a malloc'd parse error. */
+static char *load_input(const char *path, struct input *in)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *err = NULL;
+	size_t cap = 0;
+	int lineno = 0;
+
+	if (!f)
+		return strdup("cannot open input");
+	while (!err && getline(&line, &cap, f) > 0) {
+		char name[32];
+		unsigned ofport;
+
+		lineno++;
+		line[strcspn(line, "\n")] = 0;
+		if (!line[strspn(line, " \t")] || line[0] == '#')
+			continue;
+		if (sscanf(line, "port %31s %u", name, &ofport) == 2 && in->n_ports < 64) {
+			snprintf(in->ports[in->n_ports].ifname, 16, "%.15s", name);
+			in->ports[in->n_ports++].ofport = ofport;
+			continue;
+		}
+		if (in->n_flows >= 256) {
+			err = strdup("too many flows");
+			break;
+		}
+		char *perr = flow_parse(line, &in->flows[in->n_flows], NULL);
+
+		if (perr) {
+			if (asprintf(&err, "line %d: %s", lineno, perr) < 0)
+				err = NULL;
+			free(perr);
+			break;
+		}
+		in->cflows[in->n_flows].id = in->n_flows + 1;
+		in->cflows[in->n_flows].flow = &in->flows[in->n_flows];
+		in->n_flows++;
+	}
+	free(line);
+	fclose(f);
+	return err;
+}
+
+static void free_input(struct input *in)
+{
+	for (int i = 0; i < in->n_flows; i++)
+		flow_free(&in->flows[i]);
+}
+
+static void compare(const char *name, const char *what, const char *path,
+		    const char *got)
+{
+	char *want = slurp(path);
+
+	if (getenv("BRFLOW_UPDATE_GOLDEN")) {
+		write_file(path, got);
+		printf("ok - %s: %s (golden updated)\n", name, what);
+	} else if (!want) {
+		printf("not ok - %s: missing %s\n", name, path);
+		failures++;
+	} else if (strcmp(want, got)) {
+		printf("not ok - %s: %s differs from %s; got:\n%s\n", name, what, path, got);
+		failures++;
+	} else {
+		printf("ok - %s: %s\n", name, what);
+	}
+	free(want);
+}
+
+static void run_case(const char *name)
+{
+	char path[512], errpath[512], nftpath[512];
+	struct input *in = calloc(1, sizeof(*in));
+	struct nir_ruleset rs = { 0 };
+	struct compile_input ci = { .bridge = "br0" };
+	char *err, *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	snprintf(path, sizeof(path), GOLDEN_DIR "/%s.flows", name);
+	snprintf(errpath, sizeof(errpath), GOLDEN_DIR "/%s.err", name);
+	snprintf(nftpath, sizeof(nftpath), GOLDEN_DIR "/%s.nft", name);
+	err = load_input(path, in);
+	if (err) {
+		printf("not ok - %s: %s\n", name, err);
+		failures++;
+		goto out;
+	}
+	ci.ports = in->ports;
+	ci.n_ports = in->n_ports;
+	ci.flows = in->cflows;
+	ci.n_flows = in->n_flows;
+	err = brflow_compile(&ci, &rs);
+	if (err) {
+		char *line;
+
+		if (asprintf(&line, "%s\n", err) < 0)
+			goto out;
+		compare(name, "compile error", errpath, line);
+		free(line);
+		goto out;
+	}
+	mem = open_memstream(&text, &len);
+	nir_print(&rs, mem);
+	fclose(mem);
+	if (!access(errpath, F_OK) && !getenv("BRFLOW_UPDATE_GOLDEN")) {
+		printf("not ok - %s: expected a compile error, compiled fine\n", name);
+		failures++;
+	} else {
+		compare(name, "nft output", nftpath, text);
+	}
+	nir_ruleset_free(&rs);
+out:
+	free(err);
+	free(text);
+	free_input(in);
+	free(in);
+}
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int main(void)
+{
+	struct dirent **ents;
+	int n = scandir(GOLDEN_DIR, &ents, NULL, by_name);
+
+	if (n < 0) {
+		printf("not ok - compile golden: cannot read " GOLDEN_DIR "\n");
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		char *dot = strrchr(ents[i]->d_name, '.');
+
+		if (dot && !strcmp(dot, ".flows")) {
+			*dot = 0;
+			run_case(ents[i]->d_name);
+		}
+		free(ents[i]);
+	}
+	free(ents);
+	return failures ? 1 : 0;
+}
