@@ -1,0 +1,1463 @@
+/* Parser for one flow in ovs-ofctl syntax (ovs-ofctl(8), ovs-fields(7),
+ * ovs-actions(7)).  It walks the original text by offsets and never writes
+ * to it, so every error can name its token and 1-based column.  Matches are
+ * checked against OVS's prerequisites once the whole match is known, as OVS
+ * does. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "flow.h"
+
+#define MAX_FLOW_LEN 65536
+#define MAX_TOKEN_SHOWN 64
+
+/* A slice of the input: [off, off + len). */
+struct tok {
+	size_t off;
+	size_t len;
+};
+
+/* One key[=:(]value item, as OVS's ofputil_parse_key_value() splits them. */
+struct kv {
+	struct tok key;
+	struct tok val;
+	char delim;     /* '=', ':', '(' or 0 when the key stands alone */
+	struct tok all; /* key through the end of the value (and ')') */
+};
+
+enum prereq {
+	P_NONE, P_IPV4, P_IPV6, P_IP_ANY, P_L4, P_TCP, P_UDP, P_SCTP, P_ICMP,
+};
+
+struct parser {
+	const char *s;
+	size_t len;
+	char *err;
+	struct flow f;
+	int cap;
+	bool have[F_COUNT];
+	struct flow_match m[F_COUNT];
+	struct tok setter[F_COUNT]; /* the token that last set the field */
+	enum prereq pre[F_COUNT];
+	bool drop;
+	struct tok drop_tok;
+};
+
+/* ---- errors ---- */
+
+/* Records the first error; the message ends in " at column N".  Always
+ * returns -1 so callers can "return fail(...)". */
+static int fail(struct parser *p, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct parser *p, size_t off, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	char *e;
+
+	if (p->err)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (asprintf(&e, "%s at column %zu", msg, off + 1) < 0)
+		e = NULL;
+	/* The message is one line whatever the input held. */
+	for (char *c = e; c && *c; c++) {
+		if (iscntrl((unsigned char)*c))
+			*c = '?';
+	}
+	p->err = e ? e : strdup("out of memory");
+	return -1;
+}
+
+/* printf arguments for a token, shortened so a message stays readable. */
+#define TOKF "%.*s%s"
+#define TOKA(p, t) \
+	(int)((t).len > MAX_TOKEN_SHOWN ? MAX_TOKEN_SHOWN : (t).len), \
+	(p)->s + (t).off, (t).len > MAX_TOKEN_SHOWN ? "..." : ""
+
+static bool tok_is(const struct parser *p, struct tok t, const char *word)
+{
+	return t.len == strlen(word) && !strncmp(p->s + t.off, word, t.len);
+}
+
+static bool tok_icase(const struct parser *p, struct tok t, const char *word)
+{
+	return t.len == strlen(word) && !strncasecmp(p->s + t.off, word, t.len);
+}
+
+/* Copies a token into 'buf' as a C string; false when it does not fit. */
+static bool tok_copy(const struct parser *p, struct tok t, char *buf, size_t n)
+{
+	if (t.len >= n)
+		return false;
+	memcpy(buf, p->s + t.off, t.len);
+	buf[t.len] = '\0';
+	return true;
+}
+
+static struct tok tok_sub(struct tok t, size_t from, size_t to)
+{
+	struct tok r = { t.off + from, to - from };
+
+	return r;
+}
+
+/* Index of 'c' in the token at or after 'from', or t.len. */
+static size_t tok_find(const struct parser *p, struct tok t, size_t from, char c)
+{
+	size_t i;
+
+	for (i = from; i < t.len; i++) {
+		if (p->s[t.off + i] == c)
+			return i;
+	}
+	return t.len;
+}
+
+/* ---- splitting into key/value items ---- */
+
+static bool is_sep(char c)
+{
+	return c == ',' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Skips a parenthesised group starting at '(' at *i; false if unbalanced. */
+static bool skip_parens(const struct parser *p, size_t *i, size_t end)
+{
+	int depth = 0;
+
+	for (; *i < end; (*i)++) {
+		if (p->s[*i] == '(')
+			depth++;
+		else if (p->s[*i] == ')' && --depth == 0) {
+			(*i)++;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Splits the next item of [*pos, end).  Returns 1 with 'kv' filled, 0 at the
+ * end, -1 on error. */
+static int next_kv(struct parser *p, size_t *pos, size_t end, struct kv *kv)
+{
+	const char *s = p->s;
+	size_t i = *pos, start;
+
+	while (i < end && is_sep(s[i]))
+		i++;
+	if (i >= end)
+		return 0;
+	memset(kv, 0, sizeof(*kv));
+	start = i;
+	while (i < end && !is_sep(s[i]) && !strchr(":=()", s[i]))
+		i++;
+	kv->key = (struct tok){ start, i - start };
+	if (i < end && s[i] == ')')
+		return fail(p, i, "unbalanced parentheses: unexpected ')'");
+	if (!kv->key.len)
+		return fail(p, start, "missing name before '%c'", s[start]);
+	kv->delim = i < end ? s[i] : 0;
+	if (kv->delim == '(') {
+		size_t open = i;
+
+		if (!skip_parens(p, &i, end))
+			return fail(p, open, "unbalanced parentheses in '" TOKF "'",
+				    TOKA(p, ((struct tok){ start, end - start })));
+		kv->val = (struct tok){ open + 1, i - open - 2 };
+		if (i < end && s[i] == ')')
+			return fail(p, i, "unbalanced parentheses: unexpected ')'");
+		if (i < end && !is_sep(s[i]))
+			return fail(p, i, "unexpected '%c' after '" TOKF "'",
+				    s[i], TOKA(p, ((struct tok){ start, i - start })));
+	} else if (kv->delim == '=' || kv->delim == ':') {
+		size_t v = ++i;
+
+		while (i < end && !is_sep(s[i])) {
+			if (s[i] == ')')
+				return fail(p, i, "unbalanced parentheses: unexpected ')'");
+			if (s[i] == '(') {
+				size_t open = i;
+
+				if (!skip_parens(p, &i, end))
+					return fail(p, open, "unbalanced parentheses in '" TOKF "'",
+						    TOKA(p, ((struct tok){ start, end - start })));
+				continue;
+			}
+			i++;
+		}
+		kv->val = (struct tok){ v, i - v };
+	} else {
+		kv->delim = 0;
+		kv->val = (struct tok){ i, 0 };
+	}
+	kv->all = (struct tok){ start, i - start };
+	*pos = i;
+	return 1;
+}
+
+/* ---- numbers ---- */
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decimal or 0x-hex token into 'w' big-endian bytes.  Returns 0, -1 for bad
+ * syntax, -2 when the number does not fit. */
+static int parse_be(const struct parser *p, struct tok t, uint8_t *out, int w)
+{
+	const char *s = p->s + t.off;
+	size_t n = t.len, i;
+
+	memset(out, 0, w);
+	if (!n)
+		return -1;
+	if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		size_t digits;
+
+		s += 2;
+		n -= 2;
+		for (i = 0; i < n; i++) {
+			if (hexval(s[i]) < 0)
+				return -1;
+		}
+		while (n > 1 && s[0] == '0') {
+			s++;
+			n--;
+		}
+		digits = n;
+		if (digits > (size_t)w * 2)
+			return -2;
+		for (i = 0; i < digits; i++) {
+			size_t d = digits - 1 - i; /* nibble index from the right */
+
+			out[w - 1 - d / 2] |= hexval(s[i]) << (d % 2 ? 4 : 0);
+		}
+		return 0;
+	}
+	uint64_t v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (UINT64_MAX - (s[i] - '0')) / 10)
+			return -2;
+		v = v * 10 + (s[i] - '0');
+	}
+	for (i = 0; i < (size_t)w; i++) {
+		out[w - 1 - i] = v & 0xff;
+		v = i < 7 ? v >> 8 : 0;
+	}
+	return v ? -2 : 0;
+}
+
+static uint64_t be_get(const uint8_t *b, int w)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < w && i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+/* Unsigned number in [0, max]; fails naming 'what'. */
+static int parse_uint(struct parser *p, struct tok t, uint64_t max,
+		      const char *what, uint64_t *out)
+{
+	uint8_t b[8];
+	int r = parse_be(p, t, b, 8);
+
+	if (!t.len)
+		return fail(p, t.off, "missing value for %s", what);
+	if (r == -1)
+		return fail(p, t.off, "invalid %s '" TOKF "'", what, TOKA(p, t));
+	*out = be_get(b, 8);
+	if (r == -2 || *out > max)
+		return fail(p, t.off, "%s '" TOKF "' out of range (max %llu)",
+			    what, TOKA(p, t), (unsigned long long)max);
+	return 0;
+}
+
+static int parse_table(struct parser *p, struct tok t, uint8_t *table)
+{
+	uint64_t v;
+
+	if (parse_uint(p, t, FLOW_MAX_TABLE, "table", &v))
+		return -1;
+	*table = v;
+	return 0;
+}
+
+/* OpenFlow port numbers 1..0xfeff (OFPP_MAX is reserved). */
+static int parse_port(struct parser *p, struct tok t, uint32_t *port)
+{
+	uint64_t v;
+
+	if (parse_uint(p, t, 0xfeff, "port", &v))
+		return -1;
+	if (!v)
+		return fail(p, t.off, "invalid port '0'");
+	*port = v;
+	return 0;
+}
+
+/* ---- bit helpers on big-endian values ---- */
+
+static void set_bit(uint8_t *b, int w, int bit)
+{
+	b[w - 1 - bit / 8] |= 1 << (bit % 8);
+}
+
+static bool get_bit(const uint8_t *b, int w, int bit)
+{
+	return b[w - 1 - bit / 8] >> (bit % 8) & 1;
+}
+
+static bool is_zero(const uint8_t *b, int w)
+{
+	int i;
+
+	for (i = 0; i < w; i++) {
+		if (b[i])
+			return false;
+	}
+	return true;
+}
+
+/* ---- subfields: NXM_NX_REG0[0..15], reg0[5], NXM_NX_CT_MARK[] ---- */
+
+struct subfield {
+	const struct field_info *fi;
+	int ofs;
+	int nbits;
+};
+
+static int parse_small(const struct parser *p, struct tok t, int *out)
+{
+	uint8_t b[2];
+
+	if (parse_be(p, t, b, 2))
+		return -1;
+	*out = be_get(b, 2);
+	return 0;
+}
+
+static int parse_subfield(struct parser *p, struct tok t, struct subfield *sf)
+{
+	size_t br = tok_find(p, t, 0, '[');
+	char name[32];
+	int start, end, bits;
+
+	if (!tok_copy(p, tok_sub(t, 0, br), name, sizeof(name)) ||
+	    !(sf->fi = field_by_name(name)))
+		return fail(p, t.off, "unknown field '" TOKF "'",
+			    TOKA(p, tok_sub(t, 0, br)));
+	bits = sf->fi->width * 8;
+	start = 0;
+	end = bits - 1;
+	if (br < t.len) {
+		struct tok in;
+		size_t dots;
+
+		if (p->s[t.off + t.len - 1] != ']')
+			return fail(p, t.off, "invalid subfield '" TOKF
+				    "': expected [], [bit] or [start..end]", TOKA(p, t));
+		in = tok_sub(t, br + 1, t.len - 1);
+		dots = tok_find(p, in, 0, '.');
+		if (!in.len) {
+			/* [] is the whole field */
+		} else if (dots == in.len) {
+			if (parse_small(p, in, &start))
+				goto bad;
+			end = start;
+		} else {
+			if (dots + 1 >= in.len || p->s[in.off + dots + 1] != '.' ||
+			    parse_small(p, tok_sub(in, 0, dots), &start) ||
+			    parse_small(p, tok_sub(in, dots + 2, in.len), &end))
+				goto bad;
+		}
+	}
+	if (start > end || end >= bits)
+		return fail(p, t.off, "bit range of '" TOKF "' is outside %s (%d bits)",
+			    TOKA(p, t), sf->fi->name, bits);
+	sf->ofs = start;
+	sf->nbits = end - start + 1;
+	return 0;
+bad:
+	return fail(p, t.off, "invalid subfield '" TOKF
+		    "': expected [], [bit] or [start..end]", TOKA(p, t));
+}
+
+/* ---- match values ---- */
+
+static int parse_mac(const struct parser *p, struct tok t, uint8_t *out)
+{
+	size_t i = 0;
+	int n;
+
+	for (n = 0; n < 6; n++) {
+		int digits = 0, v = 0;
+
+		while (i < t.len && digits < 3 && hexval(p->s[t.off + i]) >= 0) {
+			v = v * 16 + hexval(p->s[t.off + i]);
+			i++;
+			digits++;
+		}
+		if (!digits || digits > 2)
+			return -1;
+		out[n] = v;
+		if (n < 5) {
+			if (i >= t.len || p->s[t.off + i] != ':')
+				return -1;
+			i++;
+		}
+	}
+	return i == t.len ? 0 : -1;
+}
+
+static int parse_addr(const struct parser *p, struct tok t, int af, uint8_t *out)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+
+	if (!tok_copy(p, t, buf, sizeof(buf)))
+		return -1;
+	return inet_pton(af, buf, out) == 1 ? 0 : -1;
+}
+
+/* CIDR prefix length or dotted mask after '/'. */
+static int parse_netmask(const struct parser *p, struct tok t, int af,
+			 uint8_t *mask, int w)
+{
+	int bits, i;
+
+	if (t.len && t.len <= 3 && !parse_small(p, t, &bits)) {
+		if (bits > w * 8)
+			return -1;
+		memset(mask, 0, w);
+		for (i = 0; i < bits; i++)
+			mask[i / 8] |= 0x80 >> (i % 8);
+		return 0;
+	}
+	return parse_addr(p, t, af, mask);
+}
+
+static const char *ct_state_names[8] = {
+	"new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat",
+};
+
+static const char *tcp_flag_names[12] = {
+	"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns",
+	"[200]", "[400]", "[800]",
+};
+
+static int flag_bit(const struct parser *p, struct tok t,
+		    const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (tok_is(p, t, names[i]))
+			return i;
+	}
+	return -1;
+}
+
+/* "+a-b", "a|b" or a number with optional mask (OVS's parse_flags). */
+static int parse_flags(struct parser *p, struct tok t, const char *field,
+		       const char *const *names, int n, unsigned allowed,
+		       unsigned *value, unsigned *mask)
+{
+	const char *s = p->s + t.off;
+	size_t i = 0;
+
+	*value = *mask = 0;
+	if (t.len && (s[0] == '+' || s[0] == '-')) {
+		while (i < t.len) {
+			bool set = s[i] == '+';
+			size_t j = i + 1;
+			int bit;
+
+			if (s[i] != '+' && s[i] != '-')
+				return fail(p, t.off + i, "%s flag '" TOKF
+					    "' must start with '+' or '-'", field,
+					    TOKA(p, tok_sub(t, i, t.len)));
+			while (j < t.len && s[j] != '+' && s[j] != '-')
+				j++;
+			if (j == i + 1)
+				return fail(p, t.off + i, "missing %s flag after '%c'",
+					    field, s[i]);
+			bit = flag_bit(p, tok_sub(t, i + 1, j), names, n);
+			if (bit < 0 || !(allowed & 1u << bit))
+				goto unknown;
+			if (*mask & 1u << bit)
+				return fail(p, t.off + i, "%s flag '%s' given twice",
+					    field, names[bit]);
+			*mask |= 1u << bit;
+			if (set)
+				*value |= 1u << bit;
+			i = j;
+		}
+		return 0;
+	}
+	if (t.len && isdigit((unsigned char)s[0])) {
+		size_t slash = tok_find(p, t, 0, '/');
+		uint8_t b[4];
+
+		if (parse_be(p, tok_sub(t, 0, slash), b, 4))
+			return fail(p, t.off, "invalid %s '" TOKF "'", field, TOKA(p, t));
+		*value = be_get(b, 4);
+		*mask = allowed;
+		if (slash < t.len) {
+			if (parse_be(p, tok_sub(t, slash + 1, t.len), b, 4))
+				return fail(p, t.off, "invalid %s mask '" TOKF "'",
+					    field, TOKA(p, t));
+			*mask = be_get(b, 4);
+		}
+		if ((*value | *mask) & ~allowed)
+			return fail(p, t.off, "%s '" TOKF "' sets unsupported bits",
+				    field, TOKA(p, t));
+		*value &= *mask;
+		return 0;
+	}
+	/* "a|b": the named flags set, every other allowed flag clear. */
+	while (i < t.len) {
+		size_t j = tok_find(p, t, i, '|');
+		int bit = flag_bit(p, tok_sub(t, i, j), names, n);
+
+		if (bit < 0)
+			return fail(p, t.off + i, "unknown %s flag '" TOKF "'",
+				    field, TOKA(p, tok_sub(t, i, j)));
+		if (!(allowed & 1u << bit))
+			return fail(p, t.off + i, "%s flag '%s' is not supported",
+				    field, names[bit]);
+		*value |= 1u << bit;
+		i = j + 1;
+		if (j + 1 == t.len)
+			return fail(p, t.off + j, "%s '" TOKF "' ends in '|'",
+				    field, TOKA(p, t));
+	}
+	if (!t.len)
+		return fail(p, t.off, "missing value for field '%s'", field);
+	*mask = allowed;
+	return 0;
+unknown:
+	{
+		size_t a = i + 1, b = a;
+
+		while (b < t.len && !strchr("+-|", s[b]))
+			b++;
+		struct tok bad = tok_sub(t, a, b);
+		int bit = flag_bit(p, bad, names, n);
+
+		if (bit >= 0)
+			return fail(p, t.off + a, "%s flag '%s' is not supported",
+				    field, names[bit]);
+		return fail(p, t.off + a, "unknown %s flag '" TOKF "'",
+			    field, TOKA(p, bad));
+	}
+}
+
+/* ---- the match part ---- */
+
+static const struct {
+	const char *name;
+	uint16_t dl_type;
+	uint8_t nw_proto; /* 0: none */
+} protocols[] = {
+	{ "ip", 0x0800, 0 },    { "ipv4", 0x0800, 0 },  { "ip4", 0x0800, 0 },
+	{ "icmp", 0x0800, 1 },  { "tcp", 0x0800, 6 },   { "udp", 0x0800, 17 },
+	{ "sctp", 0x0800, 132 },
+	{ "ipv6", 0x86dd, 0 },  { "ip6", 0x86dd, 0 },   { "icmp6", 0x86dd, 58 },
+	{ "tcp6", 0x86dd, 6 },  { "udp6", 0x86dd, 17 }, { "sctp6", 0x86dd, 132 },
+	{ "arp", 0x0806, 0 },   { "rarp", 0x8035, 0 },
+};
+
+/* Field names the match accepts, with OVS's prerequisite for each spelling. */
+static const struct {
+	const char *name;
+	enum field_id id;
+	enum prereq pre;
+} match_names[] = {
+	{ "in_port", F_IN_PORT, P_NONE },
+	{ "dl_src", F_DL_SRC, P_NONE },     { "eth_src", F_DL_SRC, P_NONE },
+	{ "dl_dst", F_DL_DST, P_NONE },     { "eth_dst", F_DL_DST, P_NONE },
+	{ "dl_type", F_DL_TYPE, P_NONE },   { "eth_type", F_DL_TYPE, P_NONE },
+	{ "nw_src", F_NW_SRC, P_IPV4 },     { "ip_src", F_NW_SRC, P_IPV4 },
+	{ "nw_dst", F_NW_DST, P_IPV4 },     { "ip_dst", F_NW_DST, P_IPV4 },
+	{ "ipv6_src", F_IPV6_SRC, P_IPV6 }, { "ipv6_dst", F_IPV6_DST, P_IPV6 },
+	{ "nw_proto", F_NW_PROTO, P_IP_ANY }, { "ip_proto", F_NW_PROTO, P_IP_ANY },
+	{ "tp_src", F_TP_SRC, P_L4 },       { "tp_dst", F_TP_DST, P_L4 },
+	{ "tcp_src", F_TP_SRC, P_TCP },     { "tcp_dst", F_TP_DST, P_TCP },
+	{ "udp_src", F_TP_SRC, P_UDP },     { "udp_dst", F_TP_DST, P_UDP },
+	{ "sctp_src", F_TP_SRC, P_SCTP },   { "sctp_dst", F_TP_DST, P_SCTP },
+	{ "tcp_flags", F_TCP_FLAGS, P_TCP },
+	{ "icmp_type", F_ICMP_TYPE, P_ICMP },   { "icmp_code", F_ICMP_CODE, P_ICMP },
+	{ "icmpv6_type", F_ICMP_TYPE, P_ICMP }, { "icmpv6_code", F_ICMP_CODE, P_ICMP },
+	{ "ct_state", F_CT_STATE, P_NONE }, { "ct_zone", F_CT_ZONE, P_NONE },
+	{ "ct_mark", F_CT_MARK, P_NONE },   { "ct_label", F_CT_LABEL, P_NONE },
+	{ "reg0", F_REG0, P_NONE },     { "reg1", F_REG0 + 1, P_NONE },
+	{ "reg2", F_REG0 + 2, P_NONE }, { "reg3", F_REG0 + 3, P_NONE },
+	{ "reg4", F_REG0 + 4, P_NONE }, { "reg5", F_REG0 + 5, P_NONE },
+	{ "reg6", F_REG0 + 6, P_NONE }, { "reg7", F_REG0 + 7, P_NONE },
+};
+
+/* Keys OVS prints in dump-flows; ignored so its output can be fed back. */
+static const char *const stat_keys[] = {
+	"duration", "n_packets", "n_bytes", "idle_age", "hard_age",
+};
+
+static void set_match(struct parser *p, enum field_id id, const uint8_t *v,
+		      const uint8_t *m, struct tok setter, enum prereq pre)
+{
+	int w = field_info(id)->width, i;
+
+	p->have[id] = true;
+	p->m[id].field = id;
+	for (i = 0; i < w; i++) {
+		p->m[id].mask[i] = m[i];
+		p->m[id].value[i] = v[i] & m[i];
+	}
+	p->setter[id] = setter;
+	p->pre[id] = pre;
+}
+
+/* The reserved ct_mark bit may be matched or written only as part of a full
+ * 32-bit value (ct_mark=1 means "user bits equal 1"; the compiler ignores
+ * bit 31 there); a value or a partial mask naming it is an error. */
+static int check_ct_mark(struct parser *p, const uint8_t *v, const uint8_t *m,
+			 size_t col)
+{
+	uint32_t value = be_get(v, 4), mask = be_get(m, 4);
+
+	if ((value & mask & ~CT_MARK_USER_MASK) ||
+	    (mask != 0xffffffffu && (mask & ~CT_MARK_USER_MASK)))
+		return fail(p, col, "ct_mark bit 31 is reserved by brflow");
+	return 0;
+}
+
+/* value[/mask] as a number of the field's width. */
+static int parse_int_masked(struct parser *p, struct tok name, struct tok t,
+			    const struct field_info *fi, uint8_t *v, uint8_t *m)
+{
+	size_t slash = tok_find(p, t, 0, '/');
+	struct tok vt = tok_sub(t, 0, slash);
+	int r;
+
+	memset(m, 0xff, fi->width);
+	r = parse_be(p, vt, v, fi->width);
+	if (r == -1)
+		return fail(p, vt.off, "invalid value '" TOKF "' for field '" TOKF "'",
+			    TOKA(p, vt), TOKA(p, name));
+	if (r == -2)
+		return fail(p, vt.off, "value '" TOKF "' does not fit field '" TOKF
+			    "' (%d bits)", TOKA(p, vt), TOKA(p, name), fi->width * 8);
+	if (slash == t.len)
+		return 0;
+	struct tok mt = tok_sub(t, slash + 1, t.len);
+
+	if (!fi->maskable)
+		return fail(p, t.off + slash, "field '" TOKF "' does not take a mask",
+			    TOKA(p, name));
+	if (parse_be(p, mt, m, fi->width))
+		return fail(p, mt.off, "invalid mask '" TOKF "' for field '" TOKF "'",
+			    TOKA(p, mt), TOKA(p, name));
+	return 0;
+}
+
+static int parse_ip_masked(struct parser *p, struct tok name, struct tok t,
+			   int af, int w, uint8_t *v, uint8_t *m)
+{
+	size_t slash = tok_find(p, t, 0, '/');
+	struct tok vt = tok_sub(t, 0, slash);
+
+	memset(m, 0xff, w);
+	if (parse_addr(p, vt, af, v))
+		return fail(p, vt.off, "invalid %s address '" TOKF "' for field '"
+			    TOKF "'", af == AF_INET ? "IPv4" : "IPv6",
+			    TOKA(p, vt), TOKA(p, name));
+	if (slash < t.len) {
+		struct tok mt = tok_sub(t, slash + 1, t.len);
+
+		if (parse_netmask(p, mt, af, m, w))
+			return fail(p, mt.off, "invalid mask '" TOKF "' for field '"
+				    TOKF "'", TOKA(p, mt), TOKA(p, name));
+	}
+	return 0;
+}
+
+static int parse_mac_masked(struct parser *p, struct tok name, struct tok t,
+			    uint8_t *v, uint8_t *m)
+{
+	size_t slash = tok_find(p, t, 0, '/');
+	struct tok vt = tok_sub(t, 0, slash);
+
+	memset(m, 0xff, 6);
+	if (parse_mac(p, vt, v))
+		return fail(p, vt.off, "invalid Ethernet address '" TOKF
+			    "' for field '" TOKF "'", TOKA(p, vt), TOKA(p, name));
+	if (slash < t.len) {
+		struct tok mt = tok_sub(t, slash + 1, t.len);
+
+		if (parse_mac(p, mt, m))
+			return fail(p, mt.off, "invalid mask '" TOKF "' for field '"
+				    TOKF "'", TOKA(p, mt), TOKA(p, name));
+	}
+	return 0;
+}
+
+static int parse_match_value(struct parser *p, struct tok name, struct tok t,
+			     const struct field_info *fi, uint8_t *v, uint8_t *m)
+{
+	unsigned fv, fm;
+
+	switch (fi->id) {
+	case F_IN_PORT: {
+		uint32_t port = 0;
+
+		if (parse_port(p, t, &port))
+			return -1;
+		v[0] = port >> 8;
+		v[1] = port;
+		memset(m, 0xff, 2);
+		return 0;
+	}
+	case F_DL_SRC:
+	case F_DL_DST:
+		return parse_mac_masked(p, name, t, v, m);
+	case F_NW_SRC:
+	case F_NW_DST:
+		return parse_ip_masked(p, name, t, AF_INET, 4, v, m);
+	case F_IPV6_SRC:
+	case F_IPV6_DST:
+		return parse_ip_masked(p, name, t, AF_INET6, 16, v, m);
+	case F_TCP_FLAGS:
+		if (parse_flags(p, t, "tcp_flags", tcp_flag_names, 12, 0x0fff,
+				&fv, &fm))
+			return -1;
+		v[0] = fv >> 8;
+		v[1] = fv;
+		m[0] = fm >> 8;
+		m[1] = fm;
+		return 0;
+	case F_CT_STATE:
+		if (parse_flags(p, t, "ct_state", ct_state_names, 8, 0x3f, &fv, &fm))
+			return -1;
+		v[0] = fv;
+		m[0] = fm;
+		return 0;
+	default:
+		if (parse_int_masked(p, name, t, fi, v, m))
+			return -1;
+		if (fi->id == F_CT_MARK)
+			return check_ct_mark(p, v, m, t.off);
+		return 0;
+	}
+}
+
+/* "reg0[0..7]=5": writes 5 into bits 0-7 of the reg0 match. */
+static int parse_subfield_match(struct parser *p, const struct kv *kv)
+{
+	struct subfield sf;
+	uint8_t v[FLOW_MAX_VALUE], m[FLOW_MAX_VALUE];
+	uint8_t x[FLOW_MAX_VALUE];
+	int bit, w;
+
+	if (parse_subfield(p, kv->key, &sf))
+		return -1;
+	w = sf.fi->width;
+	if (sf.fi->id != F_CT_MARK && sf.fi->id != F_CT_LABEL &&
+	    (sf.fi->id < F_REG0 || sf.fi->id > F_REG7))
+		return fail(p, kv->key.off, "subfield match on '" TOKF
+			    "' is not supported", TOKA(p, kv->key));
+	if (parse_be(p, kv->val, x, w))
+		return fail(p, kv->val.off, "invalid value '" TOKF "' for '" TOKF "'",
+			    TOKA(p, kv->val), TOKA(p, kv->key));
+	memset(v, 0, sizeof(v));
+	memset(m, 0, sizeof(m));
+	if (p->have[sf.fi->id]) {
+		memcpy(v, p->m[sf.fi->id].value, w);
+		memcpy(m, p->m[sf.fi->id].mask, w);
+	}
+	for (bit = 0; bit < sf.nbits; bit++) {
+		int to = sf.ofs + bit;
+
+		set_bit(m, w, to);
+		v[w - 1 - to / 8] &= ~(1 << (to % 8));
+		if (get_bit(x, w, bit))
+			set_bit(v, w, to);
+	}
+	for (bit = sf.nbits; bit < w * 8; bit++) {
+		if (get_bit(x, w, bit))
+			return fail(p, kv->val.off, "value '" TOKF "' does not fit in %d bits",
+				    TOKA(p, kv->val), sf.nbits);
+	}
+	if (sf.fi->id == F_CT_MARK && check_ct_mark(p, v, m, kv->key.off))
+		return -1;
+	set_match(p, sf.fi->id, v, m, kv->key, P_NONE);
+	return 0;
+}
+
+static int parse_protocol(struct parser *p, const struct kv *kv, size_t i)
+{
+	uint8_t v[2] = { protocols[i].dl_type >> 8, protocols[i].dl_type & 0xff };
+	uint8_t m[2] = { 0xff, 0xff };
+
+	if (kv->delim)
+		return fail(p, kv->key.off, "'" TOKF "' takes no value",
+			    TOKA(p, kv->key));
+	set_match(p, F_DL_TYPE, v, m, kv->key, P_NONE);
+	if (protocols[i].nw_proto)
+		set_match(p, F_NW_PROTO, &protocols[i].nw_proto, m, kv->key, P_NONE);
+	return 0;
+}
+
+static int parse_special_key(struct parser *p, const struct kv *kv,
+			     const struct flow_parse_opts *opts, bool *done)
+{
+	uint64_t v;
+	size_t i;
+
+	*done = true;
+	if (tok_is(p, kv->key, "table")) {
+		if (opts && opts->table_given)
+			*opts->table_given = true;
+		return parse_table(p, kv->val, &p->f.table);
+	}
+	if (tok_is(p, kv->key, "priority")) {
+		if (opts && opts->priority_given)
+			*opts->priority_given = true;
+		if (parse_uint(p, kv->val, 65535, "priority", &v))
+			return -1;
+		p->f.priority = v;
+		return 0;
+	}
+	if (tok_is(p, kv->key, "cookie")) {
+		if (tok_find(p, kv->val, 0, '/') < kv->val.len)
+			return fail(p, kv->val.off, "cookie masks are not supported");
+		if (parse_uint(p, kv->val, UINT64_MAX, "cookie", &v))
+			return -1;
+		p->f.cookie = v;
+		return 0;
+	}
+	for (i = 0; i < sizeof(stat_keys) / sizeof(stat_keys[0]); i++) {
+		if (tok_is(p, kv->key, stat_keys[i]))
+			return 0;
+	}
+	*done = false;
+	return 0;
+}
+
+static int parse_match_kv(struct parser *p, const struct kv *kv,
+			  const struct flow_parse_opts *opts)
+{
+	uint8_t v[FLOW_MAX_VALUE], m[FLOW_MAX_VALUE];
+	bool done;
+	size_t i;
+
+	for (i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+		if (tok_is(p, kv->key, protocols[i].name))
+			return parse_protocol(p, kv, i);
+	}
+	if (tok_find(p, kv->key, 0, '[') < kv->key.len) {
+		if (kv->delim != '=' && kv->delim != ':')
+			return fail(p, kv->key.off, "missing value for '" TOKF "'",
+				    TOKA(p, kv->key));
+		return parse_subfield_match(p, kv);
+	}
+	if (parse_special_key(p, kv, opts, &done) || done)
+		return p->err ? -1 : 0;
+	for (i = 0; i < sizeof(match_names) / sizeof(match_names[0]); i++) {
+		const struct field_info *fi = field_info(match_names[i].id);
+
+		if (!tok_is(p, kv->key, match_names[i].name))
+			continue;
+		if (kv->delim == '(')
+			return fail(p, kv->key.off, "unexpected '(' after field '"
+				    TOKF "'", TOKA(p, kv->key));
+		if (!kv->val.len)
+			return fail(p, kv->key.off, "missing value for field '" TOKF "'",
+				    TOKA(p, kv->key));
+		memset(v, 0, sizeof(v));
+		memset(m, 0, sizeof(m));
+		if (parse_match_value(p, kv->key, kv->val, fi, v, m))
+			return -1;
+		set_match(p, fi->id, v, m, kv->key, match_names[i].pre);
+		return 0;
+	}
+	return fail(p, kv->key.off, "unknown field '" TOKF "'", TOKA(p, kv->key));
+}
+
+static const char *prereq_text(enum prereq pre)
+{
+	switch (pre) {
+	case P_IPV4: return "ip";
+	case P_IPV6: return "ipv6";
+	case P_IP_ANY: return "ip or ipv6";
+	case P_L4: return "tcp, udp or sctp";
+	case P_TCP: return "tcp";
+	case P_UDP: return "udp";
+	case P_SCTP: return "sctp";
+	case P_ICMP: return "icmp or icmp6";
+	default: return "";
+	}
+}
+
+static bool prereq_ok(const struct parser *p, enum prereq pre)
+{
+	int type = p->have[F_DL_TYPE] ? (int)be_get(p->m[F_DL_TYPE].value, 2) : -1;
+	int proto = p->have[F_NW_PROTO] ? p->m[F_NW_PROTO].value[0] : -1;
+	bool ip = type == 0x0800 || type == 0x86dd;
+
+	switch (pre) {
+	case P_NONE: return true;
+	case P_IPV4: return type == 0x0800;
+	case P_IPV6: return type == 0x86dd;
+	case P_IP_ANY: return ip;
+	case P_L4: return ip && (proto == 6 || proto == 17 || proto == 132);
+	case P_TCP: return ip && proto == 6;
+	case P_UDP: return ip && proto == 17;
+	case P_SCTP: return ip && proto == 132;
+	case P_ICMP: return (type == 0x0800 && proto == 1) ||
+			    (type == 0x86dd && proto == 58);
+	}
+	return false;
+}
+
+/* Checks prerequisites and moves the staged matches into the flow, in field
+ * order; an all-zero mask matches everything and is dropped, as in OVS. */
+static int finish_matches(struct parser *p)
+{
+	int id;
+
+	for (id = 0; id < F_COUNT; id++) {
+		if (!p->have[id] || prereq_ok(p, p->pre[id]))
+			continue;
+		return fail(p, p->setter[id].off, "field '" TOKF "' requires %s",
+			    TOKA(p, p->setter[id]), prereq_text(p->pre[id]));
+	}
+	p->f.n_matches = 0;
+	for (id = 0; id < F_COUNT; id++) {
+		if (!p->have[id] || is_zero(p->m[id].mask, field_info(id)->width))
+			continue;
+		p->f.matches[p->f.n_matches++] = p->m[id];
+	}
+	return 0;
+}
+
+/* ---- actions ---- */
+
+static struct flow_action *add_action(struct parser *p, enum action_type type,
+				      size_t col)
+{
+	struct flow_action *a;
+
+	if (p->f.n_actions == p->cap) {
+		int cap = p->cap ? p->cap * 2 : 4;
+
+		a = realloc(p->f.actions, cap * sizeof(*a));
+		if (!a) {
+			fail(p, col, "out of memory");
+			return NULL;
+		}
+		p->f.actions = a;
+		p->cap = cap;
+	}
+	a = &p->f.actions[p->f.n_actions++];
+	memset(a, 0, sizeof(*a));
+	a->type = type;
+	return a;
+}
+
+/* Splits "SRC->DST" at the arrow. */
+static int split_arrow(struct parser *p, struct tok t, const char *what,
+		       struct tok *src, struct tok *dst)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < t.len; i++) {
+		if (p->s[t.off + i] == '-' && p->s[t.off + i + 1] == '>') {
+			*src = tok_sub(t, 0, i);
+			*dst = tok_sub(t, i + 2, t.len);
+			if (!src->len || !dst->len)
+				break;
+			return 0;
+		}
+	}
+	return fail(p, t.off, "%s '" TOKF "' must look like VALUE->FIELD",
+		    what, TOKA(p, t));
+}
+
+/* Where a write may go: registers at top level, ct_mark/ct_label in exec. */
+static int check_write_dst(struct parser *p, const struct field_info *fi,
+			   bool in_exec, struct tok dst)
+{
+	bool reg = fi->id >= F_REG0 && fi->id <= F_REG7;
+	bool ct = fi->id == F_CT_MARK || fi->id == F_CT_LABEL;
+
+	if (in_exec && !ct)
+		return fail(p, dst.off, "ct exec may only write ct_mark or ct_label, "
+			    "not '" TOKF "'", TOKA(p, dst));
+	if (!in_exec && ct)
+		return fail(p, dst.off, "'" TOKF "' may only be written inside "
+			    "ct(commit,exec(...))", TOKA(p, dst));
+	if (!in_exec && !reg)
+		return fail(p, dst.off, "writing '" TOKF "' is not supported "
+			    "(only reg0-reg7)", TOKA(p, dst));
+	return 0;
+}
+
+static int parse_load(struct parser *p, struct tok t, bool in_exec,
+		      struct action_set_field *sf)
+{
+	struct tok src, dst;
+	struct subfield sub;
+	uint8_t x[FLOW_MAX_VALUE];
+	int w, bit, r;
+
+	if (split_arrow(p, t, "load", &src, &dst) || parse_subfield(p, dst, &sub) ||
+	    check_write_dst(p, sub.fi, in_exec, dst))
+		return -1;
+	w = sub.fi->width;
+	r = parse_be(p, src, x, w);
+	if (r == -1)
+		return fail(p, src.off, "invalid value '" TOKF "' in load",
+			    TOKA(p, src));
+	for (bit = sub.nbits; bit < w * 8; bit++) {
+		if (r == -2 || get_bit(x, w, bit))
+			return fail(p, src.off, "value '" TOKF "' does not fit in %d bits",
+				    TOKA(p, src), sub.nbits);
+	}
+	memset(sf, 0, sizeof(*sf));
+	sf->field = sub.fi->id;
+	sf->as_load = true;
+	for (bit = 0; bit < sub.nbits; bit++) {
+		set_bit(sf->mask, w, sub.ofs + bit);
+		if (get_bit(x, w, bit))
+			set_bit(sf->value, w, sub.ofs + bit);
+	}
+	if (sf->field == F_CT_MARK)
+		return check_ct_mark(p, sf->value, sf->mask, dst.off);
+	return 0;
+}
+
+static int parse_set_field(struct parser *p, struct tok t, bool in_exec,
+			   struct action_set_field *sf)
+{
+	struct tok src, dst;
+	const struct field_info *fi;
+	char name[32];
+	int i;
+
+	if (split_arrow(p, t, "set_field", &src, &dst))
+		return -1;
+	if (!tok_copy(p, dst, name, sizeof(name)) || !(fi = field_by_name(name)))
+		return fail(p, dst.off, "unknown field '" TOKF "'", TOKA(p, dst));
+	if (check_write_dst(p, fi, in_exec, dst))
+		return -1;
+	memset(sf, 0, sizeof(*sf));
+	sf->field = fi->id;
+	if (parse_int_masked(p, dst, src, fi, sf->value, sf->mask))
+		return -1;
+	if (is_zero(sf->mask, fi->width))
+		return fail(p, src.off, "set_field mask of '" TOKF "' is zero",
+			    TOKA(p, src));
+	for (i = 0; i < fi->width; i++)
+		sf->value[i] &= sf->mask[i];
+	if (fi->id == F_CT_MARK)
+		return check_ct_mark(p, sf->value, sf->mask, src.off);
+	return 0;
+}
+
+static int parse_exec(struct parser *p, struct tok body, struct action_ct *ct)
+{
+	size_t pos = body.off, end = body.off + body.len;
+	struct kv kv;
+	int r;
+
+	while ((r = next_kv(p, &pos, end, &kv)) > 0) {
+		struct action_set_field *sf;
+		bool load = tok_icase(p, kv.key, "load");
+
+		if (!load && !tok_icase(p, kv.key, "set_field"))
+			return fail(p, kv.key.off, "ct exec may only hold set_field or "
+				    "load to ct_mark/ct_label, not '" TOKF "'",
+				    TOKA(p, kv.all));
+		if (kv.delim != ':' || !kv.val.len)
+			return fail(p, kv.key.off, "missing value for '" TOKF "'",
+				    TOKA(p, kv.key));
+		if (ct->n_exec >= CT_MAX_EXEC)
+			return fail(p, kv.key.off, "too many actions in ct exec (max %d)",
+				    CT_MAX_EXEC);
+		sf = &ct->exec[ct->n_exec];
+		if (load ? parse_load(p, kv.val, true, sf) :
+			   parse_set_field(p, kv.val, true, sf))
+			return -1;
+		ct->n_exec++;
+	}
+	return r;
+}
+
+static int parse_ct_zone(struct parser *p, struct tok t, struct action_ct *ct)
+{
+	struct subfield sf;
+	uint8_t b[2];
+
+	if (!t.len)
+		return fail(p, t.off, "missing value for ct zone");
+	if (isdigit((unsigned char)p->s[t.off])) {
+		int r = parse_be(p, t, b, 2);
+
+		if (r)
+			return fail(p, t.off, "invalid ct zone '" TOKF "'%s", TOKA(p, t),
+				    r == -2 ? " (max 65535)" : "");
+		ct->zone = be_get(b, 2);
+		return 0;
+	}
+	{
+		char name[32];
+		const struct field_info *fi;
+		struct tok n = tok_sub(t, 0, tok_find(p, t, 0, '['));
+
+		if (!tok_copy(p, n, name, sizeof(name)) ||
+		    !(fi = field_by_name(name)) ||
+		    fi->id < F_REG0 || fi->id > F_REG7)
+			return fail(p, t.off, "ct zone source '" TOKF "' must be a "
+				    "number or a register (reg0-reg7)", TOKA(p, t));
+	}
+	if (parse_subfield(p, t, &sf))
+		return -1;
+	if (sf.fi->id < F_REG0 || sf.fi->id > F_REG7)
+		return fail(p, t.off, "ct zone source '" TOKF "' must be a register "
+			    "(reg0-reg7)", TOKA(p, t));
+	if (sf.nbits > 16)
+		return fail(p, t.off, "ct zone range '" TOKF "' is wider than 16 bits",
+			    TOKA(p, t));
+	ct->zone_reg = sf.fi->id - F_REG0;
+	ct->zone_ofs = sf.ofs;
+	ct->zone_nbits = sf.nbits;
+	return 0;
+}
+
+static int parse_ct_arg(struct parser *p, const struct kv *kv,
+			struct action_ct *ct, struct tok *exec_tok)
+{
+	uint8_t table;
+
+	if (tok_is(p, kv->key, "commit") && !kv->delim) {
+		ct->commit = true;
+		return 0;
+	}
+	if (tok_is(p, kv->key, "table") && kv->delim == '=') {
+		if (parse_table(p, kv->val, &table))
+			return -1;
+		ct->table = table;
+		return 0;
+	}
+	if (tok_is(p, kv->key, "zone") && kv->delim == '=')
+		return parse_ct_zone(p, kv->val, ct);
+	if (tok_is(p, kv->key, "alg") && kv->delim == '=') {
+		if (!tok_is(p, kv->val, "ftp") && !tok_is(p, kv->val, "tftp") &&
+		    !tok_is(p, kv->val, "sip"))
+			return fail(p, kv->val.off, "unknown ct alg '" TOKF
+				    "' (ftp, tftp or sip)", TOKA(p, kv->val));
+		tok_copy(p, kv->val, ct->alg, sizeof(ct->alg));
+		return 0;
+	}
+	if (tok_is(p, kv->key, "nat") && (!kv->delim || kv->delim == '(')) {
+		free(ct->nat);
+		ct->nat = strndup(p->s + kv->all.off, kv->all.len);
+		if (!ct->nat)
+			return fail(p, kv->key.off, "out of memory");
+		return 0;
+	}
+	if (tok_is(p, kv->key, "exec") && kv->delim == '(') {
+		if (!exec_tok->len)
+			*exec_tok = kv->key;
+		return parse_exec(p, kv->val, ct);
+	}
+	if (tok_is(p, kv->key, "force"))
+		return fail(p, kv->key.off, "ct option 'force' is not supported");
+	return fail(p, kv->key.off, "invalid argument '" TOKF "' to ct",
+		    TOKA(p, kv->all));
+}
+
+static int parse_ct(struct parser *p, const struct kv *kv)
+{
+	size_t pos = kv->val.off, end = kv->val.off + kv->val.len;
+	struct flow_action *a;
+	struct action_ct *ct;
+	struct tok exec_tok = { 0, 0 };
+	struct kv arg;
+	int r;
+
+	if (kv->delim && kv->delim != '(')
+		return fail(p, kv->key.off, "ct takes its arguments in parentheses: "
+			    "ct(...)");
+	a = add_action(p, ACT_CT, kv->key.off);
+	if (!a)
+		return -1;
+	ct = &a->u.ct;
+	ct->table = -1;
+	ct->zone_reg = -1;
+	if (!kv->delim)
+		return 0;
+	while ((r = next_kv(p, &pos, end, &arg)) > 0) {
+		if (parse_ct_arg(p, &arg, ct, &exec_tok))
+			return -1;
+	}
+	if (r < 0)
+		return -1;
+	if (ct->n_exec && !ct->commit)
+		return fail(p, exec_tok.off, "ct exec requires commit");
+	return 0;
+}
+
+static int parse_resubmit(struct parser *p, const struct kv *kv)
+{
+	size_t comma;
+	struct flow_action *a;
+	uint8_t table;
+
+	if (kv->delim != '(')
+		return fail(p, kv->key.off, "'" TOKF "' is not supported, "
+			    "use resubmit(,TABLE)", TOKA(p, kv->all));
+	comma = tok_find(p, kv->val, 0, ',');
+	if (comma > 0 || comma == kv->val.len ||
+	    tok_find(p, kv->val, comma + 1, ',') < kv->val.len)
+		return fail(p, kv->key.off, "'" TOKF "' is not supported, "
+			    "use resubmit(,TABLE)", TOKA(p, kv->all));
+	if (parse_table(p, tok_sub(kv->val, 1, kv->val.len), &table))
+		return -1;
+	a = add_action(p, ACT_RESUBMIT, kv->key.off);
+	if (!a)
+		return -1;
+	a->u.table = table;
+	return 0;
+}
+
+/* Port names OVS accepts as output:NAME or a bare action. */
+static int parse_port_action(struct parser *p, struct tok t, struct tok key)
+{
+	static const struct {
+		const char *name;
+		enum action_type type;
+	} names[] = {
+		{ "normal", ACT_NORMAL }, { "flood", ACT_FLOOD },
+		{ "in_port", ACT_IN_PORT },
+	};
+	struct flow_action *a;
+	uint32_t port = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (tok_icase(p, t, names[i].name))
+			return add_action(p, names[i].type, key.off) ? 0 : -1;
+	}
+	if (t.len && !isdigit((unsigned char)p->s[t.off]))
+		return fail(p, t.off, "output to '" TOKF "' is not supported",
+			    TOKA(p, t));
+	if (parse_port(p, t, &port))
+		return -1;
+	a = add_action(p, ACT_OUTPUT, key.off);
+	if (!a)
+		return -1;
+	a->u.port = port;
+	return 0;
+}
+
+/* Actions OVS has and brflow does not (yet): a clearer word than "unknown". */
+static const char *const unsupported_actions[] = {
+	"controller", "local", "all", "table", "none", "enqueue", "learn",
+	"move", "mod_dl_src", "mod_dl_dst", "mod_nw_src", "mod_nw_dst",
+	"mod_tp_src", "mod_tp_dst", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
+	"push_vlan", "pop_vlan", "dec_ttl", "ct_clear", "clone", "group",
+	"meter", "note", "sample", "multipath", "bundle", "bundle_load",
+	"output_reg", "set_tunnel", "set_queue", "pop_queue", "exit",
+	"write_actions", "clear_actions", "write_metadata", "check_pkt_larger",
+	"conjunction", "push_mpls", "pop_mpls", "fin_timeout", "set_mpls_label",
+	"mod_nw_tos", "mod_nw_ecn", "mod_nw_ttl", "dec_mpls_ttl", "encap",
+	"decap", "debug_recirc", "debug_slow",
+};
+
+static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop)
+{
+	struct flow_action *a;
+	size_t i;
+
+	if (tok_icase(p, kv->key, "drop")) {
+		if (kv->delim)
+			return fail(p, kv->key.off, "'drop' takes no argument");
+		if (!*saw_drop)
+			p->drop_tok = kv->key;
+		*saw_drop = true;
+		return 0;
+	}
+	if (tok_icase(p, kv->key, "output")) {
+		if (kv->delim != ':' && kv->delim != '=')
+			return fail(p, kv->key.off, "'" TOKF "' is not supported, "
+				    "use output:PORT", TOKA(p, kv->all));
+		return parse_port_action(p, kv->val, kv->key);
+	}
+	if (tok_icase(p, kv->key, "ct"))
+		return parse_ct(p, kv);
+	if (tok_icase(p, kv->key, "resubmit"))
+		return parse_resubmit(p, kv);
+	if (tok_icase(p, kv->key, "goto_table")) {
+		if (kv->delim != ':' && kv->delim != '=')
+			return fail(p, kv->key.off, "goto_table needs a table: goto_table:N");
+		a = add_action(p, ACT_GOTO_TABLE, kv->key.off);
+		return a ? parse_table(p, kv->val, &a->u.table) : -1;
+	}
+	if (tok_icase(p, kv->key, "load") || tok_icase(p, kv->key, "set_field")) {
+		bool load = tok_icase(p, kv->key, "load");
+
+		if (kv->delim != ':' || !kv->val.len)
+			return fail(p, kv->key.off, "missing value for '" TOKF "'",
+				    TOKA(p, kv->key));
+		a = add_action(p, ACT_SET_FIELD, kv->key.off);
+		if (!a)
+			return -1;
+		return load ? parse_load(p, kv->val, false, &a->u.set) :
+			      parse_set_field(p, kv->val, false, &a->u.set);
+	}
+	if (!kv->delim && (isdigit((unsigned char)p->s[kv->key.off]) ||
+			   tok_icase(p, kv->key, "normal") ||
+			   tok_icase(p, kv->key, "flood") ||
+			   tok_icase(p, kv->key, "in_port")))
+		return parse_port_action(p, kv->key, kv->key);
+	for (i = 0; i < sizeof(unsupported_actions) / sizeof(unsupported_actions[0]); i++) {
+		if (tok_icase(p, kv->key, unsupported_actions[i]))
+			return fail(p, kv->key.off, "action '" TOKF "' is not supported",
+				    TOKA(p, kv->key));
+	}
+	return fail(p, kv->key.off, "unknown action '" TOKF "'", TOKA(p, kv->key));
+}
+
+static int parse_actions(struct parser *p, size_t start)
+{
+	size_t pos = start;
+	bool saw_drop = false;
+	struct kv kv;
+	int r, i;
+	size_t goto_col = 0;
+
+	while ((r = next_kv(p, &pos, p->len, &kv)) > 0) {
+		int before = p->f.n_actions;
+
+		if (before && p->f.actions[before - 1].type == ACT_GOTO_TABLE)
+			return fail(p, goto_col, "goto_table must be the last action");
+		if (parse_action_kv(p, &kv, &saw_drop))
+			return -1;
+		if (p->f.n_actions > before &&
+		    p->f.actions[before].type == ACT_GOTO_TABLE)
+			goto_col = kv.key.off;
+		if (saw_drop && p->f.n_actions)
+			return fail(p, p->drop_tok.off, "'drop' must not be accompanied "
+				    "by any other action");
+	}
+	if (r < 0)
+		return -1;
+	for (i = 0; i < p->f.n_actions; i++) {
+		const struct flow_action *a = &p->f.actions[i];
+
+		if (a->type == ACT_GOTO_TABLE && a->u.table <= p->f.table)
+			return fail(p, goto_col, "goto_table:%u must name a table after "
+				    "this flow's table %u", a->u.table, p->f.table);
+	}
+	return 0;
+}
+
+/* ---- the whole flow ---- */
+
+/* Finds "actions=" or "action=" at a token boundary, as OVS's
+ * ofp_extract_actions() looks for "action".  Returns the offset of the
+ * keyword or p->len; *value gets the offset after '='. */
+static int find_actions(struct parser *p, size_t *kw, size_t *value)
+{
+	size_t i;
+
+	for (i = 0; i + 6 <= p->len; i++) {
+		size_t j = i + 6;
+
+		if (strncmp(p->s + i, "action", 6) || (i && !is_sep(p->s[i - 1])))
+			continue;
+		if (j < p->len && p->s[j] == 's')
+			j++;
+		if (j >= p->len || p->s[j] != '=')
+			return fail(p, i, "expected 'actions=' here");
+		*kw = i;
+		*value = j + 1;
+		return 0;
+	}
+	*kw = *value = p->len;
+	return 0;
+}
+
+static int parse_flow(struct parser *p, const struct flow_parse_opts *opts)
+{
+	size_t kw = 0, act = 0, pos = 0;
+	struct kv kv;
+	int r;
+
+	if (p->len > MAX_FLOW_LEN)
+		return fail(p, MAX_FLOW_LEN, "flow longer than %d bytes", MAX_FLOW_LEN);
+	if (find_actions(p, &kw, &act))
+		return -1;
+	if (kw == p->len && !(opts && opts->match_only))
+		return fail(p, p->len, "missing 'actions='");
+	while ((r = next_kv(p, &pos, kw, &kv)) > 0) {
+		if (parse_match_kv(p, &kv, opts))
+			return -1;
+	}
+	if (r < 0 || finish_matches(p))
+		return -1;
+	if (kw == p->len)
+		return 0;
+	return parse_actions(p, act);
+}
+
+char *flow_parse(const char *text, struct flow *out,
+		 const struct flow_parse_opts *opts)
+{
+	struct parser *p;
+	char *err;
+
+	memset(out, 0, sizeof(*out));
+	if (opts && opts->priority_given)
+		*opts->priority_given = false;
+	if (opts && opts->table_given)
+		*opts->table_given = false;
+	if (!text)
+		return strdup("no flow given at column 1");
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return strdup("out of memory at column 1");
+	p->s = text;
+	p->len = strlen(text);
+	p->f.priority = FLOW_DEFAULT_PRIORITY;
+	if (parse_flow(p, opts) && !p->err)
+		fail(p, 0, "invalid flow");
+	err = p->err;
+	if (err)
+		flow_free(&p->f);
+	else
+		*out = p->f;
+	free(p);
+	return err;
+}

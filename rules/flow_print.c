@@ -1,0 +1,549 @@
+/* Canonical printer: a struct flow back to ovs-ofctl text, in the order and
+ * spelling of OVS's match_format() and ofpacts_format(), so that dump-flows
+ * reads like OVS and flow_parse(flow_format(f)) gives f back. */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+struct sbuf {
+	char *s;
+	size_t len;
+	size_t cap;
+	bool oom;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 128;
+		while (cap - b->len <= (size_t)n)
+			cap *= 2;
+		char *s = realloc(b->s, cap);
+		if (!s) {
+			b->oom = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+}
+
+static void sb_chomp(struct sbuf *b, char c)
+{
+	if (b->len && b->s[b->len - 1] == c)
+		b->s[--b->len] = '\0';
+}
+
+/* Hands the string to the caller: never NULL unless memory ran out. */
+static char *sb_steal(struct sbuf *b)
+{
+	if (b->oom) {
+		free(b->s);
+		return NULL;
+	}
+	if (!b->s)
+		return strdup("");
+	return b->s;
+}
+
+static uint64_t be_get(const uint8_t *p, int w)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < w && i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static bool all_ones(const uint8_t *p, int w)
+{
+	int i;
+
+	for (i = 0; i < w; i++) {
+		if (p[i] != 0xff)
+			return false;
+	}
+	return true;
+}
+
+/* Hex without leading zeros, "0" for zero (OVS's ds_put_hex). */
+static void put_hex(struct sbuf *b, const uint8_t *p, int w)
+{
+	bool printed = false;
+	int i;
+
+	for (i = 0; i < w; i++) {
+		if (!p[i] && !printed)
+			continue;
+		sb_printf(b, printed ? "%02x" : "0x%x", p[i]);
+		printed = true;
+	}
+	if (!printed)
+		sb_printf(b, "0");
+}
+
+/* Number of leading one bits when 'p' is a CIDR mask, else -1. */
+static int cidr_len(const uint8_t *p, int w)
+{
+	int bits = 0, i, j;
+	bool zero = false;
+
+	for (i = 0; i < w; i++) {
+		for (j = 7; j >= 0; j--) {
+			bool one = p[i] >> j & 1;
+
+			if (one && zero)
+				return -1;
+			if (one)
+				bits++;
+			else
+				zero = true;
+		}
+	}
+	return bits;
+}
+
+static void put_ip(struct sbuf *b, const struct flow_match *m, int af, int w)
+{
+	char txt[INET6_ADDRSTRLEN];
+	int cidr;
+
+	inet_ntop(af, m->value, txt, sizeof(txt));
+	sb_printf(b, "%s", txt);
+	if (all_ones(m->mask, w))
+		return;
+	cidr = cidr_len(m->mask, w);
+	if (cidr >= 0) {
+		sb_printf(b, "/%d", cidr);
+		return;
+	}
+	inet_ntop(af, m->mask, txt, sizeof(txt));
+	sb_printf(b, "/%s", txt);
+}
+
+static void put_mac(struct sbuf *b, const uint8_t *p)
+{
+	sb_printf(b, "%02x:%02x:%02x:%02x:%02x:%02x",
+		  p[0], p[1], p[2], p[3], p[4], p[5]);
+}
+
+static const char *ct_state_name(unsigned bit)
+{
+	switch (bit) {
+	case CS_NEW: return "new";
+	case CS_EST: return "est";
+	case CS_REL: return "rel";
+	case CS_RPL: return "rpl";
+	case CS_INV: return "inv";
+	case CS_TRK: return "trk";
+	case 0x40: return "snat";
+	case 0x80: return "dnat";
+	}
+	return NULL;
+}
+
+static const char *tcp_flag_name(unsigned bit)
+{
+	static const char *const names[12] = {
+		"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns",
+		"[200]", "[400]", "[800]",
+	};
+	int i;
+
+	for (i = 0; i < 12; i++) {
+		if (bit == 1u << i)
+			return names[i];
+	}
+	return NULL;
+}
+
+/* "+a-b" for named bits, lowest bit first (OVS's format_flags_masked). */
+static void put_flags_masked(struct sbuf *b, unsigned value, unsigned mask,
+			     const char *(*name)(unsigned))
+{
+	unsigned bit;
+
+	for (bit = 1; bit && bit <= mask; bit <<= 1) {
+		const char *n;
+
+		if (!(mask & bit))
+			continue;
+		n = name(bit);
+		sb_printf(b, "%c%s", value & bit ? '+' : '-', n ? n : "[Unknown]");
+	}
+}
+
+static void put_tcp_flags(struct sbuf *b, const struct flow_match *m)
+{
+	unsigned value = be_get(m->value, 2), mask = be_get(m->mask, 2);
+	unsigned bit;
+	bool first = true;
+
+	if (mask != 0x0fff) {
+		put_flags_masked(b, value, mask, tcp_flag_name);
+		return;
+	}
+	if (!value) {
+		sb_printf(b, "0");
+		return;
+	}
+	for (bit = 1; bit <= 0x800; bit <<= 1) {
+		if (!(value & bit))
+			continue;
+		sb_printf(b, "%s%s", first ? "" : "|", tcp_flag_name(bit));
+		first = false;
+	}
+}
+
+/* Decimal when exact, "0x../0x.." when masked (OVS's format_be16_masked). */
+static void put_dec16(struct sbuf *b, const struct flow_match *m)
+{
+	unsigned v = be_get(m->value, 2), mask = be_get(m->mask, 2);
+
+	if (mask == 0xffff)
+		sb_printf(b, "%u", v);
+	else
+		sb_printf(b, "0x%x/0x%x", v, mask);
+}
+
+static void put_hex_masked(struct sbuf *b, const struct flow_match *m, int w)
+{
+	put_hex(b, m->value, w);
+	if (all_ones(m->mask, w))
+		return;
+	sb_printf(b, "/");
+	put_hex(b, m->mask, w);
+}
+
+static void put_match(struct sbuf *b, const struct flow_match *m)
+{
+	const struct field_info *fi = field_info(m->field);
+	int w = fi->width;
+
+	sb_printf(b, "%s=", fi->name);
+	switch (m->field) {
+	case F_IN_PORT:
+	case F_NW_PROTO:
+	case F_ICMP_TYPE:
+	case F_ICMP_CODE:
+	case F_CT_ZONE:
+		sb_printf(b, "%llu", (unsigned long long)be_get(m->value, w));
+		break;
+	case F_DL_SRC:
+	case F_DL_DST:
+		put_mac(b, m->value);
+		if (!all_ones(m->mask, 6)) {
+			sb_printf(b, "/");
+			put_mac(b, m->mask);
+		}
+		break;
+	case F_DL_TYPE:
+		sb_printf(b, "0x%04x", (unsigned)be_get(m->value, 2));
+		break;
+	case F_NW_SRC:
+	case F_NW_DST:
+		put_ip(b, m, AF_INET, 4);
+		break;
+	case F_IPV6_SRC:
+	case F_IPV6_DST:
+		put_ip(b, m, AF_INET6, 16);
+		break;
+	case F_TP_SRC:
+	case F_TP_DST:
+		put_dec16(b, m);
+		break;
+	case F_TCP_FLAGS:
+		put_tcp_flags(b, m);
+		break;
+	case F_CT_STATE:
+		put_flags_masked(b, m->value[0], m->mask[0], ct_state_name);
+		break;
+	default: /* ct_mark, ct_label, regs */
+		put_hex_masked(b, m, w);
+		break;
+	}
+	sb_printf(b, ",");
+}
+
+static void put_field(struct sbuf *b, const struct flow *f, enum field_id id)
+{
+	const struct flow_match *m = flow_find_match(f, id);
+
+	if (m)
+		put_match(b, m);
+}
+
+/* The protocol shorthand for dl_type/nw_proto, or NULL.  Sets *with_proto
+ * when the shorthand also stands for nw_proto. */
+static const char *shorthand(const struct flow *f, bool *with_proto)
+{
+	const struct flow_match *t = flow_find_match(f, F_DL_TYPE);
+	const struct flow_match *p = flow_find_match(f, F_NW_PROTO);
+	unsigned type, proto;
+
+	*with_proto = false;
+	if (!t)
+		return NULL;
+	type = be_get(t->value, 2);
+	if (type == 0x0806)
+		return "arp";
+	if (type == 0x8035)
+		return "rarp";
+	if (type != 0x0800 && type != 0x86dd)
+		return NULL;
+	proto = p ? p->value[0] : 0;
+	*with_proto = true;
+	if (p && proto == 6)
+		return type == 0x0800 ? "tcp" : "tcp6";
+	if (p && proto == 17)
+		return type == 0x0800 ? "udp" : "udp6";
+	if (p && proto == 132)
+		return type == 0x0800 ? "sctp" : "sctp6";
+	if (p && proto == 1 && type == 0x0800)
+		return "icmp";
+	if (p && proto == 58 && type == 0x86dd)
+		return "icmp6";
+	*with_proto = false;
+	return type == 0x0800 ? "ip" : "ipv6";
+}
+
+static void put_matches(struct sbuf *b, const struct flow *f)
+{
+	bool with_proto;
+	const char *sh = shorthand(f, &with_proto);
+	int i;
+
+	put_field(b, f, F_CT_STATE);
+	put_field(b, f, F_CT_ZONE);
+	put_field(b, f, F_CT_MARK);
+	put_field(b, f, F_CT_LABEL);
+	if (sh)
+		sb_printf(b, "%s,", sh);
+	for (i = F_REG0; i <= F_REG7; i++)
+		put_field(b, f, i);
+	put_field(b, f, F_IN_PORT);
+	put_field(b, f, F_DL_SRC);
+	put_field(b, f, F_DL_DST);
+	if (!sh)
+		put_field(b, f, F_DL_TYPE);
+	put_field(b, f, F_IPV6_SRC);
+	put_field(b, f, F_IPV6_DST);
+	put_field(b, f, F_NW_SRC);
+	put_field(b, f, F_NW_DST);
+	if (!with_proto)
+		put_field(b, f, F_NW_PROTO);
+	put_field(b, f, F_ICMP_TYPE);
+	put_field(b, f, F_ICMP_CODE);
+	put_field(b, f, F_TP_SRC);
+	put_field(b, f, F_TP_DST);
+	put_field(b, f, F_TCP_FLAGS);
+	sb_chomp(b, ',');
+}
+
+/* The contiguous bit range [*ofs, *ofs + *nbits) set in 'mask'; false when
+ * the mask is empty or has holes. */
+static bool mask_range(const uint8_t *mask, int w, int *ofs, int *nbits)
+{
+	int bit, lo = -1, hi = -1;
+
+	for (bit = 0; bit < w * 8; bit++) {
+		if (!(mask[w - 1 - bit / 8] >> (bit % 8) & 1))
+			continue;
+		if (lo < 0)
+			lo = bit;
+		else if (hi != bit - 1)
+			return false;
+		hi = bit;
+	}
+	if (lo < 0)
+		return false;
+	*ofs = lo;
+	*nbits = hi - lo + 1;
+	return true;
+}
+
+static void put_subfield(struct sbuf *b, const struct field_info *fi,
+			 int ofs, int nbits)
+{
+	sb_printf(b, "%s", fi->nxm_name);
+	if (ofs == 0 && nbits == fi->width * 8)
+		sb_printf(b, "[]");
+	else if (nbits == 1)
+		sb_printf(b, "[%d]", ofs);
+	else
+		sb_printf(b, "[%d..%d]", ofs, ofs + nbits - 1);
+}
+
+/* load:V->NXM[a..b] prints V shifted down to bit 0 of the range. */
+static void put_load(struct sbuf *b, const struct action_set_field *s,
+		     const struct field_info *fi, int ofs, int nbits)
+{
+	uint8_t v[FLOW_MAX_VALUE] = { 0 };
+	int w = fi->width, bit;
+
+	for (bit = 0; bit < nbits; bit++) {
+		int from = ofs + bit;
+
+		if (s->value[w - 1 - from / 8] >> (from % 8) & 1)
+			v[w - 1 - bit / 8] |= 1 << (bit % 8);
+	}
+	sb_printf(b, "load:");
+	put_hex(b, v, w);
+	sb_printf(b, "->");
+	put_subfield(b, fi, ofs, nbits);
+}
+
+static void put_set_field(struct sbuf *b, const struct action_set_field *s)
+{
+	const struct field_info *fi = field_info(s->field);
+	int w = fi->width, ofs, nbits;
+
+	if (s->as_load && mask_range(s->mask, w, &ofs, &nbits)) {
+		put_load(b, s, fi, ofs, nbits);
+		return;
+	}
+	sb_printf(b, "set_field:");
+	put_hex(b, s->value, w);
+	if (!all_ones(s->mask, w)) {
+		sb_printf(b, "/");
+		put_hex(b, s->mask, w);
+	}
+	sb_printf(b, "->%s", fi->name);
+}
+
+/* OVS's format_CT order: commit, table, zone, nat, exec, alg. */
+static void put_ct(struct sbuf *b, const struct action_ct *ct)
+{
+	int i;
+
+	sb_printf(b, "ct(");
+	if (ct->commit)
+		sb_printf(b, "commit,");
+	if (ct->table >= 0)
+		sb_printf(b, "table=%d,", ct->table);
+	if (ct->zone_reg >= 0) {
+		sb_printf(b, "zone=");
+		put_subfield(b, field_info(F_REG0 + ct->zone_reg),
+			     ct->zone_ofs, ct->zone_nbits);
+		sb_printf(b, ",");
+	} else if (ct->zone) {
+		sb_printf(b, "zone=%u,", ct->zone);
+	}
+	if (ct->nat)
+		sb_printf(b, "%s,", ct->nat);
+	if (ct->n_exec) {
+		sb_printf(b, "exec(");
+		for (i = 0; i < ct->n_exec; i++) {
+			put_set_field(b, &ct->exec[i]);
+			sb_printf(b, ",");
+		}
+		sb_chomp(b, ',');
+		sb_printf(b, "),");
+	}
+	if (ct->alg[0])
+		sb_printf(b, "alg=%s,", ct->alg);
+	sb_chomp(b, ',');
+	sb_printf(b, ")");
+}
+
+static void put_action(struct sbuf *b, const struct flow_action *a)
+{
+	switch (a->type) {
+	case ACT_OUTPUT:
+		sb_printf(b, "output:%u", a->u.port);
+		break;
+	case ACT_NORMAL:
+		sb_printf(b, "NORMAL");
+		break;
+	case ACT_FLOOD:
+		sb_printf(b, "FLOOD");
+		break;
+	case ACT_IN_PORT:
+		sb_printf(b, "IN_PORT");
+		break;
+	case ACT_RESUBMIT:
+		sb_printf(b, "resubmit(,%u)", a->u.table);
+		break;
+	case ACT_GOTO_TABLE:
+		sb_printf(b, "goto_table:%u", a->u.table);
+		break;
+	case ACT_SET_FIELD:
+		put_set_field(b, &a->u.set);
+		break;
+	case ACT_CT:
+		put_ct(b, &a->u.ct);
+		break;
+	}
+}
+
+static void put_actions(struct sbuf *b, const struct flow *f)
+{
+	int i;
+
+	if (!f->n_actions) {
+		sb_printf(b, "drop");
+		return;
+	}
+	for (i = 0; i < f->n_actions; i++) {
+		if (i)
+			sb_printf(b, ",");
+		put_action(b, &f->actions[i]);
+	}
+}
+
+char *flow_format_match(const struct flow *f)
+{
+	struct sbuf b = { 0 };
+
+	put_matches(&b, f);
+	return sb_steal(&b);
+}
+
+char *flow_format_actions(const struct flow *f)
+{
+	struct sbuf b = { 0 };
+
+	put_actions(&b, f);
+	return sb_steal(&b);
+}
+
+char *flow_format(const struct flow *f)
+{
+	struct sbuf b = { 0 };
+
+	if (f->priority != FLOW_DEFAULT_PRIORITY)
+		sb_printf(&b, "priority=%u,", f->priority);
+	put_matches(&b, f);
+	sb_chomp(&b, ',');
+	if (b.len)
+		sb_printf(&b, " ");
+	sb_printf(&b, "actions=");
+	put_actions(&b, f);
+	return sb_steal(&b);
+}

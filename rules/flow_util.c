@@ -1,0 +1,120 @@
+/* Ownership and comparison helpers for struct flow. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+
+/* Releases what 'f' owns (actions and ct nat strings) and leaves it empty,
+ * so calling it twice is harmless. */
+void flow_free(struct flow *f)
+{
+	int i;
+
+	if (!f)
+		return;
+	for (i = 0; f->actions && i < f->n_actions; i++) {
+		if (f->actions[i].type == ACT_CT)
+			free(f->actions[i].u.ct.nat);
+	}
+	free(f->actions);
+	f->actions = NULL;
+	f->n_actions = 0;
+}
+
+/* Deep copy of 'src' into 'dst' (which is overwritten, not freed).
+ * Returns 0 or -ENOMEM, in which case 'dst' is left empty. */
+int flow_copy(struct flow *dst, const struct flow *src)
+{
+	int i;
+
+	*dst = *src;
+	dst->actions = NULL;
+	dst->n_actions = 0;
+	if (!src->n_actions)
+		return 0;
+	dst->actions = calloc(src->n_actions, sizeof(*dst->actions));
+	if (!dst->actions)
+		return -ENOMEM;
+	for (i = 0; i < src->n_actions; i++) {
+		const struct flow_action *a = &src->actions[i];
+
+		dst->actions[i] = *a;
+		if (a->type != ACT_CT || !a->u.ct.nat)
+			continue;
+		dst->actions[i].u.ct.nat = strdup(a->u.ct.nat);
+		if (!dst->actions[i].u.ct.nat) {
+			dst->n_actions = i;
+			flow_free(dst);
+			return -ENOMEM;
+		}
+	}
+	dst->n_actions = src->n_actions;
+	return 0;
+}
+
+const struct flow_match *flow_find_match(const struct flow *f, enum field_id id)
+{
+	int i;
+
+	for (i = 0; i < f->n_matches; i++) {
+		if (f->matches[i].field == id)
+			return &f->matches[i];
+	}
+	return NULL;
+}
+
+static bool match_equal(const struct flow_match *a, const struct flow_match *b)
+{
+	int w = field_info(a->field)->width;
+
+	return a->field == b->field && !memcmp(a->value, b->value, w) &&
+	       !memcmp(a->mask, b->mask, w);
+}
+
+bool flow_same_rule(const struct flow *a, const struct flow *b)
+{
+	int i;
+
+	if (a->table != b->table || a->priority != b->priority ||
+	    a->n_matches != b->n_matches)
+		return false;
+	/* Matches are kept in field order, so position i compares like. */
+	for (i = 0; i < a->n_matches; i++) {
+		if (!match_equal(&a->matches[i], &b->matches[i]))
+			return false;
+	}
+	return true;
+}
+
+/* True when every packet 'm' matches also passes 'p' (same field). */
+static bool match_implies(const struct flow_match *m, const struct flow_match *p)
+{
+	int w = field_info(p->field)->width;
+	int i;
+
+	for (i = 0; i < w; i++) {
+		if (p->mask[i] & ~m->mask[i])
+			return false;
+		if ((m->value[i] ^ p->value[i]) & p->mask[i])
+			return false;
+	}
+	return true;
+}
+
+/* OVS's non-strict selection: 'pattern' selects 'f' when each of its matches
+ * is implied by one of f's.  Tables are the caller's business: a pattern
+ * parsed without table= selects every table (see flow_parse_opts). */
+bool flow_covered_by(const struct flow *f, const struct flow *pattern)
+{
+	int i;
+
+	for (i = 0; i < pattern->n_matches; i++) {
+		const struct flow_match *p = &pattern->matches[i];
+		const struct flow_match *m = flow_find_match(f, p->field);
+
+		if (!m || !match_implies(m, p))
+			return false;
+	}
+	return true;
+}
