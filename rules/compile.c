@@ -175,11 +175,14 @@ static int check_label_clears(struct compiler *c, const struct flow *f)
 		for (int e = 0; e < ct->n_exec; e++) {
 			const struct action_set_field *w = &ct->exec[e];
 
-			if (w->field != F_CT_LABEL)
+			/* An unmasked write ("set the label to V") is exact on a
+			 * connection's first commit, when labels are zero; see
+			 * brflow-flows(7) for re-labelling. */
+			if (w->field != F_CT_LABEL || mask_is_full(w->mask, 16))
 				continue;
 			for (int b = 0; b < 16; b++)
 				if (w->mask[b] & ~w->value[b] & c->label_ever_set[b])
-					return fail(c, f, "this ct_label write clears bits that other flows set, and nftables can only set ct_label bits");
+					return fail(c, f, "this masked ct_label write clears bits that other flows set, and nftables can only set ct_label bits, never clear them");
 		}
 	}
 	return 0;
@@ -205,6 +208,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	return a->pass == b->pass && a->l3 == b->l3 && a->table == b->table &&
 	       a->tracked == b->tracked && a->ctx_zone == b->ctx_zone &&
 	       a->zone_seen == b->zone_seen && a->maybe_output == b->maybe_output &&
+	       a->in_port == b->in_port &&
 	       !memcmp(a->regs, b->regs, sizeof(a->regs));
 }
 
@@ -219,7 +223,8 @@ static void chain_name(struct compiler *c, const struct path_state *st,
 		const struct path_state *k = &c->memo[i].key;
 
 		if (k->pass == st->pass && k->l3 == st->l3 && k->table == st->table &&
-		    k->tracked == st->tracked && k->ctx_zone == st->ctx_zone)
+		    k->tracked == st->tracked && k->ctx_zone == st->ctx_zone &&
+		    k->in_port == st->in_port)
 			variant++;
 	}
 	n = snprintf(buf, len, "%s%s_t%u", st->pass == PASS_PRE ? "pre_" : "",
@@ -228,6 +233,8 @@ static void chain_name(struct compiler *c, const struct path_state *st,
 		n += snprintf(buf + n, len - n, "_trk");
 	if (st->tracked && st->ctx_zone)
 		n += snprintf(buf + n, len - n, "_z%u", st->ctx_zone);
+	if (st->in_port)
+		n += snprintf(buf + n, len - n, "_p%u", st->in_port);
 	if (variant)
 		snprintf(buf + n, len - n, "_v%d", variant);
 }
@@ -510,6 +517,7 @@ static int emit_flow(struct compiler *c, int chain_idx,
 		.c = c, .f = cf->flow, .st = *st, .table = t, .id = cf->id,
 		.sum = { .zone = ZONE_NONE }, .flow_chain = -1,
 	};
+	const struct flow_match *m_in;
 	char counter[64];
 	int ret;
 
@@ -539,6 +547,11 @@ static int emit_flow(struct compiler *c, int chain_idx,
 			strcpy(text + 117, "...");
 		e.rule->comment = text;
 	}
+	/* An exact in_port match is known on every path this flow starts, so
+	 * tables it calls need only the flows for that port. */
+	m_in = flow_find_match(cf->flow, F_IN_PORT);
+	if (m_in && mask_is_full(m_in->mask, field_width(F_IN_PORT)) && !e.st.in_port)
+		e.st.in_port = be_uint(m_in->value, field_width(F_IN_PORT));
 	for (int i = 0; i < cf->flow->n_actions && !e.ended; i++) {
 		if (emit_action(&e, &cf->flow->actions[i], i == cf->flow->n_actions - 1))
 			return -1;

@@ -295,6 +295,8 @@ static int one_match(const struct flow_match *m, const struct path_state *st,
 
 		if (port == 0 || port > BRFLOW_MAX_OFPORT)
 			return 0;
+		if (st->in_port)
+			return static_match(m, st->in_port);
 		return add_mark_match(r, MARK_IN_PORT, port) ? -1 : 1;
 	}
 	case F_DL_SRC:

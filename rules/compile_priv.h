@@ -37,6 +37,7 @@ struct path_state {
 	uint16_t ctx_zone;      /* ct_zone as seen by matches when tracked */
 	int zone_seen;          /* zone of ct() done on this path: NONE/MIXED/zone */
 	bool maybe_output;      /* an output action may already have run */
+	uint16_t in_port;       /* known ingress port on this path, 0 if not */
 	uint32_t regs[FLOW_NREGS];
 };
 
