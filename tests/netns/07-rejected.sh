@@ -34,10 +34,10 @@ expect_rejected() {
 }
 
 expect_rejected "misspelt field in a file" \
-	"^brflowctl: add-flows: line 2: .*'nw_sorc'" \
+	"^brflowctl: add-flows: line 3: .*'nw_sorc'" \
 	bfctl add-flows "$BR" "$FLOWS/reject-badfield.flows"
 expect_rejected "misspelt field in a file, --bundle" \
-	"^brflowctl: add-flows: line 2: .*'nw_sorc'" \
+	"^brflowctl: add-flows: line 3: .*'nw_sorc'" \
 	bfctl --bundle add-flows "$BR" "$FLOWS/reject-badfield.flows"
 expect_rejected "nat in a file" "^brflowctl: add-flows: .*nat" \
 	bfctl add-flows "$BR" "$FLOWS/reject-nat.flows"
@@ -46,7 +46,7 @@ expect_rejected "alg in a file" "^brflowctl: add-flows: .*alg" \
 expect_rejected "misspelt field in add-flow" \
 	"^brflowctl: add-flow: unknown field 'nw_sorc' at column 12$" \
 	bfctl add-flow "$BR" "priority=1,nw_sorc=10.0.0.1,actions=drop"
-expect_rejected "replace-flows with a bad file" "^brflowctl: replace-flows: line 2: .*'nw_sorc'" \
+expect_rejected "replace-flows with a bad file" "^brflowctl: replace-flows: line 3: .*'nw_sorc'" \
 	bfctl replace-flows "$BR" "$FLOWS/reject-badfield.flows"
 expect_rejected "mod-flows with nat" "^brflowctl: mod-flows: .*nat" \
 	bfctl mod-flows "$BR" "in_port=1,ip,actions=ct(commit,nat),2"

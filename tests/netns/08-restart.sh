@@ -24,9 +24,16 @@ tcp_ok "new connections follow the firewall while brflowd is down: h1->h2" 1 2 1
 tcp_blocked "new connections follow the firewall while brflowd is down: h2->h1" 2 1 10.1.1.1 5002
 check_fails "brflowctl fails without a daemon" bfctl show
 
-check "brflowd starts again" bf_daemon_start
-check_re "it is a new process" "^[0-9]+$" "$BF_DAEMON_PID"
-[ "$BF_DAEMON_PID" != "$pid0" ] || not_ok "new process" "same PID $pid0"
+if bf_daemon_start; then
+	ok "brflowd starts again"
+else
+	not_ok "brflowd starts again" "$(bf_oneline "$(tail -3 "$BF_DIR/daemon.log")")"
+fi
+if [[ $BF_DAEMON_PID =~ ^[0-9]+$ ]] && [ "$BF_DAEMON_PID" != "$pid0" ]; then
+	ok "the pidfile names the new process"
+else
+	not_ok "the pidfile names the new process" "old PID $pid0, pidfile says '$BF_DAEMON_PID'"
+fi
 check_eq "dump-flows shows the same flows" "$flows0" "$(bfctl --no-stats dump-flows "$BR" 2>&1)"
 check_eq "the kernel ruleset is the same" "$rules0" "$(nft_snapshot)"
 check "the open connection carries data after the restart" conn_send c1 after-start

@@ -34,17 +34,19 @@ expect_error "unknown port in del-port" "^brflowctl: del-port: .*'p9'" \
 expect_error "missing interface in add-port" "^brflowctl: add-port: .*'nosuchif0'" \
 	bfctl add-port "$BR" nosuchif0
 expect_error "duplicate ofport in add-port" "^brflowctl: add-port: .*1" \
-	bash -c 'ip -n "$1" link add pdup type dummy && "$2" add-port "$3" pdup ofport=1' _ \
+	bash -c 'ip -n "$1" link add pdup type veth peer name pdup2 && "$2" add-port "$3" pdup ofport=1' _ \
 	"$SW" "$BRFLOWCTL" "$BR"
 expect_error "nat is rejected, not ignored" "^brflowctl: add-flow: .*nat" \
 	bfctl add-flow "$BR" "ip,actions=ct(commit,nat(src=10.1.1.240))"
-expect_error "unreadable flow file" "^brflowctl: add-flows: .*'/nonexistent/x.flows'" \
+expect_error "unreadable flow file" "^brflowctl: .*'/nonexistent/x.flows'" \
 	bfctl add-flows "$BR" /nonexistent/x.flows
 check_fails "unknown command fails" bfctl frobnicate
 check_fails "wrong argument count fails" bfctl add-flow "$BR"
 
 check_eq "the control socket has mode 0600 and belongs to root" "600 root" \
 	"$(stat -c '%a %U' "$BF_DIR/sock" 2>&1)"
+
+hexof() { od -An -v -tx1 | tr -d ' \n'; }
 
 # raw_frame HEX: sends the bytes to the socket, prints the reply's status byte ('0'/'1') or
 # "closed" when the daemon closed without a reply, "timeout" if it said nothing in 8 s.
@@ -89,15 +91,15 @@ frame() {
 	still_answers "$1"
 }
 
-frame "garbage text" "$(printf 'this is not a frame' | od -An -tx1 | tr -d ' \n')" '^(1|closed)$'
-frame "oversized length (1 GiB)" "40000000$(printf 'x%.0s' {1..64} | od -An -tx1 | tr -d ' \n')" '^(1|closed)$'
+frame "garbage text" "$(printf 'this is not a frame' | hexof)" '^(1|closed)$'
+frame "oversized length (1 GiB)" "40000000$(printf 'x%.0s' {1..64} | hexof)" '^(1|closed)$'
 frame "empty frame" "00000000" '^(1|closed)$'
-frame "strings without NUL" "00000005$(printf 'hello' | od -An -tx1 | tr -d ' \n')" '^1$'
-frame "length longer than the data" "00000064$(printf 'show\0' | od -An -tx1 | tr -d ' \n')" '^(1|closed)$'
-frame "unknown command in a well-formed frame" "0000000a$(printf 'frobnicat\0' | od -An -tx1 | tr -d ' \n')" '^1$'
-many=$(for i in $(seq 1 100); do printf 'show\0'; done | od -An -tx1 | tr -d ' \n')
+frame "strings without NUL" "00000005$(printf 'hello' | hexof)" '^1$'
+frame "length longer than the data" "00000064$(printf 'show\0' | hexof)" '^(1|closed)$'
+frame "unknown command in a well-formed frame" "0000000a$(printf 'frobnicat\0' | hexof)" '^1$'
+many=$(for i in $(seq 1 100); do printf 'show\0'; done | hexof)
 frame "too many arguments" "$(printf '%08x' $((${#many} / 2)))$many" '^(1|closed)$'
-frame "well-formed show" "00000005$(printf 'show\0' | od -An -tx1 | tr -d ' \n')" '^0$'
+frame "well-formed show" "00000005$(printf 'show\0' | hexof)" '^0$'
 
 # a client that connects and says nothing must not hang the daemon for good
 timeout 30 python3 -c '
