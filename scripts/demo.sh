@@ -55,11 +55,27 @@ kill_pidfile() {
 	rm -f "$f"
 }
 
+# Kills what still runs inside one of the demo's own namespaces (the HTTP
+# servers: a python3 wrapper such as pyenv's may fork, so $! is not enough).
+kill_ns_pids() {
+	local ns=$1 pids
+	pids=$(ip netns pids "$ns" 2>/dev/null) || return 0
+	[ -n "$pids" ] || return 0
+	kill $pids 2>/dev/null || true
+	for _ in $(seq 30); do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] || return 0
+		sleep 0.1
+	done
+	kill -9 $pids 2>/dev/null || true
+}
+
 cleanup() {
 	kill_pidfile $RUN/http1.pid
 	kill_pidfile $RUN/http2.pid
 	kill_pidfile $RUN/brflowd.pid
 	for ns in $H1 $H2 $SW; do
+		kill_ns_pids "$ns"
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	rm -rf "$RUN"
@@ -84,6 +100,7 @@ wait_for() {
 
 on_exit() {
 	local rc=$?
+	trap '' INT TERM   # a second ^C must not cut the clean-up short
 	if [ "$keep" = 1 ] && [ "$rc" = 0 ]; then
 		return
 	fi
@@ -133,7 +150,8 @@ show "$BRFLOWCTL" add-br br0
 show "$BRFLOWCTL" add-port br0 v1
 show "$BRFLOWCTL" add-port br0 v2
 
-step "Loading seed firewall 1: port 1 may open connections to port 2, port 2 may only answer"
+step "Replacing the bridge's default flow (priority=0,actions=NORMAL) with seed firewall 1:"
+echo "    port 1 may open connections to port 2, port 2 may only answer"
 FLOWS='table=0,priority=100,in_port=1,ip,actions=ct(commit),2
 table=0,priority=100,in_port=2,ip,ct_state=-trk,actions=ct(table=1)
 table=0,priority=10,arp,actions=normal
@@ -141,7 +159,7 @@ table=0,priority=1,actions=drop
 table=1,priority=100,in_port=2,ip,ct_state=+est,actions=1
 table=1,priority=1,actions=drop'
 printf '%s\n' "$FLOWS" | sed 's/^/    /'
-printf '%s\n' "$FLOWS" | show "$BRFLOWCTL" add-flows br0 -
+printf '%s\n' "$FLOWS" | show "$BRFLOWCTL" replace-flows br0 -
 
 step "Starting an HTTP server (python3 -m http.server 80) on each host"
 for n in 1 2; do
