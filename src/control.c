@@ -96,7 +96,8 @@ int control_listen(const char *path, gid_t gid, char *err, size_t errlen)
 		goto fail;
 	}
 	if (gid != (gid_t)-1 && (chown(path, (uid_t)-1, gid) || chmod(path, 0660))) {
-		snprintf(err, errlen, "chgrp/chmod %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "chgrp/chmod %s: %s", sa.sun_path,
+			 strerror(errno));
 		unlink(path);
 		goto fail;
 	}

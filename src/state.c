@@ -117,7 +117,8 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 	nb->flows = calloc(b->n_flows + 1, sizeof(*nb->flows));
 	if (!nb->ports || !nb->flows)
 		goto fail;
-	memcpy(nb->ports, b->ports, sizeof(*nb->ports) * b->n_ports);
+	if (b->n_ports)
+		memcpy(nb->ports, b->ports, sizeof(*nb->ports) * b->n_ports);
 	nb->n_ports = b->n_ports;
 	for (int i = 0; i < b->n_flows; i++) {
 		nb->flows[i].id = b->flows[i].id;
@@ -691,7 +692,8 @@ void st_load_dir(const struct st_state *st, st_load_fn fn, void *arg)
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (int i = 0; i < n; i++) {
 		char *path = state_path(st, names[i], false);
 		struct st_bridge *b = NULL;
