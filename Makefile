@@ -59,6 +59,7 @@ install: all
 	install -D -m 0644 man/brflow-flows.7 $(DESTDIR)$(PREFIX)/share/man/man7/brflow-flows.7
 	install -D -m 0644 systemd/brflowd.service $(DESTDIR)$(PREFIX)/lib/systemd/system/brflowd.service
 	install -D -m 0644 systemd/brflow.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/brflow.conf
+	install -D -m 0644 systemd/brflow-modules.conf $(DESTDIR)$(PREFIX)/lib/modules-load.d/brflow.conf
 
 clean:
 	rm -f rules/*.o rules/librules.a src/*.o src/brflowd ctl/*.o ctl/brflowctl $(UNIT_BIN)
