@@ -18,8 +18,9 @@
 #include "ctlproto.h"
 #include "log.h"
 
-/* A whole request must arrive within this time; a silent or trickling
- * client costs the daemon no more. */
+/* A request's header must arrive within IO_TIMEOUT_S and the whole request
+ * within REQUEST_TIMEOUT_MS: a silent or trickling client costs the daemon
+ * no more. */
 #define REQUEST_TIMEOUT_MS 10000
 #define IO_TIMEOUT_S 5
 
@@ -212,12 +213,13 @@ static void reply(int fd, char status, const char *text)
  * is told (NULL: the client is gone or silent, tell nothing). */
 static int read_request(int fd, char **buf, size_t *n, const char **why)
 {
-	int64_t deadline = mono_ms() + REQUEST_TIMEOUT_MS;
+	int64_t start = mono_ms();
+	int64_t deadline = start + REQUEST_TIMEOUT_MS;
 	uint32_t len;
 
 	*buf = NULL;
 	*why = NULL;
-	if (read_until(fd, &len, sizeof(len), deadline))
+	if (read_until(fd, &len, sizeof(len), start + IO_TIMEOUT_S * 1000))
 		return -1;
 	len = ntohl(len);
 	if (len > CTLPROTO_MAX_REQUEST) {
