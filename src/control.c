@@ -263,8 +263,10 @@ static void handle(int fd, struct st_state *st)
 	int argc, rc;
 
 	if (read_request(fd, &buf, &n, &why)) {
-		log_warn("control: dropping request: %s",
-			 why ? why : strerror(errno));
+		/* a client that connects and leaves (a liveness probe) is fine */
+		log_msg(why || errno != EIO ? BLOG_WARN : BLOG_DEBUG,
+			"control: dropping request: %s",
+			why ? why : strerror(errno));
 		if (why)
 			reply(fd, '1', why);
 		return;
