@@ -55,7 +55,7 @@ if ovs_load ovs-ct-label-bit-fiddling.flows "a masked ct_label write that clears
 fi
 
 ovs_case "conntrack - ct metadata, multiple zones"
-if ovs_load ovs-ct-metadata-multiple-zones.flows "two ct() in different zones on one path cannot be expressed in netfilter (design.md)"; then
+if ovs_load ovs-ct-metadata-multiple-zones.flows "two ct() zones on one path and ct_label writes that clear bits cannot be expressed in netfilter (design.md, issue 2)"; then
 	ovs_l7 2
 	check_ovs_http "$OVS_CASE: HTTP p0->p1 works" 1 10.1.1.2 0
 	check_ct "$OVS_CASE: dump-conntrack" 10.1.1.2 \
