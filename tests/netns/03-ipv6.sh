@@ -13,15 +13,7 @@ udp_ok "h1->h2 UDP over IPv6 passes" 1 2 fc00::2 5003
 udp_blocked "h2->h1 UDP over IPv6 is blocked" 2 1 fc00::1 5004
 tcp_blocked "IPv4 is dropped (no ip flow)" 1 2 10.1.1.2 5005
 
-ct=$(ct_dump 2>&1)
-re='^tcp,orig=\(src=fc00::1,dst=fc00::2,sport=([0-9]+),dport=5001\),reply=\(src=fc00::2,dst=fc00::1,sport=5001,dport=([0-9]+)\),protoinfo=\(state=[A-Z_]+\)$'
-line=$(grep 'dport=5001)' <<<"$ct" | head -1)
-if [[ $line =~ $re ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
-	ok "dump-conntrack prints the IPv6 TCP entry as OVS does"
-else
-	not_ok "dump-conntrack prints the IPv6 TCP entry as OVS does" \
-		"expected a line matching /$re/, got '$(bf_oneline "$ct")'"
-fi
+check_ct_tcp "dump-conntrack prints the IPv6 TCP entry as OVS does" fc00::1 fc00::2 5001
 check_ct "dump-conntrack prints the ICMPv6 echo as OVS does" fc00::2 \
 'icmpv6,orig=(src=fc00::1,dst=fc00::2,id=<cleared>,type=128,code=0),reply=(src=fc00::2,dst=fc00::1,id=<cleared>,type=129,code=0)
 tcp,orig=(src=fc00::1,dst=fc00::2,sport=<cleared>,dport=<cleared>),reply=(src=fc00::2,dst=fc00::1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)

@@ -537,6 +537,20 @@ check_ct() {
 	fi
 }
 
+# check_ct_tcp NAME SRC DST DPORT: dump-conntrack has the SRC->DST:DPORT TCP connection in
+# OVS's exact format, the reply's ports mirroring the original's, no zone/mark/labels.
+check_ct_tcp() {
+	local ct line re
+	ct=$(ct_dump 2>&1)
+	line=$(grep "dport=$4)" <<<"$ct" | head -1)
+	re="^tcp,orig=\(src=$2,dst=$3,sport=([0-9]+),dport=$4\),reply=\(src=$3,dst=$2,sport=$4,dport=([0-9]+)\),protoinfo=\(state=[A-Z_]+\)$"
+	if [[ $line =~ $re ]] && [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "expected a line matching /$re/, got '$(bf_oneline "$ct")'"
+	fi
+}
+
 # nft_snapshot: the switch namespace's ruleset without counter values.
 nft_snapshot() { ip netns exec "$SW" nft -s list ruleset; }
 
