@@ -424,7 +424,10 @@ static void put_set_field(struct sbuf *b, const struct action_set_field *s)
 	const struct field_info *fi = field_info(s->field);
 	int w = fi->width, ofs, nbits;
 
-	if (s->as_load && mask_range(s->mask, w, &ofs, &nbits)) {
+	/* ovs-ofctl (OpenFlow 1.0 + NXM, its default) shows every write whose
+	 * mask is one bit range as load:, whichever form was written; wider
+	 * fields keep the form written (OVS would split them in two loads). */
+	if ((s->as_load || w <= 4) && mask_range(s->mask, w, &ofs, &nbits)) {
 		put_load(b, s, fi, ofs, nbits);
 		return;
 	}

@@ -27,7 +27,7 @@ static void report(bool ok, const char *name, const char *fmt, const char *a,
 static bool set_field_equal(const struct action_set_field *a,
 			    const struct action_set_field *b)
 {
-	return a->field == b->field && a->as_load == b->as_load &&
+	return a->field == b->field && /* as_load: spelling only */
 	       !memcmp(a->value, b->value, sizeof(a->value)) &&
 	       !memcmp(a->mask, b->mask, sizeof(a->mask));
 }
