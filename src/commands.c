@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/if_ether.h>
+
 #include "bridge_nl.h"
 #include "conntrack.h"
 #include "log.h"
@@ -439,9 +441,12 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 	}
 	if (!c->no_stats && st_read_stats(b, pk, by, &err))
 		goto out;
+	/* nftables counts skb->len, which at the bridge and br_netfilter
+	 * hooks starts at the network header; OVS counts whole frames. */
 	for (int i = 0; i < n; i++)
 		if (!p || pattern_matches(p, &b->flows[i].flow, c->strict))
-			ds[m++] = (struct dump_sort){ &b->flows[i], pk[i], by[i] };
+			ds[m++] = (struct dump_sort){ &b->flows[i], pk[i],
+						      by[i] + ETH_HLEN * pk[i] };
 	qsort(ds, m, sizeof(*ds), dump_cmp);
 	for (int i = 0; i < m && !err; i++) {
 		char *text = flow_format(&ds[i].sf->flow);
