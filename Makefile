@@ -5,7 +5,8 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
+# Always on, also when CFLAGS comes from the command line (make asan).
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
 PKGS     = libnftnl libmnl libnetfilter_conntrack
 DAEMON_LIBS = $(shell pkg-config --libs $(PKGS) libsystemd 2>/dev/null || echo -lnftnl -lmnl -lnetfilter_conntrack -lnfnetlink -lsystemd)
 DAEMON_CFLAGS = $(shell pkg-config --cflags $(PKGS) libsystemd 2>/dev/null)

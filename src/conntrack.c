@@ -284,7 +284,8 @@ int conntrack_dump(FILE *out, int zone, char *err, size_t errlen)
 		goto out;
 	}
 	/* sorted, so the output is deterministic (like OVS tests' `| sort`) */
-	qsort(d.lines, d.n, sizeof(*d.lines), cmp_lines);
+	if (d.n)
+		qsort(d.lines, d.n, sizeof(*d.lines), cmp_lines);
 	for (i = 0; i < d.n; i++)
 		fprintf(out, "%s\n", d.lines[i]);
 	ret = 0;
