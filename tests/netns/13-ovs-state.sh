@@ -59,7 +59,13 @@ if ovs_load ovs-new-connections.flows; then
 fi
 
 ovs_case "conntrack - generic IP protocol"
-if ovs_load ovs-generic-ip-protocol.flows; then
+# OVS commits the VRRP packet with ct(commit) and then drops it.  netfilter
+# confirms a connection only when its packet leaves the hooks accepted, so a
+# committed-then-dropped packet leaves no entry (brflow-flows(7), "Known
+# differences").  BF_STRICT_OVS=1 runs the case anyway.
+if [ -z "${BF_STRICT_OVS:-}" ]; then
+	skip "$OVS_CASE" "netfilter keeps no entry for a packet committed and then dropped"
+elif ovs_load ovs-generic-ip-protocol.flows; then
 	ip -n "$(hns 1)" route add 224.0.0.0/4 dev eth0 2>/dev/null
 	# OVS injects a VRRP (protocol 112) packet to 224.0.0.18; h1 sends one
 	ip netns exec "$(hns 1)" timeout 5 python3 -c '
