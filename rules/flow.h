@@ -136,6 +136,10 @@ struct flow_parse_opts {
 	bool match_only;        /* del-flows/mod-flows matching: actions optional */
 	bool *priority_given;   /* out: whether priority= appeared; may be NULL */
 	bool *table_given;      /* out: whether table= appeared; may be NULL */
+	/* Resolves a port name ("in_port=veth1", "output:veth2") to its ofport,
+	 * or returns 0 if there is no such port; NULL: names are errors. */
+	int (*port_by_name)(const char *name, void *arg);
+	void *port_arg;
 };
 char *flow_parse(const char *text, struct flow *out,
 		 const struct flow_parse_opts *opts);

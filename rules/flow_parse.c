@@ -46,6 +46,7 @@ struct parser {
 	enum prereq pre[F_COUNT];
 	bool drop;
 	struct tok drop_tok;
+	const struct flow_parse_opts *opts;
 };
 
 /* ---- errors ---- */
@@ -304,10 +305,38 @@ static int parse_table(struct parser *p, struct tok t, uint8_t *table)
 	return 0;
 }
 
-/* OpenFlow port numbers 1..0xfeff (OFPP_MAX is reserved). */
+/* A port name's ofport, resolved by the caller (the daemon knows the
+ * bridge's ports); 0 when unknown. */
+static int lookup_port_name(struct parser *p, struct tok t)
+{
+	char name[16];
+	int ofport;
+
+	if (!t.len || t.len >= sizeof(name) || !p->opts || !p->opts->port_by_name)
+		return 0;
+	memcpy(name, p->s + t.off, t.len);
+	name[t.len] = 0;
+	ofport = p->opts->port_by_name(name, p->opts->port_arg);
+	return ofport > 0 ? ofport : 0;
+}
+
+static int parse_port_name(struct parser *p, struct tok t, uint32_t *port)
+{
+	int ofport = lookup_port_name(p, t);
+
+	if (!ofport)
+		return fail(p, t.off, "unknown port '%.*s'", (int)t.len, p->s + t.off);
+	*port = ofport;
+	return 0;
+}
+
+/* OpenFlow port numbers 1..0xfeff (OFPP_MAX is reserved), or a name. */
 static int parse_port(struct parser *p, struct tok t, uint32_t *port)
 {
 	uint64_t v;
+
+	if (t.len && !isdigit((unsigned char)p->s[t.off]))
+		return parse_port_name(p, t, port);
 
 	if (parse_uint(p, t, 0xfeff, "port", &v))
 		return -1;
@@ -1269,7 +1298,7 @@ static int parse_port_action(struct parser *p, struct tok t, struct tok key)
 		if (tok_icase(p, t, names[i].name))
 			return add_action(p, names[i].type, key.off) ? 0 : -1;
 	}
-	if (t.len && !isdigit((unsigned char)p->s[t.off]))
+	if (t.len && !isdigit((unsigned char)p->s[t.off]) && !lookup_port_name(p, t))
 		return fail(p, t.off, "output to '" TOKF "' is not supported",
 			    TOKA(p, t));
 	if (parse_port(p, t, &port))
@@ -1339,7 +1368,8 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 	if (!kv->delim && (isdigit((unsigned char)p->s[kv->key.off]) ||
 			   tok_icase(p, kv->key, "normal") ||
 			   tok_icase(p, kv->key, "flood") ||
-			   tok_icase(p, kv->key, "in_port")))
+			   tok_icase(p, kv->key, "in_port") ||
+			   lookup_port_name(p, kv->key)))
 		return parse_port_action(p, kv->key, kv->key);
 	for (i = 0; i < sizeof(unsupported_actions) / sizeof(unsupported_actions[0]); i++) {
 		if (tok_icase(p, kv->key, unsupported_actions[i]))
@@ -1450,6 +1480,7 @@ char *flow_parse(const char *text, struct flow *out,
 		return strdup("out of memory at column 1");
 	p->s = text;
 	p->len = strlen(text);
+	p->opts = opts;
 	p->f.priority = FLOW_DEFAULT_PRIORITY;
 	if (parse_flow(p, opts) && !p->err)
 		fail(p, 0, "invalid flow");

@@ -120,10 +120,36 @@ static char *prefix_line(int lineno, char *err)
 	return e;
 }
 
+/* Port names in flows ("in_port=veth1", "output:veth2") resolve through
+ * the bridge's ports, as ovs-ofctl resolves them through the switch. */
+static int port_by_name(const char *name, void *arg)
+{
+	const struct st_bridge *b = arg;
+
+	for (int i = 0; b && i < b->n_ports; i++)
+		if (!strcmp(b->ports[i].ifname, name))
+			return b->ports[i].ofport;
+	return 0;
+}
+
+static char *parse_flow_on(const struct st_bridge *b, const char *text,
+			   struct flow *f, struct flow_parse_opts *o)
+{
+	struct flow_parse_opts plain = { 0 };
+
+	if (!o)
+		o = &plain;
+	o->port_by_name = port_by_name;
+	o->port_arg = (void *)b;
+	return flow_parse(text, f, o);
+}
+
 /* Calls fn for each flow line of 'text' (blank lines and # comments
- * skipped); stops at the first error, which names the line. */
+ * skipped); stops at the first error, which names the line.  Port names
+ * resolve on bridge b. */
 typedef char *(*line_fn)(struct flow *f, void *arg);
-static char *for_each_flow_line(char *text, line_fn fn, void *arg)
+static char *for_each_flow_line(const struct st_bridge *b, char *text,
+				line_fn fn, void *arg)
 {
 	int lineno = 0;
 	char *save = NULL;
@@ -143,7 +169,7 @@ static char *for_each_flow_line(char *text, line_fn fn, void *arg)
 			*--end = '\0';
 		if (!*line || *line == '#')
 			continue;
-		err = flow_parse(line, &f, NULL);
+		err = parse_flow_on(b, line, &f, NULL);
 		if (!err)
 			err = fn(&f, arg);
 		if (err)
@@ -163,7 +189,8 @@ struct pattern {
 	bool prio_given, table_given;
 };
 
-static char *parse_pattern(const char *text, struct pattern *p)
+static char *parse_pattern(const struct st_bridge *b, const char *text,
+			   struct pattern *p)
 {
 	struct flow_parse_opts o = {
 		.match_only = true,
@@ -172,7 +199,7 @@ static char *parse_pattern(const char *text, struct pattern *p)
 	};
 
 	memset(p, 0, sizeof(*p));
-	return flow_parse(text, &p->f, &o);
+	return parse_flow_on(b, text, &p->f, &o);
 }
 
 /* Strict: same table (when given), priority (default 32768) and match.
@@ -202,7 +229,7 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 	char *err;
 
 	(void)argc;
-	err = flow_parse(argv[1], &f, NULL);
+	err = parse_flow_on(st_find_bridge(c->st, argv[0]), argv[1], &f, NULL);
 	if (err)
 		return err;
 	err = clone_bridge(c, argv[0], &nb);
@@ -229,7 +256,7 @@ static char *cmd_add_flows(struct cmd_ctx *c, char **argv, int argc)
 	err = clone_bridge(c, argv[0], &nb);
 	if (err)
 		return err;
-	err = for_each_flow_line(argv[1], add_line, nb);
+	err = for_each_flow_line(nb, argv[1], add_line, nb);
 	if (err) {
 		st_bridge_free(nb);
 		return err;
@@ -291,7 +318,7 @@ static char *cmd_replace_flows(struct cmd_ctx *c, char **argv, int argc)
 	ra.nb = nb;
 	while (nb->n_flows)
 		st_del_flow(nb, nb->n_flows - 1);
-	err = for_each_flow_line(argv[1], replace_line, &ra);
+	err = for_each_flow_line(nb, argv[1], replace_line, &ra);
 	if (err) {
 		st_bridge_free(nb);
 		return err;
@@ -307,7 +334,7 @@ static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
 	char *err;
 
 	if (argc > 1) {
-		err = parse_pattern(argv[1], &p);
+		err = parse_pattern(st_find_bridge(c->st, argv[0]), argv[1], &p);
 		if (err)
 			return err;
 	}
@@ -360,7 +387,7 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 	(void)argc;
 	if (!strstr(argv[1], "action"))
 		return errf("'%s': must specify actions", argv[1]);
-	err = parse_pattern(argv[1], &p);
+	err = parse_pattern(st_find_bridge(c->st, argv[0]), argv[1], &p);
 	if (err)
 		return err;
 	err = clone_bridge(c, argv[0], &nb);
@@ -475,7 +502,7 @@ static char *cmd_dump_flows(struct cmd_ctx *c, char **argv, int argc)
 		return err;
 	if (argc < 2)
 		return dump_bridge(c, b, NULL);
-	err = parse_pattern(argv[1], &p);
+	err = parse_pattern(st_find_bridge(c->st, argv[0]), argv[1], &p);
 	if (err)
 		return err;
 	err = dump_bridge(c, b, &p);

@@ -50,4 +50,14 @@ check_gt "n_packets counts ARP" "$(flow_packets 'table=0,' 'priority=10,arp')" 0
 check_eq "the default NORMAL flow is shadowed" "$normal0" \
 	"$(flow_packets 'table=0,' 'priority=0 actions=NORMAL')"
 
+# port names resolve through the bridge's ports, as in ovs-ofctl
+check "a flow may name ports" bfctl add-flow "$BR" \
+	"table=1,priority=200,in_port=p2,udp,actions=output:p1"
+check_re "named ports are stored as their numbers" \
+	'table=1, priority=200,udp,in_port=2 actions=output:1' \
+	"$(bfctl --no-stats dump-flows "$BR" 2>&1)"
+check_eq "an unknown port name is refused in one line" \
+	"brflowctl: add-flow: unknown port 'p9' at column 9" \
+	"$(bfctl add-flow "$BR" "in_port=p9,actions=drop" 2>&1)"
+
 bf_done
