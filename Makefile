@@ -47,6 +47,11 @@ unit: $(UNIT_BIN)
 check: all unit
 	bash tests/run.sh
 
+# The netns suite inside Debian's stock kernel under QEMU (tests/vm/run.sh); built here,
+# nothing is compiled in the guest.
+check-vm: all unit
+	tests/vm/run.sh bash tests/run.sh
+
 asan:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check
@@ -65,4 +70,4 @@ install: all
 clean:
 	rm -f rules/*.o rules/librules.a src/*.o src/brflowd ctl/*.o ctl/brflowctl $(UNIT_BIN)
 
-.PHONY: all unit check asan install clean
+.PHONY: all unit check check-vm asan install clean
