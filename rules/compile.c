@@ -158,8 +158,9 @@ static void collect_label_bits(struct compiler *c, const struct flow *f)
 		for (int e = 0; e < ct->n_exec; e++)
 			if (ct->exec[e].field == F_CT_LABEL)
 				for (int b = 0; b < 16; b++)
-					c->label_ever_set[b] |= ct->exec[e].value[b] &
-								ct->exec[e].mask[b];
+					c->label_ever_set[b] |= ct->exec[e].is_move ?
+						ct->exec[e].mask[b] :
+						ct->exec[e].value[b] & ct->exec[e].mask[b];
 	}
 }
 
@@ -208,7 +209,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	return a->pass == b->pass && a->l3 == b->l3 && a->table == b->table &&
 	       a->tracked == b->tracked && a->ctx_zone == b->ctx_zone &&
 	       a->zone_seen == b->zone_seen && a->maybe_output == b->maybe_output &&
-	       a->in_port == b->in_port &&
+	       a->in_port == b->in_port && a->metadata == b->metadata &&
 	       !memcmp(a->regs, b->regs, sizeof(a->regs));
 }
 
@@ -386,12 +387,63 @@ static int emit_output(struct emit *e, uint32_t out)
 	       oom(e->c) : 0;
 }
 
+/* Registers and metadata hold compile-time values on every path. */
+static uint64_t state_field(const struct path_state *st, enum field_id id)
+{
+	return id == F_METADATA ? st->metadata : st->regs[id - F_REG0];
+}
+
+/* The value a write puts into its destination bits (a move's bits come
+ * from the path's registers), aligned to the destination field. */
+static uint64_t write_value64(const struct path_state *st,
+			      const struct action_set_field *w)
+{
+	uint64_t v;
+
+	if (!w->is_move)
+		return be_uint64(w->value, field_width(w->field));
+	v = state_field(st, w->src) >> w->src_ofs;
+	if (w->nbits < 64)
+		v &= (1ull << w->nbits) - 1;
+	return w->dst_ofs < 64 ? v << w->dst_ofs : 0;
+}
+
 static void set_reg(struct path_state *st, const struct action_set_field *w)
 {
-	int r = w->field - F_REG0;
-	uint32_t mask = be_uint(w->mask, 4);
+	uint64_t v = write_value64(st, w);
 
-	st->regs[r] = (st->regs[r] & ~mask) | (be_uint(w->value, 4) & mask);
+	if (w->field == F_METADATA) {
+		uint64_t mask = be_uint64(w->mask, 8);
+
+		st->metadata = (st->metadata & ~mask) | (v & mask);
+	} else {
+		int r = w->field - F_REG0;
+		uint32_t mask = be_uint(w->mask, 4);
+
+		st->regs[r] = (st->regs[r] & ~mask) | ((uint32_t)v & mask);
+	}
+}
+
+/* A write's value as 16 big-endian bytes (ct_label), moves resolved. */
+static void write_value128(const struct path_state *st,
+			   const struct action_set_field *w, uint8_t out[16])
+{
+	uint64_t v;
+
+	if (!w->is_move) {
+		memcpy(out, w->value, 16);
+		return;
+	}
+	memset(out, 0, 16);
+	v = state_field(st, w->src) >> w->src_ofs;
+	if (w->nbits < 64)
+		v &= (1ull << w->nbits) - 1;
+	for (int bit = 0; bit < w->nbits && bit < 64; bit++)
+		if (v >> bit & 1) {
+			int to = w->dst_ofs + bit;
+
+			out[15 - to / 8] |= 1u << (to % 8);
+		}
 }
 
 static int ct_zone_of(struct emit *e, const struct action_ct *ct, uint16_t *zone)
@@ -411,20 +463,26 @@ static int ct_zone_of(struct emit *e, const struct action_ct *ct, uint16_t *zone
 static int emit_commit(struct emit *e, const struct action_ct *ct)
 {
 	uint32_t and_mask = ~CT_COMMITTED, or_value = CT_COMMITTED;
-	uint8_t label[16] = { 0 };
+	uint8_t label[16] = { 0 }, v[16];
 	bool any_label = false;
 
 	for (int i = 0; i < ct->n_exec; i++) {
 		const struct action_set_field *w = &ct->exec[i];
 
 		if (w->field == F_CT_MARK) {
-			uint32_t mask = be_uint(w->mask, 4) & CT_MARK_USER_MASK;
+			uint32_t mask = be_uint(w->mask, 4);
+			uint32_t value = (uint32_t)write_value64(&e->st, w) & mask;
 
+			if (value & ~CT_MARK_USER_MASK)
+				return fail(e->c, e->f, "this path writes 0x%x to ct_mark; bit 31 is reserved by brflow",
+					    value);
+			mask &= CT_MARK_USER_MASK;
 			and_mask &= ~mask;
-			or_value = (or_value & ~mask) | (be_uint(w->value, 4) & mask);
+			or_value = (or_value & ~mask) | value;
 		} else if (w->field == F_CT_LABEL) {
+			write_value128(&e->st, w, v);
 			for (int b = 0; b < 16; b++) {
-				label[b] |= w->value[15 - b] & w->mask[15 - b];
+				label[b] |= v[15 - b] & w->mask[15 - b];
 				any_label |= label[b] != 0;
 			}
 		}

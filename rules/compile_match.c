@@ -16,6 +16,15 @@ uint32_t be_uint(const uint8_t *p, int width)
 	return x;
 }
 
+uint64_t be_uint64(const uint8_t *p, int width)
+{
+	uint64_t x = 0;
+
+	for (int i = 0; i < width && i < 8; i++)
+		x = x << 8 | p[i];
+	return x;
+}
+
 bool mask_is_full(const uint8_t *mask, int width)
 {
 	for (int i = 0; i < width; i++)
@@ -360,6 +369,9 @@ static int one_match(const struct flow_match *m, const struct path_state *st,
 		if (!st->tracked || !ip)
 			return all_zero_match(m);
 		return ct_label_match(m, r);
+	case F_METADATA:
+		return ((st->metadata ^ be_uint64(m->value, 8)) &
+			be_uint64(m->mask, 8)) == 0;
 	default:
 		if (m->field >= F_REG0 && m->field <= F_REG7)
 			return static_match(m, st->regs[m->field - F_REG0]);

@@ -39,6 +39,7 @@ struct path_state {
 	bool maybe_output;      /* an output action may already have run */
 	uint16_t in_port;       /* known ingress port on this path, 0 if not */
 	uint32_t regs[FLOW_NREGS];
+	uint64_t metadata;
 };
 
 /* What a compiled chain may do to the path that called it. */
@@ -59,6 +60,7 @@ int compile_matches(const struct flow *f, const struct path_state *st,
 
 /* Big-endian helpers over a field's width. */
 uint32_t be_uint(const uint8_t *p, int width);
+uint64_t be_uint64(const uint8_t *p, int width);
 bool mask_is_full(const uint8_t *mask, int width);
 int field_width(enum field_id id);
 

@@ -30,6 +30,7 @@ static const struct field_info fields[F_COUNT] = {
 	{ F_CT_LABEL,  "ct_label",  "NXM_NX_CT_LABEL",  16, true },
 	REG_ROW(0), REG_ROW(1), REG_ROW(2), REG_ROW(3),
 	REG_ROW(4), REG_ROW(5), REG_ROW(6), REG_ROW(7),
+	{ F_METADATA,  "metadata",  "OXM_OF_METADATA",  8,  true },
 };
 
 /* Other spellings OVS accepts for the same field (its "aka" names). */

@@ -47,6 +47,7 @@ enum field_id {
 	F_CT_LABEL,
 	F_REG0,
 	F_REG7 = F_REG0 + FLOW_NREGS - 1,
+	F_METADATA,     /* OpenFlow metadata, 64 bits, per packet like regs */
 	F_COUNT
 };
 
@@ -66,7 +67,7 @@ enum action_type {
 	ACT_IN_PORT,
 	ACT_RESUBMIT,   /* resubmit(,N) (and resubmit(PORT,N) is rejected) */
 	ACT_GOTO_TABLE, /* goto_table:N; must be last */
-	ACT_SET_FIELD,  /* load: and set_field: to reg0-7 */
+	ACT_SET_FIELD,  /* load:, set_field: and move: to reg0-7/metadata */
 	ACT_CT,
 };
 
@@ -78,6 +79,12 @@ struct action_set_field {
 	uint8_t value[FLOW_MAX_VALUE];
 	uint8_t mask[FLOW_MAX_VALUE];
 	bool as_load; /* written as load:...->NXM_..[a..b]; printer keeps form */
+	/* move:SRC[a..b]->DST[c..d]: the value comes from a register or
+	 * metadata at run time (known per path at compile time); 'mask' still
+	 * marks the destination bits and 'value' is unused. */
+	bool is_move;
+	enum field_id src;
+	uint8_t src_ofs, dst_ofs, nbits;
 };
 
 #define CT_MAX_EXEC 8

@@ -644,6 +644,7 @@ static const struct {
 	{ "reg2", F_REG0 + 2, P_NONE }, { "reg3", F_REG0 + 3, P_NONE },
 	{ "reg4", F_REG0 + 4, P_NONE }, { "reg5", F_REG0 + 5, P_NONE },
 	{ "reg6", F_REG0 + 6, P_NONE }, { "reg7", F_REG0 + 7, P_NONE },
+	{ "metadata", F_METADATA, P_NONE },
 };
 
 /* Keys OVS prints in dump-flows; ignored so its output can be fed back. */
@@ -811,7 +812,7 @@ static int parse_subfield_match(struct parser *p, const struct kv *kv)
 		return -1;
 	w = sf.fi->width;
 	if (sf.fi->id != F_CT_MARK && sf.fi->id != F_CT_LABEL &&
-	    (sf.fi->id < F_REG0 || sf.fi->id > F_REG7))
+	    sf.fi->id != F_METADATA && (sf.fi->id < F_REG0 || sf.fi->id > F_REG7))
 		return fail(p, kv->key.off, "subfield match on '" TOKF
 			    "' is not supported", TOKA(p, kv->key));
 	if (parse_be(p, kv->val, x, w))
@@ -1036,7 +1037,7 @@ static int split_arrow(struct parser *p, struct tok t, const char *what,
 static int check_write_dst(struct parser *p, const struct field_info *fi,
 			   bool in_exec, struct tok dst)
 {
-	bool reg = fi->id >= F_REG0 && fi->id <= F_REG7;
+	bool reg = (fi->id >= F_REG0 && fi->id <= F_REG7) || fi->id == F_METADATA;
 	bool ct = fi->id == F_CT_MARK || fi->id == F_CT_LABEL;
 
 	if (in_exec && !ct)
@@ -1047,7 +1048,39 @@ static int check_write_dst(struct parser *p, const struct field_info *fi,
 			    "ct(commit,exec(...))", TOKA(p, dst));
 	if (!in_exec && !reg)
 		return fail(p, dst.off, "writing '" TOKF "' is not supported "
-			    "(only reg0-reg7)", TOKA(p, dst));
+			    "(only reg0-reg7 and metadata)", TOKA(p, dst));
+	return 0;
+}
+
+/* move:SRC[a..b]->DST[c..d]; the source must be a register or metadata,
+ * whose values brflow knows on every path. */
+static int parse_move(struct parser *p, struct tok t, bool in_exec,
+		      struct action_set_field *sf)
+{
+	struct tok src, dst;
+	struct subfield s, d;
+	int bit;
+
+	if (split_arrow(p, t, "move", &src, &dst) || parse_subfield(p, src, &s) ||
+	    parse_subfield(p, dst, &d) || check_write_dst(p, d.fi, in_exec, dst))
+		return -1;
+	if ((s.fi->id < F_REG0 || s.fi->id > F_REG7) && s.fi->id != F_METADATA)
+		return fail(p, src.off, "move source '" TOKF "' must be a register "
+			    "(reg0-reg7) or metadata", TOKA(p, src));
+	if (s.nbits != d.nbits)
+		return fail(p, t.off, "move '" TOKF "': source has %d bits, "
+			    "destination %d", TOKA(p, t), s.nbits, d.nbits);
+	memset(sf, 0, sizeof(*sf));
+	sf->field = d.fi->id;
+	sf->is_move = true;
+	sf->src = s.fi->id;
+	sf->src_ofs = s.ofs;
+	sf->dst_ofs = d.ofs;
+	sf->nbits = s.nbits;
+	for (bit = 0; bit < d.nbits; bit++)
+		set_bit(sf->mask, d.fi->width, d.ofs + bit);
+	/* A move may cover ct_mark bit 31: the compiler knows the moved value
+	 * and refuses it only if that bit would really be set. */
 	return 0;
 }
 
@@ -1122,10 +1155,11 @@ static int parse_exec(struct parser *p, struct tok body, struct action_ct *ct)
 	while ((r = next_kv(p, &pos, end, &kv)) > 0) {
 		struct action_set_field *sf;
 		bool load = tok_icase(p, kv.key, "load");
+		bool move = tok_icase(p, kv.key, "move");
 
-		if (!load && !tok_icase(p, kv.key, "set_field"))
-			return fail(p, kv.key.off, "ct exec may only hold set_field or "
-				    "load to ct_mark/ct_label, not '" TOKF "'",
+		if (!load && !move && !tok_icase(p, kv.key, "set_field"))
+			return fail(p, kv.key.off, "ct exec may only hold set_field, "
+				    "load or move to ct_mark/ct_label, not '" TOKF "'",
 				    TOKA(p, kv.all));
 		if (kv.delim != ':' || !kv.val.len)
 			return fail(p, kv.key.off, "missing value for '" TOKF "'",
@@ -1134,7 +1168,8 @@ static int parse_exec(struct parser *p, struct tok body, struct action_ct *ct)
 			return fail(p, kv.key.off, "too many actions in ct exec (max %d)",
 				    CT_MAX_EXEC);
 		sf = &ct->exec[ct->n_exec];
-		if (load ? parse_load(p, kv.val, true, sf) :
+		if (move ? parse_move(p, kv.val, true, sf) :
+		    load ? parse_load(p, kv.val, true, sf) :
 			   parse_set_field(p, kv.val, true, sf))
 			return -1;
 		ct->n_exec++;
@@ -1313,7 +1348,7 @@ static int parse_port_action(struct parser *p, struct tok t, struct tok key)
 /* Actions OVS has and brflow does not (yet): a clearer word than "unknown". */
 static const char *const unsupported_actions[] = {
 	"controller", "local", "all", "table", "none", "enqueue", "learn",
-	"move", "mod_dl_src", "mod_dl_dst", "mod_nw_src", "mod_nw_dst",
+	"mod_dl_src", "mod_dl_dst", "mod_nw_src", "mod_nw_dst",
 	"mod_tp_src", "mod_tp_dst", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
 	"push_vlan", "pop_vlan", "dec_ttl", "ct_clear", "clone", "group",
 	"meter", "note", "sample", "multipath", "bundle", "bundle_load",
@@ -1352,6 +1387,13 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 			return fail(p, kv->key.off, "goto_table needs a table: goto_table:N");
 		a = add_action(p, ACT_GOTO_TABLE, kv->key.off);
 		return a ? parse_table(p, kv->val, &a->u.table) : -1;
+	}
+	if (tok_icase(p, kv->key, "move")) {
+		if (kv->delim != ':' || !kv->val.len)
+			return fail(p, kv->key.off, "missing value for '" TOKF "'",
+				    TOKA(p, kv->key));
+		a = add_action(p, ACT_SET_FIELD, kv->key.off);
+		return a ? parse_move(p, kv->val, false, &a->u.set) : -1;
 	}
 	if (tok_icase(p, kv->key, "load") || tok_icase(p, kv->key, "set_field")) {
 		bool load = tok_icase(p, kv->key, "load");

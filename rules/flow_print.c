@@ -345,6 +345,7 @@ static void put_matches(struct sbuf *b, const struct flow *f)
 	put_field(b, f, F_CT_LABEL);
 	if (sh)
 		sb_printf(b, "%s,", sh);
+	put_field(b, f, F_METADATA);
 	for (i = F_REG0; i <= F_REG7; i++)
 		put_field(b, f, i);
 	put_field(b, f, F_IN_PORT);
@@ -423,6 +424,14 @@ static void put_set_field(struct sbuf *b, const struct action_set_field *s)
 {
 	const struct field_info *fi = field_info(s->field);
 	int w = fi->width, ofs, nbits;
+
+	if (s->is_move) {
+		sb_printf(b, "move:");
+		put_subfield(b, field_info(s->src), s->src_ofs, s->nbits);
+		sb_printf(b, "->");
+		put_subfield(b, fi, s->dst_ofs, s->nbits);
+		return;
+	}
 
 	/* ovs-ofctl (OpenFlow 1.0 + NXM, its default) shows every write whose
 	 * mask is one bit range as load:, whichever form was written; wider

@@ -26,7 +26,7 @@ if ovs_load ovs-ct-mark-bit-fiddling.flows; then
 fi
 
 ovs_case "conntrack - ct_mark from register"
-if ovs_load ovs-ct-mark-from-register.flows "move: from a register to ct_mark is outside issue 2"; then
+if ovs_load ovs-ct-mark-from-register.flows; then
 	ovs_l7 2
 	ovs_l7 4
 	check_ovs_http "$OVS_CASE: HTTP p0->p1 works" 1 10.1.1.2 0

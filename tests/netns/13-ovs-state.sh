@@ -98,7 +98,7 @@ if ovs_load ovs-ipv4-fragmentation.flows; then
 fi
 
 ovs_case "conntrack - commit, recirc"
-if ovs_load ovs-commit-recirc.flows "the metadata field is outside issue 2"; then
+if ovs_load ovs-commit-recirc.flows; then
 	ovs_l7 2
 	ovs_l7 4
 	check_ovs_http "$OVS_CASE: HTTP p0->p1 works" 1 10.1.1.2 0
