@@ -1,17 +1,17 @@
 /* What brflow's flows and the DPI handler (queue/brflow-dpi) agree on: the
  * ct label bits the handler writes, the protocol ids behind dpi_proto=, and
- * the host table behind dpi_host=.  Users keep ct_label bits 0-63; bits
- * 64-127 belong to DPI (brflow-flows(7)). */
+ * the host table behind dpi_host=.  In a flow set that uses DPI, ct_label
+ * bits 96-127 belong to it and users keep bits 0-95 (brflow-flows(7)). */
 #ifndef BRFLOW_DPI_H
 #define BRFLOW_DPI_H
 
 #include <stdint.h>
 
-#define DPI_LABEL_USER_BITS   64   /* users may write label bits 0..63 only */
-#define DPI_LABEL_HOST_SHIFT  64   /* bits 64..95: one bit per host pattern */
-#define DPI_MAX_HOSTS         32
-#define DPI_LABEL_PROTO_SHIFT 96   /* bits 96..111: protocol id (0 = none) */
-#define DPI_LABEL_PROTO_BITS  16
+#define DPI_LABEL_USER_BITS   96   /* users may write label bits 0..95 */
+#define DPI_LABEL_HOST_SHIFT  96   /* bits 96..111: one bit per host pattern */
+#define DPI_MAX_HOSTS         16
+#define DPI_LABEL_PROTO_SHIFT 112  /* bits 112..119: protocol id (0 = none) */
+#define DPI_LABEL_PROTO_BITS  8
 #define DPI_LABEL_DONE_BIT    127  /* classified, or nDPI gave up */
 
 /* Packet-mark bit the handler sets on a packet it has seen, so the
@@ -24,7 +24,7 @@
 #define DPI_HOST_MAX_LEN      253
 
 /* The handler's configuration file, written by brflowd: one line per host
- * pattern, "host BIT PATTERN" (BIT 0..31, label bit 64+BIT). */
+ * pattern, "host BIT PATTERN" (BIT 0..15, label bit 96+BIT). */
 #define DPI_DEFAULT_CONF      "/run/brflow/dpi.conf"
 #define DPI_DEFAULT_SOCKET    "/run/brflow/dpi.sock"
 
