@@ -27,6 +27,11 @@ struct compile_input {
 	const struct compile_port *ports;
 	int n_flows;
 	const struct compile_flow *flows;
+	/* The DPI host table shared by every bridge (rules/dpi.h): pattern i
+	 * is label bit DPI_LABEL_HOST_SHIFT + i.  Every dpi_host= pattern of
+	 * 'flows' must be in it. */
+	int n_dpi_hosts;
+	const char *const *dpi_hosts;
 };
 
 /* Compiles 'in' into 'out' (which must be zeroed).  Returns NULL on success,

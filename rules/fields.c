@@ -31,6 +31,8 @@ static const struct field_info fields[F_COUNT] = {
 	REG_ROW(0), REG_ROW(1), REG_ROW(2), REG_ROW(3),
 	REG_ROW(4), REG_ROW(5), REG_ROW(6), REG_ROW(7),
 	{ F_METADATA,  "metadata",  "OXM_OF_METADATA",  8,  true },
+	{ F_DPI_PROTO, "dpi_proto", NULL,               1,  false },
+	{ F_DPI_HOST,  "dpi_host",  NULL,               1,  false },
 };
 
 /* Other spellings OVS accepts for the same field (its "aka" names). */

@@ -48,6 +48,8 @@ enum field_id {
 	F_REG0,
 	F_REG7 = F_REG0 + FLOW_NREGS - 1,
 	F_METADATA,     /* OpenFlow metadata, 64 bits, per packet like regs */
+	F_DPI_PROTO,    /* dpi_proto=NAME: value[0] = id from rules/dpi.h */
+	F_DPI_HOST,     /* dpi_host=PATTERN: the pattern is flow.dpi_host */
 	F_COUNT
 };
 
@@ -69,6 +71,7 @@ enum action_type {
 	ACT_GOTO_TABLE, /* goto_table:N; must be last */
 	ACT_SET_FIELD,  /* load:, set_field: and move: to reg0-7/metadata */
 	ACT_CT,
+	ACT_DPI,        /* dpi(queue=N[-M],fail=open|closed) */
 };
 
 /* load:/set_field: — write value under mask into a field (reg0-7 at top
@@ -102,6 +105,13 @@ struct action_ct {
 	struct action_set_field exec[CT_MAX_EXEC];
 };
 
+/* Send the connection's packets to the DPI handler until it is
+ * classified (rules/dpi.h). */
+struct action_dpi {
+	uint16_t queue_lo, queue_hi; /* NFQUEUE numbers; equal for one queue */
+	bool fail_closed;            /* no handler listening: drop (else pass) */
+};
+
 struct flow_action {
 	enum action_type type;
 	union {
@@ -109,6 +119,7 @@ struct flow_action {
 		uint8_t table;  /* ACT_RESUBMIT, ACT_GOTO_TABLE */
 		struct action_set_field set;
 		struct action_ct ct;
+		struct action_dpi dpi;
 	} u;
 };
 
@@ -120,6 +131,7 @@ struct flow {
 	struct flow_match matches[F_COUNT]; /* at most one per field, in field order */
 	int n_actions;
 	struct flow_action *actions;        /* malloc'd; flow_free releases */
+	char *dpi_host;                     /* malloc'd pattern of F_DPI_HOST, or NULL */
 };
 
 /* Field metadata, one table row per field (rules/fields.c). */
