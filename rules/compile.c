@@ -561,6 +561,8 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 		return emit_call(e, &target, last || a->type == ACT_GOTO_TABLE, NULL);
 	case ACT_CT:
 		return emit_ct(e, &a->u.ct, last);
+	case ACT_DPI:
+		return fail(e->c, e->f, "dpi() is not compiled yet");
 	}
 	return 0;
 }
