@@ -511,6 +511,12 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 	case ACT_CT:
 		put_ct(b, &a->u.ct);
 		break;
+	case ACT_DPI:
+		sb_printf(b, "dpi(queue=%u", a->u.dpi.queue_lo);
+		if (a->u.dpi.queue_hi != a->u.dpi.queue_lo)
+			sb_printf(b, "-%u", a->u.dpi.queue_hi);
+		sb_printf(b, ",fail=%s)", a->u.dpi.fail_closed ? "closed" : "open");
+		break;
 	}
 }
 
