@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dpi.h"
 #include "flow.h"
 
 #define MAX_FLOW_LEN 65536
@@ -857,6 +858,55 @@ static int parse_protocol(struct parser *p, const struct kv *kv, size_t i)
 	return 0;
 }
 
+/* dpi_proto=NAME: a row of the fixed table in rules/dpi_protos.c. */
+static int parse_dpi_proto(struct parser *p, const struct kv *kv)
+{
+	const struct dpi_proto *proto;
+	uint8_t v[FLOW_MAX_VALUE] = { 0 }, m[FLOW_MAX_VALUE] = { 0xff };
+	char name[32];
+
+	if (!kv->val.len)
+		return fail(p, kv->key.off, "missing value for field 'dpi_proto'");
+	if (!tok_copy(p, kv->val, name, sizeof(name)) ||
+	    !(proto = dpi_proto_by_name(name)))
+		return fail(p, kv->val.off, "unknown dpi protocol '" TOKF "'",
+			    TOKA(p, kv->val));
+	v[0] = proto->id;
+	set_match(p, F_DPI_PROTO, v, m, kv->key, P_NONE);
+	return 0;
+}
+
+/* dpi_host=NAME or *.SUFFIX: letters, digits, '-' and '.', at most
+ * DPI_HOST_MAX_LEN characters. */
+static int parse_dpi_host(struct parser *p, const struct kv *kv)
+{
+	uint8_t v[FLOW_MAX_VALUE] = { 0 }, m[FLOW_MAX_VALUE] = { 0xff };
+	size_t start = 0, i;
+
+	if (!kv->val.len)
+		return fail(p, kv->key.off, "missing value for field 'dpi_host'");
+	if (kv->val.len > DPI_HOST_MAX_LEN)
+		return fail(p, kv->val.off, "dpi_host is longer than %d characters",
+			    DPI_HOST_MAX_LEN);
+	if (kv->val.len > 2 && p->s[kv->val.off] == '*' && p->s[kv->val.off + 1] == '.')
+		start = 2;
+	for (i = start; i < kv->val.len; i++) {
+		char c = p->s[kv->val.off + i];
+
+		if (!isalnum((unsigned char)c) && c != '-' && c != '.')
+			return fail(p, kv->val.off + i, "invalid character in dpi_host '"
+				    TOKF "'", TOKA(p, kv->val));
+	}
+	free(p->f.dpi_host);
+	p->f.dpi_host = strndup(p->s + kv->val.off, kv->val.len);
+	if (!p->f.dpi_host)
+		return fail(p, kv->val.off, "out of memory");
+	for (i = 0; p->f.dpi_host[i]; i++)
+		p->f.dpi_host[i] = tolower((unsigned char)p->f.dpi_host[i]);
+	set_match(p, F_DPI_HOST, v, m, kv->key, P_NONE);
+	return 0;
+}
+
 static int parse_special_key(struct parser *p, const struct kv *kv,
 			     const struct flow_parse_opts *opts, bool *done)
 {
@@ -885,6 +935,10 @@ static int parse_special_key(struct parser *p, const struct kv *kv,
 		p->f.cookie = v;
 		return 0;
 	}
+	if (tok_is(p, kv->key, "dpi_proto"))
+		return parse_dpi_proto(p, kv);
+	if (tok_is(p, kv->key, "dpi_host"))
+		return parse_dpi_host(p, kv);
 	for (i = 0; i < sizeof(stat_keys) / sizeof(stat_keys[0]); i++) {
 		if (tok_is(p, kv->key, stat_keys[i]))
 			return 0;
@@ -1292,6 +1346,64 @@ static int parse_ct(struct parser *p, const struct kv *kv)
 	return 0;
 }
 
+/* dpi(queue=N[-M],fail=open|closed): both arguments optional (queue 0,
+ * fail open). */
+static int parse_dpi_arg(struct parser *p, const struct kv *arg,
+			 struct action_dpi *dpi)
+{
+	uint64_t lo, hi;
+	size_t dash;
+
+	if (tok_is(p, arg->key, "queue")) {
+		dash = tok_find(p, arg->val, 0, '-');
+		if (parse_uint(p, tok_sub(arg->val, 0, dash), 65535, "queue", &lo))
+			return -1;
+		hi = lo;
+		if (dash < arg->val.len &&
+		    parse_uint(p, tok_sub(arg->val, dash + 1, arg->val.len), 65535,
+			       "queue", &hi))
+			return -1;
+		if (hi < lo)
+			return fail(p, arg->val.off, "queue range '" TOKF "' is backwards",
+				    TOKA(p, arg->val));
+		dpi->queue_lo = lo;
+		dpi->queue_hi = hi;
+		return 0;
+	}
+	if (tok_is(p, arg->key, "fail")) {
+		if (tok_is(p, arg->val, "open") || tok_is(p, arg->val, "closed")) {
+			dpi->fail_closed = tok_is(p, arg->val, "closed");
+			return 0;
+		}
+		return fail(p, arg->val.off, "dpi fail= must be open or closed, not '"
+			    TOKF "'", TOKA(p, arg->val));
+	}
+	return fail(p, arg->key.off, "unknown dpi argument '" TOKF "'",
+		    TOKA(p, arg->key));
+}
+
+static int parse_dpi(struct parser *p, const struct kv *kv)
+{
+	size_t pos = kv->val.off, end = kv->val.off + kv->val.len;
+	struct flow_action *a;
+	struct kv arg;
+	int r;
+
+	if (kv->delim && kv->delim != '(')
+		return fail(p, kv->key.off, "dpi takes its arguments in parentheses: "
+			    "dpi(queue=N,fail=open)");
+	a = add_action(p, ACT_DPI, kv->key.off);
+	if (!a)
+		return -1;
+	if (!kv->delim)
+		return 0;
+	while ((r = next_kv(p, &pos, end, &arg)) > 0) {
+		if (parse_dpi_arg(p, &arg, &a->u.dpi))
+			return -1;
+	}
+	return r < 0 ? -1 : 0;
+}
+
 static int parse_resubmit(struct parser *p, const struct kv *kv)
 {
 	size_t comma;
@@ -1380,6 +1492,8 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 	}
 	if (tok_icase(p, kv->key, "ct"))
 		return parse_ct(p, kv);
+	if (tok_icase(p, kv->key, "dpi"))
+		return parse_dpi(p, kv);
 	if (tok_icase(p, kv->key, "resubmit"))
 		return parse_resubmit(p, kv);
 	if (tok_icase(p, kv->key, "goto_table")) {

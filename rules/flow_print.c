@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpi.h"
 #include "flow.h"
 
 struct sbuf {
@@ -291,6 +292,18 @@ static void put_match(struct sbuf *b, const struct flow_match *m)
 	sb_printf(b, ",");
 }
 
+/* dpi_proto=NAME and dpi_host=PATTERN print by name, not value. */
+static void put_dpi(struct sbuf *b, const struct flow *f)
+{
+	const struct flow_match *m = flow_find_match(f, F_DPI_PROTO);
+	const struct dpi_proto *proto = m ? dpi_proto_by_id(m->value[0]) : NULL;
+
+	if (proto)
+		sb_printf(b, "dpi_proto=%s,", proto->name);
+	if (flow_find_match(f, F_DPI_HOST) && f->dpi_host)
+		sb_printf(b, "dpi_host=%s,", f->dpi_host);
+}
+
 static void put_field(struct sbuf *b, const struct flow *f, enum field_id id)
 {
 	const struct flow_match *m = flow_find_match(f, id);
@@ -346,6 +359,7 @@ static void put_matches(struct sbuf *b, const struct flow *f)
 	if (sh)
 		sb_printf(b, "%s,", sh);
 	put_field(b, f, F_METADATA);
+	put_dpi(b, f);
 	for (i = F_REG0; i <= F_REG7; i++)
 		put_field(b, f, i);
 	put_field(b, f, F_IN_PORT);

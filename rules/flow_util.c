@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "flow.h"
 
@@ -20,6 +21,8 @@ void flow_free(struct flow *f)
 	free(f->actions);
 	f->actions = NULL;
 	f->n_actions = 0;
+	free(f->dpi_host);
+	f->dpi_host = NULL;
 }
 
 /* Deep copy of 'src' into 'dst' (which is overwritten, not freed).
@@ -31,6 +34,9 @@ int flow_copy(struct flow *dst, const struct flow *src)
 	*dst = *src;
 	dst->actions = NULL;
 	dst->n_actions = 0;
+	dst->dpi_host = NULL;
+	if (src->dpi_host && !(dst->dpi_host = strdup(src->dpi_host)))
+		return -ENOMEM;
 	if (!src->n_actions)
 		return 0;
 	dst->actions = calloc(src->n_actions, sizeof(*dst->actions));
@@ -72,6 +78,14 @@ static bool match_equal(const struct flow_match *a, const struct flow_match *b)
 	       !memcmp(a->mask, b->mask, w);
 }
 
+/* dpi_host patterns are strings kept beside the match array. */
+static bool same_dpi_host(const struct flow *a, const struct flow *b)
+{
+	if (!a->dpi_host || !b->dpi_host)
+		return a->dpi_host == b->dpi_host;
+	return !strcasecmp(a->dpi_host, b->dpi_host);
+}
+
 bool flow_same_rule(const struct flow *a, const struct flow *b)
 {
 	int i;
@@ -84,7 +98,7 @@ bool flow_same_rule(const struct flow *a, const struct flow *b)
 		if (!match_equal(&a->matches[i], &b->matches[i]))
 			return false;
 	}
-	return true;
+	return same_dpi_host(a, b);
 }
 
 /* True when every packet 'm' matches also passes 'p' (same field). */
@@ -116,5 +130,5 @@ bool flow_covered_by(const struct flow *f, const struct flow *pattern)
 		if (!m || !match_implies(m, p))
 			return false;
 	}
-	return true;
+	return !flow_find_match(pattern, F_DPI_HOST) || same_dpi_host(f, pattern);
 }

@@ -317,6 +317,15 @@ static void print_stmt(const struct nir_stmt *s, FILE *out)
 	case NIR_NOTRACK:
 		fputs("notrack", out);
 		break;
+	case NIR_QUEUE:
+		fprintf(out, "queue num %u", s->u.queue.num);
+		if (s->u.queue.total > 1)
+			fprintf(out, "-%u", s->u.queue.num + s->u.queue.total - 1);
+		if (s->u.queue.bypass || s->u.queue.fanout)
+			fprintf(out, " %s%s%s", s->u.queue.bypass ? "bypass" : "",
+				s->u.queue.bypass && s->u.queue.fanout ? "," : "",
+				s->u.queue.fanout ? "fanout" : "");
+		break;
 	case NIR_VERDICT:
 		fputs(verdicts[s->u.verdict.code], out);
 		if (s->u.verdict.code == NIR_JUMP || s->u.verdict.code == NIR_GOTO)

@@ -56,6 +56,7 @@ enum nir_stmt_kind {
 	NIR_COUNTER,      /* counter name "counter_name" (named object) */
 	NIR_NOTRACK,
 	NIR_VERDICT,
+	NIR_QUEUE,        /* queue to userspace (terminal for this pass) */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -88,6 +89,11 @@ struct nir_stmt {
 			enum nir_verdict code;
 			char chain[64]; /* for jump/goto */
 		} verdict;
+		struct {
+			uint16_t num, total; /* queues num .. num+total-1 */
+			bool bypass;         /* no listener: accept (else drop) */
+			bool fanout;         /* spread by CPU instead of flow hash */
+		} queue;
 	} u;
 };
 

@@ -19,6 +19,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/table.h>
 #include <libnftnl/chain.h>
@@ -511,6 +512,48 @@ static int build_verdict(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
+/* The native queue expression where the kernel has nft_queue; otherwise
+ * xt's NFQUEUE target through nft_compat, as iptables-nft sends it. */
+static int native_queue = -1;
+
+static int build_queue(struct nftnl_rule *r, const struct nir_stmt *s,
+		       const struct build_ctx *ctx)
+{
+	struct xt_NFQ_info_v3 info = {
+		.queuenum = s->u.queue.num,
+		.queues_total = s->u.queue.total ? s->u.queue.total : 1,
+		.flags = (s->u.queue.bypass ? NFQ_FLAG_BYPASS : 0) |
+			 (s->u.queue.fanout ? NFQ_FLAG_CPU_FANOUT : 0),
+	};
+	struct nftnl_expr *e;
+
+	(void)ctx;
+	if (native_queue < 0) {
+		struct nft_features f;
+
+		nft_probe_features(&f);
+		native_queue = f.queue;
+	}
+	if (native_queue) {
+		e = nftnl_expr_alloc("queue");
+		if (!e)
+			return -1;
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_NUM, info.queuenum);
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_TOTAL, info.queues_total);
+		nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_FLAGS,
+				   (s->u.queue.bypass ? NFT_QUEUE_FLAG_BYPASS : 0) |
+				   (s->u.queue.fanout ? NFT_QUEUE_FLAG_CPU_FANOUT : 0));
+		return rule_add(r, e);
+	}
+	e = nftnl_expr_alloc("target");
+	if (!e)
+		return -1;
+	nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 3);
+	nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, &info, sizeof(info));
+	return rule_add(r, e);
+}
+
 typedef int (*stmt_build_fn)(struct nftnl_rule *r, const struct nir_stmt *s,
 			     const struct build_ctx *ctx);
 
@@ -523,6 +566,7 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_COUNTER]      = build_counter,
 	[NIR_NOTRACK]      = build_notrack,
 	[NIR_VERDICT]      = build_verdict,
+	[NIR_QUEUE]        = build_queue,
 };
 
 /* The rule comment in nftables' userdata format, so `nft list` shows it. */
