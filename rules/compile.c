@@ -4,6 +4,7 @@
  * Values known at compile time (registers, ct fields before ct()) are
  * resolved here, so they cost nothing per packet.  See docs/design.md. */
 #include "compile_priv.h"
+#include "dpi.h"
 
 #include <linux/netfilter/nf_tables.h>
 #include <stdarg.h>
@@ -189,8 +190,45 @@ static int check_label_clears(struct compiler *c, const struct flow *f)
 	return 0;
 }
 
+static bool uses_dpi(const struct flow *f)
+{
+	if (flow_find_match(f, F_DPI_PROTO) || flow_find_match(f, F_DPI_HOST))
+		return true;
+	for (int i = 0; i < f->n_actions; i++)
+		if (f->actions[i].type == ACT_DPI)
+			return true;
+	return false;
+}
+
+/* With DPI in the flow set, label bits 96-127 carry its results. */
+static int check_dpi_label_bits(struct compiler *c)
+{
+	bool dpi = false;
+
+	for (int i = 0; i < c->in->n_flows && !dpi; i++)
+		dpi = uses_dpi(c->in->flows[i].flow);
+	for (int i = 0; dpi && i < c->in->n_flows; i++) {
+		const struct flow *f = c->in->flows[i].flow;
+
+		for (int a = 0; a < f->n_actions; a++) {
+			const struct action_ct *ct = &f->actions[a].u.ct;
+
+			if (f->actions[a].type != ACT_CT)
+				continue;
+			for (int e = 0; e < ct->n_exec; e++)
+				if (ct->exec[e].field == F_CT_LABEL &&
+				    (ct->exec[e].mask[0] | ct->exec[e].mask[1] |
+				     ct->exec[e].mask[2] | ct->exec[e].mask[3]))
+					return fail(c, f, "ct_label bits 96-127 hold DPI results in a flow set that uses dpi; write bits 0-95 only (use a mask)");
+		}
+	}
+	return 0;
+}
+
 static int check_flows(struct compiler *c)
 {
+	if (check_dpi_label_bits(c))
+		return -1;
 	for (int i = 0; i < c->in->n_flows; i++)
 		collect_label_bits(c, c->in->flows[i].flow);
 	for (int i = 0; i < c->in->n_flows; i++) {
@@ -539,6 +577,57 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_");
 }
 
+/* The chain behind dpi(...): queue the packet unless the handler has seen
+ * it (it comes back with NF_REPEAT and DPI_MARK_SEEN, and the pipeline runs
+ * again) or the connection is classified (label bit 127). */
+static int build_dpi_chain(struct compiler *c, const struct action_dpi *d,
+			   const char *name)
+{
+	uint8_t done[16] = { 0 };
+	struct nir_chain *ch = nir_add_chain(c->inet, name);
+	struct nir_rule *r;
+	struct nir_stmt *s;
+
+	done[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
+	if (!ch || !(r = nir_add_rule(ch)) ||
+	    add_mark_match(r, DPI_MARK_SEEN, DPI_MARK_SEEN) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return oom(c);
+	if (!(r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1])) ||
+	    add_label_match(r, done, done) || add_verdict(r, NIR_RETURN, NULL))
+		return oom(c);
+	r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1]);
+	if (!r || !(s = nir_add_stmt(r, NIR_QUEUE)))
+		return oom(c);
+	/* A connection hashes to one queue of the range, so one handler
+	 * thread sees all of its packets. */
+	s->u.queue.num = d->queue_lo;
+	s->u.queue.total = d->queue_hi - d->queue_lo + 1;
+	s->u.queue.bypass = !d->fail_closed;
+	return 0;
+}
+
+static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
+{
+	char name[64];
+
+	if (e->st.pass == PASS_PRE || e->st.l3 == L3_OTHER)
+		return 0;
+	snprintf(name, sizeof(name), "dpi_q%u_%u_%s", d->queue_lo, d->queue_hi,
+		 d->fail_closed ? "closed" : "open");
+	if (!nir_find_chain(e->c->inet, name) && build_dpi_chain(e->c, d, name))
+		return -1;
+	if (e->sum.depth < 1)
+		e->sum.depth = 1;
+	if (last) {
+		e->ended = true;
+		return add_verdict(e->rule, NIR_GOTO, name) ? oom(e->c) : 0;
+	}
+	if (add_verdict(e->rule, NIR_JUMP, name))
+		return oom(e->c);
+	return next_segment(e);
+}
+
 static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 {
 	struct path_state target;
@@ -562,7 +651,7 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_CT:
 		return emit_ct(e, &a->u.ct, last);
 	case ACT_DPI:
-		return fail(e->c, e->f, "dpi() is not compiled yet");
+		return emit_dpi(e, &a->u.dpi, last);
 	}
 	return 0;
 }
@@ -584,7 +673,10 @@ static int emit_flow(struct compiler *c, int chain_idx,
 	e.rule = nir_add_rule(chain);
 	if (!e.rule)
 		return oom(c);
-	ret = compile_matches(cf->flow, st, e.rule);
+	ret = compile_matches(cf->flow, st, c->in, e.rule);
+	if (ret == -2)
+		return fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
+			    cf->flow->dpi_host ? cf->flow->dpi_host : "");
 	if (ret < 0)
 		return oom(c);
 	if (ret == 0) {

@@ -3,6 +3,7 @@
  * ct(), the IP version of the chain copy) are decided here and never reach
  * the kernel; the rest become nftables compare statements. */
 #include "compile_priv.h"
+#include "dpi.h"
 
 #include <linux/netfilter/nf_tables.h>
 #include <string.h>
@@ -224,24 +225,61 @@ static void label_to_kernel(const uint8_t *be, uint8_t *kernel)
 		kernel[i] = be[15 - i];
 }
 
-static int ct_label_match(const struct flow_match *m, struct nir_rule *r)
+int add_label_match(struct nir_rule *r, const uint8_t *mask, const uint8_t *value)
 {
 	static const struct nir_src src = {
 		.kind = NIR_SRC_CT, .key = NFT_CT_LABELS, .len = 16,
 		.name = "ct label", .fmt = NIR_FMT_LABEL,
 	};
 	struct nir_stmt *s = add_match(r, &src);
-	uint8_t v[16];
 
 	if (!s)
 		return -1;
-	for (int i = 0; i < 16; i++)
-		v[i] = m->value[i] & m->mask[i];
 	s->u.match.has_mask = true;
 	s->u.match.mask.len = s->u.match.value.len = 16;
-	label_to_kernel(m->mask, s->u.match.mask.data);
-	label_to_kernel(v, s->u.match.value.data);
-	return 1;
+	memcpy(s->u.match.mask.data, mask, 16);
+	memcpy(s->u.match.value.data, value, 16);
+	return 0;
+}
+
+static int ct_label_match(const struct flow_match *m, struct nir_rule *r)
+{
+	uint8_t v[16], kmask[16], kvalue[16];
+
+	for (int i = 0; i < 16; i++)
+		v[i] = m->value[i] & m->mask[i];
+	label_to_kernel(m->mask, kmask);
+	label_to_kernel(v, kvalue);
+	return add_label_match(r, kmask, kvalue) ? -1 : 1;
+}
+
+/* dpi_proto=: the protocol id the DPI handler wrote into label bits
+ * 112-119.  Read whether or not the flow comes after ct(): the label
+ * belongs to the connection. */
+static int dpi_proto_match(const struct flow_match *m, struct nir_rule *r)
+{
+	uint8_t mask[16] = { 0 }, value[16] = { 0 };
+
+	mask[DPI_LABEL_PROTO_SHIFT / 8] = 0xff;
+	value[DPI_LABEL_PROTO_SHIFT / 8] = m->value[0];
+	return add_label_match(r, mask, value) ? -1 : 1;
+}
+
+/* dpi_host=: the host table bit (label bit 96 + index). */
+static int dpi_host_match(const struct flow *f, const struct compile_input *in,
+			  struct nir_rule *r)
+{
+	uint8_t bits[16] = { 0 };
+	int i;
+
+	for (i = 0; i < in->n_dpi_hosts; i++)
+		if (f->dpi_host && !strcmp(in->dpi_hosts[i], f->dpi_host))
+			break;
+	if (i == in->n_dpi_hosts || i >= DPI_MAX_HOSTS)
+		return -2;
+	i += DPI_LABEL_HOST_SHIFT;
+	bits[i / 8] = 1u << (i % 8);
+	return add_label_match(r, bits, bits) ? -1 : 1;
 }
 
 static int l4proto_match(const struct flow_match *m, struct nir_rule *r)
@@ -291,7 +329,8 @@ static int ethertype_match(const struct flow_match *m, enum l3 l3,
 	return 1;
 }
 
-static int one_match(const struct flow_match *m, const struct path_state *st,
+static int one_match(const struct flow *f, const struct flow_match *m,
+		     const struct path_state *st, const struct compile_input *in,
 		     struct nir_rule *r)
 {
 	bool ip = st->l3 != L3_OTHER;
@@ -369,6 +408,10 @@ static int one_match(const struct flow_match *m, const struct path_state *st,
 		if (!st->tracked || !ip)
 			return all_zero_match(m);
 		return ct_label_match(m, r);
+	case F_DPI_PROTO:
+		return ip ? dpi_proto_match(m, r) : 0;
+	case F_DPI_HOST:
+		return ip ? dpi_host_match(f, in, r) : 0;
 	case F_METADATA:
 		return ((st->metadata ^ be_uint64(m->value, 8)) &
 			be_uint64(m->mask, 8)) == 0;
@@ -380,12 +423,12 @@ static int one_match(const struct flow_match *m, const struct path_state *st,
 }
 
 int compile_matches(const struct flow *f, const struct path_state *st,
-		    struct nir_rule *r)
+		    const struct compile_input *in, struct nir_rule *r)
 {
 	/* nw_proto before transport fields: nftables reads th only after the
 	 * protocol is known, and the flow array is in field order already. */
 	for (int i = 0; i < f->n_matches; i++) {
-		int ret = one_match(&f->matches[i], st, r);
+		int ret = one_match(f, &f->matches[i], st, in, r);
 
 		if (ret <= 0)
 			return ret;

@@ -56,7 +56,7 @@ struct compiler;
  * flow can never match in this state (the rule should be dropped), -1 on
  * allocation failure. */
 int compile_matches(const struct flow *f, const struct path_state *st,
-		    struct nir_rule *r);
+		    const struct compile_input *in, struct nir_rule *r);
 
 /* Big-endian helpers over a field's width. */
 uint32_t be_uint(const uint8_t *p, int width);
@@ -70,5 +70,8 @@ int add_mark_set(struct nir_rule *r, enum nir_mark_target t, uint32_t and_mask,
 		 uint32_t or_value);
 int add_verdict(struct nir_rule *r, enum nir_verdict v, const char *chain);
 int add_ct_state_match(struct nir_rule *r, uint32_t bits, bool negate);
+/* ct label & mask == value, both 16 bytes in the kernel's layout (label
+ * bit N is bit N%8 of byte N/8). */
+int add_label_match(struct nir_rule *r, const uint8_t *mask, const uint8_t *value);
 
 #endif

@@ -1,8 +1,8 @@
 /* Golden tests for the compiler: every tests/golden/compile/NAME.flows is
  * compiled and the nft text compared with NAME.nft, or, when NAME.err
  * exists, the compile error compared with it.  In a .flows file, lines
- * "port IFNAME OFPORT" declare ports; other non-blank, non-# lines are
- * flows.  BRFLOW_UPDATE_GOLDEN=1 rewrites the expected files. */
+ * "port IFNAME OFPORT" declare ports, lines "dpi_host PATTERN" the DPI
+ * host table; other non-blank, non-# lines are flows.  BRFLOW_UPDATE_GOLDEN=1 rewrites the expected files. */
 #include "../../rules/compile.h"
 
 #include <dirent.h>
@@ -47,6 +47,8 @@ struct input {
 	struct flow flows[256];
 	struct compile_flow cflows[256];
 	int n_flows;
+	char *hosts[16];
+	int n_hosts;
 };
 
 /* Returns NULL or a malloc'd parse error. */
@@ -67,6 +69,10 @@ static char *load_input(const char *path, struct input *in)
 		line[strcspn(line, "\n")] = 0;
 		if (!line[strspn(line, " \t")] || line[0] == '#')
 			continue;
+		if (!strncmp(line, "dpi_host ", 9) && in->n_hosts < 16) {
+			in->hosts[in->n_hosts++] = strdup(line + 9);
+			continue;
+		}
 		if (sscanf(line, "port %31s %u", name, &ofport) == 2 && in->n_ports < 64) {
 			snprintf(in->ports[in->n_ports].ifname, 16, "%.15s", name);
 			in->ports[in->n_ports++].ofport = ofport;
@@ -97,6 +103,8 @@ static void free_input(struct input *in)
 {
 	for (int i = 0; i < in->n_flows; i++)
 		flow_free(&in->flows[i]);
+	for (int i = 0; i < in->n_hosts; i++)
+		free(in->hosts[i]);
 }
 
 static void compare(const char *name, const char *what, const char *path,
@@ -142,6 +150,8 @@ static void run_case(const char *name)
 	ci.n_ports = in->n_ports;
 	ci.flows = in->cflows;
 	ci.n_flows = in->n_flows;
+	ci.n_dpi_hosts = in->n_hosts;
+	ci.dpi_hosts = (const char *const *)in->hosts;
 	err = brflow_compile(&ci, &rs);
 	if (err) {
 		char *line;
