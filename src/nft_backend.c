@@ -526,6 +526,7 @@ static int build_queue(struct nftnl_rule *r, const struct nir_stmt *s,
 			 (s->u.queue.fanout ? NFQ_FLAG_CPU_FANOUT : 0),
 	};
 	struct nftnl_expr *e;
+	void *copy;
 
 	(void)ctx;
 	if (native_queue < 0) {
@@ -546,11 +547,17 @@ static int build_queue(struct nftnl_rule *r, const struct nir_stmt *s,
 		return rule_add(r, e);
 	}
 	e = nftnl_expr_alloc("target");
-	if (!e)
+	/* libnftnl keeps (and later frees) the info pointer it is given. */
+	copy = malloc(sizeof(info));
+	if (!e || !copy) {
+		nftnl_expr_free(e);
+		free(copy);
 		return -1;
+	}
+	memcpy(copy, &info, sizeof(info));
 	nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
 	nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 3);
-	nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, &info, sizeof(info));
+	nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, copy, sizeof(info));
 	return rule_add(r, e);
 }
 
