@@ -11,6 +11,7 @@
 #include <libmnl/libmnl.h>
 
 #include "bridge_nl.h"
+#include "errbuf.h"
 
 /* What we need to know about an existing interface. */
 struct link_info {
@@ -18,20 +19,6 @@ struct link_info {
 	int master;		/* ifindex of the master, 0 if none */
 	char kind[32];		/* IFLA_INFO_KIND, "" for plain devices */
 };
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Sends one request and runs cb on the answers until the ack or the end of
  * a dump.  Returns 0 or -errno. */

@@ -15,23 +15,10 @@
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
 
 #include "conntrack.h"
+#include "errbuf.h"
 
 /* ct mark bit 31: the connection passed ct(commit). */
 #define CT_COMMITTED	0x80000000u
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* A growable buffer for one line. */
 struct line {

@@ -31,6 +31,7 @@
 #include <libnftnl/udata.h>
 
 #include "nft_backend.h"
+#include "errbuf.h"
 
 /* Room guaranteed for one message: libnftnl writes attributes without
  * bounds checks, so each message gets at least this much free buffer. */
@@ -56,20 +57,6 @@ struct batch {
 	int err_no;
 	size_t n_acks;		/* acks and errors received */
 };
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int nfproto(enum nir_family f)
 {
