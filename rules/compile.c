@@ -874,72 +874,40 @@ static int add_entry(struct compiler *c, const char *base, enum pass pass, enum 
 /* The effective ct_state of OVS, from netfilter's state plus the committed
  * bit: an uncommitted connection looks new (non-TCP, or a TCP SYN) or
  * invalid (any other TCP packet), as if netfilter had never kept it. */
-static int build_ctstate(struct compiler *c)
+/* One ct-key compare (mask NULL: exact), host-endian like the kernel's
+ * registers for these keys. */
+static int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
+			    enum nir_fmt fmt, int len, const uint32_t *mask,
+			    uint32_t value)
 {
-	static const struct { uint32_t ct_bits; uint32_t mark; } committed[] = {
-		{ 8, MARK_CS_NEW }, { 2, MARK_CS_EST }, { 4, MARK_CS_REL },
-	};
-	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate");
-	struct nir_chain *un;
-	struct nir_rule *r;
-	uint8_t tcp = 6, reply = 1, original = 0;
+	struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+	if (!s)
+		return -1;
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT, .key = key,
+					   .len = len, .name = name, .fmt = fmt };
+	s->u.match.value.len = s->u.match.mask.len = len;
+	memcpy(s->u.match.value.data, &value, len);
+	if (mask) {
+		s->u.match.has_mask = true;
+		memcpy(s->u.match.mask.data, mask, len);
+	}
+	return 0;
+}
+
+/* "this TCP packet is a bare SYN in the original direction" */
+static int add_tcp_syn_match(struct nir_rule *r)
+{
 	static const uint8_t syn_only[2] = { 0x00, 0x02 }, flag_mask[2] = { 0x00, 0x17 };
+	uint8_t tcp = 6;
 	struct nir_stmt *s;
 
-	if (!ch)
-		return oom(c);
-	if (!(r = rule_in(c, ch)) || add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, 0))
-		return -1;
-	if (!(r = rule_in(c, ch)) || add_ct_state_match(r, 1, false) ||
-	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_INV) ||
-	    add_verdict(r, NIR_RETURN, NULL))
-		return oom(c);
-	if (!(r = rule_in(c, ch)) || add_ct_state_match(r, 64, false) ||
-	    add_verdict(r, NIR_RETURN, NULL))
-		return oom(c);
-	if (!(r = rule_in(c, ch)))
+	if (add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false) ||
+	    add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 0))
 		return -1;
 	s = nir_add_stmt(r, NIR_MATCH);
 	if (!s)
-		return oom(c);
-	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT, .key = NFT_CT_MARK,
-					   .len = 4, .name = "ct mark", .fmt = NIR_FMT_HEX };
-	s->u.match.has_mask = true;
-	s->u.match.mask.len = s->u.match.value.len = 4;
-	memcpy(s->u.match.mask.data, &(uint32_t){ CT_COMMITTED }, 4);
-	if (add_verdict(r, NIR_GOTO, "ctstate_uncommitted"))
-		return oom(c);
-	for (size_t i = 0; i < sizeof(committed) / sizeof(committed[0]); i++) {
-		if (!(r = rule_in(c, ch)) || add_ct_state_match(r, committed[i].ct_bits, false) ||
-		    add_mark_set(r, NIR_META_MARK, 0xffffffffu, committed[i].mark))
-			return oom(c);
-	}
-	if (!(r = rule_in(c, ch)))
 		return -1;
-	s = nir_add_stmt(r, NIR_MATCH);
-	if (!s)
-		return oom(c);
-	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT, .key = NFT_CT_DIRECTION,
-					   .len = 1, .name = "ct direction", .fmt = NIR_FMT_CTDIR };
-	s->u.match.value.len = 1;
-	s->u.match.value.data[0] = reply;
-	if (add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_RPL))
-		return oom(c);
-
-	un = nir_add_chain(c->inet, "ctstate_uncommitted");
-	if (!un || !(r = rule_in(c, un)) ||
-	    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false))
-		return oom(c);
-	s = nir_add_stmt(r, NIR_MATCH);
-	if (!s)
-		return oom(c);
-	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT, .key = NFT_CT_DIRECTION,
-					   .len = 1, .name = "ct direction", .fmt = NIR_FMT_CTDIR };
-	s->u.match.value.len = 1;
-	s->u.match.value.data[0] = original;
-	s = nir_add_stmt(r, NIR_MATCH);
-	if (!s)
-		return oom(c);
 	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
 		.base = NFT_PAYLOAD_TRANSPORT_HEADER, .offset = 12, .len = 2,
 		.name = "@th,96,16", .fmt = NIR_FMT_HEX };
@@ -947,7 +915,55 @@ static int build_ctstate(struct compiler *c)
 	s->u.match.mask.len = s->u.match.value.len = 2;
 	memcpy(s->u.match.mask.data, flag_mask, 2);
 	memcpy(s->u.match.value.data, syn_only, 2);
-	if (add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_NEW) ||
+	return 0;
+}
+
+/* A rule: [condition] mark |= bit [return]. */
+static int add_flag_rule(struct compiler *c, struct nir_chain *ch, uint32_t state_bits,
+			 uint32_t mark, bool ret)
+{
+	struct nir_rule *r = rule_in(c, ch);
+
+	if (!r || (state_bits && add_ct_state_match(r, state_bits, false)) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, mark) ||
+	    (ret && add_verdict(r, NIR_RETURN, NULL)))
+		return oom(c);
+	return 0;
+}
+
+static int build_ctstate(struct compiler *c)
+{
+	static const uint32_t committed_bit = CT_COMMITTED;
+	static const struct { uint32_t ct_bits; uint32_t mark; } committed[] = {
+		{ 8, MARK_CS_NEW }, { 2, MARK_CS_EST }, { 4, MARK_CS_REL },
+	};
+	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate");
+	struct nir_chain *un;
+	struct nir_rule *r;
+	uint8_t tcp = 6;
+
+	if (!ch || !(r = rule_in(c, ch)) || add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, 0))
+		return oom(c);
+	if (add_flag_rule(c, ch, 1, MARK_CS_INV, true))        /* ct state invalid */
+		return -1;
+	if (!(r = rule_in(c, ch)) || add_ct_state_match(r, 64, false) || /* untracked */
+	    add_verdict(r, NIR_RETURN, NULL))
+		return oom(c);
+	if (!(r = rule_in(c, ch)) ||
+	    add_ct_key_match(r, NFT_CT_MARK, "ct mark", NIR_FMT_HEX, 4, &committed_bit, 0) ||
+	    add_verdict(r, NIR_GOTO, "ctstate_uncommitted"))
+		return oom(c);
+	for (size_t i = 0; i < sizeof(committed) / sizeof(committed[0]); i++)
+		if (add_flag_rule(c, ch, committed[i].ct_bits, committed[i].mark, false))
+			return -1;
+	if (!(r = rule_in(c, ch)) ||
+	    add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 1) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_RPL))
+		return oom(c);
+
+	un = nir_add_chain(c->inet, "ctstate_uncommitted");
+	if (!un || !(r = rule_in(c, un)) || add_tcp_syn_match(r) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_NEW) ||
 	    add_verdict(r, NIR_RETURN, NULL))
 		return oom(c);
 	if (!(r = rule_in(c, un)) ||
@@ -955,9 +971,7 @@ static int build_ctstate(struct compiler *c)
 	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_INV) ||
 	    add_verdict(r, NIR_RETURN, NULL))
 		return oom(c);
-	if (!(r = rule_in(c, un)) || add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_NEW))
-		return oom(c);
-	return 0;
+	return add_flag_rule(c, un, 0, MARK_CS_NEW, false);
 }
 
 static int add_ifname_match(struct nir_rule *r, uint32_t key, const char *name,
