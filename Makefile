@@ -19,14 +19,26 @@ CTL_SRC    = $(sort $(wildcard ctl/*.c))
 CTL_OBJ    = $(CTL_SRC:.c=.o) src/ctlproto.o
 UNIT_SRC   = $(sort $(wildcard tests/unit/*.c))
 UNIT_BIN   = $(UNIT_SRC:.c=)
+# queue/brflow-dpi, the NFQUEUE + nDPI handler; queue/test_*.c are its own
+# test programs (built by `make unit`).
+NDPI_CFLAGS = $(shell pkg-config --cflags libndpi 2>/dev/null || echo -I/usr/include/ndpi)
+NDPI_LIBS   = $(shell pkg-config --libs libndpi 2>/dev/null || echo -lndpi)
+DPI_LIBS    = -lnetfilter_queue -lnfnetlink -lmnl $(NDPI_LIBS) -lnetfilter_conntrack -lsystemd
+QUEUE_TEST_SRC = $(sort $(wildcard queue/test_*.c))
+QUEUE_TEST_BIN = $(QUEUE_TEST_SRC:.c=)
+QUEUE_SRC  = $(filter-out $(QUEUE_TEST_SRC),$(sort $(wildcard queue/*.c)))
+QUEUE_OBJ  = $(QUEUE_SRC:.c=.o)
 
-all: src/brflowd ctl/brflowctl
+all: src/brflowd ctl/brflowctl queue/brflow-dpi
 
 rules/librules.a: $(RULES_OBJ)
 	$(AR) rcs $@ $^
 
 src/%.o: src/%.c
 	$(CC) $(CFLAGS) $(DAEMON_CFLAGS) -c -o $@ $<
+
+queue/%.o: queue/%.c
+	$(CC) $(CFLAGS) $(NDPI_CFLAGS) -c -o $@ $<
 
 %.o: %.c
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -37,12 +49,20 @@ src/brflowd: $(DAEMON_OBJ) rules/librules.a
 ctl/brflowctl: $(CTL_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ)
 
+queue/brflow-dpi: $(QUEUE_OBJ) rules/librules.a src/ctlproto.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(QUEUE_OBJ) src/ctlproto.o rules/librules.a $(DPI_LIBS)
+
+# Test programs link the handler's objects except its main().
+queue/test_%: queue/test_%.c $(filter-out queue/dpi_main.o,$(QUEUE_OBJ)) rules/librules.a src/ctlproto.o
+	$(CC) $(CFLAGS) $(NDPI_CFLAGS) $(LDFLAGS) -o $@ $^ $(DPI_LIBS)
+
 tests/unit/%: tests/unit/%.c rules/librules.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< rules/librules.a
 
 $(RULES_OBJ) $(DAEMON_OBJ) $(CTL_OBJ): $(wildcard rules/*.h src/*.h ctl/*.h)
+$(QUEUE_OBJ): $(wildcard queue/*.h rules/*.h src/*.h)
 
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(QUEUE_TEST_BIN)
 
 check: all unit
 	bash tests/run.sh
@@ -60,6 +80,9 @@ asan:
 install: all
 	install -D -m 0755 src/brflowd $(DESTDIR)$(PREFIX)/sbin/brflowd
 	install -D -m 0755 ctl/brflowctl $(DESTDIR)$(PREFIX)/bin/brflowctl
+	install -D -m 0755 queue/brflow-dpi $(DESTDIR)$(PREFIX)/sbin/brflow-dpi
+	install -D -m 0644 man/brflow-dpi.8 $(DESTDIR)$(PREFIX)/share/man/man8/brflow-dpi.8
+	install -D -m 0644 systemd/brflow-dpi@.service $(DESTDIR)$(PREFIX)/lib/systemd/system/brflow-dpi@.service
 	install -D -m 0644 man/brflowd.8 $(DESTDIR)$(PREFIX)/share/man/man8/brflowd.8
 	install -D -m 0644 man/brflowctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/brflowctl.8
 	install -D -m 0644 man/brflow-flows.7 $(DESTDIR)$(PREFIX)/share/man/man7/brflow-flows.7
@@ -68,6 +91,7 @@ install: all
 	install -D -m 0644 systemd/brflow-modules.conf $(DESTDIR)$(PREFIX)/lib/modules-load.d/brflow.conf
 
 clean:
-	rm -f rules/*.o rules/librules.a src/*.o src/brflowd ctl/*.o ctl/brflowctl $(UNIT_BIN)
+	rm -f rules/*.o rules/librules.a src/*.o src/brflowd ctl/*.o ctl/brflowctl $(UNIT_BIN) \
+		queue/*.o queue/brflow-dpi $(QUEUE_TEST_BIN)
 
 .PHONY: all unit check check-vm asan install clean

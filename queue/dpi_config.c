@@ -1,0 +1,117 @@
+/* Host patterns from the configuration file (dpi_config.h). */
+#include "dpi_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../src/log.h"
+
+void dpi_config_free(struct dpi_config *c)
+{
+	for (int i = 0; i < DPI_MAX_HOSTS; i++)
+		free(c->host[i]);
+	memset(c, 0, sizeof(*c));
+}
+
+static bool valid_pattern(const char *p)
+{
+	size_t len = strlen(p);
+
+	if (!len || len > DPI_HOST_MAX_LEN)
+		return false;
+	if (!strncmp(p, "*.", 2))
+		p += 2;
+	if (!*p)
+		return false;
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("-._", *p))
+			return false;
+	return true;
+}
+
+/* One line; returns NULL or why it is bad. */
+static const char *parse_line(char *line, struct dpi_config *c)
+{
+	char *kw, *bit, *pat, *extra, *end, *save = NULL;
+	long n;
+
+	kw = strtok_r(line, " \t\r\n", &save);
+	if (!kw || kw[0] == '#')
+		return NULL;
+	if (strcmp(kw, "host"))
+		return "unknown keyword";
+	bit = strtok_r(NULL, " \t\r\n", &save);
+	pat = strtok_r(NULL, " \t\r\n", &save);
+	extra = strtok_r(NULL, " \t\r\n", &save);
+	if (!bit || !pat || (extra && extra[0] != '#'))
+		return "expected 'host BIT PATTERN'";
+	errno = 0;
+	n = strtol(bit, &end, 10);
+	if (errno || *end || n < 0 || n >= DPI_MAX_HOSTS)
+		return "bad bit number";
+	if (!valid_pattern(pat))
+		return "bad host pattern";
+	if (c->host[n])
+		return "bit used twice";
+	c->host[n] = strdup(pat);
+	return c->host[n] ? NULL : "out of memory";
+}
+
+int dpi_config_load(const char *path, struct dpi_config *out)
+{
+	char line[512];
+	int lineno = 0, count = 0;
+	FILE *f;
+
+	memset(out, 0, sizeof(*out));
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	while (fgets(line, sizeof(line), f)) {
+		const char *why;
+
+		lineno++;
+		why = parse_line(line, out);
+		if (why)
+			log_warn("%s:%d: %s; line skipped", path, lineno, why);
+	}
+	fclose(f);
+	for (int i = 0; i < DPI_MAX_HOSTS; i++)
+		count += out->host[i] != NULL;
+	return count;
+}
+
+bool dpi_host_match(const char *pattern, const char *host)
+{
+	size_t hl = strlen(host), pl;
+
+	if (hl && host[hl - 1] == '.')
+		hl--;
+	if (!strncmp(pattern, "*.", 2)) {
+		pattern += 2;
+		pl = strlen(pattern);
+		if (hl == pl)
+			return !strncasecmp(host, pattern, hl);
+		/* A suffix at a label boundary: "a.example.com", not "aexample.com". */
+		return hl > pl && host[hl - pl - 1] == '.' &&
+		       !strncasecmp(host + hl - pl, pattern, pl);
+	}
+	pl = strlen(pattern);
+	return hl == pl && !strncasecmp(host, pattern, hl);
+}
+
+uint16_t dpi_config_host_bits(const struct dpi_config *c, const char *host)
+{
+	uint16_t bits = 0;
+
+	if (!host || !*host)
+		return 0;
+	for (int i = 0; i < DPI_MAX_HOSTS; i++)
+		if (c->host[i] && dpi_host_match(c->host[i], host))
+			bits |= (uint16_t)1 << i;
+	return bits;
+}

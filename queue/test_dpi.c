@@ -1,0 +1,278 @@
+/* Tests of brflow-dpi's parts without a kernel: packet parser (with random
+ * bytes), host patterns, config file, label layout, and the per-packet
+ * logic driven with built packets and with garbage.  Output as the unit
+ * tests' (`ok - NAME` / `not ok - NAME: reason`). */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dpi_handler.h"
+#include "dpi_pkt.h"
+#include "../src/log.h"
+
+static int failed;
+
+void log_set_level(enum log_level level)
+{
+	(void)level;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	(void)level;
+	(void)fmt;
+}
+
+static void result(const char *name, const char *why)
+{
+	if (why) {
+		printf("not ok - %s: %s\n", name, why);
+		failed = 1;
+	} else {
+		printf("ok - %s\n", name);
+	}
+}
+
+/* An IPv4/TCP packet 10.0.0.1:40000 -> 10.0.0.2:dport with payload. */
+static size_t build_tcp4(uint8_t *b, uint16_t dport, const char *payload)
+{
+	size_t plen = strlen(payload), tot = 20 + 20 + plen;
+
+	memset(b, 0, 40);
+	b[0] = 0x45;
+	b[2] = (uint8_t)(tot >> 8);
+	b[3] = (uint8_t)tot;
+	b[8] = 64;
+	b[9] = 6;
+	memcpy(b + 12, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	b[20] = 40000 >> 8;
+	b[21] = 40000 & 0xff;
+	b[22] = (uint8_t)(dport >> 8);
+	b[23] = (uint8_t)dport;
+	b[32] = 5 << 4;
+	b[33] = 0x18; /* PSH|ACK */
+	memcpy(b + 40, payload, plen);
+	return tot;
+}
+
+static const char *t_parser(void)
+{
+	uint8_t b[256];
+	struct dpi_pkt p;
+	size_t n = build_tcp4(b, 80, "GET / HTTP/1.1\r\n\r\n");
+
+	if (dpi_pkt_parse(b, n, &p) != DPI_PKT_OK || p.family != 4 ||
+	    p.l4proto != 6 || p.payload_off != 40 || p.l3len != n)
+		return "valid IPv4/TCP refused";
+	if (dpi_pkt_parse(b, 39, &p) != DPI_PKT_MALFORMED)
+		return "truncated packet accepted";
+	b[32] = 15 << 4; /* doff past the end */
+	if (dpi_pkt_parse(b, n, &p) != DPI_PKT_MALFORMED)
+		return "bogus TCP data offset accepted";
+	b[32] = 5 << 4;
+	b[6] = 0x00;
+	b[7] = 0x10; /* fragment offset 16 */
+	if (dpi_pkt_parse(b, n, &p) != DPI_PKT_FRAGMENT)
+		return "non-first fragment not recognised";
+	b[7] = 0;
+	b[0] = 0x4f; /* ihl 60 > tot_len? no: 60 < 58 fails */
+	if (dpi_pkt_parse(b, n, &p) == DPI_PKT_OK && n < 60)
+		return "bogus IHL accepted";
+	b[0] = 0x45;
+	b[2] = 0x10; /* tot_len beyond buffer */
+	if (dpi_pkt_parse(b, n, &p) != DPI_PKT_MALFORMED)
+		return "tot_len beyond the buffer accepted";
+	/* IPv6 + hop-by-hop + UDP */
+	memset(b, 0, sizeof(b));
+	b[0] = 0x60;
+	b[5] = 8 + 8 + 4;
+	b[6] = 0;      /* hop-by-hop */
+	b[40] = 17;    /* next: UDP, len 0 -> 8 bytes */
+	b[48 + 5] = 12;
+	if (dpi_pkt_parse(b, 40 + 20, &p) != DPI_PKT_OK || p.l4proto != 17 ||
+	    p.l4off != 48)
+		return "IPv6 with hop-by-hop refused";
+	b[41] = 200; /* ext header far past the end */
+	if (dpi_pkt_parse(b, 40 + 20, &p) != DPI_PKT_MALFORMED)
+		return "IPv6 extension header past the end accepted";
+	return NULL;
+}
+
+/* Random bytes, and valid headers with random bits flipped. */
+static const char *t_parser_fuzz(void)
+{
+	uint8_t b[2048];
+	struct dpi_pkt p;
+
+	srandom(1);
+	for (int i = 0; i < 200000; i++) {
+		size_t n = (size_t)random() % sizeof(b);
+
+		for (size_t j = 0; j < n; j++)
+			b[j] = (uint8_t)random();
+		if (i % 2)
+			b[0] = (uint8_t)((i % 4 == 1 ? 0x40 : 0x60) | (b[0] & 0x0f));
+		if (dpi_pkt_parse(b, n, &p) == DPI_PKT_OK &&
+		    (p.l3len > n || p.payload_off > p.l3len || p.l4off > p.l3len))
+			return "parser returned offsets past the packet";
+	}
+	return NULL;
+}
+
+static const char *t_host_match(void)
+{
+	if (!dpi_host_match("example.com", "EXAMPLE.com") ||
+	    dpi_host_match("example.com", "www.example.com") ||
+	    !dpi_host_match("*.example.com", "example.com") ||
+	    !dpi_host_match("*.example.com", "a.b.example.com") ||
+	    dpi_host_match("*.example.com", "badexample.com") ||
+	    !dpi_host_match("example.com", "example.com.") ||
+	    dpi_host_match("example.com", ""))
+		return "wrong match";
+	return NULL;
+}
+
+static const char *t_config(void)
+{
+	char path[] = "/tmp/test_dpi_confXXXXXX";
+	struct dpi_config c;
+	int fd = mkstemp(path), n;
+	const char text[] = "# comment\nhost 0 example.com\nhost 3 *.test.org\n"
+		"host 99 bad.bit\nhost 1\nbogus line\nhost 0 twice.com\n";
+
+	if (fd < 0 || write(fd, text, sizeof(text) - 1) != (ssize_t)sizeof(text) - 1)
+		return "cannot write temp file";
+	close(fd);
+	n = dpi_config_load(path, &c);
+	unlink(path);
+	if (n != 2 || !c.host[0] || strcmp(c.host[0], "example.com") ||
+	    !c.host[3] || dpi_config_host_bits(&c, "x.test.org") != 0x8 ||
+	    dpi_config_host_bits(&c, "example.com") != 0x1) {
+		dpi_config_free(&c);
+		return "patterns not as written";
+	}
+	dpi_config_free(&c);
+	if (dpi_config_load("/nonexistent/dpi.conf", &c) != 0)
+		return "missing file is not 'no patterns'";
+	return NULL;
+}
+
+static const char *t_labels(void)
+{
+	uint8_t l[16], m[16];
+	static const uint8_t want_l[16] = { [12] = 0x01, [13] = 0x80, [14] = 6, [15] = 0x80 };
+	static const uint8_t want_m[16] = { [12] = 0xff, [13] = 0xff, [14] = 0xff, [15] = 0xff };
+
+	dpi_labels_build(6, 0x8001, l, m);
+	if (memcmp(l, want_l, 16) || memcmp(m, want_m, 16))
+		return "label bytes not as in rules/dpi.h";
+	return NULL;
+}
+
+static struct dpi_qpkt qpkt(uint32_t ctid, const uint8_t *b, size_t n)
+{
+	return (struct dpi_qpkt){ .has_ct = true, .ctid = ctid, .mark = 0x80000001,
+				  .payload = b, .len = n };
+}
+
+static const char *t_http(void)
+{
+	struct dpi_handler h;
+	struct dpi_verdict v = { 0 };
+	uint8_t b[512];
+	size_t n = build_tcp4(b, 80, "GET /x HTTP/1.1\r\nHost: www.example.com\r\n"
+			      "User-Agent: t\r\nAccept: */*\r\n\r\n");
+	struct dpi_qpkt p = qpkt(7, b, n);
+	const char *why = NULL;
+
+	if (dpi_handler_init(&h, 24, 16))
+		return "init failed";
+	h.config.host[2] = strdup("*.example.com");
+	h.now_ms = 1000;
+	for (int i = 0; i < 4 && !v.set_labels; i++)
+		dpi_handler_packet(&h, &p, &v);
+	if (v.mark != (0x80000001 | DPI_MARK_SEEN))
+		why = "mark not kept | SEEN";
+	else if (!v.set_labels || v.labels[14] != 1 || v.labels[12] != 0x04 ||
+		 !(v.labels[15] & 0x80))
+		why = "HTTP with Host not labelled http + host bit 2";
+	else if (!h.conns.n || dpi_conn_find(&h.conns, 7)->flow)
+		why = "nDPI state not freed when done";
+	dpi_handler_destroyed(&h, 7);
+	if (!why && h.conns.n)
+		why = "destroy event did not free the entry";
+	dpi_handler_free(&h);
+	return why;
+}
+
+static const char *t_give_up(void)
+{
+	struct dpi_handler h;
+	struct dpi_verdict v = { 0 };
+	uint8_t b[512];
+	size_t n = build_tcp4(b, 5555, "\x01\x02\x03\x04 binary nothing");
+	struct dpi_qpkt p = qpkt(9, b, n);
+	int i;
+
+	if (dpi_handler_init(&h, 5, 16))
+		return "init failed";
+	for (i = 1; i <= 10 && !v.set_labels; i++)
+		dpi_handler_packet(&h, &p, &v);
+	dpi_handler_free(&h);
+	if (!v.set_labels || i - 1 != 5 || !(v.labels[15] & 0x80))
+		return "did not give up after --max-packets";
+	return NULL;
+}
+
+/* Garbage through the whole per-packet path, nDPI included. */
+static const char *t_handler_fuzz(void)
+{
+	struct dpi_handler h;
+	uint8_t b[1600];
+
+	if (dpi_handler_init(&h, 24, 256))
+		return "init failed";
+	srandom(2);
+	for (int i = 0; i < 100000; i++) {
+		struct dpi_verdict v = { 0 };
+		size_t n = (size_t)random() % sizeof(b);
+		struct dpi_qpkt p;
+
+		for (size_t j = 0; j < n; j++)
+			b[j] = (uint8_t)random();
+		if (i % 3 == 0 && n >= 40) {
+			n = build_tcp4(b, (uint16_t)random(), "");
+			n += (size_t)random() % 1000;
+			b[2] = (uint8_t)(n >> 8);
+			b[3] = (uint8_t)n;
+			for (size_t j = 40; j < n; j++)
+				b[j] = (uint8_t)random();
+		}
+		p = qpkt((uint32_t)random() % 300, b, n);
+		p.has_ct = i % 17 != 0;
+		h.now_ms = (uint64_t)i;
+		dpi_handler_packet(&h, &p, &v);
+		if (!(v.mark & DPI_MARK_SEEN))
+			return "verdict without SEEN";
+	}
+	if (!h.stats.malformed || h.conns.n > 256)
+		return "malformed packets not counted or table unbounded";
+	dpi_handler_free(&h);
+	return NULL;
+}
+
+int main(void)
+{
+	result("dpi packet parser", t_parser());
+	result("dpi packet parser: random bytes", t_parser_fuzz());
+	result("dpi host patterns", t_host_match());
+	result("dpi config file", t_config());
+	result("dpi label layout", t_labels());
+	result("dpi HTTP Host classified and labelled", t_http());
+	result("dpi gives up after --max-packets", t_give_up());
+	result("dpi handler: random packets", t_handler_fuzz());
+	return failed;
+}
