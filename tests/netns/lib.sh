@@ -604,3 +604,122 @@ bf_done() {
 	[ "$BF_FAILED" -eq 0 ]
 	exit $?
 }
+
+# ---------------------------------------------------------------- DPI handler (issue 5)
+#
+# brflow-dpi runs inside the switch namespace (the queue belongs to that netns) with its
+# own socket and the config file brflowd writes next to its socket ($BF_DIR/dpi.conf).
+
+BRFLOW_DPI=${BRFLOW_DPI:-$BF_ROOT/queue/brflow-dpi}
+BF_DPI_PID=
+BF_DPI_N=0
+
+# dpi_topology N: bf_topology N plus the checks a DPI scenario needs (the handler built,
+# its tools installed); exits with a not ok line when something is missing.
+dpi_topology() {
+	local tool
+	bf_topology "$1"
+	[ -x "$BRFLOW_DPI" ] || bf_setup_fail "$BRFLOW_DPI is not built (run make; needs libndpi-dev)"
+	for tool in ${DPI_TOOLS:-}; do
+		command -v "$tool" >/dev/null ||
+			bf_setup_fail "'$tool' is not installed (scripts/install-deps.sh)"
+	done
+}
+
+# dpi_start [ARGS]: starts brflow-dpi in the switch namespace on queue ${DPI_QUEUES:-0}
+# and waits (10 s at most) until it answers dpi-stats.  BF_DPI_PID is its PID.
+dpi_start() {
+	BF_DPI_N=$((BF_DPI_N + 1))
+	bf_bg "$SW" "$BF_DIR/dpi.$BF_DPI_N.log" "$BRFLOW_DPI" --queues "${DPI_QUEUES:-0}" \
+		--config "$BF_DIR/dpi.conf" --socket "$BF_DIR/dpi.sock" "$@"
+	BF_DPI_PID=$BF_LAST
+	wait_until 10 dpi_stats
+}
+
+# dpi_start_check NAME [ARGS]: dpi_start with an ok/not ok line; 1 if it failed.
+dpi_start_check() {
+	local name=$1
+	shift
+	if dpi_start "$@"; then
+		ok "$name"
+		return 0
+	fi
+	not_ok "$name" "brflow-dpi did not answer dpi-stats within 10 s: $(bf_oneline "$(tail -5 "$BF_DIR/dpi.$BF_DPI_N.log")")"
+	return 1
+}
+
+# dpi_alive: the handler started by dpi_start still runs.
+dpi_alive() {
+	[ -n "$BF_DPI_PID" ] && kill -0 "$BF_DPI_PID" 2>/dev/null &&
+		[ "$(cat "/proc/$BF_DPI_PID/comm" 2>/dev/null)" = brflow-dpi ]
+}
+
+# dpi_kill [SIGNAL]: signals the handler (default KILL: a crash) and waits for it to go.
+dpi_kill() {
+	[ -n "$BF_DPI_PID" ] || return 0
+	dpi_alive && kill "-${1:-KILL}" "$BF_DPI_PID"
+	wait_until 10 bf_gone "$BF_DPI_PID" || return 1
+	wait "$BF_DPI_PID" 2>/dev/null
+	BF_DPI_PID=
+	return 0
+}
+
+# dpi_stats: brflowctl dpi-stats against the test's handler.
+dpi_stats() { bfctl dpi-stats --dpi-socket "$BF_DIR/dpi.sock"; }
+
+# dpi_stat FIELD [TEXT]: the number that follows FIELD ("FIELD N", "FIELD: N" or
+# "FIELD=N", first match, case-insensitive) in TEXT or in a fresh dpi-stats; empty if
+# there is none.  FIELD may be a regex, e.g. 'bittorrent.*connections'.
+dpi_stat() {
+	local text=${2-}
+	[ $# -ge 2 ] || text=$(dpi_stats 2>/dev/null)
+	local line re="($1)[^0-9]*([0-9]+)" n
+	while IFS= read -r line; do
+		shopt -s nocasematch
+		[[ $line =~ $re ]] && n=${BASH_REMATCH[-1]}
+		shopt -u nocasematch
+		[ -n "${n:-}" ] && break
+	done <<<"$text"
+	echo "${n:-}"
+}
+
+# dpi_flows FILE: loads a DPI flow file.  A refusal that blames the kernel (no queue
+# support) skips the scenario with the reason; any other refusal is a failure.  Either
+# way the script ends.
+dpi_flows() {
+	local out
+	if out=$(bf_flows "$1" 2>&1); then
+		ok "$1 loads"
+		return 0
+	fi
+	if [[ $out =~ [Kk]ernel|[Nn]ot\ supported|[Uu]nsupported ]]; then
+		skip "$1" "this kernel cannot queue: $(bf_oneline "$out")"
+		bf_done
+	fi
+	not_ok "$1 loads" "$(bf_oneline "$out")"
+	bf_done
+}
+
+# dpi_labels SUBSTRING: the labels=0x... of the dump-conntrack line holding SUBSTRING.
+dpi_labels() {
+	ct_dump 2>/dev/null | grep -F -- "$1" | grep -o 'labels=0x[0-9a-f]*' | head -1 | cut -d= -f2
+}
+
+# dpi_label_hex PROTO_ID HOST_BITS: the labels value brflowd prints for a classified
+# connection: bit 127 (done), protocol id in bits 112..119, host bits in 96..111.
+dpi_label_hex() {
+	printf '0x%02x%02x%04x%024x\n' 128 "$1" "$2" 0
+}
+
+# py3_scapy: prints a python3 that can import scapy (python3-scapy lives in Debian's
+# /usr/bin/python3, which a pyenv python3 on PATH cannot see); 1 if none.
+py3_scapy() {
+	local py
+	for py in python3 /usr/bin/python3; do
+		if "$py" -c 'import scapy.all' >/dev/null 2>&1; then
+			command -v "$py"
+			return 0
+		fi
+	done
+	return 1
+}
