@@ -33,6 +33,26 @@ static bool valid_pattern(const char *p)
 	return true;
 }
 
+static const char *parse_zone(const char *arg, struct dpi_config *c)
+{
+	char *end;
+	long n;
+
+	if (!arg)
+		return "expected 'zone Z'";
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || *end || n < 0 || n > 65535)
+		return "bad zone number";
+	for (int i = 0; i < c->n_zones; i++)
+		if (c->zones[i] == n)
+			return NULL;
+	if (c->n_zones == DPI_MAX_ZONES)
+		return "too many zones";
+	c->zones[c->n_zones++] = (uint16_t)n;
+	return NULL;
+}
+
 /* One line; returns NULL or why it is bad. */
 static const char *parse_line(char *line, struct dpi_config *c)
 {
@@ -42,6 +62,8 @@ static const char *parse_line(char *line, struct dpi_config *c)
 	kw = strtok_r(line, " \t\r\n", &save);
 	if (!kw || kw[0] == '#')
 		return NULL;
+	if (!strcmp(kw, "zone"))
+		return parse_zone(strtok_r(NULL, " \t\r\n", &save), c);
 	if (strcmp(kw, "host"))
 		return "unknown keyword";
 	bit = strtok_r(NULL, " \t\r\n", &save);

@@ -1,5 +1,7 @@
 /* The handler's configuration file, written by brflowd (rules/dpi.h):
- * lines "host BIT PATTERN"; '#' starts a comment.  A bad line is logged
+ * lines "host BIT PATTERN", and "zone Z" for the conntrack zones flows use
+ * (only needed where labels are written through ctnetlink, see
+ * dpi_ctlabel.h); '#' starts a comment.  A bad line is logged
  * and skipped; a missing file means no patterns. */
 #ifndef BRFLOW_DPI_CONFIG_H
 #define BRFLOW_DPI_CONFIG_H
@@ -10,8 +12,12 @@
 
 #include "../rules/dpi.h"
 
+#define DPI_MAX_ZONES 64
+
 struct dpi_config {
 	char *host[DPI_MAX_HOSTS];   /* malloc'd pattern per bit, or NULL */
+	int n_zones;
+	uint16_t zones[DPI_MAX_ZONES];
 };
 
 /* Reads 'path' into 'out' (zeroed first).  Returns the number of patterns;

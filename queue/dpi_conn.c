@@ -3,10 +3,10 @@
 
 #include <stdlib.h>
 
-static size_t bucket(const struct dpi_conn_table *t, uint32_t ctid)
+static size_t bucket(const struct dpi_conn_table *t, uint64_t key)
 {
 	/* ct ids are hashes already; mix anyway in case they are not. */
-	return (size_t)((ctid * 2654435761u) >> 7) & (t->nbuckets - 1);
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 40) & (t->nbuckets - 1);
 }
 
 int dpi_conn_init(struct dpi_conn_table *t, size_t max,
@@ -35,11 +35,11 @@ void dpi_conn_destroy(struct dpi_conn_table *t)
 	t->buckets = NULL;
 }
 
-struct dpi_conn *dpi_conn_find(struct dpi_conn_table *t, uint32_t ctid)
+struct dpi_conn *dpi_conn_find(struct dpi_conn_table *t, uint64_t key)
 {
-	struct dpi_conn *c = t->buckets[bucket(t, ctid)];
+	struct dpi_conn *c = t->buckets[bucket(t, key)];
 
-	while (c && c->ctid != ctid)
+	while (c && c->key != key)
 		c = c->hnext;
 	return c;
 }
@@ -75,7 +75,7 @@ void dpi_conn_free_flow(struct dpi_conn_table *t, struct dpi_conn *c)
 
 void dpi_conn_del(struct dpi_conn_table *t, struct dpi_conn *c)
 {
-	struct dpi_conn **pp = &t->buckets[bucket(t, c->ctid)];
+	struct dpi_conn **pp = &t->buckets[bucket(t, c->key)];
 
 	while (*pp && *pp != c)
 		pp = &(*pp)->hnext;
@@ -87,7 +87,7 @@ void dpi_conn_del(struct dpi_conn_table *t, struct dpi_conn *c)
 	t->n--;
 }
 
-struct dpi_conn *dpi_conn_add(struct dpi_conn_table *t, uint32_t ctid,
+struct dpi_conn *dpi_conn_add(struct dpi_conn_table *t, uint64_t key,
 			      uint64_t now_ms, uint64_t *evicted)
 {
 	struct dpi_conn *c;
@@ -100,9 +100,9 @@ struct dpi_conn *dpi_conn_add(struct dpi_conn_table *t, uint32_t ctid,
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->ctid = ctid;
+	c->key = key;
 	c->last_ms = now_ms;
-	b = bucket(t, ctid);
+	b = bucket(t, key);
 	c->hnext = t->buckets[b];
 	t->buckets[b] = c;
 	lru_push(t, c);

@@ -1,4 +1,5 @@
-/* Per-connection state, keyed by the conntrack id (CTA_ID): a bounded
+/* Per-connection state, keyed by the conntrack id (CTA_ID) or, on kernels
+ * that do not tell it, by a hash of the tuple (dpi_tuple_key): a bounded
  * hash table with LRU order.  An entry is freed when conntrack reports
  * the connection destroyed, when it idles out, or when the table is full
  * and it is the least recently used. */
@@ -9,8 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpi_pkt.h"
+
 struct dpi_conn {
-	uint32_t ctid;
+	uint64_t key;
 	struct dpi_conn *hnext;              /* hash chain */
 	struct dpi_conn *prev, *next;        /* LRU list, most recent first */
 	void *flow;                          /* nDPI state; NULL once done */
@@ -19,6 +22,9 @@ struct dpi_conn {
 	bool done;
 	uint8_t proto;                       /* rules/dpi.h id, 0 = none */
 	uint16_t host_bits;
+	bool labelled;                       /* ctnetlink write succeeded */
+	bool has_tuple;
+	struct dpi_tuple tuple;              /* as the first packet showed it */
 };
 
 struct dpi_conn_table {
@@ -33,11 +39,11 @@ int dpi_conn_init(struct dpi_conn_table *t, size_t max,
 		  void (*free_flow)(void *flow));
 void dpi_conn_destroy(struct dpi_conn_table *t);
 
-struct dpi_conn *dpi_conn_find(struct dpi_conn_table *t, uint32_t ctid);
-/* A new zeroed entry for ctid (most recently used).  If the table is full
+struct dpi_conn *dpi_conn_find(struct dpi_conn_table *t, uint64_t key);
+/* A new zeroed entry for key (most recently used).  If the table is full
  * the least recently used entry goes first and *evicted is incremented.
  * NULL on ENOMEM. */
-struct dpi_conn *dpi_conn_add(struct dpi_conn_table *t, uint32_t ctid,
+struct dpi_conn *dpi_conn_add(struct dpi_conn_table *t, uint64_t key,
 			      uint64_t now_ms, uint64_t *evicted);
 /* Marks c used now. */
 void dpi_conn_touch(struct dpi_conn_table *t, struct dpi_conn *c,

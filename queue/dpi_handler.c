@@ -54,10 +54,29 @@ static int label_done(const uint8_t *labels)
 	return labels[DPI_LABEL_DONE_BIT / 8] & (1u << (DPI_LABEL_DONE_BIT % 8));
 }
 
-static void label_verdict(const struct dpi_conn *c, struct dpi_verdict *v)
+/* Puts the connection's labels on the verdict, or, without NFQA_CT,
+ * writes them through ctnetlink now (once it worked, not again). */
+static void deliver(struct dpi_handler *h, struct dpi_conn *c,
+		    struct dpi_verdict *v)
 {
-	v->set_labels = true;
-	dpi_labels_build(c->proto, c->host_bits, v->labels, v->mask);
+	uint8_t labels[DPI_LABEL_BYTES], mask[DPI_LABEL_BYTES];
+
+	if (!h->writer) {
+		v->set_labels = true;
+		dpi_labels_build(c->proto, c->host_bits, v->labels, v->mask);
+		return;
+	}
+	if (c->labelled || !c->has_tuple)
+		return;
+	dpi_labels_build(c->proto, c->host_bits, labels, mask);
+	h->stats.label_writes++;
+	if (!dpi_ctlabel_write(h->writer, &c->tuple, h->config.zones,
+			       h->config.n_zones, labels, mask)) {
+		c->labelled = true;
+		return;
+	}
+	/* ENOENT: not confirmed yet (first packet); the next one retries. */
+	h->stats.label_errors++;
 }
 
 /* The connection is decided: remember the answer, drop nDPI's state. */
@@ -74,21 +93,21 @@ static void finish(struct dpi_handler *h, struct dpi_conn *c,
 		h->stats.classified++;
 	h->stats.proto_conns[c->proto]++;
 	h->stats.proto_packets[c->proto] += c->packets;
-	log_debug("ct %u: %s%s (nDPI '%s') host '%s' bits 0x%04x after %u packets",
-		  c->ctid, gave_up ? "gave up, " : "",
+	log_debug("conn %016llx: %s%s (nDPI '%s') host '%s' bits 0x%04x after %u packets",
+		  (unsigned long long)c->key, gave_up ? "gave up, " : "",
 		  c->proto ? dpi_proto_by_id(c->proto)->name : "none",
 		  r->ndpi_name, r->host, c->host_bits, c->packets);
 }
 
-static struct dpi_conn *conn_get(struct dpi_handler *h, uint32_t ctid)
+static struct dpi_conn *conn_get(struct dpi_handler *h, uint64_t key)
 {
-	struct dpi_conn *c = dpi_conn_find(&h->conns, ctid);
+	struct dpi_conn *c = dpi_conn_find(&h->conns, key);
 
 	if (c) {
 		dpi_conn_touch(&h->conns, c, h->now_ms);
 		return c;
 	}
-	c = dpi_conn_add(&h->conns, ctid, h->now_ms, &h->stats.evicted);
+	c = dpi_conn_add(&h->conns, key, h->now_ms, &h->stats.evicted);
 	if (!c)
 		return NULL;
 	c->flow = dpi_flow_new();
@@ -129,50 +148,75 @@ static void inspect(struct dpi_handler *h, struct dpi_conn *c,
 	}
 }
 
+/* Which connection p belongs to.  false: none we can label. */
+static bool conn_key(struct dpi_handler *h, const struct dpi_qpkt *p,
+		     uint64_t *key, struct dpi_tuple *t, bool *has_tuple)
+{
+	struct dpi_pkt pk;
+	enum dpi_pkt_verdict pv;
+
+	*has_tuple = false;
+	if (p->has_ct && !h->writer) {
+		*key = p->ctid;
+		return true;
+	}
+	pv = dpi_pkt_parse(p->payload, p->len, &pk);
+	if (pv == DPI_PKT_MALFORMED)
+		h->stats.malformed++;
+	if (!h->writer || pv != DPI_PKT_OK || dpi_pkt_tuple(p->payload, &pk, t))
+		return false;
+	*has_tuple = true;
+	*key = dpi_tuple_key(t);
+	return true;
+}
+
 void dpi_handler_packet(struct dpi_handler *h, const struct dpi_qpkt *p,
 			struct dpi_verdict *v)
 {
+	struct dpi_tuple t;
 	struct dpi_conn *c;
+	bool has_tuple;
+	uint64_t key;
 
 	/* Every verdict is NF_REPEAT with the mark as it came plus "seen". */
 	v->mark = p->mark | DPI_MARK_SEEN;
 	h->stats.packets++;
 	h->stats.bytes += p->len;
-	if (!p->has_ct) {
-		h->stats.untracked++;
-		if (dpi_pkt_parse(p->payload, p->len, &(struct dpi_pkt){ 0 }) ==
-		    DPI_PKT_MALFORMED)
-			h->stats.malformed++;
-		return;
-	}
-	if (label_done(p->labels)) {
+	if (p->has_ct && label_done(p->labels)) {
 		/* Already decided (in flight, or by an earlier handler). */
 		h->stats.after_done++;
 		return;
 	}
-	c = conn_get(h, p->ctid);
+	if (!conn_key(h, p, &key, &t, &has_tuple)) {
+		h->stats.untracked++;
+		return;
+	}
+	c = conn_get(h, key);
 	if (!c) {
 		h->stats.untracked++;
 		return;
 	}
+	if (has_tuple && !c->has_tuple) {
+		c->tuple = t;
+		c->has_tuple = true;
+	}
 	if (c->done) {
-		/* Queued before the labels landed, or labels could not be
+		/* Queued before the labels landed, or they could not be
 		 * stored: say it again, it is idempotent. */
 		h->stats.after_done++;
 		h->stats.proto_packets[c->proto]++;
-		label_verdict(c, v);
+		deliver(h, c, v);
 		return;
 	}
 	c->packets++;
 	inspect(h, c, p);
 	if (c->done)
-		label_verdict(c, v);
+		deliver(h, c, v);
 }
 
-void dpi_handler_destroyed(struct dpi_handler *h, uint32_t ctid)
+void dpi_handler_destroyed(struct dpi_handler *h, uint64_t key)
 {
-	struct dpi_conn *c = dpi_conn_find(&h->conns, ctid);
-
+	struct dpi_conn *c = dpi_conn_find(&h->conns, key);
 	if (!c)
 		return;
 	if (!c->done) {

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "dpi_config.h"
+#include "dpi_ctlabel.h"
 #include "dpi_conn.h"
 #include "dpi_ndpi.h"
 #include "dpi_queue.h"
@@ -19,6 +20,9 @@ struct dpi_handler {
 	struct dpi_stats stats;
 	uint32_t max_packets;   /* give up after this many packets */
 	uint64_t now_ms;        /* monotonic; set by the caller per batch */
+	/* Set when the queue cannot carry NFQA_CT: connections are keyed by
+	 * tuple and labels written through ctnetlink before the verdict. */
+	struct dpi_ctlabel *writer;
 };
 
 /* 0 or -1 (ENOMEM / nDPI failed). */
@@ -30,8 +34,9 @@ void dpi_handler_free(struct dpi_handler *h);
 void dpi_handler_packet(struct dpi_handler *h, const struct dpi_qpkt *p,
 			struct dpi_verdict *v);
 
-/* Conntrack says the connection is gone. */
-void dpi_handler_destroyed(struct dpi_handler *h, uint32_t ctid);
+/* Conntrack says the connection is gone; key is its ct id, or
+ * dpi_tuple_key of its tuple when h->writer is set. */
+void dpi_handler_destroyed(struct dpi_handler *h, uint64_t key);
 
 /* Label bytes for a result (kernel label bit N = byte N/8, bit N%8). */
 void dpi_labels_build(uint8_t proto, uint16_t host_bits, uint8_t *labels,

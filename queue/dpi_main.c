@@ -2,6 +2,7 @@
  * One event loop over the queue sockets, the conntrack destroy events,
  * the stats socket and signals: connections are spread over queues by CPU
  * (fanout), so every queue must see the same connection table. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -231,13 +232,46 @@ static int n_hosts(const struct dpi_main *m)
 
 /* ---- conntrack destroy events ---- */
 
+/* The original tuple of a conntrack entry, as dpi_pkt_tuple would give it. */
+static int ct_tuple(const struct nf_conntrack *ct, struct dpi_tuple *t)
+{
+	uint8_t l3 = nfct_get_attr_u8(ct, ATTR_L3PROTO);
+
+	memset(t, 0, sizeof(*t));
+	if (l3 == AF_INET) {
+		t->family = 4;
+		memcpy(t->src, nfct_get_attr(ct, ATTR_ORIG_IPV4_SRC), 4);
+		memcpy(t->dst, nfct_get_attr(ct, ATTR_ORIG_IPV4_DST), 4);
+	} else if (l3 == AF_INET6) {
+		t->family = 6;
+		memcpy(t->src, nfct_get_attr(ct, ATTR_ORIG_IPV6_SRC), 16);
+		memcpy(t->dst, nfct_get_attr(ct, ATTR_ORIG_IPV6_DST), 16);
+	} else {
+		return -1;
+	}
+	if (!nfct_attr_is_set(ct, ATTR_ORIG_PORT_SRC))
+		return -1;
+	t->proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	t->sport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_SRC));
+	t->dport = ntohs(nfct_get_attr_u16(ct, ATTR_ORIG_PORT_DST));
+	return 0;
+}
+
 static int ct_event(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 		    void *data)
 {
 	struct dpi_main *m = data;
+	struct dpi_tuple t;
 
-	if (type == NFCT_T_DESTROY && nfct_attr_is_set(ct, ATTR_ID))
-		dpi_handler_destroyed(&m->h, nfct_get_attr_u32(ct, ATTR_ID));
+	if (type != NFCT_T_DESTROY)
+		return NFCT_CB_CONTINUE;
+	if (!m->h.writer) {
+		if (nfct_attr_is_set(ct, ATTR_ID))
+			dpi_handler_destroyed(&m->h, nfct_get_attr_u32(ct, ATTR_ID));
+		return NFCT_CB_CONTINUE;
+	}
+	if (!ct_tuple(ct, &t))
+		dpi_handler_destroyed(&m->h, dpi_tuple_key(&t));
 	return NFCT_CB_CONTINUE;
 }
 
@@ -293,6 +327,20 @@ static int watch(int epfd, int fd, void *ptr)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* The kernel cannot label through verdicts: use ctnetlink instead. */
+static int label_writer(struct dpi_main *m)
+{
+	m->h.writer = dpi_ctlabel_open();
+	if (!m->h.writer) {
+		log_err("ctnetlink socket: %s", strerror(errno));
+		return -1;
+	}
+	m->h.stats.label_mode = "ctnetlink (no NFQA_CT in this kernel)";
+	log_info("this kernel's queue cannot carry NFQA_CT (no NETFILTER_NETLINK_GLUE_CT): "
+		 "labels are written through ctnetlink by tuple");
+	return 0;
+}
+
 static int setup(struct dpi_main *m)
 {
 	char err[256];
@@ -329,6 +377,8 @@ static int setup(struct dpi_main *m)
 			return -1;
 		}
 		m->queues[m->nq++] = q;
+		if (!dpi_queue_has_ct(q) && !m->h.writer && label_writer(m))
+			return -1;
 		if (watch(m->epfd, dpi_queue_fd(q), q)) {
 			log_err("epoll: %s", strerror(errno));
 			return -1;
@@ -348,6 +398,8 @@ static void teardown(struct dpi_main *m)
 		dpi_queue_close(m->queues[i]);
 	if (m->ct)
 		nfct_close(m->ct);
+	dpi_ctlabel_close(m->h.writer);
+	m->h.writer = NULL;
 	if (m->statfd >= 0) {
 		close(m->statfd);
 		unlink(m->o.socket);

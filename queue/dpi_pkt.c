@@ -132,3 +132,60 @@ enum dpi_pkt_verdict dpi_pkt_parse(const uint8_t *data, size_t len,
 		return DPI_PKT_MALFORMED;
 	}
 }
+
+int dpi_pkt_tuple(const uint8_t *data, const struct dpi_pkt *p,
+		  struct dpi_tuple *t)
+{
+	size_t alen = p->family == 4 ? 4 : 16;
+
+	memset(t, 0, sizeof(*t));
+	switch (p->l4proto) {
+	case IPPROTO_TCP: case IPPROTO_UDP: case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP: case IPPROTO_DCCP:
+		break;
+	default:
+		return -1;
+	}
+	/* parse_l4 checked 8 bytes for UDP, 20 for TCP; others need 4. */
+	if (p->l3len - p->l4off < 4)
+		return -1;
+	t->family = (uint8_t)p->family;
+	t->proto = p->l4proto;
+	memcpy(t->src, data + (p->family == 4 ? 12 : 8), alen);
+	memcpy(t->dst, data + (p->family == 4 ? 16 : 24), alen);
+	t->sport = be16(data + p->l4off);
+	t->dport = be16(data + p->l4off + 2);
+	return 0;
+}
+
+static uint64_t mix(uint64_t h, const void *data, size_t n)
+{
+	const uint8_t *d = data;
+
+	/* FNV-1a, 64 bits: keys, not security. */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ d[i]) * 0x100000001b3ull;
+	return h;
+}
+
+uint64_t dpi_tuple_key(const struct dpi_tuple *t)
+{
+	const uint8_t *a = t->src, *b = t->dst;
+	uint16_t pa = t->sport, pb = t->dport;
+	int c = memcmp(a, b, 16);
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	if (c > 0 || (c == 0 && pa > pb)) {
+		a = t->dst;
+		b = t->src;
+		pa = t->dport;
+		pb = t->sport;
+	}
+	h = mix(h, &t->family, 1);
+	h = mix(h, &t->proto, 1);
+	h = mix(h, a, 16);
+	h = mix(h, &pa, 2);
+	h = mix(h, b, 16);
+	h = mix(h, &pb, 2);
+	return h;
+}

@@ -25,6 +25,7 @@
 
 struct dpi_queue {
 	uint16_t num;
+	bool has_ct;
 	struct mnl_socket *nl;
 	unsigned int portid;
 	uint8_t *rbuf;                       /* DPI_QUEUE_BATCH * DPI_RECV_BUF */
@@ -50,11 +51,25 @@ static int config_send(struct dpi_queue *q, struct nlmsghdr *nlh)
 	return mnl_cb_run(buf, n, nlh->nlmsg_seq, q->portid, NULL, NULL) < 0 ? -1 : 0;
 }
 
+static int set_params(struct dpi_queue *q, const struct dpi_queue_opts *o,
+		      uint32_t flags)
+{
+	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, q->num);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, DPI_COPY_RANGE);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, o->maxlen);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
+	return config_send(q, nlh);
+}
+
 static int configure(struct dpi_queue *q, const struct dpi_queue_opts *o,
 		     char *err, size_t errlen)
 {
 	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t flags = NFQA_CFG_F_GSO | NFQA_CFG_F_CONNTRACK;
+	uint32_t flags = NFQA_CFG_F_GSO;
 	struct nlmsghdr *nlh;
 
 	nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, q->num);
@@ -67,12 +82,13 @@ static int configure(struct dpi_queue *q, const struct dpi_queue_opts *o,
 	}
 	if (o->fail_open)
 		flags |= NFQA_CFG_F_FAIL_OPEN;
-	nlh = nfq_nlmsg_put((char *)buf, NFQNL_MSG_CONFIG, q->num);
-	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, DPI_COPY_RANGE);
-	nfq_nlmsg_cfg_put_qmaxlen(nlh, o->maxlen);
-	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
-	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(flags));
-	if (config_send(q, nlh)) {
+	/* EOPNOTSUPP for F_CONNTRACK: no NETFILTER_NETLINK_GLUE_CT. */
+	q->has_ct = true;
+	if (set_params(q, o, flags | NFQA_CFG_F_CONNTRACK) && errno == EOPNOTSUPP) {
+		q->has_ct = false;
+		errno = 0;
+	}
+	if (!q->has_ct && set_params(q, o, flags)) {
 		snprintf(err, errlen, "cannot configure queue %u (copy, GSO, conntrack%s): %s",
 			 q->num, o->fail_open ? ", fail-open" : "", strerror(errno));
 		return -1;
@@ -150,6 +166,11 @@ int dpi_queue_fd(const struct dpi_queue *q)
 uint16_t dpi_queue_num(const struct dpi_queue *q)
 {
 	return q->num;
+}
+
+bool dpi_queue_has_ct(const struct dpi_queue *q)
+{
+	return q->has_ct;
 }
 
 /* ---- reading ---- */

@@ -46,6 +46,9 @@ struct dpi_queue *dpi_queue_open(const struct dpi_queue_opts *o, char *err,
 void dpi_queue_close(struct dpi_queue *q);
 int dpi_queue_fd(const struct dpi_queue *q);
 uint16_t dpi_queue_num(const struct dpi_queue *q);
+/* Whether packets come with NFQA_CT and verdicts can set it: false on
+ * kernels without NETFILTER_NETLINK_GLUE_CT (the queue works without). */
+bool dpi_queue_has_ct(const struct dpi_queue *q);
 
 /* Called for each packet of a batch; fills 'v' (pre-set to repeat with
  * the packet's mark). */

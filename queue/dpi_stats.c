@@ -93,6 +93,7 @@ void dpi_stats_format(const struct dpi_stats *s, FILE *f, uint16_t qlo,
 		fprintf(f, "queues: %u\n", qlo);
 	else
 		fprintf(f, "queues: %u-%u\n", qlo, qhi);
+	fprintf(f, "labels via: %s\n", s->label_mode ? s->label_mode : "verdict");
 	fprintf(f, "host patterns: %d\n", n_hosts);
 	fprintf(f, "packets: %" PRIu64 " (%" PRIu64 " bytes)\n", s->packets, s->bytes);
 	fprintf(f, "packets after done: %" PRIu64 "\n", s->after_done);
@@ -104,6 +105,8 @@ void dpi_stats_format(const struct dpi_stats *s, FILE *f, uint16_t qlo,
 	else
 		fprintf(f, "queue drops: %" PRId64 "\n", drops);
 	fprintf(f, "verdict errors: %" PRIu64 "\n", s->verdict_errors);
+	fprintf(f, "label writes: %" PRIu64 " (failed %" PRIu64 ")\n",
+		s->label_writes, s->label_errors);
 	fprintf(f, "socket overruns: %" PRIu64 "\n", s->socket_overruns);
 	fprintf(f, "connections: %" PRIu64 " (active %zu)\n", s->conns, active_conns);
 	fprintf(f, "connections classified: %" PRIu64 "\n", s->classified);

@@ -16,6 +16,8 @@ struct dpi_stats {
 	uint64_t untracked;         /* no conntrack entry: nothing to label */
 	uint64_t after_done;        /* packets of done connections (in flight) */
 	uint64_t verdict_errors;    /* NLMSG_ERROR answers to verdicts */
+	uint64_t label_writes, label_errors; /* ctnetlink label writes */
+	const char *label_mode;     /* how labels reach the kernel */
 	uint64_t socket_overruns;   /* ENOBUFS on a queue socket */
 	uint64_t conns;             /* connections inspected */
 	uint64_t classified, given_up;
