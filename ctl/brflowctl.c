@@ -4,6 +4,7 @@
  * commands that take one, sends one request frame over the control socket
  * and prints the reply.  Everything about flows and bridges is decided by
  * the daemon; the client only knows the command names and arities. */
+#include "../rules/dpi.h"
 #include "../src/ctlproto.h"
 
 #include <errno.h>
@@ -62,10 +63,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "print tracked connections, OVS dpctl style" },
 	{ "flush-conntrack", 0, 1, -1, "[zone=N]",
 	  "delete tracked connections (of one zone)" },
+	{ "dpi-stats", 0, 0, -1, "",
+	  "the DPI handler's counters (asks brflow-dpi, not brflowd)" },
 };
 
 struct ctl_opts {
 	const char *socket;
+	const char *dpi_socket;
 	bool bundle;
 	bool strict;
 	bool no_stats;
@@ -91,6 +95,8 @@ static void usage(FILE *f)
 		"\nOptions (before or after the command):\n"
 		"  --socket PATH   control socket (default: $BRFLOW_SOCKET, else\n"
 		"                  " BRFLOW_DEFAULT_SOCKET ")\n"
+		"  --dpi-socket PATH  dpi-stats: brflow-dpi's socket (default:\n"
+		"                  $BRFLOW_DPI_SOCKET, else " DPI_DEFAULT_SOCKET ")\n"
 		"  --bundle        add-flows, replace-flows: all flows or none\n"
 		"  --strict        del-flows: match priority and fields exactly\n"
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
@@ -131,9 +137,11 @@ static int parse_timeout(const char *s, unsigned int *out)
 static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			 char **ops, int *nops)
 {
-	enum { OPT_SOCKET = 256, OPT_BUNDLE, OPT_STRICT, OPT_NO_STATS, OPT_TIMEOUT };
+	enum { OPT_SOCKET = 256, OPT_BUNDLE, OPT_STRICT, OPT_NO_STATS, OPT_TIMEOUT,
+	       OPT_DPI_SOCKET };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "dpi-socket", required_argument, NULL, OPT_DPI_SOCKET },
 		{ "bundle", no_argument, NULL, OPT_BUNDLE },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "no-stats", no_argument, NULL, OPT_NO_STATS },
@@ -153,6 +161,9 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			break;
 		case OPT_SOCKET:
 			o->socket = optarg;
+			break;
+		case OPT_DPI_SOCKET:
+			o->dpi_socket = optarg;
 			break;
 		case OPT_BUNDLE:
 			o->bundle = true;
@@ -441,6 +452,30 @@ static const struct ctl_cmd *check_command(int argc, char **argv)
 	return c;
 }
 
+/* dpi-stats talks to brflow-dpi's own socket, same framing, request
+ * "stats". */
+static int run_dpi_stats(const struct ctl_opts *o, const struct ctl_cmd *c)
+{
+	static const char req[] = "stats";
+	const char *path = o->dpi_socket;
+	char *reply = NULL;
+	size_t rlen;
+	int fd, ret = 1;
+
+	if (!path || !*path)
+		path = getenv("BRFLOW_DPI_SOCKET");
+	if (!path || !*path)
+		path = DPI_DEFAULT_SOCKET;
+	fd = connect_daemon(path, o->timeout);
+	if (fd < 0)
+		return 1;
+	if (exchange(fd, c->name, req, sizeof(req), &reply, &rlen) == 0)
+		ret = handle_reply(c->name, reply, rlen);
+	close(fd);
+	free(reply);
+	return ret;
+}
+
 static int run(const struct ctl_opts *o, const struct ctl_cmd *c,
 	       char **args, int nargs)
 {
@@ -448,6 +483,8 @@ static int run(const struct ctl_opts *o, const struct ctl_cmd *c,
 	size_t len, rlen;
 	int fd = -1, ret = 1;
 
+	if (!strcmp(c->name, "dpi-stats"))
+		return run_dpi_stats(o, c);
 	if (c->file_arg >= 0 && c->file_arg < nargs) {
 		file = read_flow_file(args[c->file_arg]);
 		if (!file)
