@@ -22,6 +22,7 @@
 #include "control.h"
 #include "ctlproto.h"
 #include "log.h"
+#include "dpi_conf.h"
 #include "state.h"
 
 #define TCP_LOOSE "/proc/sys/net/netfilter/nf_conntrack_tcp_loose"
@@ -30,6 +31,7 @@ struct options {
 	const char *socket;
 	const char *state_dir;
 	const char *pidfile;
+	const char *dpi_conf;
 	bool detach;
 	gid_t gid;
 };
@@ -104,7 +106,7 @@ static gid_t parse_group(const char *s)
 static const char help[] =
 	"usage: brflowd [--socket PATH] [--state-dir DIR] [--pidfile FILE]\n"
 	"               [--detach] [--log-level error|warn|info|debug]\n"
-	"               [--socket-group GROUP]\n";
+	"               [--socket-group GROUP] [--dpi-conf FILE]\n";
 
 static void parse_options(int argc, char **argv, struct options *o)
 {
@@ -115,6 +117,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		{ "detach", no_argument, NULL, 'D' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "socket-group", required_argument, NULL, 'g' },
+		{ "dpi-conf", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -133,6 +136,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'p': o->pidfile = optarg; break;
 		case 'D': o->detach = true; break;
 		case 'g': o->gid = parse_group(optarg); break;
+		case 'c': o->dpi_conf = optarg; break;
 		case 'l':
 			if (parse_level(optarg, &level))
 				usage_exit("invalid log level '%s' (error|warn|info|debug)",
@@ -147,6 +151,8 @@ static void parse_options(int argc, char **argv, struct options *o)
 	if (!*o->state_dir)
 		usage_exit("empty --state-dir");
 	o->socket = ctlproto_socket_path(sock);
+	if (o->dpi_conf && !*o->dpi_conf)
+		usage_exit("empty --dpi-conf");
 	log_set_level(level);
 }
 
@@ -329,6 +335,24 @@ static void run(int lfd, int sfd, struct st_state *st)
 	}
 }
 
+/* brflow-dpi's host table goes next to the control socket unless
+ * --dpi-conf says otherwise. */
+static int dpi_conf_path(const struct options *o)
+{
+	const char *slash = strrchr(o->socket, '/');
+	char *path;
+	int rc;
+
+	if (o->dpi_conf)
+		return dpi_conf_set_path(o->dpi_conf);
+	if (asprintf(&path, "%.*s/dpi.conf", slash ? (int)(slash - o->socket) : 1,
+		     slash ? o->socket : ".") < 0)
+		return -1;
+	rc = dpi_conf_set_path(path);
+	free(path);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct st_state st;
@@ -356,9 +380,14 @@ int main(int argc, char **argv)
 		control_close(lfd, o.socket);
 		return 1;
 	}
+	if (dpi_conf_path(&o)) {
+		log_err("out of memory");
+		return 1;
+	}
 	loose_done = !set_tcp_loose(false);
 	nft_probe_features(&st.features);
 	commands_restore(&st);
+	dpi_conf_sync(); /* also when no bridge uses DPI: no stale table */
 	/* conntrack may come up only with the first ruleset loaded */
 	if (!loose_done)
 		set_tcp_loose(true);
@@ -370,5 +399,6 @@ int main(int argc, char **argv)
 	if (o.pidfile)
 		unlink(o.pidfile);
 	st_free(&st);
+	dpi_conf_free();
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dpi_conf.h"
 #include "log.h"
 
 #define STATE_SUFFIX ".bridge"
@@ -235,6 +236,7 @@ char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs)
 	};
 	char *err;
 
+	dpi_conf_hosts(&in.n_dpi_hosts, &in.dpi_hosts);
 	if (!cf)
 		return errf("out of memory");
 	for (int i = 0; i < b->n_flows; i++) {
@@ -487,8 +489,28 @@ int st_bridge_adopt(struct st_state *st, struct st_bridge *nb)
 	return 0;
 }
 
+/* Recompiles and reloads bridge b as it is (the DPI host table moved its
+ * bits); memory and disk do not change. */
+static void reload_bridge(const struct st_bridge *b)
+{
+	struct nir_ruleset rs = { 0 };
+	char nerr[512] = "";
+	char *err = st_compile(b, &rs);
+
+	for (int i = 0; !err && i < rs.n_tables; i++)
+		err = carry_table_counters(&rs.tables[i]);
+	if (!err && nft_apply(&rs, nerr, sizeof(nerr)))
+		err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
+	if (err)
+		log_err("bridge %s: reloading for the new DPI host table: %s",
+			b->name, err);
+	free(err);
+	nir_ruleset_free(&rs);
+}
+
 char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 {
+	bool dpi_changed = false;
 	struct nir_ruleset rs = { 0 };
 	char nerr[512] = "";
 	char *tmp = state_path(st, nb->name, true);
@@ -510,9 +532,12 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 		}
 		st->bridges = arr;
 	}
-	err = st_compile(nb, &rs);
+	err = dpi_conf_stage(st, nb, &dpi_changed);
 	if (err)
 		goto out;
+	err = st_compile(nb, &rs);
+	if (err)
+		goto out_dpi;
 	err = write_tmp(st, nb, tmp);
 	if (err)
 		goto out_rs;
@@ -534,8 +559,15 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 		sync_dir(st->dir);
 	}
 	st_bridge_adopt(st, nb); /* cannot fail: room was made above */
+	for (int i = 0; dpi_changed && i < st->n_bridges; i++)
+		if (st->bridges[i] != nb)
+			reload_bridge(st->bridges[i]);
+	dpi_conf_sync();
 out_rs:
 	nir_ruleset_free(&rs);
+out_dpi:
+	if (err)
+		dpi_conf_rollback();
 out:
 	free(tmp);
 	free(path);
