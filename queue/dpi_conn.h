@@ -21,6 +21,7 @@ struct dpi_conn {
 	uint32_t packets;                    /* queued packets seen */
 	bool done;
 	uint8_t proto;                       /* rules/dpi.h id, 0 = none */
+	uint8_t l4proto;                     /* of the first packet given to nDPI */
 	uint16_t host_bits;
 	bool labelled;                       /* ctnetlink write succeeded */
 	bool has_tuple;

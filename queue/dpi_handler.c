@@ -134,6 +134,14 @@ static void inspect(struct dpi_handler *h, struct dpi_conn *c,
 		h->stats.fragments++;
 		break;
 	case DPI_PKT_OK:
+		/* One connection, one transport protocol: anything else is a
+		 * stale key, and would confuse nDPI's per-protocol state. */
+		if (!c->l4proto)
+			c->l4proto = pk.l4proto;
+		if (c->l4proto != pk.l4proto) {
+			h->stats.malformed++;
+			break;
+		}
 		dpi_engine_process(h->engine, c->flow, p->payload, pk.l3len,
 				   h->now_ms, &r);
 		if (r.detected) {
