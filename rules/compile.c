@@ -604,6 +604,13 @@ static int build_dpi_chain(struct compiler *c, const struct action_dpi *d,
 	s->u.queue.num = d->queue_lo;
 	s->u.queue.total = d->queue_hi - d->queue_lo + 1;
 	s->u.queue.bypass = !d->fail_closed;
+	/* Never reached (queue ends the rule), but a "ct label set" in the
+	 * ruleset is what makes the kernel give new connections room for
+	 * labels, which the handler writes. */
+	r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1]);
+	if (!r || !(s = nir_add_stmt(r, NIR_CT_LABEL_SET)))
+		return oom(c);
+	s->u.label[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
 	return 0;
 }
 

@@ -66,7 +66,7 @@ run_one() {
 	rm -f "$log"
 }
 
-for t in tests/unit/test_*; do
+for t in tests/unit/test_* queue/test_dpi; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	name=$(basename "$t")
 	selected "$name" || continue
