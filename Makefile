@@ -72,6 +72,10 @@ check: all unit
 check-vm: all unit
 	tests/vm/run.sh bash tests/run.sh
 
+# Benchmarks (tests/bench/*.sh, as root): each prints its own table.
+bench: all
+	@rc=0; for b in tests/bench/*.sh; do echo "# $$b"; bash "$$b" || rc=1; done; exit $$rc
+
 asan:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check
@@ -94,4 +98,4 @@ clean:
 	rm -f rules/*.o rules/librules.a src/*.o src/brflowd ctl/*.o ctl/brflowctl $(UNIT_BIN) \
 		queue/*.o queue/brflow-dpi $(QUEUE_TEST_BIN)
 
-.PHONY: all unit check check-vm asan install clean
+.PHONY: all unit check check-vm bench asan install clean

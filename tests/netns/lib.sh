@@ -633,7 +633,24 @@ dpi_start() {
 	bf_bg "$SW" "$BF_DIR/dpi.$BF_DPI_N.log" "$BRFLOW_DPI" --queues "${DPI_QUEUES:-0}" \
 		--config "$BF_DIR/dpi.conf" --socket "$BF_DIR/dpi.sock" "$@"
 	BF_DPI_PID=$BF_LAST
-	wait_until 10 dpi_stats
+	dpi_wait_ready 10
+}
+
+# dpi_wait_ready SECONDS: waits (wall-clock bound) until the handler answers dpi-stats;
+# 1 if it died or did not answer in time.
+dpi_wait_ready() {
+	local end=$((SECONDS + $1))
+	# `ip netns exec` becomes the handler with exec(): wait for the name to change
+	while [ $SECONDS -lt $end ] && ! dpi_dead &&
+		[ "$(cat "/proc/$BF_DPI_PID/comm" 2>/dev/null)" != brflow-dpi ]; do
+		sleep 0.05
+	done
+	while [ $SECONDS -lt $end ]; do
+		dpi_alive || return 1
+		dpi_stats >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
 }
 
 # dpi_start_check NAME [ARGS]: dpi_start with an ok/not ok line; 1 if it failed.
@@ -648,24 +665,36 @@ dpi_start_check() {
 	return 1
 }
 
-# dpi_alive: the handler started by dpi_start still runs.
+# dpi_alive: the handler started by dpi_start still runs (a zombie does not count).
 dpi_alive() {
-	[ -n "$BF_DPI_PID" ] && kill -0 "$BF_DPI_PID" 2>/dev/null &&
-		[ "$(cat "/proc/$BF_DPI_PID/comm" 2>/dev/null)" = brflow-dpi ]
+	[ -n "$BF_DPI_PID" ] && [ "$(cat "/proc/$BF_DPI_PID/comm" 2>/dev/null)" = brflow-dpi ] &&
+		! dpi_dead
 }
 
-# dpi_kill [SIGNAL]: signals the handler (default KILL: a crash) and waits for it to go.
+# dpi_dead: the handler's process has exited (gone, or a zombie not yet reaped).
+dpi_dead() {
+	local st
+	st=$(sed -n 's/^[0-9]* (.*) \([A-Z]\).*/\1/p' "/proc/$BF_DPI_PID/stat" 2>/dev/null)
+	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+}
+
+# dpi_kill [SIGNAL]: signals the handler (default KILL: a crash), waits for it to exit
+# (SIGKILL after 10 s) and reaps it.  The PID is our child, so it cannot be reused
+# before the wait.
 dpi_kill() {
 	[ -n "$BF_DPI_PID" ] || return 0
-	dpi_alive && kill "-${1:-KILL}" "$BF_DPI_PID"
-	wait_until 10 bf_gone "$BF_DPI_PID" || return 1
+	kill "-${1:-KILL}" "$BF_DPI_PID" 2>/dev/null
+	if ! wait_until 10 dpi_dead; then
+		kill -KILL "$BF_DPI_PID" 2>/dev/null
+		wait_until 5 dpi_dead
+	fi
 	wait "$BF_DPI_PID" 2>/dev/null
 	BF_DPI_PID=
 	return 0
 }
 
 # dpi_stats: brflowctl dpi-stats against the test's handler.
-dpi_stats() { bfctl dpi-stats --dpi-socket "$BF_DIR/dpi.sock"; }
+dpi_stats() { timeout 10 "$BRFLOWCTL" dpi-stats --dpi-socket "$BF_DIR/dpi.sock"; }
 
 # dpi_stat FIELD [TEXT]: the number that follows FIELD ("FIELD N", "FIELD: N" or
 # "FIELD=N", first match, case-insensitive) in TEXT or in a fresh dpi-stats; empty if
