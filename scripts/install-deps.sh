@@ -14,6 +14,9 @@ PACKAGES=(
 	netcat-openbsd socat curl python3 iputils-ping
 	# `man -l man/...`
 	man-db
+	# DPI scenarios and benchmark (tests/netns/20-dpi-*, tests/bench/dpi.sh): TLS with
+	# SNI, DNS queries, raw malformed packets, throughput
+	openssl bind9-dnsutils python3-scapy iperf3
 )
 
 update=1
