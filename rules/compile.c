@@ -659,6 +659,8 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 		return emit_ct(e, &a->u.ct, last);
 	case ACT_DPI:
 		return emit_dpi(e, &a->u.dpi, last);
+	case ACT_GROUP:
+		return fail(e->c, e->f, "group:%u is not compiled yet", a->u.group_id);
 	}
 	return 0;
 }

@@ -5,6 +5,7 @@
 #define BRFLOW_COMPILE_H
 
 #include "flow.h"
+#include "group.h"
 #include "nftir.h"
 
 #define BRFLOW_MAX_OFPORT 4094 /* ofport numbers live in 12 mark bits */
@@ -32,6 +33,9 @@ struct compile_input {
 	 * 'flows' must be in it. */
 	int n_dpi_hosts;
 	const char *const *dpi_hosts;
+	/* The bridge's groups (rules/group.h), for group:N actions. */
+	int n_groups;
+	const struct group *groups;
 };
 
 /* Compiles 'in' into 'out' (which must be zeroed).  Returns NULL on success,

@@ -72,6 +72,7 @@ enum action_type {
 	ACT_SET_FIELD,  /* load:, set_field: and move: to reg0-7/metadata */
 	ACT_CT,
 	ACT_DPI,        /* dpi(queue=N[-M],fail=open|closed) */
+	ACT_GROUP,      /* group:N */
 };
 
 /* load:/set_field: — write value under mask into a field (reg0-7 at top
@@ -92,6 +93,19 @@ struct action_set_field {
 
 #define CT_MAX_EXEC 8
 
+/* nat inside ct(): nat(src=ADDR[-ADDR][:PORT[-PORT]][,random|hash|persistent])
+ * or nat(dst=...), or bare "nat" (apply the connection's existing binding).
+ * Addresses big-endian; family 4 or 6 (0 for bare nat). */
+enum nat_kind { NAT_EXISTING, NAT_SRC, NAT_DST };
+
+struct action_nat {
+	enum nat_kind kind;
+	int family;                      /* 4, 6, or 0 when no address given */
+	uint8_t addr_min[16], addr_max[16];
+	uint16_t port_min, port_max;     /* 0, 0: ports unchanged */
+	bool random, hash, persistent;   /* OVS's flags */
+};
+
 struct action_ct {
 	bool commit;
 	int table;          /* -1: no table= (processing continues untracked) */
@@ -101,6 +115,7 @@ struct action_ct {
 	uint8_t zone_nbits; /* width of the register range (<= 16) */
 	char alg[16];       /* "" when absent; "ftp", "tftp", "sip" */
 	char *nat;          /* NULL when absent; else the nat(...) text as written */
+	struct action_nat nat_spec; /* parsed form of 'nat', valid when nat != NULL */
 	int n_exec;
 	struct action_set_field exec[CT_MAX_EXEC];
 };
@@ -120,6 +135,7 @@ struct flow_action {
 		struct action_set_field set;
 		struct action_ct ct;
 		struct action_dpi dpi;
+		uint32_t group_id;  /* ACT_GROUP */
 	} u;
 };
 

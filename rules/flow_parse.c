@@ -1231,6 +1231,8 @@ static int parse_exec(struct parser *p, struct tok body, struct action_ct *ct)
 	return r;
 }
 
+static int parse_nat(struct parser *p, struct tok body, struct action_nat *n);
+
 static int parse_ct_zone(struct parser *p, struct tok t, struct action_ct *ct)
 {
 	struct subfield sf;
@@ -1302,7 +1304,8 @@ static int parse_ct_arg(struct parser *p, const struct kv *kv,
 		ct->nat = strndup(p->s + kv->all.off, kv->all.len);
 		if (!ct->nat)
 			return fail(p, kv->key.off, "out of memory");
-		return 0;
+		memset(&ct->nat_spec, 0, sizeof(ct->nat_spec));
+		return kv->delim ? parse_nat(p, kv->val, &ct->nat_spec) : 0;
 	}
 	if (tok_is(p, kv->key, "exec") && kv->delim == '(') {
 		if (!exec_tok->len)
@@ -1404,6 +1407,131 @@ static int parse_dpi(struct parser *p, const struct kv *kv)
 	return r < 0 ? -1 : 0;
 }
 
+/* One address of a nat range: IPv4, or IPv6 (brackets stripped). */
+static int parse_nat_addr(struct parser *p, struct tok t, int *family, uint8_t *out)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	int fam = tok_find(p, t, 0, ':') < t.len ? 6 : 4;
+
+	if (!tok_copy(p, t, buf, sizeof(buf)) ||
+	    inet_pton(fam == 6 ? AF_INET6 : AF_INET, buf, out) != 1)
+		return fail(p, t.off, "invalid nat address '" TOKF "'", TOKA(p, t));
+	if (*family && *family != fam)
+		return fail(p, t.off, "nat range mixes IPv4 and IPv6 at '" TOKF "'",
+			    TOKA(p, t));
+	*family = fam;
+	return 0;
+}
+
+static int parse_nat_ports(struct parser *p, struct tok t, struct action_nat *n)
+{
+	size_t dash = tok_find(p, t, 0, '-');
+	uint64_t lo, hi;
+
+	if (parse_uint(p, tok_sub(t, 0, dash), 65535, "nat port", &lo))
+		return -1;
+	hi = lo;
+	if (dash < t.len && parse_uint(p, tok_sub(t, dash + 1, t.len), 65535,
+				       "nat port", &hi))
+		return -1;
+	if (!lo || hi < lo)
+		return fail(p, t.off, "invalid nat port range '" TOKF "'", TOKA(p, t));
+	n->port_min = lo;
+	n->port_max = hi;
+	return 0;
+}
+
+/* ADDR[-ADDR][:PORT[-PORT]]; IPv6 with ports as [ADDR]-[ADDR]:PORT. */
+static int parse_nat_range(struct parser *p, struct tok t, struct action_nat *n)
+{
+	struct tok addrs = t, ports = { 0, 0 };
+	size_t i, colons = 0, dash;
+
+	for (i = 0; i < t.len; i++)
+		colons += p->s[t.off + i] == ':';
+	if (t.len && p->s[t.off] == '[') {
+		size_t close = tok_find(p, t, 0, ']');
+		size_t after;
+
+		if (close == t.len)
+			return fail(p, t.off, "missing ']' in nat range '" TOKF "'", TOKA(p, t));
+		after = close + 1;
+		if (after + 1 < t.len && p->s[t.off + after] == '-' &&
+		    p->s[t.off + after + 1] == '[') {
+			close = tok_find(p, t, after + 1, ']');
+			if (close == t.len)
+				return fail(p, t.off, "missing ']' in nat range '" TOKF "'",
+					    TOKA(p, t));
+			after = close + 1;
+		}
+		addrs = tok_sub(t, 0, after);
+		if (after < t.len) {
+			if (p->s[t.off + after] != ':')
+				return fail(p, t.off + after, "invalid nat range '" TOKF "'",
+					    TOKA(p, t));
+			ports = tok_sub(t, after + 1, t.len);
+		}
+	} else if (colons == 1) {
+		size_t c = tok_find(p, t, 0, ':');
+
+		addrs = tok_sub(t, 0, c);
+		ports = tok_sub(t, c + 1, t.len);
+	}
+	/* strip the brackets and split ADDR-ADDR */
+	dash = tok_find(p, addrs, 0, '-');
+	for (int k = 0; k < 2; k++) {
+		struct tok a = k ? tok_sub(addrs, dash + 1, addrs.len) : tok_sub(addrs, 0, dash);
+		uint8_t *out = k ? n->addr_max : n->addr_min;
+
+		if (k && dash == addrs.len) {
+			memcpy(n->addr_max, n->addr_min, 16);
+			break;
+		}
+		if (a.len >= 2 && p->s[a.off] == '[' && p->s[a.off + a.len - 1] == ']')
+			a = tok_sub(a, 1, a.len - 1);
+		if (parse_nat_addr(p, a, &n->family, out))
+			return -1;
+	}
+	if (memcmp(n->addr_min, n->addr_max, 16) > 0)
+		return fail(p, addrs.off, "nat address range '" TOKF "' is backwards",
+			    TOKA(p, addrs));
+	return ports.len ? parse_nat_ports(p, ports, n) : 0;
+}
+
+/* nat(src=RANGE|dst=RANGE[,random|hash|persistent]) */
+static int parse_nat(struct parser *p, struct tok body, struct action_nat *n)
+{
+	size_t pos = body.off, end = body.off + body.len;
+	struct kv kv;
+	int r;
+
+	n->kind = NAT_EXISTING;
+	while ((r = next_kv(p, &pos, end, &kv)) > 0) {
+		if ((tok_is(p, kv.key, "src") || tok_is(p, kv.key, "dst")) &&
+		    kv.delim == '=') {
+			if (n->kind != NAT_EXISTING)
+				return fail(p, kv.key.off, "nat takes one of src= or dst=");
+			n->kind = tok_is(p, kv.key, "src") ? NAT_SRC : NAT_DST;
+			if (parse_nat_range(p, kv.val, n))
+				return -1;
+		} else if (tok_is(p, kv.key, "random") && !kv.delim) {
+			n->random = true;
+		} else if (tok_is(p, kv.key, "hash") && !kv.delim) {
+			n->hash = true;
+		} else if (tok_is(p, kv.key, "persistent") && !kv.delim) {
+			n->persistent = true;
+		} else {
+			return fail(p, kv.key.off, "unknown nat argument '" TOKF "'",
+				    TOKA(p, kv.all));
+		}
+	}
+	if (r < 0)
+		return -1;
+	if (n->random && n->hash)
+		return fail(p, body.off, "nat flags random and hash exclude each other");
+	return 0;
+}
+
 static int parse_resubmit(struct parser *p, const struct kv *kv)
 {
 	size_t comma;
@@ -1462,7 +1590,7 @@ static const char *const unsupported_actions[] = {
 	"controller", "local", "all", "table", "none", "enqueue", "learn",
 	"mod_dl_src", "mod_dl_dst", "mod_nw_src", "mod_nw_dst",
 	"mod_tp_src", "mod_tp_dst", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
-	"push_vlan", "pop_vlan", "dec_ttl", "ct_clear", "clone", "group",
+	"push_vlan", "pop_vlan", "dec_ttl", "ct_clear", "clone",
 	"meter", "note", "sample", "multipath", "bundle", "bundle_load",
 	"output_reg", "set_tunnel", "set_queue", "pop_queue", "exit",
 	"write_actions", "clear_actions", "write_metadata", "check_pkt_larger",
@@ -1494,6 +1622,17 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 		return parse_ct(p, kv);
 	if (tok_icase(p, kv->key, "dpi"))
 		return parse_dpi(p, kv);
+	if (tok_icase(p, kv->key, "group")) {
+		uint64_t id;
+
+		if (kv->delim != ':' && kv->delim != '=')
+			return fail(p, kv->key.off, "group needs a group id: group:N");
+		a = add_action(p, ACT_GROUP, kv->key.off);
+		if (!a || parse_uint(p, kv->val, UINT32_MAX, "group", &id))
+			return -1;
+		a->u.group_id = id;
+		return 0;
+	}
 	if (tok_icase(p, kv->key, "resubmit"))
 		return parse_resubmit(p, kv);
 	if (tok_icase(p, kv->key, "goto_table")) {

@@ -463,6 +463,39 @@ static void put_set_field(struct sbuf *b, const struct action_set_field *s)
 	sb_printf(b, "->%s", fi->name);
 }
 
+/* OVS's nat format: nat(src=A-B:P-Q,random); IPv6 in brackets when a
+ * port follows. */
+static void put_nat(struct sbuf *b, const struct action_nat *n)
+{
+	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
+	int af = n->family == 6 ? AF_INET6 : AF_INET;
+	bool brackets = n->family == 6 && n->port_min;
+	bool range = memcmp(n->addr_min, n->addr_max, 16) != 0;
+
+	if (n->kind == NAT_EXISTING && !n->family) {
+		sb_printf(b, "nat,");
+		return;
+	}
+	inet_ntop(af, n->addr_min, lo, sizeof(lo));
+	inet_ntop(af, n->addr_max, hi, sizeof(hi));
+	sb_printf(b, "nat(%s=", n->kind == NAT_DST ? "dst" : "src");
+	sb_printf(b, brackets ? "[%s]" : "%s", lo);
+	if (range)
+		sb_printf(b, brackets ? "-[%s]" : "-%s", hi);
+	if (n->port_min) {
+		sb_printf(b, ":%u", n->port_min);
+		if (n->port_max != n->port_min)
+			sb_printf(b, "-%u", n->port_max);
+	}
+	if (n->random)
+		sb_printf(b, ",random");
+	if (n->hash)
+		sb_printf(b, ",hash");
+	if (n->persistent)
+		sb_printf(b, ",persistent");
+	sb_printf(b, "),");
+}
+
 /* OVS's format_CT order: commit, table, zone, nat, exec, alg. */
 static void put_ct(struct sbuf *b, const struct action_ct *ct)
 {
@@ -482,7 +515,7 @@ static void put_ct(struct sbuf *b, const struct action_ct *ct)
 		sb_printf(b, "zone=%u,", ct->zone);
 	}
 	if (ct->nat)
-		sb_printf(b, "%s,", ct->nat);
+		put_nat(b, &ct->nat_spec);
 	if (ct->n_exec) {
 		sb_printf(b, "exec(");
 		for (i = 0; i < ct->n_exec; i++) {
@@ -524,6 +557,9 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 		break;
 	case ACT_CT:
 		put_ct(b, &a->u.ct);
+		break;
+	case ACT_GROUP:
+		sb_printf(b, "group:%u", a->u.group_id);
 		break;
 	case ACT_DPI:
 		sb_printf(b, "dpi(queue=%u", a->u.dpi.queue_lo);
