@@ -93,6 +93,7 @@ bfctl flush-conntrack >/dev/null 2>&1
 # BitTorrent on the same port is dropped
 : >"$BF_DIR/bt.server"
 bt_server 2 || not_ok "BitTorrent peer on h2" "did not listen on $PORT"
+bt_pid=$BF_LAST
 check_fails "with DPI the BitTorrent handshake gets no answer" bt_client 1 10.1.1.2
 check_eq "with DPI the peer on h2 got no handshake" 0 "$(grep -c '^handshake' "$BF_DIR/bt.server")"
 check_gt "the dpi_proto=bittorrent drop flow counted the handshake" \
@@ -104,6 +105,7 @@ check_eq "the BitTorrent connection carries the handler's labels (done, bittorre
 	"$(dpi_label_hex 6 0)" "$(dpi_labels "dport=$PORT")"
 
 # HTTP still passes afterwards (the drop is per connection, not per port)
+bf_kill "$bt_pid"
 http_start 2 "$PORT" || not_ok "http server on h2:$PORT again" "did not listen"
 check_http_ok "HTTP to h2:$PORT still passes after the BitTorrent drop" 1 2 "http://10.1.1.2:$PORT/"
 check "brflow-dpi is still running" dpi_alive

@@ -6,11 +6,24 @@
 PORT=4433
 DPI_TOOLS=openssl
 
+# s_server_start: a fresh openssl s_server on h2:$PORT.  s_server serves one connection
+# at a time, and a blocked handshake would hold it (and make every later case look
+# blocked), so each case gets its own.
+S_SERVER=
+s_server_start() {
+	[ -n "$S_SERVER" ] && bf_kill "$S_SERVER"
+	bf_bg "$(hns 2)" "$BF_DIR/s_server.log" timeout 100 openssl s_server -accept "$PORT" \
+		-cert "$BF_DIR/cert.pem" -key "$BF_DIR/key.pem" -www
+	S_SERVER=$BF_LAST
+	wait_until 5 listening "$(hns 2)" t "$PORT"
+}
+
 # tls_get SRC SNI: a TLS handshake to h2:$PORT with server name SNI (none if "-") and
 # one HTTP request over it; 0 if s_server's answer came back.
 tls_get() {
 	local sni=(-servername "$2")
 	[ "$2" = - ] && sni=(-noservername)
+	s_server_start || { echo "s_server did not listen on $PORT" >&2; return 2; }
 	printf 'GET / HTTP/1.0\r\n\r\n' |
 		ip netns exec "$(hns "$1")" timeout 6 openssl s_client -connect "10.1.1.2:$PORT" \
 			"${sni[@]}" -quiet 2>/dev/null | grep -q '200 ok'
@@ -36,9 +49,7 @@ dpi_topology 2
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
 	-subj /CN=good.example -keyout "$BF_DIR/key.pem" -out "$BF_DIR/cert.pem" \
 	>"$BF_DIR/out" 2>&1 || bf_setup_fail "openssl req: $(bf_oneline "$(cat "$BF_DIR/out")")"
-bf_bg "$(hns 2)" "$BF_DIR/s_server.log" timeout 200 openssl s_server -accept "$PORT" \
-	-cert "$BF_DIR/cert.pem" -key "$BF_DIR/key.pem" -www
-wait_until 5 listening "$(hns 2)" t "$PORT" || bf_setup_fail "openssl s_server did not listen on $PORT"
+s_server_start || bf_setup_fail "openssl s_server did not listen on $PORT"
 
 # s_client and s_server talk without a policy (the new bridge's NORMAL flow)
 tls_ok "without DPI, TLS with SNI bad.example completes" bad.example
@@ -48,6 +59,9 @@ dpi_flows dpi-tls-sni.flows
 check_eq "brflowd wrote the host table next to its socket (dpi.conf)" \
 	"host 0 *.ok.example|host 1 good.example" \
 	"$(grep -v '^#' "$BF_DIR/dpi.conf" 2>&1 | grep -v '^$' | tr '\n' '|' | sed 's/|$//')"
+# the handler rereads the file when it changes (checked once a second)
+wait_until 5 test "$(dpi_stat '^host patterns:')" = 2
+check_eq "brflow-dpi picked up the 2 host patterns" 2 "$(dpi_stat '^host patterns:')"
 bfctl flush-conntrack >/dev/null 2>&1
 
 tls_ok "SNI good.example (exact pattern) completes the handshake and gets data" good.example
@@ -78,7 +92,8 @@ check_re "dpi-stats counts TLS connections" 'protocol tls: connections [1-9]' "$
 check "adding a dpi_host=bad.example flow succeeds" bfctl add-flow "$BR" \
 	"table=1,priority=250,ct_state=+trk,dpi_proto=tls,dpi_host=bad.example,actions=normal"
 check_re "dpi.conf now lists bad.example" 'host [0-9]+ bad\.example' "$(cat "$BF_DIR/dpi.conf" 2>&1)"
-sleep 1.5    # the handler rereads its config when the mtime changes (once a second)
+wait_until 5 test "$(dpi_stat '^host patterns:')" = 3
+check_eq "brflow-dpi picked up the 3 host patterns" 3 "$(dpi_stat '^host patterns:')"
 tls_ok "after the host table change SNI bad.example completes" bad.example
 tls_ok "after the host table change SNI good.example still completes" good.example
 tls_blocked "after the host table change SNI notok.example is still blocked" notok.example
