@@ -35,7 +35,7 @@ struct compile_input {
 	const char *const *dpi_hosts;
 	/* The bridge's groups (rules/group.h), for group:N actions. */
 	int n_groups;
-	const struct group *groups;
+	const struct ofgroup *groups;
 };
 
 /* Compiles 'in' into 'out' (which must be zeroed).  Returns NULL on success,

@@ -12,18 +12,19 @@
 
 enum group_type { GROUP_SELECT, GROUP_ALL, GROUP_INDIRECT, GROUP_FF };
 
-struct group_bucket {
+struct ofgroup_bucket {
 	uint32_t bucket_id;          /* bucket_id:N, or its position when not given */
 	uint16_t weight;             /* weight:N, default 1 */
 	int n_actions;
 	struct flow_action *actions; /* malloc'd, like flow.actions */
 };
 
-struct group {
+/* "ofgroup": <grp.h> already has a struct group. */
+struct ofgroup {
 	uint32_t group_id;
 	enum group_type type;
 	int n_buckets;
-	struct group_bucket buckets[GROUP_MAX_BUCKETS];
+	struct ofgroup_bucket buckets[GROUP_MAX_BUCKETS];
 };
 
 /* Parses "group_id=1,type=select,bucket=bucket_id:0,weight:50,actions=ct(commit,nat(dst=10.1.1.2:80)),bucket=..."
@@ -31,11 +32,11 @@ struct group {
  * forms too).  NULL on success, else a malloc'd one-line error with the
  * column, like flow_parse.  With 'id_only', only group_id= is required (for
  * del-groups/dump-groups patterns). */
-char *group_parse(const char *text, struct group *out, bool id_only);
+char *group_parse(const char *text, struct ofgroup *out, bool id_only);
 /* "group_id=1,type=select,bucket=bucket_id:0,weight:50,actions=...,bucket=..."
  * as ovs-ofctl dump-groups prints it (without the leading space). malloc'd. */
-char *group_format(const struct group *g);
-void group_free(struct group *g);
-int group_copy(struct group *dst, const struct group *src);
+char *group_format(const struct ofgroup *g);
+void group_free(struct ofgroup *g);
+int group_copy(struct ofgroup *dst, const struct ofgroup *src);
 
 #endif

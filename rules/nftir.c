@@ -87,6 +87,15 @@ struct nir_counter *nir_add_counter(struct nir_table *t, const char *name)
 	return c;
 }
 
+struct nir_helper *nir_add_helper(struct nir_table *t, const char *name)
+{
+	struct nir_helper *h = grow(&t->helpers, &t->n_helpers, sizeof(*h));
+
+	if (h)
+		copy_name(h->name, name, sizeof(h->name));
+	return h;
+}
+
 struct nir_chain *nir_find_chain(struct nir_table *t, const char *name)
 {
 	for (int i = 0; i < t->n_chains; i++)
@@ -122,6 +131,7 @@ void nir_ruleset_free(struct nir_ruleset *rs)
 		free(tb->chains);
 		free(tb->maps);
 		free(tb->counters);
+		free(tb->helpers);
 	}
 	free(rs->tables);
 	memset(rs, 0, sizeof(*rs));
@@ -246,6 +256,10 @@ static void print_match(const struct nir_stmt *s, FILE *out)
 	const struct nir_src *src = &s->u.match.src;
 
 	fputs(src->name, out);
+	if (s->u.match.less) {
+		fprintf(out, " < %u", host_uint(&s->u.match.value));
+		return;
+	}
 	/* "ct state new" reads better than "ct state & 0x8 == new". */
 	if (src->fmt == NIR_FMT_CTSTATE && s->u.match.has_mask &&
 	    !memcmp(s->u.match.mask.data, s->u.match.value.data, 4)) {
@@ -289,6 +303,33 @@ static void print_label_set(const struct nir_stmt *s, FILE *out)
 	}
 }
 
+static void print_nat(const struct nir_stmt *s, FILE *out)
+{
+	char lo[INET6_ADDRSTRLEN], hi[INET6_ADDRSTRLEN];
+	int af = s->u.nat.family == 6 ? AF_INET6 : AF_INET;
+	bool v6 = s->u.nat.family == 6;
+
+	inet_ntop(af, s->u.nat.addr_min, lo, sizeof(lo));
+	inet_ntop(af, s->u.nat.addr_max, hi, sizeof(hi));
+	fprintf(out, "%s %s to %s%s%s", s->u.nat.snat ? "snat" : "dnat",
+		v6 ? "ip6" : "ip", v6 && s->u.nat.port_min ? "[" : "", lo,
+		v6 && s->u.nat.port_min ? "]" : "");
+	if (strcmp(lo, hi))
+		fprintf(out, "-%s%s%s", v6 && s->u.nat.port_min ? "[" : "", hi,
+			v6 && s->u.nat.port_min ? "]" : "");
+	if (s->u.nat.port_min) {
+		fprintf(out, ":%u", s->u.nat.port_min);
+		if (s->u.nat.port_max != s->u.nat.port_min)
+			fprintf(out, "-%u", s->u.nat.port_max);
+	}
+	if (s->u.nat.flags & 0x04)      /* NF_NAT_RANGE_PROTO_RANDOM */
+		fputs(" random", out);
+	if (s->u.nat.flags & 0x10)      /* NF_NAT_RANGE_PROTO_RANDOM_FULLY */
+		fputs(" fully-random", out);
+	if (s->u.nat.flags & 0x08)      /* NF_NAT_RANGE_PERSISTENT */
+		fputs(" persistent", out);
+}
+
 static void print_stmt(const struct nir_stmt *s, FILE *out)
 {
 	static const char *const verdicts[] = { "accept", "drop", "return",
@@ -316,6 +357,12 @@ static void print_stmt(const struct nir_stmt *s, FILE *out)
 		break;
 	case NIR_NOTRACK:
 		fputs("notrack", out);
+		break;
+	case NIR_NAT:
+		print_nat(s, out);
+		break;
+	case NIR_CT_HELPER:
+		fprintf(out, "ct helper set \"%s\"", s->u.helper_name);
 		break;
 	case NIR_QUEUE:
 		fprintf(out, "queue num %u", s->u.queue.num);
@@ -351,9 +398,9 @@ static void print_chain(const struct nir_chain *c, FILE *out)
 {
 	fprintf(out, "\tchain %s {\n", c->name);
 	if (c->hook != NIR_HOOK_NONE)
-		fprintf(out, "\t\ttype filter hook %s priority %d; policy %s;\n",
-			nir_hook_name(c->hook), c->priority,
-			c->policy_drop ? "drop" : "accept");
+		fprintf(out, "\t\ttype %s hook %s priority %d; policy %s;\n",
+			c->nat_type ? "nat" : "filter", nir_hook_name(c->hook),
+			c->priority, c->policy_drop ? "drop" : "accept");
 	for (int i = 0; i < c->n_rules; i++)
 		print_rule(&c->rules[i], out);
 	fputs("\t}\n", out);
@@ -381,6 +428,10 @@ void nir_print(const struct nir_ruleset *rs, FILE *out)
 			nir_family_name(tb->family), tb->name);
 		for (int i = 0; i < tb->n_counters; i++)
 			fprintf(out, "\tcounter %s {\n\t}\n", tb->counters[i].name);
+		for (int i = 0; i < tb->n_helpers; i++)
+			fprintf(out, "\tct helper %s {\n\t\ttype \"%s\" protocol %s\n\t}\n",
+				tb->helpers[i].name, tb->helpers[i].helper,
+				tb->helpers[i].l4proto == 6 ? "tcp" : "udp");
 		for (int i = 0; i < tb->n_maps; i++)
 			print_map(&tb->maps[i], out);
 		for (int i = 0; i < tb->n_chains; i++)

@@ -16,7 +16,9 @@
 
 enum nir_family { NIR_BRIDGE, NIR_INET };
 
-enum nir_src_kind { NIR_SRC_META, NIR_SRC_CT, NIR_SRC_PAYLOAD };
+/* SYMHASH: a symmetric hash of the packet's addresses and ports, modulo
+ * 'key' (both directions of a connection get the same value). */
+enum nir_src_kind { NIR_SRC_META, NIR_SRC_CT, NIR_SRC_PAYLOAD, NIR_SRC_SYMHASH };
 
 /* How a value of this source prints in nft syntax. */
 enum nir_fmt {
@@ -57,6 +59,8 @@ enum nir_stmt_kind {
 	NIR_NOTRACK,
 	NIR_VERDICT,
 	NIR_QUEUE,        /* queue to userspace (terminal for this pass) */
+	NIR_NAT,          /* snat/dnat to a range (nat chains only) */
+	NIR_CT_HELPER,    /* ct helper set "helper_name" (named object) */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -71,6 +75,7 @@ struct nir_stmt {
 			bool has_mask;
 			struct nir_value mask;
 			bool negate;
+			bool less;     /* src < value (host-endian u32) instead of == */
 			struct nir_value value;
 		} match;
 		struct {
@@ -89,6 +94,14 @@ struct nir_stmt {
 			enum nir_verdict code;
 			char chain[64]; /* for jump/goto */
 		} verdict;
+		struct {
+			bool snat;           /* else dnat */
+			uint8_t family;      /* 4 or 6 */
+			uint8_t addr_min[16], addr_max[16]; /* network order */
+			uint16_t port_min, port_max;        /* host order; 0: none */
+			uint32_t flags;      /* NF_NAT_RANGE_PROTO_RANDOM... */
+		} nat;
+		char helper_name[64];
 		struct {
 			uint16_t num, total; /* queues num .. num+total-1 */
 			bool bypass;         /* no listener: accept (else drop) */
@@ -111,6 +124,7 @@ struct nir_chain {
 	enum nir_hook hook;  /* NONE: a regular chain reached by jump/goto */
 	int priority;
 	bool policy_drop;    /* base chains only; default accept */
+	bool nat_type;       /* base chain of type nat (else filter) */
 	int n_rules;
 	struct nir_rule *rules;
 };
@@ -132,6 +146,13 @@ struct nir_counter {
 	uint64_t packets, bytes; /* initial values */
 };
 
+/* A conntrack helper object: "ftp" for TCP, "tftp" for UDP... */
+struct nir_helper {
+	char name[64];
+	char helper[16];
+	uint8_t l4proto;
+};
+
 struct nir_table {
 	enum nir_family family;
 	char name[64];
@@ -141,6 +162,8 @@ struct nir_table {
 	struct nir_map *maps;
 	int n_counters;
 	struct nir_counter *counters;
+	int n_helpers;
+	struct nir_helper *helpers;
 };
 
 struct nir_ruleset {
@@ -158,6 +181,7 @@ struct nir_stmt *nir_add_stmt(struct nir_rule *r, enum nir_stmt_kind kind);
 struct nir_map *nir_add_map(struct nir_table *t, const char *name);
 int nir_map_add(struct nir_map *m, const char *ifname, uint32_t mark);
 struct nir_counter *nir_add_counter(struct nir_table *t, const char *name);
+struct nir_helper *nir_add_helper(struct nir_table *t, const char *name);
 
 struct nir_chain *nir_find_chain(struct nir_table *t, const char *name);
 struct nir_counter *nir_find_counter(struct nir_table *t, const char *name);

@@ -301,6 +301,15 @@ static struct nftnl_expr *expr_load(const struct nir_src *src, uint32_t dreg)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, src->key);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
 		return e;
+	case NIR_SRC_SYMHASH:
+		e = nftnl_expr_alloc("hash");
+		if (!e)
+			return NULL;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_TYPE, NFT_HASH_SYM);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_MODULUS, src->key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_OFFSET, 0);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_DREG, dreg);
+		return e;
 	case NIR_SRC_PAYLOAD:
 		e = nftnl_expr_alloc("payload");
 		if (!e)
@@ -359,6 +368,33 @@ struct build_ctx {
 	uint32_t set_id_base;	/* set i of t has id set_id_base + i */
 };
 
+/* reg1 < value for a host-endian u32: cmp compares bytes as memcmp does,
+ * so both sides go big-endian first (as nft does for ranges). */
+static int build_less(struct nftnl_rule *r, const struct nir_stmt *s)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("byteorder");
+	uint32_t host, be;
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 4);
+	if (rule_add(r, e))
+		return -1;
+	memcpy(&host, s->u.match.value.data, 4);
+	be = htonl(host);
+	e = nftnl_expr_alloc("cmp");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_LT);
+	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &be, 4);
+	return rule_add(r, e);
+}
+
 static int build_match(struct nftnl_rule *r, const struct nir_stmt *s,
 		       const struct build_ctx *ctx)
 {
@@ -370,6 +406,8 @@ static int build_match(struct nftnl_rule *r, const struct nir_stmt *s,
 		return -1;
 	if (rule_add(r, expr_load(&s->u.match.src, NFT_REG_1)))
 		return -1;
+	if (s->u.match.less)
+		return build_less(r, s);
 	if (s->u.match.has_mask &&
 	    rule_add(r, expr_bitwise(s->u.match.mask.data, zero,
 				     s->u.match.mask.len)))
@@ -548,6 +586,64 @@ static int build_queue(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
+static int load_imm(struct nftnl_rule *r, uint32_t reg, const void *data,
+		    uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
+	nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+	return rule_add(r, e);
+}
+
+/* snat/dnat: addresses in registers 1-2, ports (network order) in 3-4. */
+static int build_nat(struct nftnl_rule *r, const struct nir_stmt *s,
+		     const struct build_ctx *ctx)
+{
+	uint32_t alen = s->u.nat.family == 6 ? 16 : 4;
+	uint16_t pmin = htons(s->u.nat.port_min), pmax = htons(s->u.nat.port_max);
+	struct nftnl_expr *e;
+
+	(void)ctx;
+	if (load_imm(r, NFT_REG_1, s->u.nat.addr_min, alen) ||
+	    load_imm(r, NFT_REG_2, s->u.nat.addr_max, alen))
+		return -1;
+	if (s->u.nat.port_min &&
+	    (load_imm(r, NFT_REG_3, &pmin, 2) || load_imm(r, NFT_REG_4, &pmax, 2)))
+		return -1;
+	e = nftnl_expr_alloc("nat");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE,
+			   s->u.nat.snat ? NFT_NAT_SNAT : NFT_NAT_DNAT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY,
+			   s->u.nat.family == 6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MAX, NFT_REG_2);
+	if (s->u.nat.port_min) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, NFT_REG_3);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MAX, NFT_REG_4);
+	}
+	if (s->u.nat.flags)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FLAGS, s->u.nat.flags);
+	return rule_add(r, e);
+}
+
+static int build_ct_helper(struct nftnl_rule *r, const struct nir_stmt *s,
+			   const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("objref");
+
+	(void)ctx;
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_CT_HELPER);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, s->u.helper_name);
+	return rule_add(r, e);
+}
+
 typedef int (*stmt_build_fn)(struct nftnl_rule *r, const struct nir_stmt *s,
 			     const struct build_ctx *ctx);
 
@@ -561,6 +657,8 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_NOTRACK]      = build_notrack,
 	[NIR_VERDICT]      = build_verdict,
 	[NIR_QUEUE]        = build_queue,
+	[NIR_NAT]          = build_nat,
+	[NIR_CT_HELPER]    = build_ct_helper,
 };
 
 /* The rule comment in nftables' userdata format, so `nft list` shows it. */
@@ -607,6 +705,32 @@ static int add_table_msg(struct batch *b, enum nir_family fam,
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
 	batch_end_msg(b, "table %s %s", family_str(fam), name);
+	return 0;
+}
+
+static int add_helper_msg(struct batch *b, const struct nir_table *t,
+			  const struct nir_helper *h)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!o)
+		return -1;
+	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, t->name);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, h->name);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, nfproto(t->family));
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+	nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, h->helper);
+	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, h->l4proto);
+	nlh = batch_msg(b, NFT_MSG_NEWOBJ, nfproto(t->family), NLM_F_CREATE);
+	if (!nlh) {
+		nftnl_obj_free(o);
+		return -1;
+	}
+	nftnl_obj_nlmsg_build_payload(nlh, o);
+	nftnl_obj_free(o);
+	batch_end_msg(b, "ct helper %s %s/%s", family_str(t->family), t->name,
+		      h->name);
 	return 0;
 }
 
@@ -765,7 +889,7 @@ static int nf_hook(enum nir_hook h)
 
 static int add_chain_msg(struct batch *b, enum nir_family fam,
 			 const char *table, const char *name, enum nir_hook hook,
-			 int prio, bool policy_drop)
+			 int prio, bool policy_drop, bool nat_type)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
@@ -778,7 +902,7 @@ static int add_chain_msg(struct batch *b, enum nir_family fam,
 	if (hook != NIR_HOOK_NONE) {
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, nf_hook(hook));
 		nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+		nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, nat_type ? "nat" : "filter");
 		nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY,
 				    policy_drop ? NF_DROP : NF_ACCEPT);
 	}
@@ -864,6 +988,9 @@ static int add_table_msgs(struct batch *b, const struct nir_table *t,
 	for (i = 0; i < t->n_counters; i++)
 		if (add_counter_msg(b, t, &t->counters[i]))
 			goto oom;
+	for (i = 0; i < t->n_helpers; i++)
+		if (add_helper_msg(b, t, &t->helpers[i]))
+			goto oom;
 	for (i = 0; i < t->n_maps; i++)
 		if (add_map_msgs(b, t, &t->maps[i], ctx.set_id_base + i))
 			goto oom;
@@ -872,7 +999,7 @@ static int add_table_msgs(struct batch *b, const struct nir_table *t,
 		const struct nir_chain *c = &t->chains[i];
 
 		if (add_chain_msg(b, t->family, t->name, c->name, c->hook,
-				  c->priority, c->policy_drop))
+				  c->priority, c->policy_drop, c->nat_type))
 			goto oom;
 	}
 	for (i = 0; i < t->n_chains; i++)
@@ -1045,7 +1172,7 @@ static int probe_start(struct batch *b, enum nir_family fam, int with_chain)
 		return -1;
 	if (with_chain &&
 	    add_chain_msg(b, fam, PROBE_TABLE, "c", NIR_HOOK_PREROUTING, 0,
-			  false))
+			  false, false))
 		return -1;
 	return 0;
 }
