@@ -14,29 +14,6 @@
 #define MAX_CHAINS 20000
 #define MAX_JUMP_DEPTH 14   /* kernel NFT_JUMP_STACK_SIZE is 16 */
 
-struct chain_memo {
-	struct path_state key;
-	char name[64];
-	bool done;
-	struct chain_summary sum;
-};
-
-struct table_flows {
-	int n;
-	const struct compile_flow **flows; /* priority order */
-};
-
-struct compiler {
-	const struct compile_input *in;
-	struct nir_ruleset *rs;
-	struct nir_table *bridge, *inet;
-	struct table_flows tables[FLOW_MAX_TABLE + 1];
-	uint8_t label_ever_set[16];  /* every ct_label bit some flow sets */
-	int n_memo;
-	struct chain_memo *memo;
-	char *err;
-};
-
 static char *flow_text(const struct flow *f)
 {
 	char *t = flow_format(f);
@@ -54,7 +31,7 @@ static char *flow_text(const struct flow *f)
 }
 
 /* Records the first error: "flow 'TEXT': REASON". */
-static int fail(struct compiler *c, const struct flow *f, const char *fmt, ...)
+int compile_fail(struct compiler *c, const struct flow *f, const char *fmt, ...)
 {
 	char *reason = NULL, *text;
 	va_list ap;
@@ -79,9 +56,9 @@ static int fail(struct compiler *c, const struct flow *f, const char *fmt, ...)
 	return -1;
 }
 
-static int oom(struct compiler *c)
+int compile_oom(struct compiler *c)
 {
-	return fail(c, NULL, "out of memory");
+	return compile_fail(c, NULL, "out of memory");
 }
 
 void brflow_table_name(const char *bridge, char *buf, size_t len)
@@ -115,7 +92,7 @@ static int sort_tables(struct compiler *c)
 
 		p = realloc(t->flows, (t->n + 1) * sizeof(*p));
 		if (!p)
-			return oom(c);
+			return compile_oom(c);
 		t->flows = p;
 		t->flows[t->n++] = cf;
 	}
@@ -134,17 +111,16 @@ static int check_action_support(struct compiler *c, const struct flow *f)
 		const struct flow_action *a = &f->actions[i];
 
 		if (a->type == ACT_IN_PORT)
-			return fail(c, f, "in_port: a Linux bridge never sends a packet back out of its ingress port");
+			return compile_fail(c, f, "in_port: a Linux bridge never sends a packet back out of its ingress port");
 		if (a->type == ACT_OUTPUT &&
 		    (a->u.port == 0 || a->u.port > BRFLOW_MAX_OFPORT))
-			return fail(c, f, "output:%u: port numbers must be 1-%d",
+			return compile_fail(c, f, "output:%u: port numbers must be 1-%d",
 				    a->u.port, BRFLOW_MAX_OFPORT);
-		if (a->type != ACT_CT)
+		if (a->type != ACT_CT || !a->u.ct.nat)
 			continue;
-		if (a->u.ct.nat)
-			return fail(c, f, "nat is not supported yet");
-		if (a->u.ct.alg[0])
-			return fail(c, f, "alg=%s is not supported yet", a->u.ct.alg);
+		if (a->u.ct.nat_spec.kind != NAT_EXISTING && !a->u.ct.commit)
+			return compile_fail(c, f, "nat(%s=...) needs commit: netfilter sets up a binding only for a connection it keeps",
+					    a->u.ct.nat_spec.kind == NAT_SRC ? "src" : "dst");
 	}
 	return 0;
 }
@@ -184,7 +160,7 @@ static int check_label_clears(struct compiler *c, const struct flow *f)
 				continue;
 			for (int b = 0; b < 16; b++)
 				if (w->mask[b] & ~w->value[b] & c->label_ever_set[b])
-					return fail(c, f, "this masked ct_label write clears bits that other flows set, and nftables can only set ct_label bits, never clear them");
+					return compile_fail(c, f, "this masked ct_label write clears bits that other flows set, and nftables can only set ct_label bits, never clear them");
 		}
 	}
 	return 0;
@@ -200,14 +176,38 @@ static bool uses_dpi(const struct flow *f)
 	return false;
 }
 
-/* With DPI in the flow set, label bits 96-127 carry its results. */
+static bool uses_nat(const struct flow *f)
+{
+	for (int i = 0; i < f->n_actions; i++)
+		if (f->actions[i].type == ACT_CT && f->actions[i].u.ct.nat &&
+		    f->actions[i].u.ct.nat_spec.kind != NAT_EXISTING)
+			return true;
+	return false;
+}
+
+/* Bytes 0..n-1 of a big-endian 16-byte label mask are its bits from
+ * 127 - 8n + 1 up: true when the write touches bits >= first. */
+static bool touches_bits_from(const uint8_t *mask_be, int first)
+{
+	for (int bit = first; bit < 128; bit++)
+		if (mask_be[15 - bit / 8] & (1u << (bit % 8)))
+			return true;
+	return false;
+}
+
+/* With DPI in the flow set, label bits 96-127 carry its results; with NAT,
+ * bits 72-95 carry the nat choice (compile_nat.c). */
 static int check_dpi_label_bits(struct compiler *c)
 {
-	bool dpi = false;
+	bool dpi = false, nat = false;
+	int first;
 
-	for (int i = 0; i < c->in->n_flows && !dpi; i++)
-		dpi = uses_dpi(c->in->flows[i].flow);
-	for (int i = 0; dpi && i < c->in->n_flows; i++) {
+	for (int i = 0; i < c->in->n_flows; i++) {
+		dpi |= uses_dpi(c->in->flows[i].flow);
+		nat |= uses_nat(c->in->flows[i].flow);
+	}
+	first = nat ? NAT_LABEL_FIRST_BIT : DPI_LABEL_USER_BITS;
+	for (int i = 0; (dpi || nat) && i < c->in->n_flows; i++) {
 		const struct flow *f = c->in->flows[i].flow;
 
 		for (int a = 0; a < f->n_actions; a++) {
@@ -217,9 +217,10 @@ static int check_dpi_label_bits(struct compiler *c)
 				continue;
 			for (int e = 0; e < ct->n_exec; e++)
 				if (ct->exec[e].field == F_CT_LABEL &&
-				    (ct->exec[e].mask[0] | ct->exec[e].mask[1] |
-				     ct->exec[e].mask[2] | ct->exec[e].mask[3]))
-					return fail(c, f, "ct_label bits 96-127 hold DPI results in a flow set that uses dpi; write bits 0-95 only (use a mask)");
+				    touches_bits_from(ct->exec[e].mask, first))
+					return compile_fail(c, f, "ct_label bits %d-127 carry brflow's %s in this flow set; write bits 0-%d only (use a mask)",
+							    first, nat ? "nat choice and DPI results" : "DPI results",
+							    first - 1);
 		}
 	}
 	return 0;
@@ -248,6 +249,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->tracked == b->tracked && a->ctx_zone == b->ctx_zone &&
 	       a->zone_seen == b->zone_seen && a->maybe_output == b->maybe_output &&
 	       a->in_port == b->in_port && a->metadata == b->metadata &&
+	       a->group == b->group &&
 	       !memcmp(a->regs, b->regs, sizeof(a->regs));
 }
 
@@ -262,12 +264,17 @@ static void chain_name(struct compiler *c, const struct path_state *st,
 		const struct path_state *k = &c->memo[i].key;
 
 		if (k->pass == st->pass && k->l3 == st->l3 && k->table == st->table &&
+		    k->group == st->group &&
 		    k->tracked == st->tracked && k->ctx_zone == st->ctx_zone &&
 		    k->in_port == st->in_port)
 			variant++;
 	}
-	n = snprintf(buf, len, "%s%s_t%u", st->pass == PASS_PRE ? "pre_" : "",
-		     l3name[st->l3], st->table);
+	if (st->group)
+		n = snprintf(buf, len, "%s%s_grp%u", st->pass == PASS_PRE ? "pre_" : "",
+			     l3name[st->l3], st->group - 1);
+	else
+		n = snprintf(buf, len, "%s%s_t%u", st->pass == PASS_PRE ? "pre_" : "",
+			     l3name[st->l3], st->table);
 	if (st->tracked)
 		n += snprintf(buf + n, len - n, "_trk");
 	if (st->tracked && st->ctx_zone)
@@ -356,7 +363,7 @@ static int next_segment(struct emit *e)
 				 (unsigned long long)e->id, v);
 		fc = nir_add_chain(e->table, name);
 		if (!fc)
-			return oom(e->c);
+			return compile_oom(e->c);
 		e->flow_chain = e->table->n_chains - 1;
 		/* Move the action statements emitted so far (after the matches and
 		 * counter) into the flow chain's first rule. */
@@ -371,19 +378,19 @@ static int next_segment(struct emit *e)
 		tail.n_stmts = matched->n_stmts - split;
 		tail.stmts = malloc((tail.n_stmts ? tail.n_stmts : 1) * sizeof(*tail.stmts));
 		if (!tail.stmts)
-			return oom(e->c);
+			return compile_oom(e->c);
 		memcpy(tail.stmts, matched->stmts + split, tail.n_stmts * sizeof(*tail.stmts));
 		matched->n_stmts = split;
 		if (add_verdict(matched, NIR_GOTO, name))
-			return oom(e->c);
+			return compile_oom(e->c);
 		e->rule = nir_add_rule(fc);
 		if (!e->rule)
-			return oom(e->c);
+			return compile_oom(e->c);
 		*e->rule = tail;
 		/* The goto uses no jump stack; a jump from the flow chain does. */
 	}
 	e->rule = nir_add_rule(&e->table->chains[e->flow_chain]);
-	return e->rule ? 0 : oom(e->c);
+	return e->rule ? 0 : compile_oom(e->c);
 }
 
 /* Calls the chain for state 'target': jump (and continue) or, as the
@@ -405,10 +412,10 @@ static int emit_call(struct emit *e, const struct path_state *target, bool last,
 	merge_summary(&e->sum, &s, last ? 0 : 1);
 	if (last) {
 		e->ended = true;
-		return add_verdict(e->rule, NIR_GOTO, name) ? oom(e->c) : 0;
+		return add_verdict(e->rule, NIR_GOTO, name) ? compile_oom(e->c) : 0;
 	}
 	if (add_verdict(e->rule, NIR_JUMP, name))
-		return oom(e->c);
+		return compile_oom(e->c);
 	state_after_call(&e->st, &s);
 	return next_segment(e);
 }
@@ -418,11 +425,11 @@ static int emit_output(struct emit *e, uint32_t out)
 	if (e->st.pass == PASS_PRE)
 		return 0;
 	if (e->st.maybe_output)
-		return fail(e->c, e->f, "a path may output the packet twice; brflow supports one output (or normal/flood) per packet");
+		return compile_fail(e->c, e->f, "a path may output the packet twice; brflow supports one output (or normal/flood) per packet");
 	e->st.maybe_output = true;
 	e->sum.may_output = true;
 	return add_mark_set(e->rule, NIR_META_MARK, ~MARK_OUT, out << MARK_OUT_SHIFT) ?
-	       oom(e->c) : 0;
+	       compile_oom(e->c) : 0;
 }
 
 /* Registers and metadata hold compile-time values on every path. */
@@ -493,8 +500,53 @@ static int ct_zone_of(struct emit *e, const struct action_ct *ct, uint16_t *zone
 		    ((1u << ct->zone_nbits) - 1);
 	*zone = z;
 	if (e->st.zone_seen != ZONE_NONE && e->st.zone_seen != (int)z)
-		return fail(e->c, e->f, "ct(zone=%u) on a path that already used ct() in another zone; netfilter tracks a packet in one zone", z);
+		return compile_fail(e->c, e->f, "ct(zone=%u) on a path that already used ct() in another zone; netfilter tracks a packet in one zone", z);
 	return 0;
+}
+
+/* alg=NAME: attach netfilter's conntrack helper to the (new) connection.
+ * The helper object itself ignores connections of another transport
+ * protocol, so sip sets both of its objects. */
+static int add_helper(struct compiler *c, const char *obj, const char *helper,
+		      uint8_t l4proto)
+{
+	struct nir_helper *h;
+
+	for (int i = 0; i < c->inet->n_helpers; i++)
+		if (!strcmp(c->inet->helpers[i].name, obj))
+			return 0;
+	h = nir_add_helper(c->inet, obj);
+	if (!h)
+		return compile_oom(c);
+	snprintf(h->helper, sizeof(h->helper), "%s", helper);
+	h->l4proto = l4proto;
+	return 0;
+}
+
+static int emit_helper_set(struct emit *e, const char *obj, const char *helper,
+			   uint8_t l4proto)
+{
+	struct nir_stmt *s;
+
+	if (add_helper(e->c, obj, helper, l4proto))
+		return -1;
+	s = nir_add_stmt(e->rule, NIR_CT_HELPER);
+	if (!s)
+		return compile_oom(e->c);
+	snprintf(s->u.helper_name, sizeof(s->u.helper_name), "%s", obj);
+	return 0;
+}
+
+static int emit_alg(struct emit *e, const char *alg)
+{
+	if (!strcmp(alg, "ftp"))
+		return emit_helper_set(e, "alg_ftp", "ftp", 6);
+	if (!strcmp(alg, "tftp"))
+		return emit_helper_set(e, "alg_tftp", "tftp", 17);
+	if (!strcmp(alg, "sip"))
+		return emit_helper_set(e, "alg_sip_udp", "sip", 17) ||
+		       emit_helper_set(e, "alg_sip_tcp", "sip", 6);
+	return compile_fail(e->c, e->f, "unknown alg '%s'", alg);
 }
 
 /* ct(commit, exec(...)): the committed bit plus ct_mark/ct_label writes. */
@@ -512,7 +564,7 @@ static int emit_commit(struct emit *e, const struct action_ct *ct)
 			uint32_t value = (uint32_t)write_value64(&e->st, w) & mask;
 
 			if (value & ~CT_MARK_USER_MASK)
-				return fail(e->c, e->f, "this path writes 0x%x to ct_mark; bit 31 is reserved by brflow",
+				return compile_fail(e->c, e->f, "this path writes 0x%x to ct_mark; bit 31 is reserved by brflow",
 					    value);
 			mask &= CT_MARK_USER_MASK;
 			and_mask &= ~mask;
@@ -525,13 +577,22 @@ static int emit_commit(struct emit *e, const struct action_ct *ct)
 			}
 		}
 	}
+	if (ct->nat && ct->nat_spec.kind != NAT_EXISTING &&
+	    ct->nat_spec.family == (e->st.l3 == L3_IP6 ? 6 : 4)) {
+		if (nat_label_bits(e->c, &ct->nat_spec, label))
+			return compile_fail(e->c, e->f, "more than %d different nat(%s=...) actions",
+					    NAT_MAX_RULES, ct->nat_spec.kind == NAT_SRC ? "src" : "dst");
+		any_label = true;
+	}
 	if (add_mark_set(e->rule, NIR_CT_MARK, and_mask, or_value))
-		return oom(e->c);
+		return compile_oom(e->c);
+	if (ct->alg[0] && emit_alg(e, ct->alg))
+		return -1;
 	if (any_label) {
 		struct nir_stmt *s = nir_add_stmt(e->rule, NIR_CT_LABEL_SET);
 
 		if (!s)
-			return oom(e->c);
+			return compile_oom(e->c);
 		memcpy(s->u.label, label, 16);
 	}
 	return 0;
@@ -551,13 +612,13 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 		if (zone) {
 			s = nir_add_stmt(e->rule, NIR_CT_ZONE_SET);
 			if (!s)
-				return oom(e->c);
+				return compile_oom(e->c);
 			s->u.zone = zone;
 		}
 		e->ended = true;
 		if (e->sum.zone == ZONE_NONE)
 			e->sum.zone = zone;
-		return add_verdict(e->rule, NIR_ACCEPT, NULL) ? oom(e->c) : 0;
+		return add_verdict(e->rule, NIR_ACCEPT, NULL) ? compile_oom(e->c) : 0;
 	}
 	if (e->sum.zone == ZONE_NONE)
 		e->sum.zone = zone;
@@ -592,13 +653,13 @@ static int build_dpi_chain(struct compiler *c, const struct action_dpi *d,
 	if (!ch || !(r = nir_add_rule(ch)) ||
 	    add_mark_match(r, DPI_MARK_SEEN, DPI_MARK_SEEN) ||
 	    add_verdict(r, NIR_RETURN, NULL))
-		return oom(c);
+		return compile_oom(c);
 	if (!(r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1])) ||
 	    add_label_match(r, done, done) || add_verdict(r, NIR_RETURN, NULL))
-		return oom(c);
+		return compile_oom(c);
 	r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1]);
 	if (!r || !(s = nir_add_stmt(r, NIR_QUEUE)))
-		return oom(c);
+		return compile_oom(c);
 	/* A connection hashes to one queue of the range, so one handler
 	 * thread sees all of its packets. */
 	s->u.queue.num = d->queue_lo;
@@ -609,7 +670,7 @@ static int build_dpi_chain(struct compiler *c, const struct action_dpi *d,
 	 * labels, which the handler writes. */
 	r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1]);
 	if (!r || !(s = nir_add_stmt(r, NIR_CT_LABEL_SET)))
-		return oom(c);
+		return compile_oom(c);
 	s->u.label[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
 	return 0;
 }
@@ -628,10 +689,10 @@ static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
 		e->sum.depth = 1;
 	if (last) {
 		e->ended = true;
-		return add_verdict(e->rule, NIR_GOTO, name) ? oom(e->c) : 0;
+		return add_verdict(e->rule, NIR_GOTO, name) ? compile_oom(e->c) : 0;
 	}
 	if (add_verdict(e->rule, NIR_JUMP, name))
-		return oom(e->c);
+		return compile_oom(e->c);
 	return next_segment(e);
 }
 
@@ -646,7 +707,7 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_FLOOD:
 		return emit_output(e, OUT_NORMAL);
 	case ACT_IN_PORT:
-		return fail(e->c, e->f, "in_port action is not supported");
+		return compile_fail(e->c, e->f, "in_port action is not supported");
 	case ACT_SET_FIELD:
 		set_reg(&e->st, &a->u.set);
 		return 0;
@@ -660,14 +721,29 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_DPI:
 		return emit_dpi(e, &a->u.dpi, last);
 	case ACT_GROUP:
-		return fail(e->c, e->f, "group:%u is not compiled yet", a->u.group_id);
+		target = e->st;
+		target.group = a->u.group_id + 1;
+		return emit_call(e, &target, last, NULL);
 	}
 	return 0;
 }
 
+static int emit_flow_with(struct compiler *c, int chain_idx,
+			  const struct path_state *st, const struct compile_flow *cf,
+			  struct chain_summary *sum, const struct nir_stmt *extra);
+
 static int emit_flow(struct compiler *c, int chain_idx,
 		     const struct path_state *st, const struct compile_flow *cf,
 		     struct chain_summary *sum)
+{
+	return emit_flow_with(c, chain_idx, st, cf, sum, NULL);
+}
+
+/* One flow as a rule of chain chain_idx; 'extra' (may be NULL) is one more
+ * match statement, and a flow with id 0 (a group bucket) has no counter. */
+static int emit_flow_with(struct compiler *c, int chain_idx,
+			  const struct path_state *st, const struct compile_flow *cf,
+			  struct chain_summary *sum, const struct nir_stmt *extra)
 {
 	struct nir_table *t = table_for(c, st);
 	struct nir_chain *chain = &t->chains[chain_idx];
@@ -681,26 +757,33 @@ static int emit_flow(struct compiler *c, int chain_idx,
 
 	e.rule = nir_add_rule(chain);
 	if (!e.rule)
-		return oom(c);
+		return compile_oom(c);
 	ret = compile_matches(cf->flow, st, c->in, e.rule);
 	if (ret == -2)
-		return fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
+		return compile_fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
 			    cf->flow->dpi_host ? cf->flow->dpi_host : "");
 	if (ret < 0)
-		return oom(c);
+		return compile_oom(c);
 	if (ret == 0) {
 		/* Can never match here: drop the rule. */
 		free(e.rule->stmts);
 		chain->n_rules--;
 		return 0;
 	}
-	if (st->pass == PASS_MAIN) {
+	if (extra) {
+		struct nir_stmt *s = nir_add_stmt(e.rule, extra->kind);
+
+		if (!s)
+			return compile_oom(c);
+		*s = *extra;
+	}
+	if (st->pass == PASS_MAIN && cf->id) {
 		struct nir_stmt *s = nir_add_stmt(e.rule, NIR_COUNTER);
 		char *text = flow_text(cf->flow);
 
 		if (!s || !text) {
 			free(text);
-			return oom(c);
+			return compile_oom(c);
 		}
 		brflow_counter_name(cf->id, counter, sizeof(counter));
 		snprintf(s->u.counter_name, sizeof(s->u.counter_name), "%s", counter);
@@ -718,8 +801,59 @@ static int emit_flow(struct compiler *c, int chain_idx,
 			return -1;
 	}
 	if (!e.ended && add_verdict(e.rule, NIR_RETURN, NULL))
-		return oom(c);
+		return compile_oom(c);
 	merge_summary(sum, &e.sum, 0);
+	return 0;
+}
+
+static const struct ofgroup *find_group(const struct compiler *c, uint32_t id)
+{
+	for (int i = 0; i < c->in->n_groups; i++)
+		if (c->in->groups[i].group_id == id)
+			return &c->in->groups[i];
+	return NULL;
+}
+
+/* A select group: each bucket is a rule "symhash mod W < running sum of
+ * weights" followed by the bucket's actions.  The hash is symmetric over
+ * addresses and ports, so every packet of a connection, both ways, takes
+ * the same bucket; a bucket's ct(commit,nat(dst=...)) then pins the
+ * connection to its backend for good. */
+static int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
+		      struct chain_summary *sum)
+{
+	const struct ofgroup *g = find_group(c, st->group - 1);
+	struct path_state bucket_st = *st;
+	uint32_t total = 0, running = 0;
+
+	if (!g)
+		return compile_fail(c, NULL, "group:%u: no such group", st->group - 1);
+	if (g->type != GROUP_SELECT)
+		return compile_fail(c, NULL, "group %u: only type=select groups are supported",
+				    g->group_id);
+	for (int i = 0; i < g->n_buckets; i++)
+		total += g->buckets[i].weight;
+	bucket_st.group = 0;
+	for (int i = 0; i < g->n_buckets && total; i++) {
+		const struct ofgroup_bucket *b = &g->buckets[i];
+		struct flow pseudo = { .n_actions = b->n_actions,
+				       .actions = b->actions };
+		struct compile_flow cf = { .id = 0, .flow = &pseudo };
+		struct nir_stmt hash = { .kind = NIR_MATCH };
+
+		if (!b->weight)
+			continue;
+		running += b->weight;
+		hash.u.match.src = (struct nir_src){ .kind = NIR_SRC_SYMHASH,
+			.key = total, .len = 4, .name = "symhash mod", .fmt = NIR_FMT_DEC };
+		hash.u.match.less = true;
+		hash.u.match.value.len = 4;
+		memcpy(hash.u.match.value.data, &running, 4);
+		/* the last bucket takes whatever is left */
+		if (emit_flow_with(c, chain_idx, &bucket_st, &cf, sum,
+				   running == total ? NULL : &hash))
+			return -1;
+	}
 	return 0;
 }
 
@@ -739,16 +873,16 @@ static int compile_chain(struct compiler *c, const struct path_state *st,
 		if (!same_state(&c->memo[i].key, st))
 			continue;
 		if (!c->memo[i].done)
-			return fail(c, NULL, "resubmit loop through table %u", st->table);
+			return compile_fail(c, NULL, "resubmit loop through table %u", st->table);
 		*name = c->memo[i].name;
 		*sum = c->memo[i].sum;
 		return 0;
 	}
 	if (c->n_memo >= MAX_CHAINS)
-		return fail(c, NULL, "the flow tables need more than %d chain copies (too many register or zone combinations)", MAX_CHAINS);
+		return compile_fail(c, NULL, "the flow tables need more than %d chain copies (too many register or zone combinations)", MAX_CHAINS);
 	m = realloc(c->memo, (c->n_memo + 1) * sizeof(*m));
 	if (!m)
-		return oom(c);
+		return compile_oom(c);
 	c->memo = m;
 	chain_name(c, st, cname, sizeof(cname));
 	idx = c->n_memo++;
@@ -758,15 +892,19 @@ static int compile_chain(struct compiler *c, const struct path_state *st,
 
 	chain = nir_add_chain(t, cname);
 	if (!chain)
-		return oom(c);
+		return compile_oom(c);
 	chain_idx = t->n_chains - 1;
-	for (int i = 0; i < tf->n; i++) {
-		if (emit_flow(c, chain_idx, st, tf->flows[i], &s))
+	if (st->group) {
+		if (emit_group(c, chain_idx, st, &s))
 			return -1;
+	} else {
+		for (int i = 0; i < tf->n; i++)
+			if (emit_flow(c, chain_idx, st, tf->flows[i], &s))
+				return -1;
 	}
 	s.depth += 1;
 	if (s.depth > MAX_JUMP_DEPTH)
-		return fail(c, NULL, "resubmit nesting from table %u is deeper than nftables allows (%d)",
+		return compile_fail(c, NULL, "resubmit nesting from table %u is deeper than nftables allows (%d)",
 			    st->table, MAX_JUMP_DEPTH);
 	/* The wrapper for ct(table=N): compute effective ct_state, then run. */
 	if (st->tracked && st->l3 != L3_OTHER) {
@@ -777,7 +915,7 @@ static int compile_chain(struct compiler *c, const struct path_state *st,
 		w = nir_add_chain(t, wname);
 		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, "ctstate") ||
 		    !(r = nir_add_rule(w)) || add_verdict(r, NIR_GOTO, cname))
-			return oom(c);
+			return compile_oom(c);
 	}
 	c->memo[idx].done = true;
 	c->memo[idx].sum = s;
@@ -793,7 +931,7 @@ static struct nir_rule *rule_in(struct compiler *c, struct nir_chain *ch)
 	struct nir_rule *r = ch ? nir_add_rule(ch) : NULL;
 
 	if (!r)
-		oom(c);
+		compile_oom(c);
 	return r;
 }
 
@@ -824,7 +962,7 @@ static int add_not_ours_accept(struct compiler *c, struct nir_chain *ch)
 	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || add_mark_match(r, MARK_OURS, 0) || add_verdict(r, NIR_ACCEPT, NULL))
-		return oom(c);
+		return compile_oom(c);
 	return 0;
 }
 
@@ -834,10 +972,10 @@ static int add_decision(struct compiler *c, struct nir_chain *ch)
 	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || add_mark_match(r, MARK_OUT, 0) || add_verdict(r, NIR_DROP, NULL))
-		return oom(c);
+		return compile_oom(c);
 	r = rule_in(c, ch);
 	if (!r || add_verdict(r, NIR_ACCEPT, NULL))
-		return oom(c);
+		return compile_oom(c);
 	return 0;
 }
 
@@ -847,7 +985,7 @@ static struct nir_chain *base_chain(struct compiler *c, struct nir_table *t,
 	struct nir_chain *ch = nir_add_chain(t, name);
 
 	if (!ch) {
-		oom(c);
+		compile_oom(c);
 		return NULL;
 	}
 	ch->hook = hook;
@@ -876,8 +1014,8 @@ static int add_entry(struct compiler *c, const char *base, enum pass pass, enum 
 	if (!r)
 		return -1;
 	if (l3 != L3_OTHER && add_nfproto_match(r, l3 == L3_IP4 ? 2 : 10))
-		return oom(c);
-	return add_verdict(r, NIR_JUMP, name) ? oom(c) : 0;
+		return compile_oom(c);
+	return add_verdict(r, NIR_JUMP, name) ? compile_oom(c) : 0;
 }
 
 /* The effective ct_state of OVS, from netfilter's state plus the committed
@@ -936,7 +1074,7 @@ static int add_flag_rule(struct compiler *c, struct nir_chain *ch, uint32_t stat
 	if (!r || (state_bits && add_ct_state_match(r, state_bits, false)) ||
 	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, mark) ||
 	    (ret && add_verdict(r, NIR_RETURN, NULL)))
-		return oom(c);
+		return compile_oom(c);
 	return 0;
 }
 
@@ -952,34 +1090,34 @@ static int build_ctstate(struct compiler *c)
 	uint8_t tcp = 6;
 
 	if (!ch || !(r = rule_in(c, ch)) || add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, 0))
-		return oom(c);
+		return compile_oom(c);
 	if (add_flag_rule(c, ch, 1, MARK_CS_INV, true))        /* ct state invalid */
 		return -1;
 	if (!(r = rule_in(c, ch)) || add_ct_state_match(r, 64, false) || /* untracked */
 	    add_verdict(r, NIR_RETURN, NULL))
-		return oom(c);
+		return compile_oom(c);
 	if (!(r = rule_in(c, ch)) ||
 	    add_ct_key_match(r, NFT_CT_MARK, "ct mark", NIR_FMT_HEX, 4, &committed_bit, 0) ||
 	    add_verdict(r, NIR_GOTO, "ctstate_uncommitted"))
-		return oom(c);
+		return compile_oom(c);
 	for (size_t i = 0; i < sizeof(committed) / sizeof(committed[0]); i++)
 		if (add_flag_rule(c, ch, committed[i].ct_bits, committed[i].mark, false))
 			return -1;
 	if (!(r = rule_in(c, ch)) ||
 	    add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 1) ||
 	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_RPL))
-		return oom(c);
+		return compile_oom(c);
 
 	un = nir_add_chain(c->inet, "ctstate_uncommitted");
 	if (!un || !(r = rule_in(c, un)) || add_tcp_syn_match(r) ||
 	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_NEW) ||
 	    add_verdict(r, NIR_RETURN, NULL))
-		return oom(c);
+		return compile_oom(c);
 	if (!(r = rule_in(c, un)) ||
 	    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false) ||
 	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_INV) ||
 	    add_verdict(r, NIR_RETURN, NULL))
-		return oom(c);
+		return compile_oom(c);
 	return add_flag_rule(c, un, 0, MARK_CS_NEW, false);
 }
 
@@ -1003,14 +1141,14 @@ static int build_bridge_table(struct compiler *c)
 	static const uint8_t ip4[2] = { 0x08, 0x00 }, ip6[2] = { 0x86, 0xdd };
 
 	if (!ports)
-		return oom(c);
+		return compile_oom(c);
 	for (int i = 0; i < c->in->n_ports; i++)
 		if (nir_map_add(ports, c->in->ports[i].ifname,
 				MARK_OURS | c->in->ports[i].ofport))
-			return oom(c);
+			return compile_oom(c);
 	cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
 	if (!cls || !(r = rule_in(c, cls)) || !(s = nir_add_stmt(r, NIR_MAP_MARK)))
-		return oom(c);
+		return compile_oom(c);
 	s->u.map.src = (struct nir_src){ .kind = NIR_SRC_META, .key = NFT_META_IIFNAME,
 					 .len = 16, .name = "iifname", .fmt = NIR_FMT_IFNAME };
 	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "ports");
@@ -1021,7 +1159,7 @@ static int build_bridge_table(struct compiler *c)
 		    add_meta_match(r, NFT_META_PROTOCOL, "meta protocol", NIR_FMT_ETHERTYPE,
 				   i ? ip6 : ip4, 2, false) ||
 		    add_verdict(r, NIR_ACCEPT, NULL))
-			return oom(c);
+			return compile_oom(c);
 	}
 	if (add_entry(c, "classify", PASS_MAIN, L3_OTHER) ||
 	    add_decision(c, nir_find_chain(c->bridge, "classify")))
@@ -1032,27 +1170,27 @@ static int build_bridge_table(struct compiler *c)
 	if (!enf || !(r = rule_in(c, enf)) ||
 	    add_mark_match(r, MARK_OURS | MARK_OUT, MARK_OURS | OUT_NORMAL << MARK_OUT_SHIFT) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
-		return oom(c);
+		return compile_oom(c);
 	for (int i = 0; i < c->in->n_ports; i++) {
 		const struct compile_port *p = &c->in->ports[i];
 
 		if (!(r = rule_in(c, enf)) ||
 		    add_ifname_match(r, NFT_META_OIFNAME, "oifname", p->ifname))
-			return oom(c);
+			return compile_oom(c);
 		if (add_mark_match(r, MARK_OURS | MARK_OUT,
 				   MARK_OURS | (uint32_t)p->ofport << MARK_OUT_SHIFT) ||
 		    add_verdict(r, NIR_ACCEPT, NULL))
-			return oom(c);
+			return compile_oom(c);
 	}
 	/* From a brflow port, or to one, without the pipeline's consent. */
 	if (!(r = rule_in(c, enf)) || add_mark_match(r, MARK_OURS, MARK_OURS) ||
 	    add_verdict(r, NIR_DROP, NULL))
-		return oom(c);
+		return compile_oom(c);
 	for (int i = 0; i < c->in->n_ports; i++) {
 		if (!(r = rule_in(c, enf)) ||
 		    add_ifname_match(r, NFT_META_OIFNAME, "oifname", c->in->ports[i].ifname) ||
 		    add_verdict(r, NIR_DROP, NULL))
-			return oom(c);
+			return compile_oom(c);
 	}
 	return 0;
 }
@@ -1071,14 +1209,16 @@ static int build_inet_table(struct compiler *c)
 	pre = nir_find_chain(c->inet, "prepass");
 	if (!(r = rule_in(c, pre)) || !nir_add_stmt(r, NIR_NOTRACK) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
-		return oom(c);
+		return compile_oom(c);
 
 	main = base_chain(c, c->inet, "pipeline", NIR_HOOK_PREROUTING, -150);
 	if (!main || add_not_ours_accept(c, main) || build_ctstate(c) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
 		return -1;
-	return add_decision(c, nir_find_chain(c->inet, "pipeline"));
+	if (add_decision(c, nir_find_chain(c->inet, "pipeline")))
+		return -1;
+	return build_nat_chains(c);
 }
 
 static int add_counters(struct compiler *c)
@@ -1088,7 +1228,7 @@ static int add_counters(struct compiler *c)
 	for (int i = 0; i < c->in->n_flows; i++) {
 		brflow_counter_name(c->in->flows[i].id, name, sizeof(name));
 		if (!nir_add_counter(c->bridge, name) || !nir_add_counter(c->inet, name))
-			return oom(c);
+			return compile_oom(c);
 	}
 	return 0;
 }
@@ -1098,7 +1238,7 @@ static int check_ports(struct compiler *c)
 	for (int i = 0; i < c->in->n_ports; i++)
 		if (c->in->ports[i].ofport == 0 ||
 		    c->in->ports[i].ofport > BRFLOW_MAX_OFPORT)
-			return fail(c, NULL, "port '%s': ofport %u out of range 1-%d",
+			return compile_fail(c, NULL, "port '%s': ofport %u out of range 1-%d",
 				    c->in->ports[i].ifname, c->in->ports[i].ofport,
 				    BRFLOW_MAX_OFPORT);
 	return 0;
@@ -1112,7 +1252,7 @@ char *brflow_compile(const struct compile_input *in, struct nir_ruleset *out)
 	brflow_table_name(in->bridge, tname, sizeof(tname));
 	/* nir_add_table may move the first table: take pointers afterwards. */
 	if (!nir_add_table(out, NIR_BRIDGE, tname) || !nir_add_table(out, NIR_INET, tname)) {
-		oom(&c);
+		compile_oom(&c);
 	} else {
 		c.bridge = &out->tables[0];
 		c.inet = &out->tables[1];

@@ -33,6 +33,9 @@ struct compile_input {
 	 * 'flows' must be in it. */
 	int n_dpi_hosts;
 	const char *const *dpi_hosts;
+	/* 1-255, distinct per bridge: keeps bridges' nat choices apart in the
+	 * connection label (0 means 1). */
+	uint8_t nat_tag;
 	/* The bridge's groups (rules/group.h), for group:N actions. */
 	int n_groups;
 	const struct ofgroup *groups;

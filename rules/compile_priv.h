@@ -38,6 +38,7 @@ struct path_state {
 	int zone_seen;          /* zone of ct() done on this path: NONE/MIXED/zone */
 	bool maybe_output;      /* an output action may already have run */
 	uint16_t in_port;       /* known ingress port on this path, 0 if not */
+	uint32_t group;         /* 0: a table's chain; else group_id + 1 */
 	uint32_t regs[FLOW_NREGS];
 	uint64_t metadata;
 };
@@ -49,7 +50,52 @@ struct chain_summary {
 	int depth;              /* jump stack depth used below and including it */
 };
 
-struct compiler;
+
+struct chain_memo {
+	struct path_state key;
+	char name[64];
+	bool done;
+	struct chain_summary sum;
+};
+
+struct table_flows {
+	int n;
+	const struct compile_flow **flows; /* priority order */
+};
+
+struct compiler {
+	const struct compile_input *in;
+	struct nir_ruleset *rs;
+	struct nir_table *bridge, *inet;
+	struct table_flows tables[FLOW_MAX_TABLE + 1];
+	uint8_t label_ever_set[16];  /* every ct_label bit some flow sets */
+	int n_memo;
+	struct chain_memo *memo;
+	char *err;
+	/* distinct nat(dst=...) / nat(src=...) actions, index = position + 1 */
+	int n_dnat, n_snat;
+	struct action_nat dnat[255], snat[255];
+};
+
+/* Records the first error, "flow 'TEXT': REASON" (f may be NULL); -1. */
+int compile_fail(struct compiler *c, const struct flow *f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int compile_oom(struct compiler *c);
+
+/* NAT (compile_nat.c).  Label bits 72-95 carry a connection's NAT choice
+ * from the pipeline to the nat chains: a per-bridge tag and the indexes of
+ * its nat(dst=...) and nat(src=...) actions. */
+#define NAT_LABEL_TAG_SHIFT  72
+#define NAT_LABEL_DNAT_SHIFT 80
+#define NAT_LABEL_SNAT_SHIFT 88
+#define NAT_LABEL_FIRST_BIT  72
+#define NAT_MAX_RULES        255
+
+/* Adds the label bits that select nat action n to label (kernel layout);
+ * -1 when there are too many distinct nat actions. */
+int nat_label_bits(struct compiler *c, const struct action_nat *n, uint8_t *label);
+/* The nat chains for every nat action the pipeline used. */
+int build_nat_chains(struct compiler *c);
 
 /* Match side (compile_match.c).  Appends the statements that test 'f''s
  * matches in state 'st' to 'r'.  Returns 1 if the rule can match, 0 if the

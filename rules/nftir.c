@@ -255,7 +255,10 @@ static void print_match(const struct nir_stmt *s, FILE *out)
 {
 	const struct nir_src *src = &s->u.match.src;
 
-	fputs(src->name, out);
+	if (src->kind == NIR_SRC_SYMHASH)
+		fprintf(out, "symhash mod %u", src->key);
+	else
+		fputs(src->name, out);
 	if (s->u.match.less) {
 		fprintf(out, " < %u", host_uint(&s->u.match.value));
 		return;

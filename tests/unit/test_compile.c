@@ -2,7 +2,8 @@
  * compiled and the nft text compared with NAME.nft, or, when NAME.err
  * exists, the compile error compared with it.  In a .flows file, lines
  * "port IFNAME OFPORT" declare ports, lines "dpi_host PATTERN" the DPI
- * host table; other non-blank, non-# lines are flows.  BRFLOW_UPDATE_GOLDEN=1 rewrites the expected files. */
+ * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax);
+ * other non-blank, non-# lines are flows.  BRFLOW_UPDATE_GOLDEN=1 rewrites the expected files. */
 #include "../../rules/compile.h"
 
 #include <dirent.h>
@@ -49,6 +50,8 @@ struct input {
 	int n_flows;
 	char *hosts[16];
 	int n_hosts;
+	struct ofgroup groups[8];
+	int n_groups;
 };
 
 /* Returns NULL or a malloc'd parse error. */
@@ -69,6 +72,18 @@ static char *load_input(const char *path, struct input *in)
 		line[strcspn(line, "\n")] = 0;
 		if (!line[strspn(line, " \t")] || line[0] == '#')
 			continue;
+		if (!strncmp(line, "group ", 6) && in->n_groups < 8) {
+			char *gerr = group_parse(line + 6, &in->groups[in->n_groups], false);
+
+			if (gerr) {
+				if (asprintf(&err, "line %d: %s", lineno, gerr) < 0)
+					err = NULL;
+				free(gerr);
+				break;
+			}
+			in->n_groups++;
+			continue;
+		}
 		if (!strncmp(line, "dpi_host ", 9) && in->n_hosts < 16) {
 			in->hosts[in->n_hosts++] = strdup(line + 9);
 			continue;
@@ -105,6 +120,8 @@ static void free_input(struct input *in)
 		flow_free(&in->flows[i]);
 	for (int i = 0; i < in->n_hosts; i++)
 		free(in->hosts[i]);
+	for (int i = 0; i < in->n_groups; i++)
+		group_free(&in->groups[i]);
 }
 
 static void compare(const char *name, const char *what, const char *path,
@@ -151,6 +168,8 @@ static void run_case(const char *name)
 	ci.flows = in->cflows;
 	ci.n_flows = in->n_flows;
 	ci.n_dpi_hosts = in->n_hosts;
+	ci.n_groups = in->n_groups;
+	ci.groups = in->groups;
 	ci.dpi_hosts = (const char *const *)in->hosts;
 	err = brflow_compile(&ci, &rs);
 	if (err) {
