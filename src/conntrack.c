@@ -161,6 +161,13 @@ static void put_labels(struct line *l, const struct nf_conntrack *ct)
 	for (bit = 0; bit <= max && bit < 128; bit++)
 		if (nfct_bitmask_test_bit(b, bit))
 			be[15 - bit / 8] |= (uint8_t)(1u << (bit % 8));
+	/* brflow's own label fields are not the user's: the NAT choice (bits
+	 * 72-95, tagged by a non-zero byte 72-79) and DPI results (bits
+	 * 96-127, with bit 127 set); see brflow-flows(7). */
+	if (be[15 - 72 / 8])
+		memset(be + 4, 0, 3);
+	if (be[0] & 0x80)
+		memset(be, 0, 4);
 	for (i = 0; i < 16; i++) {
 		if (!be[i] && !printed)
 			continue;
