@@ -13,6 +13,7 @@
 #include "bridge_nl.h"
 #include "conntrack.h"
 #include "log.h"
+#include "nat_setup.h"
 
 #define ERRLEN 512
 
@@ -527,6 +528,179 @@ static char *cmd_compile(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* ---- groups ---- */
+
+#define GROUP_ID_ALL 0xfffffffcu /* OFPG_ALL */
+
+static char *prefix_group(char *err)
+{
+	char *e = errf("group: %s", err);
+
+	free(err);
+	return e;
+}
+
+/* add-group (replace false: the id must be new) and mod-group (replace
+ * true: it must exist), each with one group. */
+static char *put_group(struct cmd_ctx *c, const char *br, const char *text,
+		       bool replace)
+{
+	struct st_bridge *nb;
+	struct ofgroup g;
+	char *err = group_parse(text, &g, false);
+	bool exists;
+
+	if (err)
+		return prefix_group(err);
+	err = clone_bridge(c, br, &nb);
+	if (err)
+		goto out;
+	exists = st_group_index(nb, g.group_id) >= 0;
+	if (exists && !replace)
+		err = errf("group %u already exists", g.group_id);
+	else if (!exists && replace)
+		err = errf("group %u does not exist", g.group_id);
+	else if (st_set_group(nb, &g))
+		err = errf("out of memory");
+	if (err) {
+		st_bridge_free(nb);
+		goto out;
+	}
+	err = commit(c, nb);
+out:
+	group_free(&g);
+	return err;
+}
+
+static char *cmd_add_group(struct cmd_ctx *c, char **argv, int argc)
+{
+	(void)argc;
+	return put_group(c, argv[0], argv[1], false);
+}
+
+static char *cmd_mod_group(struct cmd_ctx *c, char **argv, int argc)
+{
+	(void)argc;
+	return put_group(c, argv[0], argv[1], true);
+}
+
+/* One group a line, blank lines and # comments skipped; all or none. */
+static char *cmd_add_groups(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	char *save = NULL, *err;
+	int lineno = 0;
+
+	(void)argc;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	for (char *line = argv[1]; line && !err; line = save) {
+		char *nl = strchr(line, '\n');
+		struct ofgroup g;
+
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		line += strspn(line, " \t\r");
+		if (!*line || *line == '#')
+			continue;
+		err = group_parse(line, &g, false);
+		if (!err && st_group_index(nb, g.group_id) >= 0)
+			err = errf("group %u already exists", g.group_id);
+		else if (!err && st_set_group(nb, &g))
+			err = errf("out of memory");
+		group_free(&g);
+		if (err)
+			err = prefix_line(lineno, err);
+	}
+	if (err) {
+		st_bridge_free(nb);
+		return err;
+	}
+	return commit(c, nb);
+}
+
+/* "group_id=N" or "group_id=all"; no pattern means all. */
+static char *parse_group_pattern(char **argv, int argc, uint32_t *id)
+{
+	struct ofgroup g;
+	char *err;
+
+	*id = GROUP_ID_ALL;
+	if (argc < 1 || !strcmp(argv[0], "group_id=all"))
+		return NULL;
+	err = group_parse(argv[0], &g, true);
+	if (err)
+		return prefix_group(err);
+	*id = g.group_id;
+	group_free(&g);
+	return NULL;
+}
+
+static bool flow_uses_group(const struct flow *f, uint32_t id)
+{
+	for (int i = 0; i < f->n_actions; i++)
+		if (f->actions[i].type == ACT_GROUP &&
+		    (id == GROUP_ID_ALL || f->actions[i].u.group_id == id))
+			return true;
+	return false;
+}
+
+/* As in OVS, deleting a group deletes the flows that send to it. */
+static char *cmd_del_groups(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	uint32_t id;
+	int deleted = 0;
+	char *err = parse_group_pattern(argv + 1, argc - 1, &id);
+
+	if (err)
+		return err;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	for (int i = nb->n_groups - 1; i >= 0; i--) {
+		if (id != GROUP_ID_ALL && nb->groups[i].group_id != id)
+			continue;
+		st_del_group(nb, i);
+		deleted++;
+	}
+	for (int i = nb->n_flows - 1; deleted && i >= 0; i--)
+		if (flow_uses_group(&nb->flows[i].flow, id))
+			st_del_flow(nb, i);
+	if (!deleted) {
+		st_bridge_free(nb);
+		return NULL;
+	}
+	return commit(c, nb);
+}
+
+static char *cmd_dump_groups(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b;
+	uint32_t id;
+	char *err = parse_group_pattern(argv + 1, argc - 1, &id);
+
+	if (!err)
+		err = find_bridge(c, argv[0], &b);
+	if (err)
+		return err;
+	for (int i = 0; i < b->n_groups; i++) {
+		char *text;
+
+		if (id != GROUP_ID_ALL && b->groups[i].group_id != id)
+			continue;
+		text = group_format(&b->groups[i]);
+		if (!text)
+			return errf("out of memory");
+		fprintf(c->out, " %s\n", text);
+		free(text);
+	}
+	return NULL;
+}
+
 /* ---- bridges and ports ---- */
 
 static const char default_flow[] = "priority=0,actions=NORMAL";
@@ -586,6 +760,8 @@ static char *cmd_del_br(struct cmd_ctx *c, char **argv, int argc)
 	if (nft_delete_tables(table, nerr, sizeof(nerr)))
 		err = errf("bridge '%s' deleted but its tables stay: %s",
 			   argv[0], nerr);
+	if (nat_setup_remove(argv[0], nerr, sizeof(nerr)))
+		log_warn("del-br %s: %s", argv[0], nerr);
 	st_bridge_forget(c->st, argv[0]);
 	return err;
 }
@@ -766,6 +942,11 @@ static const struct command commands[] = {
 	{ "replace-flows", 2, 2, "replace-flows BRIDGE FILE", cmd_replace_flows },
 	{ "dump-flows", 1, 2, "dump-flows BRIDGE [FLOW]", cmd_dump_flows },
 	{ "compile", 1, 1, "compile BRIDGE", cmd_compile },
+	{ "add-group", 2, 2, "add-group BRIDGE GROUP", cmd_add_group },
+	{ "add-groups", 2, 2, "add-groups BRIDGE FILE", cmd_add_groups },
+	{ "mod-group", 2, 2, "mod-group BRIDGE GROUP", cmd_mod_group },
+	{ "del-groups", 1, 2, "del-groups BRIDGE [group_id=N]", cmd_del_groups },
+	{ "dump-groups", 1, 2, "dump-groups BRIDGE [group_id=N]", cmd_dump_groups },
 	{ "dump-conntrack", 0, 1, "dump-conntrack [zone=N]", cmd_dump_conntrack },
 	{ "flush-conntrack", 0, 1, "flush-conntrack [zone=N]", cmd_flush_conntrack },
 };

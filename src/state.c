@@ -17,6 +17,7 @@
 
 #include "dpi_conf.h"
 #include "log.h"
+#include "nat_setup.h"
 
 #define STATE_SUFFIX ".bridge"
 
@@ -102,7 +103,10 @@ void st_bridge_free(struct st_bridge *b)
 		return;
 	for (int i = 0; i < b->n_flows; i++)
 		flow_free(&b->flows[i].flow);
+	for (int i = 0; i < b->n_groups; i++)
+		group_free(&b->groups[i]);
 	free(b->flows);
+	free(b->groups);
 	free(b->ports);
 	free(b);
 }
@@ -127,6 +131,16 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 		if (flow_copy(&nb->flows[i].flow, &b->flows[i].flow))
 			goto fail;
 		nb->n_flows++;
+	}
+	if (b->n_groups) {
+		nb->groups = calloc(b->n_groups, sizeof(*nb->groups));
+		if (!nb->groups)
+			goto fail;
+	}
+	for (int i = 0; i < b->n_groups; i++) {
+		if (group_copy(&nb->groups[i], &b->groups[i]))
+			goto fail;
+		nb->n_groups++;
 	}
 	return nb;
 fail:
@@ -216,6 +230,45 @@ void st_del_flow(struct st_bridge *b, int idx)
 	b->n_flows--;
 }
 
+int st_group_index(const struct st_bridge *b, uint32_t group_id)
+{
+	for (int i = 0; i < b->n_groups; i++)
+		if (b->groups[i].group_id == group_id)
+			return i;
+	return -1;
+}
+
+int st_set_group(struct st_bridge *b, struct ofgroup *g)
+{
+	int i = st_group_index(b, g->group_id);
+	struct ofgroup *arr;
+
+	if (i >= 0) {
+		group_free(&b->groups[i]);
+		b->groups[i] = *g;
+		memset(g, 0, sizeof(*g));
+		return 0;
+	}
+	arr = realloc(b->groups, sizeof(*arr) * (b->n_groups + 1));
+	if (!arr)
+		return -1;
+	b->groups = arr;
+	for (i = b->n_groups; i > 0 && arr[i - 1].group_id > g->group_id; i--)
+		arr[i] = arr[i - 1];
+	arr[i] = *g;
+	b->n_groups++;
+	memset(g, 0, sizeof(*g));
+	return 0;
+}
+
+void st_del_group(struct st_bridge *b, int idx)
+{
+	group_free(&b->groups[idx]);
+	memmove(&b->groups[idx], &b->groups[idx + 1],
+		sizeof(*b->groups) * (b->n_groups - idx - 1));
+	b->n_groups--;
+}
+
 int64_t st_now_ms(void)
 {
 	struct timespec ts;
@@ -233,6 +286,8 @@ char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs)
 		.ports = b->ports,
 		.n_flows = b->n_flows,
 		.flows = cf,
+		.n_groups = b->n_groups,
+		.groups = b->groups,
 	};
 	char *err;
 
@@ -292,6 +347,14 @@ static int write_bridge(FILE *f, const struct st_bridge *b)
 			return -1;
 		fprintf(f, "%s\n", line);
 		free(line);
+	}
+	for (int i = 0; i < b->n_groups; i++) {
+		char *text = group_format(&b->groups[i]);
+
+		if (!text)
+			return -1;
+		fprintf(f, "group %s\n", text);
+		free(text);
 	}
 	return 0;
 }
@@ -559,6 +622,7 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 		sync_dir(st->dir);
 	}
 	st_bridge_adopt(st, nb); /* cannot fail: room was made above */
+	nat_setup_bridge(nb);
 	for (int i = 0; dpi_changed && i < st->n_bridges; i++)
 		if (st->bridges[i] != nb)
 			reload_bridge(st->bridges[i]);
@@ -619,6 +683,28 @@ static char *parse_flow_line(struct st_bridge *b, char *rest)
 	return NULL;
 }
 
+static char *parse_group_line(struct st_bridge *b, char *rest)
+{
+	struct ofgroup g;
+	char *perr = group_parse(rest, &g, false);
+
+	if (perr) {
+		char *e = errf("group: %s", perr);
+
+		free(perr);
+		return e;
+	}
+	if (st_group_index(b, g.group_id) >= 0) {
+		group_free(&g);
+		return errf("duplicate group %u", g.group_id);
+	}
+	if (st_set_group(b, &g)) {
+		group_free(&g);
+		return errf("out of memory");
+	}
+	return NULL;
+}
+
 static char *parse_port_line(struct st_bridge *b, char *rest)
 {
 	unsigned ofport;
@@ -654,6 +740,8 @@ static char *parse_line(struct st_bridge *b, char *line, const char *want)
 		return parse_port_line(b, rest);
 	if (klen == 4 && !strncmp(line, "flow", 4))
 		return parse_flow_line(b, rest);
+	if (klen == 5 && !strncmp(line, "group", 5))
+		return parse_group_line(b, rest);
 	return errf("unknown keyword '%.*s'", (int)klen, line);
 }
 

@@ -29,6 +29,8 @@ struct st_bridge {
 	struct compile_port *ports;
 	int n_flows;
 	struct st_flow *flows; /* in insertion order */
+	int n_groups;
+	struct ofgroup *groups; /* by group_id, ascending; each owned */
 };
 
 struct st_state {
@@ -65,6 +67,13 @@ void st_del_port(struct st_bridge *b, int idx);
 struct st_flow *st_add_flow(struct st_bridge *b, struct flow *f, uint64_t id,
 			    int64_t created_ms);
 void st_del_flow(struct st_bridge *b, int idx);
+
+/* Groups: the index of group_id, or -1. */
+int st_group_index(const struct st_bridge *b, uint32_t group_id);
+/* Adds *g (taken; *g is cleared) or replaces the group with its id.
+ * 0 or -1 (ENOMEM; *g is left to the caller). */
+int st_set_group(struct st_bridge *b, struct ofgroup *g);
+void st_del_group(struct st_bridge *b, int idx);
 
 int64_t st_now_ms(void);
 
