@@ -696,6 +696,29 @@ static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
 	return next_segment(e);
 }
 
+/* mod_dl_src/mod_dl_dst: rewrite the Ethernet header in place; the bridge
+ * forwards by the new destination. */
+static int emit_eth_set(struct emit *e, const struct action_set_field *w)
+{
+	struct nir_stmt *s;
+
+	if (!mask_is_full(w->mask, 6))
+		return compile_fail(e->c, e->f, "masked writes to %s are not supported",
+				    field_info(w->field)->name);
+	if (e->st.pass == PASS_PRE)
+		return 0;
+	s = nir_add_stmt(e->rule, NIR_PAYLOAD_SET);
+	if (!s)
+		return compile_oom(e->c);
+	s->u.set.dst = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_LL_HEADER, .offset = w->field == F_DL_SRC ? 6 : 0,
+		.len = 6, .name = w->field == F_DL_SRC ? "ether saddr" : "ether daddr",
+		.fmt = NIR_FMT_MAC };
+	s->u.set.value.len = 6;
+	memcpy(s->u.set.value.data, w->value, 6);
+	return 0;
+}
+
 static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 {
 	struct path_state target;
@@ -709,7 +732,13 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_IN_PORT:
 		return compile_fail(e->c, e->f, "in_port action is not supported");
 	case ACT_SET_FIELD:
+		if (a->u.set.field == F_DL_SRC || a->u.set.field == F_DL_DST)
+			return emit_eth_set(e, &a->u.set);
 		set_reg(&e->st, &a->u.set);
+		return 0;
+	case ACT_CT_CLEAR:
+		/* later matches see -trk; the packet keeps its conntrack entry */
+		e->st.tracked = false;
 		return 0;
 	case ACT_RESUBMIT:
 	case ACT_GOTO_TABLE:

@@ -69,10 +69,12 @@ enum action_type {
 	ACT_IN_PORT,
 	ACT_RESUBMIT,   /* resubmit(,N) (and resubmit(PORT,N) is rejected) */
 	ACT_GOTO_TABLE, /* goto_table:N; must be last */
-	ACT_SET_FIELD,  /* load:, set_field: and move: to reg0-7/metadata */
+	ACT_SET_FIELD,  /* load:, set_field:, move: to reg0-7/metadata;
+			 * set_field:/mod_dl_src:/mod_dl_dst: to dl_src/dl_dst */
 	ACT_CT,
 	ACT_DPI,        /* dpi(queue=N[-M],fail=open|closed) */
 	ACT_GROUP,      /* group:N */
+	ACT_CT_CLEAR,   /* ct_clear: later matches see the packet untracked */
 };
 
 /* load:/set_field: — write value under mask into a field (reg0-7 at top

@@ -4,6 +4,7 @@
  * checked against OVS's prerequisites once the whole match is known, as OVS
  * does. */
 #include <arpa/inet.h>
+#include <netinet/ether.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1091,7 +1092,8 @@ static int split_arrow(struct parser *p, struct tok t, const char *what,
 static int check_write_dst(struct parser *p, const struct field_info *fi,
 			   bool in_exec, struct tok dst)
 {
-	bool reg = (fi->id >= F_REG0 && fi->id <= F_REG7) || fi->id == F_METADATA;
+	bool reg = (fi->id >= F_REG0 && fi->id <= F_REG7) || fi->id == F_METADATA ||
+		   fi->id == F_DL_SRC || fi->id == F_DL_DST;
 	bool ct = fi->id == F_CT_MARK || fi->id == F_CT_LABEL;
 
 	if (in_exec && !ct)
@@ -1102,7 +1104,7 @@ static int check_write_dst(struct parser *p, const struct field_info *fi,
 			    "ct(commit,exec(...))", TOKA(p, dst));
 	if (!in_exec && !reg)
 		return fail(p, dst.off, "writing '" TOKF "' is not supported "
-			    "(only reg0-reg7 and metadata)", TOKA(p, dst));
+			    "(only reg0-reg7, metadata, eth_src and eth_dst)", TOKA(p, dst));
 	return 0;
 }
 
@@ -1188,8 +1190,12 @@ static int parse_set_field(struct parser *p, struct tok t, bool in_exec,
 		return -1;
 	memset(sf, 0, sizeof(*sf));
 	sf->field = fi->id;
-	if (parse_int_masked(p, dst, src, fi, sf->value, sf->mask))
+	if (fi->id == F_DL_SRC || fi->id == F_DL_DST) {
+		if (parse_match_value(p, dst, src, fi, sf->value, sf->mask))
+			return -1;
+	} else if (parse_int_masked(p, dst, src, fi, sf->value, sf->mask)) {
 		return -1;
+	}
 	if (is_zero(sf->mask, fi->width))
 		return fail(p, src.off, "set_field mask of '" TOKF "' is zero",
 			    TOKA(p, src));
@@ -1346,6 +1352,27 @@ static int parse_ct(struct parser *p, const struct kv *kv)
 		return -1;
 	if (ct->n_exec && !ct->commit)
 		return fail(p, exec_tok.off, "ct exec requires commit");
+	return 0;
+}
+
+/* mod_dl_src:MAC / mod_dl_dst:MAC: set_field to the whole address. */
+static int parse_mod_dl(struct parser *p, const struct kv *kv)
+{
+	struct flow_action *a;
+	struct ether_addr mac;
+	char buf[32];
+
+	if ((kv->delim != ':' && kv->delim != '=') || !kv->val.len)
+		return fail(p, kv->key.off, "missing value for '" TOKF "'", TOKA(p, kv->key));
+	if (!tok_copy(p, kv->val, buf, sizeof(buf)) || !ether_aton_r(buf, &mac))
+		return fail(p, kv->val.off, "invalid MAC address '" TOKF "'", TOKA(p, kv->val));
+	a = add_action(p, ACT_SET_FIELD, kv->key.off);
+	if (!a)
+		return -1;
+	memset(&a->u.set, 0, sizeof(a->u.set));
+	a->u.set.field = tok_icase(p, kv->key, "mod_dl_src") ? F_DL_SRC : F_DL_DST;
+	memcpy(a->u.set.value, mac.ether_addr_octet, 6);
+	memset(a->u.set.mask, 0xff, 6);
 	return 0;
 }
 
@@ -1588,9 +1615,9 @@ static int parse_port_action(struct parser *p, struct tok t, struct tok key)
 /* Actions OVS has and brflow does not (yet): a clearer word than "unknown". */
 static const char *const unsupported_actions[] = {
 	"controller", "local", "all", "table", "none", "enqueue", "learn",
-	"mod_dl_src", "mod_dl_dst", "mod_nw_src", "mod_nw_dst",
+	"mod_nw_src", "mod_nw_dst",
 	"mod_tp_src", "mod_tp_dst", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
-	"push_vlan", "pop_vlan", "dec_ttl", "ct_clear", "clone",
+	"push_vlan", "pop_vlan", "dec_ttl", "clone",
 	"meter", "note", "sample", "multipath", "bundle", "bundle_load",
 	"output_reg", "set_tunnel", "set_queue", "pop_queue", "exit",
 	"write_actions", "clear_actions", "write_metadata", "check_pkt_larger",
@@ -1622,6 +1649,10 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 		return parse_ct(p, kv);
 	if (tok_icase(p, kv->key, "dpi"))
 		return parse_dpi(p, kv);
+	if (tok_icase(p, kv->key, "ct_clear") && !kv->delim)
+		return add_action(p, ACT_CT_CLEAR, kv->key.off) ? 0 : -1;
+	if (tok_icase(p, kv->key, "mod_dl_src") || tok_icase(p, kv->key, "mod_dl_dst"))
+		return parse_mod_dl(p, kv);
 	if (tok_icase(p, kv->key, "group")) {
 		uint64_t id;
 

@@ -439,6 +439,11 @@ static void put_set_field(struct sbuf *b, const struct action_set_field *s)
 	const struct field_info *fi = field_info(s->field);
 	int w = fi->width, ofs, nbits;
 
+	if ((s->field == F_DL_SRC || s->field == F_DL_DST) && all_ones(s->mask, 6)) {
+		sb_printf(b, "%s:", s->field == F_DL_SRC ? "mod_dl_src" : "mod_dl_dst");
+		put_mac(b, s->value);
+		return;
+	}
 	if (s->is_move) {
 		sb_printf(b, "move:");
 		put_subfield(b, field_info(s->src), s->src_ofs, s->nbits);
@@ -560,6 +565,9 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 		break;
 	case ACT_GROUP:
 		sb_printf(b, "group:%u", a->u.group_id);
+		break;
+	case ACT_CT_CLEAR:
+		sb_printf(b, "ct_clear");
 		break;
 	case ACT_DPI:
 		sb_printf(b, "dpi(queue=%u", a->u.dpi.queue_lo);

@@ -364,6 +364,10 @@ static void print_stmt(const struct nir_stmt *s, FILE *out)
 	case NIR_NAT:
 		print_nat(s, out);
 		break;
+	case NIR_PAYLOAD_SET:
+		fprintf(out, "%s set ", s->u.set.dst.name);
+		print_value(&s->u.set.dst, &s->u.set.value, false, out);
+		break;
 	case NIR_CT_HELPER:
 		fprintf(out, "ct helper set \"%s\"", s->u.helper_name);
 		break;

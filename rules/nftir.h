@@ -61,6 +61,7 @@ enum nir_stmt_kind {
 	NIR_QUEUE,        /* queue to userspace (terminal for this pass) */
 	NIR_NAT,          /* snat/dnat to a range (nat chains only) */
 	NIR_CT_HELPER,    /* ct helper set "helper_name" (named object) */
+	NIR_PAYLOAD_SET,  /* <payload> set value (link layer only: no checksum) */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -102,6 +103,10 @@ struct nir_stmt {
 			uint32_t flags;      /* NF_NAT_RANGE_PROTO_RANDOM... */
 		} nat;
 		char helper_name[64];
+		struct {
+			struct nir_src dst;  /* payload base/offset/len/name */
+			struct nir_value value;
+		} set;
 		struct {
 			uint16_t num, total; /* queues num .. num+total-1 */
 			bool bypass;         /* no listener: accept (else drop) */

@@ -631,6 +631,24 @@ static int build_nat(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
+static int build_payload_set(struct nftnl_rule *r, const struct nir_stmt *s,
+			     const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e;
+
+	(void)ctx;
+	if (load_imm(r, NFT_REG_1, s->u.set.value.data, s->u.set.value.len))
+		return -1;
+	e = nftnl_expr_alloc("payload");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, s->u.set.dst.base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, s->u.set.dst.offset);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, s->u.set.dst.len);
+	return rule_add(r, e);
+}
+
 static int build_ct_helper(struct nftnl_rule *r, const struct nir_stmt *s,
 			   const struct build_ctx *ctx)
 {
@@ -659,6 +677,7 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_QUEUE]        = build_queue,
 	[NIR_NAT]          = build_nat,
 	[NIR_CT_HELPER]    = build_ct_helper,
+	[NIR_PAYLOAD_SET]  = build_payload_set,
 };
 
 /* The rule comment in nftables' userdata format, so `nft list` shows it. */
