@@ -752,3 +752,301 @@ py3_scapy() {
 	done
 	return 1
 }
+
+# ---------------------------------------------------------------- NAT, ALG, load balancing (issue 3)
+
+# host_mac I: host I's eth0 MAC address.
+host_mac() { ip -n "$(hns "$1")" -br link show eth0 | awk '{print $3}'; }
+
+# neigh_static HOST IP... TO: permanent neighbour entries on host HOST mapping each IP to
+# host TO's MAC.  They replace OVS's ARP/ND-responder flows for NATed addresses.
+neigh_static() {
+	local h=$1 to mac ip
+	shift
+	to=${!#}
+	mac=$(host_mac "$to") || return 1
+	for ip in "${@:1:$#-1}"; do
+		ip -n "$(hns "$h")" neigh replace "$ip" lladdr "$mac" dev eth0 nud permanent || return 1
+	done
+}
+
+# nat_range A B: 10.1.1.A .. 10.1.1.B, one per line.
+nat_range() { local i; for i in $(seq "$1" "$2"); do echo "10.1.1.$i"; done; }
+
+# py3_with MODULE: prints a python3 that can import MODULE (Debian's python3-* packages
+# live in /usr/bin/python3, which a pyenv python3 on PATH cannot see); 1 if none.
+py3_with() {
+	local py
+	for py in python3 /usr/bin/python3; do
+		if "$py" -c "import $1" >/dev/null 2>&1; then
+			command -v "$py"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# need_tool NAME CMD: exits the script with a not ok line when CMD is missing.
+need_tool() {
+	command -v "$2" >/dev/null || bf_setup_fail "$1: '$2' is not installed (scripts/install-deps.sh)"
+}
+
+# ftp_start HOST ADDR [PORT]: an anonymous read-only FTP server (python3-pyftpdlib, the
+# server OVS's tests use) on ADDR:PORT (default 21) of host HOST, serving brflow-ftp.txt
+# whose text is "brflow-ftp-HOST".  0 once it listens.
+ftp_start() {
+	local d=$BF_DIR/ftp$1 py
+	py=$(py3_with pyftpdlib) || { echo "python3-pyftpdlib is not installed" >&2; return 1; }
+	mkdir -p "$d"
+	echo "brflow-ftp-$1" >"$d/brflow-ftp.txt"
+	bf_bg "$(hns "$1")" "$BF_DIR/ftpd$1.${3:-21}.log" timeout 250 "$py" -c '
+import sys
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.servers import FTPServer
+auth = DummyAuthorizer()
+auth.add_anonymous(sys.argv[1])
+class Handler(FTPHandler):
+    authorizer = auth
+    permit_foreign_addresses = True
+FTPServer((sys.argv[2], int(sys.argv[3])), Handler).serve_forever()
+' "$d" "$2" "${3:-21}"
+	BF_HTTP+=($BF_LAST)
+	wait_until 10 listening "$(hns "$1")" t "${3:-21}"
+}
+
+# ftp_get SRC URL [CURL ARGS]: curl (passive unless --ftp-port is given), 4 s at most;
+# prints what it fetched and returns curl's status (28 = timed out).
+ftp_get() {
+	local src=$1 url=$2
+	shift 2
+	ip netns exec "$(hns "$src")" curl -sS --max-time 4 "$@" "$url" 2>>"$BF_DIR/curl.log"
+}
+
+# check_ftp NAME SRC URL DSTHOST [CURL ARGS]: the file arrives whole.
+check_ftp() {
+	local name=$1 src=$2 url=$3 dst=$4 got rc
+	shift 4
+	got=$(ftp_get "$src" "$url" "$@")
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$got" = "brflow-ftp-$dst" ]; then
+		ok "$name"
+	else
+		not_ok "$name" "curl $* $url from h$src: status $rc, got '$(bf_oneline "$got")'; conntrack -L: $(bf_oneline "$(ct_look)")"
+	fi
+}
+
+# check_ftp_fails NAME SRC URL [CURL ARGS]: curl gets nothing (any non-zero status).
+check_ftp_fails() {
+	local name=$1 src=$2 url=$3 got rc
+	shift 3
+	got=$(ftp_get "$src" "$url" "$@")
+	rc=$?
+	if [ $rc -ne 0 ] && [ -z "$got" ]; then
+		ok "$name"
+	else
+		not_ok "$name" "curl $* $url from h$src: expected a failure, got status $rc and '$(bf_oneline "$got")'"
+	fi
+}
+
+# tftp_start HOST: tftpd-hpa's in.tftpd on HOST, UDP port 69, serving brflow-tftp.txt
+# ("brflow-tftp-HOST").  0 once it listens.
+tftp_start() {
+	local d=$BF_DIR/tftp$1 tftpd
+	tftpd=$(command -v in.tftpd || echo /usr/sbin/in.tftpd)
+	[ -x "$tftpd" ] || { echo "tftpd-hpa is not installed" >&2; return 1; }
+	mkdir -p "$d"
+	chmod 755 "$d"
+	echo "brflow-tftp-$1" >"$d/brflow-tftp.txt"
+	chmod 644 "$d/brflow-tftp.txt"
+	bf_bg "$(hns "$1")" "$BF_DIR/tftpd$1.log" timeout 250 "$tftpd" -L -u root -s -a 0.0.0.0:69 "$d"
+	BF_HTTP+=($BF_LAST)
+	wait_until 10 listening "$(hns "$1")" u 69
+}
+
+# tftp_get SRC URL: curl tftp://..., 4 s at most; prints the file, returns curl's status.
+tftp_get() {
+	ip netns exec "$(hns "$1")" curl -sS --max-time 4 "$2" 2>>"$BF_DIR/curl.log"
+}
+
+# line_server_start HOST PORT [ADDR]: a TCP server on HOST (all addresses, IPv4 and IPv6)
+# that answers every line it reads with "hHOST <line>", many connections at once.
+line_server_start() {
+	bf_bg "$(hns "$1")" "$BF_DIR/lines$1.$2.log" timeout 250 python3 -c '
+import socket, socketserver, sys
+class Handler(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(("h%s " % sys.argv[1]).encode() + line)
+            self.wfile.flush()
+class Server(socketserver.ThreadingTCPServer):
+    address_family = socket.AF_INET6
+    allow_reuse_address = True
+    daemon_threads = True
+    request_queue_size = 128
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+Server(("::", int(sys.argv[2])), Handler).serve_forever()
+' "$1" "$2"
+	BF_HTTP+=($BF_LAST)
+	wait_until 10 listening "$(hns "$1")" t "$2"
+}
+
+# line_ask SRC IP PORT [TEXT]: one connection from host SRC, one line, prints the answer
+# ("hN TEXT"); 1 if none came within 2 s.
+line_ask() {
+	ip netns exec "$(hns "$1")" timeout 5 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2)
+s.sendall((sys.argv[3] + "\n").encode())
+print(s.makefile().readline().strip())
+' "$2" "$3" "${4:-ping}" 2>/dev/null | grep .
+}
+
+# line_many SRC IP PORT N: N connections in turn from host SRC, one line each; prints
+# "hX COUNT" per answering server and "fail COUNT" for connections that got no answer.
+line_many() {
+	ip netns exec "$(hns "$1")" timeout 120 python3 -c '
+import collections, socket, sys
+ip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+seen = collections.Counter()
+for i in range(n):
+    try:
+        s = socket.create_connection((ip, port), timeout=2)
+        s.sendall(b"x\n")
+        seen[s.makefile().readline().split()[0]] += 1
+        s.close()
+    except (OSError, IndexError):
+        seen["fail"] += 1
+for k in sorted(seen):
+    print(k, seen[k])
+' "$2" "$3" "$4"
+}
+
+declare -A BF_LCONN_FD
+
+# lconn_open NAME SRC IP PORT: a long-lived connection from host SRC to a line server;
+# lconn_ask NAME TEXT sends a line on it and waits for the answer.  0 once connected.
+lconn_open() {
+	local name=$1 fd
+	mkfifo "$BF_DIR/$name.lfifo" || return 1
+	: >"$BF_DIR/$name.lout"
+	exec {fd}<>"$BF_DIR/$name.lfifo"
+	BF_LCONN_FD[$name]=$fd
+	ip netns exec "$(hns "$2")" timeout 250 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3)
+print("connected", flush=True)
+s.settimeout(None)
+f = s.makefile("rw")
+for line in sys.stdin:
+    f.write(line)
+    f.flush()
+    print(f.readline().strip(), flush=True)
+' "$3" "$4" <"$BF_DIR/$name.lfifo" >"$BF_DIR/$name.lout" 2>&1 &
+	BF_BG+=($!)
+	wait_until 5 grep -qx connected "$BF_DIR/$name.lout"
+}
+
+# lconn_ask NAME TEXT [WAIT]: prints the answer to TEXT on connection NAME ("hN TEXT");
+# 1 if none came within WAIT (default 3) s.
+lconn_ask() {
+	printf '%s\n' "$2" >&"${BF_LCONN_FD[$1]}" || return 1
+	wait_until "${3:-3}" grep -q " $2\$" "$BF_DIR/$1.lout" || return 1
+	grep " $2\$" "$BF_DIR/$1.lout" | head -1
+}
+
+# udp_refused SRC IP PORT: host SRC sends a datagram on a connected UDP socket to
+# IP:PORT where nothing listens; 0 when the ICMP port unreachable comes back to that
+# socket (so it was rewritten to the socket's own addresses), 1 otherwise.
+udp_refused() {
+	ip netns exec "$(hns "$1")" timeout 5 python3 -c '
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"a\n")
+try:
+    s.recv(100)
+except ConnectionRefusedError:
+    sys.exit(0)
+except OSError:
+    pass
+sys.exit(1)
+' "$2" "$3"
+}
+
+# ct_nat_format IP: FORMAT_CT(IP) with OVS's "sed -e s/dst=10.1.1.2[45][0-9]/dst=10.1.1.2XX/".
+ct_nat_format() { ct_format "$1" | sed -e 's/dst=10\.1\.1\.2[45][0-9]/dst=10.1.1.2XX/'; }
+
+# check_ct_nat NAME IP EXPECTED: like check_ct, the SNAT address range folded as OVS does.
+check_ct_nat() {
+	local got
+	got=$(ct_dump | ct_nat_format "$2" | uniq)
+	if [ "$got" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "dump-conntrack: expected '$(bf_oneline "$3")', got '$(bf_oneline "$got")'; conntrack -L: $(bf_oneline "$(ct_look)")"
+	fi
+}
+
+# group_add NAME GROUP: brflowctl add-group with an ok/not ok line; 1 if refused.
+group_add() {
+	local out
+	if out=$(bfctl add-group "$BR" "$2" 2>&1); then
+		ok "$1"
+		return 0
+	fi
+	not_ok "$1" "add-group: $(bf_oneline "$out")"
+	return 1
+}
+
+# ct_labels: every IPv4/IPv6 conntrack entry of the switch namespace as
+# "PROTO src=A dst=B sport=P dport=Q labels=0x<32 hex digits>" (label bit N = bit N of the
+# number), straight from ctnetlink: dump-conntrack hides brflow's own label bits and
+# conntrack(8) prints only labels named in a connlabel.conf.
+ct_labels() {
+	ip netns exec "$SW" timeout 10 python3 -c '
+import socket, struct
+NLM_F_REQUEST, NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR = 1, 0x300, 3, 2
+CTA_TUPLE_ORIG, CTA_LABELS = 1, 22
+def attrs(buf):
+    out, i = {}, 0
+    while i + 4 <= len(buf):
+        n, t = struct.unpack_from("=HH", buf, i)
+        if n < 4:
+            break
+        out[t & 0x3fff] = buf[i + 4:i + n]
+        i += (n + 3) & ~3
+    return out
+def dump(family):
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 12)
+    msg = struct.pack("=IHHII", 20, (1 << 8) | 1, NLM_F_REQUEST | NLM_F_DUMP, 1, 0)
+    s.send(msg + struct.pack("=BBH", family, 0, 0))
+    while True:
+        data = s.recv(1 << 16)
+        i = 0
+        while i + 16 <= len(data):
+            n, t = struct.unpack_from("=IH", data, i)
+            if t in (NLMSG_DONE, NLMSG_ERROR):
+                return
+            a = attrs(data[i + 20:i + n])
+            tup = attrs(a.get(CTA_TUPLE_ORIG, b""))
+            ipa, pra = attrs(tup.get(1, b"")), attrs(tup.get(2, b""))
+            fam = socket.AF_INET if family == 2 else socket.AF_INET6
+            k = (1, 2) if family == 2 else (3, 4)
+            src = socket.inet_ntop(fam, ipa[k[0]]) if k[0] in ipa else "?"
+            dst = socket.inet_ntop(fam, ipa[k[1]]) if k[1] in ipa else "?"
+            proto = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp6"}.get(pra.get(1, b"\0")[0], "ip")
+            sp = struct.unpack(">H", pra[2])[0] if 2 in pra else 0
+            dp = struct.unpack(">H", pra[3])[0] if 3 in pra else 0
+            lab = int.from_bytes(a.get(CTA_LABELS, b""), "little")
+            print("%s src=%s dst=%s sport=%d dport=%d labels=0x%032x" % (proto, src, dst, sp, dp, lab))
+            i += (n + 3) & ~3
+for f in (2, 10):
+    dump(f)
+'
+}
+# (end of the issue 3 helpers)
