@@ -102,7 +102,7 @@ stats=$(dpi_stats 2>&1)
 check_re "dpi-stats counts a BitTorrent connection" 'protocol bittorrent: connections [1-9]' "$stats"
 check_re "dpi-stats counts an HTTP connection" 'protocol http: connections [1-9]' "$stats"
 check_eq "the BitTorrent connection carries the handler's labels (done, bittorrent)" \
-	"$(dpi_label_hex 6 0)" "$(dpi_labels "dport=$PORT")"
+	"$(dpi_label_hex 6 0)" "$(dpi_labels "dport=$PORT ")"
 
 # HTTP still passes afterwards (the drop is per connection, not per port)
 bf_kill "$bt_pid"

@@ -20,19 +20,19 @@ tcp_blocked "a port without a dpi flow is dropped (table miss)" 1 2 10.1.1.2 500
 # a long-lived fail=closed connection that the handler finishes with (gives up after
 # $MAXP packets) before it dies
 done_conn=0
-if conn_open old 1 2 10.1.1.2 5002; then
+if conn_open old 1 2 10.1.1.2 5012; then
 	for i in $(seq 1 $((MAXP + 2))); do
 		conn_send old "before-$i" || break
 	done
-	if wait_until 5 test -n "$(dpi_labels 'dport=5002' | grep '^0x8')"; then
+	if wait_until 5 dpi_done dport=5012; then
 		done_conn=1
 		ok "the long-lived fail=closed connection is done before the handler dies"
 	else
 		not_ok "the long-lived fail=closed connection is done before the handler dies" \
-			"labels '$(dpi_labels 'dport=5002')'; conntrack: $(bf_oneline "$(ct_look)")"
+			"labels '$(dpi_labels 'dport=5012')'; conntrack: $(bf_oneline "$(ct_look)")"
 	fi
 else
-	not_ok "long-lived fail=closed connection" "could not open h1->h2:5002"
+	not_ok "long-lived fail=closed connection" "could not open h1->h2:5012"
 fi
 
 dpi_kill KILL

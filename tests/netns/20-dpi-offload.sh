@@ -35,7 +35,7 @@ bulk() {
 	head -c 3000000 /dev/zero | base64 -w 100 >"$BF_DIR/$name.bulk"
 	want=$((size0 + $(stat -c %s "$BF_DIR/$name.bulk")))
 	cat "$BF_DIR/$name.bulk" >&"${BF_CONN_FD[$name]}"
-	if wait_until 30 test "$(stat -c %s "$BF_DIR/$name.out")" -ge "$want"; then
+	if wait_until 30 size_ge "$BF_DIR/$name.out" "$want"; then
 		ok "$name: the bulk transfer (4 MB) arrives"
 	else
 		not_ok "$name: the bulk transfer (4 MB) arrives" \
@@ -64,7 +64,7 @@ if conn_open web 1 2 10.1.1.2 8080; then
 		>&"${BF_CONN_FD[web]}"
 	wait_until 5 grep -q 'Host: bulk.example' "$BF_DIR/web.out" ||
 		not_ok "web: the request arrives" "h2 did not get it"
-	wait_until 5 test -n "$(dpi_labels 'dport=8080')"
+	wait_until 5 dpi_done dport=8080
 	check_eq "web: the connection is labelled http + done" \
 		"$(dpi_label_hex 1 0)" "$(dpi_labels 'dport=8080')"
 	check_gt "web: the handler saw the connection's first packets" \
@@ -84,7 +84,7 @@ if conn_open odd 1 2 10.1.1.2 8081; then
 		conn_send odd "$(printf 'zq%04d%s' "$i" "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')")" ||
 			not_ok "odd: line $i arrives" "it did not"
 	done
-	wait_until 5 test -n "$(dpi_labels 'dport=8081')"
+	wait_until 5 dpi_done dport=8081
 	check_re "odd: the connection is labelled done" '^0x8[0-9a-f]{31}$' "$(dpi_labels 'dport=8081')"
 	check_gt "odd: the handler counted the connection as given up (or classified)" \
 		"$(($(stat_num '^connections given up:') + $(stat_num '^connections classified:') - g0))" 0

@@ -93,8 +93,10 @@ check "the SSH banners and KEXINITs pass" ssh_client 1
 check "the SSH server saw the client's banner and KEXINIT" grep -qx ssh-ok "$BF_DIR/ssh.server"
 check_gt "the dpi_proto=ssh flow counted the connection's later packets" \
 	"$(flow_packets 'table=1,' 'dpi_proto=ssh')" 0
-check_re "dump-conntrack shows the SSH connection with ct_mark 0x22 and the ssh label" \
-	"mark=34,labels=$(dpi_label_hex 4 0)," "$(ct_dump 2>&1 | grep "dport=$PORT")"
+check_re "dump-conntrack shows the SSH connection with ct_mark 0x22" \
+	"dport=$PORT\\),reply=.*,mark=34," "$(ct_dump 2>&1 | grep "dport=$PORT")"
+check_eq "the SSH connection carries the handler's labels (done, ssh)" \
+	"$(dpi_label_hex 4 0)" "$(dpi_labels "dport=$PORT ")"
 ssh1=$(dpi_stat '^protocol ssh: connections')
 check_gt "dpi-stats counts SSH" "$((${ssh1:-0} - ${ssh0:-0}))" 0
 

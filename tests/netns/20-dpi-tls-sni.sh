@@ -60,7 +60,7 @@ check_eq "brflowd wrote the host table next to its socket (dpi.conf)" \
 	"host 0 *.ok.example|host 1 good.example" \
 	"$(grep -v '^#' "$BF_DIR/dpi.conf" 2>&1 | grep -v '^$' | tr '\n' '|' | sed 's/|$//')"
 # the handler rereads the file when it changes (checked once a second)
-wait_until 5 test "$(dpi_stat '^host patterns:')" = 2
+wait_until 5 dpi_stat_is '^host patterns:' 2
 check_eq "brflow-dpi picked up the 2 host patterns" 2 "$(dpi_stat '^host patterns:')"
 bfctl flush-conntrack >/dev/null 2>&1
 
@@ -79,20 +79,20 @@ check_gt "the dpi_host=*.ok.example flow counted" \
 	"$(flow_packets 'dpi_host=*.ok.example')" 0
 check_gt "the TLS drop flow counted" \
 	"$(flow_packets 'priority=240' 'dpi_proto=tls')" 0
-ct=$(ct_dump 2>&1)
+ct=$(ct_labels 2>&1 | grep "dport=$PORT ")
 check_gt "a good.example connection is labelled tls + host bit 1 + done" \
-	"$(grep -c "labels=$(dpi_label_hex 2 2)," <<<"$ct")" 0
+	"$(grep -c "labels=$(dpi_label_hex 2 2)$" <<<"$ct")" 0
 check_gt "an ok.example connection is labelled tls + host bit 0 + done" \
-	"$(grep -c "labels=$(dpi_label_hex 2 1)," <<<"$ct")" 0
+	"$(grep -c "labels=$(dpi_label_hex 2 1)$" <<<"$ct")" 0
 check_gt "a blocked connection is labelled tls + done, no host bit" \
-	"$(grep -c "labels=$(dpi_label_hex 2 0)," <<<"$ct")" 0
+	"$(grep -c "labels=$(dpi_label_hex 2 0)$" <<<"$ct")" 0
 check_re "dpi-stats counts TLS connections" 'protocol tls: connections [1-9]' "$(dpi_stats 2>&1)"
 
 # a host table change reaches the handler: allowing bad.example lets it through
 check "adding a dpi_host=bad.example flow succeeds" bfctl add-flow "$BR" \
 	"table=1,priority=250,ct_state=+trk,dpi_proto=tls,dpi_host=bad.example,actions=normal"
 check_re "dpi.conf now lists bad.example" 'host [0-9]+ bad\.example' "$(cat "$BF_DIR/dpi.conf" 2>&1)"
-wait_until 5 test "$(dpi_stat '^host patterns:')" = 3
+wait_until 5 dpi_stat_is '^host patterns:' 3
 check_eq "brflow-dpi picked up the 3 host patterns" 3 "$(dpi_stat '^host patterns:')"
 tls_ok "after the host table change SNI bad.example completes" bad.example
 tls_ok "after the host table change SNI good.example still completes" good.example

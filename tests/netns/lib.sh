@@ -729,13 +729,15 @@ dpi_flows() {
 	bf_done
 }
 
-# dpi_labels SUBSTRING: the labels=0x... of the dump-conntrack line holding SUBSTRING.
+# dpi_labels SUBSTRING: the labels (0x + 32 hex digits, see ct_labels) of the first
+# conntrack entry whose ct_labels line holds SUBSTRING (e.g. "dport=443 ").
 dpi_labels() {
-	ct_dump 2>/dev/null | grep -F -- "$1" | grep -o 'labels=0x[0-9a-f]*' | head -1 | cut -d= -f2
+	ct_labels 2>/dev/null | grep -F -- "$1" | grep -o 'labels=0x[0-9a-f]*' | head -1 | cut -d= -f2
 }
 
-# dpi_label_hex PROTO_ID HOST_BITS: the labels value brflowd prints for a classified
-# connection: bit 127 (done), protocol id in bits 112..119, host bits in 96..111.
+# dpi_label_hex PROTO_ID HOST_BITS: the labels of a connection the handler is done with:
+# bit 127 (done), protocol id in bits 112..119, host bits in 96..111, as ct_labels
+# prints them.
 dpi_label_hex() {
 	printf '0x%02x%02x%04x%024x\n' 128 "$1" "$2" 0
 }
@@ -752,6 +754,15 @@ py3_scapy() {
 	done
 	return 1
 }
+
+# dpi_stat_is FIELD VALUE: dpi_stat FIELD prints VALUE (for wait_until).
+dpi_stat_is() { [ "$(dpi_stat "$1")" = "$2" ]; }
+
+# dpi_done SUBSTRING: the dump-conntrack line holding SUBSTRING has the done bit (127).
+dpi_done() { [[ $(dpi_labels "$1") =~ ^0x[89a-f][0-9a-f]{31}$ ]]; }
+
+# size_ge FILE BYTES: FILE holds at least BYTES bytes (for wait_until).
+size_ge() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ]; }
 
 # ---------------------------------------------------------------- NAT, ALG, load balancing (issue 3)
 
