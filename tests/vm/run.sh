@@ -109,7 +109,6 @@ build_initrd() {
 	{
 		printf 'REPO=%q\n' "$REPO"
 		printf 'GUEST_INIT=%q\n' "$REPO/tests/vm/guest-init.sh"
-		printf 'export PATH=%q\n' "/usr/local/sbin:/usr/sbin:/sbin:$PATH"
 		for v in "${!BF_@}"; do
 			printf 'export %s=%q\n' "$v" "${!v}"
 		done
