@@ -930,6 +930,9 @@ for i in range(n):
         s.close()
     except (OSError, IndexError):
         seen["fail"] += 1
+        if seen["fail"] >= 10 and len(seen) == 1:
+            seen["fail"] += n - i - 1  # nothing gets through: do not wait for each
+            break
 for k in sorted(seen):
     print(k, seen[k])
 ' "$2" "$3" "$4"

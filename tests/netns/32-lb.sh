@@ -1,0 +1,108 @@
+#!/bin/bash
+# Load balancing with select groups (issue 3): weighted buckets that DNAT a VIP to
+# backends.  400 connections spread by weight (each backend's share within 8 percentage
+# points of its weight: about 3 standard deviations at n=400), a connection sticks to its
+# backend even when the group changes, group commands as ovs-ofctl's; then OVS's
+# "conntrack - DNAT load balancing" with its flows.
+. "$(dirname "$0")/lib.sh"
+
+bf_topology 4
+for i in 1 2 3 4; do
+	ip -n "$(hns "$i")" link set eth0 address "80:88:88:88:88:$i$i"
+done
+
+B0='bucket=bucket_id:0,weight:50,actions=ct(commit,nat(dst=10.1.1.2:8080),table=4)'
+B1='bucket=bucket_id:1,weight:30,actions=ct(commit,nat(dst=10.1.1.3:8080),table=4)'
+B2='bucket=bucket_id:2,weight:20,actions=ct(commit,nat(dst=10.1.1.4:8080),table=4)'
+N=400
+
+if group_add "add-group with three weighted buckets" "group_id=1,type=select,$B0,$B1,$B2"; then
+	groups=$(bfctl dump-groups "$BR" 2>&1)
+	check_re "dump-groups prints the group as ovs-ofctl does" \
+		"^ group_id=1,type=select,bucket=bucket_id:0,weight:50,actions=ct\(.*nat\(dst=10\.1\.1\.2:8080\).*\),bucket=bucket_id:1,weight:30,actions=.*,bucket=bucket_id:2,weight:20,actions=ct\(.*nat\(dst=10\.1\.1\.4:8080\)" \
+		"$groups"
+fi
+bf_flows_check "flows with group:1 load" nat-lb.flows
+neigh_static 1 10.1.1.100 2
+for i in 2 3 4; do
+	line_server_start "$i" 8080 || not_ok "line server on h$i" "did not listen"
+done
+
+# sticky connection first, opened before the mass of connections
+if lconn_open c1 1 10.1.1.100 80; then
+	first=$(lconn_ask c1 a0)
+	check_re "a connection to the VIP reaches a backend" '^h[234] a0$' "$first"
+else
+	not_ok "a connection to the VIP reaches a backend" "no connection: $(bf_oneline "$(cat "$BF_DIR/c1.lout")"); conntrack -L: $(bf_oneline "$(ct_look)")"
+	first=
+fi
+sticky_backend=${first%% *}
+
+counts=$(line_many 1 10.1.1.100 80 $N)
+# share NAME HOST WEIGHT_PERCENT: the host's share of N within 8 points of its weight
+share() {
+	local n
+	n=$(awk -v h="$2" '$1 == h {print $2}' <<<"$counts")
+	n=${n:-0}
+	if [ $((n * 100 / N - $3)) -le 8 ] && [ $(($3 - n * 100 / N)) -le 8 ]; then
+		ok "$1"
+	else
+		not_ok "$1" "$2 got $n of $N connections ($((n * 100 / N))%), weight $3% (tolerance 8 points); all: $(bf_oneline "$counts")"
+	fi
+}
+check_eq "all $N connections to the VIP were answered" "" "$(grep '^fail' <<<"$counts")"
+share "h2 (weight 50) gets about half" h2 50
+share "h3 (weight 30) gets about 30%" h3 30
+share "h4 (weight 20) gets about 20%" h4 20
+
+check_ct "dump-conntrack shows the VIP connections DNATed to the backends" 10.1.1.100 \
+'tcp,orig=(src=10.1.1.1,dst=10.1.1.100,sport=<cleared>,dport=<cleared>),reply=(src=10.1.1.2,dst=10.1.1.1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)
+tcp,orig=(src=10.1.1.1,dst=10.1.1.100,sport=<cleared>,dport=<cleared>),reply=(src=10.1.1.3,dst=10.1.1.1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)
+tcp,orig=(src=10.1.1.1,dst=10.1.1.100,sport=<cleared>,dport=<cleared>),reply=(src=10.1.1.4,dst=10.1.1.1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)'
+
+if [ -n "$sticky_backend" ]; then
+	answers=
+	for i in 1 2 3 4 5; do
+		answers+="$(lconn_ask c1 "a$i" | cut -d' ' -f1) "
+	done
+	check_eq "the open connection stays on its backend" \
+		"$sticky_backend $sticky_backend $sticky_backend $sticky_backend $sticky_backend " "$answers"
+	# take the sticky backend out of the group: new connections avoid it, the open one
+	# keeps it (its binding lives in conntrack)
+	rest=
+	for b in "$B0" "$B1" "$B2"; do
+		[[ $b == *"10.1.1.${sticky_backend#h}:"* ]] || rest+=",$b"
+	done
+	check "mod-group removes ${sticky_backend}'s bucket" bfctl mod-group "$BR" "group_id=1,type=select$rest"
+	check_eq "the open connection still reaches $sticky_backend after mod-group" \
+		"$sticky_backend a6" "$(lconn_ask c1 a6)"
+	after=$(line_many 1 10.1.1.100 80 30)
+	check_eq "new connections avoid the removed backend" "" "$(grep -e "^$sticky_backend " -e '^fail' <<<"$after")"
+fi
+
+check "del-groups deletes the group" bfctl del-groups "$BR" group_id=1
+check_eq "dump-groups is empty" "" "$(bfctl dump-groups "$BR" 2>&1)"
+check_re "the flow that used the group is gone with it (as in OVS)" '^$' \
+	"$(bfctl --no-stats dump-flows "$BR" 2>&1 | grep 'group:1')"
+
+# OVS's "conntrack - DNAT load balancing", flows verbatim, ARP responder -> static entries
+ovs_case "conntrack - DNAT load balancing"
+bfctl del-groups "$BR" >/dev/null 2>&1
+neigh_static 1 10.1.1.64 2
+if group_add "$OVS_CASE: add-group" "group_id=234,type=select,bucket=weight=100,ct(nat(dst=10.1.1.2),commit,table=4),bucket=weight=100,ct(nat(dst=10.1.1.3),commit,table=4),bucket=weight=100,ct(nat(dst=10.1.1.4),commit,table=4)" &&
+	ovs_load ovs-nat-lb.flows; then
+	for i in 2 3 4; do
+		ovs_l7 "$i"
+	done
+	fails=0
+	for i in $(seq 1 50); do
+		ovs_get_http 1 10.1.1.64 || fails=$((fails + 1))
+	done
+	check_eq "$OVS_CASE: 50 requests to the VIP work" 0 "$fails"
+	check_ct "$OVS_CASE: each server has at least one connection" 10.1.1.64 \
+'tcp,orig=(src=10.1.1.1,dst=10.1.1.64,sport=<cleared>,dport=<cleared>),reply=(src=10.1.1.2,dst=10.1.1.1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)
+tcp,orig=(src=10.1.1.1,dst=10.1.1.64,sport=<cleared>,dport=<cleared>),reply=(src=10.1.1.3,dst=10.1.1.1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)
+tcp,orig=(src=10.1.1.1,dst=10.1.1.64,sport=<cleared>,dport=<cleared>),reply=(src=10.1.1.4,dst=10.1.1.1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)'
+fi
+
+bf_done
