@@ -1159,6 +1159,76 @@ static int add_ifname_match(struct nir_rule *r, uint32_t key, const char *name,
 	return add_meta_match(r, key, name, NIR_FMT_IFNAME, buf, 16, false);
 }
 
+static bool any_nat(const struct compiler *c)
+{
+	for (int i = 0; i < c->in->n_flows; i++)
+		if (uses_nat(c->in->flows[i].flow))
+			return true;
+	for (int g = 0; g < c->in->n_groups; g++)
+		for (int b = 0; b < c->in->groups[g].n_buckets; b++) {
+			struct flow pseudo = {
+				.n_actions = c->in->groups[g].buckets[b].n_actions,
+				.actions = c->in->groups[g].buckets[b].actions,
+			};
+
+			if (uses_nat(&pseudo))
+				return true;
+		}
+	return false;
+}
+
+/* With NAT, br_netfilter sends translated packets on by resolving their new
+ * destination from the bridge device itself (docs/nat.md); the answers to
+ * that, ARP replies and ICMPv6 neighbour advertisements sent to the bridge's
+ * own MAC, are the switch's business, not the pipeline's.  'ip6' selects the
+ * ND rule (inet pipeline) over the ARP rule (bridge classify). */
+static int add_nat_neighbour_pass(struct compiler *c, const char *chain, bool ip6)
+{
+	static const uint8_t arp[2] = { 0x08, 0x06 }, zero[6];
+	struct nir_chain *ch = nir_find_chain(ip6 ? c->inet : c->bridge, chain);
+	struct nir_rule *r;
+	struct flow_match m = { .field = F_DL_DST };
+	uint8_t icmp6 = 58, na = 136;
+
+	if (!any_nat(c) || !memcmp(c->in->bridge_mac, zero, 6))
+		return 0;
+	memcpy(m.value, c->in->bridge_mac, 6);
+	memset(m.mask, 0xff, 6);
+	r = rule_in(c, ch);
+	if (!r)
+		return -1;
+	{
+		struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+		if (!s)
+			return compile_oom(c);
+		s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+			.base = NFT_PAYLOAD_LL_HEADER, .offset = 0, .len = 6,
+			.name = "ether daddr", .fmt = NIR_FMT_MAC };
+		s->u.match.value.len = 6;
+		memcpy(s->u.match.value.data, c->in->bridge_mac, 6);
+	}
+	if (ip6) {
+		if (add_nfproto_match(r, 10) ||
+		    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC,
+				   &icmp6, 1, false))
+			return compile_oom(c);
+		struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+		if (!s)
+			return compile_oom(c);
+		s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+			.base = NFT_PAYLOAD_TRANSPORT_HEADER, .offset = 0, .len = 1,
+			.name = "icmpv6 type", .fmt = NIR_FMT_DEC };
+		s->u.match.value.len = 1;
+		s->u.match.value.data[0] = na;
+	} else if (add_meta_match(r, NFT_META_PROTOCOL, "meta protocol",
+				  NIR_FMT_ETHERTYPE, arp, 2, false)) {
+		return compile_oom(c);
+	}
+	return add_verdict(r, NIR_ACCEPT, NULL) ? compile_oom(c) : 0;
+}
+
 /* bridge prerouting: classify the port, run non-IP traffic through the
  * pipeline's l2 copy; IP goes on to the inet hooks. */
 static int build_bridge_table(struct compiler *c)
@@ -1181,7 +1251,7 @@ static int build_bridge_table(struct compiler *c)
 	s->u.map.src = (struct nir_src){ .kind = NIR_SRC_META, .key = NFT_META_IIFNAME,
 					 .len = 16, .name = "iifname", .fmt = NIR_FMT_IFNAME };
 	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "ports");
-	if (add_not_ours_accept(c, cls))
+	if (add_not_ours_accept(c, cls) || add_nat_neighbour_pass(c, "classify", false))
 		return -1;
 	for (int i = 0; i < 2; i++) {
 		if (!(r = rule_in(c, cls)) ||
@@ -1241,7 +1311,8 @@ static int build_inet_table(struct compiler *c)
 		return compile_oom(c);
 
 	main = base_chain(c, c->inet, "pipeline", NIR_HOOK_PREROUTING, -150);
-	if (!main || add_not_ours_accept(c, main) || build_ctstate(c) ||
+	if (!main || add_not_ours_accept(c, main) ||
+	    add_nat_neighbour_pass(c, "pipeline", true) || build_ctstate(c) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
 		return -1;

@@ -36,6 +36,10 @@ struct compile_input {
 	/* 1-255, distinct per bridge: keeps bridges' nat choices apart in the
 	 * connection label (0 means 1). */
 	uint8_t nat_tag;
+	/* The bridge device's MAC (zeros: unknown).  With NAT the switch
+	 * resolves backends itself; ARP and ND answers addressed to it pass
+	 * the pipeline. */
+	uint8_t bridge_mac[6];
 	/* The bridge's groups (rules/group.h), for group:N actions. */
 	int n_groups;
 	const struct ofgroup *groups;

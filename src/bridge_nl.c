@@ -18,6 +18,8 @@ struct link_info {
 	int index;
 	int master;		/* ifindex of the master, 0 if none */
 	char kind[32];		/* IFLA_INFO_KIND, "" for plain devices */
+	uint8_t mac[6];		/* IFLA_ADDRESS when it is an Ethernet address */
+	unsigned int flags;	/* IFF_* */
 };
 
 /* Sends one request and runs cb on the answers until the ack or the end of
@@ -78,6 +80,10 @@ static int link_attr_cb(const struct nlattr *a, void *data)
 	case IFLA_LINKINFO:
 		mnl_attr_parse_nested(a, linkinfo_cb, li);
 		break;
+	case IFLA_ADDRESS:
+		if (mnl_attr_get_payload_len(a) == sizeof(li->mac))
+			memcpy(li->mac, mnl_attr_get_payload(a), sizeof(li->mac));
+		break;
 	}
 	return MNL_CB_OK;
 }
@@ -88,6 +94,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	struct link_info *li = data;
 
 	li->index = ifm->ifi_index;
+	li->flags = ifm->ifi_flags;
 	mnl_attr_parse(nlh, sizeof(*ifm), link_attr_cb, li);
 	return MNL_CB_OK;
 }
@@ -252,6 +259,33 @@ static int set_master(int ifindex, int master)
 	}
 	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
 	return rtnl_talk(nlh, no_cb, NULL);
+}
+
+int iface_set_up(const char *name, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct link_info li;
+	int ret = link_get(name, &li);
+
+	if (!ret && (li.flags & IFF_UP))
+		return 0;
+	if (!ret)
+		ret = rtnl_talk(newlink_start(buf, li.index, 0), no_cb, NULL);
+	if (ret) {
+		errf(err, errlen, "cannot set '%s' up: %s", name, strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+int iface_mac(const char *name, uint8_t mac[6])
+{
+	struct link_info li;
+
+	if (link_get(name, &li))
+		return -1;
+	memcpy(mac, li.mac, 6);
+	return 0;
 }
 
 int bridge_add_port(const char *bridge, const char *iface, char *err,

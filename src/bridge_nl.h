@@ -3,6 +3,7 @@
 #define BRFLOW_BRIDGE_NL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Creates bridge 'name' (up, with nf_call_iptables/ip6tables/arptables on so
  * the inet hooks see bridged traffic); adopts it if it exists as a bridge.
@@ -16,5 +17,9 @@ int bridge_add_port(const char *bridge, const char *iface, char *err, size_t err
 int bridge_del_port(const char *bridge, const char *iface, char *err, size_t errlen);
 /* 1 if 'name' exists, 0 if not. */
 int iface_exists(const char *name);
+/* Sets 'name' up unless it is; 0 or -1 with err. */
+int iface_set_up(const char *name, char *err, size_t errlen);
+/* The link-layer address of 'name'; 0 or -1. */
+int iface_mac(const char *name, uint8_t mac[6]);
 
 #endif

@@ -3,6 +3,7 @@
  * policy rules that send what enters the bridge to that table.  Routes and
  * rules go through rtnetlink with libmnl, one request per socket. */
 #include "nat_setup.h"
+#include "bridge_nl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -385,6 +386,11 @@ int nat_setup_sync(const char *name, bool want, char *err, size_t errlen)
 
 	if (!want)
 		return nat_setup_remove(name, err, errlen);
+	/* The neighbour lookup that fixes the new destination MAC treats every
+	 * address as broadcast while the namespace has no IPv4 local table,
+	 * which 'lo' being up provides. */
+	if (iface_set_up("lo", err, errlen))
+		return -1;
 	ifindex = (int)if_nametoindex(name);
 	if (ifindex <= 0) {
 		errf(err, errlen, "bridge '%s': no such interface for the NAT "

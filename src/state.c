@@ -1,5 +1,6 @@
 /* brflowd's bridges, ports and flows in memory and on disk (state.h). */
 #include "state.h"
+#include "bridge_nl.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -8,6 +9,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,9 +291,14 @@ char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs)
 		.n_groups = b->n_groups,
 		.groups = b->groups,
 	};
+	unsigned int ifindex = if_nametoindex(b->name);
 	char *err;
 
 	dpi_conf_hosts(&in.n_dpi_hosts, &in.dpi_hosts);
+	/* ifindexes are unique in the namespace (and small in practice), so
+	 * they keep bridges' NAT label tags apart. */
+	in.nat_tag = (uint8_t)(ifindex % 255 + 1);
+	iface_mac(b->name, in.bridge_mac);
 	if (!cf)
 		return errf("out of memory");
 	for (int i = 0; i < b->n_flows; i++) {

@@ -36,8 +36,12 @@ expect_error "missing interface in add-port" "^brflowctl: add-port: .*'nosuchif0
 expect_error "duplicate ofport in add-port" "^brflowctl: add-port: .*1" \
 	bash -c 'ip -n "$1" link add pdup type veth peer name pdup2 && "$2" add-port "$3" pdup ofport=1' _ \
 	"$SW" "$BRFLOWCTL" "$BR"
-expect_error "nat is rejected, not ignored" "^brflowctl: add-flow: .*nat" \
-	bfctl add-flow "$BR" "ip,actions=ct(commit,nat(src=10.1.1.240))"
+expect_error "nat without commit is rejected with the reason" \
+	"^brflowctl: add-flow: flow .*nat\\(src=\\.\\.\\.\\) needs commit" \
+	bfctl add-flow "$BR" "ip,actions=ct(nat(src=10.1.1.240)),2"
+expect_error "an unsupported action is rejected, not ignored" \
+	"^brflowctl: add-flow: action 'controller' is not supported" \
+	bfctl add-flow "$BR" "ip,actions=controller"
 expect_error "unreadable flow file" "^brflowctl: .*'/nonexistent/x.flows'" \
 	bfctl add-flows "$BR" /nonexistent/x.flows
 check_fails "unknown command fails" bfctl frobnicate

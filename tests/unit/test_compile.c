@@ -52,6 +52,7 @@ struct input {
 	int n_hosts;
 	struct ofgroup groups[8];
 	int n_groups;
+	uint8_t bridge_mac[6];
 };
 
 /* Returns NULL or a malloc'd parse error. */
@@ -72,6 +73,15 @@ static char *load_input(const char *path, struct input *in)
 		line[strcspn(line, "\n")] = 0;
 		if (!line[strspn(line, " \t")] || line[0] == '#')
 			continue;
+		if (!strncmp(line, "bridge_mac ", 11)) {
+			unsigned int m[6];
+
+			if (sscanf(line + 11, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2],
+				   &m[3], &m[4], &m[5]) == 6)
+				for (int k = 0; k < 6; k++)
+					in->bridge_mac[k] = m[k];
+			continue;
+		}
 		if (!strncmp(line, "group ", 6) && in->n_groups < 8) {
 			char *gerr = group_parse(line + 6, &in->groups[in->n_groups], false);
 
@@ -169,6 +179,7 @@ static void run_case(const char *name)
 	ci.n_flows = in->n_flows;
 	ci.n_dpi_hosts = in->n_hosts;
 	ci.n_groups = in->n_groups;
+	memcpy(ci.bridge_mac, in->bridge_mac, 6);
 	ci.groups = in->groups;
 	ci.dpi_hosts = (const char *const *)in->hosts;
 	err = brflow_compile(&ci, &rs);
