@@ -149,6 +149,10 @@ h0=$(flow_packets 'table=1,' 'dpi_proto=http')
 check_http_ok "after the junk an HTTP request passes" 1 2 http://10.1.1.2:8000/
 check_gt "after the junk HTTP is still classified (dpi_proto=http counts)" \
 	"$(($(flow_packets 'table=1,' 'dpi_proto=http') - ${h0:-0}))" 0
+h0=$(flow_packets 'table=1,' 'dpi_proto=http')
+check_http_ok "after the junk an HTTP request over IPv6 passes" 1 2 "http://[fc00::2]:8000/"
+check_gt "after the junk HTTP over IPv6 is classified (dpi_proto=http counts)" \
+	"$(($(flow_packets 'table=1,' 'dpi_proto=http') - ${h0:-0}))" 0
 check "brflow-dpi is still running at the end" dpi_alive
 
 bf_done

@@ -77,7 +77,7 @@ else:
 '
 
 ssh_client() {
-	ip netns exec "$(hns "$1")" timeout 10 python3 -c "$SSH_PEER" client "$PORT" 10.1.1.2
+	ip netns exec "$(hns "$1")" timeout 40 python3 -c "$SSH_PEER" client "$PORT" 10.1.1.2
 }
 
 dpi_topology 2

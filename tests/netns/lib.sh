@@ -1022,7 +1022,7 @@ group_add() {
 # number), straight from ctnetlink: dump-conntrack hides brflow's own label bits and
 # conntrack(8) prints only labels named in a connlabel.conf.
 ct_labels() {
-	ip netns exec "$SW" timeout 10 python3 -c '
+	ip netns exec "$SW" timeout 60 python3 -c '
 import socket, struct
 NLM_F_REQUEST, NLM_F_DUMP, NLMSG_DONE, NLMSG_ERROR = 1, 0x300, 3, 2
 CTA_TUPLE_ORIG, CTA_LABELS = 1, 22
