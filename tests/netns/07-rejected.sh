@@ -39,17 +39,17 @@ expect_rejected "misspelt field in a file" \
 expect_rejected "misspelt field in a file, --bundle" \
 	"^brflowctl: add-flows: line 3: .*'nw_sorc'" \
 	bfctl --bundle add-flows "$BR" "$FLOWS/reject-badfield.flows"
-expect_rejected "nat in a file" "^brflowctl: add-flows: .*nat" \
+expect_rejected "nat without commit in a file" "^brflowctl: add-flows: .*nat.*needs commit" \
 	bfctl add-flows "$BR" "$FLOWS/reject-nat.flows"
-expect_rejected "alg in a file" "^brflowctl: add-flows: .*alg" \
+expect_rejected "two zones on one path in a file" "^brflowctl: add-flows: .*zone" \
 	bfctl --bundle add-flows "$BR" "$FLOWS/reject-alg.flows"
 expect_rejected "misspelt field in add-flow" \
 	"^brflowctl: add-flow: unknown field 'nw_sorc' at column 12$" \
 	bfctl add-flow "$BR" "priority=1,nw_sorc=10.0.0.1,actions=drop"
 expect_rejected "replace-flows with a bad file" "^brflowctl: replace-flows: line 3: .*'nw_sorc'" \
 	bfctl replace-flows "$BR" "$FLOWS/reject-badfield.flows"
-expect_rejected "mod-flows with nat" "^brflowctl: mod-flows: .*nat" \
-	bfctl mod-flows "$BR" "in_port=1,ip,actions=ct(commit,nat),2"
+expect_rejected "mod-flows with nat without commit" "^brflowctl: mod-flows: .*nat" \
+	bfctl mod-flows "$BR" "in_port=1,ip,actions=ct(nat(dst=10.1.1.9)),2"
 expect_rejected "a flow file from stdin with a prerequisite missing" \
 	"^brflowctl: add-flows: line 1: .*tp_dst" \
 	bash -c 'echo "priority=5,tp_dst=80,actions=drop" | "$1" add-flows "$2" -' _ "$BRFLOWCTL" "$BR"
