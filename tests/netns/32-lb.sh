@@ -97,6 +97,8 @@ if group_add "$OVS_CASE: add-group" "group_id=234,type=select,bucket=weight=100,
 	fails=0
 	for i in $(seq 1 50); do
 		ovs_get_http 1 10.1.1.64 || fails=$((fails + 1))
+		# nothing gets through: do not spend minutes on the rest
+		[ "$fails" -ge 3 ] && [ "$fails" -eq "$i" ] && break
 	done
 	check_eq "$OVS_CASE: 50 requests to the VIP work" 0 "$fails"
 	check_ct "$OVS_CASE: each server has at least one connection" 10.1.1.64 \
