@@ -105,6 +105,18 @@ static int sort_tables(struct compiler *c)
 
 /* ---- checks that need the whole flow set ---- */
 
+/* nat(src=IPv6 range) on a flow that matches IPv4 only, or the reverse. */
+static bool nat_family_mismatch(const struct flow *f, const struct action_nat *n)
+{
+	const struct flow_match *t = flow_find_match(f, F_DL_TYPE);
+	uint32_t type;
+
+	if (!t || !n->family || !mask_is_full(t->mask, 2))
+		return false;
+	type = be_uint(t->value, 2);
+	return (type == 0x0800 && n->family == 6) || (type == 0x86dd && n->family == 4);
+}
+
 static int check_action_support(struct compiler *c, const struct flow *f)
 {
 	for (int i = 0; i < f->n_actions; i++) {
@@ -118,6 +130,10 @@ static int check_action_support(struct compiler *c, const struct flow *f)
 				    a->u.port, BRFLOW_MAX_OFPORT);
 		if (a->type != ACT_CT || !a->u.ct.nat)
 			continue;
+		if (nat_family_mismatch(f, &a->u.ct.nat_spec))
+			return compile_fail(c, f, "nat(%s=...) gives IPv%d addresses but the flow matches IPv%d packets",
+					    a->u.ct.nat_spec.kind == NAT_SRC ? "src" : "dst",
+					    a->u.ct.nat_spec.family, a->u.ct.nat_spec.family == 4 ? 6 : 4);
 		if (a->u.ct.nat_spec.kind != NAT_EXISTING && !a->u.ct.commit)
 			return compile_fail(c, f, "nat(%s=...) needs commit: netfilter sets up a binding only for a connection it keeps",
 					    a->u.ct.nat_spec.kind == NAT_SRC ? "src" : "dst");
@@ -215,12 +231,18 @@ static int check_dpi_label_bits(struct compiler *c)
 
 			if (f->actions[a].type != ACT_CT)
 				continue;
-			for (int e = 0; e < ct->n_exec; e++)
-				if (ct->exec[e].field == F_CT_LABEL &&
-				    touches_bits_from(ct->exec[e].mask, first))
-					return compile_fail(c, f, "ct_label bits %d-127 carry brflow's %s in this flow set; write bits 0-%d only (use a mask)",
+			for (int e = 0; e < ct->n_exec; e++) {
+				const struct action_set_field *w = &ct->exec[e];
+				/* an unmasked write sets its value's bits (label
+				 * bits are never cleared), so only those count */
+				bool whole = !w->is_move && mask_is_full(w->mask, 16);
+
+				if (w->field == F_CT_LABEL &&
+				    touches_bits_from(whole ? w->value : w->mask, first))
+					return compile_fail(c, f, "ct_label bits %d-127 carry brflow's %s in this flow set; write bits 0-%d only",
 							    first, nat ? "nat choice and DPI results" : "DPI results",
 							    first - 1);
+			}
 		}
 	}
 	return 0;
@@ -247,7 +269,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 {
 	return a->pass == b->pass && a->l3 == b->l3 && a->table == b->table &&
 	       a->tracked == b->tracked && a->ctx_zone == b->ctx_zone &&
-	       a->zone_seen == b->zone_seen && a->maybe_output == b->maybe_output &&
+	       a->zone_seen == b->zone_seen && a->out == b->out &&
 	       a->in_port == b->in_port && a->metadata == b->metadata &&
 	       a->group == b->group &&
 	       !memcmp(a->regs, b->regs, sizeof(a->regs));
@@ -313,6 +335,15 @@ struct emit {
 	bool ended;                 /* a terminal verdict was emitted */
 };
 
+static uint32_t merge_out(uint32_t a, uint32_t b)
+{
+	if (!a)
+		return b;
+	if (!b || a == b)
+		return a;
+	return OUT_SEVERAL;
+}
+
 static void merge_summary(struct chain_summary *into, const struct chain_summary *s,
 			  int extra_depth)
 {
@@ -322,7 +353,7 @@ static void merge_summary(struct chain_summary *into, const struct chain_summary
 		else if (into->zone != s->zone)
 			into->zone = ZONE_MIXED;
 	}
-	into->may_output |= s->may_output;
+	into->out = merge_out(into->out, s->out);
 	if (s->depth + extra_depth > into->depth)
 		into->depth = s->depth + extra_depth;
 }
@@ -336,7 +367,7 @@ static void state_after_call(struct path_state *st, const struct chain_summary *
 		else if (st->zone_seen != s->zone)
 			st->zone_seen = ZONE_MIXED;
 	}
-	st->maybe_output |= s->may_output;
+	st->out = merge_out(st->out, s->out);
 }
 
 /* Starts a new rule in the per-flow chain (creating it on first use: the
@@ -424,10 +455,12 @@ static int emit_output(struct emit *e, uint32_t out)
 {
 	if (e->st.pass == PASS_PRE)
 		return 0;
-	if (e->st.maybe_output)
-		return compile_fail(e->c, e->f, "a path may output the packet twice; brflow supports one output (or normal/flood) per packet");
-	e->st.maybe_output = true;
-	e->sum.may_output = true;
+	/* The bridge sends a packet once: a second output to the same port is
+	 * the same thing, to another port it is not expressible. */
+	if (e->st.out && e->st.out != out)
+		return compile_fail(e->c, e->f, "a path may output the packet to two different ports; brflow supports one output (or normal/flood) per packet");
+	e->st.out = out;
+	e->sum.out = merge_out(e->sum.out, out);
 	return add_mark_set(e->rule, NIR_META_MARK, ~MARK_OUT, out << MARK_OUT_SHIFT) ?
 	       compile_oom(e->c) : 0;
 }

@@ -10,6 +10,7 @@
 #define MARK_OUT_SHIFT  12
 #define MARK_OUT        0x00fff000u
 #define OUT_NORMAL      0xfffu        /* normal/flood: the bridge decides */
+#define OUT_SEVERAL     0x1000u       /* compile time only: more than one */
 #define MARK_CS_SHIFT   24            /* effective ct_state flags */
 #define MARK_CS_NEW     (1u << 24)
 #define MARK_CS_EST     (1u << 25)
@@ -36,7 +37,8 @@ struct path_state {
 	bool tracked;
 	uint16_t ctx_zone;      /* ct_zone as seen by matches when tracked */
 	int zone_seen;          /* zone of ct() done on this path: NONE/MIXED/zone */
-	bool maybe_output;      /* an output action may already have run */
+	uint32_t out;           /* output that may already have run: 0 none,
+				 * a port (or OUT_NORMAL), OUT_SEVERAL */
 	uint16_t in_port;       /* known ingress port on this path, 0 if not */
 	uint32_t group;         /* 0: a table's chain; else group_id + 1 */
 	uint32_t regs[FLOW_NREGS];
@@ -46,7 +48,7 @@ struct path_state {
 /* What a compiled chain may do to the path that called it. */
 struct chain_summary {
 	int zone;               /* ZONE_NONE, a zone, or ZONE_MIXED */
-	bool may_output;
+	uint32_t out;           /* likewise, for what the chain may output */
 	int depth;              /* jump stack depth used below and including it */
 };
 
