@@ -671,37 +671,64 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_");
 }
 
-/* The chain behind dpi(...): queue the packet unless the handler has seen
- * it (it comes back with NF_REPEAT and DPI_MARK_SEEN, and the pipeline runs
- * again) or the connection is classified (label bit 127). */
-static int build_dpi_chain(struct compiler *c, const struct action_dpi *d,
-			   const char *name)
+/* The chain behind dpi(...): ask for the packet to be queued unless its
+ * connection is classified (label bit 127).  The queueing itself comes at
+ * the end of the pipeline (add_dpi_queue), after the packet's fate is
+ * decided: the handler answers NF_REPEAT with DPI_MARK_SEEN and the pipeline
+ * runs again, now seeing the labels; with no handler and fail=open the
+ * queue's bypass accepts the packet as the pipeline decided. */
+static int build_dpi_chain(struct compiler *c, const char *name)
 {
 	uint8_t done[16] = { 0 };
 	struct nir_chain *ch = nir_add_chain(c->inet, name);
 	struct nir_rule *r;
-	struct nir_stmt *s;
 
 	done[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
-	if (!ch || !(r = nir_add_rule(ch)) ||
-	    add_mark_match(r, DPI_MARK_SEEN, DPI_MARK_SEEN) ||
+	if (!ch || !(r = nir_add_rule(ch)) || add_label_match(r, done, done) ||
 	    add_verdict(r, NIR_RETURN, NULL))
 		return compile_oom(c);
-	if (!(r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1])) ||
-	    add_label_match(r, done, done) || add_verdict(r, NIR_RETURN, NULL))
-		return compile_oom(c);
 	r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1]);
-	if (!r || !(s = nir_add_stmt(r, NIR_QUEUE)))
+	if (!r || add_mark_set(r, NIR_META_MARK, 0xffffffffu, DPI_MARK_WANT))
+		return compile_oom(c);
+	return 0;
+}
+
+/* One dpi(...) setting per bridge: the queueing rule at the end of the
+ * pipeline serves every dpi() action. */
+static int dpi_setting(struct compiler *c, const struct flow *f,
+		       const struct action_dpi *d)
+{
+	if (!c->dpi_used) {
+		c->dpi = *d;
+		c->dpi_used = true;
+		return 0;
+	}
+	if (c->dpi.queue_lo != d->queue_lo || c->dpi.queue_hi != d->queue_hi ||
+	    c->dpi.fail_closed != d->fail_closed)
+		return compile_fail(c, f, "every dpi() of a bridge must use the same queue and fail= setting");
+	return 0;
+}
+
+static int add_dpi_queue(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r;
+	struct nir_stmt *s;
+
+	if (!c->dpi_used)
+		return 0;
+	r = nir_add_rule(ch);
+	if (!r || add_mark_match(r, DPI_MARK_WANT | DPI_MARK_SEEN, DPI_MARK_WANT) ||
+	    !(s = nir_add_stmt(r, NIR_QUEUE)))
 		return compile_oom(c);
 	/* A connection hashes to one queue of the range, so one handler
 	 * thread sees all of its packets. */
-	s->u.queue.num = d->queue_lo;
-	s->u.queue.total = d->queue_hi - d->queue_lo + 1;
-	s->u.queue.bypass = !d->fail_closed;
+	s->u.queue.num = c->dpi.queue_lo;
+	s->u.queue.total = c->dpi.queue_hi - c->dpi.queue_lo + 1;
+	s->u.queue.bypass = !c->dpi.fail_closed;
 	/* Never reached (queue ends the rule), but a "ct label set" in the
 	 * ruleset is what makes the kernel give new connections room for
 	 * labels, which the handler writes. */
-	r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1]);
+	r = nir_add_rule(ch);
 	if (!r || !(s = nir_add_stmt(r, NIR_CT_LABEL_SET)))
 		return compile_oom(c);
 	s->u.label[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
@@ -714,9 +741,10 @@ static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
 
 	if (e->st.pass == PASS_PRE || e->st.l3 == L3_OTHER)
 		return 0;
-	snprintf(name, sizeof(name), "dpi_q%u_%u_%s", d->queue_lo, d->queue_hi,
-		 d->fail_closed ? "closed" : "open");
-	if (!nir_find_chain(e->c->inet, name) && build_dpi_chain(e->c, d, name))
+	if (dpi_setting(e->c, e->f, d))
+		return -1;
+	snprintf(name, sizeof(name), "dpi_want");
+	if (!nir_find_chain(e->c->inet, name) && build_dpi_chain(e->c, name))
 		return -1;
 	if (e->sum.depth < 1)
 		e->sum.depth = 1;
@@ -1029,12 +1057,15 @@ static int add_not_ours_accept(struct compiler *c, struct nir_chain *ch)
 }
 
 /* After the pipeline returned: no output chosen means drop. */
-static int add_decision(struct compiler *c, struct nir_chain *ch)
+static int add_decision(struct compiler *c, struct nir_chain *ch, bool dpi_queue)
 {
 	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || add_mark_match(r, MARK_OUT, 0) || add_verdict(r, NIR_DROP, NULL))
 		return compile_oom(c);
+	/* the packet's fate is decided: now it may go to the DPI handler */
+	if (dpi_queue && add_dpi_queue(c, ch))
+		return -1;
 	r = rule_in(c, ch);
 	if (!r || add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
@@ -1294,7 +1325,7 @@ static int build_bridge_table(struct compiler *c)
 			return compile_oom(c);
 	}
 	if (add_entry(c, "classify", PASS_MAIN, L3_OTHER) ||
-	    add_decision(c, nir_find_chain(c->bridge, "classify")))
+	    add_decision(c, nir_find_chain(c->bridge, "classify"), false))
 		return -1;
 
 	/* bridge forward: only the port the pipeline chose may carry it. */
@@ -1349,7 +1380,7 @@ static int build_inet_table(struct compiler *c)
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
 		return -1;
-	if (add_decision(c, nir_find_chain(c->inet, "pipeline")))
+	if (add_decision(c, nir_find_chain(c->inet, "pipeline"), true))
 		return -1;
 	return build_nat_chains(c);
 }

@@ -77,6 +77,8 @@ struct compiler {
 	/* distinct nat(dst=...) / nat(src=...) actions, index = position + 1 */
 	int n_dnat, n_snat;
 	struct action_nat dnat[255], snat[255];
+	bool dpi_used;               /* some dpi() action was compiled */
+	struct action_dpi dpi;       /* its setting (one per bridge) */
 };
 
 /* Records the first error, "flow 'TEXT': REASON" (f may be NULL); -1. */

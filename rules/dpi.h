@@ -18,6 +18,9 @@
  * pipeline, repeated (NF_REPEAT) with the new labels, does not queue the
  * same packet again. */
 #define DPI_MARK_SEEN         0x20000000u
+/* Packet-mark bit a dpi() action sets: queue this packet once the pipeline
+ * has decided it (so that a bypassed queue, accepting, loses nothing). */
+#define DPI_MARK_WANT         0x40000000u
 
 /* Host patterns: "example.com" matches exactly; "*.example.com" matches
  * example.com and every name under it (suffix at a label boundary). */
