@@ -725,10 +725,11 @@ static int add_dpi_queue(struct compiler *c, struct nir_chain *ch)
 	s->u.queue.num = c->dpi.queue_lo;
 	s->u.queue.total = c->dpi.queue_hi - c->dpi.queue_lo + 1;
 	s->u.queue.bypass = !c->dpi.fail_closed;
-	/* Never reached (queue ends the rule), but a "ct label set" in the
-	 * ruleset is what makes the kernel give new connections room for
-	 * labels, which the handler writes. */
-	r = nir_add_rule(ch);
+	/* A "ct label set" anywhere in the ruleset is what makes the kernel
+	 * give new connections room for labels, which the handler writes; this
+	 * chain holds one and is never jumped to. */
+	ch = nir_add_chain(c->inet, "dpi_labels_in_use");
+	r = ch ? nir_add_rule(ch) : NULL;
 	if (!r || !(s = nir_add_stmt(r, NIR_CT_LABEL_SET)))
 		return compile_oom(c);
 	s->u.label[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
