@@ -271,7 +271,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->tracked == b->tracked && a->ctx_zone == b->ctx_zone &&
 	       a->zone_seen == b->zone_seen && a->out == b->out &&
 	       a->in_port == b->in_port && a->metadata == b->metadata &&
-	       a->group == b->group &&
+	       a->group == b->group && a->nat_view == b->nat_view &&
 	       !memcmp(a->regs, b->regs, sizeof(a->regs));
 }
 
@@ -286,7 +286,7 @@ static void chain_name(struct compiler *c, const struct path_state *st,
 		const struct path_state *k = &c->memo[i].key;
 
 		if (k->pass == st->pass && k->l3 == st->l3 && k->table == st->table &&
-		    k->group == st->group &&
+		    k->group == st->group && k->nat_view == st->nat_view &&
 		    k->tracked == st->tracked && k->ctx_zone == st->ctx_zone &&
 		    k->in_port == st->in_port)
 			variant++;
@@ -303,6 +303,8 @@ static void chain_name(struct compiler *c, const struct path_state *st,
 		n += snprintf(buf + n, len - n, "_z%u", st->ctx_zone);
 	if (st->in_port)
 		n += snprintf(buf + n, len - n, "_p%u", st->in_port);
+	if (st->tracked && st->nat_view)
+		n += snprintf(buf + n, len - n, "_n%u", st->nat_view);
 	if (variant)
 		snprintf(buf + n, len - n, "_v%d", variant);
 }
@@ -448,6 +450,56 @@ static int emit_call(struct emit *e, const struct path_state *target, bool last,
 	if (add_verdict(e->rule, NIR_JUMP, name))
 		return compile_oom(e->c);
 	state_after_call(&e->st, &s);
+	return next_segment(e);
+}
+
+/* ct(...,nat,table=N): table N runs in one of two copies, by the packet's
+ * direction, each reading the translated addresses from conntrack. */
+static int emit_nat_call(struct emit *e, const struct path_state *target, bool last)
+{
+	struct path_state views[2] = { *target, *target };
+	struct chain_summary s[2];
+	const char *names[2];
+	char wname[72], first[64];
+	struct nir_table *t = e->table;
+
+	views[0].nat_view = 1;
+	views[1].nat_view = 2;
+	for (int i = 0; i < 2; i++)
+		if (compile_chain(e->c, &views[i], &names[i], &s[i]))
+			return -1;
+	snprintf(first, sizeof(first), "%s", names[0]);
+	snprintf(wname, sizeof(wname), "ctnat_%s", first);
+	if (!nir_find_chain(t, wname)) {
+		struct nir_chain *w = nir_add_chain(t, wname);
+		struct nir_rule *r;
+		struct nir_stmt *st;
+
+		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, "ctstate"))
+			return compile_oom(e->c);
+		r = nir_add_rule(&t->chains[t->n_chains - 1]);
+		if (!r || !(st = nir_add_stmt(r, NIR_MATCH)))
+			return compile_oom(e->c);
+		st->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT,
+			.key = NFT_CT_DIRECTION, .len = 1, .name = "ct direction",
+			.fmt = NIR_FMT_CTDIR };
+		st->u.match.value.len = 1;
+		if (add_verdict(r, NIR_GOTO, first))
+			return compile_oom(e->c);
+		r = nir_add_rule(&t->chains[t->n_chains - 1]);
+		if (!r || add_verdict(r, NIR_GOTO, names[1]))
+			return compile_oom(e->c);
+	}
+	merge_summary(&s[0], &s[1], 0);
+	s[0].depth += 1; /* the wrapper jumps to ctstate */
+	merge_summary(&e->sum, &s[0], last ? 0 : 1);
+	if (last) {
+		e->ended = true;
+		return add_verdict(e->rule, NIR_GOTO, wname) ? compile_oom(e->c) : 0;
+	}
+	if (add_verdict(e->rule, NIR_JUMP, wname))
+		return compile_oom(e->c);
+	state_after_call(&e->st, &s[0]);
 	return next_segment(e);
 }
 
@@ -668,6 +720,9 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 	target.table = ct->table;
 	target.tracked = true;
 	target.ctx_zone = zone;
+	target.nat_view = 0;
+	if (ct->nat && e->st.l3 != L3_OTHER)
+		return emit_nat_call(e, &target, last);
 	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_");
 }
 

@@ -329,6 +329,47 @@ static int ethertype_match(const struct flow_match *m, enum l3 l3,
 	return 1;
 }
 
+/* After ct(nat,table=N), OVS matches the translated packet, but netfilter
+ * translates only later (nat hooks): read the addresses and ports from the
+ * conntrack tuple of the other direction instead, which mirror the packet
+ * as translated (its source is that tuple's destination). */
+static int translated_match(const struct flow_match *m, const struct path_state *st,
+			    struct nir_rule *r)
+{
+	bool src = m->field == F_NW_SRC || m->field == F_IPV6_SRC || m->field == F_TP_SRC;
+	bool v6 = m->field == F_IPV6_SRC || m->field == F_IPV6_DST;
+	bool port = m->field == F_TP_SRC || m->field == F_TP_DST;
+	int w = port ? 2 : v6 ? 16 : 4;
+	struct nir_src s = { .kind = NIR_SRC_CT, .len = w,
+			     .ct_dir = st->nat_view == 1 ? 2 : 1,
+			     .fmt = port ? NIR_FMT_DEC : v6 ? NIR_FMT_IPV6 : NIR_FMT_IPV4 };
+	struct nir_stmt *stmt;
+
+	if (port) {
+		s.key = src ? NFT_CT_PROTO_DST : NFT_CT_PROTO_SRC;
+		s.name = s.ct_dir == 1 ? (src ? "ct original proto-dst" : "ct original proto-src")
+				       : (src ? "ct reply proto-dst" : "ct reply proto-src");
+	} else if (v6) {
+		s.key = src ? NFT_CT_DST_IP6 : NFT_CT_SRC_IP6;
+		s.name = s.ct_dir == 1 ? (src ? "ct original ip6 daddr" : "ct original ip6 saddr")
+				       : (src ? "ct reply ip6 daddr" : "ct reply ip6 saddr");
+	} else {
+		s.key = src ? NFT_CT_DST_IP : NFT_CT_SRC_IP;
+		s.name = s.ct_dir == 1 ? (src ? "ct original ip daddr" : "ct original ip saddr")
+				       : (src ? "ct reply ip daddr" : "ct reply ip saddr");
+	}
+	stmt = add_match(r, &s);
+	if (!stmt)
+		return -1;
+	stmt->u.match.value.len = stmt->u.match.mask.len = w;
+	for (int i = 0; i < w; i++) {
+		stmt->u.match.value.data[i] = m->value[i] & m->mask[i];
+		stmt->u.match.mask.data[i] = m->mask[i];
+	}
+	stmt->u.match.has_mask = !mask_is_full(m->mask, w);
+	return 1;
+}
+
 static int one_match(const struct flow *f, const struct flow_match *m,
 		     const struct path_state *st, const struct compile_input *in,
 		     struct nir_rule *r)
@@ -359,6 +400,8 @@ static int one_match(const struct flow *f, const struct flow_match *m,
 	case F_NW_DST:
 		if (!v4)
 			return 0;
+		if (st->tracked && st->nat_view)
+			return translated_match(m, st, r);
 		return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER,
 					 m->field == F_NW_SRC ? 12 : 16,
 					 m->field == F_NW_SRC ? "ip saddr" : "ip daddr",
@@ -367,6 +410,8 @@ static int one_match(const struct flow *f, const struct flow_match *m,
 	case F_IPV6_DST:
 		if (!v6)
 			return 0;
+		if (st->tracked && st->nat_view)
+			return translated_match(m, st, r);
 		return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER,
 					 m->field == F_IPV6_SRC ? 8 : 24,
 					 m->field == F_IPV6_SRC ? "ip6 saddr" : "ip6 daddr",
@@ -377,6 +422,8 @@ static int one_match(const struct flow *f, const struct flow_match *m,
 	case F_TP_DST:
 		if (!ip)
 			return 0;
+		if (st->tracked && st->nat_view)
+			return translated_match(m, st, r);
 		return add_payload_match(r, NFT_PAYLOAD_TRANSPORT_HEADER,
 					 m->field == F_TP_SRC ? 0 : 2,
 					 m->field == F_TP_SRC ? "th sport" : "th dport",

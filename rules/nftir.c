@@ -217,7 +217,8 @@ static void print_value(const struct nir_src *src, const struct nir_value *v,
 		}
 		break;
 	case NIR_FMT_DEC:
-		fprintf(out, "%u", src->kind == NIR_SRC_PAYLOAD ?
+		/* payload and conntrack tuple fields are in network order */
+		fprintf(out, "%u", src->kind == NIR_SRC_PAYLOAD || src->ct_dir ?
 			net_uint(v) : host_uint(v));
 		break;
 	case NIR_FMT_IPV4:

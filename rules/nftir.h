@@ -40,6 +40,7 @@ struct nir_src {
 	uint32_t base;    /* NFT_PAYLOAD_{LL,NETWORK,TRANSPORT}_HEADER */
 	uint32_t offset;  /* payload: byte offset from base */
 	uint32_t len;     /* bytes loaded into the register */
+	uint8_t ct_dir;   /* ct keys: 0 the packet's, 1 original, 2 reply tuple */
 	const char *name; /* nft syntax: "meta mark", "ip saddr", "tcp dport" */
 	enum nir_fmt fmt;
 };

@@ -300,6 +300,8 @@ static struct nftnl_expr *expr_load(const struct nir_src *src, uint32_t dreg)
 			return NULL;
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, src->key);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, dreg);
+		if (src->ct_dir)
+			nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, src->ct_dir - 1);
 		return e;
 	case NIR_SRC_SYMHASH:
 		e = nftnl_expr_alloc("hash");
