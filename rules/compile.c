@@ -465,10 +465,12 @@ static int emit_nat_call(struct emit *e, const struct path_state *target, bool l
 
 	views[0].nat_view = 1;
 	views[1].nat_view = 2;
-	for (int i = 0; i < 2; i++)
-		if (compile_chain(e->c, &views[i], &names[i], &s[i]))
-			return -1;
+	/* names point into the memo, which the second compile may move */
+	if (compile_chain(e->c, &views[0], &names[0], &s[0]))
+		return -1;
 	snprintf(first, sizeof(first), "%s", names[0]);
+	if (compile_chain(e->c, &views[1], &names[1], &s[1]))
+		return -1;
 	snprintf(wname, sizeof(wname), "ctnat_%s", first);
 	if (!nir_find_chain(t, wname)) {
 		struct nir_chain *w = nir_add_chain(t, wname);
@@ -726,69 +728,103 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_");
 }
 
-/* The chain behind dpi(...): ask for the packet to be queued unless its
- * connection is classified (label bit 127).  The queueing itself comes at
- * the end of the pipeline (add_dpi_queue), after the packet's fate is
- * decided: the handler answers NF_REPEAT with DPI_MARK_SEEN and the pipeline
- * runs again, now seeing the labels; with no handler and fail=open the
- * queue's bypass accepts the packet as the pipeline decided. */
-static int build_dpi_chain(struct compiler *c, const char *name)
+/* A "ct label set" anywhere in the ruleset is what makes the kernel give
+ * new connections room for labels, which the DPI handler writes; this chain
+ * holds one and nothing jumps to it. */
+static int add_label_use_chain(struct compiler *c)
 {
-	uint8_t done[16] = { 0 };
-	struct nir_chain *ch = nir_add_chain(c->inet, name);
-	struct nir_rule *r;
-
-	done[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
-	if (!ch || !(r = nir_add_rule(ch)) || add_label_match(r, done, done) ||
-	    add_verdict(r, NIR_RETURN, NULL))
-		return compile_oom(c);
-	r = nir_add_rule(&c->inet->chains[c->inet->n_chains - 1]);
-	if (!r || add_mark_set(r, NIR_META_MARK, 0xffffffffu, DPI_MARK_WANT))
-		return compile_oom(c);
-	return 0;
-}
-
-/* One dpi(...) setting per bridge: the queueing rule at the end of the
- * pipeline serves every dpi() action. */
-static int dpi_setting(struct compiler *c, const struct flow *f,
-		       const struct action_dpi *d)
-{
-	if (!c->dpi_used) {
-		c->dpi = *d;
-		c->dpi_used = true;
-		return 0;
-	}
-	if (c->dpi.queue_lo != d->queue_lo || c->dpi.queue_hi != d->queue_hi ||
-	    c->dpi.fail_closed != d->fail_closed)
-		return compile_fail(c, f, "every dpi() of a bridge must use the same queue and fail= setting");
-	return 0;
-}
-
-static int add_dpi_queue(struct compiler *c, struct nir_chain *ch)
-{
+	struct nir_chain *ch;
 	struct nir_rule *r;
 	struct nir_stmt *s;
 
-	if (!c->dpi_used)
+	if (nir_find_chain(c->inet, "dpi_labels_in_use"))
 		return 0;
-	r = nir_add_rule(ch);
-	if (!r || add_mark_match(r, DPI_MARK_WANT | DPI_MARK_SEEN, DPI_MARK_WANT) ||
-	    !(s = nir_add_stmt(r, NIR_QUEUE)))
-		return compile_oom(c);
-	/* A connection hashes to one queue of the range, so one handler
-	 * thread sees all of its packets. */
-	s->u.queue.num = c->dpi.queue_lo;
-	s->u.queue.total = c->dpi.queue_hi - c->dpi.queue_lo + 1;
-	s->u.queue.bypass = !c->dpi.fail_closed;
-	/* A "ct label set" anywhere in the ruleset is what makes the kernel
-	 * give new connections room for labels, which the handler writes; this
-	 * chain holds one and is never jumped to. */
 	ch = nir_add_chain(c->inet, "dpi_labels_in_use");
 	r = ch ? nir_add_rule(ch) : NULL;
 	if (!r || !(s = nir_add_stmt(r, NIR_CT_LABEL_SET)))
 		return compile_oom(c);
 	s->u.label[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
 	return 0;
+}
+
+static int add_queue_stmt(struct compiler *c, struct nir_rule *r,
+			  const struct action_dpi *d)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_QUEUE);
+
+	if (!s)
+		return compile_oom(c);
+	/* A connection hashes to one queue of the range, so one handler
+	 * thread sees all of its packets. */
+	s->u.queue.num = d->queue_lo;
+	s->u.queue.total = d->queue_hi - d->queue_lo + 1;
+	s->u.queue.bypass = !d->fail_closed;
+	return 0;
+}
+
+/* The chain behind dpi(...).  It does nothing for a packet the handler has
+ * seen (it comes back with NF_REPEAT and DPI_MARK_SEEN, and the pipeline
+ * runs again, now seeing the labels) or whose connection is classified
+ * (label bit 127).  fail=closed queues right here: with no handler the
+ * packet is dropped, as asked.  fail=open only asks (DPI_MARK_WANT): the
+ * queueing comes after the pipeline has decided the packet's fate
+ * (add_dpi_queue), so that the queue's bypass, which accepts, keeps it. */
+static int build_dpi_chain(struct compiler *c, const struct action_dpi *d,
+			   const char *name)
+{
+	uint8_t done[16] = { 0 };
+	struct nir_chain *ch;
+	struct nir_rule *r;
+	int idx;
+
+	if (add_label_use_chain(c))
+		return -1;
+	ch = nir_add_chain(c->inet, name);
+	if (!ch)
+		return compile_oom(c);
+	idx = c->inet->n_chains - 1;
+	done[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
+	if (!(r = nir_add_rule(ch)) || add_mark_match(r, DPI_MARK_SEEN, DPI_MARK_SEEN) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return compile_oom(c);
+	if (!(r = nir_add_rule(&c->inet->chains[idx])) || add_label_match(r, done, done) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return compile_oom(c);
+	r = nir_add_rule(&c->inet->chains[idx]);
+	if (!r)
+		return compile_oom(c);
+	if (d->fail_closed)
+		return add_queue_stmt(c, r, d);
+	return add_mark_set(r, NIR_META_MARK, 0xffffffffu, DPI_MARK_WANT) ?
+	       compile_oom(c) : 0;
+}
+
+/* fail=open queues at the end of the pipeline: one such setting a bridge. */
+static int dpi_setting(struct compiler *c, const struct flow *f,
+		       const struct action_dpi *d)
+{
+	if (d->fail_closed)
+		return 0;
+	if (!c->dpi_used) {
+		c->dpi = *d;
+		c->dpi_used = true;
+		return 0;
+	}
+	if (c->dpi.queue_lo != d->queue_lo || c->dpi.queue_hi != d->queue_hi)
+		return compile_fail(c, f, "every dpi(...,fail=open) of a bridge must use the same queue");
+	return 0;
+}
+
+static int add_dpi_queue(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r;
+
+	if (!c->dpi_used)
+		return 0;
+	r = nir_add_rule(ch);
+	if (!r || add_mark_match(r, DPI_MARK_WANT | DPI_MARK_SEEN, DPI_MARK_WANT))
+		return compile_oom(c);
+	return add_queue_stmt(c, r, &c->dpi);
 }
 
 static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
@@ -799,8 +835,11 @@ static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
 		return 0;
 	if (dpi_setting(e->c, e->f, d))
 		return -1;
-	snprintf(name, sizeof(name), "dpi_want");
-	if (!nir_find_chain(e->c->inet, name) && build_dpi_chain(e->c, name))
+	if (d->fail_closed)
+		snprintf(name, sizeof(name), "dpi_q%u_%u_closed", d->queue_lo, d->queue_hi);
+	else
+		snprintf(name, sizeof(name), "dpi_want");
+	if (!nir_find_chain(e->c->inet, name) && build_dpi_chain(e->c, d, name))
 		return -1;
 	if (e->sum.depth < 1)
 		e->sum.depth = 1;
