@@ -223,7 +223,10 @@ static int check_dpi_label_bits(struct compiler *c)
 		nat |= uses_nat(c->in->flows[i].flow);
 	}
 	first = nat ? NAT_LABEL_FIRST_BIT : DPI_LABEL_USER_BITS;
-	for (int i = 0; (dpi || nat) && i < c->in->n_flows; i++) {
+	c->label_reserved[LABEL_COMMITTED_BIT / 8] |= 1u << (LABEL_COMMITTED_BIT % 8);
+	for (int bit = first; (dpi || nat) && bit < 128; bit++)
+		c->label_reserved[bit / 8] |= 1u << (bit % 8);
+	for (int i = 0; i < c->in->n_flows; i++) {
 		const struct flow *f = c->in->flows[i].flow;
 
 		for (int a = 0; a < f->n_actions; a++) {
@@ -238,6 +241,10 @@ static int check_dpi_label_bits(struct compiler *c)
 				bool whole = !w->is_move && mask_is_full(w->mask, 16);
 
 				if (w->field == F_CT_LABEL &&
+				    touches_bits_from(whole ? w->value : w->mask, 126) &&
+				    !(dpi || nat))
+					return compile_fail(c, f, "ct_label bit 126 is brflow's committed bit; write bits 0-125 only");
+				if (w->field == F_CT_LABEL && (dpi || nat) &&
 				    touches_bits_from(whole ? w->value : w->mask, first))
 					return compile_fail(c, f, "ct_label bits %d-127 carry brflow's %s in this flow set; write bits 0-%d only",
 							    first, nat ? "nat choice and DPI results" : "DPI results",
@@ -641,8 +648,9 @@ static int emit_commit(struct emit *e, const struct action_ct *ct)
 {
 	uint32_t and_mask = ~CT_COMMITTED, or_value = CT_COMMITTED;
 	uint8_t label[16] = { 0 }, v[16];
-	bool any_label = false;
+	bool any_label = true;
 
+	label[LABEL_COMMITTED_BIT / 8] |= 1u << (LABEL_COMMITTED_BIT % 8);
 	for (int i = 0; i < ct->n_exec; i++) {
 		const struct action_set_field *w = &ct->exec[i];
 
@@ -943,7 +951,7 @@ static int emit_flow_with(struct compiler *c, int chain_idx,
 	e.rule = nir_add_rule(chain);
 	if (!e.rule)
 		return compile_oom(c);
-	ret = compile_matches(cf->flow, st, c->in, e.rule);
+	ret = compile_matches(c, cf->flow, st, e.rule);
 	if (ret == -2)
 		return compile_fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
 			    cf->flow->dpi_host ? cf->flow->dpi_host : "");
@@ -1266,12 +1274,52 @@ static int add_flag_rule(struct compiler *c, struct nir_chain *ch, uint32_t stat
 	return 0;
 }
 
-static int build_ctstate(struct compiler *c)
+/* Committed connections: netfilter's state as OVS's flags. */
+static int build_ctstate_committed(struct compiler *c)
 {
-	static const uint32_t committed_bit = CT_COMMITTED;
 	static const struct { uint32_t ct_bits; uint32_t mark; } committed[] = {
 		{ 8, MARK_CS_NEW }, { 2, MARK_CS_EST }, { 4, MARK_CS_REL },
 	};
+	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate_committed");
+	struct nir_rule *r;
+
+	if (!ch)
+		return compile_oom(c);
+	for (size_t i = 0; i < sizeof(committed) / sizeof(committed[0]); i++)
+		if (add_flag_rule(c, ch, committed[i].ct_bits, committed[i].mark, false))
+			return -1;
+	if (!(r = rule_in(c, ch)) ||
+	    add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 1) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_RPL))
+		return compile_oom(c);
+	return 0;
+}
+
+/* Expected connections inherit the master's mark: their own commit is
+ * label bit LABEL_COMMITTED_BIT.  Until then they look as OVS shows an
+ * uncommitted related connection: +rel and +new (or +inv). */
+static int build_ctstate_expected(struct compiler *c)
+{
+	uint8_t bit[16] = { 0 };
+	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate_expected");
+	struct nir_rule *r;
+
+	bit[LABEL_COMMITTED_BIT / 8] = 1u << (LABEL_COMMITTED_BIT % 8);
+	if (!ch || !(r = rule_in(c, ch)) || add_label_match(r, bit, bit) ||
+	    add_verdict(r, NIR_GOTO, "ctstate_committed"))
+		return compile_oom(c);
+	if (add_flag_rule(c, nir_find_chain(c->inet, "ctstate_expected"), 4, MARK_CS_REL, false))
+		return -1;
+	if (!(r = rule_in(c, nir_find_chain(c->inet, "ctstate_expected"))) ||
+	    add_verdict(r, NIR_GOTO, "ctstate_uncommitted"))
+		return compile_oom(c);
+	return 0;
+}
+
+static int build_ctstate(struct compiler *c)
+{
+	static const uint32_t committed_bit = CT_COMMITTED;
+	static const uint32_t expected_bit = 1; /* IPS_EXPECTED */
 	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate");
 	struct nir_chain *un;
 	struct nir_rule *r;
@@ -1285,16 +1333,18 @@ static int build_ctstate(struct compiler *c)
 	    add_verdict(r, NIR_RETURN, NULL))
 		return compile_oom(c);
 	if (!(r = rule_in(c, ch)) ||
+	    add_ct_key_match(r, NFT_CT_STATUS, "ct status", NIR_FMT_HEX, 4, &expected_bit,
+			     expected_bit) ||
+	    add_verdict(r, NIR_GOTO, "ctstate_expected"))
+		return compile_oom(c);
+	if (!(r = rule_in(c, ch)) ||
 	    add_ct_key_match(r, NFT_CT_MARK, "ct mark", NIR_FMT_HEX, 4, &committed_bit, 0) ||
 	    add_verdict(r, NIR_GOTO, "ctstate_uncommitted"))
 		return compile_oom(c);
-	for (size_t i = 0; i < sizeof(committed) / sizeof(committed[0]); i++)
-		if (add_flag_rule(c, ch, committed[i].ct_bits, committed[i].mark, false))
-			return -1;
-	if (!(r = rule_in(c, ch)) ||
-	    add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 1) ||
-	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_RPL))
+	if (!(r = rule_in(c, ch)) || add_verdict(r, NIR_GOTO, "ctstate_committed"))
 		return compile_oom(c);
+	if (build_ctstate_committed(c) || build_ctstate_expected(c))
+		return -1;
 
 	un = nir_add_chain(c->inet, "ctstate_uncommitted");
 	if (!un || !(r = rule_in(c, un)) || add_tcp_syn_match(r) ||

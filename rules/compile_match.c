@@ -242,7 +242,8 @@ int add_label_match(struct nir_rule *r, const uint8_t *mask, const uint8_t *valu
 	return 0;
 }
 
-static int ct_label_match(const struct flow_match *m, struct nir_rule *r)
+static int ct_label_match(const struct flow_match *m, const uint8_t *reserved,
+			  struct nir_rule *r)
 {
 	uint8_t v[16], kmask[16], kvalue[16];
 
@@ -250,6 +251,11 @@ static int ct_label_match(const struct flow_match *m, struct nir_rule *r)
 		v[i] = m->value[i] & m->mask[i];
 	label_to_kernel(m->mask, kmask);
 	label_to_kernel(v, kvalue);
+	/* brflow's own bits are not part of the user's label */
+	for (int i = 0; i < 16; i++) {
+		kmask[i] &= ~reserved[i];
+		kvalue[i] &= ~reserved[i];
+	}
 	return add_label_match(r, kmask, kvalue) ? -1 : 1;
 }
 
@@ -370,10 +376,11 @@ static int translated_match(const struct flow_match *m, const struct path_state 
 	return 1;
 }
 
-static int one_match(const struct flow *f, const struct flow_match *m,
-		     const struct path_state *st, const struct compile_input *in,
+static int one_match(const struct compiler *c, const struct flow *f,
+		     const struct flow_match *m, const struct path_state *st,
 		     struct nir_rule *r)
 {
+	const struct compile_input *in = c->in;
 	bool ip = st->l3 != L3_OTHER;
 	bool v4 = st->l3 == L3_IP4, v6 = st->l3 == L3_IP6;
 	int w = field_width(m->field);
@@ -454,7 +461,7 @@ static int one_match(const struct flow *f, const struct flow_match *m,
 	case F_CT_LABEL:
 		if (!st->tracked || !ip)
 			return all_zero_match(m);
-		return ct_label_match(m, r);
+		return ct_label_match(m, c->label_reserved, r);
 	case F_DPI_PROTO:
 		return ip ? dpi_proto_match(m, r) : 0;
 	case F_DPI_HOST:
@@ -469,13 +476,13 @@ static int one_match(const struct flow *f, const struct flow_match *m,
 	}
 }
 
-int compile_matches(const struct flow *f, const struct path_state *st,
-		    const struct compile_input *in, struct nir_rule *r)
+int compile_matches(const struct compiler *c, const struct flow *f,
+		    const struct path_state *st, struct nir_rule *r)
 {
 	/* nw_proto before transport fields: nftables reads th only after the
 	 * protocol is known, and the flow array is in field order already. */
 	for (int i = 0; i < f->n_matches; i++) {
-		int ret = one_match(f, &f->matches[i], st, in, r);
+		int ret = one_match(c, f, &f->matches[i], st, r);
 
 		if (ret <= 0)
 			return ret;

@@ -22,6 +22,11 @@
 
 /* Connection mark: bit 31 = committed by ct(commit). */
 #define CT_COMMITTED    0x80000000u
+/* Connection label bit 126 = committed, for connections netfilter created
+ * from an expectation (an FTP data connection): they inherit their
+ * master's mark, bit 31 included, but count as committed only once a
+ * ct(commit) ran on them, as in OVS. */
+#define LABEL_COMMITTED_BIT 126
 
 /* Where a chain copy runs, and what is known there at compile time. */
 enum pass { PASS_PRE, PASS_MAIN };
@@ -80,6 +85,9 @@ struct compiler {
 	/* distinct nat(dst=...) / nat(src=...) actions, index = position + 1 */
 	int n_dnat, n_snat;
 	struct action_nat dnat[255], snat[255];
+	/* ct_label bits brflow keeps for itself in this flow set (kernel
+	 * layout): user matches ignore them, user writes may not touch them */
+	uint8_t label_reserved[16];
 	bool dpi_used;               /* some dpi() action was compiled */
 	struct action_dpi dpi;       /* its setting (one per bridge) */
 };
@@ -108,8 +116,8 @@ int build_nat_chains(struct compiler *c);
  * matches in state 'st' to 'r'.  Returns 1 if the rule can match, 0 if the
  * flow can never match in this state (the rule should be dropped), -1 on
  * allocation failure. */
-int compile_matches(const struct flow *f, const struct path_state *st,
-		    const struct compile_input *in, struct nir_rule *r);
+int compile_matches(const struct compiler *c, const struct flow *f,
+		    const struct path_state *st, struct nir_rule *r);
 
 /* Big-endian helpers over a field's width. */
 uint32_t be_uint(const uint8_t *p, int width);

@@ -168,6 +168,7 @@ static void put_labels(struct line *l, const struct nf_conntrack *ct)
 		memset(be + 4, 0, 3);
 	if (be[0] & 0x80)
 		memset(be, 0, 4);
+	be[0] &= ~0x40; /* bit 126: committed (connections from expectations) */
 	for (i = 0; i < 16; i++) {
 		if (!be[i] && !printed)
 			continue;
@@ -201,6 +202,23 @@ static void format_entry(struct line *l, const struct nf_conntrack *ct)
 	if (proto == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
 		put(l, ",protoinfo=(state=%s)",
 		    tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE)));
+	if (nfct_attr_is_set(ct, ATTR_HELPER_NAME) > 0)
+		put(l, ",helper=%s", (const char *)nfct_get_attr(ct, ATTR_HELPER_NAME));
+}
+
+/* Committed in OVS's sense: ct(commit) ran on it.  A connection netfilter
+ * made from an expectation inherits its master's mark, so for it the
+ * compiler's label bit 126 says so instead (rules/compile_priv.h). */
+static bool committed(const struct nf_conntrack *ct)
+{
+	const struct nfct_bitmask *b;
+
+	if (!(nfct_get_attr_u32(ct, ATTR_MARK) & CT_COMMITTED))
+		return false;
+	if (!(nfct_get_attr_u32(ct, ATTR_STATUS) & IPS_EXPECTED))
+		return true;
+	b = nfct_get_attr(ct, ATTR_CONNLABELS);
+	return b && nfct_bitmask_maxbit(b) >= 126 && nfct_bitmask_test_bit(b, 126);
 }
 
 /* ---- dump ---- */
@@ -225,7 +243,7 @@ static int dump_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 	struct line l = { .len = 0 };
 
 	(void)type;
-	if (!(nfct_get_attr_u32(ct, ATTR_MARK) & CT_COMMITTED))
+	if (!committed(ct))
 		return NFCT_CB_CONTINUE;
 	if (d->zone >= 0 && ct_zone_of(ct) != d->zone)
 		return NFCT_CB_CONTINUE;
