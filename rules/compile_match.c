@@ -450,6 +450,11 @@ static int one_match(const struct compiler *c, const struct flow *f,
 					 (v6 ? "icmpv6 type" : "icmp type") :
 					 (v6 ? "icmpv6 code" : "icmp code"),
 					 NIR_FMT_DEC, m, 1) ? -1 : 1;
+	case F_ND_TARGET:
+		if (!v6)
+			return 0;
+		return add_payload_match(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8,
+					 "@th,64,128", NIR_FMT_IPV6, m, 16) ? -1 : 1;
 	case F_CT_STATE:
 		return ct_state_match(m, st, r);
 	case F_CT_ZONE:

@@ -23,6 +23,7 @@ static const struct field_info fields[F_COUNT] = {
 	{ F_TCP_FLAGS, "tcp_flags", "NXM_NX_TCP_FLAGS", 2,  true },
 	{ F_ICMP_TYPE, "icmp_type", "NXM_OF_ICMP_TYPE", 1,  false },
 	{ F_ICMP_CODE, "icmp_code", "NXM_OF_ICMP_CODE", 1,  false },
+	{ F_ND_TARGET, "nd_target", "NXM_NX_ND_TARGET", 16, true },
 	/* OVS's field is 32 bits wide but only the low byte carries flags. */
 	{ F_CT_STATE,  "ct_state",  "NXM_NX_CT_STATE",  1,  true },
 	{ F_CT_ZONE,   "ct_zone",   "NXM_NX_CT_ZONE",   2,  false },

@@ -41,6 +41,7 @@ enum field_id {
 	F_TCP_FLAGS,
 	F_ICMP_TYPE,
 	F_ICMP_CODE,
+	F_ND_TARGET,    /* IPv6 neighbour discovery target (icmp6 type 135/136) */
 	F_CT_STATE,
 	F_CT_ZONE,
 	F_CT_MARK,

@@ -33,7 +33,7 @@ struct kv {
 };
 
 enum prereq {
-	P_NONE, P_IPV4, P_IPV6, P_IP_ANY, P_L4, P_TCP, P_UDP, P_SCTP, P_ICMP,
+	P_NONE, P_IPV4, P_IPV6, P_IP_ANY, P_L4, P_TCP, P_UDP, P_SCTP, P_ICMP, P_ND,
 };
 
 struct parser {
@@ -640,6 +640,7 @@ static const struct {
 	{ "tcp_flags", F_TCP_FLAGS, P_TCP },
 	{ "icmp_type", F_ICMP_TYPE, P_ICMP },   { "icmp_code", F_ICMP_CODE, P_ICMP },
 	{ "icmpv6_type", F_ICMP_TYPE, P_ICMP }, { "icmpv6_code", F_ICMP_CODE, P_ICMP },
+	{ "nd_target", F_ND_TARGET, P_ND },
 	{ "ct_state", F_CT_STATE, P_NONE }, { "ct_zone", F_CT_ZONE, P_NONE },
 	{ "ct_mark", F_CT_MARK, P_NONE },   { "ct_label", F_CT_LABEL, P_NONE },
 	{ "reg0", F_REG0, P_NONE },     { "reg1", F_REG0 + 1, P_NONE },
@@ -777,6 +778,7 @@ static int parse_match_value(struct parser *p, struct tok name, struct tok t,
 		return parse_ip_masked(p, name, t, AF_INET, 4, v, m);
 	case F_IPV6_SRC:
 	case F_IPV6_DST:
+	case F_ND_TARGET:
 		return parse_ip_masked(p, name, t, AF_INET6, 16, v, m);
 	case F_TCP_FLAGS:
 		if (parse_flags(p, t, "tcp_flags", tcp_flag_names, 12, 0x0fff,
@@ -999,6 +1001,7 @@ static const char *prereq_text(enum prereq pre)
 	case P_UDP: return "udp";
 	case P_SCTP: return "sctp";
 	case P_ICMP: return "icmp or icmp6";
+	case P_ND: return "icmp6 with icmp_type=135 or 136";
 	default: return "";
 	}
 }
@@ -1020,6 +1023,9 @@ static bool prereq_ok(const struct parser *p, enum prereq pre)
 	case P_SCTP: return ip && proto == 132;
 	case P_ICMP: return (type == 0x0800 && proto == 1) ||
 			    (type == 0x86dd && proto == 58);
+	case P_ND: return type == 0x86dd && proto == 58 && p->have[F_ICMP_TYPE] &&
+			  (p->m[F_ICMP_TYPE].value[0] == 135 ||
+			   p->m[F_ICMP_TYPE].value[0] == 136);
 	}
 	return false;
 }

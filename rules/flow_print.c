@@ -273,6 +273,7 @@ static void put_match(struct sbuf *b, const struct flow_match *m)
 		break;
 	case F_IPV6_SRC:
 	case F_IPV6_DST:
+	case F_ND_TARGET:
 		put_ip(b, m, AF_INET6, 16);
 		break;
 	case F_TP_SRC:
@@ -375,6 +376,7 @@ static void put_matches(struct sbuf *b, const struct flow *f)
 		put_field(b, f, F_NW_PROTO);
 	put_field(b, f, F_ICMP_TYPE);
 	put_field(b, f, F_ICMP_CODE);
+	put_field(b, f, F_ND_TARGET);
 	put_field(b, f, F_TP_SRC);
 	put_field(b, f, F_TP_DST);
 	put_field(b, f, F_TCP_FLAGS);
