@@ -7,7 +7,7 @@ PACKAGES=(
 	# build
 	build-essential pkg-config
 	libnftnl-dev libmnl-dev libnetfilter-conntrack-dev libnfnetlink-dev
-	libnetfilter-queue-dev libsystemd-dev
+	libnetfilter-queue-dev libsystemd-dev libndpi-dev
 	# run and look (the product never calls these; tests and humans do)
 	nftables conntrack iproute2 kmod procps
 	# netns test suite and demo traffic
@@ -47,5 +47,15 @@ if [ "$update" = 1 ]; then
 	echo "install-deps: apt-get update"
 	apt-get update -q </dev/null
 fi
+# Servers the tests need (tftpd-hpa) must not start in the root namespace:
+# keep services from starting while we install, unless a policy exists.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' >"$policy"
+	chmod 755 "$policy"
+	own_policy=1
+fi
+trap '[ "$own_policy" = 1 ] && rm -f "$policy"' EXIT
 echo "install-deps: apt-get install ${PACKAGES[*]}"
 apt-get install "${APT_OPTS[@]}" --no-install-recommends "${PACKAGES[@]}" </dev/null
