@@ -88,6 +88,7 @@ struct compiler {
 	/* ct_label bits brflow keeps for itself in this flow set (kernel
 	 * layout): user matches ignore them, user writes may not touch them */
 	uint8_t label_reserved[16];
+	int n_commits;               /* commit chains made so far */
 	bool dpi_used;               /* some dpi() action was compiled */
 	struct action_dpi dpi;       /* its setting (one per bridge) */
 };
