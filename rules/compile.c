@@ -279,6 +279,11 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->zone_seen == b->zone_seen && a->out == b->out &&
 	       a->in_port == b->in_port && a->metadata == b->metadata &&
 	       a->group == b->group && a->nat_view == b->nat_view &&
+	       a->first_nat.kind == b->first_nat.kind &&
+	       a->first_nat.family == b->first_nat.family &&
+	       a->first_nat.single == b->first_nat.single &&
+	       a->first_nat.port == b->first_nat.port &&
+	       !memcmp(a->first_nat.addr, b->first_nat.addr, 16) &&
 	       !memcmp(a->regs, b->regs, sizeof(a->regs));
 }
 
@@ -460,46 +465,90 @@ static int emit_call(struct emit *e, const struct path_state *target, bool last,
 	return next_segment(e);
 }
 
-/* ct(...,nat,table=N): table N runs in one of two copies, by the packet's
- * direction, each reading the translated addresses from conntrack. */
-static int emit_nat_call(struct emit *e, const struct path_state *target, bool last)
+static int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
+			    enum nir_fmt fmt, int len, const uint32_t *mask,
+			    uint32_t value);
+
+/* The third view: the first packet of a connection this ct() translates.
+ * netfilter translates it only at the nat hooks, after the pipeline, and
+ * its conntrack tuples do not show the translation yet; what it becomes is
+ * known here when the nat range is one address (and at most one port). */
+static void first_packet_view(struct path_state *v, const struct action_ct *ct)
 {
-	struct path_state views[2] = { *target, *target };
-	struct chain_summary s[2];
-	const char *names[2];
-	char wname[72], first[64];
+	const struct action_nat *n = &ct->nat_spec;
+
+	v->nat_view = 3;
+	memset(&v->first_nat, 0, sizeof(v->first_nat));
+	if (!ct->commit || n->kind == NAT_EXISTING)
+		return;
+	v->first_nat.kind = n->kind;
+	v->first_nat.family = n->family;
+	v->first_nat.single = !memcmp(n->addr_min, n->addr_max, 16);
+	memcpy(v->first_nat.addr, n->addr_min, 16);
+	v->first_nat.port = n->port_min == n->port_max ? n->port_min : 0;
+}
+
+/* ct(...,nat,table=N): table N runs in one copy per view of the translated
+ * packet: the original direction and the reply direction read the
+ * translated addresses and ports from the other direction's conntrack
+ * tuple; a new connection's first packet (nothing translated yet) sees
+ * what this ct() makes of it. */
+static int emit_nat_call(struct emit *e, const struct path_state *target,
+			 const struct action_ct *ct, bool last)
+{
+	static const uint32_t nat_done = 0x180; /* IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE */
+	struct path_state views[3] = { *target, *target, *target };
+	struct chain_summary s[3];
+	const char *name;
+	char names[3][64], wname[72];
 	struct nir_table *t = e->table;
+	int n_views = ct->commit && ct->nat_spec.kind != NAT_EXISTING ? 3 : 2;
 
 	views[0].nat_view = 1;
 	views[1].nat_view = 2;
-	/* names point into the memo, which the second compile may move */
-	if (compile_chain(e->c, &views[0], &names[0], &s[0]))
-		return -1;
-	snprintf(first, sizeof(first), "%s", names[0]);
-	if (compile_chain(e->c, &views[1], &names[1], &s[1]))
-		return -1;
-	snprintf(wname, sizeof(wname), "ctnat_%s", first);
+	first_packet_view(&views[2], ct);
+	/* names point into the memo, which the next compile may move */
+	for (int i = 0; i < n_views; i++) {
+		if (compile_chain(e->c, &views[i], &name, &s[i]))
+			return -1;
+		snprintf(names[i], sizeof(names[i]), "%s", name);
+	}
+	snprintf(wname, sizeof(wname), "ctnat_%s", names[n_views - 1]);
 	if (!nir_find_chain(t, wname)) {
 		struct nir_chain *w = nir_add_chain(t, wname);
+		int idx = t->n_chains - 1;
 		struct nir_rule *r;
 		struct nir_stmt *st;
 
 		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, "ctstate"))
 			return compile_oom(e->c);
-		r = nir_add_rule(&t->chains[t->n_chains - 1]);
-		if (!r || !(st = nir_add_stmt(r, NIR_MATCH)))
-			return compile_oom(e->c);
-		st->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT,
-			.key = NFT_CT_DIRECTION, .len = 1, .name = "ct direction",
-			.fmt = NIR_FMT_CTDIR };
-		st->u.match.value.len = 1;
-		if (add_verdict(r, NIR_GOTO, first))
-			return compile_oom(e->c);
-		r = nir_add_rule(&t->chains[t->n_chains - 1]);
-		if (!r || add_verdict(r, NIR_GOTO, names[1]))
-			return compile_oom(e->c);
+		/* first packet, then original direction, then the rest (reply) */
+		static const int order[3] = { 2, 0, 1 };
+
+		for (int k = n_views == 3 ? 0 : 1; k < 3; k++) {
+			int i = order[k];
+
+			r = nir_add_rule(&t->chains[idx]);
+			if (!r)
+				return compile_oom(e->c);
+			if (i == 2 && add_ct_key_match(r, NFT_CT_STATUS, "ct status", NIR_FMT_HEX, 4,
+						       &nat_done, 0))
+				return compile_oom(e->c);
+			if (i != 1) {
+				st = nir_add_stmt(r, NIR_MATCH);
+				if (!st)
+					return compile_oom(e->c);
+				st->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT,
+					.key = NFT_CT_DIRECTION, .len = 1, .name = "ct direction",
+					.fmt = NIR_FMT_CTDIR };
+				st->u.match.value.len = 1;
+			}
+			if (add_verdict(r, NIR_GOTO, names[i]))
+				return compile_oom(e->c);
+		}
 	}
-	merge_summary(&s[0], &s[1], 0);
+	for (int i = 1; i < n_views; i++)
+		merge_summary(&s[0], &s[i], 0);
 	s[0].depth += 1; /* the wrapper jumps to ctstate */
 	merge_summary(&e->sum, &s[0], last ? 0 : 1);
 	if (last) {
@@ -633,6 +682,9 @@ static int emit_helper_set(struct emit *e, const char *obj, const char *helper,
 
 static int emit_alg(struct emit *e, const char *alg)
 {
+	if (e->c->in->lacks_ct_helper)
+		return compile_fail(e->c, e->f, "alg=%s needs conntrack helper objects (nft_ct, nf_conntrack_%s), which this kernel lacks",
+				    alg, alg);
 	if (!strcmp(alg, "ftp"))
 		return emit_helper_set(e, "alg_ftp", "ftp", 6);
 	if (!strcmp(alg, "tftp"))
@@ -765,7 +817,7 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 	target.ctx_zone = zone;
 	target.nat_view = 0;
 	if (ct->nat && e->st.l3 != L3_OTHER)
-		return emit_nat_call(e, &target, last);
+		return emit_nat_call(e, &target, ct, last);
 	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_");
 }
 
@@ -872,6 +924,8 @@ static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
 {
 	char name[64];
 
+	if (e->c->in->lacks_queue)
+		return compile_fail(e->c, e->f, "dpi() needs the nft queue statement (nft_queue) or xt's NFQUEUE target (nft_compat, xt_NFQUEUE), which this kernel lacks");
 	if (e->st.pass == PASS_PRE || e->st.l3 == L3_OTHER)
 		return 0;
 	if (dpi_setting(e->c, e->f, d))

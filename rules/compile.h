@@ -40,6 +40,10 @@ struct compile_input {
 	 * resolves backends itself; ARP and ND answers addressed to it pass
 	 * the pipeline. */
 	uint8_t bridge_mac[6];
+	/* What the running kernel lacks (brflowd's probes; false: present):
+	 * flows that need it are refused, naming the kernel feature. */
+	bool lacks_queue;      /* neither nft queue nor xt NFQUEUE */
+	bool lacks_ct_helper;  /* no conntrack helper objects */
 	/* The bridge's groups (rules/group.h), for group:N actions. */
 	int n_groups;
 	const struct ofgroup *groups;

@@ -376,6 +376,44 @@ static int translated_match(const struct flow_match *m, const struct path_state 
 	return 1;
 }
 
+static bool is_src_field(enum field_id id)
+{
+	return id == F_NW_SRC || id == F_IPV6_SRC || id == F_TP_SRC;
+}
+
+/* A new connection's first packet, in a table after the ct() that
+ * translates it: the translated field is known when the nat range is one
+ * address (one port). */
+static bool first_packet_known(const struct flow_match *m, const struct path_state *st)
+{
+	bool port = m->field == F_TP_SRC || m->field == F_TP_DST;
+
+	if (!st->first_nat.kind ||
+	    is_src_field(m->field) != (st->first_nat.kind == NAT_SRC))
+		return false;
+	return port ? st->first_nat.port != 0 : st->first_nat.single;
+}
+
+static int first_packet_match(const struct flow_match *m, const struct path_state *st)
+{
+	bool port = m->field == F_TP_SRC || m->field == F_TP_DST;
+	int w = field_width(m->field);
+	uint8_t v[16] = { 0 };
+
+	if (port) {
+		v[0] = st->first_nat.port >> 8;
+		v[1] = st->first_nat.port;
+	} else {
+		if ((w == 16) != (st->first_nat.family == 6))
+			return 0;
+		memcpy(v, st->first_nat.addr, w);
+	}
+	for (int i = 0; i < w; i++)
+		if ((v[i] ^ m->value[i]) & m->mask[i])
+			return 0;
+	return 1;
+}
+
 static int one_match(const struct compiler *c, const struct flow *f,
 		     const struct flow_match *m, const struct path_state *st,
 		     struct nir_rule *r)
@@ -407,7 +445,9 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_NW_DST:
 		if (!v4)
 			return 0;
-		if (st->tracked && st->nat_view)
+		if (st->tracked && st->nat_view == 3 && first_packet_known(m, st))
+			return first_packet_match(m, st);
+		if (st->tracked && (st->nat_view == 1 || st->nat_view == 2))
 			return translated_match(m, st, r);
 		return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER,
 					 m->field == F_NW_SRC ? 12 : 16,
@@ -417,7 +457,9 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_IPV6_DST:
 		if (!v6)
 			return 0;
-		if (st->tracked && st->nat_view)
+		if (st->tracked && st->nat_view == 3 && first_packet_known(m, st))
+			return first_packet_match(m, st);
+		if (st->tracked && (st->nat_view == 1 || st->nat_view == 2))
 			return translated_match(m, st, r);
 		return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER,
 					 m->field == F_IPV6_SRC ? 8 : 24,
@@ -429,7 +471,9 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_TP_DST:
 		if (!ip)
 			return 0;
-		if (st->tracked && st->nat_view)
+		if (st->tracked && st->nat_view == 3 && first_packet_known(m, st))
+			return first_packet_match(m, st);
+		if (st->tracked && (st->nat_view == 1 || st->nat_view == 2))
 			return translated_match(m, st, r);
 		return add_payload_match(r, NFT_PAYLOAD_TRANSPORT_HEADER,
 					 m->field == F_TP_SRC ? 0 : 2,

@@ -48,7 +48,15 @@ struct path_state {
 	uint32_t group;         /* 0: a table's chain; else group_id + 1 */
 	uint8_t nat_view;       /* after ct(nat,table=): 0 none; 1 the packet in
 				 * the original direction, 2 in the reply
-				 * direction, translated (read from conntrack) */
+				 * direction, translated (read from conntrack);
+				 * 3 a new connection's first packet */
+	struct {
+		uint8_t kind;   /* NAT_SRC, NAT_DST, or 0 (nothing translated) */
+		uint8_t family;
+		bool single;    /* one address: 'addr' is the translation */
+		uint8_t addr[16];
+		uint16_t port;  /* one port, or 0 */
+	} first_nat;            /* nat_view 3: what the ct() makes of it */
 	uint32_t regs[FLOW_NREGS];
 	uint64_t metadata;
 };

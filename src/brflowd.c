@@ -386,6 +386,7 @@ int main(int argc, char **argv)
 	}
 	loose_done = !set_tcp_loose(false);
 	nft_probe_features(&st.features);
+	st_use_features(&st.features);
 	commands_restore(&st);
 	dpi_conf_sync(); /* also when no bridge uses DPI: no stale table */
 	/* conntrack may come up only with the first ruleset loaded */

@@ -895,6 +895,19 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 		ft->bridge_ct ? "yes" : "no", ft->flowtable ? "yes" : "no",
 		ft->queue ? "yes" : "no", ft->ct_helper ? "yes" : "no",
 		ft->br_netfilter ? "yes" : "no");
+	fprintf(c->out, " xt NFQUEUE (nft_compat): %s\n", ft->xt_nfqueue ? "yes" : "no");
+	fprintf(c->out, "mechanisms:\n"
+		" connection tracking: inet family through br_netfilter%s\n"
+		" dpi(): %s\n"
+		" alg=: %s\n"
+		" established fast path: %s\n",
+		ft->br_netfilter ? "" : " (missing: br_netfilter)",
+		ft->queue ? "nft queue statement" :
+		ft->xt_nfqueue ? "xt NFQUEUE through nft_compat" :
+		"none: flows with dpi() are refused",
+		ft->ct_helper ? "ct helper objects" : "none: flows with alg= are refused",
+		ft->flowtable ? "none yet (kernel has flowtables; brflow does not use them yet)" :
+		"none (kernel lacks nf_flow_table)");
 	return NULL;
 }
 

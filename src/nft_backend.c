@@ -1258,6 +1258,28 @@ static int probe_queue(void)
 	return probe_run(&b);
 }
 
+static int probe_xt_nfqueue(void)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("target");
+	struct xt_NFQ_info_v3 *info = calloc(1, sizeof(*info));
+	struct batch b;
+
+	if (!e || !info) {
+		nftnl_expr_free(e);
+		free(info);
+		return 0;
+	}
+	info->queues_total = 1;
+	nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 3);
+	nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, info, sizeof(*info));
+	if (probe_start(&b, NIR_INET, 1) || probe_rule(&b, NIR_INET, e)) {
+		batch_free(&b);
+		return 0;
+	}
+	return probe_run(&b);
+}
+
 static int probe_flowtable(void)
 {
 	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
@@ -1322,6 +1344,7 @@ void nft_probe_features(struct nft_features *f)
 	f->bridge_ct = probe_bridge_ct();
 	f->flowtable = probe_flowtable();
 	f->queue = probe_queue();
+	f->xt_nfqueue = probe_xt_nfqueue();
 	f->ct_helper = probe_ct_helper();
 	/* built in or loaded: its sysctl directory is the sign */
 	f->br_netfilter = access("/proc/sys/net/bridge", F_OK) == 0;

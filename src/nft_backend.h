@@ -30,6 +30,7 @@ struct nft_features {
 	int bridge_ct;       /* ct expression usable in the bridge family (nf_conntrack_bridge) */
 	int flowtable;       /* nf_flow_table */
 	int queue;           /* nft queue statement */
+	int xt_nfqueue;      /* xt's NFQUEUE target through nft_compat */
 	int ct_helper;       /* ct helper objects */
 	int br_netfilter;    /* inet hooks see bridged traffic */
 };

@@ -279,6 +279,14 @@ int64_t st_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The kernel's features, probed once at start (brflowd.c). */
+static struct nft_features kernel_features = { .queue = 1, .xt_nfqueue = 1, .ct_helper = 1 };
+
+void st_use_features(const struct nft_features *f)
+{
+	kernel_features = *f;
+}
+
 char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs)
 {
 	struct compile_flow *cf = calloc(b->n_flows + 1, sizeof(*cf));
@@ -298,6 +306,8 @@ char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs)
 	/* ifindexes are unique in the namespace (and small in practice), so
 	 * they keep bridges' NAT label tags apart. */
 	in.nat_tag = (uint8_t)(ifindex % 255 + 1);
+	in.lacks_queue = !kernel_features.queue && !kernel_features.xt_nfqueue;
+	in.lacks_ct_helper = !kernel_features.ct_helper;
 	iface_mac(b->name, in.bridge_mac);
 	if (!cf)
 		return errf("out of memory");

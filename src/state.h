@@ -80,6 +80,8 @@ int64_t st_now_ms(void);
 /* Compiles 'b' into 'rs' (zeroed by the caller).  NULL or a malloc'd
  * one-line error. */
 char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs);
+/* The kernel features compiles should assume (probed at start). */
+void st_use_features(const struct nft_features *f);
 
 /* Compiles 'nb', carries the kernel's current counters over to the flows
  * that survive, loads it with nft_apply and persists it.  On success 'nb'
