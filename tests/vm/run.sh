@@ -19,6 +19,9 @@
 #   BF_*               passed through to the guest (e.g. BF_TEST_TIMEOUT)
 set -u
 
+# One brace group: bash parses all of it before running, so editing this file while a
+# run is under way (a run lasts many minutes) cannot derail that run.
+{
 REPO=$(cd "$(dirname "$0")/../.." && pwd -P) || exit 125
 TIMEOUT=${BRFLOW_VM_TIMEOUT:-2400}
 INIT_MODULES="virtio_pci 9pnet_virtio 9p overlay"
@@ -147,3 +150,4 @@ if [ -z "$rc" ]; then
 fi
 echo "# vm: guest finished in ${elapsed}s, command exited $rc"
 exit "$rc"
+}
