@@ -698,9 +698,8 @@ static int emit_alg(struct emit *e, const char *alg)
 /* ct(commit, exec(...)): the committed bit plus ct_mark/ct_label writes. */
 static int emit_commit_stmts(struct emit *e, const struct action_ct *ct);
 
-/* ct(commit): in a chain of its own that first works out the packet's
- * state and commits nothing for an invalid packet (a TCP reply to an
- * uncommitted connection, say), as OVS's commit of a +inv packet does. */
+/* ct(commit): in a chain of its own that commits nothing for a packet
+ * netfilter finds invalid, as OVS's commit of such a packet does. */
 static int emit_commit(struct emit *e, const struct action_ct *ct)
 {
 	struct nir_rule *saved = e->rule, *r;
@@ -713,17 +712,16 @@ static int emit_commit(struct emit *e, const struct action_ct *ct)
 	if (!ch)
 		return compile_oom(e->c);
 	idx = e->table->n_chains - 1;
-	if (!(r = nir_add_rule(ch)) || add_verdict(r, NIR_JUMP, "ctstate") ||
-	    !(r = nir_add_rule(&e->table->chains[idx])) ||
-	    add_mark_match(r, MARK_CS_INV, MARK_CS_INV) || add_verdict(r, NIR_RETURN, NULL) ||
+	if (!(r = nir_add_rule(ch)) || add_ct_state_match(r, 1, false) ||
+	    add_verdict(r, NIR_RETURN, NULL) ||
 	    !(r = nir_add_rule(&e->table->chains[idx])))
 		return compile_oom(e->c);
 	e->rule = r;
 	if (emit_commit_stmts(e, ct))
 		return -1;
 	e->rule = saved;
-	if (e->sum.depth < 2)
-		e->sum.depth = 2;
+	if (e->sum.depth < 1)
+		e->sum.depth = 1;
 	if (add_verdict(e->rule, NIR_JUMP, name))
 		return compile_oom(e->c);
 	return next_segment(e);
