@@ -279,6 +279,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->zone_seen == b->zone_seen && a->out == b->out &&
 	       a->in_port == b->in_port && a->metadata == b->metadata &&
 	       a->group == b->group && a->nat_view == b->nat_view &&
+	       a->nat_set == b->nat_set &&
 	       a->first_nat.kind == b->first_nat.kind &&
 	       a->first_nat.family == b->first_nat.family &&
 	       a->first_nat.single == b->first_nat.single &&
@@ -755,8 +756,9 @@ static int emit_commit_stmts(struct emit *e, const struct action_ct *ct)
 			}
 		}
 	}
-	if (ct->nat && ct->nat_spec.kind != NAT_EXISTING &&
+	if (ct->nat && ct->nat_spec.kind != NAT_EXISTING && !e->st.nat_set &&
 	    ct->nat_spec.family == (e->st.l3 == L3_IP6 ? 6 : 4)) {
+		e->st.nat_set = true;
 		if (nat_label_bits(e->c, &ct->nat_spec, label))
 			return compile_fail(e->c, e->f, "more than %d different nat(%s=...) actions",
 					    NAT_MAX_RULES, ct->nat_spec.kind == NAT_SRC ? "src" : "dst");

@@ -46,6 +46,8 @@ struct path_state {
 				 * a port (or OUT_NORMAL), OUT_SEVERAL */
 	uint16_t in_port;       /* known ingress port on this path, 0 if not */
 	uint32_t group;         /* 0: a table's chain; else group_id + 1 */
+	bool nat_set;           /* a ct(commit,nat(...)) already chose the
+				 * packet's NAT: OVS fixes it at that commit */
 	uint8_t nat_view;       /* after ct(nat,table=): 0 none; 1 the packet in
 				 * the original direction, 2 in the reply
 				 * direction, translated (read from conntrack);
