@@ -172,7 +172,10 @@ ip -n "$(hns 1)" neigh replace 10.1.1.254 lladdr f0:00:00:01:01:FE dev eth0 nud 
 ip -n "$(hns 2)" neigh replace 10.1.1.254 lladdr f0:00:00:01:01:FE dev eth0 nud permanent
 ip -n "$(hns 1)" route add default nexthop via 10.1.1.254
 ip -n "$(hns 2)" route add default nexthop via 10.1.1.254
-if ovs_load ovs-nat-floating-ip.flows; then
+# OVS's floating IP rewrites nw_src/nw_dst statelessly, clears ct and tracks the packet a
+# second time: netfilter tracks a packet once (before the pipeline), so brflow refuses it;
+# the floating IP through ct(nat) is tested in 30-nat-dnat.
+if ovs_load ovs-nat-floating-ip.flows "stateless nw_src/nw_dst rewrites and a second ct() after ct_clear cannot be expressed in netfilter (one conntrack lookup per packet)"; then
 	bf_bg "$(hns 1)" /dev/null timeout 60 nc -l -k 1234
 	wait_until 5 listening "$(hns 1)" t 1234
 	echo foobar | ip netns exec "$(hns 2)" timeout 5 nc -N 10.1.1.1 1234
