@@ -30,6 +30,11 @@ ip link set lo up
 if ! modprobe br_netfilter; then
 	echo "vm: modprobe br_netfilter failed"
 fi
+# what systemd/brflow-modules.conf loads on a host: the NAT halves of the
+# conntrack helpers are not loaded on demand by the helper objects
+for m in nf_nat_ftp nf_nat_tftp nf_nat_sip; do
+	modprobe "$m" || echo "vm: modprobe $m failed"
+done
 echo "# vm: kernel $(uname -r), $(nproc) CPUs, repo $REPO"
 cd "$REPO" || finish 125
 
