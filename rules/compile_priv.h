@@ -123,6 +123,30 @@ int nat_label_bits(struct compiler *c, const struct action_nat *n, uint8_t *labe
 /* The nat chains for every nat action the pipeline used. */
 int build_nat_chains(struct compiler *c);
 
+/* The driver (compile.c). */
+struct nir_table *table_for(struct compiler *c, const struct path_state *st);
+/* Compiles (once) the chain for state st; returns its name and summary. */
+int compile_chain(struct compiler *c, const struct path_state *st,
+		  const char **name, struct chain_summary *sum);
+bool uses_nat(const struct flow *f);
+/* "table=N,<flow as printed>", malloc'd (for messages and rule comments). */
+char *flow_text(const struct flow *f);
+
+/* Emission of actions (compile_emit.c). */
+int emit_flow(struct compiler *c, int chain_idx, const struct path_state *st,
+	      const struct compile_flow *cf, struct chain_summary *sum);
+int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
+	       struct chain_summary *sum);
+int add_dpi_queue(struct compiler *c, struct nir_chain *ch);
+void merge_summary(struct chain_summary *into, const struct chain_summary *s,
+		   int extra_depth);
+
+/* Fixed chains (compile_base.c). */
+int build_bridge_table(struct compiler *c);
+int build_inet_table(struct compiler *c);
+int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
+		     enum nir_fmt fmt, int len, const uint32_t *mask, uint32_t value);
+
 /* Match side (compile_match.c).  Appends the statements that test 'f''s
  * matches in state 'st' to 'r'.  Returns 1 if the rule can match, 0 if the
  * flow can never match in this state (the rule should be dropped), -1 on

@@ -1,0 +1,420 @@
+/* The compiler's fixed chains: port classification and output enforcement
+ * in the bridge table, the base chains of the inet table (pre-pass,
+ * pipeline, decision), and the ctstate chains that turn netfilter's state
+ * and brflow's committed bits into OVS's ct_state flags. */
+#include "compile_priv.h"
+
+#include <linux/netfilter/nf_tables.h>
+#include <string.h>
+
+static struct nir_rule *rule_in(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r = ch ? nir_add_rule(ch) : NULL;
+
+	if (!r)
+		compile_oom(c);
+	return r;
+}
+
+static int add_meta_match(struct nir_rule *r, uint32_t key, const char *name,
+			  enum nir_fmt fmt, const void *value, int len, bool negate)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+	if (!s)
+		return -1;
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_META, .key = key,
+					   .len = len, .name = name, .fmt = fmt };
+	s->u.match.value.len = len;
+	memcpy(s->u.match.value.data, value, len);
+	s->u.match.negate = negate;
+	return 0;
+}
+
+static int add_nfproto_match(struct nir_rule *r, uint8_t nfproto)
+{
+	return add_meta_match(r, NFT_META_NFPROTO, "meta nfproto", NIR_FMT_DEC,
+			      &nfproto, 1, false);
+}
+
+/* "not from a brflow port: not ours" as the first rule of a base chain. */
+static int add_not_ours_accept(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r = rule_in(c, ch);
+
+	if (!r || add_mark_match(r, MARK_OURS, 0) || add_verdict(r, NIR_ACCEPT, NULL))
+		return compile_oom(c);
+	return 0;
+}
+
+/* After the pipeline returned: no output chosen means drop. */
+static int add_decision(struct compiler *c, struct nir_chain *ch, bool dpi_queue)
+{
+	struct nir_rule *r = rule_in(c, ch);
+
+	if (!r || add_mark_match(r, MARK_OUT, 0) || add_verdict(r, NIR_DROP, NULL))
+		return compile_oom(c);
+	/* the packet's fate is decided: now it may go to the DPI handler */
+	if (dpi_queue && add_dpi_queue(c, ch))
+		return -1;
+	r = rule_in(c, ch);
+	if (!r || add_verdict(r, NIR_ACCEPT, NULL))
+		return compile_oom(c);
+	return 0;
+}
+
+static struct nir_chain *base_chain(struct compiler *c, struct nir_table *t,
+				    const char *name, enum nir_hook hook, int prio)
+{
+	struct nir_chain *ch = nir_add_chain(t, name);
+
+	if (!ch) {
+		compile_oom(c);
+		return NULL;
+	}
+	ch->hook = hook;
+	ch->priority = prio;
+	return ch;
+}
+
+static struct path_state initial_state(enum pass pass, enum l3 l3)
+{
+	return (struct path_state){ .pass = pass, .l3 = l3, .zone_seen = ZONE_NONE };
+}
+
+/* Jumps from a base chain into table 0 for one IP version. */
+static int add_entry(struct compiler *c, const char *base, enum pass pass, enum l3 l3)
+{
+	struct path_state st = initial_state(pass, l3);
+	struct chain_summary sum;
+	const char *name;
+	struct nir_chain *ch;
+	struct nir_rule *r;
+
+	if (compile_chain(c, &st, &name, &sum))
+		return -1;
+	ch = nir_find_chain(table_for(c, &st), base);
+	r = rule_in(c, ch);
+	if (!r)
+		return -1;
+	if (l3 != L3_OTHER && add_nfproto_match(r, l3 == L3_IP4 ? 2 : 10))
+		return compile_oom(c);
+	return add_verdict(r, NIR_JUMP, name) ? compile_oom(c) : 0;
+}
+
+/* The effective ct_state of OVS, from netfilter's state plus the committed
+ * bit: an uncommitted connection looks new (non-TCP, or a TCP SYN) or
+ * invalid (any other TCP packet), as if netfilter had never kept it. */
+/* One ct-key compare (mask NULL: exact), host-endian like the kernel's
+ * registers for these keys. */
+int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
+			    enum nir_fmt fmt, int len, const uint32_t *mask,
+			    uint32_t value)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+	if (!s)
+		return -1;
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT, .key = key,
+					   .len = len, .name = name, .fmt = fmt };
+	s->u.match.value.len = s->u.match.mask.len = len;
+	memcpy(s->u.match.value.data, &value, len);
+	if (mask) {
+		s->u.match.has_mask = true;
+		memcpy(s->u.match.mask.data, mask, len);
+	}
+	return 0;
+}
+
+/* "this TCP packet is a bare SYN in the original direction" */
+static int add_tcp_syn_match(struct nir_rule *r)
+{
+	static const uint8_t syn_only[2] = { 0x00, 0x02 }, flag_mask[2] = { 0x00, 0x17 };
+	uint8_t tcp = 6;
+	struct nir_stmt *s;
+
+	if (add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false) ||
+	    add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 0))
+		return -1;
+	s = nir_add_stmt(r, NIR_MATCH);
+	if (!s)
+		return -1;
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_TRANSPORT_HEADER, .offset = 12, .len = 2,
+		.name = "@th,96,16", .fmt = NIR_FMT_HEX };
+	s->u.match.has_mask = true;
+	s->u.match.mask.len = s->u.match.value.len = 2;
+	memcpy(s->u.match.mask.data, flag_mask, 2);
+	memcpy(s->u.match.value.data, syn_only, 2);
+	return 0;
+}
+
+/* A rule: [condition] mark |= bit [return]. */
+static int add_flag_rule(struct compiler *c, struct nir_chain *ch, uint32_t state_bits,
+			 uint32_t mark, bool ret)
+{
+	struct nir_rule *r = rule_in(c, ch);
+
+	if (!r || (state_bits && add_ct_state_match(r, state_bits, false)) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, mark) ||
+	    (ret && add_verdict(r, NIR_RETURN, NULL)))
+		return compile_oom(c);
+	return 0;
+}
+
+/* Committed connections: netfilter's state as OVS's flags. */
+static int build_ctstate_committed(struct compiler *c)
+{
+	static const struct { uint32_t ct_bits; uint32_t mark; } committed[] = {
+		{ 8, MARK_CS_NEW }, { 2, MARK_CS_EST }, { 4, MARK_CS_REL },
+	};
+	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate_committed");
+	struct nir_rule *r;
+
+	if (!ch)
+		return compile_oom(c);
+	for (size_t i = 0; i < sizeof(committed) / sizeof(committed[0]); i++)
+		if (add_flag_rule(c, ch, committed[i].ct_bits, committed[i].mark, false))
+			return -1;
+	if (!(r = rule_in(c, ch)) ||
+	    add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 1) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_RPL))
+		return compile_oom(c);
+	return 0;
+}
+
+/* Expected connections inherit the master's mark: their own commit is
+ * label bit LABEL_COMMITTED_BIT.  Until then they look as OVS shows an
+ * uncommitted related connection: +rel and +new (or +inv). */
+static int build_ctstate_expected(struct compiler *c)
+{
+	uint8_t bit[16] = { 0 };
+	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate_expected");
+	struct nir_rule *r;
+
+	bit[LABEL_COMMITTED_BIT / 8] = 1u << (LABEL_COMMITTED_BIT % 8);
+	if (!ch || !(r = rule_in(c, ch)) || add_label_match(r, bit, bit) ||
+	    add_verdict(r, NIR_GOTO, "ctstate_committed"))
+		return compile_oom(c);
+	if (add_flag_rule(c, nir_find_chain(c->inet, "ctstate_expected"), 4, MARK_CS_REL, false))
+		return -1;
+	if (!(r = rule_in(c, nir_find_chain(c->inet, "ctstate_expected"))) ||
+	    add_verdict(r, NIR_GOTO, "ctstate_uncommitted"))
+		return compile_oom(c);
+	return 0;
+}
+
+static int build_ctstate(struct compiler *c)
+{
+	static const uint32_t committed_bit = CT_COMMITTED;
+	static const uint32_t expected_bit = 1; /* IPS_EXPECTED */
+	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate");
+	struct nir_chain *un;
+	struct nir_rule *r;
+	uint8_t tcp = 6;
+
+	if (!ch || !(r = rule_in(c, ch)) || add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, 0))
+		return compile_oom(c);
+	if (add_flag_rule(c, ch, 1, MARK_CS_INV, true))        /* ct state invalid */
+		return -1;
+	if (!(r = rule_in(c, ch)) || add_ct_state_match(r, 64, false) || /* untracked */
+	    add_verdict(r, NIR_RETURN, NULL))
+		return compile_oom(c);
+	if (!(r = rule_in(c, ch)) ||
+	    add_ct_key_match(r, NFT_CT_STATUS, "ct status", NIR_FMT_HEX, 4, &expected_bit,
+			     expected_bit) ||
+	    add_verdict(r, NIR_GOTO, "ctstate_expected"))
+		return compile_oom(c);
+	if (!(r = rule_in(c, ch)) ||
+	    add_ct_key_match(r, NFT_CT_MARK, "ct mark", NIR_FMT_HEX, 4, &committed_bit, 0) ||
+	    add_verdict(r, NIR_GOTO, "ctstate_uncommitted"))
+		return compile_oom(c);
+	if (!(r = rule_in(c, ch)) || add_verdict(r, NIR_GOTO, "ctstate_committed"))
+		return compile_oom(c);
+	if (build_ctstate_committed(c) || build_ctstate_expected(c))
+		return -1;
+
+	un = nir_add_chain(c->inet, "ctstate_uncommitted");
+	if (!un || !(r = rule_in(c, un)) || add_tcp_syn_match(r) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_NEW) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return compile_oom(c);
+	if (!(r = rule_in(c, un)) ||
+	    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false) ||
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_INV) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return compile_oom(c);
+	return add_flag_rule(c, un, 0, MARK_CS_NEW, false);
+}
+
+static int add_ifname_match(struct nir_rule *r, uint32_t key, const char *name,
+			    const char *ifname)
+{
+	char buf[16] = { 0 };
+
+	memcpy(buf, ifname, strnlen(ifname, sizeof(buf) - 1));
+	return add_meta_match(r, key, name, NIR_FMT_IFNAME, buf, 16, false);
+}
+
+static bool any_nat(const struct compiler *c)
+{
+	for (int i = 0; i < c->in->n_flows; i++)
+		if (uses_nat(c->in->flows[i].flow))
+			return true;
+	for (int g = 0; g < c->in->n_groups; g++)
+		for (int b = 0; b < c->in->groups[g].n_buckets; b++) {
+			struct flow pseudo = {
+				.n_actions = c->in->groups[g].buckets[b].n_actions,
+				.actions = c->in->groups[g].buckets[b].actions,
+			};
+
+			if (uses_nat(&pseudo))
+				return true;
+		}
+	return false;
+}
+
+/* With NAT, br_netfilter sends translated packets on by resolving their new
+ * destination from the bridge device itself (docs/nat.md); the answers to
+ * that, ARP replies and ICMPv6 neighbour advertisements sent to the bridge's
+ * own MAC, are the switch's business, not the pipeline's.  'ip6' selects the
+ * ND rule (inet pipeline) over the ARP rule (bridge classify). */
+static int add_nat_neighbour_pass(struct compiler *c, const char *chain, bool ip6)
+{
+	static const uint8_t arp[2] = { 0x08, 0x06 }, zero[6];
+	struct nir_chain *ch = nir_find_chain(ip6 ? c->inet : c->bridge, chain);
+	struct nir_rule *r;
+	struct flow_match m = { .field = F_DL_DST };
+	uint8_t icmp6 = 58, na = 136;
+
+	if (!any_nat(c) || !memcmp(c->in->bridge_mac, zero, 6))
+		return 0;
+	memcpy(m.value, c->in->bridge_mac, 6);
+	memset(m.mask, 0xff, 6);
+	r = rule_in(c, ch);
+	if (!r)
+		return -1;
+	{
+		struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+		if (!s)
+			return compile_oom(c);
+		s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+			.base = NFT_PAYLOAD_LL_HEADER, .offset = 0, .len = 6,
+			.name = "ether daddr", .fmt = NIR_FMT_MAC };
+		s->u.match.value.len = 6;
+		memcpy(s->u.match.value.data, c->in->bridge_mac, 6);
+	}
+	if (ip6) {
+		if (add_nfproto_match(r, 10) ||
+		    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC,
+				   &icmp6, 1, false))
+			return compile_oom(c);
+		struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+		if (!s)
+			return compile_oom(c);
+		s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+			.base = NFT_PAYLOAD_TRANSPORT_HEADER, .offset = 0, .len = 1,
+			.name = "icmpv6 type", .fmt = NIR_FMT_DEC };
+		s->u.match.value.len = 1;
+		s->u.match.value.data[0] = na;
+	} else if (add_meta_match(r, NFT_META_PROTOCOL, "meta protocol",
+				  NIR_FMT_ETHERTYPE, arp, 2, false)) {
+		return compile_oom(c);
+	}
+	return add_verdict(r, NIR_ACCEPT, NULL) ? compile_oom(c) : 0;
+}
+
+/* bridge prerouting: classify the port, run non-IP traffic through the
+ * pipeline's l2 copy; IP goes on to the inet hooks. */
+int build_bridge_table(struct compiler *c)
+{
+	struct nir_map *ports = nir_add_map(c->bridge, "ports");
+	struct nir_chain *cls, *enf;
+	struct nir_rule *r;
+	struct nir_stmt *s;
+	static const uint8_t ip4[2] = { 0x08, 0x00 }, ip6[2] = { 0x86, 0xdd };
+
+	if (!ports)
+		return compile_oom(c);
+	for (int i = 0; i < c->in->n_ports; i++)
+		if (nir_map_add(ports, c->in->ports[i].ifname,
+				MARK_OURS | c->in->ports[i].ofport))
+			return compile_oom(c);
+	cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
+	if (!cls || !(r = rule_in(c, cls)) || !(s = nir_add_stmt(r, NIR_MAP_MARK)))
+		return compile_oom(c);
+	s->u.map.src = (struct nir_src){ .kind = NIR_SRC_META, .key = NFT_META_IIFNAME,
+					 .len = 16, .name = "iifname", .fmt = NIR_FMT_IFNAME };
+	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "ports");
+	if (add_not_ours_accept(c, cls) || add_nat_neighbour_pass(c, "classify", false))
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (!(r = rule_in(c, cls)) ||
+		    add_meta_match(r, NFT_META_PROTOCOL, "meta protocol", NIR_FMT_ETHERTYPE,
+				   i ? ip6 : ip4, 2, false) ||
+		    add_verdict(r, NIR_ACCEPT, NULL))
+			return compile_oom(c);
+	}
+	if (add_entry(c, "classify", PASS_MAIN, L3_OTHER) ||
+	    add_decision(c, nir_find_chain(c->bridge, "classify"), false))
+		return -1;
+
+	/* bridge forward: only the port the pipeline chose may carry it. */
+	enf = base_chain(c, c->bridge, "enforce", NIR_HOOK_FORWARD, 100);
+	if (!enf || !(r = rule_in(c, enf)) ||
+	    add_mark_match(r, MARK_OURS | MARK_OUT, MARK_OURS | OUT_NORMAL << MARK_OUT_SHIFT) ||
+	    add_verdict(r, NIR_ACCEPT, NULL))
+		return compile_oom(c);
+	for (int i = 0; i < c->in->n_ports; i++) {
+		const struct compile_port *p = &c->in->ports[i];
+
+		if (!(r = rule_in(c, enf)) ||
+		    add_ifname_match(r, NFT_META_OIFNAME, "oifname", p->ifname))
+			return compile_oom(c);
+		if (add_mark_match(r, MARK_OURS | MARK_OUT,
+				   MARK_OURS | (uint32_t)p->ofport << MARK_OUT_SHIFT) ||
+		    add_verdict(r, NIR_ACCEPT, NULL))
+			return compile_oom(c);
+	}
+	/* From a brflow port, or to one, without the pipeline's consent. */
+	if (!(r = rule_in(c, enf)) || add_mark_match(r, MARK_OURS, MARK_OURS) ||
+	    add_verdict(r, NIR_DROP, NULL))
+		return compile_oom(c);
+	for (int i = 0; i < c->in->n_ports; i++) {
+		if (!(r = rule_in(c, enf)) ||
+		    add_ifname_match(r, NFT_META_OIFNAME, "oifname", c->in->ports[i].ifname) ||
+		    add_verdict(r, NIR_DROP, NULL))
+			return compile_oom(c);
+	}
+	return 0;
+}
+
+int build_inet_table(struct compiler *c)
+{
+	struct nir_chain *pre, *main;
+	struct nir_rule *r;
+
+	pre = base_chain(c, c->inet, "prepass", NIR_HOOK_PREROUTING, -300);
+	if (!pre || add_not_ours_accept(c, pre) ||
+	    add_entry(c, "prepass", PASS_PRE, L3_IP4) ||
+	    add_entry(c, "prepass", PASS_PRE, L3_IP6))
+		return -1;
+	/* The path ended without ct(): OVS never tracks such packets. */
+	pre = nir_find_chain(c->inet, "prepass");
+	if (!(r = rule_in(c, pre)) || !nir_add_stmt(r, NIR_NOTRACK) ||
+	    add_verdict(r, NIR_ACCEPT, NULL))
+		return compile_oom(c);
+
+	main = base_chain(c, c->inet, "pipeline", NIR_HOOK_PREROUTING, -150);
+	if (!main || add_not_ours_accept(c, main) ||
+	    add_nat_neighbour_pass(c, "pipeline", true) || build_ctstate(c) ||
+	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
+	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
+		return -1;
+	if (add_decision(c, nir_find_chain(c->inet, "pipeline"), true))
+		return -1;
+	return build_nat_chains(c);
+}
+

@@ -1,0 +1,812 @@
+/* The compiler's emission of one flow's actions (and of group buckets and
+ * the DPI, NAT and commit chains they call) into nftables rules, for one
+ * path state.  compile.c walks the tables; this file turns actions into
+ * statements. */
+#include "compile_priv.h"
+#include "dpi.h"
+
+#include <linux/netfilter/nf_tables.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One flow's actions become a sequence of segments, each a list of
+ * statements ended by a jump (resubmit, ct(table=)) or, for the last one, by
+ * goto/return.  'rule' receives statements until a non-tail jump forces a
+ * per-flow chain. */
+struct emit {
+	struct compiler *c;
+	const struct flow *f;
+	struct path_state st;
+	struct chain_summary sum;   /* of everything this flow may do */
+	struct nir_rule *rule;      /* current rule */
+	int flow_chain;             /* index in table; -1 until a second segment
+				     * is needed (chain pointers move as the
+				     * table grows, indices don't) */
+	struct nir_table *table;
+	uint64_t id;
+	bool ended;                 /* a terminal verdict was emitted */
+};
+
+static uint32_t merge_out(uint32_t a, uint32_t b)
+{
+	if (!a)
+		return b;
+	if (!b || a == b)
+		return a;
+	return OUT_SEVERAL;
+}
+
+void merge_summary(struct chain_summary *into, const struct chain_summary *s,
+			  int extra_depth)
+{
+	if (s->zone != ZONE_NONE) {
+		if (into->zone == ZONE_NONE)
+			into->zone = s->zone;
+		else if (into->zone != s->zone)
+			into->zone = ZONE_MIXED;
+	}
+	into->out = merge_out(into->out, s->out);
+	if (s->depth + extra_depth > into->depth)
+		into->depth = s->depth + extra_depth;
+}
+
+/* After calling a chain with summary s, what the caller's path knows. */
+static void state_after_call(struct path_state *st, const struct chain_summary *s)
+{
+	if (s->zone != ZONE_NONE) {
+		if (st->zone_seen == ZONE_NONE)
+			st->zone_seen = s->zone;
+		else if (st->zone_seen != s->zone)
+			st->zone_seen = ZONE_MIXED;
+	}
+	st->out = merge_out(st->out, s->out);
+}
+
+/* Starts a new rule in the per-flow chain (creating it on first use: the
+ * matched rule then just jumps there with goto). */
+static int next_segment(struct emit *e)
+{
+	struct nir_chain *fc;
+
+	if (e->flow_chain < 0) {
+		char name[64];
+		struct nir_rule *matched = e->rule;
+		struct nir_rule tail = { 0 };
+		int split = 0;
+
+		snprintf(name, sizeof(name), "%s_f%llu",
+			 e->st.pass == PASS_PRE ? "pre" :
+			 e->st.l3 == L3_OTHER ? "l2" : e->st.l3 == L3_IP4 ? "ip" : "ip6",
+			 (unsigned long long)e->id);
+		/* A flow reached in several states gets one chain per state. */
+		for (int v = 1; nir_find_chain(e->table, name); v++)
+			snprintf(name, sizeof(name), "%s_f%llu_%d",
+				 e->st.pass == PASS_PRE ? "pre" :
+				 e->st.l3 == L3_OTHER ? "l2" : e->st.l3 == L3_IP4 ? "ip" : "ip6",
+				 (unsigned long long)e->id, v);
+		fc = nir_add_chain(e->table, name);
+		if (!fc)
+			return compile_oom(e->c);
+		e->flow_chain = e->table->n_chains - 1;
+		/* Move the action statements emitted so far (after the matches and
+		 * counter) into the flow chain's first rule. */
+		for (int i = 0; i < matched->n_stmts; i++)
+			if (matched->stmts[i].kind != NIR_MATCH &&
+			    matched->stmts[i].kind != NIR_COUNTER) {
+				split = i;
+				break;
+			} else {
+				split = i + 1;
+			}
+		tail.n_stmts = matched->n_stmts - split;
+		tail.stmts = malloc((tail.n_stmts ? tail.n_stmts : 1) * sizeof(*tail.stmts));
+		if (!tail.stmts)
+			return compile_oom(e->c);
+		memcpy(tail.stmts, matched->stmts + split, tail.n_stmts * sizeof(*tail.stmts));
+		matched->n_stmts = split;
+		if (add_verdict(matched, NIR_GOTO, name))
+			return compile_oom(e->c);
+		e->rule = nir_add_rule(fc);
+		if (!e->rule)
+			return compile_oom(e->c);
+		*e->rule = tail;
+		/* The goto uses no jump stack; a jump from the flow chain does. */
+	}
+	e->rule = nir_add_rule(&e->table->chains[e->flow_chain]);
+	return e->rule ? 0 : compile_oom(e->c);
+}
+
+/* Calls the chain for state 'target': jump (and continue) or, as the
+ * flow's last action, goto. */
+static int emit_call(struct emit *e, const struct path_state *target, bool last,
+		     const char *wrapper_prefix)
+{
+	const char *name;
+	struct chain_summary s;
+	char wrapped[64];
+
+	if (compile_chain(e->c, target, &name, &s))
+		return -1;
+	if (wrapper_prefix) {
+		snprintf(wrapped, sizeof(wrapped), "%s%s", wrapper_prefix, name);
+		name = wrapped;
+		s.depth += 1; /* the wrapper jumps to ctstate */
+	}
+	merge_summary(&e->sum, &s, last ? 0 : 1);
+	if (last) {
+		e->ended = true;
+		return add_verdict(e->rule, NIR_GOTO, name) ? compile_oom(e->c) : 0;
+	}
+	if (add_verdict(e->rule, NIR_JUMP, name))
+		return compile_oom(e->c);
+	state_after_call(&e->st, &s);
+	return next_segment(e);
+}
+
+/* The third view: the first packet of a connection this ct() translates.
+ * netfilter translates it only at the nat hooks, after the pipeline, and
+ * its conntrack tuples do not show the translation yet; what it becomes is
+ * known here when the nat range is one address (and at most one port). */
+static void first_packet_view(struct path_state *v, const struct action_ct *ct)
+{
+	const struct action_nat *n = &ct->nat_spec;
+
+	v->nat_view = 3;
+	memset(&v->first_nat, 0, sizeof(v->first_nat));
+	if (!ct->commit || n->kind == NAT_EXISTING)
+		return;
+	v->first_nat.kind = n->kind;
+	v->first_nat.family = n->family;
+	v->first_nat.single = !memcmp(n->addr_min, n->addr_max, 16);
+	memcpy(v->first_nat.addr, n->addr_min, 16);
+	v->first_nat.port = n->port_min == n->port_max ? n->port_min : 0;
+}
+
+/* ct(...,nat,table=N): table N runs in one copy per view of the translated
+ * packet: the original direction and the reply direction read the
+ * translated addresses and ports from the other direction's conntrack
+ * tuple; a new connection's first packet (nothing translated yet) sees
+ * what this ct() makes of it. */
+static int emit_nat_call(struct emit *e, const struct path_state *target,
+			 const struct action_ct *ct, bool last)
+{
+	static const uint32_t nat_done = 0x180; /* IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE */
+	struct path_state views[3] = { *target, *target, *target };
+	struct chain_summary s[3];
+	const char *name;
+	char names[3][64], wname[72];
+	struct nir_table *t = e->table;
+	int n_views = ct->commit && ct->nat_spec.kind != NAT_EXISTING ? 3 : 2;
+
+	views[0].nat_view = 1;
+	views[1].nat_view = 2;
+	first_packet_view(&views[2], ct);
+	/* names point into the memo, which the next compile may move */
+	for (int i = 0; i < n_views; i++) {
+		if (compile_chain(e->c, &views[i], &name, &s[i]))
+			return -1;
+		snprintf(names[i], sizeof(names[i]), "%s", name);
+	}
+	snprintf(wname, sizeof(wname), "ctnat_%s", names[n_views - 1]);
+	if (!nir_find_chain(t, wname)) {
+		struct nir_chain *w = nir_add_chain(t, wname);
+		int idx = t->n_chains - 1;
+		struct nir_rule *r;
+		struct nir_stmt *st;
+
+		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, "ctstate"))
+			return compile_oom(e->c);
+		/* first packet, then original direction, then the rest (reply) */
+		static const int order[3] = { 2, 0, 1 };
+
+		for (int k = n_views == 3 ? 0 : 1; k < 3; k++) {
+			int i = order[k];
+
+			r = nir_add_rule(&t->chains[idx]);
+			if (!r)
+				return compile_oom(e->c);
+			if (i == 2 && add_ct_key_match(r, NFT_CT_STATUS, "ct status", NIR_FMT_HEX, 4,
+						       &nat_done, 0))
+				return compile_oom(e->c);
+			if (i != 1) {
+				st = nir_add_stmt(r, NIR_MATCH);
+				if (!st)
+					return compile_oom(e->c);
+				st->u.match.src = (struct nir_src){ .kind = NIR_SRC_CT,
+					.key = NFT_CT_DIRECTION, .len = 1, .name = "ct direction",
+					.fmt = NIR_FMT_CTDIR };
+				st->u.match.value.len = 1;
+			}
+			if (add_verdict(r, NIR_GOTO, names[i]))
+				return compile_oom(e->c);
+		}
+	}
+	for (int i = 1; i < n_views; i++)
+		merge_summary(&s[0], &s[i], 0);
+	s[0].depth += 1; /* the wrapper jumps to ctstate */
+	merge_summary(&e->sum, &s[0], last ? 0 : 1);
+	if (last) {
+		e->ended = true;
+		return add_verdict(e->rule, NIR_GOTO, wname) ? compile_oom(e->c) : 0;
+	}
+	if (add_verdict(e->rule, NIR_JUMP, wname))
+		return compile_oom(e->c);
+	state_after_call(&e->st, &s[0]);
+	return next_segment(e);
+}
+
+static int emit_output(struct emit *e, uint32_t out)
+{
+	if (e->st.pass == PASS_PRE)
+		return 0;
+	/* The bridge sends a packet once: a second output to the same port is
+	 * the same thing, to another port it is not expressible. */
+	if (e->st.out && e->st.out != out)
+		return compile_fail(e->c, e->f, "a path may output the packet to two different ports; brflow supports one output (or normal/flood) per packet");
+	e->st.out = out;
+	e->sum.out = merge_out(e->sum.out, out);
+	return add_mark_set(e->rule, NIR_META_MARK, ~MARK_OUT, out << MARK_OUT_SHIFT) ?
+	       compile_oom(e->c) : 0;
+}
+
+/* Registers and metadata hold compile-time values on every path. */
+static uint64_t state_field(const struct path_state *st, enum field_id id)
+{
+	return id == F_METADATA ? st->metadata : st->regs[id - F_REG0];
+}
+
+/* The value a write puts into its destination bits (a move's bits come
+ * from the path's registers), aligned to the destination field. */
+static uint64_t write_value64(const struct path_state *st,
+			      const struct action_set_field *w)
+{
+	uint64_t v;
+
+	if (!w->is_move)
+		return be_uint64(w->value, field_width(w->field));
+	v = state_field(st, w->src) >> w->src_ofs;
+	if (w->nbits < 64)
+		v &= (1ull << w->nbits) - 1;
+	return w->dst_ofs < 64 ? v << w->dst_ofs : 0;
+}
+
+static void set_reg(struct path_state *st, const struct action_set_field *w)
+{
+	uint64_t v = write_value64(st, w);
+
+	if (w->field == F_METADATA) {
+		uint64_t mask = be_uint64(w->mask, 8);
+
+		st->metadata = (st->metadata & ~mask) | (v & mask);
+	} else {
+		int r = w->field - F_REG0;
+		uint32_t mask = be_uint(w->mask, 4);
+
+		st->regs[r] = (st->regs[r] & ~mask) | ((uint32_t)v & mask);
+	}
+}
+
+/* A write's value as 16 big-endian bytes (ct_label), moves resolved. */
+static void write_value128(const struct path_state *st,
+			   const struct action_set_field *w, uint8_t out[16])
+{
+	uint64_t v;
+
+	if (!w->is_move) {
+		memcpy(out, w->value, 16);
+		return;
+	}
+	memset(out, 0, 16);
+	v = state_field(st, w->src) >> w->src_ofs;
+	if (w->nbits < 64)
+		v &= (1ull << w->nbits) - 1;
+	for (int bit = 0; bit < w->nbits && bit < 64; bit++)
+		if (v >> bit & 1) {
+			int to = w->dst_ofs + bit;
+
+			out[15 - to / 8] |= 1u << (to % 8);
+		}
+}
+
+static int ct_zone_of(struct emit *e, const struct action_ct *ct, uint16_t *zone)
+{
+	uint32_t z = ct->zone;
+
+	if (ct->zone_reg >= 0)
+		z = (e->st.regs[ct->zone_reg] >> ct->zone_ofs) &
+		    ((1u << ct->zone_nbits) - 1);
+	*zone = z;
+	if (e->st.zone_seen != ZONE_NONE && e->st.zone_seen != (int)z)
+		return compile_fail(e->c, e->f, "ct(zone=%u) on a path that already used ct() in another zone; netfilter tracks a packet in one zone", z);
+	return 0;
+}
+
+/* alg=NAME: attach netfilter's conntrack helper to the (new) connection.
+ * The helper object itself ignores connections of another transport
+ * protocol, so sip sets both of its objects. */
+static int add_helper(struct compiler *c, const char *obj, const char *helper,
+		      uint8_t l4proto)
+{
+	struct nir_helper *h;
+
+	for (int i = 0; i < c->inet->n_helpers; i++)
+		if (!strcmp(c->inet->helpers[i].name, obj))
+			return 0;
+	h = nir_add_helper(c->inet, obj);
+	if (!h)
+		return compile_oom(c);
+	snprintf(h->helper, sizeof(h->helper), "%s", helper);
+	h->l4proto = l4proto;
+	return 0;
+}
+
+static int emit_helper_set(struct emit *e, const char *obj, const char *helper,
+			   uint8_t l4proto)
+{
+	struct nir_stmt *s;
+
+	if (add_helper(e->c, obj, helper, l4proto))
+		return -1;
+	s = nir_add_stmt(e->rule, NIR_CT_HELPER);
+	if (!s)
+		return compile_oom(e->c);
+	snprintf(s->u.helper_name, sizeof(s->u.helper_name), "%s", obj);
+	return 0;
+}
+
+static int emit_alg(struct emit *e, const char *alg)
+{
+	if (e->c->in->lacks_ct_helper)
+		return compile_fail(e->c, e->f, "alg=%s needs conntrack helper objects (nft_ct, nf_conntrack_%s), which this kernel lacks",
+				    alg, alg);
+	if (!strcmp(alg, "ftp"))
+		return emit_helper_set(e, "alg_ftp", "ftp", 6);
+	if (!strcmp(alg, "tftp"))
+		return emit_helper_set(e, "alg_tftp", "tftp", 17);
+	if (!strcmp(alg, "sip"))
+		return emit_helper_set(e, "alg_sip_udp", "sip", 17) ||
+		       emit_helper_set(e, "alg_sip_tcp", "sip", 6);
+	return compile_fail(e->c, e->f, "unknown alg '%s'", alg);
+}
+
+/* ct(commit, exec(...)): the committed bit plus ct_mark/ct_label writes. */
+static int emit_commit_stmts(struct emit *e, const struct action_ct *ct);
+
+/* ct(commit): in a chain of its own that commits nothing for a packet
+ * netfilter finds invalid, as OVS's commit of such a packet does. */
+static int emit_commit(struct emit *e, const struct action_ct *ct)
+{
+	struct nir_rule *saved = e->rule, *r;
+	struct nir_chain *ch;
+	char name[64];
+	int idx;
+
+	snprintf(name, sizeof(name), "commit_%d", e->c->n_commits++);
+	ch = nir_add_chain(e->table, name);
+	if (!ch)
+		return compile_oom(e->c);
+	idx = e->table->n_chains - 1;
+	if (!(r = nir_add_rule(ch)) || add_ct_state_match(r, 1, false) ||
+	    add_verdict(r, NIR_RETURN, NULL) ||
+	    !(r = nir_add_rule(&e->table->chains[idx])))
+		return compile_oom(e->c);
+	e->rule = r;
+	if (emit_commit_stmts(e, ct))
+		return -1;
+	e->rule = saved;
+	if (e->sum.depth < 1)
+		e->sum.depth = 1;
+	if (add_verdict(e->rule, NIR_JUMP, name))
+		return compile_oom(e->c);
+	return next_segment(e);
+}
+
+static int emit_commit_stmts(struct emit *e, const struct action_ct *ct)
+{
+	uint32_t and_mask = ~CT_COMMITTED, or_value = CT_COMMITTED;
+	uint8_t label[16] = { 0 }, v[16];
+	bool any_label = true;
+
+	label[LABEL_COMMITTED_BIT / 8] |= 1u << (LABEL_COMMITTED_BIT % 8);
+	for (int i = 0; i < ct->n_exec; i++) {
+		const struct action_set_field *w = &ct->exec[i];
+
+		if (w->field == F_CT_MARK) {
+			uint32_t mask = be_uint(w->mask, 4);
+			uint32_t value = (uint32_t)write_value64(&e->st, w) & mask;
+
+			if (value & ~CT_MARK_USER_MASK)
+				return compile_fail(e->c, e->f, "this path writes 0x%x to ct_mark; bit 31 is reserved by brflow",
+					    value);
+			mask &= CT_MARK_USER_MASK;
+			and_mask &= ~mask;
+			or_value = (or_value & ~mask) | value;
+		} else if (w->field == F_CT_LABEL) {
+			write_value128(&e->st, w, v);
+			for (int b = 0; b < 16; b++) {
+				label[b] |= v[15 - b] & w->mask[15 - b];
+				any_label |= label[b] != 0;
+			}
+		}
+	}
+	if (ct->nat && ct->nat_spec.kind != NAT_EXISTING && !e->st.nat_set &&
+	    ct->nat_spec.family == (e->st.l3 == L3_IP6 ? 6 : 4)) {
+		e->st.nat_set = true;
+		if (nat_label_bits(e->c, &ct->nat_spec, label))
+			return compile_fail(e->c, e->f, "more than %d different nat(%s=...) actions",
+					    NAT_MAX_RULES, ct->nat_spec.kind == NAT_SRC ? "src" : "dst");
+		any_label = true;
+	}
+	if (add_mark_set(e->rule, NIR_CT_MARK, and_mask, or_value))
+		return compile_oom(e->c);
+	if (ct->alg[0] && emit_alg(e, ct->alg))
+		return -1;
+	if (any_label) {
+		struct nir_stmt *s = nir_add_stmt(e->rule, NIR_CT_LABEL_SET);
+
+		if (!s)
+			return compile_oom(e->c);
+		memcpy(s->u.label, label, 16);
+	}
+	return 0;
+}
+
+static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
+{
+	struct path_state target;
+	uint16_t zone;
+
+	if (ct_zone_of(e, ct, &zone))
+		return -1;
+	if (e->st.pass == PASS_PRE) {
+		/* The first ct() on the path decides the conntrack zone. */
+		struct nir_stmt *s;
+
+		if (zone) {
+			s = nir_add_stmt(e->rule, NIR_CT_ZONE_SET);
+			if (!s)
+				return compile_oom(e->c);
+			s->u.zone = zone;
+		}
+		e->ended = true;
+		if (e->sum.zone == ZONE_NONE)
+			e->sum.zone = zone;
+		return add_verdict(e->rule, NIR_ACCEPT, NULL) ? compile_oom(e->c) : 0;
+	}
+	if (e->sum.zone == ZONE_NONE)
+		e->sum.zone = zone;
+	else if (e->sum.zone != zone)
+		e->sum.zone = ZONE_MIXED;
+	e->st.zone_seen = zone;
+	if (ct->commit && e->st.l3 != L3_OTHER && emit_commit(e, ct))
+		return -1;
+	/* OVS clears the ct fields after ct(): what follows sees -trk. */
+	target = e->st;
+	e->st.tracked = false;
+	if (ct->table < 0)
+		return 0;
+	target.table = ct->table;
+	target.tracked = true;
+	target.ctx_zone = zone;
+	target.nat_view = 0;
+	if (ct->nat && e->st.l3 != L3_OTHER)
+		return emit_nat_call(e, &target, ct, last);
+	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_");
+}
+
+/* A "ct label set" anywhere in the ruleset is what makes the kernel give
+ * new connections room for labels, which the DPI handler writes; this chain
+ * holds one and nothing jumps to it. */
+static int add_label_use_chain(struct compiler *c)
+{
+	struct nir_chain *ch;
+	struct nir_rule *r;
+	struct nir_stmt *s;
+
+	if (nir_find_chain(c->inet, "dpi_labels_in_use"))
+		return 0;
+	ch = nir_add_chain(c->inet, "dpi_labels_in_use");
+	r = ch ? nir_add_rule(ch) : NULL;
+	if (!r || !(s = nir_add_stmt(r, NIR_CT_LABEL_SET)))
+		return compile_oom(c);
+	s->u.label[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
+	return 0;
+}
+
+static int add_queue_stmt(struct compiler *c, struct nir_rule *r,
+			  const struct action_dpi *d)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_QUEUE);
+
+	if (!s)
+		return compile_oom(c);
+	/* A connection hashes to one queue of the range, so one handler
+	 * thread sees all of its packets. */
+	s->u.queue.num = d->queue_lo;
+	s->u.queue.total = d->queue_hi - d->queue_lo + 1;
+	s->u.queue.bypass = !d->fail_closed;
+	return 0;
+}
+
+/* The chain behind dpi(...).  It does nothing for a packet the handler has
+ * seen (it comes back with NF_REPEAT and DPI_MARK_SEEN, and the pipeline
+ * runs again, now seeing the labels) or whose connection is classified
+ * (label bit 127).  fail=closed queues right here: with no handler the
+ * packet is dropped, as asked.  fail=open only asks (DPI_MARK_WANT): the
+ * queueing comes after the pipeline has decided the packet's fate
+ * (add_dpi_queue), so that the queue's bypass, which accepts, keeps it. */
+static int build_dpi_chain(struct compiler *c, const struct action_dpi *d,
+			   const char *name)
+{
+	uint8_t done[16] = { 0 };
+	struct nir_chain *ch;
+	struct nir_rule *r;
+	int idx;
+
+	if (add_label_use_chain(c))
+		return -1;
+	ch = nir_add_chain(c->inet, name);
+	if (!ch)
+		return compile_oom(c);
+	idx = c->inet->n_chains - 1;
+	done[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
+	if (!(r = nir_add_rule(ch)) || add_mark_match(r, DPI_MARK_SEEN, DPI_MARK_SEEN) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return compile_oom(c);
+	if (!(r = nir_add_rule(&c->inet->chains[idx])) || add_label_match(r, done, done) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return compile_oom(c);
+	r = nir_add_rule(&c->inet->chains[idx]);
+	if (!r)
+		return compile_oom(c);
+	if (d->fail_closed)
+		return add_queue_stmt(c, r, d);
+	return add_mark_set(r, NIR_META_MARK, 0xffffffffu, DPI_MARK_WANT) ?
+	       compile_oom(c) : 0;
+}
+
+/* fail=open queues at the end of the pipeline: one such setting a bridge. */
+static int dpi_setting(struct compiler *c, const struct flow *f,
+		       const struct action_dpi *d)
+{
+	if (d->fail_closed)
+		return 0;
+	if (!c->dpi_used) {
+		c->dpi = *d;
+		c->dpi_used = true;
+		return 0;
+	}
+	if (c->dpi.queue_lo != d->queue_lo || c->dpi.queue_hi != d->queue_hi)
+		return compile_fail(c, f, "every dpi(...,fail=open) of a bridge must use the same queue");
+	return 0;
+}
+
+int add_dpi_queue(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r;
+
+	if (!c->dpi_used)
+		return 0;
+	r = nir_add_rule(ch);
+	if (!r || add_mark_match(r, DPI_MARK_WANT | DPI_MARK_SEEN, DPI_MARK_WANT))
+		return compile_oom(c);
+	return add_queue_stmt(c, r, &c->dpi);
+}
+
+static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
+{
+	char name[64];
+
+	if (e->c->in->lacks_queue)
+		return compile_fail(e->c, e->f, "dpi() needs the nft queue statement (nft_queue) or xt's NFQUEUE target (nft_compat, xt_NFQUEUE), which this kernel lacks");
+	if (e->st.pass == PASS_PRE || e->st.l3 == L3_OTHER)
+		return 0;
+	if (dpi_setting(e->c, e->f, d))
+		return -1;
+	if (d->fail_closed)
+		snprintf(name, sizeof(name), "dpi_q%u_%u_closed", d->queue_lo, d->queue_hi);
+	else
+		snprintf(name, sizeof(name), "dpi_want");
+	if (!nir_find_chain(e->c->inet, name) && build_dpi_chain(e->c, d, name))
+		return -1;
+	if (e->sum.depth < 1)
+		e->sum.depth = 1;
+	if (last) {
+		e->ended = true;
+		return add_verdict(e->rule, NIR_GOTO, name) ? compile_oom(e->c) : 0;
+	}
+	if (add_verdict(e->rule, NIR_JUMP, name))
+		return compile_oom(e->c);
+	return next_segment(e);
+}
+
+/* mod_dl_src/mod_dl_dst: rewrite the Ethernet header in place; the bridge
+ * forwards by the new destination. */
+static int emit_eth_set(struct emit *e, const struct action_set_field *w)
+{
+	struct nir_stmt *s;
+
+	if (!mask_is_full(w->mask, 6))
+		return compile_fail(e->c, e->f, "masked writes to %s are not supported",
+				    field_info(w->field)->name);
+	if (e->st.pass == PASS_PRE)
+		return 0;
+	s = nir_add_stmt(e->rule, NIR_PAYLOAD_SET);
+	if (!s)
+		return compile_oom(e->c);
+	s->u.set.dst = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_LL_HEADER, .offset = w->field == F_DL_SRC ? 6 : 0,
+		.len = 6, .name = w->field == F_DL_SRC ? "ether saddr" : "ether daddr",
+		.fmt = NIR_FMT_MAC };
+	s->u.set.value.len = 6;
+	memcpy(s->u.set.value.data, w->value, 6);
+	return 0;
+}
+
+static int emit_action(struct emit *e, const struct flow_action *a, bool last)
+{
+	struct path_state target;
+
+	switch (a->type) {
+	case ACT_OUTPUT:
+		return emit_output(e, a->u.port);
+	case ACT_NORMAL:
+	case ACT_FLOOD:
+		return emit_output(e, OUT_NORMAL);
+	case ACT_IN_PORT:
+		return compile_fail(e->c, e->f, "in_port action is not supported");
+	case ACT_SET_FIELD:
+		if (a->u.set.field == F_DL_SRC || a->u.set.field == F_DL_DST)
+			return emit_eth_set(e, &a->u.set);
+		set_reg(&e->st, &a->u.set);
+		return 0;
+	case ACT_CT_CLEAR:
+		/* later matches see -trk; the packet keeps its conntrack entry */
+		e->st.tracked = false;
+		return 0;
+	case ACT_RESUBMIT:
+	case ACT_GOTO_TABLE:
+		target = e->st;
+		target.table = a->u.table;
+		return emit_call(e, &target, last || a->type == ACT_GOTO_TABLE, NULL);
+	case ACT_CT:
+		return emit_ct(e, &a->u.ct, last);
+	case ACT_DPI:
+		return emit_dpi(e, &a->u.dpi, last);
+	case ACT_GROUP:
+		target = e->st;
+		target.group = a->u.group_id + 1;
+		return emit_call(e, &target, last, NULL);
+	}
+	return 0;
+}
+
+static int emit_flow_with(struct compiler *c, int chain_idx,
+			  const struct path_state *st, const struct compile_flow *cf,
+			  struct chain_summary *sum, const struct nir_stmt *extra);
+
+int emit_flow(struct compiler *c, int chain_idx,
+		     const struct path_state *st, const struct compile_flow *cf,
+		     struct chain_summary *sum)
+{
+	return emit_flow_with(c, chain_idx, st, cf, sum, NULL);
+}
+
+/* One flow as a rule of chain chain_idx; 'extra' (may be NULL) is one more
+ * match statement, and a flow with id 0 (a group bucket) has no counter. */
+static int emit_flow_with(struct compiler *c, int chain_idx,
+			  const struct path_state *st, const struct compile_flow *cf,
+			  struct chain_summary *sum, const struct nir_stmt *extra)
+{
+	struct nir_table *t = table_for(c, st);
+	struct nir_chain *chain = &t->chains[chain_idx];
+	struct emit e = {
+		.c = c, .f = cf->flow, .st = *st, .table = t, .id = cf->id,
+		.sum = { .zone = ZONE_NONE }, .flow_chain = -1,
+	};
+	const struct flow_match *m_in;
+	char counter[64];
+	int ret;
+
+	e.rule = nir_add_rule(chain);
+	if (!e.rule)
+		return compile_oom(c);
+	ret = compile_matches(c, cf->flow, st, e.rule);
+	if (ret == -2)
+		return compile_fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
+			    cf->flow->dpi_host ? cf->flow->dpi_host : "");
+	if (ret < 0)
+		return compile_oom(c);
+	if (ret == 0) {
+		/* Can never match here: drop the rule. */
+		free(e.rule->stmts);
+		chain->n_rules--;
+		return 0;
+	}
+	if (extra) {
+		struct nir_stmt *s = nir_add_stmt(e.rule, extra->kind);
+
+		if (!s)
+			return compile_oom(c);
+		*s = *extra;
+	}
+	if (st->pass == PASS_MAIN && cf->id) {
+		struct nir_stmt *s = nir_add_stmt(e.rule, NIR_COUNTER);
+		char *text = flow_text(cf->flow);
+
+		if (!s || !text) {
+			free(text);
+			return compile_oom(c);
+		}
+		brflow_counter_name(cf->id, counter, sizeof(counter));
+		snprintf(s->u.counter_name, sizeof(s->u.counter_name), "%s", counter);
+		if (strlen(text) > 120)
+			strcpy(text + 117, "...");
+		e.rule->comment = text;
+	}
+	/* An exact in_port match is known on every path this flow starts, so
+	 * tables it calls need only the flows for that port. */
+	m_in = flow_find_match(cf->flow, F_IN_PORT);
+	if (m_in && mask_is_full(m_in->mask, field_width(F_IN_PORT)) && !e.st.in_port)
+		e.st.in_port = be_uint(m_in->value, field_width(F_IN_PORT));
+	for (int i = 0; i < cf->flow->n_actions && !e.ended; i++) {
+		if (emit_action(&e, &cf->flow->actions[i], i == cf->flow->n_actions - 1))
+			return -1;
+	}
+	if (!e.ended && add_verdict(e.rule, NIR_RETURN, NULL))
+		return compile_oom(c);
+	merge_summary(sum, &e.sum, 0);
+	return 0;
+}
+
+static const struct ofgroup *find_group(const struct compiler *c, uint32_t id)
+{
+	for (int i = 0; i < c->in->n_groups; i++)
+		if (c->in->groups[i].group_id == id)
+			return &c->in->groups[i];
+	return NULL;
+}
+
+/* A select group: each bucket is a rule "symhash mod W < running sum of
+ * weights" followed by the bucket's actions.  The hash is symmetric over
+ * addresses and ports, so every packet of a connection, both ways, takes
+ * the same bucket; a bucket's ct(commit,nat(dst=...)) then pins the
+ * connection to its backend for good. */
+int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
+		      struct chain_summary *sum)
+{
+	const struct ofgroup *g = find_group(c, st->group - 1);
+	struct path_state bucket_st = *st;
+	uint32_t total = 0, running = 0;
+
+	if (!g)
+		return compile_fail(c, NULL, "group:%u: no such group", st->group - 1);
+	if (g->type != GROUP_SELECT)
+		return compile_fail(c, NULL, "group %u: only type=select groups are supported",
+				    g->group_id);
+	for (int i = 0; i < g->n_buckets; i++)
+		total += g->buckets[i].weight;
+	bucket_st.group = 0;
+	for (int i = 0; i < g->n_buckets && total; i++) {
+		const struct ofgroup_bucket *b = &g->buckets[i];
+		struct flow pseudo = { .n_actions = b->n_actions,
+				       .actions = b->actions };
+		struct compile_flow cf = { .id = 0, .flow = &pseudo };
+		struct nir_stmt hash = { .kind = NIR_MATCH };
+
+		if (!b->weight)
+			continue;
+		running += b->weight;
+		hash.u.match.src = (struct nir_src){ .kind = NIR_SRC_SYMHASH,
+			.key = total, .len = 4, .name = "symhash mod", .fmt = NIR_FMT_DEC };
+		hash.u.match.less = true;
+		hash.u.match.value.len = 4;
+		memcpy(hash.u.match.value.data, &running, 4);
+		/* the last bucket takes whatever is left */
+		if (emit_flow_with(c, chain_idx, &bucket_st, &cf, sum,
+				   running == total ? NULL : &hash))
+			return -1;
+	}
+	return 0;
+}
+
