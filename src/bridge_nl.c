@@ -11,6 +11,7 @@
 #include <libmnl/libmnl.h>
 
 #include "bridge_nl.h"
+#include "rtnl.h"
 #include "errbuf.h"
 
 /* What we need to know about an existing interface. */
@@ -22,41 +23,6 @@ struct link_info {
 	unsigned int flags;	/* IFF_* */
 };
 
-/* Sends one request and runs cb on the answers until the ack or the end of
- * a dump.  Returns 0 or -errno. */
-static int rtnl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
-{
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
-	uint32_t portid, seq;
-	int n, ret;
-
-	nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!nl)
-		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	portid = mnl_socket_get_portid(nl);
-	seq = nlh->nlmsg_seq = (uint32_t)time(NULL);
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	ret = 0;
-	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		n = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
-		if (n <= MNL_CB_STOP)
-			break;
-	}
-	if (n < 0)
-		ret = -errno;
-out:
-	mnl_socket_close(nl);
-	return ret;
-}
 
 static int linkinfo_cb(const struct nlattr *a, void *data)
 {

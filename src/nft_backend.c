@@ -729,20 +729,15 @@ static int add_table_msg(struct batch *b, enum nir_family fam,
 	return 0;
 }
 
-static int add_helper_msg(struct batch *b, const struct nir_table *t,
-			  const struct nir_helper *h)
+/* NEWOBJ for 'o', whose type and attributes the caller set; takes 'o'. */
+static int add_obj_msg(struct batch *b, const struct nir_table *t,
+		       struct nftnl_obj *o, const char *name, const char *what)
 {
-	struct nftnl_obj *o = nftnl_obj_alloc();
 	struct nlmsghdr *nlh;
 
-	if (!o)
-		return -1;
 	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, t->name);
-	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, h->name);
+	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
 	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, nfproto(t->family));
-	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
-	nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, h->helper);
-	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, h->l4proto);
 	nlh = batch_msg(b, NFT_MSG_NEWOBJ, nfproto(t->family), NLM_F_CREATE);
 	if (!nlh) {
 		nftnl_obj_free(o);
@@ -750,35 +745,34 @@ static int add_helper_msg(struct batch *b, const struct nir_table *t,
 	}
 	nftnl_obj_nlmsg_build_payload(nlh, o);
 	nftnl_obj_free(o);
-	batch_end_msg(b, "ct helper %s %s/%s", family_str(t->family), t->name,
-		      h->name);
+	batch_end_msg(b, "%s %s %s/%s", what, family_str(t->family), t->name, name);
 	return 0;
+}
+
+static int add_helper_msg(struct batch *b, const struct nir_table *t,
+			  const struct nir_helper *h)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+
+	if (!o)
+		return -1;
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_HELPER);
+	nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, h->helper);
+	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, h->l4proto);
+	return add_obj_msg(b, t, o, h->name, "ct helper");
 }
 
 static int add_counter_msg(struct batch *b, const struct nir_table *t,
 			   const struct nir_counter *c)
 {
 	struct nftnl_obj *o = nftnl_obj_alloc();
-	struct nlmsghdr *nlh;
 
 	if (!o)
 		return -1;
-	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, t->name);
-	nftnl_obj_set_str(o, NFTNL_OBJ_NAME, c->name);
-	nftnl_obj_set_u32(o, NFTNL_OBJ_FAMILY, nfproto(t->family));
 	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
 	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_PKTS, c->packets);
 	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_BYTES, c->bytes);
-	nlh = batch_msg(b, NFT_MSG_NEWOBJ, nfproto(t->family), NLM_F_CREATE);
-	if (!nlh) {
-		nftnl_obj_free(o);
-		return -1;
-	}
-	nftnl_obj_nlmsg_build_payload(nlh, o);
-	nftnl_obj_free(o);
-	batch_end_msg(b, "counter %s %s/%s", family_str(t->family), t->name,
-		      c->name);
-	return 0;
+	return add_obj_msg(b, t, o, c->name, "counter");
 }
 
 /* nftables' datatype numbers and byte order names, so `nft list` prints
