@@ -3,6 +3,7 @@
  * pipeline, decision), and the ctstate chains that turn netfilter's state
  * and brflow's committed bits into OVS's ct_state flags. */
 #include "compile_priv.h"
+#include "dpi.h"
 
 #include <linux/netfilter/nf_tables.h>
 #include <string.h>
@@ -48,15 +49,12 @@ static int add_not_ours_accept(struct compiler *c, struct nir_chain *ch)
 }
 
 /* After the pipeline returned: no output chosen means drop. */
-static int add_decision(struct compiler *c, struct nir_chain *ch, bool dpi_queue)
+static int add_decision(struct compiler *c, struct nir_chain *ch)
 {
 	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || add_mark_match(r, MARK_OUT, 0) || add_verdict(r, NIR_DROP, NULL))
 		return compile_oom(c);
-	/* the packet's fate is decided: now it may go to the DPI handler */
-	if (dpi_queue && add_dpi_queue(c, ch))
-		return -1;
 	r = rule_in(c, ch);
 	if (!r || add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
@@ -358,13 +356,20 @@ int build_bridge_table(struct compiler *c)
 			return compile_oom(c);
 	}
 	if (add_entry(c, "classify", PASS_MAIN, L3_OTHER) ||
-	    add_decision(c, nir_find_chain(c->bridge, "classify"), false))
+	    add_decision(c, nir_find_chain(c->bridge, "classify")))
 		return -1;
 
 	/* bridge forward: only the port the pipeline chose may carry it. */
 	enf = base_chain(c, c->bridge, "enforce", NIR_HOOK_FORWARD, 100);
 	if (!enf || !(r = rule_in(c, enf)) ||
 	    add_mark_match(r, MARK_OURS | MARK_OUT, MARK_OURS | OUT_NORMAL << MARK_OUT_SHIFT) ||
+	    add_verdict(r, NIR_ACCEPT, NULL))
+		return compile_oom(c);
+	/* dpi(fail=open) with no handler: the queue's bypass accepted the
+	 * packet before the pipeline chose an output */
+	if (!(r = rule_in(c, enf)) ||
+	    add_mark_match(r, MARK_OURS | MARK_OUT | DPI_MARK_WANT | DPI_MARK_SEEN,
+			   MARK_OURS | DPI_MARK_WANT) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
 	for (int i = 0; i < c->in->n_ports; i++) {
@@ -413,7 +418,7 @@ int build_inet_table(struct compiler *c)
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
 		return -1;
-	if (add_decision(c, nir_find_chain(c->inet, "pipeline"), true))
+	if (add_decision(c, nir_find_chain(c->inet, "pipeline")))
 		return -1;
 	return build_nat_chains(c);
 }

@@ -528,13 +528,13 @@ static int add_queue_stmt(struct compiler *c, struct nir_rule *r,
 	return 0;
 }
 
-/* The chain behind dpi(...).  It does nothing for a packet the handler has
- * seen (it comes back with NF_REPEAT and DPI_MARK_SEEN, and the pipeline
- * runs again, now seeing the labels) or whose connection is classified
- * (label bit 127).  fail=closed queues right here: with no handler the
- * packet is dropped, as asked.  fail=open only asks (DPI_MARK_WANT): the
- * queueing comes after the pipeline has decided the packet's fate
- * (add_dpi_queue), so that the queue's bypass, which accepts, keeps it. */
+/* The chain behind dpi(...): nothing for a packet the handler has seen (it
+ * comes back with NF_REPEAT and DPI_MARK_SEEN, and the pipeline runs again,
+ * now seeing the labels it wrote) or whose connection is classified (label
+ * bit 127); otherwise queue it.  fail=open marks the packet DPI_MARK_WANT
+ * first: with no handler the queue's bypass accepts it before the pipeline
+ * chose an output, and the enforce chain lets such a packet go where the
+ * bridge sends it.  fail=closed: no handler, no packet. */
 static int build_dpi_chain(struct compiler *c, const struct action_dpi *d,
 			   const char *name)
 {
@@ -559,38 +559,13 @@ static int build_dpi_chain(struct compiler *c, const struct action_dpi *d,
 	r = nir_add_rule(&c->inet->chains[idx]);
 	if (!r)
 		return compile_oom(c);
-	if (d->fail_closed)
-		return add_queue_stmt(c, r, d);
-	return add_mark_set(r, NIR_META_MARK, 0xffffffffu, DPI_MARK_WANT) ?
-	       compile_oom(c) : 0;
-}
-
-/* fail=open queues at the end of the pipeline: one such setting a bridge. */
-static int dpi_setting(struct compiler *c, const struct flow *f,
-		       const struct action_dpi *d)
-{
-	if (d->fail_closed)
-		return 0;
-	if (!c->dpi_used) {
-		c->dpi = *d;
-		c->dpi_used = true;
-		return 0;
-	}
-	if (c->dpi.queue_lo != d->queue_lo || c->dpi.queue_hi != d->queue_hi)
-		return compile_fail(c, f, "every dpi(...,fail=open) of a bridge must use the same queue");
-	return 0;
-}
-
-int add_dpi_queue(struct compiler *c, struct nir_chain *ch)
-{
-	struct nir_rule *r;
-
-	if (!c->dpi_used)
-		return 0;
-	r = nir_add_rule(ch);
-	if (!r || add_mark_match(r, DPI_MARK_WANT | DPI_MARK_SEEN, DPI_MARK_WANT))
+	/* fail=open: say "queued" first; if no handler listens, the queue's
+	 * bypass accepts the packet before the pipeline chose an output, and
+	 * the enforce chain lets such a packet go where the bridge sends it */
+	if (!d->fail_closed &&
+	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, DPI_MARK_WANT))
 		return compile_oom(c);
-	return add_queue_stmt(c, r, &c->dpi);
+	return add_queue_stmt(c, r, d);
 }
 
 static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
@@ -601,12 +576,8 @@ static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
 		return compile_fail(e->c, e->f, "dpi() needs the nft queue statement (nft_queue) or xt's NFQUEUE target (nft_compat, xt_NFQUEUE), which this kernel lacks");
 	if (e->st.pass == PASS_PRE || e->st.l3 == L3_OTHER)
 		return 0;
-	if (dpi_setting(e->c, e->f, d))
-		return -1;
-	if (d->fail_closed)
-		snprintf(name, sizeof(name), "dpi_q%u_%u_closed", d->queue_lo, d->queue_hi);
-	else
-		snprintf(name, sizeof(name), "dpi_want");
+	snprintf(name, sizeof(name), "dpi_q%u_%u_%s", d->queue_lo, d->queue_hi,
+		 d->fail_closed ? "closed" : "open");
 	if (!nir_find_chain(e->c->inet, name) && build_dpi_chain(e->c, d, name))
 		return -1;
 	if (e->sum.depth < 1)

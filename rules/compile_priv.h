@@ -99,8 +99,6 @@ struct compiler {
 	 * layout): user matches ignore them, user writes may not touch them */
 	uint8_t label_reserved[16];
 	int n_commits;               /* commit chains made so far */
-	bool dpi_used;               /* some dpi() action was compiled */
-	struct action_dpi dpi;       /* its setting (one per bridge) */
 };
 
 /* Records the first error, "flow 'TEXT': REASON" (f may be NULL); -1. */
@@ -137,7 +135,6 @@ int emit_flow(struct compiler *c, int chain_idx, const struct path_state *st,
 	      const struct compile_flow *cf, struct chain_summary *sum);
 int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
 	       struct chain_summary *sum);
-int add_dpi_queue(struct compiler *c, struct nir_chain *ch);
 void merge_summary(struct chain_summary *into, const struct chain_summary *s,
 		   int extra_depth);
 

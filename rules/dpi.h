@@ -18,8 +18,9 @@
  * pipeline, repeated (NF_REPEAT) with the new labels, does not queue the
  * same packet again. */
 #define DPI_MARK_SEEN         0x20000000u
-/* Packet-mark bit a dpi() action sets: queue this packet once the pipeline
- * has decided it (so that a bypassed queue, accepting, loses nothing). */
+/* Packet-mark bit a dpi(fail=open) sets before queueing: when no handler
+ * listens, the queue's bypass accepts the packet before the pipeline chose
+ * an output, and the bridge's enforce chain then lets it pass. */
 #define DPI_MARK_WANT         0x40000000u
 
 /* Host patterns: "example.com" matches exactly; "*.example.com" matches

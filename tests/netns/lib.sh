@@ -732,7 +732,12 @@ dpi_flows() {
 # dpi_labels SUBSTRING: the labels (0x + 32 hex digits, see ct_labels) of the first
 # conntrack entry whose ct_labels line holds SUBSTRING (e.g. "dport=443 ").
 dpi_labels() {
-	ct_labels 2>/dev/null | grep -F -- "$1" | grep -o 'labels=0x[0-9a-f]*' | head -1 | cut -d= -f2
+	local l
+	l=$(ct_labels 2>/dev/null | grep -F -- "$1" | grep -o 'labels=0x[0-9a-f]*' | head -1 | cut -d= -f2)
+	# bit 126 is brflow's own "committed" bit, not the handler's
+	[[ $l =~ ^0x[0-9a-f]{32}$ ]] &&
+		l=$(printf '0x%x%s' $((0x${l:2:1} & ~4)) "${l:3}")
+	echo "$l"
 }
 
 # dpi_label_hex PROTO_ID HOST_BITS: the labels of a connection the handler is done with:
