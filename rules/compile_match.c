@@ -414,10 +414,25 @@ static int first_packet_match(const struct flow_match *m, const struct path_stat
 	return 1;
 }
 
+#define NOT_NAT_VIEW 2
+
+/* An address or port after ct(nat,table=N): from conntrack (views 1, 2), or
+ * known statically on the first packet (view 3); NOT_NAT_VIEW when the
+ * packet's own field is right (view 3, field not translated or unknown). */
+static int nat_view_match(const struct flow_match *m, const struct path_state *st,
+			  struct nir_rule *r)
+{
+	if (st->nat_view == 3)
+		return first_packet_known(m, st) ? first_packet_match(m, st) : NOT_NAT_VIEW;
+	return translated_match(m, st, r);
+}
+
 static int one_match(const struct compiler *c, const struct flow *f,
 		     const struct flow_match *m, const struct path_state *st,
 		     struct nir_rule *r)
 {
+	int ret;
+
 	const struct compile_input *in = c->in;
 	bool ip = st->l3 != L3_OTHER;
 	bool v4 = st->l3 == L3_IP4, v6 = st->l3 == L3_IP6;
@@ -445,10 +460,8 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_NW_DST:
 		if (!v4)
 			return 0;
-		if (st->tracked && st->nat_view == 3 && first_packet_known(m, st))
-			return first_packet_match(m, st);
-		if (st->tracked && (st->nat_view == 1 || st->nat_view == 2))
-			return translated_match(m, st, r);
+		if (st->tracked && st->nat_view && (ret = nat_view_match(m, st, r)) != NOT_NAT_VIEW)
+			return ret;
 		return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER,
 					 m->field == F_NW_SRC ? 12 : 16,
 					 m->field == F_NW_SRC ? "ip saddr" : "ip daddr",
@@ -457,10 +470,8 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_IPV6_DST:
 		if (!v6)
 			return 0;
-		if (st->tracked && st->nat_view == 3 && first_packet_known(m, st))
-			return first_packet_match(m, st);
-		if (st->tracked && (st->nat_view == 1 || st->nat_view == 2))
-			return translated_match(m, st, r);
+		if (st->tracked && st->nat_view && (ret = nat_view_match(m, st, r)) != NOT_NAT_VIEW)
+			return ret;
 		return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER,
 					 m->field == F_IPV6_SRC ? 8 : 24,
 					 m->field == F_IPV6_SRC ? "ip6 saddr" : "ip6 daddr",
@@ -471,10 +482,8 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_TP_DST:
 		if (!ip)
 			return 0;
-		if (st->tracked && st->nat_view == 3 && first_packet_known(m, st))
-			return first_packet_match(m, st);
-		if (st->tracked && (st->nat_view == 1 || st->nat_view == 2))
-			return translated_match(m, st, r);
+		if (st->tracked && st->nat_view && (ret = nat_view_match(m, st, r)) != NOT_NAT_VIEW)
+			return ret;
 		return add_payload_match(r, NFT_PAYLOAD_TRANSPORT_HEADER,
 					 m->field == F_TP_SRC ? 0 : 2,
 					 m->field == F_TP_SRC ? "th sport" : "th dport",
