@@ -49,8 +49,8 @@ src/brflowd: $(DAEMON_OBJ) rules/librules.a
 ctl/brflowctl: $(CTL_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ)
 
-queue/brflow-dpi: $(QUEUE_OBJ) rules/librules.a src/ctlproto.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(QUEUE_OBJ) src/ctlproto.o rules/librules.a $(DPI_LIBS)
+queue/brflow-dpi: $(QUEUE_OBJ) rules/librules.a src/ctlproto.o src/log.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(QUEUE_OBJ) src/ctlproto.o src/log.o rules/librules.a $(DPI_LIBS)
 
 # Test programs link the handler's objects except its main().
 queue/test_%: queue/test_%.c $(filter-out queue/dpi_main.o,$(QUEUE_OBJ)) rules/librules.a src/ctlproto.o

@@ -51,28 +51,6 @@ struct dpi_main {
 	uint64_t last_check_ms;
 };
 
-/* ---- log (src/log.h) ---- */
-
-static enum log_level log_level = BLOG_INFO;
-
-void log_set_level(enum log_level level)
-{
-	log_level = level;
-}
-
-void log_msg(enum log_level level, const char *fmt, ...)
-{
-	static const char *const names[] = { "error", "warn", "info", "debug" };
-	char buf[1024];
-	va_list ap;
-
-	if (level > log_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	dprintf(STDERR_FILENO, "brflow-dpi: %s: %s\n", names[level], buf);
-}
 
 /* ---- options ---- */
 
@@ -465,6 +443,7 @@ int main(int argc, char **argv)
 	struct dpi_main m = { .epfd = -1, .sigfd = -1, .statfd = -1 };
 	int rc = 1;
 
+	log_set_program("brflow-dpi");
 	parse_opts(argc, argv, &m.o);
 	if (setup(&m))
 		goto out;

@@ -36,29 +36,6 @@ struct options {
 	gid_t gid;
 };
 
-/* ---- logging ---- */
-
-static enum log_level log_level = BLOG_INFO;
-
-void log_set_level(enum log_level level)
-{
-	log_level = level;
-}
-
-void log_msg(enum log_level level, const char *fmt, ...)
-{
-	static const char *const names[] = { "error", "warn", "info", "debug" };
-	char buf[1024];
-	va_list ap;
-
-	if (level > log_level)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	/* One write per line so lines of concurrent writers do not mix. */
-	dprintf(STDERR_FILENO, "brflowd: %s: %s\n", names[level], buf);
-}
 
 /* ---- options ---- */
 
@@ -360,6 +337,8 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	int ready_fd = -1, lfd, sfd;
 	bool loose_done;
+
+	log_set_program("brflowd");
 
 	parse_options(argc, argv, &o);
 	sfd = signal_setup();

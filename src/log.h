@@ -1,10 +1,11 @@
-/* brflowd's log: one line per message on stderr, filtered by level.
- * Implemented in brflowd.c (which owns the --log-level option). */
+/* The daemons' log (brflowd, brflow-dpi): one line per message on stderr,
+ * filtered by level, prefixed with the program's name (src/log.c). */
 #ifndef BRFLOW_LOG_H
 #define BRFLOW_LOG_H
 
 enum log_level { BLOG_ERR, BLOG_WARN, BLOG_INFO, BLOG_DEBUG };
 
+void log_set_program(const char *name);
 void log_set_level(enum log_level level);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
