@@ -73,8 +73,16 @@ check-vm: all unit
 	tests/vm/run.sh bash tests/run.sh
 
 # Benchmarks (tests/bench/*.sh, as root): each prints its own table.
-bench: all
+# tests/bench/connrate is perf.sh's new-connections-per-second tool.
+tests/bench/connrate: tests/bench/connrate.c
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+bench: all tests/bench/connrate
 	@rc=0; for b in tests/bench/*.sh; do echo "# $$b"; bash "$$b" || rc=1; done; exit $$rc
+
+# perf.sh alone with short measurements (under 10 minutes).
+bench-quick: all tests/bench/connrate
+	bash tests/bench/perf.sh --quick
 
 asan:
 	$(MAKE) clean
@@ -98,4 +106,4 @@ clean:
 	rm -f rules/*.o rules/librules.a src/*.o src/brflowd ctl/*.o ctl/brflowctl $(UNIT_BIN) \
 		queue/*.o queue/brflow-dpi $(QUEUE_TEST_BIN)
 
-.PHONY: all unit check check-vm bench asan install clean
+.PHONY: all unit check check-vm bench bench-quick asan install clean
