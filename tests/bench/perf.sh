@@ -1,0 +1,462 @@
+#!/bin/bash
+# Performance benchmark (issue 6): one switch namespace with a Linux bridge and two
+# hosts, and side by side in the same run
+#   plain        the bridge without netfilter (br_netfilter off for it, no ruleset)
+#   brnf+ct      br_netfilter on and a one-rule inet ruleset that turns conntrack on
+#                (`ct state established accept`): the cost of conntrack alone
+#   brflow N     brflowd with the security-group policy of tests/bench/gen-policy.sh N
+#   iptables N   the same policy as linear iptables FORWARD rules (iptables-restore)
+# for N = 10, 1000, 10000, 100000: one-stream iperf3 throughput, new connections per
+# second (tests/bench/connrate), policy load time and the time of one more allow flow
+# (median of 5), each throughput and rate also as a ratio to plain.  Then the issue's
+# targets as PASS/FAIL lines (informational).  Exit 0 unless the measurement broke.
+#
+# Usage: perf.sh [--quick] [--ctpath]
+#   --quick   3 s measurements instead of 10 (the whole run stays under 10 minutes)
+#   --ctpath  for the stock-kernel lane (tests/vm/run.sh bash tests/bench/perf.sh
+#             --ctpath): the same small stateful policy by hand in nftables, once with
+#             bridge-family conntrack (nf_conntrack_bridge, br_netfilter off) and once
+#             in the inet family through br_netfilter; skips without nf_conntrack_bridge
+# Environment: BENCH_SECONDS (per measurement), BENCH_NS (default "10 1000 10000
+# 100000"), BENCH_PARALLEL (connrate's connections in flight, default 16),
+# BENCH_LOAD_TIMEOUT (seconds for one policy load, default 300).
+#
+# Every wait is bounded; a load that exceeds its timeout is reported as TIMEOUT and the
+# larger sizes of that set-up are not tried.  All state lives in the run's namespaces
+# and temp dir and goes with them.
+. "$(dirname "$0")/../netns/lib.sh"
+TEST_NAME=bench-perf
+
+QUICK=0 CTPATH=0
+for arg in "$@"; do
+	case $arg in
+	--quick) QUICK=1 ;;
+	--ctpath) CTPATH=1 ;;
+	*) echo "usage: $0 [--quick] [--ctpath]" >&2; exit 2 ;;
+	esac
+done
+if [ $QUICK = 1 ]; then SECS=${BENCH_SECONDS:-3}; else SECS=${BENCH_SECONDS:-10}; fi
+NS=${BENCH_NS:-"10 1000 10000 100000"}
+PARALLEL=${BENCH_PARALLEL:-16}
+LOAD_TIMEOUT=${BENCH_LOAD_TIMEOUT:-300}
+UPDATES=5
+UPDATE_TIMEOUT=${BENCH_LOAD_TIMEOUT:-300}
+IPERF_PORT=5201
+CONN_PORT=7001
+BIG=100000
+ROWS=()
+declare -A THR CPS LOAD UPD NOTE
+
+say() { echo "# $(date +%T) $*"; }
+
+# ---------------------------------------------------------------- topology
+
+# The hosts are ports 1 and 2 (p1, p2), as in lib.sh, but the bridge starts as a plain
+# Linux bridge: brflowd adopts it later.
+perf_topology() {
+	local i h
+	bf_init
+	bf_netns_add "$SW" || bf_setup_fail "cannot create namespace $SW"
+	ip -n "$SW" link add "$BR" type bridge || bf_setup_fail "cannot create bridge $BR"
+	ip -n "$SW" link set "$BR" up
+	brnf_set 0
+	for i in 1 2; do
+		h=$(hns "$i")
+		bf_netns_add "$h" || bf_setup_fail "cannot create namespace $h"
+		ip -n "$SW" link add "p$i" type veth peer name eth0 netns "$h" &&
+			ip -n "$SW" link set "p$i" master "$BR" up &&
+			ip -n "$h" addr add "$(hip "$i")/24" dev eth0 &&
+			ip -n "$h" link set eth0 up ||
+			bf_setup_fail "cannot add host $i"
+		# RST-closed connections leave no TIME_WAIT, yet give connrate room
+		ip netns exec "$h" sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
+	done
+	BF_HOSTS=2
+	wait_until 10 ip netns exec "$(hns 1)" ping -c1 -W1 "$(hip 2)" ||
+		bf_setup_fail "h1 cannot ping h2 over the plain bridge"
+}
+
+# brnf_set 0|1: br_netfilter's call-iptables for the bridge and the namespace.  Both
+# must be off for a bridge that never enters the inet hooks.
+brnf_set() {
+	local k
+	ip -n "$SW" link set "$BR" type bridge nf_call_iptables "$1" nf_call_ip6tables "$1" ||
+		bf_setup_fail "cannot set nf_call_iptables $1 on $BR"
+	for k in iptables ip6tables arptables; do
+		brnf_sysctl_set "$k" "$1"
+	done
+}
+
+# brnf_sysctl_set NAME 0|1: net.bridge.bridge-nf-call-NAME in the switch namespace.  These
+# are per namespace on the kernels we know; should one be global, the root namespace's
+# value is put back and the run stops rather than change the host.
+brnf_sysctl_set() {
+	local f=/proc/sys/net/bridge/bridge-nf-call-$1 root
+	root=$(cat "$f" 2>/dev/null) || return 0
+	ip netns exec "$SW" sysctl -qw "net.bridge.bridge-nf-call-$1=$2" 2>/dev/null
+	if [ "$(cat "$f")" != "$root" ]; then
+		echo "$root" >"$f"
+		bf_setup_fail "net.bridge.bridge-nf-call-$1 is not per namespace on this kernel"
+	fi
+}
+
+# ---------------------------------------------------------------- measuring
+
+# t_now / t_since START: wall clock in seconds (float) and seconds since START.
+t_now() { echo "$EPOCHREALTIME"; }
+t_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
+
+ct_flush() { ip netns exec "$SW" conntrack -F >/dev/null 2>&1; }
+
+# measure ROW: one iperf3 stream for SECS after a first second left out (slow start),
+# from a fresh one-test server each time (a broken run cannot leave it busy), then
+# connrate for SECS, through whatever is loaded.
+# A set-up that passes nothing gets 0 and a note, never a hang.
+measure() {
+	local row=$1 json out srv
+	say "measuring $row"
+	ct_flush
+	bf_bg "$(hns 2)" "$BF_DIR/iperf3-s.log" timeout $((SECS + 40)) iperf3 -s -1 -p "$IPERF_PORT"
+	srv=$BF_LAST
+	if wait_until 5 listening "$(hns 2)" t "$IPERF_PORT"; then
+		json=$(ip netns exec "$(hns 1)" timeout $((SECS + 30)) iperf3 -c "$(hip 2)" \
+			-p "$IPERF_PORT" -t "$SECS" -O 1 --connect-timeout 5000 -J 2>/dev/null)
+		THR[$row]=$(python3 -c '
+import json, sys
+try:
+    print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9))
+except Exception:
+    print("0.00")
+' <<<"$json")
+	else
+		THR[$row]=0.00
+		NOTE[$row]="iperf3 -s did not listen"
+	fi
+	bf_kill "$srv"
+	[ "${THR[$row]}" = 0.00 ] && NOTE[$row]="${NOTE[$row]:-iperf3 moved nothing}"
+	ct_flush
+	out=$(ip netns exec "$(hns 1)" timeout $((SECS + 10)) "$CONNRATE" client "$(hip 2)" \
+		"$CONN_PORT" "$SECS" "$PARALLEL" 2>&1)
+	if [[ $out =~ rate\ ([0-9]+) ]]; then
+		CPS[$row]=${BASH_REMATCH[1]}
+	else
+		CPS[$row]=0
+		NOTE[$row]="${NOTE[$row]:+${NOTE[$row]}; }connrate: $(bf_oneline "$out")"
+	fi
+	say "$row: ${THR[$row]} Gbit/s, ${CPS[$row]} connections/s"
+}
+
+# median: the middle of the numbers on stdin.
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
+
+# timed_ms SECS CMD...: runs CMD (SECS at most), prints its wall time in ms; CMD's status.
+timed_ms() {
+	local t=$1 s rc
+	shift
+	s=$(t_now)
+	timeout "$t" "$@" >"$BF_DIR/upd.out" 2>&1
+	rc=$?
+	awk -v a="$s" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
+	return $rc
+}
+
+# run_updates ROW FN: FN K applies the K-th single update and prints its time (timed_ms).
+# UPDATES of them, fewer when they are slow (10 s in all after the first); the median
+# goes to UPD[ROW].
+run_updates() {
+	local row=$1 fn=$2 k ms rc s n=0
+	s=$(t_now)
+	: >"$BF_DIR/upd.ms"
+	for k in $(seq 1 $UPDATES); do
+		ms=$($fn "$k")
+		rc=$?
+		if [ $rc -ne 0 ]; then
+			if [ $rc -eq 124 ]; then
+				UPD[$row]=TIMEOUT
+				NOTE[$row]="one update took more than $UPDATE_TIMEOUT s"
+			else
+				UPD[$row]=FAILED
+				NOTE[$row]="update: $(bf_oneline "$(cat "$BF_DIR/upd.out")")"
+			fi
+			return 1
+		fi
+		echo "$ms" >>"$BF_DIR/upd.ms"
+		n=$((n + 1))
+		[ "$(t_since "$s" | cut -d. -f1)" -ge 10 ] && break
+	done
+	UPD[$row]=$(median <"$BF_DIR/upd.ms")
+	[ $n -lt $UPDATES ] && NOTE[$row]="update: median of $n (slow)"
+	return 0
+}
+
+# A new allow flow, distinct from every generated one (198.18.0.0/15 is never used),
+# at the highest allow priority: in iptables it goes at the head of the allow rules.
+new_flow() {
+	echo "table=1,priority=70,ct_state=+trk+new,tcp,in_port=3,nw_src=198.18.$1.$2,tp_dst=443,actions=ct(commit),normal"
+}
+
+new_rule() {
+	echo "-s 198.18.$1.$2/32 -p tcp -m physdev --physdev-in nx3 -m conntrack --ctstate NEW -m tcp --dport 443 -j ACCEPT"
+}
+
+# ---------------------------------------------------------------- set-ups
+
+# run_plain [ROW]: the bridge as it is with nothing loaded.  Measured first and again
+# last ("plain, again"), so the table shows how much the box drifted during the run.
+run_plain() {
+	local row=${1:-plain}
+	ROWS+=("$row")
+	measure "$row"
+}
+
+run_ctref() {
+	local row="brnf+ct, no policy"
+	ROWS+=("$row")
+	brnf_set 1
+	ip netns exec "$SW" nft -f - <<-EOF || bf_setup_fail "cannot load the conntrack reference ruleset"
+		table inet bench_ct {
+			chain pre {
+				type filter hook prerouting priority -150; policy accept;
+				ct state established accept
+			}
+		}
+	EOF
+	measure "$row"
+	ip netns exec "$SW" nft delete table inet bench_ct
+	brnf_set 0
+}
+
+# pctl SECS ARGS...: brflowctl that gives up after SECS.
+pctl() {
+	local t=$1
+	shift
+	timeout $((t + 5)) "$BRFLOWCTL" --timeout "$t" "$@"
+}
+
+brflow_start() {
+	bf_daemon_start || { NOTE[brflow]="brflowd did not start: $(bf_oneline "$(tail -3 "$BF_DIR/daemon.log")")"; return 1; }
+	pctl 30 add-br "$BR" >"$BF_DIR/out" 2>&1 &&
+		pctl 30 add-port "$BR" p1 ofport=1 >>"$BF_DIR/out" 2>&1 &&
+		pctl 30 add-port "$BR" p2 ofport=2 >>"$BF_DIR/out" 2>&1 ||
+		{ NOTE[brflow]="brflowd setup: $(bf_oneline "$(cat "$BF_DIR/out")")"; return 1; }
+}
+
+# brflow_one N: empty the table, load the policy (timed), add UPDATES flows (timed), measure.
+# 1 when this size could not be loaded (the larger ones are not tried).
+brflow_one() {
+	local n=$1 row="brflow N=$1" s rc k ms
+	ROWS+=("$row")
+	pctl "$LOAD_TIMEOUT" del-flows "$BR" >"$BF_DIR/out" 2>&1 ||
+		{ NOTE[$row]="del-flows: $(bf_oneline "$(cat "$BF_DIR/out")")"; LOAD[$row]=FAILED; return 1; }
+	say "brflow: replace-flows $n flows"
+	s=$(t_now)
+	pctl "$LOAD_TIMEOUT" replace-flows "$BR" "$BF_DIR/policy.$n.flows" >"$BF_DIR/out" 2>&1
+	rc=$?
+	LOAD[$row]=$(t_since "$s")
+	if [ $rc -ne 0 ]; then
+		if [ $rc -eq 124 ] || grep -qi 'timed* out' "$BF_DIR/out"; then
+			LOAD[$row]=TIMEOUT
+			NOTE[$row]="replace-flows took more than $LOAD_TIMEOUT s"
+		else
+			LOAD[$row]=FAILED
+			NOTE[$row]="replace-flows: $(bf_oneline "$(cat "$BF_DIR/out")")"
+			BROKEN=1
+		fi
+		return 1
+	fi
+	say "brflow: loaded $n flows in ${LOAD[$row]} s; single add-flow updates"
+	run_updates "$row" brflow_update
+	measure "$row"
+}
+
+brflow_update() {
+	timed_ms $((UPDATE_TIMEOUT + 5)) "$BRFLOWCTL" --timeout "$UPDATE_TIMEOUT" add-flow "$BR" \
+		"$(new_flow 0 "$1")"
+}
+
+brflow_stop() {
+	bf_daemon_stop >/dev/null 2>&1
+	# brflowd leaves its ruleset loaded when it exits; this namespace's ruleset is ours
+	ip netns exec "$SW" nft flush ruleset
+}
+
+run_brflow() {
+	local n
+	if brflow_start; then
+		for n in $NS; do
+			brflow_one "$n" || break
+		done
+	else
+		ROWS+=("brflow")
+		BROKEN=1
+	fi
+	brflow_stop
+}
+
+ipt() { ip netns exec "$SW" iptables -w 10 "$@"; }
+
+# iptables_one N: as brflow_one, with iptables-restore and iptables -I.
+iptables_one() {
+	local n=$1 row="iptables N=$1" s rc k ms
+	ROWS+=("$row")
+	timeout "$LOAD_TIMEOUT" ip netns exec "$SW" iptables -w 10 -F FORWARD >"$BF_DIR/out" 2>&1 ||
+		{ LOAD[$row]=FAILED; NOTE[$row]="iptables -F: $(bf_oneline "$(cat "$BF_DIR/out")")"; BROKEN=1; return 1; }
+	say "iptables: iptables-restore $n rules"
+	s=$(t_now)
+	timeout "$LOAD_TIMEOUT" ip netns exec "$SW" iptables-restore -w 10 \
+		<"$BF_DIR/policy.$n.ipt" >"$BF_DIR/out" 2>&1
+	rc=$?
+	LOAD[$row]=$(t_since "$s")
+	if [ $rc -ne 0 ]; then
+		if [ $rc -eq 124 ]; then
+			LOAD[$row]=TIMEOUT
+			NOTE[$row]="iptables-restore took more than $LOAD_TIMEOUT s"
+		else
+			LOAD[$row]=FAILED
+			NOTE[$row]="iptables-restore: $(bf_oneline "$(cat "$BF_DIR/out")")"
+			BROKEN=1
+		fi
+		return 1
+	fi
+	say "iptables: loaded $n rules in ${LOAD[$row]} s; single iptables -I updates"
+	run_updates "$row" iptables_update
+	measure "$row"
+}
+
+# shellcheck disable=SC2046 # new_rule prints one rule's words
+iptables_update() {
+	timed_ms "$UPDATE_TIMEOUT" ip netns exec "$SW" iptables -w 10 -I FORWARD 4 $(new_rule 0 "$1")
+}
+
+run_iptables() {
+	local n
+	brnf_set 1
+	for n in $NS; do
+		iptables_one "$n" || break
+	done
+	timeout "$LOAD_TIMEOUT" ip netns exec "$SW" iptables -w 10 -F FORWARD >/dev/null 2>&1
+	ipt -P FORWARD ACCEPT >/dev/null 2>&1
+	brnf_set 0
+}
+
+# ---------------------------------------------------------------- the bridge-family path (--ctpath)
+
+# ctpath_rules FAMILY: the small stateful policy, by hand, in FAMILY's forward hook.
+ctpath_rules() {
+	cat <<-EOF
+		table $1 bench_ctp {
+			chain fwd {
+				type filter hook forward priority 0; policy accept;
+				ct state established,related accept
+				ct state invalid drop
+				ip saddr $(hip 1) tcp dport { $IPERF_PORT, $CONN_PORT } ct state new accept
+				meta l4proto tcp drop
+			}
+		}
+	EOF
+}
+
+run_ctpath() {
+	local out
+	ROWS+=("inet ct via br_netfilter" "bridge-family ct")
+	brnf_set 1
+	ctpath_rules inet | ip netns exec "$SW" nft -f - || bf_setup_fail "cannot load the inet ruleset"
+	measure "inet ct via br_netfilter"
+	ip netns exec "$SW" nft delete table inet bench_ctp
+	brnf_set 0
+	if ! out=$(ctpath_rules bridge | ip netns exec "$SW" nft -f - 2>&1); then
+		NOTE[bridge-family ct]="this kernel has no conntrack in the bridge family (nf_conntrack_bridge): $(bf_oneline "$out")"
+		echo "skip - $TEST_NAME: bridge-family ct: ${NOTE[bridge-family ct]}"
+		return 0
+	fi
+	measure "bridge-family ct"
+	ip netns exec "$SW" nft delete table bridge bench_ctp
+}
+
+# ---------------------------------------------------------------- report
+
+ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b + 0 > 0) printf "%.2f", a / b; else printf "-" }'
+}
+
+# secs_ms: a load time as it is printed; TIMEOUT/FAILED stay words.
+report() {
+	local row thr cps
+	echo
+	printf '%-22s %8s %6s %8s %6s %9s %10s\n' "set-up" "Gbit/s" "ratio" "conn/s" "ratio" "load s" "update ms"
+	for row in "${ROWS[@]}"; do
+		thr=${THR[$row]:--}
+		cps=${CPS[$row]:--}
+		printf '%-22s %8s %6s %8s %6s %9s %10s' "$row" "$thr" "$(ratio "$thr" "${THR[plain]:-0}")" \
+			"$cps" "$(ratio "$cps" "${CPS[plain]:-0}")" "${LOAD[$row]:--}" "${UPD[$row]:--}"
+		[ -n "${NOTE[$row]:-}" ] && printf '  (%s)' "${NOTE[$row]}"
+		echo
+	done
+	echo "# $(date +%F), $SECS s per measurement, $PARALLEL connections in flight, $(nproc) CPUs, kernel $(uname -r), $(iptables -V 2>/dev/null)"
+}
+
+# target NAME VALUE OP LIMIT: one PASS/FAIL line (a missing value is a FAIL).
+target() {
+	local verdict
+	verdict=$(awk -v v="$2" -v op="$3" -v l="$4" 'BEGIN {
+		if (v !~ /^[0-9.]+$/) { print "FAIL"; exit }
+		if (op == ">=") print (v + 0 >= l + 0) ? "PASS" : "FAIL"
+		else print (v + 0 < l + 0) ? "PASS" : "FAIL"
+	}')
+	echo "$verdict - $1: $2 (target $3 $4)"
+}
+
+targets() {
+	local row="brflow N=$BIG"
+	echo
+	target "throughput at $BIG flows, ratio to plain" "$(ratio "${THR[$row]:-}" "${THR[plain]:-0}")" ">=" 0.85
+	target "connections/s at $BIG flows, ratio to plain" "$(ratio "${CPS[$row]:-}" "${CPS[plain]:-0}")" ">=" 0.80
+	target "load of $BIG flows, s" "${LOAD[$row]:--}" "<" 0.5
+	target "one add-flow into $BIG flows, ms" "${UPD[$row]:--}" "<" 10
+}
+
+# ---------------------------------------------------------------- main
+
+for tool in iperf3 iptables iptables-restore; do
+	command -v "$tool" >/dev/null || { echo "skip - $TEST_NAME: needs $tool (scripts/install-deps.sh)"; exit 0; }
+done
+BROKEN=0
+START=$SECONDS
+perf_topology
+CONNRATE=$BF_ROOT/tests/bench/connrate
+if [ ! -x "$CONNRATE" ] || [ "$CONNRATE" -ot "$CONNRATE.c" ]; then
+	CONNRATE=$BF_DIR/connrate
+	cc -std=gnu11 -O2 -Wall -Wextra -D_GNU_SOURCE -o "$CONNRATE" "$BF_ROOT/tests/bench/connrate.c" \
+		2>"$BF_DIR/cc.log" || bf_setup_fail "cannot build connrate: $(bf_oneline "$(cat "$BF_DIR/cc.log")")"
+fi
+bf_bg "$(hns 2)" "$BF_DIR/connrate-s.log" timeout 3600 "$CONNRATE" server "$CONN_PORT"
+wait_until 5 listening "$(hns 2)" t "$CONN_PORT" || bf_setup_fail "connrate server did not listen"
+
+run_plain
+if [ $CTPATH = 1 ]; then
+	run_ctpath
+else
+	for n in $NS; do
+		bash "$BF_ROOT/tests/bench/gen-policy.sh" "$n" >"$BF_DIR/policy.$n.flows" &&
+			bash "$BF_ROOT/tests/bench/gen-policy.sh" "$n" --iptables >"$BF_DIR/policy.$n.ipt" ||
+			bf_setup_fail "gen-policy.sh $n failed"
+	done
+	run_ctref
+	run_brflow
+	run_iptables
+fi
+run_plain "plain, again"
+report
+[ $CTPATH = 1 ] || targets
+echo "# perf.sh took $((SECONDS - START)) s"
+
+# a plain bridge that moved nothing, or a set-up that failed outright, is no measurement
+if [ "${THR[plain]:-0.00}" = 0.00 ] || [ "${CPS[plain]:-0}" = 0 ]; then
+	echo "not ok - $TEST_NAME: the plain bridge moved no traffic: ${NOTE[plain]:-}"
+	exit 1
+fi
+if [ $BROKEN = 1 ]; then
+	echo "not ok - $TEST_NAME: a set-up could not be measured (see the table)"
+	exit 1
+fi
+exit 0
