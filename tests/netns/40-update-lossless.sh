@@ -89,7 +89,7 @@ for st in socks.values():
 
 # tcp_rx PORT MAXSECS: accepts one connection; the stream must be 8-byte big-endian
 # counters 0, 1, 2...  At EOF answers the byte count and prints
-# "bytes=N order=ok|bad@OFFSET end=eof|ERROR".
+# "bytes=N order=ok|bad@OFFSET|partial end=eof|ERROR".
 TCP_RX='
 import array, socket, sys, time
 port, maxsecs = int(sys.argv[1]), float(sys.argv[2])
@@ -124,7 +124,8 @@ try:
 except OSError as e:
     end = type(e).__name__
 c.close()
-print("bytes=%d order=%s end=%s" % (total, "ok" if bad is None and not rest else "bad@%s" % bad, end), flush=True)
+order = "bad@%d" % bad if bad is not None else "partial" if rest else "ok"
+print("bytes=%d order=%s end=%s" % (total, order, end), flush=True)
 '
 
 # tcp_tx IP PORT RATE STOPFILE MAXSECS: connects and sends the counter stream at RATE
