@@ -96,10 +96,14 @@ static int sort_tables(struct compiler *c)
 		t->flows = p;
 		t->flows[t->n++] = cf;
 	}
-	for (int i = 0; i <= FLOW_MAX_TABLE; i++)
-		if (c->tables[i].n > 1)
-			qsort(c->tables[i].flows, c->tables[i].n,
-			      sizeof(*c->tables[i].flows), cmp_priority);
+	for (int i = 0; i <= FLOW_MAX_TABLE; i++) {
+		if (c->tables[i].n < 2)
+			continue;
+		qsort(c->tables[i].flows, c->tables[i].n,
+		      sizeof(*c->tables[i].flows), cmp_priority);
+		if (build_groups(c, &c->tables[i]))
+			return -1;
+	}
 	return 0;
 }
 
@@ -367,10 +371,8 @@ int compile_chain(struct compiler *c, const struct path_state *st,
 	if (st->group) {
 		if (emit_group(c, chain_idx, st, &s))
 			return -1;
-	} else {
-		for (int i = 0; i < tf->n; i++)
-			if (emit_flow(c, chain_idx, st, tf->flows[i], &s))
-				return -1;
+	} else if (emit_table(c, chain_idx, st, tf, &s)) {
+		return -1;
 	}
 	s.depth += 1;
 	if (s.depth > MAX_JUMP_DEPTH)
@@ -394,16 +396,27 @@ int compile_chain(struct compiler *c, const struct path_state *st,
 	return 0;
 }
 
-static int add_counters(struct compiler *c)
+/* Counter objects are made for the flows that have a rule of their own in
+ * a table: flows looked up in sets count in their set element. */
+int need_counter(struct compiler *c, struct nir_table *t,
+		 const struct compile_flow *cf)
 {
+	int which = t == c->bridge ? 0 : 1;
+	long idx = cf - c->in->flows;
 	char name[64];
 
-	for (int i = 0; i < c->in->n_flows; i++) {
-		brflow_counter_name(c->in->flows[i].id, name, sizeof(name));
-		if (!nir_add_counter(c->bridge, name) || !nir_add_counter(c->inet, name))
-			return compile_oom(c);
+	if (idx < 0 || idx >= c->in->n_flows)
+		return 0;
+	if (!c->counted[which]) {
+		c->counted[which] = calloc(c->in->n_flows + 1, 1);
+		if (!c->counted[which])
+			return -1;
 	}
-	return 0;
+	if (c->counted[which][idx])
+		return 0;
+	c->counted[which][idx] = 1;
+	brflow_counter_name(cf->id, name, sizeof(name));
+	return nir_add_counter(t, name) ? 0 : -1;
 }
 
 static int check_ports(struct compiler *c)
@@ -431,11 +444,18 @@ char *brflow_compile(const struct compile_input *in, struct nir_ruleset *out)
 		c.inet = &out->tables[1];
 	}
 	if (!c.err && !check_ports(&c) && !sort_tables(&c) && !check_flows(&c) &&
-	    !add_counters(&c) && !build_bridge_table(&c))
+	    !build_bridge_table(&c))
 		build_inet_table(&c);
-	for (int i = 0; i <= FLOW_MAX_TABLE; i++)
+	for (int i = 0; i <= FLOW_MAX_TABLE; i++) {
 		free(c.tables[i].flows);
+		free_groups(&c.tables[i]);
+	}
 	free(c.memo);
+	free(c.counted[0]);
+	free(c.counted[1]);
+	for (int i = 0; i < c.n_records; i++)
+		free(c.records[i].ref.stmts);
+	free(c.records);
 	if (c.err)
 		nir_ruleset_free(out);
 	return c.err;

@@ -92,6 +92,7 @@ static int next_segment(struct emit *e)
 		 * counter) into the flow chain's first rule. */
 		for (int i = 0; i < matched->n_stmts; i++)
 			if (matched->stmts[i].kind != NIR_MATCH &&
+			    matched->stmts[i].kind != NIR_LOOKUP &&
 			    matched->stmts[i].kind != NIR_COUNTER) {
 				split = i;
 				break;
@@ -652,22 +653,27 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	return 0;
 }
 
-static int emit_flow_with(struct compiler *c, int chain_idx,
-			  const struct path_state *st, const struct compile_flow *cf,
-			  struct chain_summary *sum, const struct nir_stmt *extra);
+/* The actions of cf, after the matches already in e->rule. */
+static int emit_actions(struct emit *e, const struct compile_flow *cf)
+{
+	for (int i = 0; i < cf->flow->n_actions && !e->ended; i++) {
+		if (emit_action(e, &cf->flow->actions[i], i == cf->flow->n_actions - 1))
+			return -1;
+	}
+	if (!e->ended && add_verdict(e->rule, NIR_RETURN, NULL))
+		return compile_oom(e->c);
+	return 0;
+}
 
-int emit_flow(struct compiler *c, int chain_idx,
-		     const struct path_state *st, const struct compile_flow *cf,
-		     struct chain_summary *sum)
+int emit_flow(struct compiler *c, int chain_idx, const struct path_state *st,
+	      const struct compile_flow *cf, struct chain_summary *sum)
 {
 	return emit_flow_with(c, chain_idx, st, cf, sum, NULL);
 }
 
-/* One flow as a rule of chain chain_idx; 'extra' (may be NULL) is one more
- * match statement, and a flow with id 0 (a group bucket) has no counter. */
-static int emit_flow_with(struct compiler *c, int chain_idx,
-			  const struct path_state *st, const struct compile_flow *cf,
-			  struct chain_summary *sum, const struct nir_stmt *extra)
+int emit_flow_with(struct compiler *c, int chain_idx, const struct path_state *st,
+		   const struct compile_flow *cf, struct chain_summary *sum,
+		   const struct nir_stmt *extra)
 {
 	struct nir_table *t = table_for(c, st);
 	struct nir_chain *chain = &t->chains[chain_idx];
@@ -705,7 +711,7 @@ static int emit_flow_with(struct compiler *c, int chain_idx,
 		struct nir_stmt *s = nir_add_stmt(e.rule, NIR_COUNTER);
 		char *text = flow_text(cf->flow);
 
-		if (!s || !text) {
+		if (!s || !text || need_counter(c, t, cf)) {
 			free(text);
 			return compile_oom(c);
 		}
@@ -720,12 +726,32 @@ static int emit_flow_with(struct compiler *c, int chain_idx,
 	m_in = flow_find_match(cf->flow, F_IN_PORT);
 	if (m_in && mask_is_full(m_in->mask, field_width(F_IN_PORT)) && !e.st.in_port)
 		e.st.in_port = be_uint(m_in->value, field_width(F_IN_PORT));
-	for (int i = 0; i < cf->flow->n_actions && !e.ended; i++) {
-		if (emit_action(&e, &cf->flow->actions[i], i == cf->flow->n_actions - 1))
-			return -1;
-	}
-	if (!e.ended && add_verdict(e.rule, NIR_RETURN, NULL))
+	if (emit_actions(&e, cf))
+		return -1;
+	merge_summary(sum, &e.sum, 0);
+	return 0;
+}
+
+int emit_set_rule(struct compiler *c, int chain_idx, const struct path_state *st,
+		  const struct compile_flow *cf, struct nir_rule *matches,
+		  char *comment, struct chain_summary *sum)
+{
+	struct nir_table *t = table_for(c, st);
+	struct emit e = {
+		.c = c, .f = cf->flow, .st = *st, .table = t, .id = cf->id,
+		.sum = { .zone = ZONE_NONE }, .flow_chain = -1,
+	};
+
+	e.rule = nir_add_rule(&t->chains[chain_idx]);
+	if (!e.rule) {
+		free(comment);
 		return compile_oom(c);
+	}
+	*e.rule = *matches;
+	memset(matches, 0, sizeof(*matches));
+	e.rule->comment = comment;
+	if (emit_actions(&e, cf))
+		return -1;
 	merge_summary(sum, &e.sum, 0);
 	return 0;
 }

@@ -78,9 +78,34 @@ struct chain_memo {
 	struct chain_summary sum;
 };
 
+/* Flows of one table that may share a set lookup (compile_sets.c). */
+struct flow_group {
+	int n;
+	int *members;          /* indexes into table_flows.flows, ascending */
+	int n_sets;            /* chain copies that looked this group up in a set */
+	bool fallback;         /* some chain copy emitted members one by one */
+};
+
 struct table_flows {
 	int n;
 	const struct compile_flow **flows; /* priority order */
+	int *group_of;         /* per flow: its group, or -1 */
+	int n_groups;
+	struct flow_group *groups;
+	int n_copies;          /* chain copies compiled for this table */
+};
+
+/* A set the optimiser made, kept for incremental updates: the chain copy's
+ * state and the statements every member compiled to (values at the key
+ * positions are the first member's). */
+struct set_record {
+	uint8_t table;         /* OpenFlow table */
+	int group;
+	int nir_table;         /* 0 bridge, 1 inet */
+	int set;               /* index in that nir_table's sets */
+	struct path_state st;
+	struct nir_rule ref;   /* owned */
+	uint64_t key_positions;
 };
 
 struct compiler {
@@ -99,6 +124,9 @@ struct compiler {
 	 * layout): user matches ignore them, user writes may not touch them */
 	uint8_t label_reserved[16];
 	int n_commits;               /* commit chains made so far */
+	uint8_t *counted[2];         /* per flow and table: counter object made */
+	int n_records;
+	struct set_record *records;
 };
 
 /* Records the first error, "flow 'TEXT': REASON" (f may be NULL); -1. */
@@ -133,10 +161,30 @@ char *flow_text(const struct flow *f);
 /* Emission of actions (compile_emit.c). */
 int emit_flow(struct compiler *c, int chain_idx, const struct path_state *st,
 	      const struct compile_flow *cf, struct chain_summary *sum);
+/* emit_flow with one more match statement ('extra', may be NULL); a flow
+ * with id 0 (a group bucket) has no counter. */
+int emit_flow_with(struct compiler *c, int chain_idx, const struct path_state *st,
+		   const struct compile_flow *cf, struct chain_summary *sum,
+		   const struct nir_stmt *extra);
+/* A rule made of 'matches' (taken over, left empty) and cf's actions: the
+ * optimiser's set lookup standing for every flow of a group. */
+int emit_set_rule(struct compiler *c, int chain_idx, const struct path_state *st,
+		  const struct compile_flow *cf, struct nir_rule *matches,
+		  char *comment, struct chain_summary *sum);
+/* Makes sure table t has the counter object of flow cf; -1 on no memory. */
+int need_counter(struct compiler *c, struct nir_table *t,
+		 const struct compile_flow *cf);
 int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
 	       struct chain_summary *sum);
 void merge_summary(struct chain_summary *into, const struct chain_summary *s,
 		   int extra_depth);
+
+/* The optimiser (compile_sets.c). */
+int build_groups(struct compiler *c, struct table_flows *tf);
+/* Every flow of tf in chain chain_idx, groups as set lookups. */
+int emit_table(struct compiler *c, int chain_idx, const struct path_state *st,
+	       struct table_flows *tf, struct chain_summary *sum);
+void free_groups(struct table_flows *tf);
 
 /* Fixed chains (compile_base.c). */
 int build_bridge_table(struct compiler *c);

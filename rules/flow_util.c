@@ -132,3 +132,72 @@ bool flow_covered_by(const struct flow *f, const struct flow *pattern)
 	}
 	return !flow_find_match(pattern, F_DPI_HOST) || same_dpi_host(f, pattern);
 }
+
+static bool same_set_field(const struct action_set_field *a,
+			   const struct action_set_field *b)
+{
+	int w = field_info(a->field)->width;
+
+	if (a->field != b->field || a->as_load != b->as_load ||
+	    a->is_move != b->is_move || memcmp(a->mask, b->mask, w))
+		return false;
+	if (a->is_move)
+		return a->src == b->src && a->src_ofs == b->src_ofs &&
+		       a->dst_ofs == b->dst_ofs && a->nbits == b->nbits;
+	return !memcmp(a->value, b->value, w);
+}
+
+static bool same_ct(const struct action_ct *a, const struct action_ct *b)
+{
+	if (a->commit != b->commit || a->table != b->table ||
+	    a->zone != b->zone || a->zone_reg != b->zone_reg ||
+	    a->zone_ofs != b->zone_ofs || a->zone_nbits != b->zone_nbits ||
+	    strcmp(a->alg, b->alg) || a->n_exec != b->n_exec)
+		return false;
+	/* the nat text decides the parsed spec */
+	if (!a->nat != !b->nat || (a->nat && strcmp(a->nat, b->nat)))
+		return false;
+	for (int i = 0; i < a->n_exec; i++)
+		if (!same_set_field(&a->exec[i], &b->exec[i]))
+			return false;
+	return true;
+}
+
+static bool same_action(const struct flow_action *a, const struct flow_action *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case ACT_OUTPUT:
+		return a->u.port == b->u.port;
+	case ACT_RESUBMIT:
+	case ACT_GOTO_TABLE:
+		return a->u.table == b->u.table;
+	case ACT_SET_FIELD:
+		return same_set_field(&a->u.set, &b->u.set);
+	case ACT_CT:
+		return same_ct(&a->u.ct, &b->u.ct);
+	case ACT_DPI:
+		return a->u.dpi.queue_lo == b->u.dpi.queue_lo &&
+		       a->u.dpi.queue_hi == b->u.dpi.queue_hi &&
+		       a->u.dpi.fail_closed == b->u.dpi.fail_closed;
+	case ACT_GROUP:
+		return a->u.group_id == b->u.group_id;
+	case ACT_NORMAL:
+	case ACT_FLOOD:
+	case ACT_IN_PORT:
+	case ACT_CT_CLEAR:
+		return true;
+	}
+	return false;
+}
+
+bool flow_same_actions(const struct flow *a, const struct flow *b)
+{
+	if (a->n_actions != b->n_actions)
+		return false;
+	for (int i = 0; i < a->n_actions; i++)
+		if (!same_action(&a->actions[i], &b->actions[i]))
+			return false;
+	return true;
+}

@@ -96,6 +96,68 @@ struct nir_helper *nir_add_helper(struct nir_table *t, const char *name)
 	return h;
 }
 
+struct nir_set *nir_add_set(struct nir_table *t, const char *name)
+{
+	struct nir_set *s = grow(&t->sets, &t->n_sets, sizeof(*s));
+
+	if (s)
+		copy_name(s->name, name, sizeof(s->name));
+	return s;
+}
+
+int nir_set_field_len(const struct nir_set_field *f)
+{
+	return (int)((f->src.len + 3) & ~3u);
+}
+
+int nir_set_add_field(struct nir_set *s, const struct nir_src *src,
+		      const struct nir_value *mask)
+{
+	struct nir_set_field *f;
+
+	if (s->n_fields >= NIR_SET_MAX_FIELDS || s->n_elems)
+		return -1;
+	f = &s->fields[s->n_fields];
+	memset(f, 0, sizeof(*f));
+	f->src = *src;
+	if (mask) {
+		f->masked = true;
+		f->mask = *mask;
+	}
+	if (s->key_len + nir_set_field_len(f) > NIR_SET_KEY_MAX)
+		return -1;
+	s->key_len += nir_set_field_len(f);
+	s->n_fields++;
+	return 0;
+}
+
+/* Sets can hold 100 000 elements: grow by doubling. */
+struct nir_set_elem *nir_set_add_elem(struct nir_set *s)
+{
+	struct nir_set_elem *e;
+
+	if (s->n_elems == s->cap_elems) {
+		int cap = s->cap_elems ? s->cap_elems * 2 : 16;
+
+		e = realloc(s->elems, (size_t)cap * sizeof(*e));
+		if (!e)
+			return NULL;
+		s->elems = e;
+		s->cap_elems = cap;
+	}
+	e = &s->elems[s->n_elems++];
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+struct nir_set *nir_find_set(struct nir_table *t, const char *name)
+{
+	for (int i = 0; i < t->n_sets; i++)
+		if (!strcmp(t->sets[i].name, name))
+			return &t->sets[i];
+	return NULL;
+}
+
 struct nir_chain *nir_find_chain(struct nir_table *t, const char *name)
 {
 	for (int i = 0; i < t->n_chains; i++)
@@ -128,6 +190,9 @@ void nir_ruleset_free(struct nir_ruleset *rs)
 		}
 		for (int m = 0; m < tb->n_maps; m++)
 			free(tb->maps[m].elems);
+		for (int m = 0; m < tb->n_sets; m++)
+			free(tb->sets[m].elems);
+		free(tb->sets);
 		free(tb->chains);
 		free(tb->maps);
 		free(tb->counters);
@@ -283,6 +348,58 @@ static void print_match(const struct nir_stmt *s, FILE *out)
 	print_value(src, &s->u.match.value, false, out);
 }
 
+/* "ip saddr & 255.255.255.0 . tcp dport" */
+static void print_set_key(const struct nir_set *set, FILE *out)
+{
+	for (int i = 0; i < set->n_fields; i++) {
+		const struct nir_set_field *f = &set->fields[i];
+
+		fprintf(out, "%s%s", i ? " . " : "", f->src.name);
+		if (f->masked) {
+			fputs(" & ", out);
+			print_value(&f->src, &f->mask, true, out);
+		}
+	}
+}
+
+static void print_set_elem(const struct nir_set *set,
+			   const struct nir_set_elem *e, FILE *out)
+{
+	int off = 0;
+
+	for (int i = 0; i < set->n_fields; i++) {
+		const struct nir_set_field *f = &set->fields[i];
+		struct nir_value v = { .len = (uint8_t)f->src.len };
+
+		memcpy(v.data, e->key + off, f->src.len);
+		fputs(i ? " . " : "", out);
+		print_value(&f->src, &v, false, out);
+		off += nir_set_field_len(f);
+	}
+	if (e->flow_id)
+		fprintf(out, " (f%llu)", (unsigned long long)e->flow_id);
+}
+
+/* Element lines are sorted by nothing but insertion: the compiler adds
+ * them in flow order, so golden files stay stable. */
+static void print_set(const struct nir_set *set, FILE *out)
+{
+	fprintf(out, "\tset %s {\n\t\ttype ", set->name);
+	print_set_key(set, out);
+	fputs("\n", out);
+	if (set->counters)
+		fputs("\t\tcounter\n", out);
+	if (set->n_elems) {
+		fputs("\t\telements = { ", out);
+		for (int i = 0; i < set->n_elems; i++) {
+			fputs(i ? ",\n\t\t\t     " : "", out);
+			print_set_elem(set, &set->elems[i], out);
+		}
+		fputs(" }\n", out);
+	}
+	fputs("\t}\n", out);
+}
+
 static void print_mark_set(const struct nir_stmt *s, FILE *out)
 {
 	const char *name = s->u.mark.target == NIR_CT_MARK ? "ct mark" : "meta mark";
@@ -334,7 +451,8 @@ static void print_nat(const struct nir_stmt *s, FILE *out)
 		fputs(" persistent", out);
 }
 
-static void print_stmt(const struct nir_stmt *s, FILE *out)
+static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
+		       FILE *out)
 {
 	static const char *const verdicts[] = { "accept", "drop", "return",
 						"jump", "goto" };
@@ -381,6 +499,10 @@ static void print_stmt(const struct nir_stmt *s, FILE *out)
 				s->u.queue.bypass && s->u.queue.fanout ? "," : "",
 				s->u.queue.fanout ? "fanout" : "");
 		break;
+	case NIR_LOOKUP:
+		print_set_key(&t->sets[s->u.lookup.set], out);
+		fprintf(out, " @%s", t->sets[s->u.lookup.set].name);
+		break;
 	case NIR_VERDICT:
 		fputs(verdicts[s->u.verdict.code], out);
 		if (s->u.verdict.code == NIR_JUMP || s->u.verdict.code == NIR_GOTO)
@@ -389,20 +511,22 @@ static void print_stmt(const struct nir_stmt *s, FILE *out)
 	}
 }
 
-static void print_rule(const struct nir_rule *r, FILE *out)
+static void print_rule(const struct nir_table *t, const struct nir_rule *r,
+		       FILE *out)
 {
 	fputs("\t\t", out);
 	for (int i = 0; i < r->n_stmts; i++) {
 		if (i)
 			fputc(' ', out);
-		print_stmt(&r->stmts[i], out);
+		print_stmt(t, &r->stmts[i], out);
 	}
 	if (r->comment)
 		fprintf(out, " comment \"%s\"", r->comment);
 	fputc('\n', out);
 }
 
-static void print_chain(const struct nir_chain *c, FILE *out)
+static void print_chain(const struct nir_table *t, const struct nir_chain *c,
+			FILE *out)
 {
 	fprintf(out, "\tchain %s {\n", c->name);
 	if (c->hook != NIR_HOOK_NONE)
@@ -410,7 +534,7 @@ static void print_chain(const struct nir_chain *c, FILE *out)
 			c->nat_type ? "nat" : "filter", nir_hook_name(c->hook),
 			c->priority, c->policy_drop ? "drop" : "accept");
 	for (int i = 0; i < c->n_rules; i++)
-		print_rule(&c->rules[i], out);
+		print_rule(t, &c->rules[i], out);
 	fputs("\t}\n", out);
 }
 
@@ -442,8 +566,10 @@ void nir_print(const struct nir_ruleset *rs, FILE *out)
 				tb->helpers[i].l4proto == 6 ? "tcp" : "udp");
 		for (int i = 0; i < tb->n_maps; i++)
 			print_map(&tb->maps[i], out);
+		for (int i = 0; i < tb->n_sets; i++)
+			print_set(&tb->sets[i], out);
 		for (int i = 0; i < tb->n_chains; i++)
-			print_chain(&tb->chains[i], out);
+			print_chain(tb, &tb->chains[i], out);
 		fputs("}\n", out);
 	}
 }

@@ -63,6 +63,7 @@ enum nir_stmt_kind {
 	NIR_NAT,          /* snat/dnat to a range (nat chains only) */
 	NIR_CT_HELPER,    /* ct helper set "helper_name" (named object) */
 	NIR_PAYLOAD_SET,  /* <payload> set value (link layer only: no checksum) */
+	NIR_LOOKUP,       /* key . key ... @set: the packet's key is in the set */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -109,6 +110,9 @@ struct nir_stmt {
 			struct nir_value value;
 		} set;
 		struct {
+			int set;       /* index in the table's sets */
+		} lookup;
+		struct {
 			uint16_t num, total; /* queues num .. num+total-1 */
 			bool bypass;         /* no listener: accept (else drop) */
 			bool fanout;         /* spread by CPU instead of flow hash */
@@ -152,6 +156,37 @@ struct nir_counter {
 	uint64_t packets, bytes; /* initial values */
 };
 
+/* A named set of concatenated keys: flows that differ only in the values
+ * of some fields become one rule that looks the packet's key up here.
+ * Each key field is loaded into the next 32-bit registers (a field shorter
+ * than 4 bytes is padded to 4, as nftables concatenations are), masked if
+ * 'masked'.  Elements carry a counter (when 'counters') and the id of the
+ * flow they stand for, as element user data, so statistics stay per flow. */
+#define NIR_SET_MAX_FIELDS 8
+#define NIR_SET_KEY_MAX 64
+
+struct nir_set_field {
+	struct nir_src src;
+	bool masked;
+	struct nir_value mask;
+};
+
+struct nir_set_elem {
+	uint8_t key[NIR_SET_KEY_MAX];
+	uint64_t flow_id;
+	uint64_t packets, bytes; /* initial counter values */
+};
+
+struct nir_set {
+	char name[64];
+	int n_fields;
+	struct nir_set_field fields[NIR_SET_MAX_FIELDS];
+	int key_len;             /* bytes: the padded fields' sum */
+	bool counters;
+	int n_elems, cap_elems;
+	struct nir_set_elem *elems;
+};
+
 /* A conntrack helper object: "ftp" for TCP, "tftp" for UDP... */
 struct nir_helper {
 	char name[64];
@@ -170,6 +205,8 @@ struct nir_table {
 	struct nir_counter *counters;
 	int n_helpers;
 	struct nir_helper *helpers;
+	int n_sets;
+	struct nir_set *sets;
 };
 
 struct nir_ruleset {
@@ -188,6 +225,14 @@ struct nir_map *nir_add_map(struct nir_table *t, const char *name);
 int nir_map_add(struct nir_map *m, const char *ifname, uint32_t mark);
 struct nir_counter *nir_add_counter(struct nir_table *t, const char *name);
 struct nir_helper *nir_add_helper(struct nir_table *t, const char *name);
+struct nir_set *nir_add_set(struct nir_table *t, const char *name);
+/* Adds a key field to a set with no elements yet; -1 when the key is full. */
+int nir_set_add_field(struct nir_set *s, const struct nir_src *src,
+		      const struct nir_value *mask);
+struct nir_set_elem *nir_set_add_elem(struct nir_set *s);
+/* Bytes a field takes in a concatenated key. */
+int nir_set_field_len(const struct nir_set_field *f);
+struct nir_set *nir_find_set(struct nir_table *t, const char *name);
 
 struct nir_chain *nir_find_chain(struct nir_table *t, const char *name);
 struct nir_counter *nir_find_counter(struct nir_table *t, const char *name);

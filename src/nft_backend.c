@@ -38,6 +38,8 @@
 #define MSG_ROOM	(64 * 1024)
 /* Map elements per NEWSETELEM message, to stay well inside MSG_ROOM. */
 #define ELEMS_PER_MSG	256
+/* Set elements (key <= 64 bytes, counter, user data: under 200 bytes). */
+#define SET_ELEMS_PER_MSG	256
 /* Rule comments: nft itself accepts at most this many bytes. */
 #define COMMENT_MAX	(NFTNL_UDATA_COMMENT_MAXLEN - 1)
 #define WHAT_LEN	128
@@ -494,6 +496,42 @@ static int build_map_mark(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, expr_set_key(0, NFT_META_MARK));
 }
 
+/* The key fields into consecutive 32-bit registers, then the lookup. */
+static int build_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
+			const struct build_ctx *ctx)
+{
+	const struct nir_set *set = &ctx->t->sets[s->u.lookup.set];
+	struct nftnl_expr *e;
+	uint32_t reg = NFT_REG32_00;
+
+	for (int i = 0; i < set->n_fields; i++) {
+		const struct nir_set_field *f = &set->fields[i];
+		uint8_t zero[16] = { 0 };
+
+		if (rule_add(r, expr_load(&f->src, reg)))
+			return -1;
+		if (f->masked) {
+			e = expr_bitwise(f->mask.data, zero, f->src.len);
+			if (!e)
+				return -1;
+			nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+			nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+			if (rule_add(r, e))
+				return -1;
+		}
+		reg += (uint32_t)nir_set_field_len(f) / 4;
+	}
+	e = nftnl_expr_alloc("lookup");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set->name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID,
+			   ctx->set_id_base + (uint32_t)ctx->t->n_maps +
+			   (uint32_t)s->u.lookup.set);
+	return rule_add(r, e);
+}
+
 static int build_counter(struct nftnl_rule *r, const struct nir_stmt *s,
 			 const struct build_ctx *ctx)
 {
@@ -680,6 +718,7 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_NAT]          = build_nat,
 	[NIR_CT_HELPER]    = build_ct_helper,
 	[NIR_PAYLOAD_SET]  = build_payload_set,
+	[NIR_LOOKUP]       = build_lookup,
 };
 
 /* The rule comment in nftables' userdata format, so `nft list` shows it. */
@@ -888,6 +927,167 @@ static int add_map_msgs(struct batch *b, const struct nir_table *t,
 	return 0;
 }
 
+/* nftables' datatype of a key field, so `nft list` can print elements. */
+static uint32_t field_type(const struct nir_set_field *f)
+{
+	switch (f->src.fmt) {
+	case NIR_FMT_IPV4:	return 7;	/* ipv4_addr */
+	case NIR_FMT_IPV6:	return 8;	/* ipv6_addr */
+	case NIR_FMT_MAC:	return 9;	/* ether_addr */
+	default:		break;
+	}
+	if (f->src.kind == NIR_SRC_META && f->src.key == NFT_META_MARK)
+		return NFT_TYPE_MARK;
+	if (f->src.kind == NIR_SRC_PAYLOAD && f->src.len == 2)
+		return 13;			/* inet_service */
+	return 4;				/* integer */
+}
+
+static struct nftnl_set *set_alloc(const struct nir_table *t,
+				   const struct nir_set *set, uint32_t id)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	uint32_t type = 0;
+
+	if (!s)
+		return NULL;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, t->name);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, set->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(t->family));
+	if (id)
+		nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	for (int i = 0; i < set->n_fields; i++)
+		type = type << 6 | field_type(&set->fields[i]);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)set->key_len);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, 0);
+	return s;
+}
+
+static struct nftnl_expr *counter_expr(uint64_t packets, uint64_t bytes)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("counter");
+
+	if (!e)
+		return NULL;
+	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, packets);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, bytes);
+	return e;
+}
+
+/* The flow an element stands for, as nft's element comment "f<id>" (the
+ * counter object name it would otherwise have), so `nft list` shows it. */
+static int elem_set_flow(struct nftnl_set_elem *e, uint64_t flow_id)
+{
+	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(64);
+	char name[32];
+	int ret = -1;
+
+	if (!ud)
+		return -1;
+	snprintf(name, sizeof(name), "f%llu", (unsigned long long)flow_id);
+	if (nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, name)) {
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA,
+				   nftnl_udata_buf_data(ud), nftnl_udata_buf_len(ud));
+		ret = 0;
+	}
+	nftnl_udata_buf_free(ud);
+	return ret;
+}
+
+/* One element: its key, its counter (when the set counts), and the flow it
+ * stands for as user data. */
+static int set_elem_add(struct nftnl_set *s, const struct nir_set *set,
+			const struct nir_set_elem *el, bool with_data)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+	if (!e)
+		return -1;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el->key, (uint32_t)set->key_len);
+	if (with_data && set->counters) {
+		struct nftnl_expr *c = counter_expr(el->packets, el->bytes);
+
+		if (!c) {
+			nftnl_set_elem_free(e);
+			return -1;
+		}
+		nftnl_set_elem_add_expr(e, c);
+	}
+	if (with_data && el->flow_id && elem_set_flow(e, el->flow_id)) {
+		nftnl_set_elem_free(e);
+		return -1;
+	}
+	nftnl_set_elem_add(s, e);
+	return 0;
+}
+
+/* NEWSETELEM/DELSETELEM for elements from..from+n-1 of 'els'. */
+static int set_elems_msg(struct batch *b, const struct nir_table *t,
+			 const struct nir_set *set, uint32_t id,
+			 const struct nir_set_elem *els, int n, bool add)
+{
+	struct nftnl_set *s = set_alloc(t, set, id);
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (set_elem_add(s, set, &els[i], add)) {
+			nftnl_set_free(s);
+			return -1;
+		}
+	}
+	nlh = batch_msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+			nfproto(t->family), add ? NLM_F_CREATE : 0);
+	if (!nlh) {
+		nftnl_set_free(s);
+		return -1;
+	}
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_end_msg(b, "elements of set %s %s/%s", family_str(t->family),
+		      t->name, set->name);
+	return 0;
+}
+
+static int add_set_msgs(struct batch *b, const struct nir_table *t,
+			const struct nir_set *set, uint32_t id)
+{
+	struct nftnl_set *s = set_alloc(t, set, id);
+	struct nlmsghdr *nlh;
+
+	if (!s)
+		return -1;
+	if (set->counters) {
+		struct nftnl_expr *c = counter_expr(0, 0);
+
+		if (!c) {
+			nftnl_set_free(s);
+			return -1;
+		}
+		nftnl_set_add_expr(s, c);
+	}
+	nlh = batch_msg(b, NFT_MSG_NEWSET, nfproto(t->family), NLM_F_CREATE);
+	if (!nlh) {
+		nftnl_set_free(s);
+		return -1;
+	}
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_end_msg(b, "set %s %s/%s", family_str(t->family), t->name,
+		      set->name);
+	for (int i = 0; i < set->n_elems; i += SET_ELEMS_PER_MSG) {
+		int n = set->n_elems - i;
+
+		if (n > SET_ELEMS_PER_MSG)
+			n = SET_ELEMS_PER_MSG;
+		if (set_elems_msg(b, t, set, id, set->elems + i, n, true))
+			return -1;
+	}
+	return 0;
+}
+
 static int nf_hook(enum nir_hook h)
 {
 	/* NF_BR_* and NF_INET_* share these numbers */
@@ -995,7 +1195,7 @@ static int add_table_msgs(struct batch *b, const struct nir_table *t,
 	struct build_ctx ctx = { .t = t, .set_id_base = b->set_id };
 	int i, j;
 
-	b->set_id += (uint32_t)t->n_maps;
+	b->set_id += (uint32_t)(t->n_maps + t->n_sets);
 	if (add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE) ||
 	    add_table_msg(b, t->family, t->name, NFT_MSG_DELTABLE) ||
 	    add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE))
@@ -1008,6 +1208,10 @@ static int add_table_msgs(struct batch *b, const struct nir_table *t,
 			goto oom;
 	for (i = 0; i < t->n_maps; i++)
 		if (add_map_msgs(b, t, &t->maps[i], ctx.set_id_base + i))
+			goto oom;
+	for (i = 0; i < t->n_sets; i++)
+		if (add_set_msgs(b, t, &t->sets[i],
+				 ctx.set_id_base + (uint32_t)(t->n_maps + i)))
 			goto oom;
 	/* all chains before any rule: rules may jump to later chains */
 	for (i = 0; i < t->n_chains; i++) {
@@ -1103,55 +1307,162 @@ static int counter_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nft_read_counters(enum nir_family family, const char *name,
-		      nft_counter_fn fn, void *arg, char *err, size_t errlen)
+/* One dump request of 'type' for table 'name' (and set 'set' for element
+ * dumps); calls cb for each message of the answer.  ENOENT (no such table
+ * or set) is an empty answer. */
+static int dump_run(enum nir_family family, uint16_t type, const char *name,
+		    const char *set, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE * 4];
-	struct counter_walk w = { fn, arg };
 	struct mnl_socket *nl;
-	struct nftnl_obj *o;
 	struct nlmsghdr *nlh;
 	uint32_t portid, seq = (uint32_t)time(NULL);
-	int ret = -1, n;
+	int ret = -1, n = 0;
 
 	nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		errf(err, errlen, "%s: nftables netlink socket",
-		     strerror(errno));
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto out;
-	}
 	portid = mnl_socket_get_portid(nl);
-	o = nftnl_obj_alloc();
-	if (!o) {
-		errf(err, errlen, "out of memory");
-		goto out;
-	}
-	/* table and type in the request make the kernel filter the dump */
-	nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, name);
-	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETOBJ, nfproto(family),
+	nlh = nftnl_nlmsg_build_hdr(buf, type, nfproto(family),
 				    NLM_F_DUMP | NLM_F_ACK, seq);
-	nftnl_obj_nlmsg_build_payload(nlh, o);
-	nftnl_obj_free(o);
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
-		errf(err, errlen, "%s: reading counters of %s %s",
-		     strerror(errno), family_str(family), name);
-		goto out;
+	if (type == NFT_MSG_GETOBJ) {
+		struct nftnl_obj *o = nftnl_obj_alloc();
+
+		if (!o)
+			goto out;
+		/* table and type in the request make the kernel filter */
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, name);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_COUNTER);
+		nftnl_obj_nlmsg_build_payload(nlh, o);
+		nftnl_obj_free(o);
+	} else {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		if (!s)
+			goto out;
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, name);
+		if (set)
+			nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+		if (type == NFT_MSG_GETSETELEM)
+			nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		else
+			nftnl_set_nlmsg_build_payload(nlh, s);
+		nftnl_set_free(s);
 	}
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
 	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		n = mnl_cb_run(buf, (size_t)n, seq, portid, counter_cb, &w);
+		n = mnl_cb_run(buf, (size_t)n, seq, portid, cb, data);
 		if (n <= MNL_CB_STOP)
 			break;
 	}
-	if (n < 0 && errno != ENOENT) {
-		errf(err, errlen, "%s: reading counters of %s %s",
-		     strerror(errno), family_str(family), name);
-		goto out;
-	}
-	ret = 0;
+	ret = n < 0 && errno != ENOENT ? -1 : 0;
 out:
 	if (nl)
 		mnl_socket_close(nl);
+	return ret;
+}
+
+struct set_names {
+	int n;
+	char (*names)[64];
+};
+
+static int set_name_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct set_names *sn = data;
+	struct nftnl_set *s = nftnl_set_alloc();
+	void *p;
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_nlmsg_parse(nlh, s) == 0 &&
+	    nftnl_set_is_set(s, NFTNL_SET_NAME) &&
+	    (p = realloc(sn->names, (sn->n + 1) * sizeof(*sn->names)))) {
+		sn->names = p;
+		snprintf(sn->names[sn->n++], 64, "%s",
+			 nftnl_set_get_str(s, NFTNL_SET_NAME));
+	}
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+static int elem_counter_cb(struct nftnl_expr *e, void *data)
+{
+	uint64_t *pb = data;
+
+	if (!strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter")) {
+		pb[0] += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+		pb[1] += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+		pb[2] = 1;
+	}
+	return 0;
+}
+
+static int udata_elem_cb(const struct nftnl_udata *attr, void *data)
+{
+	const struct nftnl_udata **tb = data;
+	uint8_t type = nftnl_udata_type(attr);
+
+	if (type <= NFTNL_UDATA_SET_ELEM_MAX)
+		tb[type] = attr;
+	return 0;
+}
+
+/* The element's comment names its flow ("f<id>", see elem_set_flow). */
+static int elem_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct counter_walk *w = data;
+	const struct nftnl_udata *attr[NFTNL_UDATA_SET_ELEM_MAX + 1] = { 0 };
+	uint64_t pb[3] = { 0 };
+	uint32_t len = 0;
+	const void *ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+	const char *name;
+
+	if (!ud || nftnl_udata_parse(ud, len, udata_elem_cb, attr) < 0 ||
+	    !attr[NFTNL_UDATA_SET_ELEM_COMMENT])
+		return 0;
+	name = nftnl_udata_get(attr[NFTNL_UDATA_SET_ELEM_COMMENT]);
+	nftnl_set_elem_expr_foreach(e, elem_counter_cb, pb);
+	if (pb[2] && memchr(name, '\0', nftnl_udata_len(attr[NFTNL_UDATA_SET_ELEM_COMMENT])))
+		w->fn(name, pb[0], pb[1], w->arg);
+	return 0;
+}
+
+static int elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
+		nftnl_set_elem_foreach(s, elem_cb, data);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+/* Counter objects, then the counters of set elements (the optimiser's
+ * sets: each element stands for one flow and names it in its comment). */
+int nft_read_counters(enum nir_family family, const char *name,
+		      nft_counter_fn fn, void *arg, char *err, size_t errlen)
+{
+	struct counter_walk w = { fn, arg };
+	struct set_names sn = { 0 };
+	int ret = -1;
+
+	if (dump_run(family, NFT_MSG_GETOBJ, name, NULL, counter_cb, &w) ||
+	    dump_run(family, NFT_MSG_GETSET, name, NULL, set_name_cb, &sn))
+		goto out;
+	for (int i = 0; i < sn.n; i++)
+		if (dump_run(family, NFT_MSG_GETSETELEM, name, sn.names[i],
+			     elems_cb, &w))
+			goto out;
+	ret = 0;
+out:
+	if (ret)
+		errf(err, errlen, "%s: reading counters of %s %s",
+		     strerror(errno), family_str(family), name);
+	free(sn.names);
 	return ret;
 }
 

@@ -122,6 +122,7 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 	nb->next_id = b->next_id;
 	nb->ports = malloc(sizeof(*nb->ports) * (b->n_ports + 1));
 	nb->flows = calloc(b->n_flows + 1, sizeof(*nb->flows));
+	nb->cap_flows = b->n_flows + 1;
 	if (!nb->ports || !nb->flows)
 		goto fail;
 	if (b->n_ports)
@@ -206,13 +207,19 @@ void st_del_port(struct st_bridge *b, int idx)
 struct st_flow *st_add_flow(struct st_bridge *b, struct flow *f, uint64_t id,
 			    int64_t created_ms)
 {
-	struct st_flow *arr = realloc(b->flows, sizeof(*arr) * (b->n_flows + 1));
 	struct st_flow *sf;
 
-	if (!arr)
-		return NULL;
-	b->flows = arr;
-	sf = &arr[b->n_flows++];
+	/* tables of 100 000 flows: grow by doubling */
+	if (b->n_flows == b->cap_flows) {
+		int cap = b->cap_flows ? b->cap_flows * 2 : 16;
+		struct st_flow *arr = realloc(b->flows, sizeof(*arr) * cap);
+
+		if (!arr)
+			return NULL;
+		b->flows = arr;
+		b->cap_flows = cap;
+	}
+	sf = &b->flows[b->n_flows++];
 	if (!id)
 		id = b->next_id;
 	if (id >= b->next_id)
@@ -457,15 +464,17 @@ static void *index_find(const struct id_index *ix, const char *counter)
 	return s ? s->ptr : NULL;
 }
 
+/* Where a flow's carried statistics go in the new ruleset: its counter
+ * object, or its set element (uint64_t pair: packets, bytes). */
 static void carry_counter(const char *name, uint64_t packets, uint64_t bytes,
 			  void *arg)
 {
-	struct nir_counter *c = index_find(arg, name);
+	uint64_t *pb = index_find(arg, name);
 
-	if (!c)
+	if (!pb)
 		return;
-	c->packets = packets;
-	c->bytes = bytes;
+	pb[0] += packets; /* a flow may have counted in several places */
+	pb[1] += bytes;
 }
 
 /* Gives the new counter objects of 't' the values the kernel holds now for
@@ -476,15 +485,23 @@ static char *carry_table_counters(struct nir_table *t)
 	char nerr[256] = "";
 	char *err = NULL;
 
-	ix.slots = calloc(t->n_counters + 1, sizeof(*ix.slots));
+	int n = t->n_counters;
+
+	for (int i = 0; i < t->n_sets; i++)
+		n += t->sets[i].counters ? t->sets[i].n_elems : 0;
+	ix.slots = calloc(n + 1, sizeof(*ix.slots));
 	if (!ix.slots)
 		return errf("out of memory");
 	for (int i = 0; i < t->n_counters; i++) {
 		uint64_t id = counter_id(t->counters[i].name);
 
 		if (id)
-			ix.slots[ix.n++] = (struct id_slot){ id, &t->counters[i] };
+			ix.slots[ix.n++] = (struct id_slot){ id, &t->counters[i].packets };
 	}
+	for (int i = 0; i < t->n_sets; i++)
+		for (int e = 0; t->sets[i].counters && e < t->sets[i].n_elems; e++)
+			ix.slots[ix.n++] = (struct id_slot){ t->sets[i].elems[e].flow_id,
+							     &t->sets[i].elems[e].packets };
 	qsort(ix.slots, ix.n, sizeof(*ix.slots), slot_cmp);
 	if (nft_read_counters(t->family, t->name, carry_counter, &ix, nerr,
 			      sizeof(nerr)))

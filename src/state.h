@@ -27,7 +27,7 @@ struct st_bridge {
 	uint64_t next_id;     /* next flow id; only grows */
 	int n_ports;
 	struct compile_port *ports;
-	int n_flows;
+	int n_flows, cap_flows;
 	struct st_flow *flows; /* in insertion order */
 	int n_groups;
 	struct ofgroup *groups; /* by group_id, ascending; each owned */

@@ -1,0 +1,472 @@
+/* The optimiser: a table of 100 000 flows at the cost of a few rules.
+ *
+ * Flows of one table with the same priority, the same actions and the same
+ * match shape (the same fields with the same masks, and the same values
+ * except in key fields: ports, addresses, in_port) form a group.  In each
+ * chain copy, a group whose members compile to the same statements except
+ * for the values of plain equality matches becomes one rule: the common
+ * statements, then one lookup of those values, as a concatenated key, in a
+ * hash set with an element per member (each with its counter and its flow
+ * id).  Masks are part of the shape, so a CIDR is a masked key field and
+ * every lookup is an exact hash lookup.
+ *
+ * Priorities are never merged: a group's rule stands where its first member
+ * would, so OpenFlow's order between priorities is exact; inside one
+ * priority OpenFlow leaves the order of overlapping flows undefined. */
+#include "compile_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SET_MIN_MEMBERS 2
+
+/* Fields whose value only reaches the packet test, never the compiler's
+ * reasoning about paths (registers, metadata, ct_state, dl_type and
+ * nw_proto do). */
+static bool key_field(enum field_id f)
+{
+	switch (f) {
+	case F_IN_PORT: case F_DL_SRC: case F_DL_DST: case F_NW_SRC:
+	case F_NW_DST: case F_IPV6_SRC: case F_IPV6_DST: case F_TP_SRC:
+	case F_TP_DST:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static uint64_t mix(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Hashes what same_shape compares (actions only by type and count). */
+static uint64_t shape_hash(const struct flow *f)
+{
+	uint64_t h = mix(0xcbf29ce484222325ull, &f->priority, sizeof(f->priority));
+
+	for (int i = 0; i < f->n_matches; i++) {
+		const struct flow_match *m = &f->matches[i];
+		int w = field_width(m->field);
+
+		h = mix(h, &m->field, sizeof(m->field));
+		h = mix(h, m->mask, w);
+		if (!key_field(m->field))
+			h = mix(h, m->value, w);
+	}
+	if (f->dpi_host)
+		h = mix(h, f->dpi_host, strlen(f->dpi_host));
+	for (int i = 0; i < f->n_actions; i++)
+		h = mix(h, &f->actions[i].type, sizeof(f->actions[i].type));
+	return h;
+}
+
+static bool same_shape(const struct flow *a, const struct flow *b)
+{
+	if (a->table != b->table || a->priority != b->priority ||
+	    a->n_matches != b->n_matches)
+		return false;
+	for (int i = 0; i < a->n_matches; i++) {
+		const struct flow_match *x = &a->matches[i], *y = &b->matches[i];
+		int w = field_width(x->field);
+
+		if (x->field != y->field || memcmp(x->mask, y->mask, w) ||
+		    (!key_field(x->field) && memcmp(x->value, y->value, w)))
+			return false;
+	}
+	if (!a->dpi_host != !b->dpi_host ||
+	    (a->dpi_host && strcasecmp(a->dpi_host, b->dpi_host)))
+		return false;
+	return flow_same_actions(a, b);
+}
+
+static bool groupable(const struct flow *f)
+{
+	for (int i = 0; i < f->n_matches; i++)
+		if (key_field(f->matches[i].field))
+			return true;
+	return false;
+}
+
+static int add_member(struct flow_group *g, int idx)
+{
+	int *m = realloc(g->members, (g->n + 1) * sizeof(*m));
+
+	if (!m)
+		return -1;
+	g->members = m;
+	g->members[g->n++] = idx;
+	return 0;
+}
+
+/* Groups tf's flows by shape (open addressing on the shape hash); groups
+ * of one flow are dissolved. */
+int build_groups(struct compiler *c, struct table_flows *tf)
+{
+	size_t cap = 16;
+	int *slots, rc = -1;
+	uint64_t *hashes;
+
+	while (cap < (size_t)tf->n * 2)
+		cap *= 2;
+	tf->group_of = malloc((tf->n + 1) * sizeof(*tf->group_of));
+	tf->groups = calloc(tf->n + 1, sizeof(*tf->groups));
+	slots = malloc(cap * sizeof(*slots));
+	hashes = malloc(cap * sizeof(*hashes));
+	if (!tf->group_of || !tf->groups || !slots || !hashes)
+		goto out;
+	memset(slots, -1, cap * sizeof(*slots));
+	for (int i = 0; i < tf->n; i++) {
+		const struct flow *f = tf->flows[i]->flow;
+		uint64_t h;
+		size_t s;
+
+		tf->group_of[i] = -1;
+		if (!groupable(f))
+			continue;
+		h = shape_hash(f);
+		for (s = h & (cap - 1); slots[s] >= 0; s = (s + 1) & (cap - 1)) {
+			struct flow_group *g = &tf->groups[slots[s]];
+
+			if (hashes[s] == h &&
+			    same_shape(tf->flows[g->members[0]]->flow, f))
+				break;
+		}
+		if (slots[s] < 0) {
+			slots[s] = tf->n_groups++;
+			hashes[s] = h;
+		}
+		if (add_member(&tf->groups[slots[s]], i))
+			goto out;
+		tf->group_of[i] = slots[s];
+	}
+	for (int i = 0; i < tf->n; i++)
+		if (tf->group_of[i] >= 0 &&
+		    tf->groups[tf->group_of[i]].n < SET_MIN_MEMBERS)
+			tf->group_of[i] = -1;
+	rc = 0;
+out:
+	free(slots);
+	free(hashes);
+	return rc ? compile_oom(c) : 0;
+}
+
+void free_groups(struct table_flows *tf)
+{
+	for (int i = 0; i < tf->n_groups; i++)
+		free(tf->groups[i].members);
+	free(tf->groups);
+	free(tf->group_of);
+}
+
+/* ---- one group in one chain copy ---- */
+
+static bool same_match_but_value(const struct nir_stmt *a, const struct nir_stmt *b)
+{
+	const struct nir_src *x = &a->u.match.src, *y = &b->u.match.src;
+
+	return x->kind == y->kind && x->key == y->key && x->base == y->base &&
+	       x->offset == y->offset && x->len == y->len &&
+	       x->ct_dir == y->ct_dir && x->fmt == y->fmt &&
+	       !strcmp(x->name ? x->name : "", y->name ? y->name : "") &&
+	       a->u.match.has_mask == b->u.match.has_mask &&
+	       (!a->u.match.has_mask ||
+		!memcmp(&a->u.match.mask, &b->u.match.mask, sizeof(a->u.match.mask))) &&
+	       a->u.match.negate == b->u.match.negate &&
+	       a->u.match.less == b->u.match.less &&
+	       a->u.match.value.len == b->u.match.value.len;
+}
+
+static bool plain_match(const struct nir_stmt *s)
+{
+	return s->kind == NIR_MATCH && !s->u.match.negate && !s->u.match.less &&
+	       s->u.match.src.kind != NIR_SRC_SYMHASH;
+}
+
+/* Compares r with ref: 1 same structure (the positions whose values differ
+ * are ORed into *diff), 0 different structure. */
+static int compare_rule(const struct nir_rule *ref, const struct nir_rule *r,
+			uint64_t *diff)
+{
+	if (r->n_stmts != ref->n_stmts || r->n_stmts > 64)
+		return 0;
+	for (int i = 0; i < r->n_stmts; i++) {
+		const struct nir_stmt *a = &ref->stmts[i], *b = &r->stmts[i];
+
+		if (a->kind != b->kind)
+			return 0;
+		if (a->kind != NIR_MATCH) {
+			if (memcmp(&a->u, &b->u, sizeof(a->u)))
+				return 0;
+			continue;
+		}
+		if (!same_match_but_value(a, b))
+			return 0;
+		if (memcmp(a->u.match.value.data, b->u.match.value.data,
+			   a->u.match.value.len))
+			*diff |= 1ull << i;
+	}
+	return 1;
+}
+
+static void free_rule(struct nir_rule *r)
+{
+	free(r->stmts);
+	free(r->comment);
+	memset(r, 0, sizeof(*r));
+}
+
+/* compile_matches for member m: 1 can match (r filled), 0 cannot, -1 error
+ * (recorded). */
+static int member_matches(struct compiler *c, const struct compile_flow *cf,
+			  const struct path_state *st, struct nir_rule *r)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	ret = compile_matches(c, cf->flow, st, r);
+	if (ret == 1)
+		return 1;
+	free_rule(r);
+	if (ret == -2)
+		return compile_fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
+				    cf->flow->dpi_host ? cf->flow->dpi_host : "");
+	return ret < 0 ? compile_oom(c) : 0;
+}
+
+/* The key of r (the values at the key positions, each padded to 4 bytes). */
+static void make_key(const struct nir_rule *r, uint64_t positions, uint8_t *key)
+{
+	int off = 0;
+
+	for (int i = 0; i < r->n_stmts; i++) {
+		const struct nir_value *v = &r->stmts[i].u.match.value;
+
+		if (!(positions & (1ull << i)))
+			continue;
+		memcpy(key + off, v->data, v->len);
+		off += (v->len + 3) & ~3;
+	}
+}
+
+static bool same_set(const struct nir_set *a, const struct nir_set *b)
+{
+	if (a->n_fields != b->n_fields || a->counters != b->counters ||
+	    a->n_elems != b->n_elems || a->key_len != b->key_len)
+		return false;
+	for (int i = 0; i < a->n_fields; i++)
+		if (memcmp(&a->fields[i].mask, &b->fields[i].mask, sizeof(a->fields[i].mask)) ||
+		    a->fields[i].masked != b->fields[i].masked ||
+		    a->fields[i].src.len != b->fields[i].src.len)
+			return false;
+	for (int i = 0; i < a->n_elems; i++)
+		if (a->elems[i].flow_id != b->elems[i].flow_id ||
+		    memcmp(a->elems[i].key, b->elems[i].key, a->key_len))
+			return false;
+	return true;
+}
+
+/* Adds set 'name' (a unique variant of it) to t, or finds an identical one
+ * made for another chain copy; returns its index or -1. */
+static int add_set(struct compiler *c, struct nir_table *t, struct nir_set *proto)
+{
+	char name[64];
+	struct nir_set *s;
+
+	for (int i = 0; i < t->n_sets; i++)
+		if (!strncmp(t->sets[i].name, proto->name, strlen(proto->name)) &&
+		    same_set(&t->sets[i], proto))
+			return i;
+	snprintf(name, sizeof(name), "%s", proto->name);
+	for (int v = 1; nir_find_set(t, name); v++)
+		snprintf(name, sizeof(name), "%s_%d", proto->name, v);
+	s = nir_add_set(t, name);
+	if (!s)
+		return compile_oom(c);
+	memcpy(s->name, name, sizeof(s->name));
+	s->n_fields = proto->n_fields;
+	memcpy(s->fields, proto->fields, sizeof(s->fields));
+	s->key_len = proto->key_len;
+	s->counters = proto->counters;
+	s->n_elems = proto->n_elems;
+	s->cap_elems = proto->cap_elems;
+	s->elems = proto->elems;
+	proto->elems = NULL;
+	return t->n_sets - 1;
+}
+
+static int remember_set(struct compiler *c, const struct path_state *st,
+			int group, int nir_table, int set,
+			const struct nir_rule *ref, uint64_t positions)
+{
+	struct set_record *r = realloc(c->records, (c->n_records + 1) * sizeof(*r));
+
+	if (!r)
+		return compile_oom(c);
+	c->records = r;
+	r = &c->records[c->n_records];
+	memset(r, 0, sizeof(*r));
+	r->table = st->table;
+	r->group = group;
+	r->nir_table = nir_table;
+	r->set = set;
+	r->st = *st;
+	r->key_positions = positions;
+	r->ref.n_stmts = ref->n_stmts;
+	r->ref.stmts = malloc((ref->n_stmts + 1) * sizeof(*ref->stmts));
+	if (!r->ref.stmts)
+		return compile_oom(c);
+	memcpy(r->ref.stmts, ref->stmts, ref->n_stmts * sizeof(*ref->stmts));
+	c->n_records++;
+	return 0;
+}
+
+/* The set and the rule for group g, whose members 'incl' (count n) can
+ * match here and compile alike except at 'positions'. */
+static int emit_lookup(struct compiler *c, int chain_idx, const struct path_state *st,
+		       struct table_flows *tf, int g, const int *incl, int n,
+		       struct nir_rule *ref, uint64_t positions,
+		       struct chain_summary *sum)
+{
+	const struct compile_flow *first = tf->flows[incl[0]];
+	struct nir_table *t = table_for(c, st);
+	struct nir_set proto = { .counters = st->pass == PASS_MAIN };
+	struct nir_rule rule = { 0 };
+	struct nir_stmt *lookup;
+	char *text, *comment = NULL;
+	int set;
+
+	snprintf(proto.name, sizeof(proto.name), "%sg%llu",
+		 st->pass == PASS_PRE ? "pre_" : "", (unsigned long long)first->id);
+	for (int i = 0; i < ref->n_stmts; i++) {
+		const struct nir_stmt *s = &ref->stmts[i];
+
+		if (!(positions & (1ull << i)))
+			continue;
+		if (nir_set_add_field(&proto, &s->u.match.src,
+				      s->u.match.has_mask ? &s->u.match.mask : NULL))
+			return 0; /* key too long: the caller emits flows one by one */
+	}
+	for (int m = 0; m < n; m++) {
+		const struct compile_flow *cf = tf->flows[incl[m]];
+		struct nir_rule r;
+		struct nir_set_elem *e;
+
+		if (member_matches(c, cf, st, &r) != 1)
+			goto fail;
+		e = nir_set_add_elem(&proto);
+		if (!e) {
+			free_rule(&r);
+			compile_oom(c);
+			goto fail;
+		}
+		make_key(&r, positions, e->key);
+		e->flow_id = cf->id;
+		free_rule(&r);
+	}
+	set = add_set(c, t, &proto);
+	free(proto.elems); /* NULL when the new set took them */
+	proto.elems = NULL;
+	if (set < 0)
+		goto fail;
+	/* the common statements, then the lookup */
+	for (int i = 0; i < ref->n_stmts; i++) {
+		struct nir_stmt *s;
+
+		if (positions & (1ull << i))
+			continue;
+		s = nir_add_stmt(&rule, ref->stmts[i].kind);
+		if (!s)
+			goto oom;
+		*s = ref->stmts[i];
+	}
+	lookup = nir_add_stmt(&rule, NIR_LOOKUP);
+	if (!lookup)
+		goto oom;
+	lookup->u.lookup.set = set;
+	text = flow_text(first->flow);
+	if (!text || asprintf(&comment, "%d flows like %.90s", n, text) < 0)
+		comment = NULL;
+	free(text);
+	if (!comment)
+		goto oom;
+	if (remember_set(c, st, g, t == c->bridge ? 0 : 1, set, ref, positions))
+		goto fail;
+	tf->groups[g].n_sets++;
+	return emit_set_rule(c, chain_idx, st, first, &rule, comment, sum) ? -1 : 1;
+oom:
+	compile_oom(c);
+fail:
+	free(proto.elems);
+	free_rule(&rule);
+	return -1;
+}
+
+/* Group g in this chain copy: a set lookup when its members allow it, else
+ * each member as its own rule. */
+static int emit_group_flows(struct compiler *c, int chain_idx,
+			    const struct path_state *st, struct table_flows *tf,
+			    int g, struct chain_summary *sum)
+{
+	struct flow_group *grp = &tf->groups[g];
+	struct nir_rule ref = { 0 }, r;
+	uint64_t diff = 0;
+	int *incl = malloc(grp->n * sizeof(*incl));
+	int n = 0, ret = -1;
+	bool alike = true;
+
+	if (!incl)
+		return compile_oom(c);
+	for (int m = 0; m < grp->n; m++) {
+		int got = member_matches(c, tf->flows[grp->members[m]], st, n ? &r : &ref);
+
+		if (got < 0)
+			goto out;
+		if (!got)
+			continue;
+		incl[n++] = grp->members[m];
+		if (n == 1)
+			continue;
+		alike = alike && compare_rule(&ref, &r, &diff);
+		free_rule(&r);
+	}
+	for (int i = 0; alike && i < ref.n_stmts; i++)
+		if ((diff & (1ull << i)) && !plain_match(&ref.stmts[i]))
+			alike = false;
+	if (n >= SET_MIN_MEMBERS && alike && diff) {
+		ret = emit_lookup(c, chain_idx, st, tf, g, incl, n, &ref, diff, sum);
+		if (ret)
+			goto out;
+	}
+	if (n)
+		grp->fallback = true;
+	ret = 0;
+	for (int m = 0; m < n && !ret; m++)
+		ret = emit_flow(c, chain_idx, st, tf->flows[incl[m]], sum);
+out:
+	free_rule(&ref);
+	free(incl);
+	return ret < 0 ? -1 : 0;
+}
+
+int emit_table(struct compiler *c, int chain_idx, const struct path_state *st,
+	       struct table_flows *tf, struct chain_summary *sum)
+{
+	tf->n_copies++;
+	for (int i = 0; i < tf->n; i++) {
+		int g = tf->group_of ? tf->group_of[i] : -1;
+
+		if (g < 0) {
+			if (emit_flow(c, chain_idx, st, tf->flows[i], sum))
+				return -1;
+		} else if (tf->groups[g].members[0] == i) {
+			if (emit_group_flows(c, chain_idx, st, tf, g, sum))
+				return -1;
+		}
+	}
+	return 0;
+}

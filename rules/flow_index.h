@@ -1,0 +1,23 @@
+/* A hash index of flows by rule (table, priority, match): finds the flow
+ * that an added flow replaces without comparing against every flow. */
+#ifndef BRFLOW_FLOW_INDEX_H
+#define BRFLOW_FLOW_INDEX_H
+
+#include "flow.h"
+
+struct flow_index {
+	size_t cap;                 /* power of two */
+	const struct flow **flow;   /* NULL: empty slot */
+	int *val;
+};
+
+/* Room for n flows; -1 on no memory. */
+int flow_index_init(struct flow_index *ix, int n);
+void flow_index_free(struct flow_index *ix);
+/* The value stored for a flow with f's rule, or -1. */
+int flow_index_get(const struct flow_index *ix, const struct flow *f);
+/* Stores val for f's rule, replacing an equal rule's entry.  f must stay
+ * where it is while the index is used.  At most n distinct rules. */
+void flow_index_put(struct flow_index *ix, const struct flow *f, int val);
+
+#endif
