@@ -432,6 +432,12 @@ static int check_ports(struct compiler *c)
 
 char *brflow_compile(const struct compile_input *in, struct nir_ruleset *out)
 {
+	return brflow_compile_plan(in, out, NULL);
+}
+
+char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *out,
+			  struct compile_plan **plan)
+{
 	struct compiler c = { .in = in, .rs = out };
 	char tname[64];
 
@@ -446,6 +452,10 @@ char *brflow_compile(const struct compile_input *in, struct nir_ruleset *out)
 	if (!c.err && !check_ports(&c) && !sort_tables(&c) && !check_flows(&c) &&
 	    !build_bridge_table(&c))
 		build_inet_table(&c);
+	if (plan)
+		*plan = c.err ? NULL : make_plan(&c);
+	if (plan && !c.err && !*plan)
+		compile_oom(&c);
 	for (int i = 0; i <= FLOW_MAX_TABLE; i++) {
 		free(c.tables[i].flows);
 		free_groups(&c.tables[i]);

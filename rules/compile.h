@@ -55,6 +55,33 @@ struct compile_input {
  * On error 'out' is freed. */
 char *brflow_compile(const struct compile_input *in, struct nir_ruleset *out);
 
+/* What the optimiser made (its set lookups), kept so that later changes
+ * of flows can become changes of set elements (rules/compile_sets.c). */
+struct compile_plan;
+
+/* brflow_compile that also returns the plan (*plan NULL on error). */
+char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *out,
+			  struct compile_plan **plan);
+void compile_plan_free(struct compile_plan *p);
+
+/* One element to add to or delete from a set of the compiled ruleset. */
+struct set_change {
+	int table;               /* index in the ruleset's tables */
+	int set;                 /* index in that table's sets */
+	bool add;
+	struct nir_set_elem elem;
+};
+
+/* The set element changes that add flow cf (add) or remove it (!add) from
+ * the flows that produced 'rs' and 'p', exactly as a full compile would
+ * treat it: appended to *changes (realloc'd, *n updated).  Returns 0, or
+ * -1 when only a full compile can make the change (the flow is not of a
+ * group that compiled to set lookups everywhere, or it would change the
+ * rule around the lookup). */
+int compile_plan_change(const struct compile_plan *p, const struct nir_ruleset *rs,
+			const struct compile_flow *cf, bool add,
+			struct set_change **changes, int *n);
+
 /* Table names for a bridge: "brflow_<bridge>" in both families. */
 void brflow_table_name(const char *bridge, char *buf, size_t len);
 /* Counter object name for a flow id. */

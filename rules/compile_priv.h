@@ -185,6 +185,9 @@ int build_groups(struct compiler *c, struct table_flows *tf);
 int emit_table(struct compiler *c, int chain_idx, const struct path_state *st,
 	       struct table_flows *tf, struct chain_summary *sum);
 void free_groups(struct table_flows *tf);
+/* The plan for incremental updates (takes c's set records); NULL on no
+ * memory. */
+struct compile_plan *make_plan(struct compiler *c);
 
 /* Fixed chains (compile_base.c). */
 int build_bridge_table(struct compiler *c);

@@ -470,3 +470,150 @@ int emit_table(struct compiler *c, int chain_idx, const struct path_state *st,
 	}
 	return 0;
 }
+
+/* ---- incremental updates ---- */
+
+/* A group that every chain copy of its table looked up in sets. */
+struct plan_group {
+	struct flow rep;        /* a copy of its first member */
+	uint8_t table;
+	int group;
+};
+
+struct compile_plan {
+	struct compiler c;      /* what compile_matches reads */
+	struct compile_input in;
+	int n_groups;
+	struct plan_group *groups;
+	int n_records;
+	struct set_record *records;
+};
+
+void compile_plan_free(struct compile_plan *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->n_groups; i++)
+		flow_free(&p->groups[i].rep);
+	free(p->groups);
+	for (int i = 0; i < p->n_records; i++)
+		free(p->records[i].ref.stmts);
+	free(p->records);
+	free(p);
+}
+
+struct compile_plan *make_plan(struct compiler *c)
+{
+	struct compile_plan *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	/* compile_matches needs the reserved label bits; without the DPI
+	 * host table, dpi_host flows take the full path */
+	p->in.bridge = "";
+	p->c.in = &p->in;
+	memcpy(p->c.label_reserved, c->label_reserved, sizeof(p->c.label_reserved));
+	p->records = c->records;
+	p->n_records = c->n_records;
+	c->records = NULL;
+	c->n_records = 0;
+	for (int t = 0; t <= FLOW_MAX_TABLE; t++) {
+		struct table_flows *tf = &c->tables[t];
+
+		for (int g = 0; g < tf->n_groups; g++) {
+			struct flow_group *grp = &tf->groups[g];
+			struct plan_group *pg;
+
+			if (grp->n < SET_MIN_MEMBERS || grp->fallback ||
+			    !grp->n_sets || grp->n_sets != tf->n_copies)
+				continue;
+			pg = realloc(p->groups, (p->n_groups + 1) * sizeof(*pg));
+			if (!pg)
+				goto fail;
+			p->groups = pg;
+			pg = &p->groups[p->n_groups];
+			if (flow_copy(&pg->rep, tf->flows[grp->members[0]]->flow))
+				goto fail;
+			pg->table = (uint8_t)t;
+			pg->group = g;
+			p->n_groups++;
+		}
+	}
+	return p;
+fail:
+	compile_plan_free(p);
+	return NULL;
+}
+
+static int push_change(struct set_change **changes, int *n,
+		       const struct set_record *r, bool add,
+		       const struct nir_set_elem *e)
+{
+	struct set_change *c = realloc(*changes, (*n + 1) * sizeof(*c));
+
+	if (!c)
+		return -1;
+	*changes = c;
+	c[*n] = (struct set_change){ .table = r->nir_table, .set = r->set,
+				     .add = add, .elem = *e };
+	(*n)++;
+	return 0;
+}
+
+/* The element flow cf gets in record r's set: 1 made, 0 none (cannot
+ * match there), -1 only a full compile can add it. */
+static int plan_elem(const struct compile_plan *p, const struct set_record *r,
+		     const struct compile_flow *cf, struct nir_set_elem *e)
+{
+	struct nir_rule rule = { 0 };
+	uint64_t diff = 0;
+	int ret = compile_matches(&p->c, cf->flow, &r->st, &rule);
+
+	if (ret == 1 && (!compare_rule(&r->ref, &rule, &diff) ||
+			 (diff & ~r->key_positions)))
+		ret = -1;
+	if (ret == 1) {
+		memset(e, 0, sizeof(*e));
+		make_key(&rule, r->key_positions, e->key);
+		e->flow_id = cf->id;
+	}
+	free(rule.stmts);
+	return ret < 0 ? -1 : ret;
+}
+
+int compile_plan_change(const struct compile_plan *p, const struct nir_ruleset *rs,
+			const struct compile_flow *cf, bool add,
+			struct set_change **changes, int *n)
+{
+	const struct plan_group *g = NULL;
+
+	for (int i = 0; i < p->n_groups && !g; i++)
+		if (same_shape(&p->groups[i].rep, cf->flow))
+			g = &p->groups[i];
+	if (!g)
+		return -1;
+	for (int i = 0; i < p->n_records; i++) {
+		const struct set_record *r = &p->records[i];
+		const struct nir_set *set;
+		struct nir_set_elem e;
+
+		if (r->table != g->table || r->group != g->group)
+			continue;
+		if (r->nir_table >= rs->n_tables ||
+		    r->set >= rs->tables[r->nir_table].n_sets)
+			return -1;
+		set = &rs->tables[r->nir_table].sets[r->set];
+		if (add) {
+			int got = plan_elem(p, r, cf, &e);
+
+			if (got < 0 || (got && push_change(changes, n, r, true, &e)))
+				return -1;
+			continue;
+		}
+		for (int k = 0; k < set->n_elems; k++)
+			if (set->elems[k].flow_id == cf->id &&
+			    push_change(changes, n, r, false, &set->elems[k]))
+				return -1;
+	}
+	return 0;
+}

@@ -322,14 +322,25 @@ static bool pattern_matches(const struct pattern *p, const struct flow *f,
 
 static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 {
-	struct st_bridge *nb;
+	struct st_bridge *b, *nb;
 	struct flow f;
 	char *err;
 
 	(void)argc;
-	err = parse_flow_on(st_find_bridge(c->st, argv[0]), argv[1], &f, NULL);
+	b = st_find_bridge(c->st, argv[0]);
+	err = parse_flow_on(b, argv[1], &f, NULL);
 	if (err)
 		return err;
+	if (b) {
+		int same = -1;
+
+		for (int i = 0; i < b->n_flows && same < 0; i++)
+			if (flow_same_rule(&b->flows[i].flow, &f))
+				same = i;
+		if (st_fast_update(c->st, b, same >= 0 ? &same : NULL,
+				   same >= 0, &f, 1, &err))
+			return err;
+	}
 	err = clone_bridge(c, argv[0], &nb);
 	if (err) {
 		flow_free(&f);
@@ -389,10 +400,32 @@ static char *cmd_replace_flows(struct cmd_ctx *c, char **argv, int argc)
 	return commit(c, nb);
 }
 
+/* del-flows as set element deletes when the optimiser allows it. */
+static char *del_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
+			    const struct pattern *p, bool *done)
+{
+	int *del, n = 0;
+	char *err = NULL;
+
+	*done = false;
+	if (!b || !b->plan)
+		return NULL;
+	del = malloc((b->n_flows + 1) * sizeof(*del));
+	if (!del)
+		return errf("out of memory");
+	for (int i = 0; i < b->n_flows; i++)
+		if (!p || pattern_matches(p, &b->flows[i].flow, c->strict))
+			del[n++] = i;
+	*done = !n || st_fast_update(c->st, b, del, n, NULL, 0, &err) != 0;
+	free(del);
+	return err;
+}
+
 static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct st_bridge *nb;
 	struct pattern p;
+	bool done;
 	int deleted = 0;
 	char *err;
 
@@ -401,6 +434,10 @@ static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
 		if (err)
 			return err;
 	}
+	err = del_flows_fast(c, st_find_bridge(c->st, argv[0]),
+			     argc > 1 ? &p : NULL, &done);
+	if (err || done)
+		goto out;
 	err = clone_bridge(c, argv[0], &nb);
 	if (err)
 		goto out;

@@ -1256,6 +1256,35 @@ out:
 	return ret;
 }
 
+int nft_change_elems(const struct nir_ruleset *rs, const struct set_change *ch,
+		     int n, char *err, size_t errlen)
+{
+	struct batch b;
+	int ret = -1;
+
+	batch_init(&b);
+	if (batch_marker(&b, 1))
+		goto oom;
+	for (int i = 0; i < n; i++) {
+		const struct nir_table *t = &rs->tables[ch[i].table];
+
+		if (set_elems_msg(&b, t, &t->sets[ch[i].set], 0, &ch[i].elem, 1,
+				  ch[i].add))
+			goto oom;
+	}
+	if (batch_marker(&b, 0))
+		goto oom;
+	ret = batch_send(&b);
+	if (ret)
+		batch_error(&b, err, errlen);
+	goto out;
+oom:
+	errf(err, errlen, "out of memory");
+out:
+	batch_free(&b);
+	return ret;
+}
+
 int nft_delete_tables(const char *name, char *err, size_t errlen)
 {
 	static const enum nir_family fams[] = { NIR_BRIDGE, NIR_INET };

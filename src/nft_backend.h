@@ -5,7 +5,7 @@
 #define BRFLOW_NFT_BACKEND_H
 
 #include <stdint.h>
-#include "../rules/nftir.h"
+#include "../rules/compile.h"
 
 /* Replaces every table named in 'rs' with its new contents in one atomic
  * batch (each table: add, delete, then add with everything in it), so the
@@ -13,6 +13,12 @@
  * or -1 with a one-line reason in err (the kernel's error for the failing
  * message, e.g. "Operation not supported: chain brflow_br0/prepass"). */
 int nft_apply(const struct nir_ruleset *rs, char *err, size_t errlen);
+
+/* Adds and deletes set elements of the loaded ruleset 'rs' (the
+ * optimiser's sets, see rules/compile.h) in one transaction: an update of
+ * a large flow table without reloading it.  0, or -1 with a reason. */
+int nft_change_elems(const struct nir_ruleset *rs, const struct set_change *ch,
+		     int n, char *err, size_t errlen);
 
 /* Deletes tables "name" in the bridge and inet families (missing is fine),
  * in one batch. */

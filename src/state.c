@@ -88,6 +88,31 @@ struct st_bridge *st_find_port_owner(struct st_state *st, const char *ifname)
 	return NULL;
 }
 
+static void drop_loaded(struct st_bridge *b)
+{
+	if (b->loaded)
+		nir_ruleset_free(b->loaded);
+	free(b->loaded);
+	compile_plan_free(b->plan);
+	b->loaded = NULL;
+	b->plan = NULL;
+}
+
+/* Keeps the ruleset the kernel now runs (taken from *rs) and its plan. */
+static void keep_loaded(struct st_bridge *b, struct nir_ruleset *rs,
+			struct compile_plan *plan)
+{
+	drop_loaded(b);
+	b->loaded = malloc(sizeof(*b->loaded));
+	if (!b->loaded) {
+		compile_plan_free(plan);
+		return;
+	}
+	*b->loaded = *rs;
+	memset(rs, 0, sizeof(*rs));
+	b->plan = plan;
+}
+
 struct st_bridge *st_bridge_new(const char *name)
 {
 	struct st_bridge *b = calloc(1, sizeof(*b));
@@ -110,6 +135,7 @@ void st_bridge_free(struct st_bridge *b)
 	free(b->flows);
 	free(b->groups);
 	free(b->ports);
+	drop_loaded(b);
 	free(b);
 }
 
@@ -296,6 +322,12 @@ void st_use_features(const struct nft_features *f)
 
 char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs)
 {
+	return st_compile_plan(b, rs, NULL);
+}
+
+char *st_compile_plan(const struct st_bridge *b, struct nir_ruleset *rs,
+		      struct compile_plan **plan)
+{
 	struct compile_flow *cf = calloc(b->n_flows + 1, sizeof(*cf));
 	struct compile_input in = {
 		.bridge = b->name,
@@ -322,7 +354,7 @@ char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs)
 		cf[i].id = b->flows[i].id;
 		cf[i].flow = &b->flows[i].flow;
 	}
-	err = brflow_compile(&in, rs);
+	err = brflow_compile_plan(&in, rs, plan);
 	free(cf);
 	return err;
 }
@@ -588,11 +620,12 @@ int st_bridge_adopt(struct st_state *st, struct st_bridge *nb)
 
 /* Recompiles and reloads bridge b as it is (the DPI host table moved its
  * bits); memory and disk do not change. */
-static void reload_bridge(const struct st_bridge *b)
+static void reload_bridge(struct st_bridge *b)
 {
 	struct nir_ruleset rs = { 0 };
+	struct compile_plan *plan = NULL;
 	char nerr[512] = "";
-	char *err = st_compile(b, &rs);
+	char *err = st_compile_plan(b, &rs, &plan);
 
 	for (int i = 0; !err && i < rs.n_tables; i++)
 		err = carry_table_counters(&rs.tables[i]);
@@ -601,12 +634,17 @@ static void reload_bridge(const struct st_bridge *b)
 	if (err)
 		log_err("bridge %s: reloading for the new DPI host table: %s",
 			b->name, err);
+	if (!err)
+		keep_loaded(b, &rs, plan);
+	else
+		compile_plan_free(plan);
 	free(err);
 	nir_ruleset_free(&rs);
 }
 
 char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 {
+	struct compile_plan *plan = NULL;
 	bool dpi_changed = false;
 	struct nir_ruleset rs = { 0 };
 	char nerr[512] = "";
@@ -632,7 +670,7 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 	err = dpi_conf_stage(st, nb, &dpi_changed);
 	if (err)
 		goto out;
-	err = st_compile(nb, &rs);
+	err = st_compile_plan(nb, &rs, &plan);
 	if (err)
 		goto out_dpi;
 	err = write_tmp(st, nb, tmp);
@@ -655,6 +693,8 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 	} else {
 		sync_dir(st->dir);
 	}
+	keep_loaded(nb, &rs, plan);
+	plan = NULL;
 	st_bridge_adopt(st, nb); /* cannot fail: room was made above */
 	nat_setup_bridge(nb);
 	for (int i = 0; dpi_changed && i < st->n_bridges; i++)
@@ -662,6 +702,7 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 			reload_bridge(st->bridges[i]);
 	dpi_conf_sync();
 out_rs:
+	compile_plan_free(plan);
 	nir_ruleset_free(&rs);
 out_dpi:
 	if (err)
@@ -670,6 +711,147 @@ out:
 	free(tmp);
 	free(path);
 	return err;
+}
+
+/* ---- incremental updates ---- */
+
+/* The loaded sets follow the kernel. */
+static void apply_changes(struct nir_ruleset *rs, const struct set_change *ch,
+			  int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct nir_set *set = &rs->tables[ch[i].table].sets[ch[i].set];
+		struct nir_set_elem *e;
+
+		if (ch[i].add) {
+			e = nir_set_add_elem(set);
+			if (e)
+				*e = ch[i].elem;
+			continue;
+		}
+		for (int k = 0; k < set->n_elems; k++) {
+			if (set->elems[k].flow_id != ch[i].elem.flow_id ||
+			    memcmp(set->elems[k].key, ch[i].elem.key, set->key_len))
+				continue;
+			set->elems[k] = set->elems[--set->n_elems];
+			break;
+		}
+	}
+}
+
+/* Appends the change to the state file: "delflow ID" lines, then the
+ * added flows' lines, as load_file replays them.  A torn last line (a
+ * crash while writing) is skipped when loading. */
+static char *journal_append(const struct st_state *st, const struct st_bridge *b,
+			    const int *del, int n_del, const struct st_flow *added,
+			    int n_add)
+{
+	char *path = state_path(st, b->name, false);
+	char *err = NULL;
+	FILE *f;
+	int fd;
+
+	if (!path)
+		return errf("out of memory");
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	f = fd < 0 ? NULL : fdopen(fd, "a");
+	if (!f) {
+		err = errf("cannot append to %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		free(path);
+		return err;
+	}
+	for (int i = 0; i < n_del; i++)
+		fprintf(f, "delflow %" PRIu64 "\n", b->flows[del[i]].id);
+	for (int i = 0; i < n_add; i++) {
+		char *line = flow_line(&added[i]);
+
+		if (!line) {
+			err = errf("out of memory");
+			break;
+		}
+		fprintf(f, "%s\n", line);
+		free(line);
+	}
+	if (fflush(f) || ferror(f) || fdatasync(fd))
+		err = err ? err : errf("cannot append to %s: %s", path, strerror(errno));
+	fclose(f);
+	free(path);
+	return err;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+	return *(const int *)b - *(const int *)a;
+}
+
+static bool fast_flow_ok(const struct flow *f)
+{
+	/* dpi_host patterns live in the shared host table (dpi.conf) */
+	return !f->dpi_host;
+}
+
+int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
+		   int n_del, struct flow *add, int n_add, char **err)
+{
+	struct set_change *ch = NULL;
+	struct st_flow *added = NULL;
+	int *order = NULL, n = 0, ret = 0;
+	char nerr[512] = "";
+	char *jerr;
+
+	*err = NULL;
+	if (!b->plan || !b->loaded)
+		return 0;
+	for (int i = 0; i < n_del; i++) {
+		struct compile_flow cf = { b->flows[del[i]].id, &b->flows[del[i]].flow };
+
+		if (!fast_flow_ok(cf.flow) ||
+		    compile_plan_change(b->plan, b->loaded, &cf, false, &ch, &n))
+			goto out;
+	}
+	added = calloc(n_add + 1, sizeof(*added));
+	order = malloc((n_del + 1) * sizeof(*order));
+	if (!added || !order)
+		goto out;
+	for (int i = 0; i < n_add; i++) {
+		struct compile_flow cf = { b->next_id + (uint64_t)i, &add[i] };
+
+		if (!fast_flow_ok(cf.flow) ||
+		    compile_plan_change(b->plan, b->loaded, &cf, true, &ch, &n))
+			goto out;
+		added[i] = (struct st_flow){ cf.id, st_now_ms(), add[i] };
+	}
+	if (n && nft_change_elems(b->loaded, ch, n, nerr, sizeof(nerr))) {
+		*err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
+		ret = -1;
+		goto out;
+	}
+	/* The kernel runs the change: memory and disk follow. */
+	apply_changes(b->loaded, ch, n);
+	jerr = journal_append(st, b, del, n_del, added, n_add);
+	if (jerr) {
+		log_err("bridge %s: %s", b->name, jerr);
+		free(jerr);
+	}
+	memcpy(order, del, n_del * sizeof(*order));
+	qsort(order, n_del, sizeof(*order), cmp_desc);
+	/* dump-flows sorts by table, priority and id: order in memory is
+	 * free, so a delete moves the last flow into the hole */
+	for (int i = 0; i < n_del; i++) {
+		flow_free(&b->flows[order[i]].flow);
+		b->flows[order[i]] = b->flows[--b->n_flows];
+	}
+	for (int i = 0; i < n_add; i++) {
+		st_add_flow(b, &add[i], added[i].id, added[i].created_ms);
+	}
+	ret = 1;
+out:
+	free(ch);
+	free(added);
+	free(order);
+	return ret;
 }
 
 void st_bridge_forget(struct st_state *st, const char *name)
@@ -715,6 +897,23 @@ static char *parse_flow_line(struct st_bridge *b, char *rest)
 		return errf("out of memory");
 	}
 	return NULL;
+}
+
+/* Journal of an incremental update (st_fast_update). */
+static char *parse_delflow_line(struct st_bridge *b, char *rest)
+{
+	uint64_t id;
+
+	if (sscanf(rest, "%" SCNu64, &id) != 1)
+		return errf("bad delflow line");
+	for (int i = 0; i < b->n_flows; i++) {
+		if (b->flows[i].id == id) {
+			flow_free(&b->flows[i].flow);
+			b->flows[i] = b->flows[--b->n_flows];
+			return NULL;
+		}
+	}
+	return errf("delflow %" PRIu64 ": no such flow", id);
 }
 
 static char *parse_group_line(struct st_bridge *b, char *rest)
@@ -776,6 +975,8 @@ static char *parse_line(struct st_bridge *b, char *line, const char *want)
 		return parse_flow_line(b, rest);
 	if (klen == 5 && !strncmp(line, "group", 5))
 		return parse_group_line(b, rest);
+	if (klen == 7 && !strncmp(line, "delflow", 7))
+		return parse_delflow_line(b, rest);
 	return errf("unknown keyword '%.*s'", (int)klen, line);
 }
 

@@ -31,6 +31,11 @@ struct st_bridge {
 	struct st_flow *flows; /* in insertion order */
 	int n_groups;
 	struct ofgroup *groups; /* by group_id, ascending; each owned */
+	/* What the kernel runs for this bridge and the optimiser's plan for
+	 * it (both NULL until loaded; never copied by st_bridge_clone): an
+	 * update that only changes set elements is made in place. */
+	struct nir_ruleset *loaded;
+	struct compile_plan *plan;
 };
 
 struct st_state {
@@ -80,6 +85,9 @@ int64_t st_now_ms(void);
 /* Compiles 'b' into 'rs' (zeroed by the caller).  NULL or a malloc'd
  * one-line error. */
 char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs);
+/* st_compile that also returns the optimiser's plan (may be NULL). */
+char *st_compile_plan(const struct st_bridge *b, struct nir_ruleset *rs,
+		      struct compile_plan **plan);
 /* The kernel features compiles should assume (probed at start). */
 void st_use_features(const struct nft_features *f);
 
@@ -89,6 +97,15 @@ void st_use_features(const struct nft_features *f);
  * one is freed; returns NULL.  On failure returns a malloc'd one-line error
  * and 'nb' still belongs to the caller. */
 char *st_bridge_commit(struct st_state *st, struct st_bridge *nb);
+
+/* The fast path for flow changes in a large table: deletes flows 'del'
+ * (n_del indexes into b->flows) and adds 'add' (n_add flows) by changing
+ * only elements of the loaded ruleset's sets, in one transaction, and
+ * appends the change to the bridge's state file.  Returns 1 when done
+ * (the added flows are taken), 0 when the change needs a full commit
+ * (nothing happened), -1 on error (*err set; nothing happened). */
+int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
+		   int n_del, struct flow *add, int n_add, char **err);
 
 /* Puts 'b' into 'st' as it is, without touching kernel or disk (a bridge
  * restored at start whose ruleset could not be loaded stays visible and
