@@ -17,6 +17,9 @@ PACKAGES=(
 	# DPI scenarios and benchmark (tests/netns/20-dpi-*, tests/bench/dpi.sh): TLS with
 	# SNI, DNS queries, raw malformed packets, throughput
 	openssl bind9-dnsutils python3-scapy iperf3
+	# performance benchmark (tests/bench/perf.sh): the same policy as linear iptables
+	# rules (iptables-restore, -m physdev/conntrack), inside the bench's namespaces only
+	iptables
 	# NAT/ALG scenarios (tests/netns/31-alg-*): the FTP server OVS's tests use and a TFTP
 	# server (both run only inside the tests' namespaces; curl is the client)
 	python3-pyftpdlib tftpd-hpa
