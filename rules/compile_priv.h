@@ -82,7 +82,8 @@ struct chain_memo {
 struct flow_group {
 	int n;
 	int *members;          /* indexes into table_flows.flows, ascending */
-	int n_sets;            /* chain copies that looked this group up in a set */
+	int n_sets;            /* chain copies that looked this group up in a
+				* set, or where none of its members can match */
 	bool fallback;         /* some chain copy emitted members one by one */
 };
 
@@ -102,7 +103,8 @@ struct set_record {
 	uint8_t table;         /* OpenFlow table */
 	int group;
 	int nir_table;         /* 0 bridge, 1 inet */
-	int set;               /* index in that nir_table's sets */
+	int set;               /* index in that nir_table's sets; -1: no member
+				* can match in this chain copy */
 	struct path_state st;
 	struct nir_rule ref;   /* owned */
 	uint64_t key_positions;

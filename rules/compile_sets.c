@@ -437,6 +437,13 @@ static int emit_group_flows(struct compiler *c, int chain_idx,
 	for (int i = 0; alike && i < ref.n_stmts; i++)
 		if ((diff & (1ull << i)) && !plain_match(&ref.stmts[i]))
 			alike = false;
+	if (!n) {
+		/* no member can match here: a flow added later must not either */
+		ret = remember_set(c, st, g, -1, -1, &ref, 0);
+		if (!ret)
+			grp->n_sets++;
+		goto out;
+	}
 	if (n >= SET_MIN_MEMBERS && alike && diff) {
 		ret = emit_lookup(c, chain_idx, st, tf, g, incl, n, &ref, diff, sum);
 		if (ret)
@@ -599,6 +606,12 @@ int compile_plan_change(const struct compile_plan *p, const struct nir_ruleset *
 
 		if (r->table != g->table || r->group != g->group)
 			continue;
+		if (r->set < 0) {
+			/* a chain copy where no member could match */
+			if (add && plan_elem(p, r, cf, &e) != 0)
+				return -1;
+			continue;
+		}
 		if (r->nir_table >= rs->n_tables ||
 		    r->set >= rs->tables[r->nir_table].n_sets)
 			return -1;

@@ -1005,7 +1005,9 @@ static int set_elem_add(struct nftnl_set *s, const struct nir_set *set,
 	if (!e)
 		return -1;
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el->key, (uint32_t)set->key_len);
-	if (with_data && set->counters) {
+	/* a fresh element gets the set's counter; an explicit one (a
+	 * percpu allocation more) only to carry statistics over */
+	if (with_data && set->counters && (el->packets || el->bytes)) {
 		struct nftnl_expr *c = counter_expr(el->packets, el->bytes);
 
 		if (!c) {
