@@ -154,6 +154,18 @@ except Exception:
 	say "$row: ${THR[$row]} Gbit/s, ${CPS[$row]} connections/s"
 }
 
+# deny_check ROW: the loaded policy must still deny: TCP from host 1 to a port no flow
+# allows (CONN_PORT+1, where nothing listens) has to time out.  A refusal (the RST of
+# host 2) means it passed, and the row would measure a policy that is not there.
+deny_check() {
+	local out
+	ct_flush
+	out=$(ip netns exec "$(hns 1)" timeout 10 "$CONNRATE" client "$(hip 2)" $((CONN_PORT + 1)) 2 1 2>&1)
+	[[ $out == *"timed out"* ]] && return 0
+	NOTE[$1]="policy check: TCP to port $((CONN_PORT + 1)) was not dropped: $(bf_oneline "$out")"
+	BROKEN=1
+}
+
 # median: the middle of the numbers on stdin.
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
 
@@ -274,6 +286,7 @@ brflow_one() {
 	fi
 	say "brflow: loaded $n flows in ${LOAD[$row]} s; single add-flow updates"
 	run_updates "$row" brflow_update
+	deny_check "$row"
 	measure "$row"
 }
 
@@ -328,6 +341,7 @@ iptables_one() {
 	fi
 	say "iptables: loaded $n rules in ${LOAD[$row]} s; single iptables -I updates"
 	run_updates "$row" iptables_update
+	deny_check "$row"
 	measure "$row"
 }
 
