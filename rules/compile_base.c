@@ -415,6 +415,8 @@ int build_inet_table(struct compiler *c)
 	main = base_chain(c, c->inet, "pipeline", NIR_HOOK_PREROUTING, -150);
 	if (!main || add_not_ours_accept(c, main) ||
 	    add_nat_neighbour_pass(c, "pipeline", true) || build_ctstate(c) ||
+	    add_early_established(c, nir_find_chain(c->inet, "pipeline"), L3_IP4) ||
+	    add_early_established(c, nir_find_chain(c->inet, "pipeline"), L3_IP6) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
 		return -1;

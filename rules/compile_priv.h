@@ -191,6 +191,12 @@ void free_groups(struct table_flows *tf);
  * memory. */
 struct compile_plan *make_plan(struct compiler *c);
 
+/* The early decision for established traffic (compile_early.c): a rule
+ * in the pipeline base chain when the policy provably passes every
+ * established committed packet of family l3 the same way. */
+int add_early_established(struct compiler *c, struct nir_chain *pipeline,
+			  enum l3 l3);
+
 /* Fixed chains (compile_base.c). */
 int build_bridge_table(struct compiler *c);
 int build_inet_table(struct compiler *c);
