@@ -384,6 +384,8 @@ static char *cmd_replace_flows(struct cmd_ctx *c, char **argv, int argc)
 	struct flow_list l;
 	char *err;
 
+	int64_t t0 = st_now_ms(), t1, t2;
+
 	(void)argc;
 	err = clone_bridge(c, argv[0], &nb);
 	if (err)
@@ -391,8 +393,12 @@ static char *cmd_replace_flows(struct cmd_ctx *c, char **argv, int argc)
 	while (nb->n_flows)
 		st_del_flow(nb, nb->n_flows - 1);
 	err = parse_flow_file(nb, argv[1], &l);
+	t1 = st_now_ms();
 	if (!err)
 		err = merge_flows(nb, &l, st_find_bridge(c->st, argv[0]));
+	t2 = st_now_ms();
+	log_debug("replace-flows %s: %d flows: parse %lld ms, merge %lld ms",
+		  argv[0], nb->n_flows, (long long)(t1 - t0), (long long)(t2 - t1));
 	if (err) {
 		st_bridge_free(nb);
 		return err;
