@@ -338,7 +338,7 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 			if (flow_same_rule(&b->flows[i].flow, &f))
 				same = i;
 		if (st_fast_update(c->st, b, same >= 0 ? &same : NULL,
-				   same >= 0, &f, 1, &err))
+				   same >= 0, &f, 1, NULL, &err))
 			return err;
 	}
 	err = clone_bridge(c, argv[0], &nb);
@@ -422,7 +422,7 @@ static char *del_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 	for (int i = 0; i < b->n_flows; i++)
 		if (!p || pattern_matches(p, &b->flows[i].flow, c->strict))
 			del[n++] = i;
-	*done = !n || st_fast_update(c->st, b, del, n, NULL, 0, &err) != 0;
+	*done = !n || st_fast_update(c->st, b, del, n, NULL, 0, NULL, &err) != 0;
 	free(del);
 	return err;
 }
@@ -483,10 +483,57 @@ static int take_actions(struct flow *target, const struct flow *src)
 }
 
 /* Replaces the actions of the matching flows; their counters stay. */
+/* mod-flows as set element changes when the optimiser allows it: each
+ * selected flow leaves its group's sets and joins its new group's, keeping
+ * its id, age and counters. */
+static char *mod_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
+			    const struct pattern *p, bool *done)
+{
+	struct st_flow *keep = NULL;
+	struct flow *add = NULL;
+	int *del = NULL, n = 0, got = 0;
+	char *err = NULL;
+
+	*done = false;
+	if (!b || !b->plan)
+		return NULL;
+	del = malloc((b->n_flows + 1) * sizeof(*del));
+	add = calloc(b->n_flows + 1, sizeof(*add));
+	keep = calloc(b->n_flows + 1, sizeof(*keep));
+	if (!del || !add || !keep) {
+		err = errf("out of memory");
+		goto out;
+	}
+	for (int i = 0; i < b->n_flows && !err; i++) {
+		if (!pattern_matches(p, &b->flows[i].flow, c->strict))
+			continue;
+		if (flow_copy(&add[n], &b->flows[i].flow) ||
+		    take_actions(&add[n], &p->f)) {
+			flow_free(&add[n]);
+			err = errf("out of memory");
+			break;
+		}
+		keep[n] = b->flows[i];
+		del[n++] = i;
+	}
+	if (!err && n)
+		got = st_fast_update(c->st, b, del, n, add, n, keep, &err);
+	*done = err || !n || got;
+	if (got != 1)
+		for (int i = 0; i < n; i++)
+			flow_free(&add[i]);
+out:
+	free(del);
+	free(add);
+	free(keep);
+	return err;
+}
+
 static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct st_bridge *nb = NULL;
 	struct pattern p;
+	bool done;
 	int changed = 0;
 	char *err;
 
@@ -496,6 +543,9 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 	err = parse_pattern(st_find_bridge(c->st, argv[0]), argv[1], &p);
 	if (err)
 		return err;
+	err = mod_flows_fast(c, st_find_bridge(c->st, argv[0]), &p, &done);
+	if (err || done)
+		goto out;
 	err = clone_bridge(c, argv[0], &nb);
 	if (err)
 		goto out;

@@ -1497,6 +1497,81 @@ out:
 	return ret;
 }
 
+struct one_elem {
+	uint64_t packets, bytes;
+	bool found;
+};
+
+static int one_elem_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct one_elem *o = data;
+	uint64_t pb[3] = { 0 };
+
+	nftnl_set_elem_expr_foreach(e, elem_counter_cb, pb);
+	o->packets += pb[0];
+	o->bytes += pb[1];
+	o->found = true;
+	return 0;
+}
+
+static int one_elems_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+
+	if (!s)
+		return MNL_CB_ERROR;
+	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
+		nftnl_set_elem_foreach(s, one_elem_cb, data);
+	nftnl_set_free(s);
+	return MNL_CB_OK;
+}
+
+int nft_read_elem_counter(const struct nir_ruleset *rs, const struct set_change *ch,
+			  uint64_t *packets, uint64_t *bytes)
+{
+	const struct nir_table *t = &rs->tables[ch->table];
+	const struct nir_set *set = &t->sets[ch->set];
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct one_elem o = { 0 };
+	struct mnl_socket *nl;
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+	uint32_t portid, seq = (uint32_t)time(NULL);
+	int n, ret = -1;
+
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		goto out;
+	portid = mnl_socket_get_portid(nl);
+	s = set_alloc(t, set, 0);
+	if (!s || set_elem_add(s, set, &ch->elem, false)) {
+		if (s)
+			nftnl_set_free(s);
+		goto out;
+	}
+	/* a GET without NLM_F_DUMP answers for the listed element only */
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, nfproto(t->family),
+				    NLM_F_ACK, seq);
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		goto out;
+	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
+		n = mnl_cb_run(buf, (size_t)n, seq, portid, one_elems_cb, &o);
+		if (n <= MNL_CB_STOP)
+			break;
+	}
+	if (n < 0 || !o.found)
+		goto out;
+	*packets = o.packets;
+	*bytes = o.bytes;
+	ret = 0;
+out:
+	if (nl)
+		mnl_socket_close(nl);
+	return ret;
+}
+
 /* ---- feature probes ---- */
 
 #define PROBE_TABLE	"brflow_probe"

@@ -20,6 +20,11 @@ int nft_apply(const struct nir_ruleset *rs, char *err, size_t errlen);
 int nft_change_elems(const struct nir_ruleset *rs, const struct set_change *ch,
 		     int n, char *err, size_t errlen);
 
+/* The counter of the element that change 'ch' names (its key), read from
+ * the kernel: 0, or -1 when it cannot be read. */
+int nft_read_elem_counter(const struct nir_ruleset *rs, const struct set_change *ch,
+			  uint64_t *packets, uint64_t *bytes);
+
 /* Deletes tables "name" in the bridge and inet families (missing is fine),
  * in one batch. */
 int nft_delete_tables(const char *name, char *err, size_t errlen);

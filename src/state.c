@@ -802,8 +802,37 @@ static bool fast_flow_ok(const struct flow *f)
 	return !f->dpi_host;
 }
 
+/* mod-flows keeps a flow's id and counters: its new elements start from
+ * the counts of the elements it loses. */
+static void carry_elem_counters(const struct nir_ruleset *rs,
+				struct set_change *ch, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint64_t total[2] = { 0, 0 }, pk, by;
+		int first_add = -1;
+
+		if (!ch[i].add)
+			continue;
+		for (int k = 0; k < i && first_add < 0; k++)
+			if (ch[k].add && ch[k].elem.flow_id == ch[i].elem.flow_id)
+				first_add = k;
+		if (first_add >= 0)
+			continue; /* the flow's first new element carries it all */
+		for (int k = 0; k < n; k++) {
+			if (ch[k].add || ch[k].elem.flow_id != ch[i].elem.flow_id ||
+			    nft_read_elem_counter(rs, &ch[k], &pk, &by))
+				continue;
+			total[0] += pk;
+			total[1] += by;
+		}
+		ch[i].elem.packets = total[0];
+		ch[i].elem.bytes = total[1];
+	}
+}
+
 int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
-		   int n_del, struct flow *add, int n_add, char **err)
+		   int n_del, struct flow *add, int n_add,
+		   const struct st_flow *keep, char **err)
 {
 	struct set_change *ch = NULL;
 	struct st_flow *added = NULL;
@@ -826,13 +855,18 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 	if (!added || !order)
 		goto out;
 	for (int i = 0; i < n_add; i++) {
-		struct compile_flow cf = { b->next_id + (uint64_t)i, &add[i] };
+		struct compile_flow cf = { keep ? keep[i].id : b->next_id + (uint64_t)i,
+					   &add[i] };
 
 		if (!fast_flow_ok(cf.flow) ||
 		    compile_plan_change(b->plan, b->loaded, &cf, true, &ch, &n))
 			goto out;
-		added[i] = (struct st_flow){ cf.id, st_now_ms(), add[i] };
+		added[i] = (struct st_flow){ cf.id,
+					     keep ? keep[i].created_ms : st_now_ms(),
+					     add[i] };
 	}
+	if (keep)
+		carry_elem_counters(b->loaded, ch, n);
 	if (n && nft_change_elems(b->loaded, ch, n, nerr, sizeof(nerr))) {
 		*err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
 		ret = -1;

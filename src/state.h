@@ -101,11 +101,14 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb);
 /* The fast path for flow changes in a large table: deletes flows 'del'
  * (n_del indexes into b->flows) and adds 'add' (n_add flows) by changing
  * only elements of the loaded ruleset's sets, in one transaction, and
- * appends the change to the bridge's state file.  Returns 1 when done
- * (the added flows are taken), 0 when the change needs a full commit
- * (nothing happened), -1 on error (*err set; nothing happened). */
+ * appends the change to the bridge's state file.  'keep' (NULL: new flows)
+ * gives each added flow the id and age of a deleted one, and its counters
+ * (mod-flows).  Returns 1 when done (the added flows are taken), 0 when the
+ * change needs a full commit (nothing happened), -1 on error (*err set;
+ * nothing happened). */
 int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
-		   int n_del, struct flow *add, int n_add, char **err);
+		   int n_del, struct flow *add, int n_add,
+		   const struct st_flow *keep, char **err);
 
 /* Puts 'b' into 'st' as it is, without touching kernel or disk (a bridge
  * restored at start whose ruleset could not be loaded stays visible and
