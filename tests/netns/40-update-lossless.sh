@@ -50,8 +50,10 @@ for t in targets:
 '
 
 # udp_rx STOPFILE MAXSECS PORT...: counts datagrams per port until 1 s after STOPFILE
-# appears; prints "PORT received=N distinct=D dups=U missing=M first_missing=S", where
-# missing counts the sequence numbers below the highest one seen that never came.
+# appears; prints "PORT received=N distinct=D dups=U top=T missing=M first_missing=S
+# gap=A-B", where missing counts the sequence numbers below the highest one seen that
+# never came, and A, B are the arrival times (epoch) of the datagrams around the first
+# missing one.
 UDP_RX='
 import os, select, socket, sys, time
 stop, maxsecs = sys.argv[1], float(sys.argv[2])
@@ -60,7 +62,7 @@ for p in sys.argv[3:]:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)  # SO_RCVBUFFORCE: never drop here
     s.bind(("0.0.0.0", int(p)))
-    socks[s] = [int(p), 0, bytearray(), 0]  # port, received, seen bitmap, dups
+    socks[s] = [int(p), 0, bytearray(), 0, {}]  # port, received, seen, dups, arrival
 print("listening", flush=True)
 start, stop_seen = time.monotonic(), None
 while time.monotonic() - start < maxsecs:
@@ -78,13 +80,21 @@ while time.monotonic() - start < maxsecs:
         if st[2][seq]:
             st[3] += 1
         st[2][seq] = 1
+        if seq % 10 == 0 or seq < 10:
+            st[4][seq] = time.time()
 for st in socks.values():
     seen = st[2]
     top = max((i for i in range(len(seen) - 1, -1, -1) if seen[i]), default=-1)
     missing = [i for i in range(top + 1) if not seen[i]]
-    print("%d received=%d distinct=%d dups=%d top=%d missing=%d first_missing=%s" % (
+    gap = "-"
+    if missing:
+        m, arr = missing[0], st[4]
+        before = max((k for k in arr if k < m), default=None)
+        after = min((k for k in arr if k > m), default=None)
+        gap = "%.3f-%.3f" % (arr.get(before, 0), arr.get(after, 0))
+    print("%d received=%d distinct=%d dups=%d top=%d missing=%d first_missing=%s gap=%s" % (
         st[0], st[1], st[1] - st[3], st[3], top, len(missing),
-        missing[0] if missing else "-"), flush=True)
+        missing[0] if missing else "-", gap), flush=True)
 '
 
 # tcp_rx PORT MAXSECS: accepts one connection; the stream must be 8-byte big-endian
@@ -181,6 +191,32 @@ nstat_get() {
 	v=$(ip netns exec "$1" env NSTAT_HISTORY="$BF_DIR/nstat.hist" nstat -asz "$2" 2>/dev/null |
 		awk -v c="$2" '$1 == c { print $2 }')
 	echo "${v:-0}"
+}
+
+# ct_stat NAME: the switch namespace's conntrack statistic NAME summed over the CPUs.
+ct_stat() {
+	ip netns exec "$SW" conntrack -S 2>/dev/null |
+		awk -v k="$1" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) n += substr($i, length(k) + 2) }
+			END { print n + 0 }'
+}
+
+# drops_info: where dropped packets went, for a failure's reason (the drop flows'
+# counters, conntrack's invalid count since the updates began, backlog drops).
+drops_info() {
+	local inv p0 t0 sn=0 x
+	inv=$(flow_packets 'table=1,' 'ct_state=+inv')
+	p0=$(flow_packets 'table=1,' 'priority=0 actions=drop')
+	t0=$(flow_packets 'table=0,' 'priority=0 actions=drop')
+	for x in $(awk '{ print $2 }' /proc/net/softnet_stat); do
+		sn=$((sn + 16#$x))
+	done
+	info "drops: table 1 +inv flow $inv, table 1 miss flow $p0, table 0 miss flow $t0; conntrack invalid +$(($(ct_stat invalid) - inv0)), drop +$(($(ct_stat drop) - ctdrop0)); backlog drops $sn (whole box, since boot)"
+}
+
+# updates_during A-B: the updates that ran between epoch times A and B (widened by 10 ms).
+updates_during() {
+	awk -v a="${1%-*}" -v b="${1#*-}" '$2 >= a - 0.01 && $1 <= b + 0.01' "$BF_DIR/updates.log" 2>/dev/null |
+		head -5
 }
 
 # canon FLOW: how dump-flows --no-stats prints FLOW as this test writes it.
@@ -324,10 +360,12 @@ upd_fail=0
 upd_first_err=
 same_prio=0
 
-# update CMD...: one brflowctl call; counts it.
+# update CMD...: one brflowctl call; counts it and logs "START END CMD" (epoch seconds).
 update() {
-	local out
-	if out=$(bfctl "$@" 2>&1); then
+	local out t=$EPOCHREALTIME rc=0
+	out=$(bfctl "$@" 2>&1) || rc=$?
+	echo "$t $EPOCHREALTIME $*" >>"$BF_DIR/updates.log"
+	if [ $rc -eq 0 ]; then
 		upd_ok=$((upd_ok + 1))
 	else
 		upd_fail=$((upd_fail + 1))
@@ -396,6 +434,8 @@ touch_live() {
 
 retr0=$(nstat_get "$(hns 1)" TcpRetransSegs)
 ofo0=$(nstat_get "$(hns 2)" TcpExtTCPOFOQueue)
+inv0=$(ct_stat invalid)
+ctdrop0=$(ct_stat drop)
 if ! traffic_start main; then
 	not_ok "traffic starts" "$(bf_oneline "$(cat "$BF_DIR"/main.*)")"
 	bf_done
@@ -444,6 +484,7 @@ info "dump-flows: $(wc -l <<<"$dump") flows, $(wc -l <<<"$expected") expected"
 check_eq "dump-flows shows exactly the flows the updates leave" "" "$diff"
 
 traffic_stop main
+drops_info
 bf_kill "$T_TTX"
 bf_kill "$T_UTX"
 
@@ -462,7 +503,8 @@ if [[ $sent =~ ^[0-9]+$ ]] && [ "$sent" -gt 0 ] && [ "$(field received "$rx")" =
 	info "UDP 5002: $sent datagrams sent and received; 5003/5004: $(field sent "$(port_line "$BF_DIR/main.utx" 5003)") each sent"
 	ok "UDP 5002: every datagram arrived, no sequence gaps"
 else
-	not_ok "UDP 5002: every datagram arrived, no sequence gaps" "sender '$tx', receiver '$rx'"
+	not_ok "UDP 5002: every datagram arrived, no sequence gaps" \
+		"sender '$tx', receiver '$rx'; updates during the first gap: $(bf_oneline "$(updates_during "$(field gap "$rx")")")"
 fi
 for p in 5003 5004; do
 	h=2
