@@ -44,7 +44,7 @@ queue/%.o: queue/%.c
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 src/brflowd: $(DAEMON_OBJ) rules/librules.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJ) rules/librules.a $(DAEMON_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(DAEMON_OBJ) rules/librules.a $(DAEMON_LIBS) -lpthread
 
 ctl/brflowctl: $(CTL_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ)

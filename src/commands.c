@@ -217,9 +217,17 @@ static char *list_line(struct flow *f, void *arg)
 static char *parse_flow_file(const struct st_bridge *b, char *text,
 			     struct flow_list *l)
 {
+	size_t lines = 1;
 	char *err;
 
 	memset(l, 0, sizeof(*l));
+	for (const char *q = strchr(text, '\n'); q; q = strchr(q + 1, '\n'))
+		lines++;
+	/* one allocation for files of 100 000 flows */
+	l->flows = malloc(sizeof(*l->flows) * lines);
+	if (!l->flows)
+		return errf("out of memory");
+	l->cap = (int)lines;
 	err = for_each_flow_line(b, text, list_line, l);
 	if (err)
 		flow_list_free(l);
@@ -238,7 +246,8 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 	int kept = 0;
 
 	if (flow_index_init(&newer, l->n) ||
-	    (keep_from && flow_index_init(&old, keep_from->n_flows))) {
+	    (keep_from && flow_index_init(&old, keep_from->n_flows)) ||
+	    st_reserve_flows(nb, nb->n_flows + l->n + 1)) {
 		err = errf("out of memory");
 		goto out;
 	}

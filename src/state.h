@@ -72,6 +72,8 @@ void st_del_port(struct st_bridge *b, int idx);
 struct st_flow *st_add_flow(struct st_bridge *b, struct flow *f, uint64_t id,
 			    int64_t created_ms);
 void st_del_flow(struct st_bridge *b, int idx);
+/* Room for n flows without reallocating (loading large files). */
+int st_reserve_flows(struct st_bridge *b, int n);
 
 /* Groups: the index of group_id, or -1. */
 int st_group_index(const struct st_bridge *b, uint32_t group_id);
