@@ -85,6 +85,8 @@ struct flow_group {
 	int n_sets;            /* chain copies that looked this group up in a
 				* set, or where none of its members can match */
 	bool fallback;         /* some chain copy emitted members one by one */
+	bool vmap;             /* members differ in actions: a verdict map
+				* sends each to a chain of its own */
 };
 
 struct table_flows {

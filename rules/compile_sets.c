@@ -45,7 +45,7 @@ static uint64_t mix(uint64_t h, const void *p, size_t n)
 }
 
 /* Hashes what same_shape compares (actions only by type and count). */
-static uint64_t shape_hash(const struct flow *f)
+static uint64_t shape_hash(const struct flow *f, bool actions)
 {
 	uint64_t h = mix(0xcbf29ce484222325ull, &f->priority, sizeof(f->priority));
 
@@ -60,12 +60,12 @@ static uint64_t shape_hash(const struct flow *f)
 	}
 	if (f->dpi_host)
 		h = mix(h, f->dpi_host, strlen(f->dpi_host));
-	for (int i = 0; i < f->n_actions; i++)
+	for (int i = 0; actions && i < f->n_actions; i++)
 		h = mix(h, &f->actions[i].type, sizeof(f->actions[i].type));
 	return h;
 }
 
-static bool same_shape(const struct flow *a, const struct flow *b)
+static bool same_shape(const struct flow *a, const struct flow *b, bool actions)
 {
 	if (a->table != b->table || a->priority != b->priority ||
 	    a->n_matches != b->n_matches)
@@ -81,7 +81,7 @@ static bool same_shape(const struct flow *a, const struct flow *b)
 	if (!a->dpi_host != !b->dpi_host ||
 	    (a->dpi_host && strcasecmp(a->dpi_host, b->dpi_host)))
 		return false;
-	return flow_same_actions(a, b);
+	return !actions || flow_same_actions(a, b);
 }
 
 static bool groupable(const struct flow *f)
@@ -103,8 +103,48 @@ static int add_member(struct flow_group *g, int idx)
 	return 0;
 }
 
-/* Groups tf's flows by shape (open addressing on the shape hash); groups
- * of one flow are dissolved. */
+/* One grouping pass over the flows of tf not yet in a group: by shape and
+ * actions (sets), or by shape alone (verdict maps: the flows left differ in
+ * actions).  Groups of one flow are dissolved. */
+static int group_pass(struct table_flows *tf, bool vmap, int *slots,
+		      uint64_t *hashes, size_t cap)
+{
+	int first = tf->n_groups;
+
+	memset(slots, -1, cap * sizeof(*slots));
+	for (int i = 0; i < tf->n; i++) {
+		const struct flow *f = tf->flows[i]->flow;
+		uint64_t h;
+		size_t s;
+
+		if (tf->group_of[i] >= 0 || !groupable(f))
+			continue;
+		h = shape_hash(f, !vmap);
+		for (s = h & (cap - 1); slots[s] >= 0; s = (s + 1) & (cap - 1)) {
+			struct flow_group *g = &tf->groups[slots[s]];
+
+			if (hashes[s] == h &&
+			    same_shape(tf->flows[g->members[0]]->flow, f, !vmap))
+				break;
+		}
+		if (slots[s] < 0) {
+			slots[s] = tf->n_groups++;
+			hashes[s] = h;
+			tf->groups[slots[s]].vmap = vmap;
+		}
+		if (add_member(&tf->groups[slots[s]], i))
+			return -1;
+		tf->group_of[i] = slots[s];
+	}
+	for (int i = 0; i < tf->n; i++)
+		if (tf->group_of[i] >= first &&
+		    tf->groups[tf->group_of[i]].n < SET_MIN_MEMBERS)
+			tf->group_of[i] = -1;
+	return 0;
+}
+
+/* Groups tf's flows: first flows alike in shape and actions (sets), then
+ * the rest alike in shape (verdict maps). */
 int build_groups(struct compiler *c, struct table_flows *tf)
 {
 	size_t cap = 16;
@@ -114,40 +154,17 @@ int build_groups(struct compiler *c, struct table_flows *tf)
 	while (cap < (size_t)tf->n * 2)
 		cap *= 2;
 	tf->group_of = malloc((tf->n + 1) * sizeof(*tf->group_of));
-	tf->groups = calloc(tf->n + 1, sizeof(*tf->groups));
+	/* each pass makes at most one group per flow */
+	tf->groups = calloc(2 * (size_t)tf->n + 1, sizeof(*tf->groups));
 	slots = malloc(cap * sizeof(*slots));
 	hashes = malloc(cap * sizeof(*hashes));
 	if (!tf->group_of || !tf->groups || !slots || !hashes)
 		goto out;
-	memset(slots, -1, cap * sizeof(*slots));
-	for (int i = 0; i < tf->n; i++) {
-		const struct flow *f = tf->flows[i]->flow;
-		uint64_t h;
-		size_t s;
-
-		tf->group_of[i] = -1;
-		if (!groupable(f))
-			continue;
-		h = shape_hash(f);
-		for (s = h & (cap - 1); slots[s] >= 0; s = (s + 1) & (cap - 1)) {
-			struct flow_group *g = &tf->groups[slots[s]];
-
-			if (hashes[s] == h &&
-			    same_shape(tf->flows[g->members[0]]->flow, f))
-				break;
-		}
-		if (slots[s] < 0) {
-			slots[s] = tf->n_groups++;
-			hashes[s] = h;
-		}
-		if (add_member(&tf->groups[slots[s]], i))
-			goto out;
-		tf->group_of[i] = slots[s];
-	}
 	for (int i = 0; i < tf->n; i++)
-		if (tf->group_of[i] >= 0 &&
-		    tf->groups[tf->group_of[i]].n < SET_MIN_MEMBERS)
-			tf->group_of[i] = -1;
+		tf->group_of[i] = -1;
+	if (group_pass(tf, false, slots, hashes, cap) ||
+	    group_pass(tf, true, slots, hashes, cap))
+		goto out;
 	rc = 0;
 out:
 	free(slots);
@@ -256,7 +273,8 @@ static void make_key(const struct nir_rule *r, uint64_t positions, uint8_t *key)
 static bool same_set(const struct nir_set *a, const struct nir_set *b)
 {
 	if (a->n_fields != b->n_fields || a->counters != b->counters ||
-	    a->n_elems != b->n_elems || a->key_len != b->key_len)
+	    a->vmap != b->vmap || a->n_elems != b->n_elems ||
+	    a->key_len != b->key_len)
 		return false;
 	for (int i = 0; i < a->n_fields; i++)
 		if (memcmp(&a->fields[i].mask, &b->fields[i].mask, sizeof(a->fields[i].mask)) ||
@@ -265,7 +283,8 @@ static bool same_set(const struct nir_set *a, const struct nir_set *b)
 			return false;
 	for (int i = 0; i < a->n_elems; i++)
 		if (a->elems[i].flow_id != b->elems[i].flow_id ||
-		    memcmp(a->elems[i].key, b->elems[i].key, a->key_len))
+		    memcmp(a->elems[i].key, b->elems[i].key, a->key_len) ||
+		    strcmp(a->elems[i].chain, b->elems[i].chain))
 			return false;
 	return true;
 }
@@ -292,6 +311,7 @@ static int add_set(struct compiler *c, struct nir_table *t, struct nir_set *prot
 	memcpy(s->fields, proto->fields, sizeof(s->fields));
 	s->key_len = proto->key_len;
 	s->counters = proto->counters;
+	s->vmap = proto->vmap;
 	s->n_elems = proto->n_elems;
 	s->cap_elems = proto->cap_elems;
 	s->elems = proto->elems;
@@ -325,6 +345,70 @@ static int remember_set(struct compiler *c, const struct path_state *st,
 	return 0;
 }
 
+static int key_len_for_sort;
+
+static int cmp_keys(const void *a, const void *b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b,
+		      (size_t)key_len_for_sort);
+}
+
+/* Two members with one key (their other differences decided at compile
+ * time in this chain copy)? */
+static bool duplicate_keys(const struct nir_set *s)
+{
+	const uint8_t **keys = malloc((s->n_elems + 1) * sizeof(*keys));
+	bool dup = false;
+
+	if (!keys)
+		return true;
+	for (int i = 0; i < s->n_elems; i++)
+		keys[i] = s->elems[i].key;
+	key_len_for_sort = s->key_len;
+	qsort(keys, s->n_elems, sizeof(*keys), cmp_keys);
+	for (int i = 1; i < s->n_elems && !dup; i++)
+		dup = !memcmp(keys[i - 1], keys[i], s->key_len);
+	free(keys);
+	return dup;
+}
+
+/* A verdict map's member: a chain of its own with its counter and its
+ * actions, named like a flow chain ("ip_f12"). */
+static int member_chain(struct compiler *c, const struct path_state *st,
+			const struct compile_flow *cf, char *name,
+			struct chain_summary *sum)
+{
+	struct nir_table *t = table_for(c, st);
+	struct nir_rule head = { 0 };
+	struct nir_stmt *cs;
+	char *text = NULL;
+	int idx;
+
+	snprintf(name, 64, "%s_f%llu", st->pass == PASS_PRE ? "pre" :
+		 st->l3 == L3_IP4 ? "ip" : st->l3 == L3_IP6 ? "ip6" : "l2",
+		 (unsigned long long)cf->id);
+	for (int v = 1; nir_find_chain(t, name); v++)
+		snprintf(name, 64, "%s_f%llu_%d", st->pass == PASS_PRE ? "pre" :
+			 st->l3 == L3_IP4 ? "ip" : st->l3 == L3_IP6 ? "ip6" : "l2",
+			 (unsigned long long)cf->id, v);
+	if (!nir_add_chain(t, name))
+		return compile_oom(c);
+	idx = t->n_chains - 1;
+	if (st->pass == PASS_MAIN) {
+		cs = nir_add_stmt(&head, NIR_COUNTER);
+		text = flow_text(cf->flow);
+		if (!cs || !text || need_counter(c, t, cf)) {
+			free(head.stmts);
+			free(text);
+			return compile_oom(c);
+		}
+		brflow_counter_name(cf->id, cs->u.counter_name, sizeof(cs->u.counter_name));
+		if (strlen(text) > 120)
+			strcpy(text + 117, "...");
+	}
+	return emit_set_rule(c, idx, st, cf, &head, text, sum);
+}
+
 /* The set and the rule for group g, whose members 'incl' (count n) can
  * match here and compile alike except at 'positions'. */
 static int emit_lookup(struct compiler *c, int chain_idx, const struct path_state *st,
@@ -342,6 +426,9 @@ static int emit_lookup(struct compiler *c, int chain_idx, const struct path_stat
 
 	snprintf(proto.name, sizeof(proto.name), "%sg%llu",
 		 st->pass == PASS_PRE ? "pre_" : "", (unsigned long long)first->id);
+	proto.vmap = tf->groups[g].vmap;
+	if (proto.vmap)
+		proto.counters = false; /* each member's chain counts */
 	for (int i = 0; i < ref->n_stmts; i++) {
 		const struct nir_stmt *s = &ref->stmts[i];
 
@@ -368,6 +455,14 @@ static int emit_lookup(struct compiler *c, int chain_idx, const struct path_stat
 		e->flow_id = cf->id;
 		free_rule(&r);
 	}
+	if (proto.vmap && duplicate_keys(&proto)) {
+		/* a verdict map cannot hold one key twice: one by one */
+		free(proto.elems);
+		return 0;
+	}
+	for (int m = 0; proto.vmap && m < n; m++)
+		if (member_chain(c, st, tf->flows[incl[m]], proto.elems[m].chain, sum))
+			goto fail;
 	set = add_set(c, t, &proto);
 	free(proto.elems); /* NULL when the new set took them */
 	proto.elems = NULL;
@@ -397,6 +492,16 @@ static int emit_lookup(struct compiler *c, int chain_idx, const struct path_stat
 	if (remember_set(c, st, g, t == c->bridge ? 0 : 1, set, ref, positions))
 		goto fail;
 	tf->groups[g].n_sets++;
+	if (proto.vmap) {
+		/* the map's goto ends the rule: no actions of its own */
+		struct nir_rule *r = nir_add_rule(&t->chains[chain_idx]);
+
+		if (!r)
+			goto oom;
+		*r = rule;
+		r->comment = comment;
+		return 1;
+	}
 	return emit_set_rule(c, chain_idx, st, first, &rule, comment, sum) ? -1 : 1;
 oom:
 	compile_oom(c);
@@ -531,7 +636,7 @@ struct compile_plan *make_plan(struct compiler *c)
 			struct flow_group *grp = &tf->groups[g];
 			struct plan_group *pg;
 
-			if (grp->n < SET_MIN_MEMBERS || grp->fallback ||
+			if (grp->n < SET_MIN_MEMBERS || grp->fallback || grp->vmap ||
 			    !grp->n_sets || grp->n_sets != tf->n_copies)
 				continue;
 			pg = realloc(p->groups, (p->n_groups + 1) * sizeof(*pg));
@@ -595,7 +700,7 @@ int compile_plan_change(const struct compile_plan *p, const struct nir_ruleset *
 	const struct plan_group *g = NULL;
 
 	for (int i = 0; i < p->n_groups && !g; i++)
-		if (same_shape(&p->groups[i].rep, cf->flow))
+		if (same_shape(&p->groups[i].rep, cf->flow, true))
 			g = &p->groups[i];
 	if (!g)
 		return -1;

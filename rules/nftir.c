@@ -376,7 +376,9 @@ static void print_set_elem(const struct nir_set *set,
 		print_value(&f->src, &v, false, out);
 		off += nir_set_field_len(f);
 	}
-	if (e->flow_id)
+	if (set->vmap)
+		fprintf(out, " : goto %s", e->chain);
+	else if (e->flow_id)
 		fprintf(out, " (f%llu)", (unsigned long long)e->flow_id);
 }
 
@@ -386,7 +388,7 @@ static void print_set(const struct nir_set *set, FILE *out)
 {
 	fprintf(out, "\tset %s {\n\t\ttype ", set->name);
 	print_set_key(set, out);
-	fputs("\n", out);
+	fputs(set->vmap ? " : verdict\n" : "\n", out);
 	if (set->counters)
 		fputs("\t\tcounter\n", out);
 	if (set->n_elems) {
@@ -501,7 +503,8 @@ static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
 		break;
 	case NIR_LOOKUP:
 		print_set_key(&t->sets[s->u.lookup.set], out);
-		fprintf(out, " @%s", t->sets[s->u.lookup.set].name);
+		fprintf(out, " %s@%s", t->sets[s->u.lookup.set].vmap ? "vmap " : "",
+			t->sets[s->u.lookup.set].name);
 		break;
 	case NIR_VERDICT:
 		fputs(verdicts[s->u.verdict.code], out);

@@ -63,7 +63,8 @@ enum nir_stmt_kind {
 	NIR_NAT,          /* snat/dnat to a range (nat chains only) */
 	NIR_CT_HELPER,    /* ct helper set "helper_name" (named object) */
 	NIR_PAYLOAD_SET,  /* <payload> set value (link layer only: no checksum) */
-	NIR_LOOKUP,       /* key . key ... @set: the packet's key is in the set */
+	NIR_LOOKUP,       /* key . key ... @set: the packet's key is in the set
+			   * (a verdict map: goto the element's chain) */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -175,6 +176,7 @@ struct nir_set_elem {
 	uint8_t key[NIR_SET_KEY_MAX];
 	uint64_t flow_id;
 	uint64_t packets, bytes; /* initial counter values */
+	char chain[64];          /* verdict maps: goto this chain */
 };
 
 struct nir_set {
@@ -183,6 +185,8 @@ struct nir_set {
 	struct nir_set_field fields[NIR_SET_MAX_FIELDS];
 	int key_len;             /* bytes: the padded fields' sum */
 	bool counters;
+	bool vmap;               /* a verdict map: a found key goes to its
+				  * element's chain (a flow's own actions) */
 	int n_elems, cap_elems;
 	struct nir_set_elem *elems;
 };

@@ -525,6 +525,8 @@ static int build_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
 	if (!e)
 		return -1;
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG32_00);
+	if (set->vmap)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
 	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set->name);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID,
 			   ctx->set_id_base + (uint32_t)ctx->t->n_maps +
@@ -960,7 +962,9 @@ static struct nftnl_set *set_alloc(const struct nir_table *t,
 		type = type << 6 | field_type(&set->fields[i]);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, type);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)set->key_len);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, 0);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set->vmap ? NFT_SET_MAP : 0);
+	if (set->vmap)
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
 	return s;
 }
 
@@ -1005,6 +1009,10 @@ static int set_elem_add(struct nftnl_set *s, const struct nir_set *set,
 	if (!e)
 		return -1;
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el->key, (uint32_t)set->key_len);
+	if (with_data && set->vmap) {
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
+		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el->chain);
+	}
 	/* a fresh element gets the set's counter; an explicit one (a
 	 * percpu allocation more) only to carry statistics over */
 	if (with_data && set->counters && (el->packets || el->bytes)) {
@@ -1053,6 +1061,22 @@ static int set_elems_msg(struct batch *b, const struct nir_table *t,
 	return 0;
 }
 
+static int add_set_elems(struct batch *b, const struct nir_table *t,
+			 const struct nir_set *set, uint32_t id)
+{
+	for (int i = 0; i < set->n_elems; i += SET_ELEMS_PER_MSG) {
+		int n = set->n_elems - i;
+
+		if (n > SET_ELEMS_PER_MSG)
+			n = SET_ELEMS_PER_MSG;
+		if (set_elems_msg(b, t, set, id, set->elems + i, n, true))
+			return -1;
+	}
+	return 0;
+}
+
+/* The set, and its elements unless it is a verdict map (whose elements
+ * name chains: they follow the chains). */
 static int add_set_msgs(struct batch *b, const struct nir_table *t,
 			const struct nir_set *set, uint32_t id)
 {
@@ -1079,15 +1103,7 @@ static int add_set_msgs(struct batch *b, const struct nir_table *t,
 	nftnl_set_free(s);
 	batch_end_msg(b, "set %s %s/%s", family_str(t->family), t->name,
 		      set->name);
-	for (int i = 0; i < set->n_elems; i += SET_ELEMS_PER_MSG) {
-		int n = set->n_elems - i;
-
-		if (n > SET_ELEMS_PER_MSG)
-			n = SET_ELEMS_PER_MSG;
-		if (set_elems_msg(b, t, set, id, set->elems + i, n, true))
-			return -1;
-	}
-	return 0;
+	return set->vmap ? 0 : add_set_elems(b, t, set, id);
 }
 
 static int nf_hook(enum nir_hook h)
@@ -1223,6 +1239,11 @@ static int add_table_msgs(struct batch *b, const struct nir_table *t,
 				  c->priority, c->policy_drop, c->nat_type))
 			goto oom;
 	}
+	for (i = 0; i < t->n_sets; i++)
+		if (t->sets[i].vmap &&
+		    add_set_elems(b, t, &t->sets[i],
+				  ctx.set_id_base + (uint32_t)(t->n_maps + i)))
+			goto oom;
 	for (i = 0; i < t->n_chains; i++)
 		for (j = 0; j < t->chains[i].n_rules; j++)
 			if (add_rule_msg(b, &ctx, &t->chains[i], j, err, errlen))
