@@ -302,7 +302,7 @@ static int add_set(struct compiler *c, struct nir_table *t, struct nir_set *prot
 			return i;
 	snprintf(name, sizeof(name), "%s", proto->name);
 	for (int v = 1; nir_find_set(t, name); v++)
-		snprintf(name, sizeof(name), "%s_%d", proto->name, v);
+		snprintf(name, sizeof(name), "%.40s_%d", proto->name, v);
 	s = nir_add_set(t, name);
 	if (!s)
 		return compile_oom(c);
