@@ -74,10 +74,12 @@ static const struct compile_flow *deciding_flow(const struct compiler *c,
 
 static bool plain_ct_to_table(const struct flow *f)
 {
-	const struct action_ct *ct = &f->actions[0].u.ct;
+	const struct action_ct *ct;
 
-	return f->n_actions == 1 && f->actions[0].type == ACT_CT &&
-	       ct->table >= 0 && !ct->commit && !ct->nat && !ct->n_exec &&
+	if (f->n_actions != 1 || f->actions[0].type != ACT_CT)
+		return false;
+	ct = &f->actions[0].u.ct;
+	return ct->table >= 0 && !ct->commit && !ct->nat && !ct->n_exec &&
 	       !ct->alg[0] && ct->zone_reg < 0;
 }
 
