@@ -924,8 +924,10 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 		log_err("bridge %s: %s", b->name, jerr);
 		free(jerr);
 	}
-	memcpy(order, del, n_del * sizeof(*order));
-	qsort(order, n_del, sizeof(*order), cmp_desc);
+	if (n_del) {
+		memcpy(order, del, n_del * sizeof(*order));
+		qsort(order, n_del, sizeof(*order), cmp_desc);
+	}
 	/* dump-flows sorts by table, priority and id: order in memory is
 	 * free, so a delete moves the last flow into the hole */
 	for (int i = 0; i < n_del; i++) {
