@@ -138,8 +138,9 @@ static bool same_set_field(const struct action_set_field *a,
 {
 	int w = field_info(a->field)->width;
 
-	if (a->field != b->field || a->as_load != b->as_load ||
-	    a->is_move != b->is_move || memcmp(a->mask, b->mask, w))
+	/* as_load is spelling only */
+	if (a->field != b->field || a->is_move != b->is_move ||
+	    memcmp(a->mask, b->mask, w))
 		return false;
 	if (a->is_move)
 		return a->src == b->src && a->src_ofs == b->src_ofs &&

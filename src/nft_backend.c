@@ -865,11 +865,29 @@ static struct nftnl_set *map_alloc(const struct nir_table *t,
 	return s;
 }
 
+/* Sends the elements gathered in s as one NEWSETELEM/DELSETELEM; takes s. */
+static int elems_msg_send(struct batch *b, const struct nir_table *t,
+			  struct nftnl_set *s, bool add, const char *what,
+			  const char *name)
+{
+	struct nlmsghdr *nlh = batch_msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+					 nfproto(t->family), add ? NLM_F_CREATE : 0);
+
+	if (!nlh) {
+		nftnl_set_free(s);
+		return -1;
+	}
+	nftnl_set_elems_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_end_msg(b, "elements of %s %s %s/%s", what, family_str(t->family),
+		      t->name, name);
+	return 0;
+}
+
 static int add_elems_msg(struct batch *b, const struct nir_table *t,
 			 const struct nir_map *m, uint32_t id, int from, int n)
 {
 	struct nftnl_set *s = map_alloc(t, m, id);
-	struct nlmsghdr *nlh;
 	int i;
 
 	if (!s)
@@ -887,17 +905,7 @@ static int add_elems_msg(struct batch *b, const struct nir_table *t,
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, m->elems[i].mark);
 		nftnl_set_elem_add(s, e);
 	}
-	nlh = batch_msg(b, NFT_MSG_NEWSETELEM, nfproto(t->family),
-			NLM_F_CREATE);
-	if (!nlh) {
-		nftnl_set_free(s);
-		return -1;
-	}
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	batch_end_msg(b, "elements of map %s %s/%s", family_str(t->family),
-		      t->name, m->name);
-	return 0;
+	return elems_msg_send(b, t, s, true, "map", m->name);
 }
 
 static int add_map_msgs(struct batch *b, const struct nir_table *t,
@@ -1038,7 +1046,6 @@ static int set_elems_msg(struct batch *b, const struct nir_table *t,
 			 const struct nir_set_elem *els, int n, bool add)
 {
 	struct nftnl_set *s = set_alloc(t, set, id);
-	struct nlmsghdr *nlh;
 
 	if (!s)
 		return -1;
@@ -1048,17 +1055,7 @@ static int set_elems_msg(struct batch *b, const struct nir_table *t,
 			return -1;
 		}
 	}
-	nlh = batch_msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
-			nfproto(t->family), add ? NLM_F_CREATE : 0);
-	if (!nlh) {
-		nftnl_set_free(s);
-		return -1;
-	}
-	nftnl_set_elems_nlmsg_build_payload(nlh, s);
-	nftnl_set_free(s);
-	batch_end_msg(b, "elements of set %s %s/%s", family_str(t->family),
-		      t->name, set->name);
-	return 0;
+	return elems_msg_send(b, t, s, add, "set", set->name);
 }
 
 static int add_set_elems(struct batch *b, const struct nir_table *t,

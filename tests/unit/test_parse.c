@@ -24,62 +24,10 @@ static void report(bool ok, const char *name, const char *fmt, const char *a,
 	failures++;
 }
 
-static bool set_field_equal(const struct action_set_field *a,
-			    const struct action_set_field *b)
-{
-	return a->field == b->field && /* as_load: spelling only */
-	       !memcmp(a->value, b->value, sizeof(a->value)) &&
-	       !memcmp(a->mask, b->mask, sizeof(a->mask));
-}
-
-static bool ct_equal(const struct action_ct *a, const struct action_ct *b)
-{
-	int i;
-
-	if (a->commit != b->commit || a->table != b->table ||
-	    a->zone != b->zone || a->zone_reg != b->zone_reg ||
-	    a->zone_ofs != b->zone_ofs || a->zone_nbits != b->zone_nbits ||
-	    strcmp(a->alg, b->alg) || !a->nat != !b->nat ||
-	    (a->nat && strcmp(a->nat, b->nat)) || a->n_exec != b->n_exec)
-		return false;
-	for (i = 0; i < a->n_exec; i++) {
-		if (!set_field_equal(&a->exec[i], &b->exec[i]))
-			return false;
-	}
-	return true;
-}
-
-static bool action_equal(const struct flow_action *a, const struct flow_action *b)
-{
-	if (a->type != b->type)
-		return false;
-	switch (a->type) {
-	case ACT_OUTPUT:
-		return a->u.port == b->u.port;
-	case ACT_RESUBMIT:
-	case ACT_GOTO_TABLE:
-		return a->u.table == b->u.table;
-	case ACT_SET_FIELD:
-		return set_field_equal(&a->u.set, &b->u.set);
-	case ACT_CT:
-		return ct_equal(&a->u.ct, &b->u.ct);
-	default:
-		return true;
-	}
-}
-
 static bool flow_equal(const struct flow *a, const struct flow *b)
 {
-	int i;
-
-	if (!flow_same_rule(a, b) || a->cookie != b->cookie ||
-	    a->n_actions != b->n_actions)
-		return false;
-	for (i = 0; i < a->n_actions; i++) {
-		if (!action_equal(&a->actions[i], &b->actions[i]))
-			return false;
-	}
-	return true;
+	return flow_same_rule(a, b) && a->cookie == b->cookie &&
+	       flow_same_actions(a, b);
 }
 
 /* Parses 'in', checks it prints as 'want' and that the printed form parses
