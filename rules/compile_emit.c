@@ -373,6 +373,23 @@ static int emit_alg(struct emit *e, const char *alg)
 /* ct(commit, exec(...)): the committed bit plus ct_mark/ct_label writes. */
 static int emit_commit_stmts(struct emit *e, const struct action_ct *ct);
 
+/* A connection made from an expectation inherits its master's ct mark,
+ * committed bit included: its own commit is label bit 126.  Only such
+ * connections get the label write (a label costs every new connection). */
+static int add_expected_commit(struct emit *e, int chain_idx)
+{
+	static const uint32_t expected = 1; /* IPS_EXPECTED */
+	struct nir_rule *r = nir_add_rule(&e->table->chains[chain_idx]);
+	struct nir_stmt *s;
+
+	if (!r || add_ct_key_match(r, NFT_CT_STATUS, "ct status", NIR_FMT_HEX, 4,
+				   &expected, expected) ||
+	    !(s = nir_add_stmt(r, NIR_CT_LABEL_SET)))
+		return -1;
+	s->u.label[LABEL_COMMITTED_BIT / 8] = 1u << (LABEL_COMMITTED_BIT % 8);
+	return 0;
+}
+
 /* ct(commit): in a chain of its own that commits nothing for a packet
  * netfilter finds invalid, as OVS's commit of such a packet does. */
 static int emit_commit(struct emit *e, const struct action_ct *ct)
@@ -388,7 +405,7 @@ static int emit_commit(struct emit *e, const struct action_ct *ct)
 		return compile_oom(e->c);
 	idx = e->table->n_chains - 1;
 	if (!(r = nir_add_rule(ch)) || add_ct_state_match(r, 1, false) ||
-	    add_verdict(r, NIR_RETURN, NULL) ||
+	    add_verdict(r, NIR_RETURN, NULL) || add_expected_commit(e, idx) ||
 	    !(r = nir_add_rule(&e->table->chains[idx])))
 		return compile_oom(e->c);
 	e->rule = r;
@@ -406,9 +423,8 @@ static int emit_commit_stmts(struct emit *e, const struct action_ct *ct)
 {
 	uint32_t and_mask = ~CT_COMMITTED, or_value = CT_COMMITTED;
 	uint8_t label[16] = { 0 }, v[16];
-	bool any_label = true;
+	bool any_label = false;
 
-	label[LABEL_COMMITTED_BIT / 8] |= 1u << (LABEL_COMMITTED_BIT % 8);
 	for (int i = 0; i < ct->n_exec; i++) {
 		const struct action_set_field *w = &ct->exec[i];
 
