@@ -345,7 +345,7 @@ int build_bridge_table(struct compiler *c)
 				MARK_OURS | c->in->ports[i].ofport))
 			return compile_oom(c);
 	cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
-	if (!cls || add_other_bridge_accept(c, cls, false))
+	if (!cls || add_other_bridge_accept(c, cls, true, false))
 		return -1;
 	if (!(r = rule_in(c, cls)) || !(s = nir_add_stmt(r, NIR_MAP_MARK)))
 		return compile_oom(c);
@@ -367,7 +367,7 @@ int build_bridge_table(struct compiler *c)
 
 	/* bridge forward: only the port the pipeline chose may carry it. */
 	enf = base_chain(c, c->bridge, "enforce", NIR_HOOK_FORWARD, 100);
-	if (!enf || add_other_bridge_accept(c, enf, false))
+	if (!enf || add_other_bridge_accept(c, enf, true, true))
 		return -1;
 	if (!(r = rule_in(c, enf)) ||
 	    add_mark_match(r, MARK_OURS | MARK_OUT, MARK_OURS | OUT_NORMAL << MARK_OUT_SHIFT) ||

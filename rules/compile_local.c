@@ -10,9 +10,10 @@
  *   in_port=LOCAL (inet output and forward hooks, oif = the bridge), and the
  *   bridge lets it out only by the port chosen (bridge output hook,
  *   "enforce_local");
- * - packets for the host stay tracked even when their path has no ct(), so
- *   that the bridge they are routed to next sees their connection.
  * Bridges whose flows never name LOCAL leave the host alone, as before.
+ * On every bridge, packets for the host stay tracked even when their path
+ * has no ct(), so that the bridge they are routed to next sees their
+ * connection.
  * See docs/design.md, "The LOCAL port". */
 #include "compile_priv.h"
 #include "dpi.h"
@@ -119,14 +120,29 @@ int add_bridge_iif_accept(struct compiler *c, struct nir_chain *ch)
 	return add_other_dev_accept(c, ch, false);
 }
 
-/* Likewise the bridge family's hooks: "meta ibrname/obrname" is the bridge
- * of the packet's input/output port; on another bridge, accept. */
-int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool out)
+/* Likewise the bridge family's hooks, where "meta ibrname" would say it
+ * but needs nft_meta_bridge, which not every kernel has: a packet neither
+ * from ('in') nor to ('out') one of this bridge's ports is another
+ * bridge's; accept it. */
+static int add_port_lookup(struct nir_rule *r, bool out)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_SET_LOOKUP);
+
+	if (!s)
+		return -1;
+	s->u.map.src = (struct nir_src){ .kind = NIR_SRC_META,
+		.key = out ? NFT_META_OIFNAME : NFT_META_IIFNAME, .len = 16,
+		.name = out ? "oifname" : "iifname", .fmt = NIR_FMT_IFNAME };
+	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "ports");
+	s->u.map.negate = true;
+	return 0;
+}
+
+int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool in, bool out)
 {
 	struct nir_rule *r = new_rule(c, ch);
 
-	if (!r || ifname_match(r, out ? NFT_META_BRI_OIFNAME : NFT_META_BRI_IIFNAME,
-			       out ? "meta obrname" : "meta ibrname", c->in->bridge, true) ||
+	if (!r || (in && add_port_lookup(r, false)) || (out && add_port_lookup(r, true)) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
 	return 0;
@@ -165,7 +181,7 @@ static int build_enforce_in(struct compiler *c)
 {
 	struct nir_chain *ch = hook_chain(c, c->bridge, "enforce_in", NIR_HOOK_INPUT, 100);
 
-	if (!ch || add_other_bridge_accept(c, ch, false))
+	if (!ch || add_other_bridge_accept(c, ch, true, false))
 		return -1;
 	if (!local_managed(c))
 		return to_host_rule(c, ch, 0, 0);
@@ -186,7 +202,7 @@ static int build_enforce_local(struct compiler *c)
 	struct nir_chain *ch = hook_chain(c, c->bridge, "enforce_local", NIR_HOOK_OUTPUT, 100);
 	struct nir_rule *r;
 
-	if (!ch || add_other_bridge_accept(c, ch, true))
+	if (!ch || add_other_bridge_accept(c, ch, false, true))
 		return -1;
 	if (!(r = new_rule(c, ch)) ||
 	    add_mark_match(r, MARK_OURS | MARK_IN_PORT, MARK_OURS | MARK_LOCAL))
@@ -308,15 +324,16 @@ int build_local_inet(struct compiler *c)
 }
 
 /* Before the pre-pass's final notrack: a packet addressed to the bridge
- * itself stays tracked (zone 0), so that the next bridge it is routed to
- * finds its connection. */
+ * itself stays tracked (zone 0), as the host would track it, so that the
+ * bridge it is routed to next finds its connection (whether or not either
+ * bridge manages LOCAL). */
 int add_local_prepass_track(struct compiler *c, struct nir_chain *pre)
 {
 	static const uint8_t zero[6];
 	struct nir_rule *r;
 	struct nir_stmt *s;
 
-	if (!local_managed(c) || !memcmp(c->in->bridge_mac, zero, 6))
+	if (!memcmp(c->in->bridge_mac, zero, 6))
 		return 0;
 	if (!(r = new_rule(c, pre)) || !(s = nir_add_stmt(r, NIR_MATCH)))
 		return compile_oom(c);

@@ -474,6 +474,10 @@ static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
 		fprintf(out, "meta mark set %s map @%s", s->u.map.src.name,
 			s->u.map.set_name);
 		break;
+	case NIR_SET_LOOKUP:
+		fprintf(out, "%s %s@%s", s->u.map.src.name, s->u.map.negate ? "!= " : "",
+			s->u.map.set_name);
+		break;
 	case NIR_COUNTER:
 		fprintf(out, "counter name \"%s\"", s->u.counter_name);
 		break;

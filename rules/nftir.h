@@ -64,6 +64,7 @@ enum nir_stmt_kind {
 	NIR_CT_HELPER,    /* ct helper set "helper_name" (named object) */
 	NIR_PAYLOAD_SET,  /* <payload> set value (link layer only: no checksum) */
 	NIR_LOOKUP,       /* key . key ... @set: the packet's key is in the set */
+	NIR_SET_LOOKUP,   /* src [!=] @set_name: membership in a map's keys */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -91,6 +92,7 @@ struct nir_stmt {
 		struct {
 			struct nir_src src;
 			char set_name[64];
+			bool negate;     /* NIR_SET_LOOKUP: not in the set */
 		} map;
 		char counter_name[64];
 		struct {

@@ -532,6 +532,30 @@ static int build_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
+/* "src [!=] @set": a lookup without a destination register only tests
+ * membership (the kernel allows it on a named map). */
+static int build_set_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
+			    const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e;
+
+	if (rule_add(r, expr_load(&s->u.map.src, NFT_REG_1)))
+		return -1;
+	e = nftnl_expr_alloc("lookup");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, s->u.map.set_name);
+	if (s->u.map.negate)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	for (int i = 0; i < ctx->t->n_maps; i++) {
+		if (!strcmp(ctx->t->maps[i].name, s->u.map.set_name))
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID,
+					   ctx->set_id_base + i);
+	}
+	return rule_add(r, e);
+}
+
 static int build_counter(struct nftnl_rule *r, const struct nir_stmt *s,
 			 const struct build_ctx *ctx)
 {
@@ -719,6 +743,7 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_CT_HELPER]    = build_ct_helper,
 	[NIR_PAYLOAD_SET]  = build_payload_set,
 	[NIR_LOOKUP]       = build_lookup,
+	[NIR_SET_LOOKUP]   = build_set_lookup,
 };
 
 /* The rule comment in nftables' userdata format, so `nft list` shows it. */
