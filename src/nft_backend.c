@@ -726,6 +726,19 @@ static int build_ct_helper(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
+/* flow add @ft: hands the packet's connection to the flowtable. */
+static int build_flow_offload(struct nftnl_rule *r, const struct nir_stmt *s,
+			      const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("flow_offload");
+
+	(void)ctx;
+	if (!e)
+		return -1;
+	nftnl_expr_set_str(e, NFTNL_EXPR_FLOW_TABLE_NAME, s->u.flowtable);
+	return rule_add(r, e);
+}
+
 typedef int (*stmt_build_fn)(struct nftnl_rule *r, const struct nir_stmt *s,
 			     const struct build_ctx *ctx);
 
@@ -744,6 +757,7 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_PAYLOAD_SET]  = build_payload_set,
 	[NIR_LOOKUP]       = build_lookup,
 	[NIR_SET_LOOKUP]   = build_set_lookup,
+	[NIR_FLOW_OFFLOAD] = build_flow_offload,
 };
 
 /* The rule comment in nftables' userdata format, so `nft list` shows it. */
@@ -837,6 +851,41 @@ static int add_counter_msg(struct batch *b, const struct nir_table *t,
 	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_PKTS, c->packets);
 	nftnl_obj_set_u64(o, NFTNL_OBJ_CTR_BYTES, c->bytes);
 	return add_obj_msg(b, t, o, c->name, "counter");
+}
+
+/* A flowtable object over its devices (netdev ingress); 'devs' empty is
+ * allowed (the kernel then hooks nothing). */
+static int add_flowtable_msg(struct batch *b, const struct nir_table *t,
+			     const struct nir_flowtable *f)
+{
+	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+	const char **devs = calloc(f->n_devs + 1, sizeof(*devs));
+	struct nlmsghdr *nlh;
+	int ret = -1;
+
+	if (!ft || !devs)
+		goto out;
+	for (int i = 0; i < f->n_devs; i++)
+		devs[i] = f->devs[i];
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, t->name);
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, f->name);
+	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FAMILY, nfproto(t->family));
+	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_HOOKNUM, NF_NETDEV_INGRESS);
+	nftnl_flowtable_set_s32(ft, NFTNL_FLOWTABLE_PRIO, f->priority);
+	if (f->n_devs && nftnl_flowtable_set_array(ft, NFTNL_FLOWTABLE_DEVICES, devs))
+		goto out;
+	if (f->hw)
+		nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FLAGS, NFT_FLOWTABLE_HW_OFFLOAD);
+	nlh = batch_msg(b, NFT_MSG_NEWFLOWTABLE, nfproto(t->family), NLM_F_CREATE);
+	if (!nlh)
+		goto out;
+	nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+	batch_end_msg(b, "flowtable %s/%s", t->name, f->name);
+	ret = 0;
+out:
+	nftnl_flowtable_free(ft);
+	free(devs);
+	return ret;
 }
 
 /* nftables' datatype numbers and byte order names, so `nft list` prints
@@ -1239,6 +1288,8 @@ static int add_table_msgs(struct batch *b, const struct nir_table *t,
 	for (i = 0; i < t->n_sets; i++)
 		if (add_set_msgs(b, t, &t->sets[i],
 				 ctx.set_id_base + (uint32_t)(t->n_maps + i)))
+	for (i = 0; i < t->n_flowtables; i++)
+		if (add_flowtable_msg(b, t, &t->flowtables[i]))
 			goto oom;
 	/* all chains before any rule: rules may jump to later chains */
 	for (i = 0; i < t->n_chains; i++) {
@@ -1641,7 +1692,7 @@ static int probe_xt_nfqueue(void)
 	return probe_run(&b);
 }
 
-static int probe_flowtable(void)
+static int probe_flowtable_in(enum nir_family fam)
 {
 	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
 	struct nlmsghdr *nlh;
@@ -1651,12 +1702,12 @@ static int probe_flowtable(void)
 		return 0;
 	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, PROBE_TABLE);
 	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, "f");
-	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FAMILY, NFPROTO_INET);
+	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FAMILY, nfproto(fam));
 	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_HOOKNUM, NF_NETDEV_INGRESS);
 	nftnl_flowtable_set_s32(ft, NFTNL_FLOWTABLE_PRIO, 0);
-	if (probe_start(&b, NIR_INET, 0))
+	if (probe_start(&b, fam, 0))
 		goto fail;
-	nlh = batch_msg(&b, NFT_MSG_NEWFLOWTABLE, NFPROTO_INET, NLM_F_CREATE);
+	nlh = batch_msg(&b, NFT_MSG_NEWFLOWTABLE, nfproto(fam), NLM_F_CREATE);
 	if (!nlh)
 		goto fail;
 	nftnl_flowtable_nlmsg_build_payload(nlh, ft);
@@ -1703,7 +1754,9 @@ void nft_probe_features(struct nft_features *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->bridge_ct = probe_bridge_ct();
-	f->flowtable = probe_flowtable();
+	f->flowtable = probe_flowtable_in(NIR_INET);
+	/* layer-2 offload: a flowtable for bridged flows, in the bridge family */
+	f->bridge_flowtable = f->flowtable && probe_flowtable_in(NIR_BRIDGE);
 	f->queue = probe_queue();
 	f->xt_nfqueue = probe_xt_nfqueue();
 	f->ct_helper = probe_ct_helper();
