@@ -344,6 +344,8 @@ int build_bridge_table(struct compiler *c)
 		if (nir_map_add(ports, c->in->ports[i].ifname,
 				MARK_OURS | c->in->ports[i].ofport))
 			return compile_oom(c);
+	if (add_port_name_set(c))
+		return -1;
 	cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
 	if (!cls || add_other_bridge_accept(c, cls, true, false))
 		return -1;

@@ -133,8 +133,23 @@ static int add_port_lookup(struct nir_rule *r, bool out)
 	s->u.map.src = (struct nir_src){ .kind = NIR_SRC_META,
 		.key = out ? NFT_META_OIFNAME : NFT_META_IIFNAME, .len = 16,
 		.name = out ? "oifname" : "iifname", .fmt = NIR_FMT_IFNAME };
-	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "ports");
+	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "portnames");
 	s->u.map.negate = true;
+	return 0;
+}
+
+/* The ports' names as a plain set: a lookup without a result register
+ * in a map is refused by older kernels (6.1). */
+int add_port_name_set(struct compiler *c)
+{
+	struct nir_map *set = nir_add_map(c->bridge, "portnames");
+
+	if (!set)
+		return compile_oom(c);
+	set->is_set = true;
+	for (int i = 0; i < c->in->n_ports; i++)
+		if (nir_map_add(set, c->in->ports[i].ifname, 0))
+			return compile_oom(c);
 	return 0;
 }
 

@@ -204,6 +204,7 @@ int build_local_bridge(struct compiler *c);
 int build_local_inet(struct compiler *c);
 int add_local_prepass_track(struct compiler *c, struct nir_chain *pre);
 int add_bridge_iif_accept(struct compiler *c, struct nir_chain *ch);
+int add_port_name_set(struct compiler *c);   /* set "portnames" */
 int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool in, bool out);
 /* Name of the ctstate chain a tracked copy's wrapper jumps to. */
 int ctstate_chain_for(struct compiler *c, const struct path_state *st,

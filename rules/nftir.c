@@ -569,12 +569,15 @@ static void print_chain(const struct nir_table *t, const struct nir_chain *c,
 
 static void print_map(const struct nir_map *m, FILE *out)
 {
-	fprintf(out, "\tmap %s {\n\t\ttype ifname : mark\n", m->name);
+	fprintf(out, "\t%s %s {\n\t\ttype ifname%s\n", m->is_set ? "set" : "map",
+		m->name, m->is_set ? "" : " : mark");
 	if (m->n_elems) {
 		fputs("\t\telements = { ", out);
-		for (int i = 0; i < m->n_elems; i++)
-			fprintf(out, "%s\"%s\" : 0x%08x", i ? ", " : "",
-				m->elems[i].ifname, m->elems[i].mark);
+		for (int i = 0; i < m->n_elems; i++) {
+			fprintf(out, "%s\"%s\"", i ? ", " : "", m->elems[i].ifname);
+			if (!m->is_set)
+				fprintf(out, " : 0x%08x", m->elems[i].mark);
+		}
 		fputs(" }\n", out);
 	}
 	fputs("\t}\n", out);

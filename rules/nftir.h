@@ -151,6 +151,7 @@ struct nir_map_elem {
 
 struct nir_map {
 	char name[64];
+	bool is_set;         /* a set of names, no data (marks ignored) */
 	int n_elems;
 	struct nir_map_elem *elems;
 };

@@ -925,11 +925,13 @@ static struct nftnl_set *map_alloc(const struct nir_table *t,
 	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(t->family));
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, m->is_set ? 0 : NFT_SET_MAP);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IFNAME);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 16);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_MARK);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
+	if (!m->is_set) {
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_MARK);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
+	}
 	if (map_set_udata(s)) {
 		nftnl_set_free(s);
 		return NULL;
@@ -956,7 +958,8 @@ static int add_elems_msg(struct batch *b, const struct nir_table *t,
 		}
 		strncpy(key, m->elems[i].ifname, sizeof(key));
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, m->elems[i].mark);
+		if (!m->is_set)
+			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, m->elems[i].mark);
 		nftnl_set_elem_add(s, e);
 	}
 	nlh = batch_msg(b, NFT_MSG_NEWSETELEM, nfproto(t->family),

@@ -182,6 +182,7 @@ static int build_table(struct nir_ruleset *rs, const struct st_state *st,
 	if (!t || !nir_add_map(t, "sw") || !nir_add_map(t, "hw") ||
 	    !nir_add_flowtable(t, "ft") || !nir_add_flowtable(t, "ft_hw"))
 		return -1;
+	t->maps[0].is_set = t->maps[1].is_set = true;
 	t->flowtables[1].hw = true;
 	for (int i = 0; i <= st->n_bridges; i++) {
 		const struct st_bridge *b = i < st->n_bridges ? current(st->bridges[i], nb) : nb;
