@@ -53,7 +53,7 @@ check_gt "br0's in_port=LOCAL +est flow counts the routed replies" \
 check_ct_tcp "dump-conntrack shows the routed TCP connection once, as OVS does" 10.1.1.1 10.2.2.3 5001
 
 # a bridge whose flows never name LOCAL leaves the host alone
-check "br1 reloaded without LOCAL flows" bfctl replace-flows br1 /dev/stdin <<<'priority=0,actions=normal'
+check "br1 reloaded without LOCAL flows" bfctl replace-flows br1 - <<<'priority=0,actions=normal'
 n=$(ip netns exec "$SW" timeout 15 ping -n -q -c 3 -i 0.2 -W 2 10.2.2.3 2>/dev/null |
 	sed -n 's/.* \([0-9]*\) received.*/\1/p')
 check_eq "with no LOCAL flow on br1 the host reaches h3 as before" 3 "${n:-0}"
