@@ -1291,6 +1291,7 @@ static int add_table_msgs(struct batch *b, const struct nir_table *t,
 	for (i = 0; i < t->n_sets; i++)
 		if (add_set_msgs(b, t, &t->sets[i],
 				 ctx.set_id_base + (uint32_t)(t->n_maps + i)))
+			goto oom;
 	for (i = 0; i < t->n_flowtables; i++)
 		if (add_flowtable_msg(b, t, &t->flowtables[i]))
 			goto oom;
