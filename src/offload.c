@@ -105,15 +105,18 @@ static int skip_rule(struct nir_chain *ch, enum nir_src_kind kind, uint32_t key,
 		     const char *name, uint32_t bit, uint32_t value)
 {
 	struct nir_rule *r = nir_add_rule(ch);
-	struct nir_stmt *s, *v;
+	struct nir_stmt *s;
 
-	if (!r || !(s = match(r, kind, key, name, 4)) ||
-	    !(v = nir_add_stmt(r, NIR_VERDICT)))
+	if (!r || !(s = match(r, kind, key, name, 4)))
 		return -1;
 	s->u.match.has_mask = true;
 	memcpy(s->u.match.mask.data, &bit, 4);
 	memcpy(s->u.match.value.data, &value, 4);
-	v->u.verdict.code = NIR_ACCEPT;
+	/* adding a statement may move r->stmts: s is done with */
+	s = nir_add_stmt(r, NIR_VERDICT);
+	if (!s)
+		return -1;
+	s->u.verdict.code = NIR_ACCEPT;
 	return 0;
 }
 
