@@ -6,8 +6,8 @@
  *   flowtable ft    { hook ingress; devices = ports of offload=on bridges }
  *   flowtable ft_hw { ...; devices = ports of offload=hw bridges; flags offload }
  *   chain forward (inet forward, priority 10, after the bridges' local_fwd):
- *     bridged packets (mark bit 31: br_netfilter runs inet forward for them
- *       too) are not routed: accept;
+ *     bridged packets (see build_forward) are not routed: accept;
+ *   chain routed:
  *     not committed by brflow (ct mark bit 31), or not established: accept;
  *     iifname @sw oifname @sw meta l4proto tcp|udp: flow add @ft
  *     (likewise @hw / @ft_hw).
@@ -100,9 +100,9 @@ static struct nir_stmt *match(struct nir_rule *r, enum nir_src_kind kind,
 	return s;
 }
 
-/* "KIND & bit == value: accept" */
-static int skip_rule(struct nir_chain *ch, enum nir_src_kind kind, uint32_t key,
-		     const char *name, uint32_t bit, uint32_t value)
+/* "KIND & bit == value: accept" (or goto chain 'to') */
+static int mask_rule(struct nir_chain *ch, enum nir_src_kind kind, uint32_t key,
+		     const char *name, uint32_t bit, uint32_t value, const char *to)
 {
 	struct nir_rule *r = nir_add_rule(ch);
 	struct nir_stmt *s;
@@ -116,7 +116,9 @@ static int skip_rule(struct nir_chain *ch, enum nir_src_kind kind, uint32_t key,
 	s = nir_add_stmt(r, NIR_VERDICT);
 	if (!s)
 		return -1;
-	s->u.verdict.code = NIR_ACCEPT;
+	s->u.verdict.code = to ? NIR_GOTO : NIR_ACCEPT;
+	if (to)
+		snprintf(s->u.verdict.chain, sizeof(s->u.verdict.chain), "%s", to);
 	return 0;
 }
 
@@ -151,19 +153,45 @@ static int offload_rule(struct nir_chain *ch, const char *set, const char *ft,
 	return 0;
 }
 
-static int build_chain(struct nir_table *t)
+/* forward: which packets are routed.  br_netfilter runs inet forward for
+ * bridged packets too; they carry mark bit 31 from their port.  A routed
+ * packet lost it at the bridge's input (enforce_in), unless the bridge it
+ * is routed into manages LOCAL: its local_fwd chain (priority -150) then
+ * marked it in_port=LOCAL. */
+static int build_forward(struct nir_table *t)
 {
-	static const char *const sets[] = { "sw", "hw" }, *const fts[] = { "ft", "ft_hw" };
 	struct nir_chain *ch = nir_add_chain(t, "forward");
+	struct nir_rule *r;
+	struct nir_stmt *v;
 
 	if (!ch)
 		return -1;
 	ch->hook = NIR_HOOK_FORWARD;
 	ch->priority = 10;
-	if (skip_rule(ch, NIR_SRC_META, NFT_META_MARK, "meta mark", 0x80000000u, 0x80000000u) ||
-	    skip_rule(ch, NIR_SRC_CT, NFT_CT_MARK, "ct mark", 0x80000000u, 0) ||
-	    skip_rule(ch, NIR_SRC_CT, NFT_CT_STATE, "ct state",
-		      NF_CT_STATE_BIT(IP_CT_ESTABLISHED), 0))
+	if (mask_rule(ch, NIR_SRC_META, NFT_META_MARK, "meta mark", 0x80000fffu,
+		      0x80000ffeu, "routed") ||
+	    mask_rule(ch, NIR_SRC_META, NFT_META_MARK, "meta mark", 0x80000000u,
+		      0x80000000u, NULL))
+		return -1;
+	r = nir_add_rule(ch);
+	if (!r || !(v = nir_add_stmt(r, NIR_VERDICT)))
+		return -1;
+	v->u.verdict.code = NIR_GOTO;
+	snprintf(v->u.verdict.chain, sizeof(v->u.verdict.chain), "routed");
+	return 0;
+}
+
+/* routed: committed by brflow and established, between two bridges of
+ * the same mode: into their flowtable. */
+static int build_routed(struct nir_table *t)
+{
+	static const char *const sets[] = { "sw", "hw" }, *const fts[] = { "ft", "ft_hw" };
+	struct nir_chain *ch = nir_add_chain(t, "routed");
+
+	if (!ch ||
+	    mask_rule(ch, NIR_SRC_CT, NFT_CT_MARK, "ct mark", 0x80000000u, 0, NULL) ||
+	    mask_rule(ch, NIR_SRC_CT, NFT_CT_STATE, "ct state",
+		      NF_CT_STATE_BIT(IP_CT_ESTABLISHED), 0, NULL))
 		return -1;
 	for (int i = 0; i < 2; i++) {
 		if (!t->flowtables[i].n_devs)
@@ -172,6 +200,12 @@ static int build_chain(struct nir_table *t)
 			return -1;
 	}
 	return 0;
+}
+
+static int build_chain(struct nir_table *t)
+{
+	/* regular chains first: base chains jump to them */
+	return build_routed(t) || build_forward(t) ? -1 : 0;
 }
 
 /* The whole table from the bridges' settings; a bridge named 'gone' is
