@@ -1023,11 +1023,11 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 		const struct st_bridge *b = c->st->bridges[i];
 
 		fprintf(c->out, "%s:\n", b->name);
-		fprintf(c->out, " offload: %s%s\n", offload_name(b->offload, ft),
-			b->offload == OFFLOAD_DEFAULT ? " (default)" : "");
 		for (int p = 0; p < b->n_ports; p++)
 			fprintf(c->out, " %u(%s)\n", b->ports[p].ofport,
 				b->ports[p].ifname);
+		fprintf(c->out, " offload: %s%s\n", offload_name(b->offload, ft),
+			b->offload == OFFLOAD_DEFAULT ? " (default)" : "");
 	}
 	fprintf(c->out, "kernel features:\n"
 		" conntrack in bridge family: %s\n"
