@@ -47,6 +47,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "attach IFACE; ofport defaults to the lowest free" },
 	{ "del-port", 2, 2, -1, "BR IFACE", "detach IFACE from BR" },
 	{ "show", 0, 0, -1, "", "bridges, ports, port numbers, kernel features" },
+	{ "set-br", 2, 2, -1, "BR offload=on|off|hw",
+	  "offload BR's established routed connections to a flowtable" },
 	{ "add-flow", 2, 2, -1, "BR FLOW", "add one flow" },
 	{ "add-flows", 2, 2, 1, "BR FILE|-",
 	  "add the flows in FILE (- = stdin), one a line" },

@@ -128,7 +128,7 @@ static int check_action_support(struct compiler *c, const struct flow *f)
 
 		if (a->type == ACT_IN_PORT)
 			return compile_fail(c, f, "in_port: a Linux bridge never sends a packet back out of its ingress port");
-		if (a->type == ACT_OUTPUT &&
+		if (a->type == ACT_OUTPUT && a->u.port != OFPP_LOCAL &&
 		    (a->u.port == 0 || a->u.port > BRFLOW_MAX_OFPORT))
 			return compile_fail(c, f, "output:%u: port numbers must be 1-%d",
 				    a->u.port, BRFLOW_MAX_OFPORT);
@@ -318,7 +318,9 @@ static void chain_name(struct compiler *c, const struct path_state *st,
 		n += snprintf(buf + n, len - n, "_trk");
 	if (st->tracked && st->ctx_zone)
 		n += snprintf(buf + n, len - n, "_z%u", st->ctx_zone);
-	if (st->in_port)
+	if (st->in_port == OFPP_LOCAL)
+		n += snprintf(buf + n, len - n, "_plocal");
+	else if (st->in_port)
 		n += snprintf(buf + n, len - n, "_p%u", st->in_port);
 	if (st->tracked && st->nat_view)
 		n += snprintf(buf + n, len - n, "_n%u", st->nat_view);
@@ -383,9 +385,13 @@ int compile_chain(struct compiler *c, const struct path_state *st,
 		struct nir_chain *w;
 		struct nir_rule *r;
 
+		char ctstate[64];
+
+		if (ctstate_chain_for(c, st, ctstate, sizeof(ctstate)))
+			return -1;
 		snprintf(wname, sizeof(wname), "ct_%s", cname);
 		w = nir_add_chain(t, wname);
-		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, "ctstate") ||
+		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, ctstate) ||
 		    !(r = nir_add_rule(w)) || add_verdict(r, NIR_GOTO, cname))
 			return compile_oom(c);
 	}

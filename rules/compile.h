@@ -8,7 +8,8 @@
 #include "group.h"
 #include "nftir.h"
 
-#define BRFLOW_MAX_OFPORT 4094 /* ofport numbers live in 12 mark bits */
+/* ofport numbers live in 12 mark bits; 0xffe is LOCAL, 0xfff normal */
+#define BRFLOW_MAX_OFPORT 4093
 
 struct compile_port {
 	char ifname[16];

@@ -321,6 +321,10 @@ static int add_nat_neighbour_pass(struct compiler *c, const char *chain, bool ip
 				  NIR_FMT_ETHERTYPE, arp, 2, false)) {
 		return compile_oom(c);
 	}
+	/* with a managed LOCAL port, enforce_in wants the answer's output */
+	if (local_managed(c) &&
+	    add_mark_set(r, NIR_META_MARK, ~MARK_OUT, MARK_LOCAL << MARK_OUT_SHIFT))
+		return compile_oom(c);
 	return add_verdict(r, NIR_ACCEPT, NULL) ? compile_oom(c) : 0;
 }
 
@@ -340,8 +344,12 @@ int build_bridge_table(struct compiler *c)
 		if (nir_map_add(ports, c->in->ports[i].ifname,
 				MARK_OURS | c->in->ports[i].ofport))
 			return compile_oom(c);
+	if (add_port_name_set(c))
+		return -1;
 	cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
-	if (!cls || !(r = rule_in(c, cls)) || !(s = nir_add_stmt(r, NIR_MAP_MARK)))
+	if (!cls || add_other_bridge_accept(c, cls, true, false))
+		return -1;
+	if (!(r = rule_in(c, cls)) || !(s = nir_add_stmt(r, NIR_MAP_MARK)))
 		return compile_oom(c);
 	s->u.map.src = (struct nir_src){ .kind = NIR_SRC_META, .key = NFT_META_IIFNAME,
 					 .len = 16, .name = "iifname", .fmt = NIR_FMT_IFNAME };
@@ -361,7 +369,9 @@ int build_bridge_table(struct compiler *c)
 
 	/* bridge forward: only the port the pipeline chose may carry it. */
 	enf = base_chain(c, c->bridge, "enforce", NIR_HOOK_FORWARD, 100);
-	if (!enf || !(r = rule_in(c, enf)) ||
+	if (!enf || add_other_bridge_accept(c, enf, true, true))
+		return -1;
+	if (!(r = rule_in(c, enf)) ||
 	    add_mark_match(r, MARK_OURS | MARK_OUT, MARK_OURS | OUT_NORMAL << MARK_OUT_SHIFT) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
@@ -393,7 +403,7 @@ int build_bridge_table(struct compiler *c)
 		    add_verdict(r, NIR_DROP, NULL))
 			return compile_oom(c);
 	}
-	return 0;
+	return build_local_bridge(c);
 }
 
 int build_inet_table(struct compiler *c)
@@ -402,18 +412,20 @@ int build_inet_table(struct compiler *c)
 	struct nir_rule *r;
 
 	pre = base_chain(c, c->inet, "prepass", NIR_HOOK_PREROUTING, -300);
-	if (!pre || add_not_ours_accept(c, pre) ||
+	if (!pre || add_not_ours_accept(c, pre) || add_bridge_iif_accept(c, pre) ||
 	    add_entry(c, "prepass", PASS_PRE, L3_IP4) ||
 	    add_entry(c, "prepass", PASS_PRE, L3_IP6))
 		return -1;
 	/* The path ended without ct(): OVS never tracks such packets. */
 	pre = nir_find_chain(c->inet, "prepass");
+	if (add_local_prepass_track(c, pre))
+		return -1;
 	if (!(r = rule_in(c, pre)) || !nir_add_stmt(r, NIR_NOTRACK) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
 
 	main = base_chain(c, c->inet, "pipeline", NIR_HOOK_PREROUTING, -150);
-	if (!main || add_not_ours_accept(c, main) ||
+	if (!main || add_not_ours_accept(c, main) || add_bridge_iif_accept(c, main) ||
 	    add_nat_neighbour_pass(c, "pipeline", true) || build_ctstate(c) ||
 	    add_early_established(c, nir_find_chain(c->inet, "pipeline"), L3_IP4) ||
 	    add_early_established(c, nir_find_chain(c->inet, "pipeline"), L3_IP6) ||
@@ -421,6 +433,8 @@ int build_inet_table(struct compiler *c)
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
 		return -1;
 	if (add_decision(c, nir_find_chain(c->inet, "pipeline")))
+		return -1;
+	if (build_local_inet(c))
 		return -1;
 	return build_nat_chains(c);
 }

@@ -637,7 +637,7 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 
 	switch (a->type) {
 	case ACT_OUTPUT:
-		return emit_output(e, a->u.port);
+		return emit_output(e, port_mark(a->u.port));
 	case ACT_NORMAL:
 	case ACT_FLOOD:
 		return emit_output(e, OUT_NORMAL);

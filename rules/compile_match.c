@@ -442,11 +442,11 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_IN_PORT: {
 		uint32_t port = be_uint(m->value, w) & be_uint(m->mask, w);
 
-		if (port == 0 || port > BRFLOW_MAX_OFPORT)
+		if (port == 0 || (port > BRFLOW_MAX_OFPORT && port != OFPP_LOCAL))
 			return 0;
 		if (st->in_port)
 			return static_match(m, st->in_port);
-		return add_mark_match(r, MARK_IN_PORT, port) ? -1 : 1;
+		return add_mark_match(r, MARK_IN_PORT, port_mark(port)) ? -1 : 1;
 	}
 	case F_DL_SRC:
 		return add_payload_match(r, NFT_PAYLOAD_LL_HEADER, 6, "ether saddr",

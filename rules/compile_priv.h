@@ -10,6 +10,7 @@
 #define MARK_OUT_SHIFT  12
 #define MARK_OUT        0x00fff000u
 #define OUT_NORMAL      0xfffu        /* normal/flood: the bridge decides */
+#define MARK_LOCAL      0xffeu        /* in_port or output LOCAL (OFPP_LOCAL) */
 #define OUT_SEVERAL     0x1000u       /* compile time only: more than one */
 #define MARK_CS_SHIFT   24            /* effective ct_state flags */
 #define MARK_CS_NEW     (1u << 24)
@@ -198,6 +199,18 @@ struct compile_plan *make_plan(struct compiler *c);
  * established committed packet of family l3 the same way. */
 int add_early_established(struct compiler *c, struct nir_chain *pipeline,
 			  enum l3 l3);
+/* The LOCAL port (compile_local.c). */
+bool local_managed(const struct compiler *c);     /* some flow names LOCAL */
+uint32_t port_mark(uint32_t ofport);              /* OFPP_LOCAL -> MARK_LOCAL */
+int build_local_bridge(struct compiler *c);
+int build_local_inet(struct compiler *c);
+int add_local_prepass_track(struct compiler *c, struct nir_chain *pre);
+int add_bridge_iif_accept(struct compiler *c, struct nir_chain *ch);
+int add_port_name_set(struct compiler *c);   /* set "portnames" */
+int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool in, bool out);
+/* Name of the ctstate chain a tracked copy's wrapper jumps to. */
+int ctstate_chain_for(struct compiler *c, const struct path_state *st,
+		      char *buf, size_t len);
 
 /* Fixed chains (compile_base.c). */
 int build_bridge_table(struct compiler *c);

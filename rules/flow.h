@@ -13,6 +13,9 @@
 #define FLOW_DEFAULT_PRIORITY 32768
 #define FLOW_MAX_TABLE 254
 #define FLOW_MAX_VALUE 16 /* bytes: the widest field is ct_label */
+/* OpenFlow's reserved port for the switch's own network stack (the bridge
+ * device): in_port=LOCAL, output:LOCAL. */
+#define OFPP_LOCAL 0xfffe
 
 /* ct_state bits, numbered as OVS numbers them (CS_* in OVS). */
 #define CS_NEW 0x01

@@ -337,11 +337,15 @@ static int parse_port_name(struct parser *p, struct tok t, uint32_t *port)
 	return 0;
 }
 
-/* OpenFlow port numbers 1..0xfeff (OFPP_MAX is reserved), or a name. */
+/* OpenFlow port numbers 1..0xfeff (OFPP_MAX is reserved), LOCAL, or a name. */
 static int parse_port(struct parser *p, struct tok t, uint32_t *port)
 {
 	uint64_t v;
 
+	if (tok_icase(p, t, "LOCAL")) {
+		*port = OFPP_LOCAL;
+		return 0;
+	}
 	if (t.len && !isdigit((unsigned char)p->s[t.off]))
 		return parse_port_name(p, t, port);
 
@@ -1611,7 +1615,8 @@ static int parse_port_action(struct parser *p, struct tok t, struct tok key)
 		if (tok_icase(p, t, names[i].name))
 			return add_action(p, names[i].type, key.off) ? 0 : -1;
 	}
-	if (t.len && !isdigit((unsigned char)p->s[t.off]) && !lookup_port_name(p, t))
+	if (t.len && !isdigit((unsigned char)p->s[t.off]) && !tok_icase(p, t, "LOCAL") &&
+	    !lookup_port_name(p, t))
 		return fail(p, t.off, "output to '" TOKF "' is not supported",
 			    TOKA(p, t));
 	if (parse_port(p, t, &port))
@@ -1625,7 +1630,7 @@ static int parse_port_action(struct parser *p, struct tok t, struct tok key)
 
 /* Actions OVS has and brflow does not (yet): a clearer word than "unknown". */
 static const char *const unsupported_actions[] = {
-	"controller", "local", "all", "table", "none", "enqueue", "learn",
+	"controller", "all", "table", "none", "enqueue", "learn",
 	"mod_nw_src", "mod_nw_dst",
 	"mod_tp_src", "mod_tp_dst", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
 	"push_vlan", "pop_vlan", "dec_ttl", "clone",
@@ -1706,6 +1711,7 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 			   tok_icase(p, kv->key, "normal") ||
 			   tok_icase(p, kv->key, "flood") ||
 			   tok_icase(p, kv->key, "in_port") ||
+			   tok_icase(p, kv->key, "LOCAL") ||
 			   lookup_port_name(p, kv->key)))
 		return parse_port_action(p, kv->key, kv->key);
 	for (i = 0; i < sizeof(unsupported_actions) / sizeof(unsupported_actions[0]); i++) {

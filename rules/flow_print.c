@@ -250,6 +250,11 @@ static void put_match(struct sbuf *b, const struct flow_match *m)
 	sb_printf(b, "%s=", fi->name);
 	switch (m->field) {
 	case F_IN_PORT:
+		if (be_get(m->value, w) == OFPP_LOCAL) {
+			sb_printf(b, "LOCAL");
+			break;
+		}
+		/* fall through */
 	case F_NW_PROTO:
 	case F_ICMP_TYPE:
 	case F_ICMP_CODE:
@@ -542,7 +547,11 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 {
 	switch (a->type) {
 	case ACT_OUTPUT:
-		sb_printf(b, "output:%u", a->u.port);
+		/* ovs-ofctl names reserved ports bare: actions=LOCAL */
+		if (a->u.port == OFPP_LOCAL)
+			sb_printf(b, "LOCAL");
+		else
+			sb_printf(b, "output:%u", a->u.port);
 		break;
 	case ACT_NORMAL:
 		sb_printf(b, "NORMAL");

@@ -67,6 +67,25 @@ struct nir_map *nir_add_map(struct nir_table *t, const char *name)
 	return m;
 }
 
+struct nir_flowtable *nir_add_flowtable(struct nir_table *t, const char *name)
+{
+	struct nir_flowtable *ft = grow(&t->flowtables, &t->n_flowtables, sizeof(*ft));
+
+	if (ft)
+		copy_name(ft->name, name, sizeof(ft->name));
+	return ft;
+}
+
+int nir_flowtable_add_dev(struct nir_flowtable *ft, const char *ifname)
+{
+	char (*d)[16] = grow(&ft->devs, &ft->n_devs, sizeof(*d));
+
+	if (!d)
+		return -1;
+	copy_name(*d, ifname, sizeof(*d));
+	return 0;
+}
+
 int nir_map_add(struct nir_map *m, const char *ifname, uint32_t mark)
 {
 	struct nir_map_elem *e = grow(&m->elems, &m->n_elems, sizeof(*e));
@@ -193,6 +212,9 @@ void nir_ruleset_free(struct nir_ruleset *rs)
 		for (int m = 0; m < tb->n_sets; m++)
 			free(tb->sets[m].elems);
 		free(tb->sets);
+		for (int f = 0; f < tb->n_flowtables; f++)
+			free(tb->flowtables[f].devs);
+		free(tb->flowtables);
 		free(tb->chains);
 		free(tb->maps);
 		free(tb->counters);
@@ -476,6 +498,13 @@ static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
 		fprintf(out, "meta mark set %s map @%s", s->u.map.src.name,
 			s->u.map.set_name);
 		break;
+	case NIR_FLOW_OFFLOAD:
+		fprintf(out, "flow add @%s", s->u.flowtable);
+		break;
+	case NIR_SET_LOOKUP:
+		fprintf(out, "%s %s@%s", s->u.map.src.name, s->u.map.negate ? "!= " : "",
+			s->u.map.set_name);
+		break;
 	case NIR_COUNTER:
 		fprintf(out, "counter name \"%s\"", s->u.counter_name);
 		break;
@@ -543,15 +572,27 @@ static void print_chain(const struct nir_table *t, const struct nir_chain *c,
 
 static void print_map(const struct nir_map *m, FILE *out)
 {
-	fprintf(out, "\tmap %s {\n\t\ttype ifname : mark\n", m->name);
+	fprintf(out, "\t%s %s {\n\t\ttype ifname%s\n", m->is_set ? "set" : "map",
+		m->name, m->is_set ? "" : " : mark");
 	if (m->n_elems) {
 		fputs("\t\telements = { ", out);
-		for (int i = 0; i < m->n_elems; i++)
-			fprintf(out, "%s\"%s\" : 0x%08x", i ? ", " : "",
-				m->elems[i].ifname, m->elems[i].mark);
+		for (int i = 0; i < m->n_elems; i++) {
+			fprintf(out, "%s\"%s\"", i ? ", " : "", m->elems[i].ifname);
+			if (!m->is_set)
+				fprintf(out, " : 0x%08x", m->elems[i].mark);
+		}
 		fputs(" }\n", out);
 	}
 	fputs("\t}\n", out);
+}
+
+static void print_flowtable(const struct nir_flowtable *ft, FILE *out)
+{
+	fprintf(out, "\tflowtable %s {\n\t\thook ingress priority %d\n\t\tdevices = { ",
+		ft->name, ft->priority);
+	for (int i = 0; i < ft->n_devs; i++)
+		fprintf(out, "%s%s", i ? ", " : "", ft->devs[i]);
+	fprintf(out, " }\n%s\t}\n", ft->hw ? "\t\tflags offload\n" : "");
 }
 
 void nir_print(const struct nir_ruleset *rs, FILE *out)
@@ -571,6 +612,8 @@ void nir_print(const struct nir_ruleset *rs, FILE *out)
 			print_map(&tb->maps[i], out);
 		for (int i = 0; i < tb->n_sets; i++)
 			print_set(&tb->sets[i], out);
+		for (int i = 0; i < tb->n_flowtables; i++)
+			print_flowtable(&tb->flowtables[i], out);
 		for (int i = 0; i < tb->n_chains; i++)
 			print_chain(tb, &tb->chains[i], out);
 		fputs("}\n", out);

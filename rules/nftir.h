@@ -65,6 +65,8 @@ enum nir_stmt_kind {
 	NIR_PAYLOAD_SET,  /* <payload> set value (link layer only: no checksum) */
 	NIR_LOOKUP,       /* key . key ... @set: the packet's key is in the set
 			   * (a verdict map: goto the element's chain) */
+	NIR_SET_LOOKUP,   /* src [!=] @set_name: membership in a map's keys */
+	NIR_FLOW_OFFLOAD, /* flow add @flowtable (u.flowtable) */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -92,6 +94,7 @@ struct nir_stmt {
 		struct {
 			struct nir_src src;
 			char set_name[64];
+			bool negate;     /* NIR_SET_LOOKUP: not in the set */
 		} map;
 		char counter_name[64];
 		struct {
@@ -106,6 +109,7 @@ struct nir_stmt {
 			uint32_t flags;      /* NF_NAT_RANGE_PROTO_RANDOM... */
 		} nat;
 		char helper_name[64];
+		char flowtable[64];
 		struct {
 			struct nir_src dst;  /* payload base/offset/len/name */
 			struct nir_value value;
@@ -148,6 +152,7 @@ struct nir_map_elem {
 
 struct nir_map {
 	char name[64];
+	bool is_set;         /* a set of names, no data (marks ignored) */
 	int n_elems;
 	struct nir_map_elem *elems;
 };
@@ -198,6 +203,16 @@ struct nir_helper {
 	uint8_t l4proto;
 };
 
+/* A flowtable (netdev ingress on each device): the fast path for the
+ * connections a NIR_FLOW_OFFLOAD statement hands it. */
+struct nir_flowtable {
+	char name[64];
+	int priority;
+	bool hw;                 /* NFT_FLOWTABLE_HW_OFFLOAD */
+	int n_devs;
+	char (*devs)[16];
+};
+
 struct nir_table {
 	enum nir_family family;
 	char name[64];
@@ -211,6 +226,8 @@ struct nir_table {
 	struct nir_helper *helpers;
 	int n_sets;
 	struct nir_set *sets;
+	int n_flowtables;
+	struct nir_flowtable *flowtables;
 };
 
 struct nir_ruleset {
@@ -237,6 +254,8 @@ struct nir_set_elem *nir_set_add_elem(struct nir_set *s);
 /* Bytes a field takes in a concatenated key. */
 int nir_set_field_len(const struct nir_set_field *f);
 struct nir_set *nir_find_set(struct nir_table *t, const char *name);
+struct nir_flowtable *nir_add_flowtable(struct nir_table *t, const char *name);
+int nir_flowtable_add_dev(struct nir_flowtable *ft, const char *ifname);
 
 struct nir_chain *nir_find_chain(struct nir_table *t, const char *name);
 struct nir_counter *nir_find_counter(struct nir_table *t, const char *name);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "nat_setup.h"
 #include "../rules/flow_index.h"
+#include "offload.h"
 
 #define ERRLEN 512
 
@@ -926,6 +927,8 @@ static char *cmd_del_br(struct cmd_ctx *c, char **argv, int argc)
 			   argv[0], nerr);
 	if (nat_setup_remove(argv[0], nerr, sizeof(nerr)))
 		log_warn("del-br %s: %s", argv[0], nerr);
+	if (offload_apply(c->st, NULL, argv[0], nerr, sizeof(nerr)))
+		log_warn("del-br %s: offload table: %s", argv[0], nerr);
 	st_bridge_forget(c->st, argv[0]);
 	return err;
 }
@@ -1036,6 +1039,39 @@ static char *cmd_del_port(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* set-br BRIDGE offload=on|off|hw */
+static char *cmd_set_br(struct cmd_ctx *c, char **argv, int argc)
+{
+	const char *v = !strncmp(argv[1], "offload=", 8) ? argv[1] + 8 : NULL;
+	char nerr[ERRLEN] = "";
+	struct st_bridge *nb;
+	char *err;
+	int mode;
+
+	(void)argc;
+	if (!v)
+		return errf("unknown setting '%s' (offload=on|off|hw)", argv[1]);
+	mode = offload_parse(v);
+	if (mode < 0)
+		return errf("bad offload '%s' (on, off or hw)", v);
+	err = offload_check(mode, &c->st->features);
+	if (err)
+		return err;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	nb->offload = mode;
+	/* try the flowtables first: hw fails here when a device cannot */
+	if (offload_apply(c->st, nb, NULL, nerr, sizeof(nerr))) {
+		st_bridge_free(nb);
+		if (mode == OFFLOAD_HW)
+			return errf("offload=hw: the kernel refused hardware offload on the ports of '%s' (%s)",
+				    argv[0], nerr);
+		return errf("offload=%s: %s", v, nerr);
+	}
+	return commit(c, nb);
+}
+
 static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 {
 	const struct nft_features *ft = &c->st->features;
@@ -1049,6 +1085,8 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 		for (int p = 0; p < b->n_ports; p++)
 			fprintf(c->out, " %u(%s)\n", b->ports[p].ofport,
 				b->ports[p].ifname);
+		fprintf(c->out, " offload: %s%s\n", offload_name(b->offload, ft),
+			b->offload == OFFLOAD_DEFAULT ? " (default)" : "");
 	}
 	fprintf(c->out, "kernel features:\n"
 		" conntrack in bridge family: %s\n"
@@ -1070,8 +1108,11 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 		ft->xt_nfqueue ? "xt NFQUEUE through nft_compat" :
 		"none: flows with dpi() are refused",
 		ft->ct_helper ? "ct helper objects" : "none: flows with alg= are refused",
-		ft->flowtable ? "none yet (kernel has flowtables; brflow does not use them yet)" :
+		ft->flowtable ? "flowtable for routed connections between bridges (set-br offload=)" :
 		"none (kernel lacks nf_flow_table)");
+	fprintf(c->out, " bridged (layer 2) offload: %s\n",
+		ft->bridge_flowtable ? "bridge-family flowtable found, not used yet" :
+		"none (kernel has no bridge-family flowtable)");
 	return NULL;
 }
 
@@ -1112,6 +1153,7 @@ static const struct command commands[] = {
 	{ "add-port", 2, 3, "add-port BRIDGE IFACE [ofport=N]", cmd_add_port },
 	{ "del-port", 1, 2, "del-port [BRIDGE] IFACE", cmd_del_port },
 	{ "show", 0, 0, "show", cmd_show },
+	{ "set-br", 2, 2, "set-br BRIDGE offload=on|off|hw", cmd_set_br },
 	{ "add-flow", 2, 2, "add-flow BRIDGE FLOW", cmd_add_flow },
 	{ "add-flows", 2, 2, "add-flows BRIDGE FILE", cmd_add_flows },
 	{ "del-flows", 1, 2, "del-flows BRIDGE [FLOW]", cmd_del_flows },

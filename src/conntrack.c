@@ -177,6 +177,19 @@ static void put_labels(struct line *l, const struct nf_conntrack *ct)
 	}
 }
 
+/* brflow's own addition to OVS's format: the connection is in a flowtable
+ * (its packets skip the rule chains), ",offload" or, in hardware,
+ * ",offload=hw".  Last, so that OVS-format comparisons can cut it. */
+static void put_offload(struct line *l, const struct nf_conntrack *ct)
+{
+	uint32_t status = nfct_get_attr_u32(ct, ATTR_STATUS);
+
+	if (status & IPS_HW_OFFLOAD)
+		put(l, ",offload=hw");
+	else if (status & IPS_OFFLOAD)
+		put(l, ",offload");
+}
+
 static void format_entry(struct line *l, const struct nf_conntrack *ct)
 {
 	uint8_t proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
@@ -204,6 +217,7 @@ static void format_entry(struct line *l, const struct nf_conntrack *ct)
 		    tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE)));
 	if (nfct_attr_is_set(ct, ATTR_HELPER_NAME) > 0)
 		put(l, ",helper=%s", (const char *)nfct_get_attr(ct, ATTR_HELPER_NAME));
+	put_offload(l, ct);
 }
 
 /* Committed in OVS's sense: ct(commit) ran on it.  A connection netfilter

@@ -534,6 +534,30 @@ static int build_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
+/* "src [!=] @set": a lookup without a destination register only tests
+ * membership (the kernel allows it on a named map). */
+static int build_set_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
+			    const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e;
+
+	if (rule_add(r, expr_load(&s->u.map.src, NFT_REG_1)))
+		return -1;
+	e = nftnl_expr_alloc("lookup");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, s->u.map.set_name);
+	if (s->u.map.negate)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	for (int i = 0; i < ctx->t->n_maps; i++) {
+		if (!strcmp(ctx->t->maps[i].name, s->u.map.set_name))
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID,
+					   ctx->set_id_base + i);
+	}
+	return rule_add(r, e);
+}
+
 static int build_counter(struct nftnl_rule *r, const struct nir_stmt *s,
 			 const struct build_ctx *ctx)
 {
@@ -704,6 +728,19 @@ static int build_ct_helper(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
+/* flow add @ft: hands the packet's connection to the flowtable. */
+static int build_flow_offload(struct nftnl_rule *r, const struct nir_stmt *s,
+			      const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("flow_offload");
+
+	(void)ctx;
+	if (!e)
+		return -1;
+	nftnl_expr_set_str(e, NFTNL_EXPR_FLOW_TABLE_NAME, s->u.flowtable);
+	return rule_add(r, e);
+}
+
 typedef int (*stmt_build_fn)(struct nftnl_rule *r, const struct nir_stmt *s,
 			     const struct build_ctx *ctx);
 
@@ -721,6 +758,8 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_CT_HELPER]    = build_ct_helper,
 	[NIR_PAYLOAD_SET]  = build_payload_set,
 	[NIR_LOOKUP]       = build_lookup,
+	[NIR_SET_LOOKUP]   = build_set_lookup,
+	[NIR_FLOW_OFFLOAD] = build_flow_offload,
 };
 
 /* The rule comment in nftables' userdata format, so `nft list` shows it. */
@@ -816,6 +855,41 @@ static int add_counter_msg(struct batch *b, const struct nir_table *t,
 	return add_obj_msg(b, t, o, c->name, "counter");
 }
 
+/* A flowtable object over its devices (netdev ingress); 'devs' empty is
+ * allowed (the kernel then hooks nothing). */
+static int add_flowtable_msg(struct batch *b, const struct nir_table *t,
+			     const struct nir_flowtable *f)
+{
+	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
+	const char **devs = calloc(f->n_devs + 1, sizeof(*devs));
+	struct nlmsghdr *nlh;
+	int ret = -1;
+
+	if (!ft || !devs)
+		goto out;
+	for (int i = 0; i < f->n_devs; i++)
+		devs[i] = f->devs[i];
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, t->name);
+	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, f->name);
+	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FAMILY, nfproto(t->family));
+	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_HOOKNUM, NF_NETDEV_INGRESS);
+	nftnl_flowtable_set_s32(ft, NFTNL_FLOWTABLE_PRIO, f->priority);
+	if (f->n_devs && nftnl_flowtable_set_array(ft, NFTNL_FLOWTABLE_DEVICES, devs))
+		goto out;
+	if (f->hw)
+		nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FLAGS, NFT_FLOWTABLE_HW_OFFLOAD);
+	nlh = batch_msg(b, NFT_MSG_NEWFLOWTABLE, nfproto(t->family), NLM_F_CREATE);
+	if (!nlh)
+		goto out;
+	nftnl_flowtable_nlmsg_build_payload(nlh, ft);
+	batch_end_msg(b, "flowtable %s/%s", t->name, f->name);
+	ret = 0;
+out:
+	nftnl_flowtable_free(ft);
+	free(devs);
+	return ret;
+}
+
 /* nftables' datatype numbers and byte order names, so `nft list` prints
  * "type ifname : mark" and decodes the elements as nft would. */
 #define NFT_TYPE_MARK		19
@@ -853,11 +927,13 @@ static struct nftnl_set *map_alloc(const struct nir_table *t,
 	nftnl_set_set_str(s, NFTNL_SET_NAME, m->name);
 	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(t->family));
 	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, m->is_set ? 0 : NFT_SET_MAP);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, NFT_TYPE_IFNAME);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 16);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_MARK);
-	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
+	if (!m->is_set) {
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_TYPE_MARK);
+		nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, 4);
+	}
 	if (map_set_udata(s)) {
 		nftnl_set_free(s);
 		return NULL;
@@ -902,7 +978,8 @@ static int add_elems_msg(struct batch *b, const struct nir_table *t,
 		}
 		strncpy(key, m->elems[i].ifname, sizeof(key));
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, m->elems[i].mark);
+		if (!m->is_set)
+			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, m->elems[i].mark);
 		nftnl_set_elem_add(s, e);
 	}
 	return elems_msg_send(b, t, s, true, "map", m->name);
@@ -1227,6 +1304,9 @@ static int add_table_msgs(struct batch *b, const struct nir_table *t,
 	for (i = 0; i < t->n_sets; i++)
 		if (add_set_msgs(b, t, &t->sets[i],
 				 ctx.set_id_base + (uint32_t)(t->n_maps + i)))
+			goto oom;
+	for (i = 0; i < t->n_flowtables; i++)
+		if (add_flowtable_msg(b, t, &t->flowtables[i]))
 			goto oom;
 	/* all chains before any rule: rules may jump to later chains */
 	for (i = 0; i < t->n_chains; i++) {
@@ -1709,7 +1789,7 @@ static int probe_xt_nfqueue(void)
 	return probe_run(&b);
 }
 
-static int probe_flowtable(void)
+static int probe_flowtable_in(enum nir_family fam)
 {
 	struct nftnl_flowtable *ft = nftnl_flowtable_alloc();
 	struct nlmsghdr *nlh;
@@ -1719,12 +1799,12 @@ static int probe_flowtable(void)
 		return 0;
 	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_TABLE, PROBE_TABLE);
 	nftnl_flowtable_set_str(ft, NFTNL_FLOWTABLE_NAME, "f");
-	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FAMILY, NFPROTO_INET);
+	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_FAMILY, nfproto(fam));
 	nftnl_flowtable_set_u32(ft, NFTNL_FLOWTABLE_HOOKNUM, NF_NETDEV_INGRESS);
 	nftnl_flowtable_set_s32(ft, NFTNL_FLOWTABLE_PRIO, 0);
-	if (probe_start(&b, NIR_INET, 0))
+	if (probe_start(&b, fam, 0))
 		goto fail;
-	nlh = batch_msg(&b, NFT_MSG_NEWFLOWTABLE, NFPROTO_INET, NLM_F_CREATE);
+	nlh = batch_msg(&b, NFT_MSG_NEWFLOWTABLE, nfproto(fam), NLM_F_CREATE);
 	if (!nlh)
 		goto fail;
 	nftnl_flowtable_nlmsg_build_payload(nlh, ft);
@@ -1771,7 +1851,9 @@ void nft_probe_features(struct nft_features *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->bridge_ct = probe_bridge_ct();
-	f->flowtable = probe_flowtable();
+	f->flowtable = probe_flowtable_in(NIR_INET);
+	/* layer-2 offload: a flowtable for bridged flows, in the bridge family */
+	f->bridge_flowtable = f->flowtable && probe_flowtable_in(NIR_BRIDGE);
 	f->queue = probe_queue();
 	f->xt_nfqueue = probe_xt_nfqueue();
 	f->ct_helper = probe_ct_helper();

@@ -40,6 +40,7 @@ int nft_read_counters(enum nir_family family, const char *name,
 struct nft_features {
 	int bridge_ct;       /* ct expression usable in the bridge family (nf_conntrack_bridge) */
 	int flowtable;       /* nf_flow_table */
+	int bridge_flowtable; /* a flowtable in the bridge family (layer-2 offload) */
 	int queue;           /* nft queue statement */
 	int xt_nfqueue;      /* xt's NFQUEUE target through nft_compat */
 	int ct_helper;       /* ct helper objects */

@@ -21,6 +21,7 @@
 #include "dpi_conf.h"
 #include "log.h"
 #include "nat_setup.h"
+#include "offload.h"
 
 #define STATE_SUFFIX ".bridge"
 
@@ -147,6 +148,7 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 	if (!nb)
 		return NULL;
 	nb->next_id = b->next_id;
+	nb->offload = b->offload;
 	nb->ports = malloc(sizeof(*nb->ports) * (b->n_ports + 1));
 	nb->flows = calloc(b->n_flows + 1, sizeof(*nb->flows));
 	nb->cap_flows = b->n_flows + 1;
@@ -409,6 +411,8 @@ static int write_bridge(FILE *f, const struct st_bridge *b)
 {
 	fprintf(f, "# brflowd state; changed by brflowctl, not by hand\n");
 	fprintf(f, "bridge %s\nnext_id %" PRIu64 "\n", b->name, b->next_id);
+	if (b->offload != OFFLOAD_DEFAULT)
+		fprintf(f, "offload %s\n", offload_name(b->offload, NULL));
 	for (int i = 0; i < b->n_ports; i++)
 		fprintf(f, "port %u %s\n", b->ports[i].ofport, b->ports[i].ifname);
 	for (int i = 0; i < b->n_flows; i++) {
@@ -752,6 +756,7 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 	plan = NULL;
 	st_bridge_adopt(st, nb); /* cannot fail: room was made above */
 	nat_setup_bridge(nb);
+	offload_after_change(st);
 	for (int i = 0; dpi_changed && i < st->n_bridges; i++)
 		if (st->bridges[i] != nb)
 			reload_bridge(st->bridges[i]);
@@ -919,6 +924,7 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 	}
 	/* The kernel runs the change: memory and disk follow. */
 	apply_changes(b->loaded, ch, n);
+	offload_after_change(st);
 	jerr = journal_append(st, b, del, n_del, added, n_add);
 	if (jerr) {
 		log_err("bridge %s: %s", b->name, jerr);
@@ -1068,6 +1074,10 @@ static char *parse_line(struct st_bridge *b, char *line, const char *want)
 		return parse_group_line(b, rest);
 	if (klen == 7 && !strncmp(line, "delflow", 7))
 		return parse_delflow_line(b, rest);
+	if (klen == 7 && !strncmp(line, "offload", 7)) {
+		b->offload = offload_parse(rest);
+		return b->offload < 0 ? errf("bad offload '%s'", rest) : NULL;
+	}
 	return errf("unknown keyword '%.*s'", (int)klen, line);
 }
 

@@ -36,6 +36,7 @@ struct st_bridge {
 	 * update that only changes set elements is made in place. */
 	struct nir_ruleset *loaded;
 	struct compile_plan *plan;
+	int offload;          /* enum offload_mode (src/offload.h) */
 };
 
 struct st_state {

@@ -1069,3 +1069,52 @@ for f in (2, 10):
 '
 }
 # (end of the issue 3 helpers)
+
+# ---------------------------------------------------------------- two bridges, routed (issue 4)
+#
+# The switch namespace routes between br0 (hosts 1..N, 10.1.1.0/24, gateway 10.1.1.254 on br0)
+# and br1 (hosts added with bf_add_host_on br1, 10.2.2.0/24, gateway 10.2.2.254 on br1): OVS's
+# "route between bridges through their LOCAL ports".
+
+# bf_add_host_on BR I ADDR/LEN GW: host namespace I on a veth whose switch end pI is a port of BR.
+bf_add_host_on() {
+	local br=$1 i=$2 addr=$3 gw=$4 h
+	h=$(hns "$i")
+	bf_netns_add "$h" || return 1
+	ip -n "$SW" link add "p$i" type veth peer name eth0 netns "$h" >"$BF_DIR/out" 2>&1 || return 1
+	ip -n "$SW" link set "p$i" up || return 1
+	ip -n "$h" addr add "$addr" dev eth0 || return 1
+	ip -n "$h" link set eth0 up || return 1
+	ip -n "$h" route add default via "$gw" || return 1
+	bfctl add-port "$br" "p$i" >"$BF_DIR/out" 2>&1
+}
+
+# bf_routed_topology N M: bf_topology N on br0, then br1 with hosts N+1..N+M (10.2.2.I),
+# gateway addresses on both bridges, default routes on every host, IPv4 forwarding on.
+bf_routed_topology() {
+	local n=$1 m=$2 i
+	bf_topology "$n"
+	bfctl add-br br1 >"$BF_DIR/out" 2>&1 || bf_setup_fail "add-br br1: $(bf_oneline "$(cat "$BF_DIR/out")")"
+	ip netns exec "$SW" sysctl -qw net.ipv4.ip_forward=1 || bf_setup_fail "cannot turn on ip_forward in $SW"
+	ip -n "$SW" addr add 10.1.1.254/24 dev br0 || bf_setup_fail "gateway address on br0"
+	ip -n "$SW" addr add 10.2.2.254/24 dev br1 || bf_setup_fail "gateway address on br1"
+	for i in $(seq 1 "$n"); do
+		ip -n "$(hns "$i")" route add default via 10.1.1.254 || bf_setup_fail "default route on h$i"
+	done
+	for i in $(seq $((n + 1)) $((n + m))); do
+		bf_add_host_on br1 "$i" "10.2.2.$i/24" 10.2.2.254 ||
+			bf_setup_fail "cannot add host $i to br1: $(bf_oneline "$(cat "$BF_DIR/out")")"
+	done
+}
+
+# bf_flows_on BR FILE: bf_flows for another bridge.
+bf_flows_on() {
+	bfctl --bundle add-flows "$1" "$FLOWS/$2"
+}
+
+# flow_packets_on BR PATTERN...: flow_packets for another bridge.
+flow_packets_on() {
+	local BR=$1
+	shift
+	flow_packets "$@"
+}
