@@ -330,7 +330,41 @@ static void chain_name(struct compiler *c, const struct path_state *st,
 
 struct nir_table *table_for(struct compiler *c, const struct path_state *st)
 {
-	return st->l3 == L3_OTHER ? c->bridge : c->inet;
+	return st->l3 == L3_OTHER ? c->bridge : c->ip;
+}
+
+/* Actions that need the inet hooks: nat (the nat hooks), alg= (helpers),
+ * dpi() (queueing), output:LOCAL (routed traffic). */
+static bool actions_need_inet(const struct flow_action *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		if (a[i].type == ACT_DPI ||
+		    (a[i].type == ACT_CT && (a[i].u.ct.alg[0] || a[i].u.ct.nat)) ||
+		    (a[i].type == ACT_OUTPUT && a[i].u.port == OFPP_LOCAL))
+			return true;
+	}
+	return false;
+}
+
+/* Bridge-family conntrack can carry a flow set that needs nothing of the
+ * inet hooks. */
+static bool bridge_ct_fits(const struct compiler *c)
+{
+	if (!c->in->has_bridge_ct || local_managed(c))
+		return false;
+	for (int i = 0; i < c->in->n_flows; i++) {
+		const struct flow *f = c->in->flows[i].flow;
+
+		if (flow_find_match(f, F_DPI_PROTO) || flow_find_match(f, F_DPI_HOST) ||
+		    actions_need_inet(f->actions, f->n_actions))
+			return false;
+	}
+	for (int g = 0; g < c->in->n_groups; g++)
+		for (int b = 0; b < c->in->groups[g].n_buckets; b++)
+			if (actions_need_inet(c->in->groups[g].buckets[b].actions,
+					      c->in->groups[g].buckets[b].n_actions))
+				return false;
+	return true;
 }
 
 /* Compiles (once) the chain for state st; returns its name and summary. */
@@ -455,6 +489,9 @@ char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *ou
 		c.bridge = &out->tables[0];
 		c.inet = &out->tables[1];
 	}
+	c.bridge_ct = bridge_ct_fits(&c);
+	out->bridge_ct = c.bridge_ct;
+	c.ip = c.bridge_ct ? c.bridge : c.inet;
 	if (!c.err && !check_ports(&c) && !sort_tables(&c) && !check_flows(&c) &&
 	    !build_bridge_table(&c))
 		build_inet_table(&c);

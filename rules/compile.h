@@ -44,6 +44,11 @@ struct compile_input {
 	/* What the running kernel lacks (brflowd's probes; false: present):
 	 * flows that need it are refused, naming the kernel feature. */
 	bool lacks_queue;      /* neither nft queue nor xt NFQUEUE */
+	/* The kernel tracks connections in the bridge family
+	 * (nf_conntrack_bridge): flow sets without NAT, alg=, DPI or LOCAL
+	 * then run there (faster than br_netfilter, see docs/performance.md);
+	 * the output's bridge_ct says which was chosen. */
+	bool has_bridge_ct;
 	bool lacks_ct_helper;  /* no conntrack helper objects */
 	/* The bridge's groups (rules/group.h), for group:N actions. */
 	int n_groups;

@@ -95,7 +95,7 @@ static int add_entry(struct compiler *c, const char *base, enum pass pass, enum 
 	r = rule_in(c, ch);
 	if (!r)
 		return -1;
-	if (l3 != L3_OTHER && add_nfproto_match(r, l3 == L3_IP4 ? 2 : 10))
+	if (l3 != L3_OTHER && add_l3_match(c, r, l3))
 		return compile_oom(c);
 	return add_verdict(r, NIR_JUMP, name) ? compile_oom(c) : 0;
 }
@@ -166,7 +166,7 @@ static int build_ctstate_committed(struct compiler *c)
 	static const struct { uint32_t ct_bits; uint32_t mark; } committed[] = {
 		{ 8, MARK_CS_NEW }, { 2, MARK_CS_EST }, { 4, MARK_CS_REL },
 	};
-	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate_committed");
+	struct nir_chain *ch = nir_add_chain(c->ip, "ctstate_committed");
 	struct nir_rule *r;
 
 	if (!ch)
@@ -187,16 +187,16 @@ static int build_ctstate_committed(struct compiler *c)
 static int build_ctstate_expected(struct compiler *c)
 {
 	uint8_t bit[16] = { 0 };
-	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate_expected");
+	struct nir_chain *ch = nir_add_chain(c->ip, "ctstate_expected");
 	struct nir_rule *r;
 
 	bit[LABEL_COMMITTED_BIT / 8] = 1u << (LABEL_COMMITTED_BIT % 8);
 	if (!ch || !(r = rule_in(c, ch)) || add_label_match(r, bit, bit) ||
 	    add_verdict(r, NIR_GOTO, "ctstate_committed"))
 		return compile_oom(c);
-	if (add_flag_rule(c, nir_find_chain(c->inet, "ctstate_expected"), 4, MARK_CS_REL, false))
+	if (add_flag_rule(c, nir_find_chain(c->ip, "ctstate_expected"), 4, MARK_CS_REL, false))
 		return -1;
-	if (!(r = rule_in(c, nir_find_chain(c->inet, "ctstate_expected"))) ||
+	if (!(r = rule_in(c, nir_find_chain(c->ip, "ctstate_expected"))) ||
 	    add_verdict(r, NIR_GOTO, "ctstate_uncommitted"))
 		return compile_oom(c);
 	return 0;
@@ -206,7 +206,7 @@ static int build_ctstate(struct compiler *c)
 {
 	static const uint32_t committed_bit = CT_COMMITTED;
 	static const uint32_t expected_bit = 1; /* IPS_EXPECTED */
-	struct nir_chain *ch = nir_add_chain(c->inet, "ctstate");
+	struct nir_chain *ch = nir_add_chain(c->ip, "ctstate");
 	struct nir_chain *un;
 	struct nir_rule *r;
 	uint8_t tcp = 6;
@@ -232,7 +232,7 @@ static int build_ctstate(struct compiler *c)
 	if (build_ctstate_committed(c) || build_ctstate_expected(c))
 		return -1;
 
-	un = nir_add_chain(c->inet, "ctstate_uncommitted");
+	un = nir_add_chain(c->ip, "ctstate_uncommitted");
 	if (!un || !(r = rule_in(c, un)) || add_tcp_syn_match(r) ||
 	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_NEW) ||
 	    add_verdict(r, NIR_RETURN, NULL))
@@ -406,33 +406,56 @@ int build_bridge_table(struct compiler *c)
 	return build_local_bridge(c);
 }
 
+int add_l3_match(const struct compiler *c, struct nir_rule *r, enum l3 l3)
+{
+	uint8_t type[2] = { 0x08, 0x00 };
+
+	if (!c->bridge_ct)
+		return add_nfproto_match(r, l3 == L3_IP4 ? 2 : 10);
+	if (l3 == L3_IP6)
+		type[0] = 0x86, type[1] = 0xdd;
+	return add_meta_match(r, NFT_META_PROTOCOL, "meta protocol",
+			      NIR_FMT_ETHERTYPE, type, 2, false);
+}
+
+/* The bridge's own packets only: in the inet hooks br_netfilter gives the
+ * bridge as iif; the bridge family's hooks see the ports. */
+static int add_foreign_accept(struct compiler *c, struct nir_chain *ch)
+{
+	return c->bridge_ct ? add_other_bridge_accept(c, ch, true, false) :
+			      add_bridge_iif_accept(c, ch);
+}
+
 int build_inet_table(struct compiler *c)
 {
 	struct nir_chain *pre, *main;
 	struct nir_rule *r;
 
-	pre = base_chain(c, c->inet, "prepass", NIR_HOOK_PREROUTING, -300);
-	if (!pre || add_not_ours_accept(c, pre) || add_bridge_iif_accept(c, pre) ||
+	/* With bridge-family conntrack (hook priority -200) the pre-pass runs
+	 * after classify (-300) has marked the ports. */
+	pre = base_chain(c, c->ip, "prepass", NIR_HOOK_PREROUTING,
+			 c->bridge_ct ? -250 : -300);
+	if (!pre || add_not_ours_accept(c, pre) || add_foreign_accept(c, pre) ||
 	    add_entry(c, "prepass", PASS_PRE, L3_IP4) ||
 	    add_entry(c, "prepass", PASS_PRE, L3_IP6))
 		return -1;
 	/* The path ended without ct(): OVS never tracks such packets. */
-	pre = nir_find_chain(c->inet, "prepass");
+	pre = nir_find_chain(c->ip, "prepass");
 	if (add_local_prepass_track(c, pre))
 		return -1;
 	if (!(r = rule_in(c, pre)) || !nir_add_stmt(r, NIR_NOTRACK) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
 
-	main = base_chain(c, c->inet, "pipeline", NIR_HOOK_PREROUTING, -150);
-	if (!main || add_not_ours_accept(c, main) || add_bridge_iif_accept(c, main) ||
+	main = base_chain(c, c->ip, "pipeline", NIR_HOOK_PREROUTING, -150);
+	if (!main || add_not_ours_accept(c, main) || add_foreign_accept(c, main) ||
 	    add_nat_neighbour_pass(c, "pipeline", true) || build_ctstate(c) ||
-	    add_early_established(c, nir_find_chain(c->inet, "pipeline"), L3_IP4) ||
-	    add_early_established(c, nir_find_chain(c->inet, "pipeline"), L3_IP6) ||
+	    add_early_established(c, nir_find_chain(c->ip, "pipeline"), L3_IP4) ||
+	    add_early_established(c, nir_find_chain(c->ip, "pipeline"), L3_IP6) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
 		return -1;
-	if (add_decision(c, nir_find_chain(c->inet, "pipeline")))
+	if (add_decision(c, nir_find_chain(c->ip, "pipeline")))
 		return -1;
 	if (build_local_inet(c))
 		return -1;

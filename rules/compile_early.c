@@ -119,7 +119,7 @@ static int add_counter_stmt(struct compiler *c, struct nir_rule *r,
 {
 	struct nir_stmt *s = nir_add_stmt(r, NIR_COUNTER);
 
-	if (!s || need_counter(c, c->inet, cf))
+	if (!s || need_counter(c, c->ip, cf))
 		return -1;
 	brflow_counter_name(cf->id, s->u.counter_name, sizeof(s->u.counter_name));
 	return 0;
@@ -132,8 +132,6 @@ int add_early_established(struct compiler *c, struct nir_chain *pipeline,
 	const struct compile_flow *first, *decider;
 	struct nir_rule *r;
 	uint32_t out;
-	uint8_t nfproto = l3 == L3_IP4 ? 2 : 10;
-	struct nir_stmt *s;
 	char text[96];
 
 	if (!flows_allow_early(c))
@@ -148,14 +146,8 @@ int add_early_established(struct compiler *c, struct nir_chain *pipeline,
 	r = nir_add_rule(pipeline);
 	if (!r)
 		return compile_oom(c);
-	s = nir_add_stmt(r, NIR_MATCH);
-	if (!s)
+	if (add_l3_match(c, r, l3))
 		return compile_oom(c);
-	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_META, .key = NFT_META_NFPROTO,
-					   .len = 1, .name = "meta nfproto",
-					   .fmt = NIR_FMT_DEC };
-	s->u.match.value.len = 1;
-	s->u.match.value.data[0] = nfproto;
 	/* netfilter's established (an invalid or out-of-window TCP segment is
 	 * "invalid", not established), committed by a ct(commit), and not
 	 * made from an expectation (those are committed only by label bit

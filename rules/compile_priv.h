@@ -132,6 +132,9 @@ struct compiler {
 	uint8_t *counted[2];         /* per flow and table: counter object made */
 	int n_records;
 	struct set_record *records;
+	bool bridge_ct;              /* IP runs in the bridge table too */
+	struct nir_table *ip;        /* where IP chains live: inet, or bridge
+				      * with bridge_ct */
 };
 
 /* Records the first error, "flow 'TEXT': REASON" (f may be NULL); -1. */
@@ -213,6 +216,9 @@ int ctstate_chain_for(struct compiler *c, const struct path_state *st,
 		      char *buf, size_t len);
 
 /* Fixed chains (compile_base.c). */
+/* "meta nfproto" for IPv4/IPv6 in the inet table, "meta protocol" (the
+ * ethertype) in the bridge table, where nfproto is always bridge. */
+int add_l3_match(const struct compiler *c, struct nir_rule *r, enum l3 l3);
 int build_bridge_table(struct compiler *c);
 int build_inet_table(struct compiler *c);
 int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,

@@ -233,6 +233,10 @@ struct nir_table {
 struct nir_ruleset {
 	int n_tables;
 	struct nir_table *tables;
+	/* set by the compiler: the IP pipeline runs in the bridge family with
+	 * its own conntrack (nf_conntrack_bridge), not in the inet hooks
+	 * br_netfilter feeds; the bridge's nf_call_iptables may be off */
+	bool bridge_ct;
 };
 
 /* Builders: each returns the new element (zeroed, owned by the parent) or

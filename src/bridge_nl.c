@@ -108,17 +108,17 @@ static struct nlmsghdr *newlink_start(char *buf, int ifindex, int create)
 }
 
 /* kind "bridge" with the options that make the inet hooks see bridged
- * traffic (br_netfilter honours them per bridge). */
-static void put_bridge_linkinfo(struct nlmsghdr *nlh)
+ * traffic (br_netfilter honours them per bridge), or not. */
+static void put_bridge_linkinfo(struct nlmsghdr *nlh, uint8_t nf_call)
 {
 	struct nlattr *info, *data;
 
 	info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
-	mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_IPTABLES, 1);
-	mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_IP6TABLES, 1);
-	mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_ARPTABLES, 1);
+	mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_IPTABLES, nf_call);
+	mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_IP6TABLES, nf_call);
+	mnl_attr_put_u8(nlh, IFLA_BR_NF_CALL_ARPTABLES, nf_call);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
 }
@@ -177,11 +177,31 @@ int bridge_add(const char *name, char *err, size_t errlen)
 	nlh = newlink_start(buf, ret ? 0 : li.index, ret != 0);
 	if (ret)
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	put_bridge_linkinfo(nlh);
+	put_bridge_linkinfo(nlh, 1);
 	ret = rtnl_talk(nlh, no_cb, NULL);
 	if (ret) {
 		errf(err, errlen, "cannot set up bridge '%s': %s", name,
 		     strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+int bridge_set_nf_call(const char *name, bool on, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct link_info li;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	if (bridge_get(name, &li, err, errlen))
+		return -1;
+	nlh = newlink_start(buf, li.index, 0);
+	put_bridge_linkinfo(nlh, on);
+	ret = rtnl_talk(nlh, no_cb, NULL);
+	if (ret) {
+		errf(err, errlen, "cannot set nf_call_iptables of bridge '%s': %s",
+		     name, strerror(-ret));
 		return -1;
 	}
 	return 0;

@@ -2,6 +2,7 @@
 #ifndef BRFLOW_BRIDGE_NL_H
 #define BRFLOW_BRIDGE_NL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -9,6 +10,10 @@
  * the inet hooks see bridged traffic); adopts it if it exists as a bridge.
  * Returns 0 or -1 with err ("'eth0' exists and is not a bridge"). */
 int bridge_add(const char *name, char *err, size_t errlen);
+/* Turns the bridge's nf_call_iptables/ip6tables/arptables on (br_netfilter
+ * hands its IP traffic to the inet hooks) or off (brflow tracks it in the
+ * bridge family).  0 or -1 with err. */
+int bridge_set_nf_call(const char *name, bool on, char *err, size_t errlen);
 /* Deletes the bridge. 0 or -1 with err. */
 int bridge_del(const char *name, char *err, size_t errlen);
 /* Enslaves iface to bridge and sets it up. 0 or -1 ("no such interface 'x'"). */

@@ -1087,6 +1087,10 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 				b->ports[p].ifname);
 		fprintf(c->out, " offload: %s%s\n", offload_name(b->offload, ft),
 			b->offload == OFFLOAD_DEFAULT ? " (default)" : "");
+		if (b->loaded)
+			fprintf(c->out, " conntrack: %s\n", b->loaded->bridge_ct ?
+				"bridge family (nf_conntrack_bridge)" :
+				"inet family through br_netfilter");
 	}
 	fprintf(c->out, "kernel features:\n"
 		" conntrack in bridge family: %s\n"
@@ -1098,12 +1102,17 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 		ft->queue ? "yes" : "no", ft->ct_helper ? "yes" : "no",
 		ft->br_netfilter ? "yes" : "no");
 	fprintf(c->out, " xt NFQUEUE (nft_compat): %s\n", ft->xt_nfqueue ? "yes" : "no");
-	fprintf(c->out, "mechanisms:\n"
-		" connection tracking: inet family through br_netfilter%s\n"
+	if (ft->bridge_ct)
+		fprintf(c->out, "mechanisms:\n"
+			" connection tracking: bridge family (nf_conntrack_bridge), measured faster than br_netfilter (docs/performance.md); inet family through br_netfilter for flow sets with NAT, alg=, dpi() or LOCAL\n");
+	else
+		fprintf(c->out, "mechanisms:\n"
+			" connection tracking: inet family through br_netfilter%s\n",
+			ft->br_netfilter ? "" : " (missing: br_netfilter)");
+	fprintf(c->out,
 		" dpi(): %s\n"
 		" alg=: %s\n"
 		" established fast path: %s\n",
-		ft->br_netfilter ? "" : " (missing: br_netfilter)",
 		ft->queue ? "nft queue statement" :
 		ft->xt_nfqueue ? "xt NFQUEUE through nft_compat" :
 		"none: flows with dpi() are refused",

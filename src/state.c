@@ -363,6 +363,11 @@ char *st_compile_plan(const struct st_bridge *b, struct nir_ruleset *rs,
 	 * they keep bridges' NAT label tags apart. */
 	in.nat_tag = (uint8_t)(ifindex % 255 + 1);
 	in.lacks_queue = !kernel_features.queue && !kernel_features.xt_nfqueue;
+	/* measured faster than br_netfilter (docs/performance.md);
+	 * BRFLOW_CONNTRACK=inet keeps br_netfilter, for comparisons */
+	in.has_bridge_ct = kernel_features.bridge_ct &&
+			   !(getenv("BRFLOW_CONNTRACK") &&
+			     !strcmp(getenv("BRFLOW_CONNTRACK"), "inet"));
 	in.lacks_ct_helper = !kernel_features.ct_helper;
 	iface_mac(b->name, in.bridge_mac);
 	if (!cf)
@@ -637,6 +642,24 @@ int st_bridge_adopt(struct st_state *st, struct st_bridge *nb)
 	return 0;
 }
 
+/* Loads a bridge's ruleset and gives the bridge the conntrack path it was
+ * compiled for: br_netfilter's inet hooks on before an inet ruleset
+ * loads, off once a bridge-family one runs (so that no packet finds
+ * neither path, and none is tracked twice for long). */
+static int apply_ruleset(const char *bridge, const struct nir_ruleset *rs,
+			 char *nerr, size_t len)
+{
+	char berr[256] = "";
+
+	if (!rs->bridge_ct && bridge_set_nf_call(bridge, true, berr, sizeof(berr)))
+		log_warn("bridge %s: %s", bridge, berr);
+	if (nft_apply(rs, nerr, len))
+		return -1;
+	if (rs->bridge_ct && bridge_set_nf_call(bridge, false, berr, sizeof(berr)))
+		log_warn("bridge %s: %s", bridge, berr);
+	return 0;
+}
+
 /* Recompiles and reloads bridge b as it is (the DPI host table moved its
  * bits); memory and disk do not change. */
 static void reload_bridge(struct st_bridge *b)
@@ -648,7 +671,7 @@ static void reload_bridge(struct st_bridge *b)
 
 	for (int i = 0; !err && i < rs.n_tables; i++)
 		err = carry_table_counters(&rs.tables[i]);
-	if (!err && nft_apply(&rs, nerr, sizeof(nerr)))
+	if (!err && apply_ruleset(b->name, &rs, nerr, sizeof(nerr)))
 		err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
 	if (err)
 		log_err("bridge %s: reloading for the new DPI host table: %s",
@@ -732,7 +755,7 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 	for (int i = 0; i < rs.n_tables && !err; i++)
 		err = carry_table_counters(&rs.tables[i]);
 	t[3] = st_now_ms();
-	if (!err && nft_apply(&rs, nerr, sizeof(nerr)))
+	if (!err && apply_ruleset(nb->name, &rs, nerr, sizeof(nerr)))
 		err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
 	t[4] = st_now_ms();
 	log_debug("bridge %s: %d flows: compile %lld ms (state file written meanwhile), state file %lld ms more, counters %lld ms, kernel %lld ms",

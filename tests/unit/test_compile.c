@@ -2,7 +2,8 @@
  * compiled and the nft text compared with NAME.nft, or, when NAME.err
  * exists, the compile error compared with it.  In a .flows file, lines
  * "port IFNAME OFPORT" declare ports, lines "dpi_host PATTERN" the DPI
- * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax);
+ * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax),
+ * a line "bridge_ct" says the kernel has bridge-family conntrack;
  * other non-blank, non-# lines are flows.  BRFLOW_UPDATE_GOLDEN=1 rewrites the expected files. */
 #include "../../rules/compile.h"
 
@@ -53,6 +54,7 @@ struct input {
 	struct ofgroup groups[8];
 	int n_groups;
 	uint8_t bridge_mac[6];
+	bool bridge_ct;
 };
 
 /* Returns NULL or a malloc'd parse error. */
@@ -80,6 +82,10 @@ static char *load_input(const char *path, struct input *in)
 				   &m[3], &m[4], &m[5]) == 6)
 				for (int k = 0; k < 6; k++)
 					in->bridge_mac[k] = m[k];
+			continue;
+		}
+		if (!strcmp(line, "bridge_ct")) {
+			in->bridge_ct = true;
 			continue;
 		}
 		if (!strncmp(line, "group ", 6) && in->n_groups < 8) {
@@ -180,6 +186,7 @@ static void run_case(const char *name)
 	ci.n_dpi_hosts = in->n_hosts;
 	ci.n_groups = in->n_groups;
 	memcpy(ci.bridge_mac, in->bridge_mac, 6);
+	ci.has_bridge_ct = in->bridge_ct;
 	ci.groups = in->groups;
 	ci.dpi_hosts = (const char *const *)in->hosts;
 	err = brflow_compile(&ci, &rs);
