@@ -84,8 +84,35 @@ static bool same_shape(const struct flow *a, const struct flow *b, bool actions)
 	return !actions || flow_same_actions(a, b);
 }
 
-static bool groupable(const struct flow *f)
+/* The exact in_port a flow matches, or 0. */
+static uint16_t exact_in_port(const struct flow *f)
 {
+	const struct flow_match *m = flow_find_match(f, F_IN_PORT);
+
+	if (!m || !mask_is_full(m->mask, field_width(F_IN_PORT)))
+		return 0;
+	return (uint16_t)be_uint(m->value, field_width(F_IN_PORT));
+}
+
+static bool calls_tables(const struct flow *f)
+{
+	for (int i = 0; i < f->n_actions; i++) {
+		const struct flow_action *a = &f->actions[i];
+
+		if (a->type == ACT_RESUBMIT || a->type == ACT_GOTO_TABLE ||
+		    a->type == ACT_GROUP || (a->type == ACT_CT && a->u.ct.table >= 0))
+			return true;
+	}
+	return false;
+}
+
+/* A flow with an exact in_port compiles the tables it calls for that port
+ * only (another port's ct() in another zone is no conflict there), which
+ * a shared set rule cannot do; a verdict map's member chains can. */
+static bool groupable(const struct flow *f, bool vmap)
+{
+	if (!vmap && exact_in_port(f) && calls_tables(f))
+		return false;
 	for (int i = 0; i < f->n_matches; i++)
 		if (key_field(f->matches[i].field))
 			return true;
@@ -117,7 +144,7 @@ static int group_pass(struct table_flows *tf, bool vmap, int *slots,
 		uint64_t h;
 		size_t s;
 
-		if (tf->group_of[i] >= 0 || !groupable(f))
+		if (tf->group_of[i] >= 0 || !groupable(f, vmap))
 			continue;
 		h = shape_hash(f, !vmap);
 		for (s = h & (cap - 1); slots[s] >= 0; s = (s + 1) & (cap - 1)) {
@@ -380,6 +407,7 @@ static int member_chain(struct compiler *c, const struct path_state *st,
 {
 	struct nir_table *t = table_for(c, st);
 	struct nir_rule head = { 0 };
+	struct path_state mst;
 	struct nir_stmt *cs;
 	char *text = NULL;
 	int idx;
@@ -406,7 +434,12 @@ static int member_chain(struct compiler *c, const struct path_state *st,
 		if (strlen(text) > 120)
 			strcpy(text + 117, "...");
 	}
-	return emit_set_rule(c, idx, st, cf, &head, text, sum);
+	/* the member's own chain: its in_port is known on the paths it
+	 * starts, as for a rule of its own (emit_flow_with) */
+	mst = *st;
+	if (!mst.in_port)
+		mst.in_port = exact_in_port(cf->flow);
+	return emit_set_rule(c, idx, &mst, cf, &head, text, sum);
 }
 
 /* The set and the rule for group g, whose members 'incl' (count n) can
