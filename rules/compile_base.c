@@ -8,7 +8,7 @@
 #include <linux/netfilter/nf_tables.h>
 #include <string.h>
 
-static struct nir_rule *rule_in(struct compiler *c, struct nir_chain *ch)
+struct nir_rule *rule_in(struct compiler *c, struct nir_chain *ch)
 {
 	struct nir_rule *r = ch ? nir_add_rule(ch) : NULL;
 
@@ -17,8 +17,8 @@ static struct nir_rule *rule_in(struct compiler *c, struct nir_chain *ch)
 	return r;
 }
 
-static int add_meta_match(struct nir_rule *r, uint32_t key, const char *name,
-			  enum nir_fmt fmt, const void *value, int len, bool negate)
+int add_meta_match(struct nir_rule *r, uint32_t key, const char *name,
+		   enum nir_fmt fmt, const void *value, int len, bool negate)
 {
 	struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
 
@@ -61,8 +61,8 @@ static int add_decision(struct compiler *c, struct nir_chain *ch)
 	return 0;
 }
 
-static struct nir_chain *base_chain(struct compiler *c, struct nir_table *t,
-				    const char *name, enum nir_hook hook, int prio)
+struct nir_chain *base_chain(struct compiler *c, struct nir_table *t,
+			     const char *name, enum nir_hook hook, int prio)
 {
 	struct nir_chain *ch = nir_add_chain(t, name);
 

@@ -53,57 +53,19 @@ uint32_t port_mark(uint32_t ofport)
 	return ofport == OFPP_LOCAL ? MARK_LOCAL : ofport;
 }
 
-static struct nir_rule *new_rule(struct compiler *c, struct nir_chain *ch)
-{
-	struct nir_rule *r = ch ? nir_add_rule(ch) : NULL;
-
-	if (!r)
-		compile_oom(c);
-	return r;
-}
-
-static struct nir_chain *hook_chain(struct compiler *c, struct nir_table *t,
-				    const char *name, enum nir_hook hook, int prio)
-{
-	struct nir_chain *ch = nir_add_chain(t, name);
-
-	if (!ch) {
-		compile_oom(c);
-		return NULL;
-	}
-	ch->hook = hook;
-	ch->priority = prio;
-	return ch;
-}
-
-static int meta_match(struct nir_rule *r, uint32_t key, const char *name,
-		      enum nir_fmt fmt, const void *value, int len, bool negate)
-{
-	struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
-
-	if (!s)
-		return -1;
-	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_META, .key = key,
-					   .len = len, .name = name, .fmt = fmt };
-	s->u.match.value.len = len;
-	memcpy(s->u.match.value.data, value, len);
-	s->u.match.negate = negate;
-	return 0;
-}
-
 static int ifname_match(struct nir_rule *r, uint32_t key, const char *name,
 			const char *ifname, bool negate)
 {
 	char buf[16] = { 0 };
 
 	memcpy(buf, ifname, strnlen(ifname, sizeof(buf) - 1));
-	return meta_match(r, key, name, NIR_FMT_IFNAME, buf, 16, negate);
+	return add_meta_match(r, key, name, NIR_FMT_IFNAME, buf, 16, negate);
 }
 
 /* A first rule: "not from/to this bridge: none of our business". */
 static int add_other_dev_accept(struct compiler *c, struct nir_chain *ch, bool out)
 {
-	struct nir_rule *r = new_rule(c, ch);
+	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || ifname_match(r, out ? NFT_META_OIFNAME : NFT_META_IIFNAME,
 			       out ? "oifname" : "iifname", c->in->bridge, true) ||
@@ -155,7 +117,7 @@ int add_port_name_set(struct compiler *c)
 
 int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool in, bool out)
 {
-	struct nir_rule *r = new_rule(c, ch);
+	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || (in && add_port_lookup(r, false)) || (out && add_port_lookup(r, true)) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
@@ -166,7 +128,7 @@ int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool in, b
 static int mark_rule(struct compiler *c, struct nir_chain *ch, uint32_t mask,
 		     uint32_t value, enum nir_verdict v)
 {
-	struct nir_rule *r = new_rule(c, ch);
+	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || add_mark_match(r, mask, value) || add_verdict(r, v, NULL))
 		return compile_oom(c);
@@ -177,7 +139,7 @@ static int mark_rule(struct compiler *c, struct nir_chain *ch, uint32_t mask,
 static int to_host_rule(struct compiler *c, struct nir_chain *ch, uint32_t mask,
 			uint32_t value)
 {
-	struct nir_rule *r = new_rule(c, ch);
+	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || (mask && add_mark_match(r, mask, value)) ||
 	    add_mark_set(r, NIR_META_MARK, ~MARK_OURS, 0) ||
@@ -194,7 +156,7 @@ static int to_host_rule(struct compiler *c, struct nir_chain *ch, uint32_t mask,
  * broadcast/multicast). */
 static int build_enforce_in(struct compiler *c)
 {
-	struct nir_chain *ch = hook_chain(c, c->bridge, "enforce_in", NIR_HOOK_INPUT, 100);
+	struct nir_chain *ch = base_chain(c, c->bridge, "enforce_in", NIR_HOOK_INPUT, 100);
 
 	if (!ch || add_other_bridge_accept(c, ch, true, false))
 		return -1;
@@ -214,12 +176,12 @@ static int build_enforce_in(struct compiler *c)
  * classified and pass. */
 static int build_enforce_local(struct compiler *c)
 {
-	struct nir_chain *ch = hook_chain(c, c->bridge, "enforce_local", NIR_HOOK_OUTPUT, 100);
+	struct nir_chain *ch = base_chain(c, c->bridge, "enforce_local", NIR_HOOK_OUTPUT, 100);
 	struct nir_rule *r;
 
 	if (!ch || add_other_bridge_accept(c, ch, false, true))
 		return -1;
-	if (!(r = new_rule(c, ch)) ||
+	if (!(r = rule_in(c, ch)) ||
 	    add_mark_match(r, MARK_OURS | MARK_IN_PORT, MARK_OURS | MARK_LOCAL))
 		return compile_oom(c);
 	r->stmts[r->n_stmts - 1].u.match.negate = true;
@@ -230,13 +192,13 @@ static int build_enforce_local(struct compiler *c)
 	for (int i = 0; i < c->in->n_ports; i++) {
 		const struct compile_port *p = &c->in->ports[i];
 
-		if (!(r = new_rule(c, ch)) ||
+		if (!(r = rule_in(c, ch)) ||
 		    ifname_match(r, NFT_META_OIFNAME, "oifname", p->ifname, false) ||
 		    add_mark_match(r, MARK_OUT, (uint32_t)p->ofport << MARK_OUT_SHIFT) ||
 		    add_verdict(r, NIR_ACCEPT, NULL))
 			return compile_oom(c);
 	}
-	r = new_rule(c, ch);
+	r = rule_in(c, ch);
 	if (!r || add_verdict(r, NIR_DROP, NULL))
 		return compile_oom(c);
 	return 0;
@@ -263,8 +225,8 @@ static int add_local_entries(struct compiler *c, const char *base, enum pass pas
 		if (compile_chain(c, &st, &name, &sum))
 			return -1;
 		/* compiling may have moved the table's chains */
-		r = new_rule(c, nir_find_chain(c->inet, base));
-		if (!r || meta_match(r, NFT_META_NFPROTO, "meta nfproto", NIR_FMT_DEC,
+		r = rule_in(c, nir_find_chain(c->inet, base));
+		if (!r || add_meta_match(r, NFT_META_NFPROTO, "meta nfproto", NIR_FMT_DEC,
 				     &nfproto, 1, false) ||
 		    add_verdict(r, NIR_JUMP, name))
 			return compile_oom(c);
@@ -276,7 +238,7 @@ static int add_local_entries(struct compiler *c, const char *base, enum pass pas
  * of another bridge's marks survives. */
 static int add_local_mark(struct compiler *c, struct nir_chain *ch)
 {
-	struct nir_rule *r = new_rule(c, ch);
+	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || add_mark_set(r, NIR_META_MARK, 0, MARK_OURS | MARK_LOCAL))
 		return compile_oom(c);
@@ -287,7 +249,7 @@ static int add_local_decision(struct compiler *c, struct nir_chain *ch)
 {
 	if (mark_rule(c, ch, MARK_OUT, 0, NIR_DROP))
 		return -1;
-	struct nir_rule *r = new_rule(c, ch);
+	struct nir_rule *r = rule_in(c, ch);
 
 	if (!r || add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
@@ -301,15 +263,15 @@ static int build_local_output(struct compiler *c)
 	struct nir_chain *pre, *main;
 	struct nir_rule *r;
 
-	pre = hook_chain(c, c->inet, "local_prepass", NIR_HOOK_OUTPUT, -300);
+	pre = base_chain(c, c->inet, "local_prepass", NIR_HOOK_OUTPUT, -300);
 	if (!pre || add_other_dev_accept(c, pre, true) || add_local_mark(c, pre) ||
 	    add_local_entries(c, "local_prepass", PASS_PRE))
 		return -1;
 	pre = nir_find_chain(c->inet, "local_prepass");
-	if (!(r = new_rule(c, pre)) || !nir_add_stmt(r, NIR_NOTRACK) ||
+	if (!(r = rule_in(c, pre)) || !nir_add_stmt(r, NIR_NOTRACK) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
-	main = hook_chain(c, c->inet, "local_out", NIR_HOOK_OUTPUT, -150);
+	main = base_chain(c, c->inet, "local_out", NIR_HOOK_OUTPUT, -150);
 	if (!main || add_other_dev_accept(c, main, true) ||
 	    add_local_entries(c, "local_out", PASS_MAIN))
 		return -1;
@@ -320,7 +282,7 @@ static int build_local_output(struct compiler *c)
  * entered the host, so only the main pass runs. */
 static int build_local_forward(struct compiler *c)
 {
-	struct nir_chain *ch = hook_chain(c, c->inet, "local_fwd", NIR_HOOK_FORWARD, -150);
+	struct nir_chain *ch = base_chain(c, c->inet, "local_fwd", NIR_HOOK_FORWARD, -150);
 
 	/* the bridge's own forwarding, through br_netfilter (oif is the
 	 * bridge there too): bit 31 still set, judged in prerouting */
@@ -350,7 +312,7 @@ int add_local_prepass_track(struct compiler *c, struct nir_chain *pre)
 
 	if (!memcmp(c->in->bridge_mac, zero, 6))
 		return 0;
-	if (!(r = new_rule(c, pre)) || !(s = nir_add_stmt(r, NIR_MATCH)))
+	if (!(r = rule_in(c, pre)) || !(s = nir_add_stmt(r, NIR_MATCH)))
 		return compile_oom(c);
 	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
 		.base = NFT_PAYLOAD_LL_HEADER, .offset = 0, .len = 6,
@@ -378,13 +340,13 @@ int ctstate_chain_for(struct compiler *c, const struct path_state *st,
 	if (nir_find_chain(c->inet, buf))
 		return 0;
 	ch = nir_add_chain(c->inet, buf);
-	if (!ch || !(r = new_rule(c, ch)) ||
+	if (!ch || !(r = rule_in(c, ch)) ||
 	    add_ct_key_match(r, NFT_CT_ZONE, "ct zone", NIR_FMT_DEC, 2, NULL, st->ctx_zone) ||
 	    add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, MARK_CS_INV) ||
 	    add_verdict(r, NIR_RETURN, NULL))
 		return compile_oom(c);
 	r->stmts[0].u.match.negate = true;
-	if (!(r = new_rule(c, ch)) || add_verdict(r, NIR_GOTO, "ctstate"))
+	if (!(r = rule_in(c, ch)) || add_verdict(r, NIR_GOTO, "ctstate"))
 		return compile_oom(c);
 	return 0;
 }

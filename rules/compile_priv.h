@@ -216,6 +216,14 @@ int ctstate_chain_for(struct compiler *c, const struct path_state *st,
 		      char *buf, size_t len);
 
 /* Fixed chains (compile_base.c). */
+/* A new rule in ch (NULL ch: an earlier lookup failed); NULL on no memory,
+ * recorded. */
+struct nir_rule *rule_in(struct compiler *c, struct nir_chain *ch);
+/* A chain of t hooked at hook/prio; NULL on no memory, recorded. */
+struct nir_chain *base_chain(struct compiler *c, struct nir_table *t,
+			     const char *name, enum nir_hook hook, int prio);
+int add_meta_match(struct nir_rule *r, uint32_t key, const char *name,
+		   enum nir_fmt fmt, const void *value, int len, bool negate);
 /* "meta nfproto" for IPv4/IPv6 in the inet table, "meta protocol" (the
  * ethertype) in the bridge table, where nfproto is always bridge. */
 int add_l3_match(const struct compiler *c, struct nir_rule *r, enum l3 l3);

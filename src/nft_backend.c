@@ -1332,6 +1332,20 @@ oom:
 	return -1;
 }
 
+/* Ends the transaction, sends it and frees the batch: 0, or -1 with the
+ * failing message named in err. */
+static int batch_finish(struct batch *b, char *err, size_t errlen)
+{
+	int ret = -1;
+
+	if (batch_marker(b, 0))
+		errf(err, errlen, "out of memory");
+	else if ((ret = batch_send(b)))
+		batch_error(b, err, errlen);
+	batch_free(b);
+	return ret;
+}
+
 int nft_apply(const struct nir_ruleset *rs, char *err, size_t errlen)
 {
 	struct batch b;
@@ -1343,12 +1357,7 @@ int nft_apply(const struct nir_ruleset *rs, char *err, size_t errlen)
 	for (i = 0; i < rs->n_tables; i++)
 		if (add_table_msgs(&b, &rs->tables[i], err, errlen))
 			goto out;
-	if (batch_marker(&b, 0))
-		goto oom;
-	ret = batch_send(&b);
-	if (ret)
-		batch_error(&b, err, errlen);
-	goto out;
+	return batch_finish(&b, err, errlen);
 oom:
 	errf(err, errlen, "out of memory");
 out:
@@ -1372,15 +1381,9 @@ int nft_change_elems(const struct nir_ruleset *rs, const struct set_change *ch,
 				  ch[i].add))
 			goto oom;
 	}
-	if (batch_marker(&b, 0))
-		goto oom;
-	ret = batch_send(&b);
-	if (ret)
-		batch_error(&b, err, errlen);
-	goto out;
+	return batch_finish(&b, err, errlen);
 oom:
 	errf(err, errlen, "out of memory");
-out:
 	batch_free(&b);
 	return ret;
 }
