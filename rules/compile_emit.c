@@ -172,10 +172,11 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 			 const struct action_ct *ct, bool last)
 {
 	static const uint32_t nat_done = 0x180; /* IPS_SRC_NAT_DONE | IPS_DST_NAT_DONE */
+	static const uint32_t expected = 1;     /* IPS_EXPECTED */
 	struct path_state views[3] = { *target, *target, *target };
-	struct chain_summary s[3];
+	struct chain_summary s[3], s_plain;
 	const char *name;
-	char names[3][64], wname[72];
+	char names[3][64], plain[64] = "", wname[72];
 	struct nir_table *t = e->table;
 	int n_views = ct->commit && ct->nat_spec.kind != NAT_EXISTING ? 3 : 2;
 
@@ -188,6 +189,18 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 			return -1;
 		snprintf(names[i], sizeof(names[i]), "%s", name);
 	}
+	/* OVS translates a connection made from an expectation (an FTP data
+	 * connection, which netfilter binds to its master's NAT at once) only
+	 * when a ct(commit,nat) commits it: ct(nat) without commit shows its
+	 * first packet as it came. */
+	if (!ct->commit) {
+		struct path_state untranslated = *target;
+
+		untranslated.nat_view = 0;
+		if (compile_chain(e->c, &untranslated, &name, &s_plain))
+			return -1;
+		snprintf(plain, sizeof(plain), "%s", name);
+	}
 	snprintf(wname, sizeof(wname), "ctnat_%s", names[n_views - 1]);
 	if (!nir_find_chain(t, wname)) {
 		struct nir_chain *w = nir_add_chain(t, wname);
@@ -196,6 +209,12 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 		struct nir_stmt *st;
 
 		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, "ctstate"))
+			return compile_oom(e->c);
+		if (plain[0] && (!(r = nir_add_rule(&t->chains[idx])) ||
+				 add_ct_state_match(r, 4, false) || /* related */
+				 add_ct_key_match(r, NFT_CT_STATUS, "ct status", NIR_FMT_HEX,
+						  4, &expected, expected) ||
+				 add_verdict(r, NIR_GOTO, plain)))
 			return compile_oom(e->c);
 		/* first packet, then original direction, then the rest (reply) */
 		static const int order[3] = { 2, 0, 1 };
@@ -224,6 +243,8 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 	}
 	for (int i = 1; i < n_views; i++)
 		merge_summary(&s[0], &s[i], 0);
+	if (plain[0])
+		merge_summary(&s[0], &s_plain, 0);
 	s[0].depth += 1; /* the wrapper jumps to ctstate */
 	merge_summary(&e->sum, &s[0], last ? 0 : 1);
 	if (last) {

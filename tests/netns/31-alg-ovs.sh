@@ -96,9 +96,7 @@ fi
 alg_case "conntrack - IPv4 FTP Passive with SNAT"
 neigh_static 1 10.1.1.2 2
 neigh_static 2 10.1.1.1 10.1.1.240 1
-if known_gap "$OVS_CASE" "the passive data connection does not complete through OVS's flows (ct(commit,nat) on +new+rel with SNAT)"; then
-	:
-elif ovs_load ovs-nat-ftp-passive-snat.flows; then
+if ovs_load ovs-nat-ftp-passive-snat.flows; then
 	check "$OVS_CASE: ping p0->p1 comes up" wait_until 5 ip netns exec "$(hns 1)" ping -c 1 -W 1 10.1.1.2
 	ftp_start 2 0.0.0.0 21 || not_ok "$OVS_CASE: ftp server on h2" "did not listen"
 	check_ftp "$OVS_CASE: passive FTP with EPSV works" 1 ftp://10.1.1.2/brflow-ftp.txt 2 --epsv
