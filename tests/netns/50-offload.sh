@@ -66,12 +66,13 @@ fi
 check "br1's policy allows TCP 5001 again" bfctl add-flow br1 \
 	'priority=100,tcp,tp_dst=5001,in_port=LOCAL,actions=ct(commit),output:p3'
 check "set-br br0 offload=off" bfctl set-br br0 offload=off
-check_re "show prints the setting" '^br0: 1\(p1\) 2\(p2\) offload: off br1' \
+check_re "show prints the setting" '^br0: 1\(p1\) 2\(p2\) offload: off (conntrack: [^:]* )?br1' \
 	"$(bfctl show 2>&1 | tr '\n' ' ' | sed 's/  */ /g')"
 bfctl flush-conntrack >/dev/null 2>&1
 conn_open c2 1 3 10.2.2.3 5001 || not_ok "second routed connection" "could not open it"
-for i in 1 2 3; do conn_send c2 "slow-$i" >/dev/null; done
-if ! conn_send c2 slow-last; then
+# an emulated CPU shared with other work can be slow to schedule nc
+for i in 1 2 3; do conn_send c2 "slow-$i" 15 >/dev/null; done
+if ! conn_send c2 slow-last 15; then
 	not_ok "the connection carries data with offload off" \
 		"conntrack: $(bf_oneline "$(ct_look)"); server: $(bf_oneline "$(cat "$BF_DIR/c2.out")"); client: $(bf_oneline "$(cat "$BF_DIR/c2.cli")"); h3: $(bf_oneline "$(ip netns exec "$(hns 3)" ss -tn)")"
 	[ -n "${BF_DEBUG:-}" ] && ip netns exec "$SW" nft list ruleset | grep -E 'counter|chain|flow' | grep -v 'packets 0 ' | head -80
