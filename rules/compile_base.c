@@ -369,12 +369,15 @@ int build_bridge_table(struct compiler *c)
 
 	/* bridge forward: only the port the pipeline chose may carry it. */
 	enf = base_chain(c, c->bridge, "enforce", NIR_HOOK_FORWARD, 100);
-	if (!enf || add_other_bridge_accept(c, enf, true, true))
-		return -1;
-	if (!(r = rule_in(c, enf)) ||
+	/* Most packets were switched normally: accept them before the
+	 * other-bridge test's two set lookups (accepting another bridge's
+	 * packet here is harmless: its own enforce chain decides it). */
+	if (!enf || !(r = rule_in(c, enf)) ||
 	    add_mark_match(r, MARK_OURS | MARK_OUT, MARK_OURS | OUT_NORMAL << MARK_OUT_SHIFT) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
+	if (add_other_bridge_accept(c, enf, true, true))
+		return -1;
 	/* dpi(fail=open) with no handler: the queue's bypass accepted the
 	 * packet before the pipeline chose an output */
 	if (!(r = rule_in(c, enf)) ||
