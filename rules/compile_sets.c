@@ -367,7 +367,8 @@ static int remember_set(struct compiler *c, const struct path_state *st,
 	r->ref.stmts = malloc((ref->n_stmts + 1) * sizeof(*ref->stmts));
 	if (!r->ref.stmts)
 		return compile_oom(c);
-	memcpy(r->ref.stmts, ref->stmts, ref->n_stmts * sizeof(*ref->stmts));
+	if (ref->n_stmts) /* a copy where no member can match has none */
+		memcpy(r->ref.stmts, ref->stmts, ref->n_stmts * sizeof(*ref->stmts));
 	c->n_records++;
 	return 0;
 }
