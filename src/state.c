@@ -646,16 +646,21 @@ int st_bridge_adopt(struct st_state *st, struct st_bridge *nb)
  * compiled for: br_netfilter's inet hooks on before an inet ruleset
  * loads, off once a bridge-family one runs (so that no packet finds
  * neither path, and none is tracked twice for long). */
-static int apply_ruleset(const char *bridge, const struct nir_ruleset *rs,
-			 char *nerr, size_t len)
+static int apply_ruleset(const struct st_bridge *old, const char *bridge,
+			 const struct nir_ruleset *rs, char *nerr, size_t len)
 {
+	/* the bridge's setting changes only when the path does ('old': the
+	 * bridge as the kernel runs it now, or NULL) */
+	bool same = old && old->loaded && old->loaded->bridge_ct == rs->bridge_ct;
 	char berr[256] = "";
 
-	if (!rs->bridge_ct && bridge_set_nf_call(bridge, true, berr, sizeof(berr)))
+	if (!same && !rs->bridge_ct &&
+	    bridge_set_nf_call(bridge, true, berr, sizeof(berr)))
 		log_warn("bridge %s: %s", bridge, berr);
 	if (nft_apply(rs, nerr, len))
 		return -1;
-	if (rs->bridge_ct && bridge_set_nf_call(bridge, false, berr, sizeof(berr)))
+	if (!same && rs->bridge_ct &&
+	    bridge_set_nf_call(bridge, false, berr, sizeof(berr)))
 		log_warn("bridge %s: %s", bridge, berr);
 	return 0;
 }
@@ -671,7 +676,7 @@ static void reload_bridge(struct st_bridge *b)
 
 	for (int i = 0; !err && i < rs.n_tables; i++)
 		err = carry_table_counters(&rs.tables[i]);
-	if (!err && apply_ruleset(b->name, &rs, nerr, sizeof(nerr)))
+	if (!err && apply_ruleset(b, b->name, &rs, nerr, sizeof(nerr)))
 		err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
 	if (err)
 		log_err("bridge %s: reloading for the new DPI host table: %s",
@@ -755,7 +760,8 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 	for (int i = 0; i < rs.n_tables && !err; i++)
 		err = carry_table_counters(&rs.tables[i]);
 	t[3] = st_now_ms();
-	if (!err && apply_ruleset(nb->name, &rs, nerr, sizeof(nerr)))
+	if (!err && apply_ruleset(st_find_bridge(st, nb->name), nb->name, &rs, nerr,
+				  sizeof(nerr)))
 		err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
 	t[4] = st_now_ms();
 	log_debug("bridge %s: %d flows: compile %lld ms (state file written meanwhile), state file %lld ms more, counters %lld ms, kernel %lld ms",
