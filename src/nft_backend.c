@@ -1561,14 +1561,21 @@ static int elem_cb(struct nftnl_set_elem *e, void *data)
 	return 0;
 }
 
+/* A set-elements answer, element by element. */
+struct elem_walk {
+	int (*each)(struct nftnl_set_elem *e, void *arg);
+	void *arg;
+};
+
 static int elems_cb(const struct nlmsghdr *nlh, void *data)
 {
+	const struct elem_walk *w = data;
 	struct nftnl_set *s = nftnl_set_alloc();
 
 	if (!s)
 		return MNL_CB_ERROR;
 	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
-		nftnl_set_elem_foreach(s, elem_cb, data);
+		nftnl_set_elem_foreach(s, w->each, w->arg);
 	nftnl_set_free(s);
 	return MNL_CB_OK;
 }
@@ -1579,6 +1586,7 @@ int nft_read_counters(enum nir_family family, const char *name,
 		      nft_counter_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct counter_walk w = { fn, arg };
+	struct elem_walk ew = { elem_cb, &w };
 	struct set_names sn = { 0 };
 	int ret = -1;
 
@@ -1587,7 +1595,7 @@ int nft_read_counters(enum nir_family family, const char *name,
 		goto out;
 	for (int i = 0; i < sn.n; i++)
 		if (dump_run(family, NFT_MSG_GETSETELEM, name, sn.names[i],
-			     elems_cb, &w))
+			     elems_cb, &ew))
 			goto out;
 	ret = 0;
 out:
@@ -1615,18 +1623,6 @@ static int one_elem_cb(struct nftnl_set_elem *e, void *data)
 	return 0;
 }
 
-static int one_elems_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct nftnl_set *s = nftnl_set_alloc();
-
-	if (!s)
-		return MNL_CB_ERROR;
-	if (nftnl_set_elems_nlmsg_parse(nlh, s) == 0)
-		nftnl_set_elem_foreach(s, one_elem_cb, data);
-	nftnl_set_free(s);
-	return MNL_CB_OK;
-}
-
 int nft_read_elem_counter(const struct nir_ruleset *rs, const struct set_change *ch,
 			  uint64_t *packets, uint64_t *bytes)
 {
@@ -1634,6 +1630,7 @@ int nft_read_elem_counter(const struct nir_ruleset *rs, const struct set_change 
 	const struct nir_set *set = &t->sets[ch->set];
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct one_elem o = { 0 };
+	struct elem_walk ow = { one_elem_cb, &o };
 	struct mnl_socket *nl;
 	struct nftnl_set *s;
 	struct nlmsghdr *nlh;
@@ -1658,7 +1655,7 @@ int nft_read_elem_counter(const struct nir_ruleset *rs, const struct set_change 
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		goto out;
 	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
-		n = mnl_cb_run(buf, (size_t)n, seq, portid, one_elems_cb, &o);
+		n = mnl_cb_run(buf, (size_t)n, seq, portid, elems_cb, &ow);
 		if (n <= MNL_CB_STOP)
 			break;
 	}
