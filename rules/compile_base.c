@@ -292,17 +292,8 @@ static int add_nat_neighbour_pass(struct compiler *c, const char *chain, bool ip
 	r = rule_in(c, ch);
 	if (!r)
 		return -1;
-	{
-		struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
-
-		if (!s)
-			return compile_oom(c);
-		s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
-			.base = NFT_PAYLOAD_LL_HEADER, .offset = 0, .len = 6,
-			.name = "ether daddr", .fmt = NIR_FMT_MAC };
-		s->u.match.value.len = 6;
-		memcpy(s->u.match.value.data, c->in->bridge_mac, 6);
-	}
+	if (add_bridge_mac_match(c, r))
+		return compile_oom(c);
 	if (ip6) {
 		if (add_nfproto_match(r, 10) ||
 		    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC,
@@ -407,6 +398,20 @@ int build_bridge_table(struct compiler *c)
 			return compile_oom(c);
 	}
 	return build_local_bridge(c);
+}
+
+int add_bridge_mac_match(const struct compiler *c, struct nir_rule *r)
+{
+	struct nir_stmt *s = nir_add_stmt(r, NIR_MATCH);
+
+	if (!s)
+		return -1;
+	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_LL_HEADER, .offset = 0, .len = 6,
+		.name = "ether daddr", .fmt = NIR_FMT_MAC };
+	s->u.match.value.len = 6;
+	memcpy(s->u.match.value.data, c->in->bridge_mac, 6);
+	return 0;
 }
 
 int add_l3_match(const struct compiler *c, struct nir_rule *r, enum l3 l3)

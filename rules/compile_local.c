@@ -308,18 +308,13 @@ int add_local_prepass_track(struct compiler *c, struct nir_chain *pre)
 {
 	static const uint8_t zero[6];
 	struct nir_rule *r;
-	struct nir_stmt *s;
 
 	if (!memcmp(c->in->bridge_mac, zero, 6))
 		return 0;
-	if (!(r = rule_in(c, pre)) || !(s = nir_add_stmt(r, NIR_MATCH)))
+	if (!(r = rule_in(c, pre)) || add_bridge_mac_match(c, r) ||
+	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
-	s->u.match.src = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
-		.base = NFT_PAYLOAD_LL_HEADER, .offset = 0, .len = 6,
-		.name = "ether daddr", .fmt = NIR_FMT_MAC };
-	s->u.match.value.len = 6;
-	memcpy(s->u.match.value.data, c->in->bridge_mac, 6);
-	return add_verdict(r, NIR_ACCEPT, NULL) ? compile_oom(c) : 0;
+	return 0;
 }
 
 /* The ctstate chain a tracked copy's wrapper calls.  A packet routed in

@@ -227,6 +227,8 @@ int add_meta_match(struct nir_rule *r, uint32_t key, const char *name,
 /* "meta nfproto" for IPv4/IPv6 in the inet table, "meta protocol" (the
  * ethertype) in the bridge table, where nfproto is always bridge. */
 int add_l3_match(const struct compiler *c, struct nir_rule *r, enum l3 l3);
+/* "ether daddr" == the bridge's own MAC; -1 on no memory. */
+int add_bridge_mac_match(const struct compiler *c, struct nir_rule *r);
 int build_bridge_table(struct compiler *c);
 int build_inet_table(struct compiler *c);
 int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
