@@ -194,6 +194,8 @@ struct nir_set {
 				  * element's chain (a flow's own actions) */
 	int n_elems, cap_elems;
 	struct nir_set_elem *elems;
+	int size;                /* the kernel's element limit; 0: none
+				  * (nir_diff_build chooses it) */
 };
 
 /* A conntrack helper object: "ftp" for TCP, "tftp" for UDP... */

@@ -1048,6 +1048,8 @@ static struct nftnl_set *set_alloc(const struct nir_table *t,
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, type);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)set->key_len);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set->vmap ? NFT_SET_MAP : 0);
+	if (set->size)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)set->size);
 	if (set->vmap)
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
 	return s;
@@ -1135,18 +1137,32 @@ static int set_elems_msg(struct batch *b, const struct nir_table *t,
 	return elems_msg_send(b, t, s, add, "set", set->name);
 }
 
-static int add_set_elems(struct batch *b, const struct nir_table *t,
-			 const struct nir_set *set, uint32_t id)
+/* Adds (or deletes) the set's elements that 'skip' does not mark (NULL:
+ * all of them), a message per SET_ELEMS_PER_MSG. */
+static int set_elems_msgs(struct batch *b, const struct nir_table *t,
+			  const struct nir_set *set, uint32_t id,
+			  const bool *skip, bool add)
 {
-	for (int i = 0; i < set->n_elems; i += SET_ELEMS_PER_MSG) {
-		int n = set->n_elems - i;
+	struct nftnl_set *s = NULL;
+	int in_msg = 0;
 
-		if (n > SET_ELEMS_PER_MSG)
-			n = SET_ELEMS_PER_MSG;
-		if (set_elems_msg(b, t, set, id, set->elems + i, n, true))
+	for (int i = 0; i < set->n_elems; i++) {
+		if (skip && skip[i])
+			continue;
+		if (!s && !(s = set_alloc(t, set, id)))
 			return -1;
+		if (set_elem_add(s, set, &set->elems[i], add)) {
+			nftnl_set_free(s);
+			return -1;
+		}
+		if (++in_msg < SET_ELEMS_PER_MSG)
+			continue;
+		in_msg = 0;
+		if (elems_msg_send(b, t, s, add, "set", set->name))
+			return -1;
+		s = NULL;
 	}
-	return 0;
+	return s ? elems_msg_send(b, t, s, add, "set", set->name) : 0;
 }
 
 /* The set, and its elements unless it is a verdict map (whose elements
@@ -1177,7 +1193,7 @@ static int add_set_msgs(struct batch *b, const struct nir_table *t,
 	nftnl_set_free(s);
 	batch_end_msg(b, "set %s %s/%s", family_str(t->family), t->name,
 		      set->name);
-	return set->vmap ? 0 : add_set_elems(b, t, set, id);
+	return set->vmap ? 0 : set_elems_msgs(b, t, set, id, NULL, true);
 }
 
 static int nf_hook(enum nir_hook h)
@@ -1280,31 +1296,148 @@ static int add_rule_msg(struct batch *b, const struct build_ctx *ctx,
 	return 0;
 }
 
-/* add + delete + add: replaces the table whether it existed or not. */
-static int add_table_msgs(struct batch *b, const struct nir_table *t,
-			  char *err, size_t errlen)
+/* ---- taking a loaded table apart ---- */
+
+/* The delete messages name objects only: table, name and family. */
+static int del_named_msg(struct batch *b, const struct nir_table *t,
+			 uint16_t type, const char *name, uint32_t obj_type)
 {
-	struct build_ctx ctx = { .t = t, .set_id_base = b->set_id };
+	struct nlmsghdr *nlh = batch_msg(b, type, nfproto(t->family), 0);
+	void *o = NULL;
+
+	if (!nlh)
+		return -1;
+	switch (type) {
+	case NFT_MSG_DELRULE:	/* no chain: every chain of the table */
+		o = nftnl_rule_alloc();
+		if (!o)
+			return -1;
+		nftnl_rule_set_str(o, NFTNL_RULE_TABLE, t->name);
+		nftnl_rule_set_u32(o, NFTNL_RULE_FAMILY, nfproto(t->family));
+		nftnl_rule_nlmsg_build_payload(nlh, o);
+		nftnl_rule_free(o);
+		break;
+	case NFT_MSG_DELCHAIN:
+		o = nftnl_chain_alloc();
+		if (!o)
+			return -1;
+		nftnl_chain_set_str(o, NFTNL_CHAIN_TABLE, t->name);
+		nftnl_chain_set_str(o, NFTNL_CHAIN_NAME, name);
+		nftnl_chain_nlmsg_build_payload(nlh, o);
+		nftnl_chain_free(o);
+		break;
+	case NFT_MSG_DELSET:
+		o = nftnl_set_alloc();
+		if (!o)
+			return -1;
+		nftnl_set_set_str(o, NFTNL_SET_TABLE, t->name);
+		nftnl_set_set_str(o, NFTNL_SET_NAME, name);
+		nftnl_set_nlmsg_build_payload(nlh, o);
+		nftnl_set_free(o);
+		break;
+	case NFT_MSG_DELOBJ:
+		o = nftnl_obj_alloc();
+		if (!o)
+			return -1;
+		nftnl_obj_set_str(o, NFTNL_OBJ_TABLE, t->name);
+		nftnl_obj_set_str(o, NFTNL_OBJ_NAME, name);
+		nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, obj_type);
+		nftnl_obj_nlmsg_build_payload(nlh, o);
+		nftnl_obj_free(o);
+		break;
+	case NFT_MSG_DELFLOWTABLE:
+		o = nftnl_flowtable_alloc();
+		if (!o)
+			return -1;
+		nftnl_flowtable_set_str(o, NFTNL_FLOWTABLE_TABLE, t->name);
+		nftnl_flowtable_set_str(o, NFTNL_FLOWTABLE_NAME, name);
+		nftnl_flowtable_nlmsg_build_payload(nlh, o);
+		nftnl_flowtable_free(o);
+		break;
+	default:
+		return -1;
+	}
+	batch_end_msg(b, "deleting %s %s/%s", family_str(t->family), t->name,
+		      name ? name : "(all rules)");
+	return 0;
+}
+
+/* Everything of the loaded table 'o' that the new one does not keep, in an
+ * order the kernel accepts: rules first (they hold references to sets,
+ * objects and chains), then elements (verdict map elements hold chains),
+ * sets, objects and the chains no rule or element jumps to any more. */
+static int take_apart_msgs(struct batch *b, const struct nir_table *o,
+			   const struct nir_table_diff *td)
+{
+	if (del_named_msg(b, o, NFT_MSG_DELRULE, NULL, 0))
+		return -1;
+	for (int k = 0; k < o->n_sets; k++) {
+		const struct nir_set *set = &o->sets[k];
+
+		if (td->old_set_kept[k] ?
+		    set_elems_msgs(b, o, set, 0, td->old_elem_kept[k], false) :
+		    del_named_msg(b, o, NFT_MSG_DELSET, set->name, 0))
+			return -1;
+	}
+	for (int k = 0; k < o->n_maps; k++)
+		if (del_named_msg(b, o, NFT_MSG_DELSET, o->maps[k].name, 0))
+			return -1;
+	for (int k = 0; k < o->n_counters; k++)
+		if (!td->old_counter_kept[k] &&
+		    del_named_msg(b, o, NFT_MSG_DELOBJ, o->counters[k].name,
+				  NFT_OBJECT_COUNTER))
+			return -1;
+	for (int k = 0; k < o->n_helpers; k++)
+		if (del_named_msg(b, o, NFT_MSG_DELOBJ, o->helpers[k].name,
+				  NFT_OBJECT_CT_HELPER))
+			return -1;
+	for (int k = 0; k < o->n_flowtables; k++)
+		if (del_named_msg(b, o, NFT_MSG_DELFLOWTABLE, o->flowtables[k].name, 0))
+			return -1;
+	for (int k = 0; k < o->n_chains; k++)
+		if (!td->old_chain_kept[k] &&
+		    del_named_msg(b, o, NFT_MSG_DELCHAIN, o->chains[k].name, 0))
+			return -1;
+	return 0;
+}
+
+/* ---- building a table ---- */
+
+static bool chain_needs_msg(const struct nir_table *o, const struct nir_table *t,
+			    const struct nir_table_diff *td, int i)
+{
+	int k = td->chain_old[i];
+
+	/* a kept base chain is sent again only to change its policy */
+	return k < 0 || o->chains[k].policy_drop != t->chains[i].policy_drop;
+}
+
+/* What the kernel does not have yet of table t (all of it when 'o', the
+ * loaded table, is NULL), then all of t's rules. */
+static int fill_table_msgs(struct batch *b, const struct nir_table *o,
+			   const struct nir_table *t, const struct nir_table_diff *td,
+			   const struct build_ctx *ctx, char *err, size_t errlen)
+{
+	uint32_t set_ids = ctx->set_id_base + (uint32_t)t->n_maps;
 	int i, j;
 
-	b->set_id += (uint32_t)(t->n_maps + t->n_sets);
-	if (add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE) ||
-	    add_table_msg(b, t->family, t->name, NFT_MSG_DELTABLE) ||
-	    add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE))
-		goto oom;
 	for (i = 0; i < t->n_counters; i++)
-		if (add_counter_msg(b, t, &t->counters[i]))
+		if (!td->counter_kept[i] && add_counter_msg(b, t, &t->counters[i]))
 			goto oom;
 	for (i = 0; i < t->n_helpers; i++)
 		if (add_helper_msg(b, t, &t->helpers[i]))
 			goto oom;
 	for (i = 0; i < t->n_maps; i++)
-		if (add_map_msgs(b, t, &t->maps[i], ctx.set_id_base + i))
+		if (add_map_msgs(b, t, &t->maps[i], ctx->set_id_base + i))
 			goto oom;
-	for (i = 0; i < t->n_sets; i++)
-		if (add_set_msgs(b, t, &t->sets[i],
-				 ctx.set_id_base + (uint32_t)(t->n_maps + i)))
+	for (i = 0; i < t->n_sets; i++) {
+		const struct nir_set *set = &t->sets[i];
+
+		if (td->set_old[i] < 0 ?
+		    add_set_msgs(b, t, set, set_ids + (uint32_t)i) :
+		    (!set->vmap && set_elems_msgs(b, t, set, 0, td->elem_kept[i], true)))
 			goto oom;
+	}
 	for (i = 0; i < t->n_flowtables; i++)
 		if (add_flowtable_msg(b, t, &t->flowtables[i]))
 			goto oom;
@@ -1312,24 +1445,48 @@ static int add_table_msgs(struct batch *b, const struct nir_table *t,
 	for (i = 0; i < t->n_chains; i++) {
 		const struct nir_chain *c = &t->chains[i];
 
-		if (add_chain_msg(b, t->family, t->name, c->name, c->hook,
+		if (chain_needs_msg(o, t, td, i) &&
+		    add_chain_msg(b, t->family, t->name, c->name, c->hook,
 				  c->priority, c->policy_drop, c->nat_type))
 			goto oom;
 	}
 	for (i = 0; i < t->n_sets; i++)
 		if (t->sets[i].vmap &&
-		    add_set_elems(b, t, &t->sets[i],
-				  ctx.set_id_base + (uint32_t)(t->n_maps + i)))
+		    set_elems_msgs(b, t, &t->sets[i],
+				   td->set_old[i] < 0 ? set_ids + (uint32_t)i : 0,
+				   td->elem_kept[i], true))
 			goto oom;
 	for (i = 0; i < t->n_chains; i++)
 		for (j = 0; j < t->chains[i].n_rules; j++)
-			if (add_rule_msg(b, &ctx, &t->chains[i], j, err, errlen))
+			if (add_rule_msg(b, ctx, &t->chains[i], j, err, errlen))
 				return -1;
 	return 0;
 oom:
 	errf(err, errlen, "out of memory building table %s %s",
 	     family_str(t->family), t->name);
 	return -1;
+}
+
+/* Table t of the new ruleset: taken over from the loaded one where the
+ * diff found it, else created afresh (add, delete, add: it replaces a
+ * table a previous brflowd left, with whatever that held). */
+static int table_msgs(struct batch *b, const struct nir_ruleset *old,
+		      const struct nir_table *t, const struct nir_table_diff *td,
+		      char *err, size_t errlen)
+{
+	struct build_ctx ctx = { .t = t, .set_id_base = b->set_id };
+	const struct nir_table *o = td->old >= 0 ? &old->tables[td->old] : NULL;
+
+	b->set_id += (uint32_t)(t->n_maps + t->n_sets);
+	if (o ? take_apart_msgs(b, o, td) :
+	    (add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE) ||
+	     add_table_msg(b, t->family, t->name, NFT_MSG_DELTABLE) ||
+	     add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE))) {
+		errf(err, errlen, "out of memory building table %s %s",
+		     family_str(t->family), t->name);
+		return -1;
+	}
+	return fill_table_msgs(b, o, t, td, &ctx, err, errlen);
 }
 
 /* Ends the transaction, sends it and frees the batch: 0, or -1 with the
@@ -1346,22 +1503,42 @@ static int batch_finish(struct batch *b, char *err, size_t errlen)
 	return ret;
 }
 
-int nft_apply(const struct nir_ruleset *rs, char *err, size_t errlen)
+int nft_update(const struct nir_ruleset *old, const struct nir_ruleset *rs,
+	       const struct nir_diff *d, char *err, size_t errlen)
 {
 	struct batch b;
-	int i, ret = -1;
+	int i;
 
 	batch_init(&b);
 	if (batch_marker(&b, 1))
 		goto oom;
+	for (i = 0; i < d->n_old_tables; i++)
+		if (!d->old_table_kept[i] &&
+		    add_table_msg(&b, old->tables[i].family, old->tables[i].name,
+				  NFT_MSG_DELTABLE))
+			goto oom;
 	for (i = 0; i < rs->n_tables; i++)
-		if (add_table_msgs(&b, &rs->tables[i], err, errlen))
+		if (table_msgs(&b, old, &rs->tables[i], &d->tables[i], err, errlen))
 			goto out;
 	return batch_finish(&b, err, errlen);
 oom:
 	errf(err, errlen, "out of memory");
 out:
 	batch_free(&b);
+	return -1;
+}
+
+int nft_apply(struct nir_ruleset *rs, char *err, size_t errlen)
+{
+	struct nir_diff d;
+	int ret;
+
+	if (nir_diff_build(NULL, rs, &d)) {
+		errf(err, errlen, "out of memory");
+		return -1;
+	}
+	ret = nft_update(NULL, rs, &d, err, errlen);
+	nir_diff_free(&d);
 	return ret;
 }
 

@@ -6,13 +6,23 @@
 
 #include <stdint.h>
 #include "../rules/compile.h"
+#include "../rules/nftir_diff.h"
 
 /* Replaces every table named in 'rs' with its new contents in one atomic
  * batch (each table: add, delete, then add with everything in it), so the
- * kernel either runs the whole new ruleset or keeps the old one.  Returns 0,
- * or -1 with a one-line reason in err (the kernel's error for the failing
- * message, e.g. "Operation not supported: chain brflow_br0/prepass"). */
-int nft_apply(const struct nir_ruleset *rs, char *err, size_t errlen);
+ * kernel either runs the whole new ruleset or keeps the old one.  Gives
+ * rs's sets their kernel size.  Returns 0, or -1 with a one-line reason in
+ * err (the kernel's error for the failing message, e.g. "Operation not
+ * supported: chain brflow_br0/prepass"). */
+int nft_apply(struct nir_ruleset *rs, char *err, size_t errlen);
+
+/* Turns the loaded ruleset 'old' into 'rs' in one atomic batch, keeping
+ * what the diff 'd' (nir_diff_build(old, rs)) found unchanged: tables,
+ * base chains on their hooks, set elements and counters with their
+ * statistics; every rule is replaced.  Old tables 'rs' lacks are deleted.
+ * 0, or -1 with a reason; the kernel then still runs 'old'. */
+int nft_update(const struct nir_ruleset *old, const struct nir_ruleset *rs,
+	       const struct nir_diff *d, char *err, size_t errlen);
 
 /* Adds and deletes set elements of the loaded ruleset 'rs' (the
  * optimiser's sets, see rules/compile.h) in one transaction: an update of

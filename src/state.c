@@ -642,27 +642,74 @@ int st_bridge_adopt(struct st_state *st, struct st_bridge *nb)
 	return 0;
 }
 
+/* The statistics of every flow counter of rs, from the kernel. */
+static char *carry_counters(struct nir_ruleset *rs)
+{
+	char *err = NULL;
+
+	for (int i = 0; i < rs->n_tables && !err; i++)
+		err = carry_table_counters(&rs->tables[i]);
+	return err;
+}
+
+/* Puts rs into the kernel: as a change of the ruleset 'loaded' (which the
+ * kernel runs) where there is one, else by replacing the tables.  Flow
+ * statistics the kernel cannot keep in place are read first and carried
+ * into rs. */
+static char *load_ruleset(const char *bridge, const struct nir_ruleset *loaded,
+			  struct nir_ruleset *rs)
+{
+	char nerr[512] = "";
+	struct nir_diff d;
+	char *err = NULL;
+	int64_t t0 = st_now_ms();
+
+	if (nir_diff_build(loaded, rs, &d))
+		return errf("out of memory");
+	if (!loaded || d.needs_carry)
+		err = carry_counters(rs);
+	log_debug("bridge %s: %s, counters %s (%lld ms)", bridge,
+		  loaded ? "changing the loaded ruleset" : "replacing the tables",
+		  !loaded || d.needs_carry ? "read" : "kept in place",
+		  (long long)(st_now_ms() - t0));
+	if (!err && nft_update(loaded, rs, &d, nerr, sizeof(nerr)) && loaded) {
+		/* the kernel is not what brflowd loaded (someone changed
+		 * it): replace the tables, as on a first load */
+		log_warn("bridge %s: changing the loaded ruleset failed (%s); "
+			 "replacing its tables", bridge, nerr);
+		nir_diff_free(&d);
+		return load_ruleset(bridge, NULL, rs);
+	}
+	if (!err && nerr[0])
+		err = errf("%s", nerr);
+	nir_diff_free(&d);
+	return err;
+}
+
 /* Loads a bridge's ruleset and gives the bridge the conntrack path it was
  * compiled for: br_netfilter's inet hooks on before an inet ruleset
  * loads, off once a bridge-family one runs (so that no packet finds
- * neither path, and none is tracked twice for long). */
-static int apply_ruleset(const struct st_bridge *old, const char *bridge,
-			 const struct nir_ruleset *rs, char *nerr, size_t len)
+ * neither path, and none is tracked twice for long).  'old': the bridge
+ * as the kernel runs it now, or NULL. */
+static char *apply_ruleset(const struct st_bridge *old, const char *bridge,
+			   struct nir_ruleset *rs)
 {
-	/* the bridge's setting changes only when the path does ('old': the
-	 * bridge as the kernel runs it now, or NULL) */
-	bool same = old && old->loaded && old->loaded->bridge_ct == rs->bridge_ct;
+	const struct nir_ruleset *loaded = old ? old->loaded : NULL;
+	/* the bridge's setting changes only when the path does */
+	bool same = loaded && loaded->bridge_ct == rs->bridge_ct;
 	char berr[256] = "";
+	char *err;
 
 	if (!same && !rs->bridge_ct &&
 	    bridge_set_nf_call(bridge, true, berr, sizeof(berr)))
 		log_warn("bridge %s: %s", bridge, berr);
-	if (nft_apply(rs, nerr, len))
-		return -1;
+	err = load_ruleset(bridge, loaded, rs);
+	if (err)
+		return err;
 	if (!same && rs->bridge_ct &&
 	    bridge_set_nf_call(bridge, false, berr, sizeof(berr)))
 		log_warn("bridge %s: %s", bridge, berr);
-	return 0;
+	return NULL;
 }
 
 /* Recompiles and reloads bridge b as it is (the DPI host table moved its
@@ -671,13 +718,10 @@ static void reload_bridge(struct st_bridge *b)
 {
 	struct nir_ruleset rs = { 0 };
 	struct compile_plan *plan = NULL;
-	char nerr[512] = "";
 	char *err = st_compile_plan(b, &rs, &plan);
 
-	for (int i = 0; !err && i < rs.n_tables; i++)
-		err = carry_table_counters(&rs.tables[i]);
-	if (!err && apply_ruleset(b, b->name, &rs, nerr, sizeof(nerr)))
-		err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
+	if (!err)
+		err = apply_ruleset(b, b->name, &rs);
 	if (err)
 		log_err("bridge %s: reloading for the new DPI host table: %s",
 			b->name, err);
@@ -710,10 +754,9 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 	struct tmp_writer writer;
 	pthread_t thread;
 	bool threaded;
-	int64_t t[5];
+	int64_t t[4];
 	bool dpi_changed = false;
 	struct nir_ruleset rs = { 0 };
-	char nerr[512] = "";
 	char *tmp = state_path(st, nb->name, true);
 	char *path = state_path(st, nb->name, false);
 	char *err = NULL;
@@ -757,17 +800,11 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 	if (err)
 		goto out_rs;
 	t[2] = st_now_ms();
-	for (int i = 0; i < rs.n_tables && !err; i++)
-		err = carry_table_counters(&rs.tables[i]);
+	err = apply_ruleset(st_find_bridge(st, nb->name), nb->name, &rs);
 	t[3] = st_now_ms();
-	if (!err && apply_ruleset(st_find_bridge(st, nb->name), nb->name, &rs, nerr,
-				  sizeof(nerr)))
-		err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
-	t[4] = st_now_ms();
-	log_debug("bridge %s: %d flows: compile %lld ms (state file written meanwhile), state file %lld ms more, counters %lld ms, kernel %lld ms",
+	log_debug("bridge %s: %d flows: compile %lld ms (state file written meanwhile), state file %lld ms more, counters and kernel %lld ms",
 		  nb->name, nb->n_flows, (long long)(t[1] - t[0]),
-		  (long long)(t[2] - t[1]), (long long)(t[3] - t[2]),
-		  (long long)(t[4] - t[3]));
+		  (long long)(t[2] - t[1]), (long long)(t[3] - t[2]));
 	if (err) {
 		unlink(tmp);
 		goto out_rs;
@@ -909,6 +946,23 @@ static void carry_elem_counters(const struct nir_ruleset *rs,
 	}
 }
 
+/* Whether the kernel's sets take the elements 'ch' adds (a set loaded
+ * with many elements has a fixed size, see nir_set_room). */
+static bool sets_have_room(const struct nir_ruleset *rs,
+			   const struct set_change *ch, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int more = 0;
+
+		for (int k = 0; k < n; k++)
+			if (ch[k].table == ch[i].table && ch[k].set == ch[i].set)
+				more += ch[k].add ? 1 : -1;
+		if (!nir_set_room(&rs->tables[ch[i].table].sets[ch[i].set], more))
+			return false;
+	}
+	return true;
+}
+
 int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 		   int n_del, struct flow *add, int n_add,
 		   const struct st_flow *keep, char **err)
@@ -944,6 +998,8 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 					     keep ? keep[i].created_ms : st_now_ms(),
 					     add[i] };
 	}
+	if (!sets_have_room(b->loaded, ch, n))
+		goto out; /* a set re-created larger: a full reload does it */
 	if (keep)
 		carry_elem_counters(b->loaded, ch, n);
 	if (n && nft_change_elems(b->loaded, ch, n, nerr, sizeof(nerr))) {

@@ -551,8 +551,27 @@ check_ct_tcp() {
 	fi
 }
 
-# nft_snapshot: the switch namespace's ruleset without counter values.
-nft_snapshot() { ip netns exec "$SW" nft -s list ruleset; }
+# nft_snapshot: the switch namespace's ruleset without counter values, each
+# table's chains, sets and objects sorted: a table brflowd changed in place
+# lists what it added last, not in the order a fresh load gives.
+nft_snapshot() {
+	ip netns exec "$SW" nft -s list ruleset | python3 -c '
+import sys
+blocks, cur = [], None
+for line in sys.stdin.read().split("\n"):
+    if cur is not None:
+        cur.append(line)
+        if line == "\t}":
+            blocks.append("\n".join(cur))
+            cur = None
+    elif line.startswith("\t") and line.endswith("{"):
+        cur = [line]
+    elif line.strip():
+        print("\n".join(sorted(blocks)))
+        blocks = []
+        print(line)
+'
+}
 
 # ---------------------------------------------------------------- OVS system-traffic cases
 

@@ -1,0 +1,411 @@
+/* Which tables, chains, sets, elements and counters a ruleset replacing
+ * another one can leave in the kernel (see nftir_diff.h). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nftir_diff.h"
+
+/* ---- a hash of indices: set elements by identity, flows by id ---- */
+
+struct index {
+	int *slots; /* index + 1; 0 = empty */
+	size_t mask;
+};
+
+static int index_init(struct index *ix, int n)
+{
+	size_t size = 16;
+
+	while (size < (size_t)n * 2)
+		size <<= 1;
+	ix->slots = calloc(size, sizeof(*ix->slots));
+	ix->mask = size - 1;
+	return ix->slots ? 0 : -1;
+}
+
+static uint64_t mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
+}
+
+static uint64_t elem_hash(const struct nir_set *set, const struct nir_set_elem *e)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ mix(e->flow_id);
+
+	for (int i = 0; i < set->key_len; i++)
+		h = (h ^ e->key[i]) * 0x100000001b3ULL;
+	return mix(h);
+}
+
+/* The same element: same key and flow, and for a verdict map the same
+ * chain (a kept element keeps its statistics and its "f<id>" comment). */
+static bool same_elem(const struct nir_set *set, const struct nir_set_elem *a,
+		      const struct nir_set_elem *b)
+{
+	return a->flow_id == b->flow_id && !memcmp(a->key, b->key, set->key_len) &&
+	       (!set->vmap || !strcmp(a->chain, b->chain));
+}
+
+/* ---- definitions ---- */
+
+static bool same_src(const struct nir_src *a, const struct nir_src *b)
+{
+	return a->kind == b->kind && a->key == b->key && a->base == b->base &&
+	       a->offset == b->offset && a->len == b->len &&
+	       a->ct_dir == b->ct_dir && a->fmt == b->fmt;
+}
+
+static bool same_set_type(const struct nir_set *a, const struct nir_set *b)
+{
+	if (strcmp(a->name, b->name) || a->n_fields != b->n_fields ||
+	    a->key_len != b->key_len || a->counters != b->counters ||
+	    a->vmap != b->vmap)
+		return false;
+	for (int i = 0; i < a->n_fields; i++) {
+		const struct nir_set_field *fa = &a->fields[i], *fb = &b->fields[i];
+
+		if (!same_src(&fa->src, &fb->src) || fa->masked != fb->masked ||
+		    (fa->masked && (fa->mask.len != fb->mask.len ||
+				    memcmp(fa->mask.data, fb->mask.data, fa->mask.len))))
+			return false;
+	}
+	return true;
+}
+
+/* A chain stays when nothing about its hook changes (a base chain's
+ * policy can be changed in place). */
+static bool same_chain(const struct nir_chain *a, const struct nir_chain *b)
+{
+	return !strcmp(a->name, b->name) && a->hook == b->hook &&
+	       (a->hook == NIR_HOOK_NONE ||
+		(a->priority == b->priority && a->nat_type == b->nat_type));
+}
+
+bool nir_set_room(const struct nir_set *set, int n_more)
+{
+	return !set->size || set->n_elems + n_more <= set->size;
+}
+
+static int fresh_size(const struct nir_set *set)
+{
+	return set->n_elems >= NIR_SET_SIZED_MIN ? 2 * set->n_elems : 0;
+}
+
+/* ---- the diff ---- */
+
+static int find_table(const struct nir_ruleset *rs, const struct nir_table *t)
+{
+	for (int i = 0; rs && i < rs->n_tables; i++)
+		if (rs->tables[i].family == t->family &&
+		    !strcmp(rs->tables[i].name, t->name))
+			return i;
+	return -1;
+}
+
+static uint64_t name_hash(const char *name)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *name; name++)
+		h = (h ^ (uint8_t)*name) * 0x100000001b3ULL;
+	return mix(h);
+}
+
+/* Old chains by name: 100 000 per-flow chains of a verdict map are
+ * possible, so no pairwise comparison. */
+static void diff_chains(const struct nir_table *o, const struct nir_table *t,
+			struct nir_table_diff *td)
+{
+	struct index ix;
+
+	if (index_init(&ix, o->n_chains))
+		return; /* out of memory: nothing kept, still right */
+	for (int k = 0; k < o->n_chains; k++) {
+		size_t h = name_hash(o->chains[k].name);
+
+		while (ix.slots[h & ix.mask])
+			h++;
+		ix.slots[h & ix.mask] = k + 1;
+	}
+	for (int i = 0; i < t->n_chains; i++) {
+		for (size_t h = name_hash(t->chains[i].name); ix.slots[h & ix.mask]; h++) {
+			int k = ix.slots[h & ix.mask] - 1;
+
+			if (!td->old_chain_kept[k] &&
+			    same_chain(&o->chains[k], &t->chains[i])) {
+				td->chain_old[i] = k;
+				td->old_chain_kept[k] = true;
+				break;
+			}
+		}
+	}
+	free(ix.slots);
+}
+
+static void diff_counters(const struct nir_table *o, const struct nir_table *t,
+			  struct nir_table_diff *td)
+{
+	struct index ix;
+
+	if (index_init(&ix, o->n_counters))
+		return; /* out of memory: nothing kept, still right */
+	for (int k = 0; k < o->n_counters; k++) {
+		size_t h = name_hash(o->counters[k].name);
+
+		while (ix.slots[h & ix.mask])
+			h++;
+		ix.slots[h & ix.mask] = k + 1;
+	}
+	for (int i = 0; i < t->n_counters; i++) {
+		const char *name = t->counters[i].name;
+
+		for (size_t h = name_hash(name); ix.slots[h & ix.mask]; h++) {
+			int k = ix.slots[h & ix.mask] - 1;
+
+			if (!strcmp(o->counters[k].name, name) && !td->old_counter_kept[k]) {
+				td->counter_kept[i] = td->old_counter_kept[k] = true;
+				break;
+			}
+		}
+	}
+	free(ix.slots);
+}
+
+static int diff_elems(const struct nir_set *os, const struct nir_set *ns,
+		      bool *old_kept, bool *kept)
+{
+	struct index ix;
+
+	if (index_init(&ix, os->n_elems))
+		return -1;
+	for (int k = 0; k < os->n_elems; k++) {
+		size_t h = elem_hash(os, &os->elems[k]);
+
+		while (ix.slots[h & ix.mask])
+			h++;
+		ix.slots[h & ix.mask] = k + 1;
+	}
+	for (int i = 0; i < ns->n_elems; i++) {
+		for (size_t h = elem_hash(ns, &ns->elems[i]); ix.slots[h & ix.mask]; h++) {
+			int k = ix.slots[h & ix.mask] - 1;
+
+			if (!old_kept[k] && same_elem(ns, &os->elems[k], &ns->elems[i])) {
+				kept[i] = old_kept[k] = true;
+				break;
+			}
+		}
+	}
+	free(ix.slots);
+	return 0;
+}
+
+static int diff_sets(const struct nir_table *o, struct nir_table *t,
+		     struct nir_table_diff *td)
+{
+	for (int i = 0; i < t->n_sets; i++) {
+		struct nir_set *ns = &t->sets[i];
+
+		td->set_old[i] = -1;
+		for (int k = 0; o && k < o->n_sets; k++) {
+			const struct nir_set *os = &o->sets[k];
+
+			if (td->old_set_kept[k] || !same_set_type(os, ns) ||
+			    (os->size && ns->n_elems > os->size))
+				continue;
+			td->set_old[i] = k;
+			td->old_set_kept[k] = true;
+			ns->size = os->size;
+			td->elem_kept[i] = calloc(ns->n_elems + 1, sizeof(bool));
+			td->old_elem_kept[k] = calloc(os->n_elems + 1, sizeof(bool));
+			if (!td->elem_kept[i] || !td->old_elem_kept[k] ||
+			    diff_elems(os, ns, td->old_elem_kept[k], td->elem_kept[i]))
+				return -1;
+			break;
+		}
+		if (td->set_old[i] < 0)
+			ns->size = fresh_size(ns);
+	}
+	return 0;
+}
+
+static int diff_table(const struct nir_table *o, struct nir_table *t,
+		      struct nir_table_diff *td)
+{
+	int no_chains = o ? o->n_chains : 0, no_counters = o ? o->n_counters : 0;
+	int no_sets = o ? o->n_sets : 0;
+
+	td->n_sets = t->n_sets;
+	td->n_old_sets = no_sets;
+
+	td->chain_old = malloc((t->n_chains + 1) * sizeof(int));
+	td->old_chain_kept = calloc(no_chains + 1, sizeof(bool));
+	td->counter_kept = calloc(t->n_counters + 1, sizeof(bool));
+	td->old_counter_kept = calloc(no_counters + 1, sizeof(bool));
+	td->set_old = calloc(t->n_sets + 1, sizeof(int));
+	td->old_set_kept = calloc(no_sets + 1, sizeof(bool));
+	td->elem_kept = calloc(t->n_sets + 1, sizeof(bool *));
+	td->old_elem_kept = calloc(no_sets + 1, sizeof(bool *));
+	if (!td->chain_old || !td->old_chain_kept || !td->counter_kept ||
+	    !td->old_counter_kept || !td->set_old || !td->old_set_kept ||
+	    !td->elem_kept || !td->old_elem_kept)
+		return -1;
+	for (int i = 0; i < t->n_chains; i++)
+		td->chain_old[i] = -1;
+	if (o) {
+		diff_chains(o, t, td);
+		diff_counters(o, t, td);
+	}
+	return diff_sets(o, t, td);
+}
+
+/* ---- flows whose statistics move ---- */
+
+static uint64_t counter_flow(const char *name)
+{
+	char *end;
+	uint64_t id;
+
+	if (name[0] != 'f')
+		return 0;
+	id = strtoull(name + 1, &end, 10);
+	return *end ? 0 : id;
+}
+
+static void index_add_id(struct index *ix, uint64_t *ids, int *n, uint64_t id)
+{
+	size_t h = mix(id);
+
+	if (!id)
+		return;
+	for (; ix->slots[h & ix->mask]; h++)
+		if (ids[ix->slots[h & ix->mask] - 1] == id)
+			return;
+	ids[*n] = id;
+	ix->slots[h & ix->mask] = ++*n;
+}
+
+static bool index_has_id(const struct index *ix, const uint64_t *ids, uint64_t id)
+{
+	for (size_t h = mix(id); ix->slots[h & ix->mask]; h++)
+		if (ids[ix->slots[h & ix->mask] - 1] == id)
+			return true;
+	return false;
+}
+
+static int old_flow_ids(const struct nir_ruleset *old, struct index *ix,
+			uint64_t **ids)
+{
+	int total = 0, n = 0;
+
+	for (int t = 0; t < old->n_tables; t++) {
+		total += old->tables[t].n_counters;
+		for (int s = 0; s < old->tables[t].n_sets; s++)
+			total += old->tables[t].sets[s].n_elems;
+	}
+	*ids = malloc((total + 1) * sizeof(**ids));
+	if (!*ids || index_init(ix, total))
+		return -1;
+	for (int t = 0; t < old->n_tables; t++) {
+		const struct nir_table *o = &old->tables[t];
+
+		for (int c = 0; c < o->n_counters; c++)
+			index_add_id(ix, *ids, &n, counter_flow(o->counters[c].name));
+		for (int s = 0; s < o->n_sets; s++)
+			for (int e = 0; o->sets[s].counters && e < o->sets[s].n_elems; e++)
+				index_add_id(ix, *ids, &n, o->sets[s].elems[e].flow_id);
+	}
+	return 0;
+}
+
+static bool table_moves_counts(const struct nir_table *t,
+			       const struct nir_table_diff *td,
+			       const struct index *ix, const uint64_t *ids)
+{
+	for (int c = 0; c < t->n_counters; c++)
+		if (!td->counter_kept[c] &&
+		    index_has_id(ix, ids, counter_flow(t->counters[c].name)))
+			return true;
+	for (int s = 0; s < t->n_sets; s++) {
+		const struct nir_set *set = &t->sets[s];
+
+		for (int e = 0; set->counters && e < set->n_elems; e++)
+			if ((!td->elem_kept[s] || !td->elem_kept[s][e]) &&
+			    index_has_id(ix, ids, set->elems[e].flow_id))
+				return true;
+	}
+	return false;
+}
+
+static int find_carry(const struct nir_ruleset *old, const struct nir_ruleset *new,
+		      struct nir_diff *d)
+{
+	struct index ix = { 0 };
+	uint64_t *ids = NULL;
+	int ret = -1;
+
+	if (old_flow_ids(old, &ix, &ids))
+		goto out;
+	for (int t = 0; t < new->n_tables && !d->needs_carry; t++)
+		d->needs_carry = table_moves_counts(&new->tables[t], &d->tables[t],
+						    &ix, ids);
+	ret = 0;
+out:
+	free(ix.slots);
+	free(ids);
+	return ret;
+}
+
+int nir_diff_build(const struct nir_ruleset *old, struct nir_ruleset *new,
+		   struct nir_diff *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->n_tables = new->n_tables;
+	d->n_old_tables = old ? old->n_tables : 0;
+	d->tables = calloc(new->n_tables + 1, sizeof(*d->tables));
+	d->old_table_kept = calloc(d->n_old_tables + 1, sizeof(bool));
+	if (!d->tables || !d->old_table_kept)
+		goto oom;
+	for (int i = 0; i < new->n_tables; i++) {
+		struct nir_table_diff *td = &d->tables[i];
+		int k = find_table(old, &new->tables[i]);
+
+		td->old = k;
+		if (k >= 0)
+			d->old_table_kept[k] = true;
+		if (diff_table(k >= 0 ? &old->tables[k] : NULL, &new->tables[i], td))
+			goto oom;
+	}
+	if (old && find_carry(old, new, d))
+		goto oom;
+	return 0;
+oom:
+	nir_diff_free(d);
+	return -1;
+}
+
+void nir_diff_free(struct nir_diff *d)
+{
+	for (int i = 0; d->tables && i < d->n_tables; i++) {
+		struct nir_table_diff *td = &d->tables[i];
+
+		for (int s = 0; td->elem_kept && s < td->n_sets; s++)
+			free(td->elem_kept[s]);
+		for (int s = 0; td->old_elem_kept && s < td->n_old_sets; s++)
+			free(td->old_elem_kept[s]);
+		free(td->chain_old);
+		free(td->old_chain_kept);
+		free(td->counter_kept);
+		free(td->old_counter_kept);
+		free(td->set_old);
+		free(td->old_set_kept);
+		free(td->elem_kept);
+		free(td->old_elem_kept);
+	}
+	free(d->tables);
+	free(d->old_table_kept);
+	memset(d, 0, sizeof(*d));
+}

@@ -1,0 +1,56 @@
+/* What the kernel keeps when a bridge's ruleset is replaced by a new one.
+ *
+ * A full reload used to replace the bridge's tables: every base chain left
+ * and re-joined its netfilter hook, and every set element and counter was
+ * rebuilt (100 000 per-cpu counters).  Instead, the tables and the base
+ * chains whose hooks do not change stay; regular chains keep their names;
+ * set elements and flow counters that are the same in both rulesets stay
+ * with their statistics, and only the rest is deleted or added.  All rules
+ * are replaced, in the same transaction. */
+#ifndef BRFLOW_NFTIR_DIFF_H
+#define BRFLOW_NFTIR_DIFF_H
+
+#include <stdbool.h>
+
+#include "nftir.h"
+
+/* A set of at least this many elements is created with a fixed size (twice
+ * its elements): the kernel then sizes its hash once instead of growing it
+ * while 100 000 elements go in.  The size is a limit too: adding past it
+ * needs the set re-created, which nir_set_room tells. */
+#define NIR_SET_SIZED_MIN 1024
+
+struct nir_table_diff {
+	int old;              /* the same table in the old ruleset, or -1 */
+	int *chain_old;       /* per new chain: the old chain the kernel keeps
+			       * for it (hook unchanged), or -1 */
+	bool *old_chain_kept; /* per old chain */
+	bool *counter_kept;   /* per new counter object */
+	bool *old_counter_kept;
+	int *set_old;         /* per new set: the old set it continues, or -1 */
+	bool *old_set_kept;   /* per old set */
+	bool **elem_kept;     /* per continued new set: per element */
+	bool **old_elem_kept; /* per continued old set: per element */
+	int n_sets, n_old_sets;
+};
+
+struct nir_diff {
+	int n_tables;                 /* the new ruleset's */
+	struct nir_table_diff *tables;
+	int n_old_tables;
+	bool *old_table_kept;
+	/* a flow counter that is not kept belongs to a flow the old ruleset
+	 * counted: its statistics must be read from the kernel first */
+	bool needs_carry;
+};
+
+/* Compares 'new' with 'old' (NULL: the kernel has none of it) and gives
+ * every new set its kernel size (nir_set.size).  -1: out of memory. */
+int nir_diff_build(const struct nir_ruleset *old, struct nir_ruleset *new,
+		   struct nir_diff *d);
+void nir_diff_free(struct nir_diff *d);
+
+/* Whether 'n_more' elements fit into the kernel's copy of 'set'. */
+bool nir_set_room(const struct nir_set *set, int n_more);
+
+#endif

@@ -1,0 +1,235 @@
+/* Replacing a loaded ruleset (rules/nftir_diff.c): what a full reload may
+ * leave in the kernel.  Each case compiles a flow table twice, the second
+ * time changed, and checks what nir_diff_build keeps and whether flow
+ * statistics must be read from the kernel first. */
+#include "../../rules/compile.h"
+#include "../../rules/nftir_diff.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+
+#define MAX_FLOWS 2600
+
+static const char *const base[] = {
+	"table=0,priority=10,ip,actions=ct(table=1)",
+	"table=0,priority=0,actions=drop",
+	"table=1,priority=100,ct_state=+trk+est,actions=normal",
+	"table=1,priority=70,ct_state=+trk+new,tcp,in_port=1,nw_src=10.0.0.5,tp_dst=22,actions=ct(commit),normal",
+	"table=1,priority=70,ct_state=+trk+new,tcp,in_port=2,nw_src=10.0.0.6,tp_dst=22,actions=ct(commit),normal",
+	"table=1,priority=70,ct_state=+trk+new,tcp,in_port=3,nw_src=10.0.0.7,tp_dst=443,actions=ct(commit),normal",
+	"table=1,priority=0,actions=drop",
+};
+#define N_BASE ((int)(sizeof(base) / sizeof(base[0])))
+
+struct table_input {
+	struct flow flows[MAX_FLOWS];
+	struct compile_flow cf[MAX_FLOWS];
+	int n;
+};
+
+static const struct compile_port ports[] = { { "p1", 1 }, { "p2", 2 }, { "p3", 3 } };
+
+static void add(struct table_input *t, const char *text, uint64_t id)
+{
+	char *err = flow_parse(text, &t->flows[t->n], NULL);
+
+	if (err) {
+		printf("not ok - setup: %s: %s\n", text, err);
+		exit(1);
+	}
+	t->cf[t->n].id = id;
+	t->cf[t->n].flow = &t->flows[t->n];
+	t->n++;
+}
+
+/* The base flows (ids 1..N_BASE) and 'extra' generated set members. */
+static void fill(struct table_input *t, int extra)
+{
+	char text[200];
+
+	for (int i = 0; i < N_BASE; i++)
+		add(t, base[i], (uint64_t)i + 1);
+	for (int i = 0; i < extra; i++) {
+		snprintf(text, sizeof(text), "table=1,priority=70,ct_state=+trk+new,tcp,"
+			 "in_port=1,nw_src=10.1.%d.%d,tp_dst=80,actions=ct(commit),normal",
+			 i / 250, i % 250 + 1);
+		add(t, text, 1000 + (uint64_t)i);
+	}
+}
+
+static void compile(struct table_input *t, struct nir_ruleset *rs)
+{
+	struct compile_input in = {
+		.bridge = "br0", .n_ports = 3, .ports = ports,
+		.n_flows = t->n, .flows = t->cf,
+	};
+	char *err;
+
+	memset(rs, 0, sizeof(*rs));
+	err = brflow_compile(&in, rs);
+	if (err) {
+		printf("not ok - setup: compile: %s\n", err);
+		exit(1);
+	}
+}
+
+static void free_table(struct table_input *t)
+{
+	for (int i = 0; i < t->n; i++)
+		flow_free(&t->flows[i]);
+	t->n = 0;
+}
+
+struct tally {
+	int chains, chains_kept, counters, counters_kept;
+	int sets, sets_kept, elems, elems_kept, biggest_size;
+};
+
+static struct tally count(const struct nir_ruleset *rs, const struct nir_diff *d)
+{
+	struct tally c = { 0 };
+
+	for (int t = 0; t < rs->n_tables; t++) {
+		const struct nir_table *tb = &rs->tables[t];
+		const struct nir_table_diff *td = &d->tables[t];
+
+		for (int i = 0; i < tb->n_chains; i++) {
+			c.chains++;
+			c.chains_kept += td->chain_old[i] >= 0;
+		}
+		for (int i = 0; i < tb->n_counters; i++) {
+			c.counters++;
+			c.counters_kept += td->counter_kept[i];
+		}
+		for (int s = 0; s < tb->n_sets; s++) {
+			c.sets++;
+			c.sets_kept += td->set_old[s] >= 0;
+			if (tb->sets[s].size > c.biggest_size)
+				c.biggest_size = tb->sets[s].size;
+			for (int e = 0; e < tb->sets[s].n_elems; e++) {
+				c.elems++;
+				c.elems_kept += td->elem_kept[s] && td->elem_kept[s][e];
+			}
+		}
+	}
+	return c;
+}
+
+static void expect(const char *name, bool cond, const char *what)
+{
+	if (cond) {
+		printf("ok - %s\n", name);
+		return;
+	}
+	printf("not ok - %s: %s\n", name, what);
+	failures++;
+}
+
+static struct table_input before, after;
+
+/* Compiles 'before' and 'after', diffs them, checks with 'check'. */
+static void run(const char *name, bool from_nothing,
+		void (*check)(const char *, const struct tally *, const struct nir_diff *))
+{
+	struct nir_ruleset old, new;
+	struct nir_diff d;
+	struct tally c;
+
+	compile(&before, &old);
+	compile(&after, &new);
+	if (nir_diff_build(NULL, &old, &d)) /* gives the old sets their sizes */
+		exit(1);
+	nir_diff_free(&d);
+	if (nir_diff_build(from_nothing ? NULL : &old, &new, &d)) {
+		printf("not ok - %s: out of memory\n", name);
+		failures++;
+	} else {
+		c = count(&new, &d);
+		check(name, &c, &d);
+		nir_diff_free(&d);
+	}
+	nir_ruleset_free(&old);
+	nir_ruleset_free(&new);
+	free_table(&before);
+	free_table(&after);
+}
+
+static void check_same(const char *name, const struct tally *c, const struct nir_diff *d)
+{
+	expect(name, c->chains_kept == c->chains && c->counters_kept == c->counters &&
+	       c->sets_kept == c->sets && c->elems_kept == c->elems && c->elems > 0 &&
+	       !d->needs_carry && d->n_old_tables == d->n_tables,
+	       "an unchanged flow table must keep every chain, counter, set and element");
+}
+
+static void check_one_more(const char *name, const struct tally *c, const struct nir_diff *d)
+{
+	expect(name, c->sets_kept == c->sets && c->elems_kept == c->elems - 1 &&
+	       c->chains_kept == c->chains && !d->needs_carry,
+	       "one new element, everything else kept, nothing to read");
+}
+
+static void check_moved(const char *name, const struct tally *c, const struct nir_diff *d)
+{
+	(void)c;
+	expect(name, d->needs_carry,
+	       "a flow whose counter moves must have its statistics read first");
+}
+
+static void check_fresh(const char *name, const struct tally *c, const struct nir_diff *d)
+{
+	expect(name, c->chains_kept == 0 && c->counters_kept == 0 && c->sets_kept == 0 &&
+	       c->elems_kept == 0 && !d->needs_carry && c->biggest_size == 2 * 1203,
+	       "with nothing loaded nothing is kept and a large set is sized twice its elements");
+}
+
+static void check_outgrown(const char *name, const struct tally *c, const struct nir_diff *d)
+{
+	(void)d;
+	expect(name, c->sets_kept < c->sets && c->biggest_size == 2 * 2503,
+	       "a set grown past its kernel size must be created again, sized anew");
+}
+
+static void check_kept_size(const char *name, const struct tally *c, const struct nir_diff *d)
+{
+	(void)d;
+	expect(name, c->sets_kept == c->sets && c->biggest_size == 2 * 1203,
+	       "a continued set keeps the kernel's size");
+}
+
+int main(void)
+{
+	fill(&before, 0);
+	fill(&after, 0);
+	run("an unchanged flow table keeps everything", false, check_same);
+
+	fill(&before, 0);
+	fill(&after, 0);
+	add(&after, "table=1,priority=70,ct_state=+trk+new,tcp,in_port=2,nw_src=10.0.0.9,"
+	    "tp_dst=22,actions=ct(commit),normal", 500);
+	run("one added flow adds one element", false, check_one_more);
+
+	fill(&before, 0);
+	for (int i = 0; i < N_BASE; i++)
+		add(&after, i == 3 ? "table=1,priority=70,ct_state=+trk+new,tcp,in_port=1,"
+		    "nw_src=10.0.0.5,tp_dst=22,actions=ct(commit),output:2" : base[i],
+		    (uint64_t)i + 1);
+	run("a flow whose actions change has its counter read", false, check_moved);
+
+	fill(&before, 0);
+	fill(&after, 1200);
+	run("nothing loaded: everything is added", true, check_fresh);
+
+	fill(&before, 1200);
+	fill(&after, 1300);
+	run("a set that grows within its size continues", false, check_kept_size);
+
+	fill(&before, 1200);
+	fill(&after, 2500);
+	run("a set that outgrows its size is created again", false, check_outgrown);
+
+	return failures ? 1 : 0;
+}
