@@ -2,7 +2,8 @@
  *
  * Flows of one table with the same priority, the same actions and the same
  * match shape (the same fields with the same masks, and the same values
- * except in key fields: ports, addresses, in_port) form a group.  In each
+ * except in key fields: ports, addresses, in_port, the IP protocol) form a
+ * group.  In each
  * chain copy, a group whose members compile to the same statements except
  * for the values of plain equality matches becomes one rule: the common
  * statements, then one lookup of those values, as a concatenated key, in a
@@ -21,14 +22,16 @@
 #define SET_MIN_MEMBERS 2
 
 /* Fields whose value only reaches the packet test, never the compiler's
- * reasoning about paths (registers, metadata, ct_state, dl_type and
- * nw_proto do). */
+ * reasoning about paths (registers, metadata, ct_state and dl_type do).
+ * nw_proto is one: no action brflow emits depends on it (helpers follow
+ * alg=, NAT port ranges apply to any protocol with ports), so TCP and UDP
+ * allow lists of one priority share a lookup. */
 static bool key_field(enum field_id f)
 {
 	switch (f) {
 	case F_IN_PORT: case F_DL_SRC: case F_DL_DST: case F_NW_SRC:
 	case F_NW_DST: case F_IPV6_SRC: case F_IPV6_DST: case F_TP_SRC:
-	case F_TP_DST:
+	case F_TP_DST: case F_NW_PROTO:
 		return true;
 	default:
 		return false;
