@@ -1148,7 +1148,7 @@ static int check_addr_write(struct parser *p, const struct action_set_field *sf,
 				    "are not supported (whole addresses only)",
 				    TOKA(p, what), fi->name);
 	}
-	if (!prereq_ok(p, v6 ? P_IPV6 : P_IPV4))
+	if (!(p->opts && p->opts->bucket) && !prereq_ok(p, v6 ? P_IPV6 : P_IPV4))
 		return fail(p, what.off, "'" TOKF "' lacks prerequisites: the flow "
 			    "must match %s", TOKA(p, what), v6 ? "ipv6" : "ip");
 	return 0;
