@@ -205,6 +205,16 @@ bool uses_nat(const struct flow *f)
 	return false;
 }
 
+bool rewrites_ip_dst(const struct flow *f)
+{
+	for (int i = 0; i < f->n_actions; i++)
+		if (f->actions[i].type == ACT_SET_FIELD &&
+		    (f->actions[i].u.set.field == F_NW_DST ||
+		     f->actions[i].u.set.field == F_IPV6_DST))
+			return true;
+	return false;
+}
+
 /* Bytes 0..n-1 of a big-endian 16-byte label mask are its bits from
  * 127 - 8n + 1 up: true when the write touches bits >= first. */
 static bool touches_bits_from(const uint8_t *mask_be, int first)
@@ -283,7 +293,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->zone_seen == b->zone_seen && a->out == b->out &&
 	       a->in_port == b->in_port && a->metadata == b->metadata &&
 	       a->group == b->group && a->nat_view == b->nat_view &&
-	       a->nat_set == b->nat_set &&
+	       a->nat_set == b->nat_set && a->addr_rewritten == b->addr_rewritten &&
 	       a->first_nat.kind == b->first_nat.kind &&
 	       a->first_nat.family == b->first_nat.family &&
 	       a->first_nat.single == b->first_nat.single &&

@@ -254,10 +254,13 @@ static int add_ifname_match(struct nir_rule *r, uint32_t key, const char *name,
 	return add_meta_match(r, key, name, NIR_FMT_IFNAME, buf, 16, false);
 }
 
+/* NAT, or a stateless destination rewrite, which br_netfilter handles as
+ * it does DNAT. */
 static bool any_nat(const struct compiler *c)
 {
 	for (int i = 0; i < c->in->n_flows; i++)
-		if (uses_nat(c->in->flows[i].flow))
+		if (uses_nat(c->in->flows[i].flow) ||
+		    rewrites_ip_dst(c->in->flows[i].flow))
 			return true;
 	for (int g = 0; g < c->in->n_groups; g++)
 		for (int b = 0; b < c->in->groups[g].n_buckets; b++) {
@@ -266,7 +269,7 @@ static bool any_nat(const struct compiler *c)
 				.actions = c->in->groups[g].buckets[b].actions,
 			};
 
-			if (uses_nat(&pseudo))
+			if (uses_nat(&pseudo) || rewrites_ip_dst(&pseudo))
 				return true;
 		}
 	return false;

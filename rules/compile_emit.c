@@ -25,6 +25,7 @@ struct emit {
 	struct nir_table *table;
 	uint64_t id;
 	bool ended;                 /* a terminal verdict was emitted */
+	bool nat_in_flow;           /* this flow's actions had ct(...nat...) */
 };
 
 static uint32_t merge_out(uint32_t a, uint32_t b)
@@ -494,6 +495,10 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 	struct path_state target;
 	uint16_t zone;
 
+	if (e->st.addr_rewritten)
+		return compile_fail(e->c, e->f, "ct() on a path that already rewrote an IP address; netfilter tracks a packet once, before the pipeline, and would not see the rewritten address");
+	if (ct->nat)
+		e->nat_in_flow = true;
 	if (ct_zone_of(e, ct, &zone))
 		return -1;
 	if (e->st.pass == PASS_PRE) {
@@ -652,6 +657,46 @@ static int emit_eth_set(struct emit *e, const struct action_set_field *w)
 	return 0;
 }
 
+/* set_field to nw_src/nw_dst/ipv6_src/ipv6_dst (the parser made sure the
+ * flow matches the family and the write is a whole address): a network
+ * header write with the checksums fixed as nft fixes them, the IPv4 header
+ * checksum and the TCP/UDP (ICMPv6) pseudo-header.  Conntrack has already
+ * seen the packet: a later ct() on the path is refused, and so is a
+ * rewrite where netfilter NAT would rewrite the address again. */
+static int emit_addr_set(struct emit *e, const struct action_set_field *w)
+{
+	enum field_id f = w->field;
+	bool v6 = f == F_IPV6_SRC || f == F_IPV6_DST;
+	bool src = f == F_NW_SRC || f == F_IPV6_SRC;
+	struct nir_stmt *s;
+
+	if (e->st.l3 != (v6 ? L3_IP6 : L3_IP4))
+		return 0; /* the parser's prerequisite: no such packet here */
+	if (e->nat_in_flow || e->st.nat_set || (e->st.tracked && e->st.nat_view))
+		return compile_fail(e->c, e->f, "a rewrite of %s on a path with ct(nat): netfilter NAT translates the packet after the pipeline and would undo it",
+				    field_info(f)->name);
+	e->st.addr_rewritten = true;
+	if (e->st.pass == PASS_PRE)
+		return 0;
+	s = nir_add_stmt(e->rule, NIR_PAYLOAD_SET);
+	if (!s)
+		return compile_oom(e->c);
+	s->u.set.dst = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_NETWORK_HEADER,
+		.offset = v6 ? (src ? 8 : 24) : (src ? 12 : 16), .len = v6 ? 16 : 4,
+		.name = v6 ? (src ? "ip6 saddr" : "ip6 daddr") :
+			     (src ? "ip saddr" : "ip daddr"),
+		.fmt = v6 ? NIR_FMT_IPV6 : NIR_FMT_IPV4 };
+	s->u.set.value.len = v6 ? 16 : 4;
+	memcpy(s->u.set.value.data, w->value, v6 ? 16 : 4);
+	if (!v6) {
+		s->u.set.csum_type = NFT_PAYLOAD_CSUM_INET;
+		s->u.set.csum_offset = 10;
+	}
+	s->u.set.csum_flags = NFT_PAYLOAD_L4CSUM_PSEUDOHDR;
+	return 0;
+}
+
 static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 {
 	struct path_state target;
@@ -667,6 +712,8 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_SET_FIELD:
 		if (a->u.set.field == F_DL_SRC || a->u.set.field == F_DL_DST)
 			return emit_eth_set(e, &a->u.set);
+		if (a->u.set.field >= F_NW_SRC && a->u.set.field <= F_IPV6_DST)
+			return emit_addr_set(e, &a->u.set);
 		set_reg(&e->st, &a->u.set);
 		return 0;
 	case ACT_CT_CLEAR:

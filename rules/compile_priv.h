@@ -62,6 +62,8 @@ struct path_state {
 	} first_nat;            /* nat_view 3: what the ct() makes of it */
 	uint32_t regs[FLOW_NREGS];
 	uint64_t metadata;
+	bool addr_rewritten;    /* a stateless IP address write ran: conntrack
+				 * (before the pipeline) saw the old address */
 };
 
 /* What a compiled chain may do to the path that called it. */
@@ -163,6 +165,9 @@ struct nir_table *table_for(struct compiler *c, const struct path_state *st);
 int compile_chain(struct compiler *c, const struct path_state *st,
 		  const char **name, struct chain_summary *sum);
 bool uses_nat(const struct flow *f);
+/* Whether f rewrites an IPv4/IPv6 destination address (set_field to
+ * nw_dst/ipv6_dst): br_netfilter re-routes such packets as if DNATed. */
+bool rewrites_ip_dst(const struct flow *f);
 /* "table=N,<flow as printed>", malloc'd (for messages and rule comments). */
 char *flow_text(const struct flow *f);
 

@@ -181,6 +181,10 @@ struct flow_parse_opts {
 	 * or returns 0 if there is no such port; NULL: names are errors. */
 	int (*port_by_name)(const char *name, void *arg);
 	void *port_arg;
+	/* The actions of a group bucket, which has no match: an address
+	 * rewrite's prerequisite (ip/ipv6) is left to the packet, as OVS
+	 * applies it only to packets that have the field. */
+	bool bucket;
 };
 char *flow_parse(const char *text, struct flow *out,
 		 const struct flow_parse_opts *opts);

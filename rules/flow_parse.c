@@ -1103,12 +1103,19 @@ static int split_arrow(struct parser *p, struct tok t, const char *what,
 		    what, TOKA(p, t));
 }
 
-/* Where a write may go: registers at top level, ct_mark/ct_label in exec. */
+static bool is_addr_field(enum field_id id)
+{
+	return id == F_NW_SRC || id == F_NW_DST || id == F_IPV6_SRC ||
+	       id == F_IPV6_DST;
+}
+
+/* Where a write may go: registers, Ethernet and IP addresses at top level,
+ * ct_mark/ct_label in exec. */
 static int check_write_dst(struct parser *p, const struct field_info *fi,
 			   bool in_exec, struct tok dst)
 {
 	bool reg = (fi->id >= F_REG0 && fi->id <= F_REG7) || fi->id == F_METADATA ||
-		   fi->id == F_DL_SRC || fi->id == F_DL_DST;
+		   fi->id == F_DL_SRC || fi->id == F_DL_DST || is_addr_field(fi->id);
 	bool ct = fi->id == F_CT_MARK || fi->id == F_CT_LABEL;
 
 	if (in_exec && !ct)
@@ -1119,7 +1126,31 @@ static int check_write_dst(struct parser *p, const struct field_info *fi,
 			    "ct(commit,exec(...))", TOKA(p, dst));
 	if (!in_exec && !reg)
 		return fail(p, dst.off, "writing '" TOKF "' is not supported "
-			    "(only reg0-reg7, metadata, eth_src and eth_dst)", TOKA(p, dst));
+			    "(only reg0-reg7, metadata, eth_src, eth_dst, nw_src, nw_dst, "
+			    "ipv6_src and ipv6_dst)", TOKA(p, dst));
+	return 0;
+}
+
+/* A stateless address rewrite (set_field/load to nw_src... or mod_nw_src)
+ * needs OVS's prerequisite in the flow's own match, as ovs-ofctl's "lacks
+ * prerequisites" check, and writes a whole address.  'what' is the action
+ * as written. */
+static int check_addr_write(struct parser *p, const struct action_set_field *sf,
+			    struct tok what)
+{
+	const struct field_info *fi = field_info(sf->field);
+	bool v6 = sf->field == F_IPV6_SRC || sf->field == F_IPV6_DST;
+	int i;
+
+	for (i = 0; i < fi->width; i++) {
+		if (sf->mask[i] != 0xff)
+			return fail(p, what.off, "'" TOKF "': masked writes to '%s' "
+				    "are not supported (whole addresses only)",
+				    TOKA(p, what), fi->name);
+	}
+	if (!(p->opts && p->opts->bucket) && !prereq_ok(p, v6 ? P_IPV6 : P_IPV4))
+		return fail(p, what.off, "'" TOKF "' lacks prerequisites: the flow "
+			    "must match %s", TOKA(p, what), v6 ? "ipv6" : "ip");
 	return 0;
 }
 
@@ -1135,6 +1166,9 @@ static int parse_move(struct parser *p, struct tok t, bool in_exec,
 	if (split_arrow(p, t, "move", &src, &dst) || parse_subfield(p, src, &s) ||
 	    parse_subfield(p, dst, &d) || check_write_dst(p, d.fi, in_exec, dst))
 		return -1;
+	if (is_addr_field(d.fi->id))
+		return fail(p, dst.off, "move to '" TOKF "' is not supported (use "
+			    "set_field with an address)", TOKA(p, dst));
 	if ((s.fi->id < F_REG0 || s.fi->id > F_REG7) && s.fi->id != F_METADATA)
 		return fail(p, src.off, "move source '" TOKF "' must be a register "
 			    "(reg0-reg7) or metadata", TOKA(p, src));
@@ -1186,6 +1220,9 @@ static int parse_load(struct parser *p, struct tok t, bool in_exec,
 	}
 	if (sf->field == F_CT_MARK)
 		return check_ct_mark(p, sf->value, sf->mask, dst.off);
+	/* only top-level load: gets here with an address: name "load:..." */
+	if (is_addr_field(sf->field))
+		return check_addr_write(p, sf, (struct tok){ t.off - 5, t.len + 5 });
 	return 0;
 }
 
@@ -1205,7 +1242,7 @@ static int parse_set_field(struct parser *p, struct tok t, bool in_exec,
 		return -1;
 	memset(sf, 0, sizeof(*sf));
 	sf->field = fi->id;
-	if (fi->id == F_DL_SRC || fi->id == F_DL_DST) {
+	if (fi->id == F_DL_SRC || fi->id == F_DL_DST || is_addr_field(fi->id)) {
 		if (parse_match_value(p, dst, src, fi, sf->value, sf->mask))
 			return -1;
 	} else if (parse_int_masked(p, dst, src, fi, sf->value, sf->mask)) {
@@ -1218,6 +1255,10 @@ static int parse_set_field(struct parser *p, struct tok t, bool in_exec,
 		sf->value[i] &= sf->mask[i];
 	if (fi->id == F_CT_MARK)
 		return check_ct_mark(p, sf->value, sf->mask, src.off);
+	/* only top-level set_field: gets here with an address: name
+	 * "set_field:..." */
+	if (is_addr_field(fi->id))
+		return check_addr_write(p, sf, (struct tok){ t.off - 10, t.len + 10 });
 	return 0;
 }
 
@@ -1389,6 +1430,28 @@ static int parse_mod_dl(struct parser *p, const struct kv *kv)
 	memcpy(a->u.set.value, mac.ether_addr_octet, 6);
 	memset(a->u.set.mask, 0xff, 6);
 	return 0;
+}
+
+/* mod_nw_src:A.B.C.D / mod_nw_dst:A.B.C.D: OVS's older spelling of
+ * set_field to the whole IPv4 address. */
+static int parse_mod_nw(struct parser *p, const struct kv *kv)
+{
+	struct flow_action *a;
+	struct action_set_field *sf;
+
+	if ((kv->delim != ':' && kv->delim != '=') || !kv->val.len)
+		return fail(p, kv->key.off, "missing value for '" TOKF "'", TOKA(p, kv->key));
+	a = add_action(p, ACT_SET_FIELD, kv->key.off);
+	if (!a)
+		return -1;
+	sf = &a->u.set;
+	memset(sf, 0, sizeof(*sf));
+	sf->field = tok_icase(p, kv->key, "mod_nw_src") ? F_NW_SRC : F_NW_DST;
+	if (parse_addr(p, kv->val, AF_INET, sf->value))
+		return fail(p, kv->val.off, "invalid IPv4 address '" TOKF "'",
+			    TOKA(p, kv->val));
+	memset(sf->mask, 0xff, 4);
+	return check_addr_write(p, sf, kv->all);
 }
 
 /* dpi(queue=N[-M],fail=open|closed): both arguments optional (queue 0,
@@ -1631,7 +1694,6 @@ static int parse_port_action(struct parser *p, struct tok t, struct tok key)
 /* Actions OVS has and brflow does not (yet): a clearer word than "unknown". */
 static const char *const unsupported_actions[] = {
 	"controller", "all", "table", "none", "enqueue", "learn",
-	"mod_nw_src", "mod_nw_dst",
 	"mod_tp_src", "mod_tp_dst", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
 	"push_vlan", "pop_vlan", "dec_ttl", "clone",
 	"meter", "note", "sample", "multipath", "bundle", "bundle_load",
@@ -1669,6 +1731,8 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 		return add_action(p, ACT_CT_CLEAR, kv->key.off) ? 0 : -1;
 	if (tok_icase(p, kv->key, "mod_dl_src") || tok_icase(p, kv->key, "mod_dl_dst"))
 		return parse_mod_dl(p, kv);
+	if (tok_icase(p, kv->key, "mod_nw_src") || tok_icase(p, kv->key, "mod_nw_dst"))
+		return parse_mod_nw(p, kv);
 	if (tok_icase(p, kv->key, "group")) {
 		uint64_t id;
 

@@ -451,6 +451,22 @@ static void put_set_field(struct sbuf *b, const struct action_set_field *s)
 		put_mac(b, s->value);
 		return;
 	}
+	/* ovs-ofctl (OpenFlow 1.0) shows a whole IPv4 address write as the
+	 * legacy action and an IPv6 one as set_field */
+	if ((s->field == F_NW_SRC || s->field == F_NW_DST) && all_ones(s->mask, 4)) {
+		char ip[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, s->value, ip, sizeof(ip));
+		sb_printf(b, "%s:%s", s->field == F_NW_SRC ? "mod_nw_src" : "mod_nw_dst", ip);
+		return;
+	}
+	if ((s->field == F_IPV6_SRC || s->field == F_IPV6_DST) && all_ones(s->mask, 16)) {
+		char ip[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, s->value, ip, sizeof(ip));
+		sb_printf(b, "set_field:%s->%s", ip, fi->name);
+		return;
+	}
 	if (s->is_move) {
 		sb_printf(b, "move:");
 		put_subfield(b, field_info(s->src), s->src_ofs, s->nbits);

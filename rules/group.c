@@ -292,12 +292,13 @@ static char *shift_column(char *err, size_t text_off)
 static int parse_bucket_actions(struct gparser *p, size_t off, size_t len,
 				struct ofgroup_bucket *b)
 {
+	struct flow_parse_opts opts = { .bucket = true };
 	struct flow f;
 	char *line, *err;
 
 	if (asprintf(&line, ACTIONS_KW "%.*s", (int)len, p->s + off) < 0)
 		return gfail(p, off, "out of memory");
-	err = flow_parse(line, &f, NULL);
+	err = flow_parse(line, &f, &opts);
 	free(line);
 	if (err) {
 		p->err = shift_column(err, off);

@@ -62,7 +62,7 @@ enum nir_stmt_kind {
 	NIR_QUEUE,        /* queue to userspace (terminal for this pass) */
 	NIR_NAT,          /* snat/dnat to a range (nat chains only) */
 	NIR_CT_HELPER,    /* ct helper set "helper_name" (named object) */
-	NIR_PAYLOAD_SET,  /* <payload> set value (link layer only: no checksum) */
+	NIR_PAYLOAD_SET,  /* <payload> set value (checksums as u.set says) */
 	NIR_LOOKUP,       /* key . key ... @set: the packet's key is in the set
 			   * (a verdict map: goto the element's chain) */
 	NIR_SET_LOOKUP,   /* src [!=] @set_name: membership in a map's keys */
@@ -113,6 +113,11 @@ struct nir_stmt {
 		struct {
 			struct nir_src dst;  /* payload base/offset/len/name */
 			struct nir_value value;
+			/* what nft adds for a network header write: the
+			 * header checksum (NFT_PAYLOAD_CSUM_INET at byte 10
+			 * for IPv4) and NFT_PAYLOAD_L4CSUM_PSEUDOHDR for the
+			 * TCP/UDP/ICMPv6 checksum; all 0: no checksum */
+			uint8_t csum_type, csum_offset, csum_flags;
 		} set;
 		struct {
 			int set;       /* index in the table's sets */

@@ -26,11 +26,17 @@
 
 /* ---- which bridges need it ---- */
 
+/* ct(nat), or a stateless rewrite of the destination address, which
+ * br_netfilter re-routes just as it does a DNATed packet. */
 static bool actions_use_nat(const struct flow_action *a, int n)
 {
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (a[i].type == ACT_CT && a[i].u.ct.nat)
 			return true;
+		if (a[i].type == ACT_SET_FIELD && (a[i].u.set.field == F_NW_DST ||
+						   a[i].u.set.field == F_IPV6_DST))
+			return true;
+	}
 	return false;
 }
 

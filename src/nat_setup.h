@@ -10,7 +10,8 @@
  *   - the policy rules "iif BR lookup TABLE" (IPv4 and IPv6) at priority
  *     NAT_SETUP_RULE_PRIO, after the local table so traffic to the host's
  *     own addresses is unaffected,
- * while BR's flows or groups use nat, and nothing otherwise. */
+ * while BR's flows or groups use nat or rewrite a destination address
+ * (set_field to nw_dst/ipv6_dst, mod_nw_dst), and nothing otherwise. */
 #ifndef BRFLOW_NAT_SETUP_H
 #define BRFLOW_NAT_SETUP_H
 
@@ -24,7 +25,8 @@
 #define NAT_SETUP_TABLE_SPAN 0x10000u    /* tables BASE .. BASE + 0xffff */
 #define NAT_SETUP_RULE_PRIO 25202        /* 0x6272 */
 
-/* Whether any flow or group bucket of 'b' has ct(...,nat...). */
+/* Whether any flow or group bucket of 'b' has ct(...,nat...) or a
+ * destination address rewrite. */
 bool nat_setup_needed(const struct st_bridge *b);
 
 /* Brings bridge 'name' to the state 'want' says: applied (idempotent:

@@ -712,6 +712,12 @@ static int build_payload_set(struct nftnl_rule *r, const struct nir_stmt *s,
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, s->u.set.dst.base);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, s->u.set.dst.offset);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, s->u.set.dst.len);
+	if (s->u.set.csum_type) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, s->u.set.csum_type);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, s->u.set.csum_offset);
+	}
+	if (s->u.set.csum_flags)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, s->u.set.csum_flags);
 	return rule_add(r, e);
 }
 
