@@ -66,11 +66,17 @@ run_one() {
 	rm -f "$log"
 }
 
-for t in tests/unit/test_* queue/test_dpi; do
-	[ -f "$t" ] && [ -x "$t" ] || continue
+for src in tests/unit/test_*.c queue/test_dpi.c; do
+	t=${src%.c}
 	name=$(basename "$t")
 	selected "$name" || continue
 	echo "# $name"
+	if [ ! -x "$t" ] || [ "$t" -ot "$src" ]; then
+		# a unit test that was not built would otherwise pass unseen
+		echo "not ok - $name: not built from $src (run make unit)"
+		failed=$((failed + 1))
+		continue
+	fi
 	run_one "$name" timeout -k 5 120 "$t"
 done
 
