@@ -46,6 +46,7 @@ struct parser {
 	struct flow_match m[F_COUNT];
 	struct tok setter[F_COUNT]; /* the token that last set the field */
 	enum prereq pre[F_COUNT];
+	uint8_t keep[F_COUNT]; /* fields that become matches, in order */
 	bool drop;
 	struct tok drop_tok;
 	const struct flow_parse_opts *opts;
@@ -1055,8 +1056,17 @@ static int finish_matches(struct parser *p)
 	for (id = 0; id < F_COUNT; id++) {
 		if (!p->have[id] || is_zero(p->m[id].mask, field_info(id)->width))
 			continue;
-		p->f.matches[p->f.n_matches++] = p->m[id];
+		p->keep[p->f.n_matches++] = id;
 	}
+	if (!p->f.n_matches)
+		return 0;
+	p->f.matches = malloc(p->f.n_matches * sizeof(*p->f.matches));
+	if (!p->f.matches) {
+		p->f.n_matches = 0;
+		return fail(p, 0, "out of memory");
+	}
+	for (id = 0; id < p->f.n_matches; id++)
+		p->f.matches[id] = p->m[p->keep[id]];
 	return 0;
 }
 
@@ -1242,6 +1252,9 @@ static int parse_exec(struct parser *p, struct tok body, struct action_ct *ct)
 		if (ct->n_exec >= CT_MAX_EXEC)
 			return fail(p, kv.key.off, "too many actions in ct exec (max %d)",
 				    CT_MAX_EXEC);
+		if (!ct->exec &&
+		    !(ct->exec = calloc(CT_MAX_EXEC, sizeof(*ct->exec))))
+			return fail(p, kv.key.off, "out of memory");
 		sf = &ct->exec[ct->n_exec];
 		if (move ? parse_move(p, kv.val, true, sf) :
 		    load ? parse_load(p, kv.val, true, sf) :
