@@ -5,35 +5,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t mix(uint64_t h, const void *p, size_t n)
+static uint64_t mix(uint64_t h, uint64_t v)
 {
-	const uint8_t *b = p;
+	h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
+/* Eight bytes a step: hashing is most of a 100 000-flow merge. */
+static uint64_t mix_bytes(uint64_t h, const uint8_t *b, int n)
+{
+	for (; n > 0; b += 8, n -= 8) {
+		uint64_t w = 0;
+
+		memcpy(&w, b, n < 8 ? (size_t)n : 8);
+		h = mix(h, w);
+	}
 	return h;
 }
 
 /* Hashes exactly what flow_same_rule compares. */
 static uint64_t rule_hash(const struct flow *f)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = mix(0xcbf29ce484222325ull,
+			 (uint64_t)f->table << 32 | f->priority);
 
-	h = mix(h, &f->table, sizeof(f->table));
-	h = mix(h, &f->priority, sizeof(f->priority));
 	for (int i = 0; i < f->n_matches; i++) {
 		const struct flow_match *m = &f->matches[i];
 		int w = field_info(m->field)->width;
 
-		h = mix(h, &m->field, sizeof(m->field));
-		h = mix(h, m->value, w);
-		h = mix(h, m->mask, w);
+		h = mix(h, (uint64_t)m->field);
+		h = mix_bytes(h, m->value, w);
+		h = mix_bytes(h, m->mask, w);
 	}
-	for (const char *p = f->dpi_host; p && *p; p++) {
-		uint8_t c = (uint8_t)tolower((unsigned char)*p);
-
-		h = mix(h, &c, 1);
-	}
+	for (const char *p = f->dpi_host; p && *p; p++)
+		h = mix(h, (uint8_t)tolower((unsigned char)*p));
 	return h;
 }
 
@@ -85,4 +90,14 @@ void flow_index_put(struct flow_index *ix, const struct flow *f, int val)
 
 	ix->flow[s] = f;
 	ix->val[s] = val;
+}
+
+int flow_index_swap(struct flow_index *ix, const struct flow *f, int val)
+{
+	size_t s = slot_of(ix, f);
+	int old = ix->flow[s] ? ix->val[s] : -1;
+
+	ix->flow[s] = f;
+	ix->val[s] = val;
+	return old;
 }

@@ -19,5 +19,8 @@ int flow_index_get(const struct flow_index *ix, const struct flow *f);
 /* Stores val for f's rule, replacing an equal rule's entry.  f must stay
  * where it is while the index is used.  At most n distinct rules. */
 void flow_index_put(struct flow_index *ix, const struct flow *f, int val);
+/* flow_index_put that returns the value it replaced, or -1: one probe
+ * where get and then put take two. */
+int flow_index_swap(struct flow_index *ix, const struct flow *f, int val);
 
 #endif

@@ -243,17 +243,22 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 			 const struct st_bridge *keep_from)
 {
 	struct flow_index newer = { 0 }, old = { 0 };
+	bool *replaced = calloc(l->n + 1, sizeof(*replaced));
 	char *err = NULL;
 	int kept = 0;
 
-	if (flow_index_init(&newer, l->n) ||
+	if (!replaced || flow_index_init(&newer, l->n) ||
 	    (keep_from && flow_index_init(&old, keep_from->n_flows)) ||
 	    st_reserve_flows(nb, nb->n_flows + l->n + 1)) {
 		err = errf("out of memory");
 		goto out;
 	}
-	for (int i = 0; i < l->n; i++)
-		flow_index_put(&newer, &l->flows[i], i);
+	for (int i = 0; i < l->n; i++) {
+		int prev = flow_index_swap(&newer, &l->flows[i], i);
+
+		if (prev >= 0)
+			replaced[prev] = true; /* by the later line i */
+	}
 	for (int i = 0; keep_from && i < keep_from->n_flows; i++)
 		flow_index_put(&old, &keep_from->flows[i].flow, i);
 	/* drop nb's flows that a new one replaces */
@@ -269,7 +274,7 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 		const struct st_flow *keep = NULL;
 		int k;
 
-		if (flow_index_get(&newer, f) != i) {
+		if (replaced[i]) {
 			flow_free(f); /* a later line has the same rule */
 			continue;
 		}
@@ -285,6 +290,7 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 	for (int i = 0; i < l->n; i++)
 		memset(&l->flows[i], 0, sizeof(l->flows[i]));
 out:
+	free(replaced);
 	flow_index_free(&newer);
 	flow_index_free(&old);
 	flow_list_free(l);
