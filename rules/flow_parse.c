@@ -87,12 +87,18 @@ static int fail(struct parser *p, size_t off, const char *fmt, ...)
 	(int)((t).len > MAX_TOKEN_SHOWN ? MAX_TOKEN_SHOWN : (t).len), \
 	(p)->s + (t).off, (t).len > MAX_TOKEN_SHOWN ? "..." : ""
 
-/* The first byte first: keyword tables are searched linearly, once per
- * token of 100 000-flow files. */
+/* Keyword tables are searched linearly, once per token of 100 000-flow
+ * files: stop at the first byte that differs (a token holds no NUL, so
+ * the end of 'word' differs too). */
 static bool tok_is(const struct parser *p, struct tok t, const char *word)
 {
-	return t.len && p->s[t.off] == word[0] && t.len == strlen(word) &&
-	       !strncmp(p->s + t.off, word, t.len);
+	const char *s = p->s + t.off;
+	size_t i;
+
+	for (i = 0; i < t.len; i++)
+		if (s[i] != word[i])
+			return false;
+	return t.len && !word[i];
 }
 
 static bool tok_icase(const struct parser *p, struct tok t, const char *word)
@@ -1842,10 +1848,19 @@ char *flow_parse(const char *text, struct flow *out,
 	if (parse_flow(p, opts) && !p->err)
 		fail(p, 0, "invalid flow");
 	err = p->err;
-	if (err)
+	if (err) {
 		flow_free(&p->f);
-	else
+	} else {
+		/* give back the actions' spare room: 100 000-flow tables */
+		if (p->f.n_actions && p->f.n_actions < p->cap) {
+			struct flow_action *a = realloc(p->f.actions,
+				p->f.n_actions * sizeof(*a));
+
+			if (a)
+				p->f.actions = a;
+		}
 		*out = p->f;
+	}
 	free(p);
 	return err;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,10 +152,9 @@ static char *parse_flow_on(const struct st_bridge *b, const char *text,
  * skipped); stops at the first error, which names the line.  Port names
  * resolve on bridge b. */
 typedef char *(*line_fn)(struct flow *f, void *arg);
-static char *for_each_flow_line(const struct st_bridge *b, char *text,
-				line_fn fn, void *arg)
+static char *for_each_flow_line_at(const struct st_bridge *b, char *text,
+				   int lineno, line_fn fn, void *arg)
 {
-	int lineno = 0;
 	char *save = NULL;
 
 	for (char *line = text; line; line = save) {
@@ -179,6 +179,12 @@ static char *for_each_flow_line(const struct st_bridge *b, char *text,
 			return prefix_line(lineno, err);
 	}
 	return NULL;
+}
+
+static char *for_each_flow_line(const struct st_bridge *b, char *text,
+				line_fn fn, void *arg)
+{
+	return for_each_flow_line_at(b, text, 0, fn, arg);
 }
 
 /* The flows of a flow file, parsed (port names resolve on bridge b). */
@@ -214,12 +220,77 @@ static char *list_line(struct flow *f, void *arg)
 	return NULL;
 }
 
+/* One half of a flow file, parsed by its own thread. */
+struct file_part {
+	const struct st_bridge *b;
+	char *text;
+	int lineno;           /* lines before text */
+	struct flow_list l;
+	char *err;
+};
+
+static void *parse_part(void *arg)
+{
+	struct file_part *part = arg;
+
+	part->err = for_each_flow_line_at(part->b, part->text, part->lineno,
+					  list_line, &part->l);
+	return NULL;
+}
+
+/* Files this long are parsed by two threads (flow_parse is reentrant). */
+#define PARSE_SPLIT_LINES 4096
+
+/* Parses the second half of text (from the first line after its middle)
+ * in a thread while this one parses the first; l gets the flows of both,
+ * in file order, and the error is the first in the file.  Returns 1 when
+ * it could not start the thread (text untouched), else 0 or -1 (err). */
+static int parse_halves(const struct st_bridge *b, char *text, size_t lines,
+			struct flow_list *l, char **err)
+{
+	char *mid = strchr(text + strlen(text) / 2, '\n');
+	struct file_part part = { .b = b };
+	pthread_t thread;
+	int before = 1;
+
+	if (!mid)
+		return 1;
+	for (const char *q = strchr(text, '\n'); q && q < mid; q = strchr(q + 1, '\n'))
+		before++;
+	part.text = mid + 1;
+	part.lineno = before;
+	part.l.cap = (int)lines - before + 1;
+	part.l.flows = malloc(sizeof(*part.l.flows) * part.l.cap);
+	if (!part.l.flows)
+		return 1;
+	*mid = '\0';
+	if (pthread_create(&thread, NULL, parse_part, &part)) {
+		*mid = '\n';
+		free(part.l.flows);
+		return 1;
+	}
+	*err = for_each_flow_line(b, text, list_line, l);
+	pthread_join(thread, NULL);
+	if (!*err && !part.err && l->n + part.l.n <= l->cap) {
+		memcpy(l->flows + l->n, part.l.flows, sizeof(*l->flows) * part.l.n);
+		l->n += part.l.n;
+		free(part.l.flows);
+		return 0;
+	}
+	if (!*err)
+		*err = part.err ? part.err : errf("out of memory");
+	else
+		free(part.err);
+	flow_list_free(&part.l);
+	return -1;
+}
+
 /* Parses every line of text; on error nothing is kept. */
 static char *parse_flow_file(const struct st_bridge *b, char *text,
 			     struct flow_list *l)
 {
 	size_t lines = 1;
-	char *err;
+	char *err = NULL;
 
 	memset(l, 0, sizeof(*l));
 	for (const char *q = strchr(text, '\n'); q; q = strchr(q + 1, '\n'))
@@ -229,7 +300,9 @@ static char *parse_flow_file(const struct st_bridge *b, char *text,
 	if (!l->flows)
 		return errf("out of memory");
 	l->cap = (int)lines;
-	err = for_each_flow_line(b, text, list_line, l);
+	if (lines < PARSE_SPLIT_LINES ||
+	    parse_halves(b, text, lines, l, &err) == 1)
+		err = for_each_flow_line(b, text, list_line, l);
 	if (err)
 		flow_list_free(l);
 	return err;
