@@ -481,6 +481,8 @@ char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *ou
 	struct compiler c = { .in = in, .rs = out };
 	char tname[64];
 
+	c.local = find_local(&c);
+
 	brflow_table_name(in->bridge, tname, sizeof(tname));
 	/* nir_add_table may move the first table: take pointers afterwards. */
 	if (!nir_add_table(out, NIR_BRIDGE, tname) || !nir_add_table(out, NIR_INET, tname)) {

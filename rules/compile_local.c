@@ -31,6 +31,12 @@ static bool actions_use_local(const struct flow_action *a, int n)
 
 bool local_managed(const struct compiler *c)
 {
+	return c->local;
+}
+
+/* One pass over the flows, not one per question: 100 000-flow tables. */
+bool find_local(const struct compiler *c)
+{
 	for (int i = 0; i < c->in->n_flows; i++) {
 		const struct flow *f = c->in->flows[i].flow;
 		const struct flow_match *m = flow_find_match(f, F_IN_PORT);

@@ -135,6 +135,7 @@ struct compiler {
 	bool bridge_ct;              /* IP runs in the bridge table too */
 	struct nir_table *ip;        /* where IP chains live: inet, or bridge
 				      * with bridge_ct */
+	bool local;                  /* local_managed (find_local at start) */
 };
 
 /* Records the first error, "flow 'TEXT': REASON" (f may be NULL); -1. */
@@ -204,6 +205,7 @@ int add_early_established(struct compiler *c, struct nir_chain *pipeline,
 			  enum l3 l3);
 /* The LOCAL port (compile_local.c). */
 bool local_managed(const struct compiler *c);     /* some flow names LOCAL */
+bool find_local(const struct compiler *c);        /* what local_managed says */
 uint32_t port_mark(uint32_t ofport);              /* OFPP_LOCAL -> MARK_LOCAL */
 int build_local_bridge(struct compiler *c);
 int build_local_inet(struct compiler *c);
