@@ -986,10 +986,11 @@ static int parse_match_kv(struct parser *p, const struct kv *kv,
 	if (parse_special_key(p, kv, opts, &done) || done)
 		return p->err ? -1 : 0;
 	for (i = 0; i < sizeof(match_names) / sizeof(match_names[0]); i++) {
-		const struct field_info *fi = field_info(match_names[i].id);
+		const struct field_info *fi;
 
 		if (!tok_is(p, kv->key, match_names[i].name))
 			continue;
+		fi = field_info(match_names[i].id);
 		if (kv->delim == '(')
 			return fail(p, kv->key.off, "unexpected '(' after field '"
 				    TOKF "'", TOKA(p, kv->key));

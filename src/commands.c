@@ -351,7 +351,7 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 			flow_free(f); /* a later line has the same rule */
 			continue;
 		}
-		k = keep_from ? flow_index_get(&old, f) : -1;
+		k = keep_from && keep_from->n_flows ? flow_index_get(&old, f) : -1;
 		if (k >= 0 && flow_same_actions(&keep_from->flows[k].flow, f))
 			keep = &keep_from->flows[k];
 		if (!st_add_flow(nb, f, keep ? keep->id : 0,
