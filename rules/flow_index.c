@@ -49,9 +49,8 @@ int flow_index_init(struct flow_index *ix, int n)
 	while (cap < (size_t)n * 2)
 		cap *= 2;
 	ix->cap = cap;
-	ix->flow = calloc(cap, sizeof(*ix->flow));
-	ix->val = calloc(cap, sizeof(*ix->val));
-	if (!ix->flow || !ix->val) {
+	ix->slot = calloc(cap, sizeof(*ix->slot));
+	if (!ix->slot) {
 		flow_index_free(ix);
 		return -1;
 	}
@@ -60,44 +59,49 @@ int flow_index_init(struct flow_index *ix, int n)
 
 void flow_index_free(struct flow_index *ix)
 {
-	free(ix->flow);
-	free(ix->val);
+	free(ix->slot);
 	memset(ix, 0, sizeof(*ix));
 }
 
-static size_t slot_of(const struct flow_index *ix, const struct flow *f)
+/* f's slot (filled with f's rule, or the empty one to put it in); a slot
+ * holds its flow's hash, so other flows are not read. */
+static struct flow_index_slot *slot_of(const struct flow_index *ix,
+				       const struct flow *f, uint32_t *hash)
 {
-	size_t s = rule_hash(f) & (ix->cap - 1);
+	uint64_t h = rule_hash(f);
+	size_t s = h & (ix->cap - 1);
 
-	while (ix->flow[s] && !flow_same_rule(ix->flow[s], f))
+	*hash = (uint32_t)(h >> 32);
+	while (ix->slot[s].flow && (ix->slot[s].hash != *hash ||
+				    !flow_same_rule(ix->slot[s].flow, f)))
 		s = (s + 1) & (ix->cap - 1);
-	return s;
+	return &ix->slot[s];
 }
 
 int flow_index_get(const struct flow_index *ix, const struct flow *f)
 {
-	size_t s;
+	struct flow_index_slot *s;
+	uint32_t hash;
 
 	if (!ix->cap)
 		return -1;
-	s = slot_of(ix, f);
-	return ix->flow[s] ? ix->val[s] : -1;
+	s = slot_of(ix, f, &hash);
+	return s->flow ? s->val : -1;
 }
 
 void flow_index_put(struct flow_index *ix, const struct flow *f, int val)
 {
-	size_t s = slot_of(ix, f);
-
-	ix->flow[s] = f;
-	ix->val[s] = val;
+	flow_index_swap(ix, f, val);
 }
 
 int flow_index_swap(struct flow_index *ix, const struct flow *f, int val)
 {
-	size_t s = slot_of(ix, f);
-	int old = ix->flow[s] ? ix->val[s] : -1;
+	uint32_t hash;
+	struct flow_index_slot *s = slot_of(ix, f, &hash);
+	int old = s->flow ? s->val : -1;
 
-	ix->flow[s] = f;
-	ix->val[s] = val;
+	s->flow = f;
+	s->hash = hash;
+	s->val = val;
 	return old;
 }

@@ -5,10 +5,15 @@
 
 #include "flow.h"
 
+struct flow_index_slot {
+	const struct flow *flow;    /* NULL: empty slot */
+	uint32_t hash;              /* compared before the flows are */
+	int val;
+};
+
 struct flow_index {
 	size_t cap;                 /* power of two */
-	const struct flow **flow;   /* NULL: empty slot */
-	int *val;
+	struct flow_index_slot *slot;
 };
 
 /* Room for n flows; -1 on no memory. */
