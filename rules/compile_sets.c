@@ -517,6 +517,11 @@ static int emit_lookup(struct compiler *c, int chain_idx, const struct path_stat
 				      s->u.match.has_mask ? &s->u.match.mask : NULL))
 			return 0; /* key too long: the caller emits flows one by one */
 	}
+	/* room for every member at once: sets of 100 000 elements */
+	proto.elems = malloc((size_t)n * sizeof(*proto.elems));
+	if (!proto.elems)
+		return compile_oom(c);
+	proto.cap_elems = n;
 	for (int m = 0; m < n; m++) {
 		struct nir_set_elem *e = nir_set_add_elem(&proto);
 

@@ -173,7 +173,8 @@ static int next_kv(struct parser *p, size_t *pos, size_t end, struct kv *kv)
 		return 0;
 	memset(kv, 0, sizeof(*kv));
 	start = i;
-	while (i < end && !is_sep(s[i]) && !strchr(":=()", s[i]))
+	while (i < end && !is_sep(s[i]) && s[i] != ':' && s[i] != '=' &&
+	       s[i] != '(' && s[i] != ')')
 		i++;
 	kv->key = (struct tok){ start, i - start };
 	if (i < end && s[i] == ')')
