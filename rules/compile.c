@@ -215,22 +215,41 @@ static bool touches_bits_from(const uint8_t *mask_be, int first)
 	return false;
 }
 
+static bool has_exec(const struct flow *f)
+{
+	for (int i = 0; i < f->n_actions; i++)
+		if (f->actions[i].type == ACT_CT && f->actions[i].u.ct.n_exec)
+			return true;
+	return false;
+}
+
+/* The flow set's c->local, nat, dpi and exec, in one pass. */
+static void scan_flows(struct compiler *c)
+{
+	for (int i = 0; i < c->in->n_flows; i++) {
+		const struct flow *f = c->in->flows[i].flow;
+
+		c->local = c->local || flow_names_local(f);
+		c->nat = c->nat || uses_nat(f);
+		c->dpi = c->dpi || uses_dpi(f);
+		c->exec = c->exec || has_exec(f);
+	}
+	c->local = c->local || groups_name_local(c);
+}
+
 /* With DPI in the flow set, label bits 96-127 carry its results; with NAT,
  * bits 72-95 carry the nat choice (compile_nat.c). */
 static int check_dpi_label_bits(struct compiler *c)
 {
-	bool dpi = false, nat = false;
+	bool dpi = c->dpi, nat = c->nat;
 	int first;
 
-	for (int i = 0; i < c->in->n_flows; i++) {
-		dpi |= uses_dpi(c->in->flows[i].flow);
-		nat |= uses_nat(c->in->flows[i].flow);
-	}
 	first = nat ? NAT_LABEL_FIRST_BIT : DPI_LABEL_USER_BITS;
 	c->label_reserved[LABEL_COMMITTED_BIT / 8] |= 1u << (LABEL_COMMITTED_BIT % 8);
 	for (int bit = first; (dpi || nat) && bit < 128; bit++)
 		c->label_reserved[bit / 8] |= 1u << (bit % 8);
-	for (int i = 0; i < c->in->n_flows; i++) {
+	/* only ct(exec(...)) writes labels */
+	for (int i = 0; c->exec && i < c->in->n_flows; i++) {
 		const struct flow *f = c->in->flows[i].flow;
 
 		for (int a = 0; a < f->n_actions; a++) {
@@ -263,12 +282,13 @@ static int check_flows(struct compiler *c)
 {
 	if (check_dpi_label_bits(c))
 		return -1;
-	for (int i = 0; i < c->in->n_flows; i++)
+	for (int i = 0; c->exec && i < c->in->n_flows; i++)
 		collect_label_bits(c, c->in->flows[i].flow);
 	for (int i = 0; i < c->in->n_flows; i++) {
 		const struct flow *f = c->in->flows[i].flow;
 
-		if (check_action_support(c, f) || check_label_clears(c, f))
+		if (check_action_support(c, f) ||
+		    (c->exec && check_label_clears(c, f)))
 			return -1;
 	}
 	return 0;
@@ -481,7 +501,7 @@ char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *ou
 	struct compiler c = { .in = in, .rs = out };
 	char tname[64];
 
-	c.local = find_local(&c);
+	scan_flows(&c);
 
 	brflow_table_name(in->bridge, tname, sizeof(tname));
 	/* nir_add_table may move the first table: take pointers afterwards. */

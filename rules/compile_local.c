@@ -34,18 +34,16 @@ bool local_managed(const struct compiler *c)
 	return c->local;
 }
 
-/* One pass over the flows, not one per question: 100 000-flow tables. */
-bool find_local(const struct compiler *c)
+bool flow_names_local(const struct flow *f)
 {
-	for (int i = 0; i < c->in->n_flows; i++) {
-		const struct flow *f = c->in->flows[i].flow;
-		const struct flow_match *m = flow_find_match(f, F_IN_PORT);
+	const struct flow_match *m = flow_find_match(f, F_IN_PORT);
 
-		if (m && be_uint(m->value, 2) == OFPP_LOCAL)
-			return true;
-		if (actions_use_local(f->actions, f->n_actions))
-			return true;
-	}
+	return (m && be_uint(m->value, 2) == OFPP_LOCAL) ||
+	       actions_use_local(f->actions, f->n_actions);
+}
+
+bool groups_name_local(const struct compiler *c)
+{
 	for (int g = 0; g < c->in->n_groups; g++)
 		for (int b = 0; b < c->in->groups[g].n_buckets; b++)
 			if (actions_use_local(c->in->groups[g].buckets[b].actions,
