@@ -73,35 +73,63 @@ void brflow_counter_name(uint64_t id, char *buf, size_t len)
 
 /* ---- flow tables ---- */
 
-static int cmp_priority(const void *a, const void *b)
-{
-	const struct compile_flow *x = *(const struct compile_flow *const *)a;
-	const struct compile_flow *y = *(const struct compile_flow *const *)b;
+/* A flow's place in its table: highest priority first, then by id.  Copied
+ * out of the flows, so sorting 100 000 of them reads no flow. */
+struct sort_key {
+	uint64_t id;
+	uint16_t priority;
+	const struct compile_flow *cf;
+};
 
-	if (x->flow->priority != y->flow->priority)
-		return x->flow->priority > y->flow->priority ? -1 : 1;
+static int cmp_sort_key(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* t's flows in sort_key order. */
+static int sort_table(struct compiler *c, struct table_flows *t)
+{
+	struct sort_key *k = malloc(t->n * sizeof(*k));
+
+	if (!k)
+		return compile_oom(c);
+	for (int i = 0; i < t->n; i++)
+		k[i] = (struct sort_key){ t->flows[i]->id, t->flows[i]->flow->priority,
+					  t->flows[i] };
+	qsort(k, t->n, sizeof(*k), cmp_sort_key);
+	for (int i = 0; i < t->n; i++)
+		t->flows[i] = k[i].cf;
+	free(k);
+	return 0;
 }
 
 static int sort_tables(struct compiler *c)
 {
+	int n[FLOW_MAX_TABLE + 1] = { 0 };
+
+	for (int i = 0; i < c->in->n_flows; i++)
+		n[c->in->flows[i].flow->table]++;
+	for (int i = 0; i <= FLOW_MAX_TABLE; i++) {
+		if (!n[i])
+			continue;
+		c->tables[i].flows = malloc(n[i] * sizeof(*c->tables[i].flows));
+		if (!c->tables[i].flows)
+			return compile_oom(c);
+	}
 	for (int i = 0; i < c->in->n_flows; i++) {
 		const struct compile_flow *cf = &c->in->flows[i];
 		struct table_flows *t = &c->tables[cf->flow->table];
-		const struct compile_flow **p;
 
-		p = realloc(t->flows, (t->n + 1) * sizeof(*p));
-		if (!p)
-			return compile_oom(c);
-		t->flows = p;
 		t->flows[t->n++] = cf;
 	}
 	for (int i = 0; i <= FLOW_MAX_TABLE; i++) {
 		if (c->tables[i].n < 2)
 			continue;
-		qsort(c->tables[i].flows, c->tables[i].n,
-		      sizeof(*c->tables[i].flows), cmp_priority);
-		if (build_groups(c, &c->tables[i]))
+		if (sort_table(c, &c->tables[i]) || build_groups(c, &c->tables[i]))
 			return -1;
 	}
 	return 0;
