@@ -66,27 +66,47 @@ void flow_index_free(struct flow_index *ix)
 /* f's slot (filled with f's rule, or the empty one to put it in); a slot
  * holds its flow's hash, so other flows are not read. */
 static struct flow_index_slot *slot_of(const struct flow_index *ix,
-				       const struct flow *f, uint32_t *hash)
+				       const struct flow *f, uint64_t hash)
 {
-	uint64_t h = rule_hash(f);
-	size_t s = h & (ix->cap - 1);
+	size_t s = hash & (ix->cap - 1);
 
-	*hash = (uint32_t)(h >> 32);
-	while (ix->slot[s].flow && (ix->slot[s].hash != *hash ||
+	while (ix->slot[s].flow && (ix->slot[s].hash != (uint32_t)(hash >> 32) ||
 				    !flow_same_rule(ix->slot[s].flow, f)))
 		s = (s + 1) & (ix->cap - 1);
 	return &ix->slot[s];
 }
 
-int flow_index_get(const struct flow_index *ix, const struct flow *f)
+uint64_t flow_index_hash(const struct flow *f)
+{
+	return rule_hash(f);
+}
+
+int flow_index_get_hashed(const struct flow_index *ix, const struct flow *f,
+			  uint64_t hash)
 {
 	struct flow_index_slot *s;
-	uint32_t hash;
 
 	if (!ix->cap)
 		return -1;
-	s = slot_of(ix, f, &hash);
+	s = slot_of(ix, f, hash);
 	return s->flow ? s->val : -1;
+}
+
+int flow_index_get(const struct flow_index *ix, const struct flow *f)
+{
+	return ix->cap ? flow_index_get_hashed(ix, f, rule_hash(f)) : -1;
+}
+
+int flow_index_swap_hashed(struct flow_index *ix, const struct flow *f,
+			   uint64_t hash, int val)
+{
+	struct flow_index_slot *s = slot_of(ix, f, hash);
+	int old = s->flow ? s->val : -1;
+
+	s->flow = f;
+	s->hash = (uint32_t)(hash >> 32);
+	s->val = val;
+	return old;
 }
 
 void flow_index_put(struct flow_index *ix, const struct flow *f, int val)
@@ -96,12 +116,5 @@ void flow_index_put(struct flow_index *ix, const struct flow *f, int val)
 
 int flow_index_swap(struct flow_index *ix, const struct flow *f, int val)
 {
-	uint32_t hash;
-	struct flow_index_slot *s = slot_of(ix, f, &hash);
-	int old = s->flow ? s->val : -1;
-
-	s->flow = f;
-	s->hash = hash;
-	s->val = val;
-	return old;
+	return flow_index_swap_hashed(ix, f, rule_hash(f), val);
 }

@@ -191,6 +191,7 @@ static char *for_each_flow_line(const struct st_bridge *b, char *text,
 struct flow_list {
 	int n, cap;
 	struct flow *flows;
+	uint64_t *hash;    /* flow_index_hash of each flow (hash_flows) */
 };
 
 static void flow_list_free(struct flow_list *l)
@@ -198,7 +199,19 @@ static void flow_list_free(struct flow_list *l)
 	for (int i = 0; i < l->n; i++)
 		flow_free(&l->flows[i]);
 	free(l->flows);
+	free(l->hash);
 	memset(l, 0, sizeof(*l));
+}
+
+/* Fills l->hash, in the parsing thread: merge_flows then only probes. */
+static char *hash_flows(struct flow_list *l)
+{
+	l->hash = malloc((l->n + 1) * sizeof(*l->hash));
+	if (!l->hash)
+		return errf("out of memory");
+	for (int i = 0; i < l->n; i++)
+		l->hash[i] = flow_index_hash(&l->flows[i]);
+	return NULL;
 }
 
 static char *list_line(struct flow *f, void *arg)
@@ -235,6 +248,8 @@ static void *parse_part(void *arg)
 
 	part->err = for_each_flow_line_at(part->b, part->text, part->lineno,
 					  list_line, &part->l);
+	if (!part->err)
+		part->err = hash_flows(&part->l);
 	return NULL;
 }
 
@@ -270,12 +285,21 @@ static int parse_halves(const struct st_bridge *b, char *text, size_t lines,
 		return 1;
 	}
 	*err = for_each_flow_line(b, text, list_line, l);
+	if (!*err)
+		*err = hash_flows(l);
 	pthread_join(thread, NULL);
 	if (!*err && !part.err && l->n + part.l.n <= l->cap) {
-		memcpy(l->flows + l->n, part.l.flows, sizeof(*l->flows) * part.l.n);
-		l->n += part.l.n;
-		free(part.l.flows);
-		return 0;
+		uint64_t *h = realloc(l->hash, (l->cap + 1) * sizeof(*h));
+
+		if (h) {
+			l->hash = h;
+			memcpy(l->flows + l->n, part.l.flows, sizeof(*l->flows) * part.l.n);
+			memcpy(l->hash + l->n, part.l.hash, sizeof(*l->hash) * part.l.n);
+			l->n += part.l.n;
+			free(part.l.flows);
+			free(part.l.hash);
+			return 0;
+		}
 	}
 	if (!*err)
 		*err = part.err ? part.err : errf("out of memory");
@@ -301,8 +325,11 @@ static char *parse_flow_file(const struct st_bridge *b, char *text,
 		return errf("out of memory");
 	l->cap = (int)lines;
 	if (lines < PARSE_SPLIT_LINES ||
-	    parse_halves(b, text, lines, l, &err) == 1)
+	    parse_halves(b, text, lines, l, &err) == 1) {
 		err = for_each_flow_line(b, text, list_line, l);
+		if (!err)
+			err = hash_flows(l);
+	}
 	if (err)
 		flow_list_free(l);
 	return err;
@@ -327,7 +354,8 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 		goto out;
 	}
 	for (int i = 0; i < l->n; i++) {
-		int prev = flow_index_swap(&newer, &l->flows[i], i);
+		int prev = flow_index_swap_hashed(&newer, &l->flows[i],
+						  l->hash[i], i);
 
 		if (prev >= 0)
 			replaced[prev] = true; /* by the later line i */
@@ -351,7 +379,8 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 			flow_free(f); /* a later line has the same rule */
 			continue;
 		}
-		k = keep_from && keep_from->n_flows ? flow_index_get(&old, f) : -1;
+		k = keep_from && keep_from->n_flows ?
+		    flow_index_get_hashed(&old, f, l->hash[i]) : -1;
 		if (k >= 0 && flow_same_actions(&keep_from->flows[k].flow, f))
 			keep = &keep_from->flows[k];
 		if (!st_add_flow(nb, f, keep ? keep->id : 0,
