@@ -59,14 +59,17 @@ static int udec(char *buf, unsigned long long v)
 	return n;
 }
 
-/* The conversions sb_quick makes itself: %s %c %d %u %llu. */
+/* The conversions sb_quick makes itself: %s %c %d %u %llu.  Formats are
+ * short: a loop, not strchr calls. */
 static bool quick_fmt(const char *fmt)
 {
-	for (const char *p = strchr(fmt, '%'); p; p = strchr(p, '%')) {
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%')
+			continue;
 		if (p[1] == 's' || p[1] == 'c' || p[1] == 'd' || p[1] == 'u')
-			p += 2;
-		else if (!strncmp(p + 1, "llu", 3))
-			p += 4;
+			p++;
+		else if (p[1] == 'l' && p[2] == 'l' && p[3] == 'u')
+			p += 3;
 		else
 			return false;
 	}
@@ -83,13 +86,14 @@ static bool sb_quick(struct sbuf *b, const char *fmt, va_list ap)
 	if (!quick_fmt(fmt))
 		return false;
 	while (*fmt) {
-		const char *pct = strchr(fmt, '%');
-		size_t lit = pct ? (size_t)(pct - fmt) : strlen(fmt);
+		const char *pct = fmt;
 		const char *arg;
 		int n = 0;
 
-		sb_append(b, fmt, lit);
-		if (!pct)
+		while (*pct && *pct != '%')
+			pct++;
+		sb_append(b, fmt, pct - fmt);
+		if (!*pct)
 			break;
 		fmt = pct + 2;
 		switch (pct[1]) {
@@ -417,12 +421,12 @@ static void put_dpi(struct sbuf *b, const struct flow *f)
 		sb_printf(b, "dpi_host=%s,", f->dpi_host);
 }
 
-static void put_field(struct sbuf *b, const struct flow *f, enum field_id id)
+/* by: the flow's matches by field (put_matches), one lookup each. */
+static void put_field(struct sbuf *b, const struct flow_match *const *by,
+		      enum field_id id)
 {
-	const struct flow_match *m = flow_find_match(f, id);
-
-	if (m)
-		put_match(b, m);
+	if (by[id])
+		put_match(b, by[id]);
 }
 
 /* The protocol shorthand for dl_type/nw_proto, or NULL.  Sets *with_proto
@@ -463,35 +467,39 @@ static void put_matches(struct sbuf *b, const struct flow *f)
 {
 	bool with_proto;
 	const char *sh = shorthand(f, &with_proto);
+	const struct flow_match *by[F_COUNT] = { 0 };
 	int i;
 
-	put_field(b, f, F_CT_STATE);
-	put_field(b, f, F_CT_ZONE);
-	put_field(b, f, F_CT_MARK);
-	put_field(b, f, F_CT_LABEL);
+	for (i = 0; i < f->n_matches; i++)
+		by[f->matches[i].field] = &f->matches[i];
+
+	put_field(b, by, F_CT_STATE);
+	put_field(b, by, F_CT_ZONE);
+	put_field(b, by, F_CT_MARK);
+	put_field(b, by, F_CT_LABEL);
 	if (sh)
 		sb_printf(b, "%s,", sh);
-	put_field(b, f, F_METADATA);
+	put_field(b, by, F_METADATA);
 	put_dpi(b, f);
 	for (i = F_REG0; i <= F_REG7; i++)
-		put_field(b, f, i);
-	put_field(b, f, F_IN_PORT);
-	put_field(b, f, F_DL_SRC);
-	put_field(b, f, F_DL_DST);
+		put_field(b, by, i);
+	put_field(b, by, F_IN_PORT);
+	put_field(b, by, F_DL_SRC);
+	put_field(b, by, F_DL_DST);
 	if (!sh)
-		put_field(b, f, F_DL_TYPE);
-	put_field(b, f, F_IPV6_SRC);
-	put_field(b, f, F_IPV6_DST);
-	put_field(b, f, F_NW_SRC);
-	put_field(b, f, F_NW_DST);
+		put_field(b, by, F_DL_TYPE);
+	put_field(b, by, F_IPV6_SRC);
+	put_field(b, by, F_IPV6_DST);
+	put_field(b, by, F_NW_SRC);
+	put_field(b, by, F_NW_DST);
 	if (!with_proto)
-		put_field(b, f, F_NW_PROTO);
-	put_field(b, f, F_ICMP_TYPE);
-	put_field(b, f, F_ICMP_CODE);
-	put_field(b, f, F_ND_TARGET);
-	put_field(b, f, F_TP_SRC);
-	put_field(b, f, F_TP_DST);
-	put_field(b, f, F_TCP_FLAGS);
+		put_field(b, by, F_NW_PROTO);
+	put_field(b, by, F_ICMP_TYPE);
+	put_field(b, by, F_ICMP_CODE);
+	put_field(b, by, F_ND_TARGET);
+	put_field(b, by, F_TP_SRC);
+	put_field(b, by, F_TP_DST);
+	put_field(b, by, F_TCP_FLAGS);
 	sb_chomp(b, ',');
 }
 
