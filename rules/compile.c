@@ -73,35 +73,63 @@ void brflow_counter_name(uint64_t id, char *buf, size_t len)
 
 /* ---- flow tables ---- */
 
-static int cmp_priority(const void *a, const void *b)
-{
-	const struct compile_flow *x = *(const struct compile_flow *const *)a;
-	const struct compile_flow *y = *(const struct compile_flow *const *)b;
+/* A flow's place in its table: highest priority first, then by id.  Copied
+ * out of the flows, so sorting 100 000 of them reads no flow. */
+struct sort_key {
+	uint64_t id;
+	uint16_t priority;
+	const struct compile_flow *cf;
+};
 
-	if (x->flow->priority != y->flow->priority)
-		return x->flow->priority > y->flow->priority ? -1 : 1;
+static int cmp_sort_key(const void *a, const void *b)
+{
+	const struct sort_key *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* t's flows in sort_key order. */
+static int sort_table(struct compiler *c, struct table_flows *t)
+{
+	struct sort_key *k = malloc(t->n * sizeof(*k));
+
+	if (!k)
+		return compile_oom(c);
+	for (int i = 0; i < t->n; i++)
+		k[i] = (struct sort_key){ t->flows[i]->id, t->flows[i]->flow->priority,
+					  t->flows[i] };
+	qsort(k, t->n, sizeof(*k), cmp_sort_key);
+	for (int i = 0; i < t->n; i++)
+		t->flows[i] = k[i].cf;
+	free(k);
+	return 0;
 }
 
 static int sort_tables(struct compiler *c)
 {
+	int n[FLOW_MAX_TABLE + 1] = { 0 };
+
+	for (int i = 0; i < c->in->n_flows; i++)
+		n[c->in->flows[i].flow->table]++;
+	for (int i = 0; i <= FLOW_MAX_TABLE; i++) {
+		if (!n[i])
+			continue;
+		c->tables[i].flows = malloc(n[i] * sizeof(*c->tables[i].flows));
+		if (!c->tables[i].flows)
+			return compile_oom(c);
+	}
 	for (int i = 0; i < c->in->n_flows; i++) {
 		const struct compile_flow *cf = &c->in->flows[i];
 		struct table_flows *t = &c->tables[cf->flow->table];
-		const struct compile_flow **p;
 
-		p = realloc(t->flows, (t->n + 1) * sizeof(*p));
-		if (!p)
-			return compile_oom(c);
-		t->flows = p;
 		t->flows[t->n++] = cf;
 	}
 	for (int i = 0; i <= FLOW_MAX_TABLE; i++) {
 		if (c->tables[i].n < 2)
 			continue;
-		qsort(c->tables[i].flows, c->tables[i].n,
-		      sizeof(*c->tables[i].flows), cmp_priority);
-		if (build_groups(c, &c->tables[i]))
+		if (sort_table(c, &c->tables[i]) || build_groups(c, &c->tables[i]))
 			return -1;
 	}
 	return 0;
@@ -225,22 +253,42 @@ static bool touches_bits_from(const uint8_t *mask_be, int first)
 	return false;
 }
 
+static bool has_exec(const struct flow *f)
+{
+	for (int i = 0; i < f->n_actions; i++)
+		if (f->actions[i].type == ACT_CT && f->actions[i].u.ct.n_exec)
+			return true;
+	return false;
+}
+
+/* The flow set's c->local, nat, dst_rewrite, dpi and exec, in one pass. */
+static void scan_flows(struct compiler *c)
+{
+	for (int i = 0; i < c->in->n_flows; i++) {
+		const struct flow *f = c->in->flows[i].flow;
+
+		c->local = c->local || flow_names_local(f);
+		c->nat = c->nat || uses_nat(f);
+		c->dst_rewrite = c->dst_rewrite || rewrites_ip_dst(f);
+		c->dpi = c->dpi || uses_dpi(f);
+		c->exec = c->exec || has_exec(f);
+	}
+	c->local = c->local || groups_name_local(c);
+}
+
 /* With DPI in the flow set, label bits 96-127 carry its results; with NAT,
  * bits 72-95 carry the nat choice (compile_nat.c). */
 static int check_dpi_label_bits(struct compiler *c)
 {
-	bool dpi = false, nat = false;
+	bool dpi = c->dpi, nat = c->nat;
 	int first;
 
-	for (int i = 0; i < c->in->n_flows; i++) {
-		dpi |= uses_dpi(c->in->flows[i].flow);
-		nat |= uses_nat(c->in->flows[i].flow);
-	}
 	first = nat ? NAT_LABEL_FIRST_BIT : DPI_LABEL_USER_BITS;
 	c->label_reserved[LABEL_COMMITTED_BIT / 8] |= 1u << (LABEL_COMMITTED_BIT % 8);
 	for (int bit = first; (dpi || nat) && bit < 128; bit++)
 		c->label_reserved[bit / 8] |= 1u << (bit % 8);
-	for (int i = 0; i < c->in->n_flows; i++) {
+	/* only ct(exec(...)) writes labels */
+	for (int i = 0; c->exec && i < c->in->n_flows; i++) {
 		const struct flow *f = c->in->flows[i].flow;
 
 		for (int a = 0; a < f->n_actions; a++) {
@@ -273,12 +321,13 @@ static int check_flows(struct compiler *c)
 {
 	if (check_dpi_label_bits(c))
 		return -1;
-	for (int i = 0; i < c->in->n_flows; i++)
+	for (int i = 0; c->exec && i < c->in->n_flows; i++)
 		collect_label_bits(c, c->in->flows[i].flow);
 	for (int i = 0; i < c->in->n_flows; i++) {
 		const struct flow *f = c->in->flows[i].flow;
 
-		if (check_action_support(c, f) || check_label_clears(c, f))
+		if (check_action_support(c, f) ||
+		    (c->exec && check_label_clears(c, f)))
 			return -1;
 	}
 	return 0;
@@ -490,6 +539,8 @@ char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *ou
 {
 	struct compiler c = { .in = in, .rs = out };
 	char tname[64];
+
+	scan_flows(&c);
 
 	brflow_table_name(in->bridge, tname, sizeof(tname));
 	/* nir_add_table may move the first table: take pointers afterwards. */

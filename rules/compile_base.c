@@ -258,10 +258,8 @@ static int add_ifname_match(struct nir_rule *r, uint32_t key, const char *name,
  * it does DNAT. */
 static bool any_nat(const struct compiler *c)
 {
-	for (int i = 0; i < c->in->n_flows; i++)
-		if (uses_nat(c->in->flows[i].flow) ||
-		    rewrites_ip_dst(c->in->flows[i].flow))
-			return true;
+	if (c->nat || c->dst_rewrite)
+		return true;
 	for (int g = 0; g < c->in->n_groups; g++)
 		for (int b = 0; b < c->in->groups[g].n_buckets; b++) {
 			struct flow pseudo = {

@@ -99,19 +99,10 @@ static uint32_t only_output(const struct flow *f)
 	}
 }
 
+/* No flow translates addresses or uses DPI (found at start). */
 static bool flows_allow_early(const struct compiler *c)
 {
-	for (int i = 0; i < c->in->n_flows; i++) {
-		const struct flow *f = c->in->flows[i].flow;
-
-		if (uses_nat(f) || flow_find_match(f, F_DPI_PROTO) ||
-		    flow_find_match(f, F_DPI_HOST))
-			return false;
-		for (int a = 0; a < f->n_actions; a++)
-			if (f->actions[a].type == ACT_DPI)
-				return false;
-	}
-	return true;
+	return !c->nat && !c->dpi;
 }
 
 static int add_counter_stmt(struct compiler *c, struct nir_rule *r,

@@ -31,15 +31,19 @@ static bool actions_use_local(const struct flow_action *a, int n)
 
 bool local_managed(const struct compiler *c)
 {
-	for (int i = 0; i < c->in->n_flows; i++) {
-		const struct flow *f = c->in->flows[i].flow;
-		const struct flow_match *m = flow_find_match(f, F_IN_PORT);
+	return c->local;
+}
 
-		if (m && be_uint(m->value, 2) == OFPP_LOCAL)
-			return true;
-		if (actions_use_local(f->actions, f->n_actions))
-			return true;
-	}
+bool flow_names_local(const struct flow *f)
+{
+	const struct flow_match *m = flow_find_match(f, F_IN_PORT);
+
+	return (m && be_uint(m->value, 2) == OFPP_LOCAL) ||
+	       actions_use_local(f->actions, f->n_actions);
+}
+
+bool groups_name_local(const struct compiler *c)
+{
 	for (int g = 0; g < c->in->n_groups; g++)
 		for (int b = 0; b < c->in->groups[g].n_buckets; b++)
 			if (actions_use_local(c->in->groups[g].buckets[b].actions,

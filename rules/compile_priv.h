@@ -137,6 +137,13 @@ struct compiler {
 	bool bridge_ct;              /* IP runs in the bridge table too */
 	struct nir_table *ip;        /* where IP chains live: inet, or bridge
 				      * with bridge_ct */
+	/* What the whole flow set holds, found in one pass at start (a pass
+	 * over 100 000 flows is a pass over scattered memory): */
+	bool local;                  /* local_managed */
+	bool nat;                    /* some flow's ct() translates (uses_nat) */
+	bool dst_rewrite;            /* some flow rewrites an IP destination */
+	bool dpi;                    /* some flow matches or asks for DPI */
+	bool exec;                   /* some flow has ct(exec(...)) */
 };
 
 /* Records the first error, "flow 'TEXT': REASON" (f may be NULL); -1. */
@@ -209,6 +216,10 @@ int add_early_established(struct compiler *c, struct nir_chain *pipeline,
 			  enum l3 l3);
 /* The LOCAL port (compile_local.c). */
 bool local_managed(const struct compiler *c);     /* some flow names LOCAL */
+/* in_port=LOCAL or output:LOCAL in f, or in a group's bucket (the parts
+ * of local_managed's answer, found once at start). */
+bool flow_names_local(const struct flow *f);
+bool groups_name_local(const struct compiler *c);
 uint32_t port_mark(uint32_t ofport);              /* OFPP_LOCAL -> MARK_LOCAL */
 int build_local_bridge(struct compiler *c);
 int build_local_inet(struct compiler *c);

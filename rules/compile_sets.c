@@ -300,6 +300,49 @@ static void make_key(const struct nir_rule *r, uint64_t positions, uint8_t *key)
 	}
 }
 
+/* The values of r's match statements, one after the other: what a
+ * group's members differ in, kept so that each member compiles once. */
+static size_t values_len(const struct nir_rule *r)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < r->n_stmts; i++)
+		if (r->stmts[i].kind == NIR_MATCH)
+			len += r->stmts[i].u.match.value.len;
+	return len;
+}
+
+static void save_values(const struct nir_rule *r, uint8_t *out)
+{
+	for (int i = 0; i < r->n_stmts; i++) {
+		const struct nir_value *v = &r->stmts[i].u.match.value;
+
+		if (r->stmts[i].kind != NIR_MATCH)
+			continue;
+		memcpy(out, v->data, v->len);
+		out += v->len;
+	}
+}
+
+/* make_key for a member alike to ref whose values save_values kept. */
+static void make_key_saved(const struct nir_rule *ref, uint64_t positions,
+			   const uint8_t *vals, uint8_t *key)
+{
+	int off = 0;
+
+	for (int i = 0; i < ref->n_stmts; i++) {
+		int len = ref->stmts[i].u.match.value.len;
+
+		if (ref->stmts[i].kind != NIR_MATCH)
+			continue;
+		if (positions & (1ull << i)) {
+			memcpy(key + off, vals, len);
+			off += (len + 3) & ~3;
+		}
+		vals += len;
+	}
+}
+
 static bool same_set(const struct nir_set *a, const struct nir_set *b)
 {
 	if (a->n_fields != b->n_fields || a->counters != b->counters ||
@@ -447,10 +490,12 @@ static int member_chain(struct compiler *c, const struct path_state *st,
 }
 
 /* The set and the rule for group g, whose members 'incl' (count n) can
- * match here and compile alike except at 'positions'. */
+ * match here and compile alike except at 'positions'; member m's match
+ * values are at vals + m * vlen (save_values). */
 static int emit_lookup(struct compiler *c, int chain_idx, const struct path_state *st,
 		       struct table_flows *tf, int g, const int *incl, int n,
 		       struct nir_rule *ref, uint64_t positions,
+		       const uint8_t *vals, size_t vlen,
 		       struct chain_summary *sum)
 {
 	const struct compile_flow *first = tf->flows[incl[0]];
@@ -475,22 +520,20 @@ static int emit_lookup(struct compiler *c, int chain_idx, const struct path_stat
 				      s->u.match.has_mask ? &s->u.match.mask : NULL))
 			return 0; /* key too long: the caller emits flows one by one */
 	}
+	/* room for every member at once: sets of 100 000 elements */
+	proto.elems = malloc((size_t)n * sizeof(*proto.elems));
+	if (!proto.elems)
+		return compile_oom(c);
+	proto.cap_elems = n;
 	for (int m = 0; m < n; m++) {
-		const struct compile_flow *cf = tf->flows[incl[m]];
-		struct nir_rule r;
-		struct nir_set_elem *e;
+		struct nir_set_elem *e = nir_set_add_elem(&proto);
 
-		if (member_matches(c, cf, st, &r) != 1)
-			goto fail;
-		e = nir_set_add_elem(&proto);
 		if (!e) {
-			free_rule(&r);
 			compile_oom(c);
 			goto fail;
 		}
-		make_key(&r, positions, e->key);
-		e->flow_id = cf->id;
-		free_rule(&r);
+		make_key_saved(ref, positions, vals + m * vlen, e->key);
+		e->flow_id = tf->flows[incl[m]]->id;
 	}
 	if (proto.vmap && duplicate_keys(&proto)) {
 		/* a verdict map cannot hold one key twice: one by one */
@@ -558,6 +601,8 @@ static int emit_group_flows(struct compiler *c, int chain_idx,
 	struct nir_rule ref = { 0 }, r;
 	uint64_t diff = 0;
 	int *incl = malloc(grp->n * sizeof(*incl));
+	uint8_t *vals = NULL;
+	size_t vlen = 0;
 	int n = 0, ret = -1;
 	bool alike = true;
 
@@ -571,9 +616,19 @@ static int emit_group_flows(struct compiler *c, int chain_idx,
 		if (!got)
 			continue;
 		incl[n++] = grp->members[m];
-		if (n == 1)
+		if (n == 1) {
+			vlen = values_len(&ref);
+			vals = malloc(grp->n * vlen + 1);
+			if (!vals) {
+				ret = compile_oom(c);
+				goto out;
+			}
+			save_values(&ref, vals);
 			continue;
+		}
 		alike = alike && compare_rule(&ref, &r, &diff);
+		if (alike)
+			save_values(&r, vals + (n - 1) * vlen);
 		free_rule(&r);
 	}
 	for (int i = 0; alike && i < ref.n_stmts; i++)
@@ -587,7 +642,8 @@ static int emit_group_flows(struct compiler *c, int chain_idx,
 		goto out;
 	}
 	if (n >= SET_MIN_MEMBERS && alike && diff) {
-		ret = emit_lookup(c, chain_idx, st, tf, g, incl, n, &ref, diff, sum);
+		ret = emit_lookup(c, chain_idx, st, tf, g, incl, n, &ref, diff,
+				  vals, vlen, sum);
 		if (ret)
 			goto out;
 	}
@@ -599,6 +655,7 @@ static int emit_group_flows(struct compiler *c, int chain_idx,
 out:
 	free_rule(&ref);
 	free(incl);
+	free(vals);
 	return ret < 0 ? -1 : 0;
 }
 

@@ -123,7 +123,10 @@ struct action_ct {
 	char *nat;          /* NULL when absent; else the nat(...) text as written */
 	struct action_nat nat_spec; /* parsed form of 'nat', valid when nat != NULL */
 	int n_exec;
-	struct action_set_field exec[CT_MAX_EXEC];
+	/* malloc'd room for CT_MAX_EXEC once ct(exec(...)) holds one, else
+	 * NULL; owned like 'nat' (flow_free releases, flow_copy duplicates).
+	 * A pointer keeps struct flow_action small: 100 000-flow tables. */
+	struct action_set_field *exec;
 };
 
 /* Send the connection's packets to the DPI handler until it is
@@ -150,7 +153,10 @@ struct flow {
 	uint16_t priority;
 	uint64_t cookie;
 	int n_matches;
-	struct flow_match matches[F_COUNT]; /* at most one per field, in field order */
+	/* malloc'd, n_matches long (NULL when 0), at most one per field, in
+	 * field order; flow_free releases.  Not inline: F_COUNT matches would
+	 * make every flow 1 KB, and 100 000-flow tables page-fault on it. */
+	struct flow_match *matches;
 	int n_actions;
 	struct flow_action *actions;        /* malloc'd; flow_free releases */
 	char *dpi_host;                     /* malloc'd pattern of F_DPI_HOST, or NULL */

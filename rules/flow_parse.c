@@ -46,6 +46,7 @@ struct parser {
 	struct flow_match m[F_COUNT];
 	struct tok setter[F_COUNT]; /* the token that last set the field */
 	enum prereq pre[F_COUNT];
+	uint8_t keep[F_COUNT]; /* fields that become matches, in order */
 	bool drop;
 	struct tok drop_tok;
 	const struct flow_parse_opts *opts;
@@ -86,12 +87,18 @@ static int fail(struct parser *p, size_t off, const char *fmt, ...)
 	(int)((t).len > MAX_TOKEN_SHOWN ? MAX_TOKEN_SHOWN : (t).len), \
 	(p)->s + (t).off, (t).len > MAX_TOKEN_SHOWN ? "..." : ""
 
-/* The first byte first: keyword tables are searched linearly, once per
- * token of 100 000-flow files. */
+/* Keyword tables are searched linearly, once per token of 100 000-flow
+ * files: stop at the first byte that differs (a token holds no NUL, so
+ * the end of 'word' differs too). */
 static bool tok_is(const struct parser *p, struct tok t, const char *word)
 {
-	return t.len && p->s[t.off] == word[0] && t.len == strlen(word) &&
-	       !strncmp(p->s + t.off, word, t.len);
+	const char *s = p->s + t.off;
+	size_t i;
+
+	for (i = 0; i < t.len; i++)
+		if (s[i] != word[i])
+			return false;
+	return t.len && !word[i];
 }
 
 static bool tok_icase(const struct parser *p, struct tok t, const char *word)
@@ -166,7 +173,8 @@ static int next_kv(struct parser *p, size_t *pos, size_t end, struct kv *kv)
 		return 0;
 	memset(kv, 0, sizeof(*kv));
 	start = i;
-	while (i < end && !is_sep(s[i]) && !strchr(":=()", s[i]))
+	while (i < end && !is_sep(s[i]) && s[i] != ':' && s[i] != '=' &&
+	       s[i] != '(' && s[i] != ')')
 		i++;
 	kv->key = (struct tok){ start, i - start };
 	if (i < end && s[i] == ')')
@@ -979,10 +987,11 @@ static int parse_match_kv(struct parser *p, const struct kv *kv,
 	if (parse_special_key(p, kv, opts, &done) || done)
 		return p->err ? -1 : 0;
 	for (i = 0; i < sizeof(match_names) / sizeof(match_names[0]); i++) {
-		const struct field_info *fi = field_info(match_names[i].id);
+		const struct field_info *fi;
 
 		if (!tok_is(p, kv->key, match_names[i].name))
 			continue;
+		fi = field_info(match_names[i].id);
 		if (kv->delim == '(')
 			return fail(p, kv->key.off, "unexpected '(' after field '"
 				    TOKF "'", TOKA(p, kv->key));
@@ -1055,8 +1064,17 @@ static int finish_matches(struct parser *p)
 	for (id = 0; id < F_COUNT; id++) {
 		if (!p->have[id] || is_zero(p->m[id].mask, field_info(id)->width))
 			continue;
-		p->f.matches[p->f.n_matches++] = p->m[id];
+		p->keep[p->f.n_matches++] = id;
 	}
+	if (!p->f.n_matches)
+		return 0;
+	p->f.matches = malloc(p->f.n_matches * sizeof(*p->f.matches));
+	if (!p->f.matches) {
+		p->f.n_matches = 0;
+		return fail(p, 0, "out of memory");
+	}
+	for (id = 0; id < p->f.n_matches; id++)
+		p->f.matches[id] = p->m[p->keep[id]];
 	return 0;
 }
 
@@ -1283,6 +1301,9 @@ static int parse_exec(struct parser *p, struct tok body, struct action_ct *ct)
 		if (ct->n_exec >= CT_MAX_EXEC)
 			return fail(p, kv.key.off, "too many actions in ct exec (max %d)",
 				    CT_MAX_EXEC);
+		if (!ct->exec &&
+		    !(ct->exec = calloc(CT_MAX_EXEC, sizeof(*ct->exec))))
+			return fail(p, kv.key.off, "out of memory");
 		sf = &ct->exec[ct->n_exec];
 		if (move ? parse_move(p, kv.val, true, sf) :
 		    load ? parse_load(p, kv.val, true, sf) :
@@ -1893,10 +1914,19 @@ char *flow_parse(const char *text, struct flow *out,
 	if (parse_flow(p, opts) && !p->err)
 		fail(p, 0, "invalid flow");
 	err = p->err;
-	if (err)
+	if (err) {
 		flow_free(&p->f);
-	else
+	} else {
+		/* give back the actions' spare room: 100 000-flow tables */
+		if (p->f.n_actions && p->f.n_actions < p->cap) {
+			struct flow_action *a = realloc(p->f.actions,
+				p->f.n_actions * sizeof(*a));
+
+			if (a)
+				p->f.actions = a;
+		}
 		*out = p->f;
+	}
 	free(p);
 	return err;
 }

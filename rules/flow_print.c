@@ -20,12 +20,123 @@ struct sbuf {
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Appends n bytes and keeps the string terminated. */
+static void sb_append(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->cap - b->len <= n) {
+		size_t cap = b->cap ? b->cap * 2 : 128;
+		char *p;
+
+		while (cap - b->len <= n)
+			cap *= 2;
+		p = realloc(b->s, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->s = p;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+/* Decimal digits of v into buf (at least 21 bytes); their count. */
+static int udec(char *buf, unsigned long long v)
+{
+	char tmp[20];
+	int n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+/* The conversions sb_quick makes itself: %s %c %d %u %llu.  Formats are
+ * short: a loop, not strchr calls. */
+static bool quick_fmt(const char *fmt)
+{
+	for (const char *p = fmt; *p; p++) {
+		if (*p != '%')
+			continue;
+		if (p[1] == 's' || p[1] == 'c' || p[1] == 'd' || p[1] == 'u')
+			p++;
+		else if (p[1] == 'l' && p[2] == 'l' && p[3] == 'u')
+			p += 3;
+		else
+			return false;
+	}
+	return true;
+}
+
+/* sb_printf without stdio for text and simple conversions: the printer
+ * runs for every flow of a 100 000-flow state file.  False (nothing
+ * appended or consumed) for any other format. */
+static bool sb_quick(struct sbuf *b, const char *fmt, va_list ap)
+{
+	char num[24];
+
+	if (!quick_fmt(fmt))
+		return false;
+	while (*fmt) {
+		const char *pct = fmt;
+		const char *arg;
+		int n = 0;
+
+		while (*pct && *pct != '%')
+			pct++;
+		sb_append(b, fmt, pct - fmt);
+		if (!*pct)
+			break;
+		fmt = pct + 2;
+		switch (pct[1]) {
+		case 's':
+			arg = va_arg(ap, const char *);
+			sb_append(b, arg, strlen(arg));
+			continue;
+		case 'c':
+			num[0] = (char)va_arg(ap, int);
+			n = 1;
+			break;
+		case 'd': {
+			long long v = va_arg(ap, int);
+
+			if (v < 0)
+				num[n++] = '-';
+			n += udec(num + n, (unsigned long long)(v < 0 ? -v : v));
+			break;
+		}
+		case 'u':
+			n = udec(num, va_arg(ap, unsigned));
+			break;
+		default: /* llu */
+			n = udec(num, va_arg(ap, unsigned long long));
+			fmt += 2;
+			break;
+		}
+		sb_append(b, num, n);
+	}
+	return true;
+}
+
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
 	if (b->oom)
+		return;
+	va_start(ap, fmt);
+	n = sb_quick(b, fmt, ap);
+	va_end(ap);
+	if (n)
 		return;
 	for (;;) {
 		size_t room = b->cap - b->len;
@@ -310,12 +421,12 @@ static void put_dpi(struct sbuf *b, const struct flow *f)
 		sb_printf(b, "dpi_host=%s,", f->dpi_host);
 }
 
-static void put_field(struct sbuf *b, const struct flow *f, enum field_id id)
+/* by: the flow's matches by field (put_matches), one lookup each. */
+static void put_field(struct sbuf *b, const struct flow_match *const *by,
+		      enum field_id id)
 {
-	const struct flow_match *m = flow_find_match(f, id);
-
-	if (m)
-		put_match(b, m);
+	if (by[id])
+		put_match(b, by[id]);
 }
 
 /* The protocol shorthand for dl_type/nw_proto, or NULL.  Sets *with_proto
@@ -356,35 +467,39 @@ static void put_matches(struct sbuf *b, const struct flow *f)
 {
 	bool with_proto;
 	const char *sh = shorthand(f, &with_proto);
+	const struct flow_match *by[F_COUNT] = { 0 };
 	int i;
 
-	put_field(b, f, F_CT_STATE);
-	put_field(b, f, F_CT_ZONE);
-	put_field(b, f, F_CT_MARK);
-	put_field(b, f, F_CT_LABEL);
+	for (i = 0; i < f->n_matches; i++)
+		by[f->matches[i].field] = &f->matches[i];
+
+	put_field(b, by, F_CT_STATE);
+	put_field(b, by, F_CT_ZONE);
+	put_field(b, by, F_CT_MARK);
+	put_field(b, by, F_CT_LABEL);
 	if (sh)
 		sb_printf(b, "%s,", sh);
-	put_field(b, f, F_METADATA);
+	put_field(b, by, F_METADATA);
 	put_dpi(b, f);
 	for (i = F_REG0; i <= F_REG7; i++)
-		put_field(b, f, i);
-	put_field(b, f, F_IN_PORT);
-	put_field(b, f, F_DL_SRC);
-	put_field(b, f, F_DL_DST);
+		put_field(b, by, i);
+	put_field(b, by, F_IN_PORT);
+	put_field(b, by, F_DL_SRC);
+	put_field(b, by, F_DL_DST);
 	if (!sh)
-		put_field(b, f, F_DL_TYPE);
-	put_field(b, f, F_IPV6_SRC);
-	put_field(b, f, F_IPV6_DST);
-	put_field(b, f, F_NW_SRC);
-	put_field(b, f, F_NW_DST);
+		put_field(b, by, F_DL_TYPE);
+	put_field(b, by, F_IPV6_SRC);
+	put_field(b, by, F_IPV6_DST);
+	put_field(b, by, F_NW_SRC);
+	put_field(b, by, F_NW_DST);
 	if (!with_proto)
-		put_field(b, f, F_NW_PROTO);
-	put_field(b, f, F_ICMP_TYPE);
-	put_field(b, f, F_ICMP_CODE);
-	put_field(b, f, F_ND_TARGET);
-	put_field(b, f, F_TP_SRC);
-	put_field(b, f, F_TP_DST);
-	put_field(b, f, F_TCP_FLAGS);
+		put_field(b, by, F_NW_PROTO);
+	put_field(b, by, F_ICMP_TYPE);
+	put_field(b, by, F_ICMP_CODE);
+	put_field(b, by, F_ND_TARGET);
+	put_field(b, by, F_TP_SRC);
+	put_field(b, by, F_TP_DST);
+	put_field(b, by, F_TCP_FLAGS);
 	sb_chomp(b, ',');
 }
 

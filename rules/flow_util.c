@@ -6,8 +6,8 @@
 
 #include "flow.h"
 
-/* Releases what 'f' owns (actions and ct nat strings) and leaves it empty,
- * so calling it twice is harmless. */
+/* Releases what 'f' owns (matches, actions, ct nat strings and exec
+ * lists) and leaves it empty, so calling it twice is harmless. */
 void flow_free(struct flow *f)
 {
 	int i;
@@ -15,14 +15,36 @@ void flow_free(struct flow *f)
 	if (!f)
 		return;
 	for (i = 0; f->actions && i < f->n_actions; i++) {
-		if (f->actions[i].type == ACT_CT)
+		if (f->actions[i].type == ACT_CT) {
 			free(f->actions[i].u.ct.nat);
+			free(f->actions[i].u.ct.exec);
+		}
 	}
 	free(f->actions);
 	f->actions = NULL;
 	f->n_actions = 0;
+	free(f->matches);
+	f->matches = NULL;
+	f->n_matches = 0;
 	free(f->dpi_host);
 	f->dpi_host = NULL;
+}
+
+/* Gives a copied ct action its own nat string and exec list; on failure
+ * the pointers it could not duplicate are NULL. */
+static int ct_copy_owned(struct action_ct *dst, const struct action_ct *src)
+{
+	dst->nat = NULL;
+	dst->exec = NULL;
+	if (src->nat && !(dst->nat = strdup(src->nat)))
+		return -ENOMEM;
+	if (!src->exec)
+		return 0;
+	dst->exec = malloc(CT_MAX_EXEC * sizeof(*dst->exec));
+	if (!dst->exec)
+		return -ENOMEM;
+	memcpy(dst->exec, src->exec, CT_MAX_EXEC * sizeof(*dst->exec));
+	return 0;
 }
 
 /* Deep copy of 'src' into 'dst' (which is overwritten, not freed).
@@ -32,25 +54,38 @@ int flow_copy(struct flow *dst, const struct flow *src)
 	int i;
 
 	*dst = *src;
+	dst->matches = NULL;
 	dst->actions = NULL;
 	dst->n_actions = 0;
 	dst->dpi_host = NULL;
-	if (src->dpi_host && !(dst->dpi_host = strdup(src->dpi_host)))
+	if (src->n_matches) {
+		dst->matches = malloc(src->n_matches * sizeof(*dst->matches));
+		if (!dst->matches) {
+			dst->n_matches = 0;
+			return -ENOMEM;
+		}
+		memcpy(dst->matches, src->matches,
+		       src->n_matches * sizeof(*dst->matches));
+	}
+	if (src->dpi_host && !(dst->dpi_host = strdup(src->dpi_host))) {
+		flow_free(dst);
 		return -ENOMEM;
+	}
 	if (!src->n_actions)
 		return 0;
 	dst->actions = calloc(src->n_actions, sizeof(*dst->actions));
-	if (!dst->actions)
+	if (!dst->actions) {
+		flow_free(dst);
 		return -ENOMEM;
+	}
 	for (i = 0; i < src->n_actions; i++) {
 		const struct flow_action *a = &src->actions[i];
 
 		dst->actions[i] = *a;
-		if (a->type != ACT_CT || !a->u.ct.nat)
+		if (a->type != ACT_CT)
 			continue;
-		dst->actions[i].u.ct.nat = strdup(a->u.ct.nat);
-		if (!dst->actions[i].u.ct.nat) {
-			dst->n_actions = i;
+		if (ct_copy_owned(&dst->actions[i].u.ct, &a->u.ct)) {
+			dst->n_actions = i + 1;
 			flow_free(dst);
 			return -ENOMEM;
 		}

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,22 @@ static char *clone_bridge(struct cmd_ctx *c, const char *name,
 	if (err)
 		return err;
 	*nb = st_bridge_clone(b);
+	return *nb ? NULL : errf("out of memory");
+}
+
+/* clone_bridge without the flows, for replace-flows, which drops them all:
+ * copying 100 000 flows only to free them cost more than parsing. */
+static char *clone_bridge_no_flows(struct cmd_ctx *c, const char *name,
+				   struct st_bridge **nb)
+{
+	struct st_bridge *b, view;
+	char *err = find_bridge(c, name, &b);
+
+	if (err)
+		return err;
+	view = *b;
+	view.n_flows = 0;
+	*nb = st_bridge_clone(&view);
 	return *nb ? NULL : errf("out of memory");
 }
 
@@ -151,10 +168,9 @@ static char *parse_flow_on(const struct st_bridge *b, const char *text,
  * skipped); stops at the first error, which names the line.  Port names
  * resolve on bridge b. */
 typedef char *(*line_fn)(struct flow *f, void *arg);
-static char *for_each_flow_line(const struct st_bridge *b, char *text,
-				line_fn fn, void *arg)
+static char *for_each_flow_line_at(const struct st_bridge *b, char *text,
+				   int lineno, line_fn fn, void *arg)
 {
-	int lineno = 0;
 	char *save = NULL;
 
 	for (char *line = text; line; line = save) {
@@ -181,10 +197,17 @@ static char *for_each_flow_line(const struct st_bridge *b, char *text,
 	return NULL;
 }
 
+static char *for_each_flow_line(const struct st_bridge *b, char *text,
+				line_fn fn, void *arg)
+{
+	return for_each_flow_line_at(b, text, 0, fn, arg);
+}
+
 /* The flows of a flow file, parsed (port names resolve on bridge b). */
 struct flow_list {
 	int n, cap;
 	struct flow *flows;
+	uint64_t *hash;    /* flow_index_hash of each flow (hash_flows) */
 };
 
 static void flow_list_free(struct flow_list *l)
@@ -192,7 +215,19 @@ static void flow_list_free(struct flow_list *l)
 	for (int i = 0; i < l->n; i++)
 		flow_free(&l->flows[i]);
 	free(l->flows);
+	free(l->hash);
 	memset(l, 0, sizeof(*l));
+}
+
+/* Fills l->hash, in the parsing thread: merge_flows then only probes. */
+static char *hash_flows(struct flow_list *l)
+{
+	l->hash = malloc((l->n + 1) * sizeof(*l->hash));
+	if (!l->hash)
+		return errf("out of memory");
+	for (int i = 0; i < l->n; i++)
+		l->hash[i] = flow_index_hash(&l->flows[i]);
+	return NULL;
 }
 
 static char *list_line(struct flow *f, void *arg)
@@ -214,12 +249,88 @@ static char *list_line(struct flow *f, void *arg)
 	return NULL;
 }
 
+/* One half of a flow file, parsed by its own thread. */
+struct file_part {
+	const struct st_bridge *b;
+	char *text;
+	int lineno;           /* lines before text */
+	struct flow_list l;
+	char *err;
+};
+
+static void *parse_part(void *arg)
+{
+	struct file_part *part = arg;
+
+	part->err = for_each_flow_line_at(part->b, part->text, part->lineno,
+					  list_line, &part->l);
+	if (!part->err)
+		part->err = hash_flows(&part->l);
+	return NULL;
+}
+
+/* Files this long are parsed by two threads (flow_parse is reentrant). */
+#define PARSE_SPLIT_LINES 4096
+
+/* Parses the second half of text (from the first line after its middle)
+ * in a thread while this one parses the first; l gets the flows of both,
+ * in file order, and the error is the first in the file.  Returns 1 when
+ * it could not start the thread (text untouched), else 0 or -1 (err). */
+static int parse_halves(const struct st_bridge *b, char *text, size_t lines,
+			struct flow_list *l, char **err)
+{
+	char *mid = strchr(text + strlen(text) / 2, '\n');
+	struct file_part part = { .b = b };
+	pthread_t thread;
+	int before = 1;
+
+	if (!mid)
+		return 1;
+	for (const char *q = strchr(text, '\n'); q && q < mid; q = strchr(q + 1, '\n'))
+		before++;
+	part.text = mid + 1;
+	part.lineno = before;
+	part.l.cap = (int)lines - before + 1;
+	part.l.flows = malloc(sizeof(*part.l.flows) * part.l.cap);
+	if (!part.l.flows)
+		return 1;
+	*mid = '\0';
+	if (pthread_create(&thread, NULL, parse_part, &part)) {
+		*mid = '\n';
+		free(part.l.flows);
+		return 1;
+	}
+	*err = for_each_flow_line(b, text, list_line, l);
+	if (!*err)
+		*err = hash_flows(l);
+	pthread_join(thread, NULL);
+	if (!*err && !part.err && l->n + part.l.n <= l->cap) {
+		uint64_t *h = realloc(l->hash, (l->cap + 1) * sizeof(*h));
+
+		if (h) {
+			l->hash = h;
+			memcpy(l->flows + l->n, part.l.flows, sizeof(*l->flows) * part.l.n);
+			memcpy(l->hash + l->n, part.l.hash, sizeof(*l->hash) * part.l.n);
+			l->n += part.l.n;
+			free(part.l.flows);
+			free(part.l.hash);
+			return 0;
+		}
+	}
+	if (!*err)
+		*err = part.err ? part.err : errf("out of memory");
+	else
+		free(part.err);
+	flow_list_free(&part.l);
+	return -1;
+}
+
 /* Parses every line of text; on error nothing is kept. */
 static char *parse_flow_file(const struct st_bridge *b, char *text,
 			     struct flow_list *l)
 {
 	size_t lines = 1;
-	char *err;
+	char *err = NULL;
 
 	memset(l, 0, sizeof(*l));
 	for (const char *q = strchr(text, '\n'); q; q = strchr(q + 1, '\n'))
@@ -229,7 +340,12 @@ static char *parse_flow_file(const struct st_bridge *b, char *text,
 	if (!l->flows)
 		return errf("out of memory");
 	l->cap = (int)lines;
-	err = for_each_flow_line(b, text, list_line, l);
+	if (lines < PARSE_SPLIT_LINES ||
+	    parse_halves(b, text, lines, l, &err) == 1) {
+		err = for_each_flow_line(b, text, list_line, l);
+		if (!err)
+			err = hash_flows(l);
+	}
 	if (err)
 		flow_list_free(l);
 	return err;
@@ -243,17 +359,23 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 			 const struct st_bridge *keep_from)
 {
 	struct flow_index newer = { 0 }, old = { 0 };
+	bool *replaced = calloc(l->n + 1, sizeof(*replaced));
 	char *err = NULL;
 	int kept = 0;
 
-	if (flow_index_init(&newer, l->n) ||
+	if (!replaced || flow_index_init(&newer, l->n) ||
 	    (keep_from && flow_index_init(&old, keep_from->n_flows)) ||
 	    st_reserve_flows(nb, nb->n_flows + l->n + 1)) {
 		err = errf("out of memory");
 		goto out;
 	}
-	for (int i = 0; i < l->n; i++)
-		flow_index_put(&newer, &l->flows[i], i);
+	for (int i = 0; i < l->n; i++) {
+		int prev = flow_index_swap_hashed(&newer, &l->flows[i],
+						  l->hash[i], i);
+
+		if (prev >= 0)
+			replaced[prev] = true; /* by the later line i */
+	}
 	for (int i = 0; keep_from && i < keep_from->n_flows; i++)
 		flow_index_put(&old, &keep_from->flows[i].flow, i);
 	/* drop nb's flows that a new one replaces */
@@ -269,11 +391,12 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 		const struct st_flow *keep = NULL;
 		int k;
 
-		if (flow_index_get(&newer, f) != i) {
+		if (replaced[i]) {
 			flow_free(f); /* a later line has the same rule */
 			continue;
 		}
-		k = keep_from ? flow_index_get(&old, f) : -1;
+		k = keep_from && keep_from->n_flows ?
+		    flow_index_get_hashed(&old, f, l->hash[i]) : -1;
 		if (k >= 0 && flow_same_actions(&keep_from->flows[k].flow, f))
 			keep = &keep_from->flows[k];
 		if (!st_add_flow(nb, f, keep ? keep->id : 0,
@@ -285,6 +408,7 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 	for (int i = 0; i < l->n; i++)
 		memset(&l->flows[i], 0, sizeof(l->flows[i]));
 out:
+	free(replaced);
 	flow_index_free(&newer);
 	flow_index_free(&old);
 	flow_list_free(l);
@@ -397,11 +521,9 @@ static char *cmd_replace_flows(struct cmd_ctx *c, char **argv, int argc)
 	int64_t t0 = st_now_ms(), t1, t2;
 
 	(void)argc;
-	err = clone_bridge(c, argv[0], &nb);
+	err = clone_bridge_no_flows(c, argv[0], &nb);
 	if (err)
 		return err;
-	while (nb->n_flows)
-		st_del_flow(nb, nb->n_flows - 1);
 	err = parse_flow_file(nb, argv[1], &l);
 	t1 = st_now_ms();
 	if (!err)
