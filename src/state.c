@@ -689,12 +689,11 @@ static char *load_ruleset(const char *bridge, const struct nir_ruleset *loaded,
 /* Loads a bridge's ruleset and gives the bridge the conntrack path it was
  * compiled for: br_netfilter's inet hooks on before an inet ruleset
  * loads, off once a bridge-family one runs (so that no packet finds
- * neither path, and none is tracked twice for long).  'old': the bridge
- * as the kernel runs it now, or NULL. */
-static char *apply_ruleset(const struct st_bridge *old, const char *bridge,
+ * neither path, and none is tracked twice for long).  'loaded': what the
+ * kernel runs for the bridge now, or NULL. */
+static char *apply_ruleset(const struct nir_ruleset *loaded, const char *bridge,
 			   struct nir_ruleset *rs)
 {
-	const struct nir_ruleset *loaded = old ? old->loaded : NULL;
 	/* the bridge's setting changes only when the path does */
 	bool same = loaded && loaded->bridge_ct == rs->bridge_ct;
 	char berr[256] = "";
@@ -721,7 +720,7 @@ static void reload_bridge(struct st_bridge *b)
 	char *err = st_compile_plan(b, &rs, &plan);
 
 	if (!err)
-		err = apply_ruleset(b, b->name, &rs);
+		err = apply_ruleset(b->loaded, b->name, &rs);
 	if (err)
 		log_err("bridge %s: reloading for the new DPI host table: %s",
 			b->name, err);
@@ -748,6 +747,22 @@ static void *write_tmp_thread(void *arg)
 	return NULL;
 }
 
+/* The state file could not be written after the kernel took 'now': the
+ * kernel goes back to what the disk still says, the ruleset of 'old' (or
+ * no tables for a bridge that is new).  NULL, or why it could not. */
+static char *restore_ruleset(const struct st_bridge *old, const char *bridge,
+			     const struct nir_ruleset *now)
+{
+	char table[64], nerr[512] = "";
+
+	if (old && old->loaded)
+		return apply_ruleset(now, bridge, old->loaded);
+	if (old)
+		return errf("the bridge had no loaded ruleset to go back to");
+	brflow_table_name(bridge, table, sizeof(table));
+	return nft_delete_tables(table, nerr, sizeof(nerr)) ? errf("%s", nerr) : NULL;
+}
+
 char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 {
 	struct compile_plan *plan = NULL;
@@ -757,6 +772,7 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 	int64_t t[4];
 	bool dpi_changed = false;
 	struct nir_ruleset rs = { 0 };
+	const struct st_bridge *old;
 	char *tmp = state_path(st, nb->name, true);
 	char *path = state_path(st, nb->name, false);
 	char *err = NULL;
@@ -781,32 +797,41 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 		goto out;
 	t[0] = st_now_ms();
 	/* The state file (formatting 100 000 flows, fsync) is written while
-	 * the flows compile; both only read nb. */
+	 * the flows compile and the kernel loads them; all only read nb. */
 	writer = (struct tmp_writer){ st, nb, tmp, NULL };
 	threaded = !pthread_create(&thread, NULL, write_tmp_thread, &writer);
 	if (!threaded)
 		write_tmp_thread(&writer);
 	err = st_compile_plan(nb, &rs, &plan);
 	t[1] = st_now_ms();
+	old = st_find_bridge(st, nb->name);
+	if (!err)
+		err = apply_ruleset(old ? old->loaded : NULL, nb->name, &rs);
+	t[2] = st_now_ms();
 	if (threaded)
 		pthread_join(thread, NULL);
+	t[3] = st_now_ms();
+	log_debug("bridge %s: %d flows: compile %lld ms, counters and kernel %lld ms (the state file written meanwhile), state file %lld ms more",
+		  nb->name, nb->n_flows, (long long)(t[1] - t[0]),
+		  (long long)(t[2] - t[1]), (long long)(t[3] - t[2]));
 	if (err) {
 		if (!writer.err)
 			unlink(tmp);
 		free(writer.err);
-		goto out_dpi;
-	}
-	err = writer.err;
-	if (err)
 		goto out_rs;
-	t[2] = st_now_ms();
-	err = apply_ruleset(st_find_bridge(st, nb->name), nb->name, &rs);
-	t[3] = st_now_ms();
-	log_debug("bridge %s: %d flows: compile %lld ms (state file written meanwhile), state file %lld ms more, counters and kernel %lld ms",
-		  nb->name, nb->n_flows, (long long)(t[1] - t[0]),
-		  (long long)(t[2] - t[1]), (long long)(t[3] - t[2]));
-	if (err) {
-		unlink(tmp);
+	}
+	if (writer.err) {
+		/* nothing half-applied: what the disk cannot keep, the
+		 * kernel does not run either */
+		char *rerr = restore_ruleset(old, nb->name, &rs);
+
+		if (rerr)
+			log_err("bridge %s: restoring the previous ruleset: %s", nb->name, rerr);
+		err = errf("%s; %s", writer.err, rerr ? "the kernel runs the new "
+			   "ruleset, which a restart would not restore" :
+			   "the bridge keeps its previous flows");
+		free(rerr);
+		free(writer.err);
 		goto out_rs;
 	}
 	/* The kernel runs the new ruleset now; memory must follow it even
@@ -830,7 +855,6 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 out_rs:
 	compile_plan_free(plan);
 	nir_ruleset_free(&rs);
-out_dpi:
 	if (err)
 		dpi_conf_rollback();
 out:
