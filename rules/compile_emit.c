@@ -634,27 +634,36 @@ static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
 	return next_segment(e);
 }
 
+/* "<dst> set <value>" (dst->len bytes of value); NULL after recording
+ * the failure. */
+static struct nir_stmt *add_payload_set(struct emit *e, const struct nir_src *dst,
+					const uint8_t *value)
+{
+	struct nir_stmt *s = nir_add_stmt(e->rule, NIR_PAYLOAD_SET);
+
+	if (!s) {
+		compile_oom(e->c);
+		return NULL;
+	}
+	s->u.set.dst = *dst;
+	s->u.set.value.len = (uint8_t)dst->len;
+	memcpy(s->u.set.value.data, value, dst->len);
+	return s;
+}
+
 /* mod_dl_src/mod_dl_dst: rewrite the Ethernet header in place; the bridge
  * forwards by the new destination. */
 static int emit_eth_set(struct emit *e, const struct action_set_field *w)
 {
-	struct nir_stmt *s;
-
 	if (!mask_is_full(w->mask, 6))
 		return compile_fail(e->c, e->f, "masked writes to %s are not supported",
 				    field_info(w->field)->name);
 	if (e->st.pass == PASS_PRE)
 		return 0;
-	s = nir_add_stmt(e->rule, NIR_PAYLOAD_SET);
-	if (!s)
-		return compile_oom(e->c);
-	s->u.set.dst = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+	return add_payload_set(e, &(struct nir_src){ .kind = NIR_SRC_PAYLOAD,
 		.base = NFT_PAYLOAD_LL_HEADER, .offset = w->field == F_DL_SRC ? 6 : 0,
 		.len = 6, .name = w->field == F_DL_SRC ? "ether saddr" : "ether daddr",
-		.fmt = NIR_FMT_MAC };
-	s->u.set.value.len = 6;
-	memcpy(s->u.set.value.data, w->value, 6);
-	return 0;
+		.fmt = NIR_FMT_MAC }, w->value) ? 0 : -1;
 }
 
 /* set_field to nw_src/nw_dst/ipv6_src/ipv6_dst (the parser made sure the
@@ -678,17 +687,14 @@ static int emit_addr_set(struct emit *e, const struct action_set_field *w)
 	e->st.addr_rewritten = true;
 	if (e->st.pass == PASS_PRE)
 		return 0;
-	s = nir_add_stmt(e->rule, NIR_PAYLOAD_SET);
-	if (!s)
-		return compile_oom(e->c);
-	s->u.set.dst = (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+	s = add_payload_set(e, &(struct nir_src){ .kind = NIR_SRC_PAYLOAD,
 		.base = NFT_PAYLOAD_NETWORK_HEADER,
 		.offset = v6 ? (src ? 8 : 24) : (src ? 12 : 16), .len = v6 ? 16 : 4,
 		.name = v6 ? (src ? "ip6 saddr" : "ip6 daddr") :
 			     (src ? "ip saddr" : "ip daddr"),
-		.fmt = v6 ? NIR_FMT_IPV6 : NIR_FMT_IPV4 };
-	s->u.set.value.len = v6 ? 16 : 4;
-	memcpy(s->u.set.value.data, w->value, v6 ? 16 : 4);
+		.fmt = v6 ? NIR_FMT_IPV6 : NIR_FMT_IPV4 }, w->value);
+	if (!s)
+		return -1;
 	if (!v6) {
 		s->u.set.csum_type = NFT_PAYLOAD_CSUM_INET;
 		s->u.set.csum_offset = 10;

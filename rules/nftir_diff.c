@@ -76,11 +76,13 @@ static bool same_set_type(const struct nir_set *a, const struct nir_set *b)
 	return true;
 }
 
-/* A chain stays when nothing about its hook changes (a base chain's
+/* A chain of the same name stays when nothing about its hook changes (a base chain's
  * policy can be changed in place). */
-static bool same_chain(const struct nir_chain *a, const struct nir_chain *b)
+static bool same_chain(const void *va, const void *vb)
 {
-	return !strcmp(a->name, b->name) && a->hook == b->hook &&
+	const struct nir_chain *a = va, *b = vb;
+
+	return a->hook == b->hook &&
 	       (a->hook == NIR_HOOK_NONE ||
 		(a->priority == b->priority && a->nat_type == b->nat_type));
 }
@@ -115,59 +117,37 @@ static uint64_t name_hash(const char *name)
 	return mix(h);
 }
 
-/* Old chains by name: 100 000 per-flow chains of a verdict map are
- * possible, so no pairwise comparison. */
-static void diff_chains(const struct nir_table *o, const struct nir_table *t,
-			struct nir_table_diff *td)
+static void index_put(struct index *ix, size_t h, int k)
 {
-	struct index ix;
-
-	if (index_init(&ix, o->n_chains))
-		return; /* out of memory: nothing kept, still right */
-	for (int k = 0; k < o->n_chains; k++) {
-		size_t h = name_hash(o->chains[k].name);
-
-		while (ix.slots[h & ix.mask])
-			h++;
-		ix.slots[h & ix.mask] = k + 1;
-	}
-	for (int i = 0; i < t->n_chains; i++) {
-		for (size_t h = name_hash(t->chains[i].name); ix.slots[h & ix.mask]; h++) {
-			int k = ix.slots[h & ix.mask] - 1;
-
-			if (!td->old_chain_kept[k] &&
-			    same_chain(&o->chains[k], &t->chains[i])) {
-				td->chain_old[i] = k;
-				td->old_chain_kept[k] = true;
-				break;
-			}
-		}
-	}
-	free(ix.slots);
+	while (ix->slots[h & ix->mask])
+		h++;
+	ix->slots[h & ix->mask] = k + 1;
 }
 
-static void diff_counters(const struct nir_table *o, const struct nir_table *t,
-			  struct nir_table_diff *td)
+/* Pairs every new item with an old one of the same name that 'same' (if
+ * given) accepts, by a hash of the names: 100 000 per-flow chains of a
+ * verdict map and 100 000 flow counters are possible.  Chains and
+ * counters both start with their name; 'stride' is the item size. */
+static void pair_by_name(const void *old, int n_old, const void *new, int n_new,
+			 size_t stride, bool (*same)(const void *, const void *),
+			 int *new_old, bool *old_taken)
 {
 	struct index ix;
 
-	if (index_init(&ix, o->n_counters))
+	if (index_init(&ix, n_old))
 		return; /* out of memory: nothing kept, still right */
-	for (int k = 0; k < o->n_counters; k++) {
-		size_t h = name_hash(o->counters[k].name);
+	for (int k = 0; k < n_old; k++)
+		index_put(&ix, name_hash((const char *)old + k * stride), k);
+	for (int i = 0; i < n_new; i++) {
+		const char *item = (const char *)new + i * stride;
 
-		while (ix.slots[h & ix.mask])
-			h++;
-		ix.slots[h & ix.mask] = k + 1;
-	}
-	for (int i = 0; i < t->n_counters; i++) {
-		const char *name = t->counters[i].name;
-
-		for (size_t h = name_hash(name); ix.slots[h & ix.mask]; h++) {
+		for (size_t h = name_hash(item); ix.slots[h & ix.mask]; h++) {
 			int k = ix.slots[h & ix.mask] - 1;
+			const char *o = (const char *)old + k * stride;
 
-			if (!strcmp(o->counters[k].name, name) && !td->old_counter_kept[k]) {
-				td->counter_kept[i] = td->old_counter_kept[k] = true;
+			if (!old_taken[k] && !strcmp(o, item) && (!same || same(o, item))) {
+				new_old[i] = k;
+				old_taken[k] = true;
 				break;
 			}
 		}
@@ -182,13 +162,8 @@ static int diff_elems(const struct nir_set *os, const struct nir_set *ns,
 
 	if (index_init(&ix, os->n_elems))
 		return -1;
-	for (int k = 0; k < os->n_elems; k++) {
-		size_t h = elem_hash(os, &os->elems[k]);
-
-		while (ix.slots[h & ix.mask])
-			h++;
-		ix.slots[h & ix.mask] = k + 1;
-	}
+	for (int k = 0; k < os->n_elems; k++)
+		index_put(&ix, elem_hash(os, &os->elems[k]), k);
 	for (int i = 0; i < ns->n_elems; i++) {
 		for (size_t h = elem_hash(ns, &ns->elems[i]); ix.slots[h & ix.mask]; h++) {
 			int k = ix.slots[h & ix.mask] - 1;
@@ -243,21 +218,27 @@ static int diff_table(const struct nir_table *o, struct nir_table *t,
 
 	td->chain_old = malloc((t->n_chains + 1) * sizeof(int));
 	td->old_chain_kept = calloc(no_chains + 1, sizeof(bool));
-	td->counter_kept = calloc(t->n_counters + 1, sizeof(bool));
+	td->counter_old = malloc((t->n_counters + 1) * sizeof(int));
 	td->old_counter_kept = calloc(no_counters + 1, sizeof(bool));
 	td->set_old = calloc(t->n_sets + 1, sizeof(int));
 	td->old_set_kept = calloc(no_sets + 1, sizeof(bool));
 	td->elem_kept = calloc(t->n_sets + 1, sizeof(bool *));
 	td->old_elem_kept = calloc(no_sets + 1, sizeof(bool *));
-	if (!td->chain_old || !td->old_chain_kept || !td->counter_kept ||
+	if (!td->chain_old || !td->old_chain_kept || !td->counter_old ||
 	    !td->old_counter_kept || !td->set_old || !td->old_set_kept ||
 	    !td->elem_kept || !td->old_elem_kept)
 		return -1;
 	for (int i = 0; i < t->n_chains; i++)
 		td->chain_old[i] = -1;
+	for (int i = 0; i < t->n_counters; i++)
+		td->counter_old[i] = -1;
 	if (o) {
-		diff_chains(o, t, td);
-		diff_counters(o, t, td);
+		pair_by_name(o->chains, o->n_chains, t->chains, t->n_chains,
+			     sizeof(*t->chains), same_chain, td->chain_old,
+			     td->old_chain_kept);
+		pair_by_name(o->counters, o->n_counters, t->counters, t->n_counters,
+			     sizeof(*t->counters), NULL, td->counter_old,
+			     td->old_counter_kept);
 	}
 	return diff_sets(o, t, td);
 }
@@ -326,7 +307,7 @@ static bool table_moves_counts(const struct nir_table *t,
 			       const struct index *ix, const uint64_t *ids)
 {
 	for (int c = 0; c < t->n_counters; c++)
-		if (!td->counter_kept[c] &&
+		if (td->counter_old[c] < 0 &&
 		    index_has_id(ix, ids, counter_flow(t->counters[c].name)))
 			return true;
 	for (int s = 0; s < t->n_sets; s++) {
@@ -398,7 +379,7 @@ void nir_diff_free(struct nir_diff *d)
 			free(td->old_elem_kept[s]);
 		free(td->chain_old);
 		free(td->old_chain_kept);
-		free(td->counter_kept);
+		free(td->counter_old);
 		free(td->old_counter_kept);
 		free(td->set_old);
 		free(td->old_set_kept);

@@ -25,7 +25,7 @@ struct nir_table_diff {
 	int *chain_old;       /* per new chain: the old chain the kernel keeps
 			       * for it (hook unchanged), or -1 */
 	bool *old_chain_kept; /* per old chain */
-	bool *counter_kept;   /* per new counter object */
+	int *counter_old;     /* per new counter object: the same old one, or -1 */
 	bool *old_counter_kept;
 	int *set_old;         /* per new set: the old set it continues, or -1 */
 	bool *old_set_kept;   /* per old set */

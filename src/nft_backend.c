@@ -1428,7 +1428,7 @@ static int fill_table_msgs(struct batch *b, const struct nir_table *o,
 	int i, j;
 
 	for (i = 0; i < t->n_counters; i++)
-		if (!td->counter_kept[i] && add_counter_msg(b, t, &t->counters[i]))
+		if (td->counter_old[i] < 0 && add_counter_msg(b, t, &t->counters[i]))
 			goto oom;
 	for (i = 0; i < t->n_helpers; i++)
 		if (add_helper_msg(b, t, &t->helpers[i]))

@@ -102,7 +102,7 @@ static struct tally count(const struct nir_ruleset *rs, const struct nir_diff *d
 		}
 		for (int i = 0; i < tb->n_counters; i++) {
 			c.counters++;
-			c.counters_kept += td->counter_kept[i];
+			c.counters_kept += td->counter_old[i] >= 0;
 		}
 		for (int s = 0; s < tb->n_sets; s++) {
 			c.sets++;
