@@ -406,7 +406,8 @@ static bool actions_need_inet(const struct flow_action *a, int n)
 }
 
 /* Bridge-family conntrack can carry a flow set that needs nothing of the
- * inet hooks. */
+ * inet hooks (a destination rewrite counts as NAT: its delivery is
+ * br_netfilter's bridged DNAT, docs/nat.md). */
 static bool bridge_ct_fits(const struct compiler *c)
 {
 	if (!c->in->has_bridge_ct || local_managed(c))
@@ -415,14 +416,19 @@ static bool bridge_ct_fits(const struct compiler *c)
 		const struct flow *f = c->in->flows[i].flow;
 
 		if (flow_find_match(f, F_DPI_PROTO) || flow_find_match(f, F_DPI_HOST) ||
-		    actions_need_inet(f->actions, f->n_actions))
+		    actions_need_inet(f->actions, f->n_actions) || rewrites_ip_dst(f))
 			return false;
 	}
 	for (int g = 0; g < c->in->n_groups; g++)
-		for (int b = 0; b < c->in->groups[g].n_buckets; b++)
-			if (actions_need_inet(c->in->groups[g].buckets[b].actions,
-					      c->in->groups[g].buckets[b].n_actions))
+		for (int b = 0; b < c->in->groups[g].n_buckets; b++) {
+			const struct ofgroup_bucket *bk = &c->in->groups[g].buckets[b];
+			struct flow pseudo = { .n_actions = bk->n_actions,
+					       .actions = bk->actions };
+
+			if (actions_need_inet(bk->actions, bk->n_actions) ||
+			    rewrites_ip_dst(&pseudo))
 				return false;
+		}
 	return true;
 }
 
