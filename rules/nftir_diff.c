@@ -32,21 +32,25 @@ static uint64_t mix(uint64_t h)
 	return h;
 }
 
+/* Elements of a counting set are one per flow; the other sets hold one
+ * element per key in the kernel, whichever flows share it. */
 static uint64_t elem_hash(const struct nir_set *set, const struct nir_set_elem *e)
 {
-	uint64_t h = 0xcbf29ce484222325ULL ^ mix(e->flow_id);
+	uint64_t h = 0xcbf29ce484222325ULL ^ (set->counters ? mix(e->flow_id) : 0);
 
 	for (int i = 0; i < set->key_len; i++)
 		h = (h ^ e->key[i]) * 0x100000001b3ULL;
 	return mix(h);
 }
 
-/* The same element: same key and flow, and for a verdict map the same
- * chain (a kept element keeps its statistics and its "f<id>" comment). */
+/* The same element: same key, and the same flow in a counting set (a kept
+ * element keeps its statistics and its "f<id>" comment), the same chain in
+ * a verdict map. */
 static bool same_elem(const struct nir_set *set, const struct nir_set_elem *a,
 		      const struct nir_set_elem *b)
 {
-	return a->flow_id == b->flow_id && !memcmp(a->key, b->key, set->key_len) &&
+	return !memcmp(a->key, b->key, set->key_len) &&
+	       (!set->counters || a->flow_id == b->flow_id) &&
 	       (!set->vmap || !strcmp(a->chain, b->chain));
 }
 
@@ -155,11 +159,65 @@ static void pair_by_name(const void *old, int n_old, const void *new, int n_new,
 	free(ix.slots);
 }
 
+/* The first of 'els' (an index over them by elem_hash) with e's key, or -1. */
+static int first_with_key(const struct index *ix, const struct nir_set *set,
+			  const struct nir_set_elem *els, const struct nir_set_elem *e)
+{
+	int first = -1;
+
+	for (size_t h = elem_hash(set, e); ix->slots[h & ix->mask]; h++) {
+		int k = ix->slots[h & ix->mask] - 1;
+
+		if (!memcmp(els[k].key, e->key, set->key_len) && (first < 0 || k < first))
+			first = k;
+	}
+	return first;
+}
+
+/* A set without counters holds one kernel element per key, though several
+ * flows may share the key (pre-pass copies of flows that differ only in
+ * what the pre-pass does not test).  Its first element with a key stands
+ * for the kernel's; the others are neither deleted nor added on their own. */
+static int diff_shared_keys(const struct nir_set *os, const struct nir_set *ns,
+			    bool *old_kept, bool *kept)
+{
+	struct index oix, nix;
+	int ret = -1;
+
+	if (index_init(&oix, os->n_elems))
+		return -1;
+	if (index_init(&nix, ns->n_elems))
+		goto out;
+	for (int k = 0; k < os->n_elems; k++)
+		index_put(&oix, elem_hash(os, &os->elems[k]), k);
+	for (int i = 0; i < ns->n_elems; i++)
+		index_put(&nix, elem_hash(ns, &ns->elems[i]), i);
+	for (int k = 0; k < os->n_elems; k++) {
+		int f = first_with_key(&nix, ns, ns->elems, &os->elems[k]);
+
+		old_kept[k] = first_with_key(&oix, os, os->elems, &os->elems[k]) != k ||
+			      (f >= 0 && same_elem(os, &os->elems[k], &ns->elems[f]));
+	}
+	for (int i = 0; i < ns->n_elems; i++) {
+		int f = first_with_key(&oix, os, os->elems, &ns->elems[i]);
+
+		kept[i] = first_with_key(&nix, ns, ns->elems, &ns->elems[i]) != i ||
+			  (f >= 0 && same_elem(ns, &os->elems[f], &ns->elems[i]));
+	}
+	ret = 0;
+	free(nix.slots);
+out:
+	free(oix.slots);
+	return ret;
+}
+
 static int diff_elems(const struct nir_set *os, const struct nir_set *ns,
 		      bool *old_kept, bool *kept)
 {
 	struct index ix;
 
+	if (!ns->counters)
+		return diff_shared_keys(os, ns, old_kept, kept);
 	if (index_init(&ix, os->n_elems))
 		return -1;
 	for (int k = 0; k < os->n_elems; k++)

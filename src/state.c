@@ -987,6 +987,24 @@ static bool sets_have_room(const struct nir_ruleset *rs,
 	return true;
 }
 
+/* A set without counters (a pre-pass copy) has one kernel element per key
+ * however many flows share it: a change to a key another flow shares takes
+ * the full reload, whose diff knows (nftir_diff.c). */
+static bool touches_shared_key(const struct nir_ruleset *rs,
+			       const struct set_change *ch, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const struct nir_set *set = &rs->tables[ch[i].table].sets[ch[i].set];
+		int same = 0;
+
+		for (int k = 0; !set->counters && k < set->n_elems; k++)
+			same += !memcmp(set->elems[k].key, ch[i].elem.key, set->key_len);
+		if (ch[i].add ? same > 0 : same > 1)
+			return true;
+	}
+	return false;
+}
+
 int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 		   int n_del, struct flow *add, int n_add,
 		   const struct st_flow *keep, char **err)
@@ -1022,8 +1040,8 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 					     keep ? keep[i].created_ms : st_now_ms(),
 					     add[i] };
 	}
-	if (!sets_have_room(b->loaded, ch, n))
-		goto out; /* a set re-created larger: a full reload does it */
+	if (!sets_have_room(b->loaded, ch, n) || touches_shared_key(b->loaded, ch, n))
+		goto out; /* a full reload does it */
 	if (keep)
 		carry_elem_counters(b->loaded, ch, n);
 	if (n && nft_change_elems(b->loaded, ch, n, nerr, sizeof(nerr))) {
