@@ -751,12 +751,24 @@ fail:
 	return NULL;
 }
 
+/* Adds a change, once: chain copies that share one set (add_set found it
+ * identical) each record it, and a second delete of the same element would
+ * fail the transaction. */
 static int push_change(struct set_change **changes, int *n,
 		       const struct set_record *r, bool add,
 		       const struct nir_set_elem *e)
 {
-	struct set_change *c = realloc(*changes, (*n + 1) * sizeof(*c));
+	struct set_change *c;
 
+	for (int i = 0; i < *n; i++) {
+		const struct set_change *o = &(*changes)[i];
+
+		if (o->table == r->nir_table && o->set == r->set && o->add == add &&
+		    o->elem.flow_id == e->flow_id &&
+		    !memcmp(o->elem.key, e->key, sizeof(e->key)))
+			return 0;
+	}
+	c = realloc(*changes, (*n + 1) * sizeof(*c));
 	if (!c)
 		return -1;
 	*changes = c;

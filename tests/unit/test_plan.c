@@ -183,8 +183,64 @@ out:
 	free_table(&t);
 }
 
+/* The LOCAL port's flows (tests/netns/flows/local-br1.flows): the pre-pass
+ * and pipeline copies of the priority-100 group share sets, and deleting a
+ * member must delete each of its elements once (a second delete of the
+ * same element fails the whole transaction). */
+static void check_shared_set_delete(void)
+{
+	static const char *const text[] = {
+		"table=0,priority=10,arp,actions=normal",
+		"table=0,priority=100,tcp,tp_dst=5001,in_port=LOCAL,actions=ct(commit),output:3",
+		"table=0,priority=100,udp,tp_dst=6001,in_port=LOCAL,actions=ct(commit),output:3",
+		"table=0,priority=100,ip,in_port=3,ct_state=-trk,actions=ct(table=1)",
+		"table=0,priority=1,actions=drop",
+		"table=1,priority=100,ct_state=+trk+est,ip,actions=LOCAL",
+		"table=1,priority=1,actions=drop",
+	};
+	const char *name = "plan_deletes_shared_set_element_once";
+	static const struct compile_port p3[] = { { "p3", 3 } };
+	struct table_input t = { 0 };
+	struct compile_input in = { .bridge = "br1", .n_ports = 1, .ports = p3,
+				    .bridge_mac = { 2, 0, 0, 0, 0, 0xfe } };
+	struct compile_plan *plan = NULL;
+	struct set_change *ch = NULL;
+	struct nir_ruleset rs = { 0 };
+	int n = 0, dup = 0;
+	char *err;
+
+	for (int i = 0; i < (int)(sizeof(text) / sizeof(text[0])); i++)
+		add(&t, text[i], (uint64_t)i + 1);
+	in.n_flows = t.n;
+	in.flows = t.cf;
+	err = brflow_compile_plan(&in, &rs, &plan);
+	if (err || compile_plan_change(plan, &rs, &t.cf[1], false, &ch, &n) || !n) {
+		printf("not ok - %s: %s\n", name, err ? err : "no element changes planned");
+		failures++;
+		free(err);
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < i; k++)
+			dup += ch[i].table == ch[k].table && ch[i].set == ch[k].set &&
+			       ch[i].add == ch[k].add &&
+			       !memcmp(&ch[i].elem, &ch[k].elem, sizeof(ch[i].elem));
+	if (dup) {
+		printf("not ok - %s: %d of %d changes repeat another\n", name, dup, n);
+		failures++;
+	} else {
+		printf("ok - %s\n", name);
+	}
+out:
+	free(ch);
+	compile_plan_free(plan);
+	nir_ruleset_free(&rs);
+	free_table(&t);
+}
+
 int main(void)
 {
+	check_shared_set_delete();
 	check_add("plan_add_host_to_group",
 		  "table=1,priority=70,ct_state=+trk+new,tcp,in_port=2,nw_src=10.0.0.8,tp_dst=8080,actions=ct(commit),normal",
 		  true);
