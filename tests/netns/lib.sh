@@ -458,16 +458,20 @@ check_ovs_http() {
 
 # ---------------------------------------------------------------- long-lived TCP connections
 
-declare -A BF_CONN_FD
+declare -A BF_CONN_FD BF_CONN_PIDS
 
 # conn_open NAME SRC DST IP PORT: a TCP connection from host SRC to host DST kept open;
-# lines written with conn_send arrive in $BF_DIR/NAME.out on DST.
+# lines written with conn_send arrive in $BF_DIR/NAME.out on DST.  nc -l keeps its
+# listening socket (SO_REUSEPORT) while it serves, so a second connection to the same
+# port of the same host could queue on that socket and never be accepted: conn_close the
+# first one before opening another there.
 conn_open() {
 	local name=$1 src=$2 dst=$3 ip=$4 port=$5 fam fd
 	fam=$(fam_of "$ip")
 	mkfifo "$BF_DIR/$name.fifo" || return 1
 	: >"$BF_DIR/$name.out"
 	bf_bg "$(hns "$dst")" "$BF_DIR/$name.out" timeout 250 nc "$fam" -n -l "$port"
+	BF_CONN_PIDS[$name]=$BF_LAST
 	wait_until 5 listening "$(hns "$dst")" t "$port" || return 1
 	# read-write open never blocks, so the client's open of the fifo cannot hang either
 	exec {fd}<>"$BF_DIR/$name.fifo"
@@ -475,12 +479,24 @@ conn_open() {
 	ip netns exec "$(hns "$src")" timeout 250 nc "$fam" -n "$ip" "$port" \
 		<"$BF_DIR/$name.fifo" >"$BF_DIR/$name.cli" 2>&1 &
 	BF_BG+=($!)
+	BF_CONN_PIDS[$name]+=" $!"
 	wait_until 5 conn_established "$(hns "$src")" "$ip" "$port"
 }
 
 conn_established() {
 	[ -n "$(ip netns exec "$1" ss -Htn state established "dst = [$2]:$3" 2>/dev/null)" ] ||
 		[ -n "$(ip netns exec "$1" ss -Htn state established "dst = $2:$3" 2>/dev/null)" ]
+}
+
+# conn_close NAME: ends both sides of a conn_open connection (their processes, by PID).
+conn_close() {
+	local pid fd=${BF_CONN_FD[$1]:-}
+	for pid in ${BF_CONN_PIDS[$1]:-}; do
+		bf_kill "$pid"
+	done
+	[ -n "$fd" ] && exec {fd}>&-
+	unset "BF_CONN_PIDS[$1]" "BF_CONN_FD[$1]"
+	return 0
 }
 
 # conn_send NAME TEXT [WAIT]: writes a line; 0 if it arrives within WAIT (default 5) s.
