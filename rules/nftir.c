@@ -411,8 +411,8 @@ static void print_set(const struct nir_set *set, FILE *out)
 	fprintf(out, "\tset %s {\n\t\ttype ", set->name);
 	print_set_key(set, out);
 	fputs(set->vmap ? " : verdict\n" : "\n", out);
-	if (set->counters)
-		fputs("\t\tcounter\n", out);
+	if (set->size)
+		fprintf(out, "\t\tsize %d\n", set->size);
 	if (set->n_elems) {
 		fputs("\t\telements = { ", out);
 		for (int i = 0; i < set->n_elems; i++) {
@@ -422,6 +422,15 @@ static void print_set(const struct nir_set *set, FILE *out)
 		fputs(" }\n", out);
 	}
 	fputs("\t}\n", out);
+	if (!set->counters)
+		return;
+	/* the flows' statistics, filled by the lookup rule (nftir.h) */
+	fprintf(out, "\tset %s%s {\n\t\ttype ", set->name, NIR_STATS_SUFFIX);
+	print_set_key(set, out);
+	fputs("\n", out);
+	if (set->size)
+		fprintf(out, "\t\tsize %d\n", set->size);
+	fputs("\t\tflags dynamic\n\t\tcounter\n\t}\n", out);
 }
 
 static void print_mark_set(const struct nir_stmt *s, FILE *out)
@@ -530,11 +539,18 @@ static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
 				s->u.queue.bypass && s->u.queue.fanout ? "," : "",
 				s->u.queue.fanout ? "fanout" : "");
 		break;
-	case NIR_LOOKUP:
-		print_set_key(&t->sets[s->u.lookup.set], out);
-		fprintf(out, " %s@%s", t->sets[s->u.lookup.set].vmap ? "vmap " : "",
-			t->sets[s->u.lookup.set].name);
+	case NIR_LOOKUP: {
+		const struct nir_set *set = &t->sets[s->u.lookup.set];
+
+		print_set_key(set, out);
+		fprintf(out, " %s@%s", set->vmap ? "vmap " : "", set->name);
+		if (set->counters) {
+			fprintf(out, " update @%s%s { ", set->name, NIR_STATS_SUFFIX);
+			print_set_key(set, out);
+			fputs(" }", out);
+		}
 		break;
+	}
 	case NIR_VERDICT:
 		fputs(verdicts[s->u.verdict.code], out);
 		if (s->u.verdict.code == NIR_JUMP || s->u.verdict.code == NIR_GOTO)

@@ -171,9 +171,15 @@ struct nir_counter {
  * of some fields become one rule that looks the packet's key up here.
  * Each key field is loaded into the next 32-bit registers (a field shorter
  * than 4 bytes is padded to 4, as nftables concatenations are), masked if
- * 'masked'.  Elements carry a counter (when 'counters') and the id of the
- * flow they stand for, as element user data, so statistics stay per flow. */
+ * 'masked'.  Elements carry the id of the flow they stand for, as element
+ * user data.  A set with 'counters' keeps per-flow statistics in a second,
+ * dynamic set of the same key type (NIR_STATS_SUFFIX): the lookup rule adds
+ * a key there, with its counter, the first time a packet matches it.  A
+ * counter in every element would cost the kernel a per-cpu allocation per
+ * element at load time (100 000 flows: most of the load); this way only keys
+ * that see traffic pay, and they pay in the packet path once. */
 #define NIR_SET_MAX_FIELDS 8
+#define NIR_STATS_SUFFIX "_stats"
 #define NIR_SET_KEY_MAX 64
 
 struct nir_set_field {
@@ -185,7 +191,7 @@ struct nir_set_field {
 struct nir_set_elem {
 	uint8_t key[NIR_SET_KEY_MAX];
 	uint64_t flow_id;
-	uint64_t packets, bytes; /* initial counter values */
+	uint64_t packets, bytes; /* initial statistics (the stats set's element) */
 	char chain[64];          /* verdict maps: goto this chain */
 };
 
@@ -194,13 +200,14 @@ struct nir_set {
 	int n_fields;
 	struct nir_set_field fields[NIR_SET_MAX_FIELDS];
 	int key_len;             /* bytes: the padded fields' sum */
-	bool counters;
+	bool counters;           /* statistics in set <name>NIR_STATS_SUFFIX */
 	bool vmap;               /* a verdict map: a found key goes to its
 				  * element's chain (a flow's own actions) */
 	int n_elems, cap_elems;
 	struct nir_set_elem *elems;
-	int size;                /* the kernel's element limit; 0: none
-				  * (nir_diff_build chooses it) */
+	int size;                /* the kernel's element limit, of the stats
+				  * set too; 0: none (nir_diff_build chooses
+				  * it, never 0 for a set with counters) */
 };
 
 /* A conntrack helper object: "ftp" for TCP, "tftp" for UDP... */

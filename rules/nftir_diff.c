@@ -96,9 +96,15 @@ bool nir_set_room(const struct nir_set *set, int n_more)
 	return !set->size || set->n_elems + n_more <= set->size;
 }
 
+/* A set with counters always has a size: its stats set gets the same one,
+ * and a dynamic set needs a limit (it never holds more keys than the set). */
 static int fresh_size(const struct nir_set *set)
 {
-	return set->n_elems >= NIR_SET_SIZED_MIN ? 2 * set->n_elems : 0;
+	if (set->n_elems >= NIR_SET_SIZED_MIN)
+		return 2 * set->n_elems;
+	if (!set->counters)
+		return 0;
+	return 2 * set->n_elems > NIR_STATS_SIZE_MIN ? 2 * set->n_elems : NIR_STATS_SIZE_MIN;
 }
 
 /* ---- the diff ---- */

@@ -19,6 +19,8 @@
  * while 100 000 elements go in.  The size is a limit too: adding past it
  * needs the set re-created, which nir_set_room tells. */
 #define NIR_SET_SIZED_MIN 1024
+/* The size of a smaller set with counters (see fresh_size). */
+#define NIR_STATS_SIZE_MIN 256
 
 struct nir_table_diff {
 	int old;              /* the same table in the old ruleset, or -1 */

@@ -497,6 +497,34 @@ static int build_map_mark(struct nftnl_rule *r, const struct nir_stmt *s,
 }
 
 /* The key fields into consecutive 32-bit registers, then the lookup. */
+/* Set i of t has id base + n_maps + i; its stats set base + n_maps +
+ * n_sets + i. */
+static uint32_t stats_set_id(const struct build_ctx *ctx, int set)
+{
+	return ctx->set_id_base + (uint32_t)(ctx->t->n_maps + ctx->t->n_sets + set);
+}
+
+/* "update @<set>_stats { key }": the key the lookup just found (still in
+ * the registers from reg 1) gets an element of the stats set, whose
+ * counter the kernel clones from the set's, or counts in the one it has.
+ * The stats set is as large as the set, and brflowd deletes a key's
+ * statistics with the key, so the update cannot fail for want of room. */
+static int build_stats_update(struct nftnl_rule *r, const struct build_ctx *ctx,
+			      int set)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("dynset");
+	char name[80];
+
+	if (!e)
+		return -1;
+	snprintf(name, sizeof(name), "%s%s", ctx->t->sets[set].name, NIR_STATS_SUFFIX);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, stats_set_id(ctx, set));
+	return rule_add(r, e);
+}
+
 static int build_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
 			const struct build_ctx *ctx)
 {
@@ -531,7 +559,9 @@ static int build_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
 	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID,
 			   ctx->set_id_base + (uint32_t)ctx->t->n_maps +
 			   (uint32_t)s->u.lookup.set);
-	return rule_add(r, e);
+	if (rule_add(r, e))
+		return -1;
+	return set->counters ? build_stats_update(r, ctx, s->u.lookup.set) : 0;
 }
 
 /* "src [!=] @set": a lookup without a destination register only tests
@@ -1092,8 +1122,47 @@ static int elem_set_flow(struct nftnl_set_elem *e, uint64_t flow_id)
 	return ret;
 }
 
-/* One element: its key, its counter (when the set counts), and the flow it
- * stands for as user data. */
+/* The stats set of 'set' (nftir.h): dynamic, the same key and size, a
+ * counter for every element. */
+static struct nftnl_set *stats_set_alloc(const struct nir_table *t,
+					 const struct nir_set *set, uint32_t id)
+{
+	struct nftnl_set *s = set_alloc(t, set, id);
+	char name[80];
+
+	if (!s)
+		return NULL;
+	snprintf(name, sizeof(name), "%s%s", set->name, NIR_STATS_SUFFIX);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_EVAL);
+	return s;
+}
+
+/* An element of a set's stats set: its key and, when 'counts', a counter
+ * starting from the element's statistics (else the set's fresh one). */
+static int stats_elem_add(struct nftnl_set *s, const struct nir_set *set,
+			  const struct nir_set_elem *el, bool counts)
+{
+	struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	struct nftnl_expr *c;
+
+	if (!e)
+		return -1;
+	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el->key, (uint32_t)set->key_len);
+	if (counts) {
+		c = counter_expr(el->packets, el->bytes);
+		if (!c) {
+			nftnl_set_elem_free(e);
+			return -1;
+		}
+		nftnl_set_elem_add_expr(e, c);
+	}
+	nftnl_set_elem_add(s, e);
+	return 0;
+}
+
+/* One element: its key, its verdict (maps), and the flow it stands for as
+ * user data (its statistics live in the stats set). */
 static int set_elem_add(struct nftnl_set *s, const struct nir_set *set,
 			const struct nir_set_elem *el, bool with_data)
 {
@@ -1105,17 +1174,6 @@ static int set_elem_add(struct nftnl_set *s, const struct nir_set *set,
 	if (with_data && set->vmap) {
 		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
 		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el->chain);
-	}
-	/* a fresh element gets the set's counter; an explicit one (a
-	 * percpu allocation more) only to carry statistics over */
-	if (with_data && set->counters && (el->packets || el->bytes)) {
-		struct nftnl_expr *c = counter_expr(el->packets, el->bytes);
-
-		if (!c) {
-			nftnl_set_elem_free(e);
-			return -1;
-		}
-		nftnl_set_elem_add_expr(e, c);
 	}
 	if (with_data && el->flow_id && elem_set_flow(e, el->flow_id)) {
 		nftnl_set_elem_free(e);
@@ -1171,25 +1229,96 @@ static int set_elems_msgs(struct batch *b, const struct nir_table *t,
 	return s ? elems_msg_send(b, t, s, add, "set", set->name) : 0;
 }
 
+/* The stats set's side of adding (or deleting) the set's elements that
+ * 'skip' does not mark.  Added elements that bring statistics (carried
+ * from the flows' previous elements) get them as their counter; the rest
+ * get theirs when a packet first matches.  A deleted element's statistics
+ * go too, whether a packet made them or not: an add without NLM_F_EXCL
+ * succeeds either way, and the delete that follows in the same message
+ * order then always finds the key. */
+static int stats_elems_msgs(struct batch *b, const struct nir_table *t,
+			    const struct nir_set *set, uint32_t id,
+			    const bool *skip, bool add)
+{
+	struct nftnl_set *s = NULL, *del = NULL;
+	int in_msg = 0;
+
+	for (int i = 0; i <= set->n_elems; i++) {
+		const struct nir_set_elem *el = &set->elems[i];
+
+		if (i < set->n_elems) {
+			if ((skip && skip[i]) || (add && !el->packets && !el->bytes))
+				continue;
+			if (!s && !(s = stats_set_alloc(t, set, id)))
+				goto oom;
+			if (!add && !del && !(del = stats_set_alloc(t, set, id)))
+				goto oom;
+			if (stats_elem_add(s, set, el, add) ||
+			    (del && stats_elem_add(del, set, el, false)))
+				goto oom;
+			if (++in_msg < SET_ELEMS_PER_MSG)
+				continue;
+		}
+		if (!s)
+			break;
+		in_msg = 0;
+		if (elems_msg_send(b, t, s, true, "stats set", set->name)) {
+			s = NULL;
+			goto oom;
+		}
+		s = NULL;
+		if (del && elems_msg_send(b, t, del, false, "stats set", set->name)) {
+			del = NULL;
+			goto oom;
+		}
+		del = NULL;
+	}
+	return 0;
+oom:
+	if (s)
+		nftnl_set_free(s);
+	if (del)
+		nftnl_set_free(del);
+	return -1;
+}
+
+static int add_stats_set_msgs(struct batch *b, const struct nir_table *t,
+			      const struct nir_set *set, uint32_t id)
+{
+	struct nftnl_set *s = stats_set_alloc(t, set, id);
+	struct nftnl_expr *c = counter_expr(0, 0);
+	struct nlmsghdr *nlh;
+
+	if (!s || !c)
+		goto oom;
+	nftnl_set_add_expr(s, c);
+	c = NULL;
+	nlh = batch_msg(b, NFT_MSG_NEWSET, nfproto(t->family), NLM_F_CREATE);
+	if (!nlh)
+		goto oom;
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_end_msg(b, "set %s %s/%s%s", family_str(t->family), t->name,
+		      set->name, NIR_STATS_SUFFIX);
+	return stats_elems_msgs(b, t, set, id, NULL, true);
+oom:
+	if (s)
+		nftnl_set_free(s);
+	if (c)
+		nftnl_expr_free(c);
+	return -1;
+}
+
 /* The set, and its elements unless it is a verdict map (whose elements
- * name chains: they follow the chains). */
+ * name chains: they follow the chains); then its stats set. */
 static int add_set_msgs(struct batch *b, const struct nir_table *t,
-			const struct nir_set *set, uint32_t id)
+			const struct nir_set *set, uint32_t id, uint32_t stats_id)
 {
 	struct nftnl_set *s = set_alloc(t, set, id);
 	struct nlmsghdr *nlh;
 
 	if (!s)
 		return -1;
-	if (set->counters) {
-		struct nftnl_expr *c = counter_expr(0, 0);
-
-		if (!c) {
-			nftnl_set_free(s);
-			return -1;
-		}
-		nftnl_set_add_expr(s, c);
-	}
 	nlh = batch_msg(b, NFT_MSG_NEWSET, nfproto(t->family), NLM_F_CREATE);
 	if (!nlh) {
 		nftnl_set_free(s);
@@ -1199,7 +1328,9 @@ static int add_set_msgs(struct batch *b, const struct nir_table *t,
 	nftnl_set_free(s);
 	batch_end_msg(b, "set %s %s/%s", family_str(t->family), t->name,
 		      set->name);
-	return set->vmap ? 0 : set_elems_msgs(b, t, set, id, NULL, true);
+	if (!set->vmap && set_elems_msgs(b, t, set, id, NULL, true))
+		return -1;
+	return set->counters ? add_stats_set_msgs(b, t, set, stats_id) : 0;
 }
 
 static int nf_hook(enum nir_hook h)
@@ -1380,9 +1511,15 @@ static int take_apart_msgs(struct batch *b, const struct nir_table *o,
 	for (int k = 0; k < o->n_sets; k++) {
 		const struct nir_set *set = &o->sets[k];
 
+		char stats[80];
+
+		snprintf(stats, sizeof(stats), "%s%s", set->name, NIR_STATS_SUFFIX);
 		if (td->old_set_kept[k] ?
-		    set_elems_msgs(b, o, set, 0, td->old_elem_kept[k], false) :
-		    del_named_msg(b, o, NFT_MSG_DELSET, set->name, 0))
+		    (set_elems_msgs(b, o, set, 0, td->old_elem_kept[k], false) ||
+		     (set->counters &&
+		      stats_elems_msgs(b, o, set, 0, td->old_elem_kept[k], false))) :
+		    (del_named_msg(b, o, NFT_MSG_DELSET, set->name, 0) ||
+		     (set->counters && del_named_msg(b, o, NFT_MSG_DELSET, stats, 0))))
 			return -1;
 	}
 	for (int k = 0; k < o->n_maps; k++)
@@ -1440,8 +1577,11 @@ static int fill_table_msgs(struct batch *b, const struct nir_table *o,
 		const struct nir_set *set = &t->sets[i];
 
 		if (td->set_old[i] < 0 ?
-		    add_set_msgs(b, t, set, set_ids + (uint32_t)i) :
-		    (!set->vmap && set_elems_msgs(b, t, set, 0, td->elem_kept[i], true)))
+		    add_set_msgs(b, t, set, set_ids + (uint32_t)i,
+				 stats_set_id(ctx, i)) :
+		    ((!set->vmap && set_elems_msgs(b, t, set, 0, td->elem_kept[i], true)) ||
+		     (set->counters &&
+		      stats_elems_msgs(b, t, set, 0, td->elem_kept[i], true))))
 			goto oom;
 	}
 	for (i = 0; i < t->n_flowtables; i++)
@@ -1483,7 +1623,7 @@ static int table_msgs(struct batch *b, const struct nir_ruleset *old,
 	struct build_ctx ctx = { .t = t, .set_id_base = b->set_id };
 	const struct nir_table *o = td->old >= 0 ? &old->tables[td->old] : NULL;
 
-	b->set_id += (uint32_t)(t->n_maps + t->n_sets);
+	b->set_id += (uint32_t)(t->n_maps + 2 * t->n_sets); /* sets, stats sets */
 	if (o ? take_apart_msgs(b, o, td) :
 	    (add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE) ||
 	     add_table_msg(b, t->family, t->name, NFT_MSG_DELTABLE) ||
@@ -1560,8 +1700,15 @@ int nft_change_elems(const struct nir_ruleset *rs, const struct set_change *ch,
 	for (int i = 0; i < n; i++) {
 		const struct nir_table *t = &rs->tables[ch[i].table];
 
-		if (set_elems_msg(&b, t, &t->sets[ch[i].set], 0, &ch[i].elem, 1,
-				  ch[i].add))
+		const struct nir_set *set = &t->sets[ch[i].set];
+		struct nir_set one = *set;
+
+		if (set_elems_msg(&b, t, set, 0, &ch[i].elem, 1, ch[i].add))
+			goto oom;
+		/* the stats set's side of it, for this element alone */
+		one.n_elems = 1;
+		one.elems = (struct nir_set_elem *)&ch[i].elem;
+		if (set->counters && stats_elems_msgs(&b, t, &one, 0, NULL, ch[i].add))
 			goto oom;
 	}
 	return batch_finish(&b, err, errlen);
@@ -1725,21 +1872,32 @@ static int udata_elem_cb(const struct nftnl_udata *attr, void *data)
 }
 
 /* The element's comment names its flow ("f<id>", see elem_set_flow). */
-static int elem_cb(struct nftnl_set_elem *e, void *data)
+static const char *elem_flow(struct nftnl_set_elem *e)
 {
-	struct counter_walk *w = data;
 	const struct nftnl_udata *attr[NFTNL_UDATA_SET_ELEM_MAX + 1] = { 0 };
-	uint64_t pb[3] = { 0 };
 	uint32_t len = 0;
 	const void *ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
 	const char *name;
 
 	if (!ud || nftnl_udata_parse(ud, len, udata_elem_cb, attr) < 0 ||
 	    !attr[NFTNL_UDATA_SET_ELEM_COMMENT])
-		return 0;
+		return NULL;
 	name = nftnl_udata_get(attr[NFTNL_UDATA_SET_ELEM_COMMENT]);
+	return memchr(name, '\0', nftnl_udata_len(attr[NFTNL_UDATA_SET_ELEM_COMMENT])) ?
+	       name : NULL;
+}
+
+/* An element that counts itself (a ruleset of an older brflowd). */
+static int elem_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct counter_walk *w = data;
+	uint64_t pb[3] = { 0 };
+	const char *name = elem_flow(e);
+
+	if (!name)
+		return 0;
 	nftnl_set_elem_expr_foreach(e, elem_counter_cb, pb);
-	if (pb[2] && memchr(name, '\0', nftnl_udata_len(attr[NFTNL_UDATA_SET_ELEM_COMMENT])))
+	if (pb[2])
 		w->fn(name, pb[0], pb[1], w->arg);
 	return 0;
 }
@@ -1763,13 +1921,128 @@ static int elems_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* A set's keys with the flows they stand for, sorted by key: what turns
+ * the elements of its stats set into flow statistics. */
+struct key_flow {
+	uint8_t key[NIR_SET_KEY_MAX];
+	uint32_t len;
+	char flow[24];
+};
+
+struct key_flows {
+	int n, cap;
+	struct key_flow *kf;
+	struct counter_walk *w;
+	bool oom;
+};
+
+static int key_flow_cmp(const void *a, const void *b)
+{
+	const struct key_flow *x = a, *y = b;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->key, y->key, x->len);
+}
+
+static int key_flow_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct key_flows *k = data;
+	const char *name = elem_flow(e);
+	uint32_t len = 0;
+	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+	struct key_flow *kf;
+
+	if (!name || !key || len > NIR_SET_KEY_MAX || strlen(name) >= sizeof(kf->flow))
+		return 0;
+	if (k->n == k->cap) {
+		int cap = k->cap ? 2 * k->cap : 1024;
+		void *p = realloc(k->kf, (size_t)cap * sizeof(*k->kf));
+
+		if (!p) {
+			k->oom = true;
+			return -1;
+		}
+		k->kf = p;
+		k->cap = cap;
+	}
+	kf = &k->kf[k->n++];
+	memset(kf, 0, sizeof(*kf));
+	memcpy(kf->key, key, len);
+	kf->len = len;
+	strcpy(kf->flow, name);
+	return 0;
+}
+
+static int stats_elem_cb(struct nftnl_set_elem *e, void *data)
+{
+	struct key_flows *k = data;
+	struct key_flow probe = { 0 }, *kf;
+	uint64_t pb[3] = { 0 };
+	uint32_t len = 0;
+	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &len);
+
+	if (!key || len > NIR_SET_KEY_MAX)
+		return 0;
+	memcpy(probe.key, key, len);
+	probe.len = len;
+	kf = bsearch(&probe, k->kf, (size_t)k->n, sizeof(*kf), key_flow_cmp);
+	nftnl_set_elem_expr_foreach(e, elem_counter_cb, pb);
+	if (kf && pb[2])
+		k->w->fn(kf->flow, pb[0], pb[1], k->w->arg);
+	return 0;
+}
+
+static bool has_name(const struct set_names *sn, const char *name)
+{
+	for (int i = 0; i < sn->n; i++)
+		if (!strcmp(sn->names[i], name))
+			return true;
+	return false;
+}
+
+static bool is_stats_set(const char *name)
+{
+	size_t n = strlen(name), k = strlen(NIR_STATS_SUFFIX);
+
+	return n > k && !strcmp(name + n - k, NIR_STATS_SUFFIX);
+}
+
+/* The statistics of set 'name' of table 'table': from its stats set,
+ * joined with the set's elements by key, or (an older brflowd's set) from
+ * its elements' own counters. */
+static int read_set_counters(enum nir_family family, const char *table,
+			     const char *name, const struct set_names *sn,
+			     struct counter_walk *w)
+{
+	struct key_flows k = { .w = w };
+	struct elem_walk kw = { key_flow_cb, &k }, sw = { stats_elem_cb, &k };
+	struct elem_walk ew = { elem_cb, w };
+	char stats[80];
+	int ret;
+
+	snprintf(stats, sizeof(stats), "%s%s", name, NIR_STATS_SUFFIX);
+	if (!has_name(sn, stats))
+		return dump_run(family, NFT_MSG_GETSETELEM, table, name, elems_cb, &ew);
+	ret = dump_run(family, NFT_MSG_GETSETELEM, table, name, elems_cb, &kw);
+	if (!ret && k.oom) {
+		errno = ENOMEM;
+		ret = -1;
+	}
+	if (!ret) {
+		qsort(k.kf, (size_t)k.n, sizeof(*k.kf), key_flow_cmp);
+		ret = dump_run(family, NFT_MSG_GETSETELEM, table, stats, elems_cb, &sw);
+	}
+	free(k.kf);
+	return ret;
+}
+
 /* Counter objects, then the counters of set elements (the optimiser's
  * sets: each element stands for one flow and names it in its comment). */
 int nft_read_counters(enum nir_family family, const char *name,
 		      nft_counter_fn fn, void *arg, char *err, size_t errlen)
 {
 	struct counter_walk w = { fn, arg };
-	struct elem_walk ew = { elem_cb, &w };
 	struct set_names sn = { 0 };
 	int ret = -1;
 
@@ -1777,8 +2050,8 @@ int nft_read_counters(enum nir_family family, const char *name,
 	    dump_run(family, NFT_MSG_GETSET, name, NULL, set_name_cb, &sn))
 		goto out;
 	for (int i = 0; i < sn.n; i++)
-		if (dump_run(family, NFT_MSG_GETSETELEM, name, sn.names[i],
-			     elems_cb, &ew))
+		if (!is_stats_set(sn.names[i]) &&
+		    read_set_counters(family, name, sn.names[i], &sn, &w))
 			goto out;
 	ret = 0;
 out:
@@ -1824,7 +2097,8 @@ int nft_read_elem_counter(const struct nir_ruleset *rs, const struct set_change 
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
 		goto out;
 	portid = mnl_socket_get_portid(nl);
-	s = set_alloc(t, set, 0);
+	/* the flow's statistics are its key's element in the stats set */
+	s = set->counters ? stats_set_alloc(t, set, 0) : set_alloc(t, set, 0);
 	if (!s || set_elem_add(s, set, &ch->elem, false)) {
 		if (s)
 			nftnl_set_free(s);
@@ -1842,7 +2116,8 @@ int nft_read_elem_counter(const struct nir_ruleset *rs, const struct set_change 
 		if (n <= MNL_CB_STOP)
 			break;
 	}
-	if (n < 0 || !o.found)
+	/* no element in the stats set: no packet matched the key yet */
+	if (n < 0 && !(set->counters && errno == ENOENT))
 		goto out;
 	*packets = o.packets;
 	*bytes = o.bytes;
