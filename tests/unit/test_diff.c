@@ -86,6 +86,7 @@ static void free_table(struct table_input *t)
 struct tally {
 	int chains, chains_kept, counters, counters_kept;
 	int sets, sets_kept, elems, elems_kept, biggest_size;
+	int short_stats; /* sets with statistics sized below max(256, 2n) */
 };
 
 static struct tally count(const struct nir_ruleset *rs, const struct nir_diff *d)
@@ -109,6 +110,10 @@ static struct tally count(const struct nir_ruleset *rs, const struct nir_diff *d
 			c.sets_kept += td->set_old[s] >= 0;
 			if (tb->sets[s].size > c.biggest_size)
 				c.biggest_size = tb->sets[s].size;
+			if (tb->sets[s].counters &&
+			    (tb->sets[s].size < NIR_STATS_SIZE_MIN ||
+			     tb->sets[s].size < 2 * tb->sets[s].n_elems))
+				c.short_stats++;
 			for (int e = 0; e < tb->sets[s].n_elems; e++) {
 				c.elems++;
 				c.elems_kept += td->elem_kept[s] && td->elem_kept[s][e];
@@ -191,6 +196,14 @@ static void check_outgrown(const char *name, const struct tally *c, const struct
 	(void)d;
 	expect(name, c->sets_kept < c->sets && c->biggest_size == 2 * 2503,
 	       "a set grown past its kernel size must be created again, sized anew");
+}
+
+static void check_stats_sized(const char *name, const struct tally *c,
+			      const struct nir_diff *d)
+{
+	(void)d;
+	expect(name, c->sets > 0 && c->short_stats == 0,
+	       "a set with statistics needs a size its stats set can take every key in");
 }
 
 static void check_kept_size(const char *name, const struct tally *c, const struct nir_diff *d)
@@ -291,6 +304,11 @@ int main(void)
 	fill(&before, 0);
 	fill(&after, 1200);
 	run("nothing loaded: everything is added", true, check_fresh);
+
+	fill(&before, 0);
+	fill(&after, 0);
+	run("small sets with statistics get a size (their stats sets need one)", true,
+	    check_stats_sized);
 
 	fill(&before, 1200);
 	fill(&after, 1300);
