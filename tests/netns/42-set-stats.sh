@@ -23,7 +23,11 @@ check_re "the allow flows compiled to a set lookup that fills a stats set" '^g[0
 # the ports of the keys in the kernel's stats set, one per line (the set's key is tp_dst
 # alone, in a 4-byte register: nft prints the port shifted left by 16)
 stats_keys() {
-	ip netns exec "$SW" nft list set inet "brflow_$BR" "$stats_set" 2>&1 |
+	local fam
+	# bridge-family conntrack (stock kernels) puts the pipeline in the bridge table
+	for fam in inet bridge; do
+		ip netns exec "$SW" nft list set "$fam" "brflow_$BR" "$stats_set" 2>/dev/null
+	done |
 		tr -d '\n' | grep -o 'elements = {[^}]*}' | grep -oE '[0-9]+ counter' |
 		awk '{ print ($1 > 65535) ? int($1 / 65536) : $1 }'
 }
