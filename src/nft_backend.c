@@ -496,7 +496,6 @@ static int build_map_mark(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, expr_set_key(0, NFT_META_MARK));
 }
 
-/* The key fields into consecutive 32-bit registers, then the lookup. */
 /* Set i of t has id base + n_maps + i; its stats set base + n_maps +
  * n_sets + i. */
 static uint32_t stats_set_id(const struct build_ctx *ctx, int set)
@@ -525,6 +524,8 @@ static int build_stats_update(struct nftnl_rule *r, const struct build_ctx *ctx,
 	return rule_add(r, e);
 }
 
+/* The key fields into consecutive 32-bit registers, then the lookup (and
+ * the statistics of the key it found). */
 static int build_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
 			const struct build_ctx *ctx)
 {
