@@ -362,15 +362,77 @@ static int add_nat_neighbour_pass(struct compiler *c, const char *chain, bool ip
 	return add_verdict(r, NIR_ACCEPT, NULL) ? compile_oom(c) : 0;
 }
 
+static const uint8_t ethertype_ip4[2] = { 0x08, 0x00 }, ethertype_ip6[2] = { 0x86, 0xdd };
+
+/* A rule "[meta protocol <ethertype>] meta mark set iifname map @ports".
+ * A packet from no port of this bridge misses the map, which ends the
+ * rule before the mark is set: such packets fall through untouched. */
+static struct nir_rule *add_port_mark_rule(struct compiler *c, struct nir_chain *ch,
+					   const uint8_t *ethertype)
+{
+	struct nir_rule *r = rule_in(c, ch);
+	struct nir_stmt *s;
+
+	if (!r)
+		return NULL;
+	if (ethertype && add_meta_match(r, NFT_META_PROTOCOL, "meta protocol",
+					NIR_FMT_ETHERTYPE, ethertype, 2, false))
+		goto oom;
+	s = nir_add_stmt(r, NIR_MAP_MARK);
+	if (!s)
+		goto oom;
+	s->u.map.src = (struct nir_src){ .kind = NIR_SRC_META, .key = NFT_META_IIFNAME,
+					 .len = 16, .name = "iifname", .fmt = NIR_FMT_IFNAME };
+	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "ports");
+	return r;
+oom:
+	compile_oom(c);
+	return NULL;
+}
+
 /* bridge prerouting: classify the port, run non-IP traffic through the
- * pipeline's l2 copy; IP goes on to the inet hooks. */
+ * pipeline's l2 copy; IP goes on to the inet hooks.  Every bridged packet
+ * meets this chain, so it does one port lookup, not a membership test and
+ * then the map: an IPv4 packet from a port is marked and accepted in the
+ * first rule; any other packet from a port goes on to classify_port; a
+ * packet from no port misses the map in both rules and is accepted.  The
+ * map's values all carry MARK_OURS, so after a hit the mark says "ours". */
+static int build_classify(struct compiler *c)
+{
+	struct nir_chain *cls, *port;
+	struct nir_rule *r;
+
+	cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
+	if (!cls)
+		return -1;
+	if (!(r = add_port_mark_rule(c, cls, ethertype_ip4)) || add_verdict(r, NIR_ACCEPT, NULL))
+		return compile_oom(c);
+	if (!(r = add_port_mark_rule(c, cls, NULL)) ||
+	    add_verdict(r, NIR_GOTO, "classify_port"))
+		return compile_oom(c);
+	if (!(r = rule_in(c, cls)) || add_verdict(r, NIR_ACCEPT, NULL))
+		return compile_oom(c);
+
+	port = nir_add_chain(c->bridge, "classify_port");
+	if (!port)
+		return compile_oom(c);
+	if (add_nat_neighbour_pass(c, "classify_port", false))
+		return -1;
+	if (!(r = rule_in(c, nir_find_chain(c->bridge, "classify_port"))) ||
+	    add_meta_match(r, NFT_META_PROTOCOL, "meta protocol", NIR_FMT_ETHERTYPE,
+			   ethertype_ip6, 2, false) ||
+	    add_verdict(r, NIR_ACCEPT, NULL))
+		return compile_oom(c);
+	if (add_entry(c, "classify_port", PASS_MAIN, L3_OTHER))
+		return -1;
+	return add_decision(c, nir_find_chain(c->bridge, "classify_port"));
+}
+
 int build_bridge_table(struct compiler *c)
 {
 	struct nir_map *ports = nir_add_map(c->bridge, "ports");
-	struct nir_chain *cls, *enf;
+	struct nir_chain *enf;
 	struct nir_rule *r;
-	struct nir_stmt *s;
-	static const uint8_t ip4[2] = { 0x08, 0x00 }, ip6[2] = { 0x86, 0xdd };
 
 	if (!ports)
 		return compile_oom(c);
@@ -378,27 +440,7 @@ int build_bridge_table(struct compiler *c)
 		if (nir_map_add(ports, c->in->ports[i].ifname,
 				MARK_OURS | c->in->ports[i].ofport))
 			return compile_oom(c);
-	if (add_port_name_set(c))
-		return -1;
-	cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
-	if (!cls || add_other_bridge_accept(c, cls, true, false))
-		return -1;
-	if (!(r = rule_in(c, cls)) || !(s = nir_add_stmt(r, NIR_MAP_MARK)))
-		return compile_oom(c);
-	s->u.map.src = (struct nir_src){ .kind = NIR_SRC_META, .key = NFT_META_IIFNAME,
-					 .len = 16, .name = "iifname", .fmt = NIR_FMT_IFNAME };
-	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "ports");
-	if (add_not_ours_accept(c, cls) || add_nat_neighbour_pass(c, "classify", false))
-		return -1;
-	for (int i = 0; i < 2; i++) {
-		if (!(r = rule_in(c, cls)) ||
-		    add_meta_match(r, NFT_META_PROTOCOL, "meta protocol", NIR_FMT_ETHERTYPE,
-				   i ? ip6 : ip4, 2, false) ||
-		    add_verdict(r, NIR_ACCEPT, NULL))
-			return compile_oom(c);
-	}
-	if (add_entry(c, "classify", PASS_MAIN, L3_OTHER) ||
-	    add_decision(c, nir_find_chain(c->bridge, "classify")))
+	if (add_port_name_set(c) || build_classify(c))
 		return -1;
 
 	/* bridge forward: only the port the pipeline chose may carry it. */
