@@ -1283,6 +1283,7 @@ oom:
 	return -1;
 }
 
+/* The set's stats set, with the statistics its elements bring. */
 static int add_stats_set_msgs(struct batch *b, const struct nir_table *t,
 			      const struct nir_set *set, uint32_t id)
 {
