@@ -1230,51 +1230,56 @@ static int set_elems_msgs(struct batch *b, const struct nir_table *t,
 	return s ? elems_msg_send(b, t, s, add, "set", set->name) : 0;
 }
 
-/* The stats set's side of adding (or deleting) the set's elements that
- * 'skip' does not mark.  Added elements that bring statistics (carried
- * from the flows' previous elements) get them as their counter; the rest
- * get theirs when a packet first matches.  A deleted element's statistics
- * go too, whether a packet made them or not: an add without NLM_F_EXCL
- * succeeds either way, and the delete that follows in the same message
- * order then always finds the key. */
+/* Sends the stats-set elements gathered in *add and *del (either may be
+ * NULL): the adds first, then the deletes of the same keys; takes both. */
+static int stats_flush(struct batch *b, const struct nir_table *t,
+		       const struct nir_set *set, struct nftnl_set **add,
+		       struct nftnl_set **del)
+{
+	int ret = 0;
+
+	if (*add)
+		ret = elems_msg_send(b, t, *add, true, "stats set", set->name);
+	if (*del && !ret)
+		ret = elems_msg_send(b, t, *del, false, "stats set", set->name);
+	else if (*del)
+		nftnl_set_free(*del);
+	*add = *del = NULL;
+	return ret;
+}
+
+/* The stats set's side of adding (or deleting) the elements els[0..n-1]
+ * of 'set' that 'skip' does not mark.  Added elements that bring
+ * statistics (carried from the flows' previous elements) get them as their
+ * counter; the rest get theirs when a packet first matches.  A deleted
+ * element's statistics go too, whether a packet made them or not: an add
+ * without NLM_F_EXCL succeeds either way, and the delete that follows it
+ * then always finds the key. */
 static int stats_elems_msgs(struct batch *b, const struct nir_table *t,
 			    const struct nir_set *set, uint32_t id,
+			    const struct nir_set_elem *els, int n,
 			    const bool *skip, bool add)
 {
 	struct nftnl_set *s = NULL, *del = NULL;
 	int in_msg = 0;
 
-	for (int i = 0; i <= set->n_elems; i++) {
-		const struct nir_set_elem *el = &set->elems[i];
-
-		if (i < set->n_elems) {
-			if ((skip && skip[i]) || (add && !el->packets && !el->bytes))
-				continue;
-			if (!s && !(s = stats_set_alloc(t, set, id)))
-				goto oom;
-			if (!add && !del && !(del = stats_set_alloc(t, set, id)))
-				goto oom;
-			if (stats_elem_add(s, set, el, add) ||
-			    (del && stats_elem_add(del, set, el, false)))
-				goto oom;
-			if (++in_msg < SET_ELEMS_PER_MSG)
-				continue;
-		}
-		if (!s)
-			break;
+	for (int i = 0; i < n; i++) {
+		if ((skip && skip[i]) || (add && !els[i].packets && !els[i].bytes))
+			continue;
+		if (!s && !(s = stats_set_alloc(t, set, id)))
+			goto oom;
+		if (!add && !del && !(del = stats_set_alloc(t, set, id)))
+			goto oom;
+		if (stats_elem_add(s, set, &els[i], add) ||
+		    (del && stats_elem_add(del, set, &els[i], false)))
+			goto oom;
+		if (++in_msg < SET_ELEMS_PER_MSG)
+			continue;
 		in_msg = 0;
-		if (elems_msg_send(b, t, s, true, "stats set", set->name)) {
-			s = NULL;
-			goto oom;
-		}
-		s = NULL;
-		if (del && elems_msg_send(b, t, del, false, "stats set", set->name)) {
-			del = NULL;
-			goto oom;
-		}
-		del = NULL;
+		if (stats_flush(b, t, set, &s, &del))
+			return -1;
 	}
-	return 0;
+	return stats_flush(b, t, set, &s, &del);
 oom:
 	if (s)
 		nftnl_set_free(s);
@@ -1302,7 +1307,7 @@ static int add_stats_set_msgs(struct batch *b, const struct nir_table *t,
 	nftnl_set_free(s);
 	batch_end_msg(b, "set %s %s/%s%s", family_str(t->family), t->name,
 		      set->name, NIR_STATS_SUFFIX);
-	return stats_elems_msgs(b, t, set, id, NULL, true);
+	return stats_elems_msgs(b, t, set, id, set->elems, set->n_elems, NULL, true);
 oom:
 	if (s)
 		nftnl_set_free(s);
@@ -1512,14 +1517,14 @@ static int take_apart_msgs(struct batch *b, const struct nir_table *o,
 		return -1;
 	for (int k = 0; k < o->n_sets; k++) {
 		const struct nir_set *set = &o->sets[k];
-
 		char stats[80];
 
 		snprintf(stats, sizeof(stats), "%s%s", set->name, NIR_STATS_SUFFIX);
 		if (td->old_set_kept[k] ?
 		    (set_elems_msgs(b, o, set, 0, td->old_elem_kept[k], false) ||
 		     (set->counters &&
-		      stats_elems_msgs(b, o, set, 0, td->old_elem_kept[k], false))) :
+		      stats_elems_msgs(b, o, set, 0, set->elems, set->n_elems,
+				      td->old_elem_kept[k], false))) :
 		    (del_named_msg(b, o, NFT_MSG_DELSET, set->name, 0) ||
 		     (set->counters && del_named_msg(b, o, NFT_MSG_DELSET, stats, 0))))
 			return -1;
@@ -1583,7 +1588,8 @@ static int fill_table_msgs(struct batch *b, const struct nir_table *o,
 				 stats_set_id(ctx, i)) :
 		    ((!set->vmap && set_elems_msgs(b, t, set, 0, td->elem_kept[i], true)) ||
 		     (set->counters &&
-		      stats_elems_msgs(b, t, set, 0, td->elem_kept[i], true))))
+		      stats_elems_msgs(b, t, set, 0, set->elems, set->n_elems,
+				      td->elem_kept[i], true))))
 			goto oom;
 	}
 	for (i = 0; i < t->n_flowtables; i++)
@@ -1703,14 +1709,10 @@ int nft_change_elems(const struct nir_ruleset *rs, const struct set_change *ch,
 		const struct nir_table *t = &rs->tables[ch[i].table];
 
 		const struct nir_set *set = &t->sets[ch[i].set];
-		struct nir_set one = *set;
 
-		if (set_elems_msg(&b, t, set, 0, &ch[i].elem, 1, ch[i].add))
-			goto oom;
-		/* the stats set's side of it, for this element alone */
-		one.n_elems = 1;
-		one.elems = (struct nir_set_elem *)&ch[i].elem;
-		if (set->counters && stats_elems_msgs(&b, t, &one, 0, NULL, ch[i].add))
+		if (set_elems_msg(&b, t, set, 0, &ch[i].elem, 1, ch[i].add) ||
+		    (set->counters &&
+		     stats_elems_msgs(&b, t, set, 0, &ch[i].elem, 1, NULL, ch[i].add)))
 			goto oom;
 	}
 	return batch_finish(&b, err, errlen);
