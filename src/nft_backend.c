@@ -496,6 +496,13 @@ static int build_map_mark(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, expr_set_key(0, NFT_META_MARK));
 }
 
+/* The name of a set's stats set (nftir.h). */
+#define STATS_NAME_LEN 80
+static void stats_set_name(const char *set, char name[STATS_NAME_LEN])
+{
+	snprintf(name, STATS_NAME_LEN, "%s%s", set, NIR_STATS_SUFFIX);
+}
+
 /* Set i of t has id base + n_maps + i; its stats set base + n_maps +
  * n_sets + i. */
 static uint32_t stats_set_id(const struct build_ctx *ctx, int set)
@@ -512,11 +519,11 @@ static int build_stats_update(struct nftnl_rule *r, const struct build_ctx *ctx,
 			      int set)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("dynset");
-	char name[80];
+	char name[STATS_NAME_LEN];
 
 	if (!e)
 		return -1;
-	snprintf(name, sizeof(name), "%s%s", ctx->t->sets[set].name, NIR_STATS_SUFFIX);
+	stats_set_name(ctx->t->sets[set].name, name);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
 	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, name);
@@ -1129,11 +1136,11 @@ static struct nftnl_set *stats_set_alloc(const struct nir_table *t,
 					 const struct nir_set *set, uint32_t id)
 {
 	struct nftnl_set *s = set_alloc(t, set, id);
-	char name[80];
+	char name[STATS_NAME_LEN];
 
 	if (!s)
 		return NULL;
-	snprintf(name, sizeof(name), "%s%s", set->name, NIR_STATS_SUFFIX);
+	stats_set_name(set->name, name);
 	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_EVAL);
 	return s;
@@ -1517,9 +1524,9 @@ static int take_apart_msgs(struct batch *b, const struct nir_table *o,
 		return -1;
 	for (int k = 0; k < o->n_sets; k++) {
 		const struct nir_set *set = &o->sets[k];
-		char stats[80];
+		char stats[STATS_NAME_LEN];
 
-		snprintf(stats, sizeof(stats), "%s%s", set->name, NIR_STATS_SUFFIX);
+		stats_set_name(set->name, stats);
 		if (td->old_set_kept[k] ?
 		    (set_elems_msgs(b, o, set, 0, td->old_elem_kept[k], false) ||
 		     (set->counters &&
@@ -2022,10 +2029,10 @@ static int read_set_counters(enum nir_family family, const char *table,
 	struct key_flows k = { .w = w };
 	struct elem_walk kw = { key_flow_cb, &k }, sw = { stats_elem_cb, &k };
 	struct elem_walk ew = { elem_cb, w };
-	char stats[80];
+	char stats[STATS_NAME_LEN];
 	int ret;
 
-	snprintf(stats, sizeof(stats), "%s%s", name, NIR_STATS_SUFFIX);
+	stats_set_name(name, stats);
 	if (!has_name(sn, stats))
 		return dump_run(family, NFT_MSG_GETSETELEM, table, name, elems_cb, &ew);
 	ret = dump_run(family, NFT_MSG_GETSETELEM, table, name, elems_cb, &kw);
