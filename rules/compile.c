@@ -550,18 +550,20 @@ char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *ou
 
 	brflow_table_name(in->bridge, tname, sizeof(tname));
 	/* nir_add_table may move the first table: take pointers afterwards. */
-	if (!nir_add_table(out, NIR_BRIDGE, tname) || !nir_add_table(out, NIR_INET, tname)) {
+	if (!nir_add_table(out, NIR_BRIDGE, tname) || !nir_add_table(out, NIR_INET, tname) ||
+	    !nir_add_table(out, NIR_IP6, tname)) {
 		compile_oom(&c);
 	} else {
 		c.bridge = &out->tables[0];
 		c.inet = &out->tables[1];
+		c.ip6 = &out->tables[2];
 	}
 	c.bridge_ct = bridge_ct_fits(&c);
 	out->bridge_ct = c.bridge_ct;
 	c.ip = c.bridge_ct ? c.bridge : c.inet;
 	if (!c.err && !check_ports(&c) && !sort_tables(&c) && !check_flows(&c) &&
-	    !build_bridge_table(&c))
-		build_inet_table(&c);
+	    !build_bridge_table(&c) && !build_inet_table(&c))
+		place_chains(&c);
 	if (plan)
 		*plan = c.err ? NULL : make_plan(&c);
 	if (plan && !c.err && !*plan)

@@ -552,6 +552,7 @@ static int add_label_use_chain(struct compiler *c)
 	r = ch ? nir_add_rule(ch) : NULL;
 	if (!r || !(s = nir_add_stmt(r, NIR_CT_LABEL_SET)))
 		return compile_oom(c);
+	ch->keep = true;
 	s->u.label[DPI_LABEL_DONE_BIT / 8] = 1u << (DPI_LABEL_DONE_BIT % 8);
 	return 0;
 }

@@ -119,6 +119,7 @@ struct compiler {
 	const struct compile_input *in;
 	struct nir_ruleset *rs;
 	struct nir_table *bridge, *inet;
+	struct nir_table *ip6;       /* the pre-pass, when IPv4 needs none */
 	struct table_flows tables[FLOW_MAX_TABLE + 1];
 	uint8_t label_ever_set[16];  /* every ct_label bit some flow sets */
 	int n_memo;
@@ -247,6 +248,9 @@ int add_l3_match(const struct compiler *c, struct nir_rule *r, enum l3 l3);
 int add_bridge_mac_match(const struct compiler *c, struct nir_rule *r);
 int build_bridge_table(struct compiler *c);
 int build_inet_table(struct compiler *c);
+/* After the tables are built: moves the pre-pass to the ip6 table when IPv4
+ * needs none, drops chains no base chain reaches (compile_prune.c). */
+int place_chains(struct compiler *c);
 int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
 		     enum nir_fmt fmt, int len, const uint32_t *mask, uint32_t value);
 

@@ -193,20 +193,50 @@ struct nir_counter *nir_find_counter(struct nir_table *t, const char *name)
 	return NULL;
 }
 
+static void free_chain_rules(struct nir_chain *ch)
+{
+	for (int r = 0; r < ch->n_rules; r++) {
+		free(ch->rules[r].stmts);
+		free(ch->rules[r].comment);
+	}
+	free(ch->rules);
+}
+
+void nir_remove_rule(struct nir_chain *c, int i)
+{
+	free(c->rules[i].stmts);
+	free(c->rules[i].comment);
+	memmove(&c->rules[i], &c->rules[i + 1], (c->n_rules - i - 1) * sizeof(*c->rules));
+	c->n_rules--;
+}
+
+void nir_remove_chain(struct nir_table *t, int i)
+{
+	free_chain_rules(&t->chains[i]);
+	memmove(&t->chains[i], &t->chains[i + 1], (t->n_chains - i - 1) * sizeof(*t->chains));
+	t->n_chains--;
+}
+
+int nir_move_chain(struct nir_table *from, int i, struct nir_table *to)
+{
+	struct nir_chain *c = grow(&to->chains, &to->n_chains, sizeof(*c));
+
+	if (!c)
+		return -1;
+	*c = from->chains[i];
+	memmove(&from->chains[i], &from->chains[i + 1],
+		(from->n_chains - i - 1) * sizeof(*from->chains));
+	from->n_chains--;
+	return 0;
+}
+
 void nir_ruleset_free(struct nir_ruleset *rs)
 {
 	for (int t = 0; t < rs->n_tables; t++) {
 		struct nir_table *tb = &rs->tables[t];
 
-		for (int c = 0; c < tb->n_chains; c++) {
-			struct nir_chain *ch = &tb->chains[c];
-
-			for (int r = 0; r < ch->n_rules; r++) {
-				free(ch->rules[r].stmts);
-				free(ch->rules[r].comment);
-			}
-			free(ch->rules);
-		}
+		for (int c = 0; c < tb->n_chains; c++)
+			free_chain_rules(&tb->chains[c]);
 		for (int m = 0; m < tb->n_maps; m++)
 			free(tb->maps[m].elems);
 		for (int m = 0; m < tb->n_sets; m++)
@@ -226,7 +256,7 @@ void nir_ruleset_free(struct nir_ruleset *rs)
 
 const char *nir_family_name(enum nir_family f)
 {
-	return f == NIR_BRIDGE ? "bridge" : "inet";
+	return f == NIR_BRIDGE ? "bridge" : f == NIR_IP6 ? "ip6" : "inet";
 }
 
 const char *nir_hook_name(enum nir_hook h)

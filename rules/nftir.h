@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-enum nir_family { NIR_BRIDGE, NIR_INET };
+/* NIR_IP6: the IPv6-only home of a pre-pass that IPv4 never needs
+ * (rules/compile_prune.c). */
+enum nir_family { NIR_BRIDGE, NIR_INET, NIR_IP6 };
 
 /* SYMHASH: a symmetric hash of the packet's addresses and ports, modulo
  * 'key' (both directions of a connection get the same value). */
@@ -145,6 +147,8 @@ struct nir_chain {
 	int priority;
 	bool policy_drop;    /* base chains only; default accept */
 	bool nat_type;       /* base chain of type nat (else filter) */
+	bool keep;           /* loaded for what loading it does, though no
+			      * rule continues in it (never pruned) */
 	int n_rules;
 	struct nir_rule *rules;
 };
@@ -276,6 +280,13 @@ struct nir_flowtable *nir_add_flowtable(struct nir_table *t, const char *name);
 int nir_flowtable_add_dev(struct nir_flowtable *ft, const char *ifname);
 
 struct nir_chain *nir_find_chain(struct nir_table *t, const char *name);
+/* Frees rule i of c and closes the gap. */
+void nir_remove_rule(struct nir_chain *c, int i);
+/* Frees chain i of t and closes the gap (later chains move down one). */
+void nir_remove_chain(struct nir_table *t, int i);
+/* Moves chain i of 'from' to the end of 'to' (later chains of 'from' move
+ * down one); -1 on no memory, nothing moved. */
+int nir_move_chain(struct nir_table *from, int i, struct nir_table *to);
 struct nir_counter *nir_find_counter(struct nir_table *t, const char *name);
 
 void nir_ruleset_free(struct nir_ruleset *rs);

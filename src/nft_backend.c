@@ -62,12 +62,12 @@ struct batch {
 
 static int nfproto(enum nir_family f)
 {
-	return f == NIR_BRIDGE ? NFPROTO_BRIDGE : NFPROTO_INET;
+	return f == NIR_BRIDGE ? NFPROTO_BRIDGE : f == NIR_IP6 ? NFPROTO_IPV6 : NFPROTO_INET;
 }
 
 static const char *family_str(enum nir_family f)
 {
-	return f == NIR_BRIDGE ? "bridge" : "inet";
+	return nir_family_name(f);
 }
 
 static int batch_init(struct batch *b)
@@ -1731,7 +1731,7 @@ oom:
 
 int nft_delete_tables(const char *name, char *err, size_t errlen)
 {
-	static const enum nir_family fams[] = { NIR_BRIDGE, NIR_INET };
+	static const enum nir_family fams[] = { NIR_BRIDGE, NIR_INET, NIR_IP6 };
 	struct batch b;
 	unsigned i;
 	int ret = -1;

@@ -31,4 +31,21 @@ udp_blocked "tcp6: UDP over IPv6 is dropped" 1 2 fc00::2 5013
 http_start 2 8080 || not_ok "http server on h2" "did not listen"
 check_http_ok "tcp6: h1->h2 HTTP over IPv6 passes" 1 2 'http://[fc00::2]:8080/'
 
+# IPv4 always tracked in zone 0, IPv6 never: the pre-pass (notrack for IPv6) is hooked
+# in the ip6 table, where IPv4 packets never go (docs/design.md, Tables and hooks).
+out=$(bfctl replace-flows "$BR" "$FLOWS/ipv4-tracked-ipv6-not.flows" 2>&1)
+check_eq "replace-flows with IPv4 tracked, IPv6 not, succeeds" "" "$out"
+bfctl flush-conntrack >/dev/null 2>&1
+inet=$(ip netns exec "$SW" nft list table inet "brflow_$BR" 2>&1)
+ip6=$(ip netns exec "$SW" nft list table ip6 "brflow_$BR" 2>&1)
+check_eq "the inet table has no pre-pass" 0 "$(grep -c 'chain prepass' <<<"$inet")"
+check_re "the ip6 table hooks the pre-pass before conntrack" \
+	'type filter hook prerouting priority raw' "$ip6"
+ping_ok "ping6 h1->h2 passes" 1 fc00::2
+check_eq "the IPv6 ping was not tracked (the ip6 pre-pass's notrack)" "" \
+	"$(ct_look | grep fc00)"
+tcp_ok "IPv4 h1->h2 TCP passes" 1 2 10.1.1.2 5021
+check_re "... and is tracked" 'dst=10.1.1.2 sport=[0-9]+ dport=5021' "$(ct_look)"
+tcp_blocked "IPv4 h2->h1 TCP is blocked" 2 1 10.1.1.1 5022
+
 bf_done
