@@ -39,8 +39,15 @@ bfctl flush-conntrack >/dev/null 2>&1
 inet=$(ip netns exec "$SW" nft list table inet "brflow_$BR" 2>&1)
 ip6=$(ip netns exec "$SW" nft list table ip6 "brflow_$BR" 2>&1)
 check_eq "the inet table has no pre-pass" 0 "$(grep -c 'chain prepass' <<<"$inet")"
-check_re "the ip6 table hooks the pre-pass before conntrack" \
-	'type filter hook prerouting priority raw' "$ip6"
+if grep -q 'conntrack: bridge family' <<<"$(bfctl show 2>&1)"; then
+	# nf_conntrack_bridge: the whole IP pipeline, pre-pass too, is in the bridge table
+	check_re "the bridge table hooks the pre-pass before its conntrack" \
+		'chain prepass \{[^}]*hook prerouting priority -250' \
+		"$(ip netns exec "$SW" nft list table bridge "brflow_$BR" 2>&1)"
+else
+	check_re "the ip6 table hooks the pre-pass before conntrack" \
+		'type filter hook prerouting priority raw' "$ip6"
+fi
 ping_ok "ping6 h1->h2 passes" 1 fc00::2
 check_eq "the IPv6 ping was not tracked (the ip6 pre-pass's notrack)" "" \
 	"$(ct_look | grep fc00)"
