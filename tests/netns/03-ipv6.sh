@@ -49,7 +49,7 @@ else
 		'type filter hook prerouting priority raw' "$ip6"
 fi
 ping_ok "ping6 h1->h2 passes" 1 fc00::2
-check_eq "the IPv6 ping was not tracked (the ip6 pre-pass's notrack)" "" \
+check_eq "the IPv6 ping was not tracked (the pre-pass's notrack)" "" \
 	"$(ct_look | grep fc00)"
 tcp_ok "IPv4 h1->h2 TCP passes" 1 2 10.1.1.2 5021
 check_re "... and is tracked" 'dst=10.1.1.2 sport=[0-9]+ dport=5021' "$(ct_look)"
