@@ -162,18 +162,29 @@ static bool uses_table_object(const struct nir_stmt *s)
 	}
 }
 
-/* The rule "meta nfproto <nfproto> accept" of chain ch, or -1. */
+/* The IP family a rule "meta nfproto N accept" lets through, or 0. */
+static uint8_t accepted_family(const struct nir_rule *r)
+{
+	const struct nir_stmt *m = r->n_stmts == 2 ? &r->stmts[0] : NULL;
+
+	if (m && m->kind == NIR_MATCH && m->u.match.src.kind == NIR_SRC_META &&
+	    m->u.match.src.key == NFT_META_NFPROTO && !m->u.match.negate &&
+	    !m->u.match.has_mask && !m->u.match.less &&
+	    r->stmts[1].kind == NIR_VERDICT && r->stmts[1].u.verdict.code == NIR_ACCEPT)
+		return m->u.match.value.data[0];
+	return 0;
+}
+
+/* The rule of ch that accepts family nfproto before any other rule can
+ * touch it (among the chain's leading family accepts), or -1. */
 static int family_accept_rule(const struct nir_chain *ch, uint8_t nfproto)
 {
 	for (int i = 0; i < ch->n_rules; i++) {
-		const struct nir_rule *r = &ch->rules[i];
-		const struct nir_stmt *m = r->n_stmts == 2 ? &r->stmts[0] : NULL;
+		uint8_t f = accepted_family(&ch->rules[i]);
 
-		if (m && m->kind == NIR_MATCH && m->u.match.src.kind == NIR_SRC_META &&
-		    m->u.match.src.key == NFT_META_NFPROTO && !m->u.match.negate &&
-		    !m->u.match.has_mask && m->u.match.value.data[0] == nfproto &&
-		    r->stmts[1].kind == NIR_VERDICT &&
-		    r->stmts[1].u.verdict.code == NIR_ACCEPT)
+		if (!f)
+			break;
+		if (f == nfproto)
 			return i;
 	}
 	return -1;
