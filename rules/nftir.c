@@ -202,19 +202,26 @@ static void free_chain_rules(struct nir_chain *ch)
 	free(ch->rules);
 }
 
+/* Closes the gap element i of *arr (of *n elements of size sz) leaves. */
+static void drop_slot(void *arr, int *n, int i, size_t sz)
+{
+	char *p = arr;
+
+	memmove(p + (size_t)i * sz, p + (size_t)(i + 1) * sz, (size_t)(*n - i - 1) * sz);
+	(*n)--;
+}
+
 void nir_remove_rule(struct nir_chain *c, int i)
 {
 	free(c->rules[i].stmts);
 	free(c->rules[i].comment);
-	memmove(&c->rules[i], &c->rules[i + 1], (c->n_rules - i - 1) * sizeof(*c->rules));
-	c->n_rules--;
+	drop_slot(c->rules, &c->n_rules, i, sizeof(*c->rules));
 }
 
 void nir_remove_chain(struct nir_table *t, int i)
 {
 	free_chain_rules(&t->chains[i]);
-	memmove(&t->chains[i], &t->chains[i + 1], (t->n_chains - i - 1) * sizeof(*t->chains));
-	t->n_chains--;
+	drop_slot(t->chains, &t->n_chains, i, sizeof(*t->chains));
 }
 
 int nir_move_chain(struct nir_table *from, int i, struct nir_table *to)
@@ -224,9 +231,7 @@ int nir_move_chain(struct nir_table *from, int i, struct nir_table *to)
 	if (!c)
 		return -1;
 	*c = from->chains[i];
-	memmove(&from->chains[i], &from->chains[i + 1],
-		(from->n_chains - i - 1) * sizeof(*from->chains));
-	from->n_chains--;
+	drop_slot(from->chains, &from->n_chains, i, sizeof(*from->chains));
 	return 0;
 }
 
