@@ -65,11 +65,6 @@ static int nfproto(enum nir_family f)
 	return f == NIR_BRIDGE ? NFPROTO_BRIDGE : f == NIR_IP6 ? NFPROTO_IPV6 : NFPROTO_INET;
 }
 
-static const char *family_str(enum nir_family f)
-{
-	return nir_family_name(f);
-}
-
 static int batch_init(struct batch *b)
 {
 	memset(b, 0, sizeof(*b));
@@ -849,7 +844,7 @@ static int add_table_msg(struct batch *b, enum nir_family fam,
 	}
 	nftnl_table_nlmsg_build_payload(nlh, t);
 	nftnl_table_free(t);
-	batch_end_msg(b, "table %s %s", family_str(fam), name);
+	batch_end_msg(b, "table %s %s", nir_family_name(fam), name);
 	return 0;
 }
 
@@ -869,7 +864,7 @@ static int add_obj_msg(struct batch *b, const struct nir_table *t,
 	}
 	nftnl_obj_nlmsg_build_payload(nlh, o);
 	nftnl_obj_free(o);
-	batch_end_msg(b, "%s %s %s/%s", what, family_str(t->family), t->name, name);
+	batch_end_msg(b, "%s %s %s/%s", what, nir_family_name(t->family), t->name, name);
 	return 0;
 }
 
@@ -999,7 +994,7 @@ static int elems_msg_send(struct batch *b, const struct nir_table *t,
 	}
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	batch_end_msg(b, "elements of %s %s %s/%s", what, family_str(t->family),
+	batch_end_msg(b, "elements of %s %s %s/%s", what, nir_family_name(t->family),
 		      t->name, name);
 	return 0;
 }
@@ -1045,7 +1040,7 @@ static int add_map_msgs(struct batch *b, const struct nir_table *t,
 	}
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	batch_end_msg(b, "map %s %s/%s", family_str(t->family), t->name,
+	batch_end_msg(b, "map %s %s/%s", nir_family_name(t->family), t->name,
 		      m->name);
 	for (i = 0; i < m->n_elems; i += ELEMS_PER_MSG) {
 		int n = m->n_elems - i;
@@ -1312,7 +1307,7 @@ static int add_stats_set_msgs(struct batch *b, const struct nir_table *t,
 		goto oom;
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	batch_end_msg(b, "set %s %s/%s%s", family_str(t->family), t->name,
+	batch_end_msg(b, "set %s %s/%s%s", nir_family_name(t->family), t->name,
 		      set->name, NIR_STATS_SUFFIX);
 	return stats_elems_msgs(b, t, set, id, set->elems, set->n_elems, NULL, true);
 oom:
@@ -1340,7 +1335,7 @@ static int add_set_msgs(struct batch *b, const struct nir_table *t,
 	}
 	nftnl_set_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	batch_end_msg(b, "set %s %s/%s", family_str(t->family), t->name,
+	batch_end_msg(b, "set %s %s/%s", nir_family_name(t->family), t->name,
 		      set->name);
 	if (!set->vmap && set_elems_msgs(b, t, set, id, NULL, true))
 		return -1;
@@ -1387,7 +1382,7 @@ static int add_chain_msg(struct batch *b, enum nir_family fam,
 	}
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	nftnl_chain_free(c);
-	batch_end_msg(b, "chain %s %s/%s", family_str(fam), table, name);
+	batch_end_msg(b, "chain %s %s/%s", nir_family_name(fam), table, name);
 	return 0;
 }
 
@@ -1430,7 +1425,7 @@ static int add_rule_msg(struct batch *b, const struct build_ctx *ctx,
 
 	if (!r) {
 		errf(err, errlen, "cannot build rule %d of chain %s %s/%s",
-		     idx, family_str(ctx->t->family), ctx->t->name, c->name);
+		     idx, nir_family_name(ctx->t->family), ctx->t->name, c->name);
 		return -1;
 	}
 	nlh = batch_msg(b, NFT_MSG_NEWRULE, nfproto(ctx->t->family),
@@ -1443,7 +1438,7 @@ static int add_rule_msg(struct batch *b, const struct build_ctx *ctx,
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
 	batch_end_msg(b, "rule %d of chain %s %s/%s", idx,
-		      family_str(ctx->t->family), ctx->t->name, c->name);
+		      nir_family_name(ctx->t->family), ctx->t->name, c->name);
 	return 0;
 }
 
@@ -1508,7 +1503,7 @@ static int del_named_msg(struct batch *b, const struct nir_table *t,
 	default:
 		return -1;
 	}
-	batch_end_msg(b, "deleting %s %s/%s", family_str(t->family), t->name,
+	batch_end_msg(b, "deleting %s %s/%s", nir_family_name(t->family), t->name,
 		      name ? name : "(all rules)");
 	return 0;
 }
@@ -1624,7 +1619,7 @@ static int fill_table_msgs(struct batch *b, const struct nir_table *o,
 	return 0;
 oom:
 	errf(err, errlen, "out of memory building table %s %s",
-	     family_str(t->family), t->name);
+	     nir_family_name(t->family), t->name);
 	return -1;
 }
 
@@ -1644,7 +1639,7 @@ static int table_msgs(struct batch *b, const struct nir_ruleset *old,
 	     add_table_msg(b, t->family, t->name, NFT_MSG_DELTABLE) ||
 	     add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE))) {
 		errf(err, errlen, "out of memory building table %s %s",
-		     family_str(t->family), t->name);
+		     nir_family_name(t->family), t->name);
 		return -1;
 	}
 	return fill_table_msgs(b, o, t, td, &ctx, err, errlen);
@@ -2068,7 +2063,7 @@ int nft_read_counters(enum nir_family family, const char *name,
 out:
 	if (ret)
 		errf(err, errlen, "%s: reading counters of %s %s",
-		     strerror(errno), family_str(family), name);
+		     strerror(errno), nir_family_name(family), name);
 	free(sn.names);
 	return ret;
 }
