@@ -242,15 +242,17 @@ canon() {
 # then the senders from h1.  0 once all listen and the TCP stream is connected.
 traffic_start() {
 	local t=$1 d=$BF_DIR/$1
+	# receivers outlast the senders, and timeout outlasts both
+	local rx_secs=$((TRAFFIC_SECS + 10)) kill_secs=$((TRAFFIC_SECS + 20))
 	rm -f "$d".stop "$d".rxstop
-	bf_bg "$(hns 2)" "$d.rx2" timeout $((TRAFFIC_SECS + 20)) python3 -c "$UDP_RX" "$d.rxstop" $((TRAFFIC_SECS + 10)) 5002 5004
-	bf_bg "$(hns 3)" "$d.rx3" timeout $((TRAFFIC_SECS + 20)) python3 -c "$UDP_RX" "$d.rxstop" $((TRAFFIC_SECS + 10)) 5003
-	bf_bg "$(hns 2)" "$d.trx" timeout $((TRAFFIC_SECS + 20)) python3 -c "$TCP_RX" 5001 $((TRAFFIC_SECS + 10))
+	bf_bg "$(hns 2)" "$d.rx2" timeout $kill_secs python3 -c "$UDP_RX" "$d.rxstop" $rx_secs 5002 5004
+	bf_bg "$(hns 3)" "$d.rx3" timeout $kill_secs python3 -c "$UDP_RX" "$d.rxstop" $rx_secs 5003
+	bf_bg "$(hns 2)" "$d.trx" timeout $kill_secs python3 -c "$TCP_RX" 5001 $rx_secs
 	wait_until 5 grep -qx listening "$d.rx2" && wait_until 5 grep -qx listening "$d.rx3" &&
 		wait_until 5 grep -qx listening "$d.trx" || return 1
-	bf_bg "$(hns 1)" "$d.ttx" timeout $((TRAFFIC_SECS + 20)) python3 -c "$TCP_TX" 10.1.1.2 5001 "$TCP_RATE" "$d.stop" "$TRAFFIC_SECS"
+	bf_bg "$(hns 1)" "$d.ttx" timeout $kill_secs python3 -c "$TCP_TX" 10.1.1.2 5001 "$TCP_RATE" "$d.stop" "$TRAFFIC_SECS"
 	T_TTX=$BF_LAST
-	bf_bg "$(hns 1)" "$d.utx" timeout $((TRAFFIC_SECS + 20)) python3 -c "$UDP_TX" "$d.stop" "$UDP_RATE" "$TRAFFIC_SECS" \
+	bf_bg "$(hns 1)" "$d.utx" timeout $kill_secs python3 -c "$UDP_TX" "$d.stop" "$UDP_RATE" "$TRAFFIC_SECS" \
 		10.1.1.2:5002:mix 10.1.1.3:5003:fixed 10.1.1.2:5004:fixed
 	T_UTX=$BF_LAST
 	wait_until 5 grep -qx connected "$d.ttx"
