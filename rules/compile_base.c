@@ -166,15 +166,15 @@ int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
 	return 0;
 }
 
-/* "this TCP packet is a bare SYN in the original direction" */
-static int add_tcp_syn_match(struct nir_rule *r)
+/* "this TCP packet is a bare SYN" (of a new connection: netfilter's "new"
+ * is the original direction already) */
+static int add_tcp_bare_syn_match(struct nir_rule *r)
 {
 	static const uint8_t syn_only[2] = { 0x00, 0x02 }, flag_mask[2] = { 0x00, 0x17 };
 	uint8_t tcp = 6;
 	struct nir_stmt *s;
 
-	if (add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false) ||
-	    add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 0))
+	if (add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false))
 		return -1;
 	s = nir_add_stmt(r, NIR_MATCH);
 	if (!s)
@@ -187,6 +187,13 @@ static int add_tcp_syn_match(struct nir_rule *r)
 	memcpy(s->u.match.mask.data, flag_mask, 2);
 	memcpy(s->u.match.value.data, syn_only, 2);
 	return 0;
+}
+
+/* "this TCP packet is a bare SYN in the original direction" */
+static int add_tcp_syn_match(struct nir_rule *r)
+{
+	return add_tcp_bare_syn_match(r) ||
+	       add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 0);
 }
 
 /* A rule: [condition] mark |= bit [return]. */
@@ -244,16 +251,50 @@ static int build_ctstate_expected(struct compiler *c)
 	return 0;
 }
 
+/* An uncommitted connection's flags, as OVS sees them: a TCP packet other
+ * than a bare SYN in the original direction is +inv (OVS tracks TCP from
+ * its SYN), anything else +new.  The rules keep the mark bits 'keep' and
+ * set their flag.  'new_only': only packets netfilter calls new come here,
+ * and those are in the original direction already. */
+static int build_uncommitted(struct compiler *c, const char *name, uint32_t keep,
+			     bool new_only)
+{
+	struct nir_chain *ch = nir_add_chain(c->ip, name);
+	struct nir_rule *r;
+	uint8_t tcp = 6;
+
+	if (!ch || !(r = rule_in(c, ch)) ||
+	    (new_only ? add_tcp_bare_syn_match(r) : add_tcp_syn_match(r)) ||
+	    add_mark_set(r, NIR_META_MARK, keep, MARK_CS_NEW) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return compile_oom(c);
+	if (!(r = rule_in(c, ch)) ||
+	    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false) ||
+	    add_mark_set(r, NIR_META_MARK, keep, MARK_CS_INV) ||
+	    add_verdict(r, NIR_RETURN, NULL))
+		return compile_oom(c);
+	if (!(r = rule_in(c, ch)) || add_mark_set(r, NIR_META_MARK, keep, MARK_CS_NEW))
+		return compile_oom(c);
+	return 0;
+}
+
 static int build_ctstate(struct compiler *c)
 {
 	static const uint32_t committed_bit = CT_COMMITTED;
 	static const uint32_t expected_bit = 1; /* IPS_EXPECTED */
 	struct nir_chain *ch = nir_add_chain(c->ip, "ctstate");
-	struct nir_chain *un;
 	struct nir_rule *r;
-	uint8_t tcp = 6;
 
-	if (!ch || !(r = rule_in(c, ch)) || add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, 0))
+	/* The first packets of a connection are most of what walks the
+	 * tables (the early decision takes established ones): netfilter's
+	 * "new" (original direction, not from an expectation, neither invalid
+	 * nor untracked) and not committed goes straight to the chain that
+	 * sets its flags, past the four tests below. */
+	if (!ch || !(r = rule_in(c, ch)) || add_ct_state_match(r, 8, false) ||
+	    add_ct_key_match(r, NFT_CT_MARK, "ct mark", NIR_FMT_HEX, 4, &committed_bit, 0) ||
+	    add_verdict(r, NIR_GOTO, "ctstate_new"))
+		return compile_oom(c);
+	if (!(r = rule_in(c, ch)) || add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, 0))
 		return compile_oom(c);
 	if (add_flag_rule(c, ch, 1, MARK_CS_INV, true))        /* ct state invalid */
 		return -1;
@@ -271,20 +312,10 @@ static int build_ctstate(struct compiler *c)
 		return compile_oom(c);
 	if (!(r = rule_in(c, ch)) || add_verdict(r, NIR_GOTO, "ctstate_committed"))
 		return compile_oom(c);
-	if (build_ctstate_committed(c) || build_ctstate_expected(c))
+	if (build_ctstate_committed(c) || build_ctstate_expected(c) ||
+	    build_uncommitted(c, "ctstate_uncommitted", 0xffffffffu, false))
 		return -1;
-
-	un = nir_add_chain(c->ip, "ctstate_uncommitted");
-	if (!un || !(r = rule_in(c, un)) || add_tcp_syn_match(r) ||
-	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_NEW) ||
-	    add_verdict(r, NIR_RETURN, NULL))
-		return compile_oom(c);
-	if (!(r = rule_in(c, un)) ||
-	    add_meta_match(r, NFT_META_L4PROTO, "meta l4proto", NIR_FMT_DEC, &tcp, 1, false) ||
-	    add_mark_set(r, NIR_META_MARK, 0xffffffffu, MARK_CS_INV) ||
-	    add_verdict(r, NIR_RETURN, NULL))
-		return compile_oom(c);
-	return add_flag_rule(c, un, 0, MARK_CS_NEW, false);
+	return build_uncommitted(c, "ctstate_new", ~MARK_CS_ALL, true);
 }
 
 static int add_ifname_match(struct nir_rule *r, uint32_t key, const char *name,
