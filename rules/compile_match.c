@@ -477,7 +477,12 @@ static int one_match(const struct compiler *c, const struct flow *f,
 					 m->field == F_IPV6_SRC ? "ip6 saddr" : "ip6 daddr",
 					 NIR_FMT_IPV6, m, 16) ? -1 : 1;
 	case F_NW_PROTO:
-		return ip ? l4proto_match(m, r) : 0;
+		/* IPv4's protocol byte is the l4proto netfilter reads; as a
+		 * payload load it is evaluated inline, a meta load is a call */
+		if (v4)
+			return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER, 9,
+						 "ip protocol", NIR_FMT_DEC, m, 1) ? -1 : 1;
+		return v6 ? l4proto_match(m, r) : 0;
 	case F_TP_SRC:
 	case F_TP_DST:
 		if (!ip)
