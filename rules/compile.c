@@ -562,7 +562,7 @@ char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *ou
 	out->bridge_ct = c.bridge_ct;
 	c.ip = c.bridge_ct ? c.bridge : c.inet;
 	if (!c.err && !check_ports(&c) && !sort_tables(&c) && !check_flows(&c) &&
-	    !build_bridge_table(&c) && !build_inet_table(&c))
+	    !build_bridge_table(&c) && !build_inet_table(&c) && !hoist_tests(&c))
 		place_chains(&c);
 	if (plan)
 		*plan = c.err ? NULL : make_plan(&c);

@@ -251,6 +251,12 @@ int build_inet_table(struct compiler *c);
 /* After the tables are built: moves the pre-pass to the ip6 table when IPv4
  * needs none, drops chains no base chain reaches (compile_prune.c). */
 int place_chains(struct compiler *c);
+/* Before that: a test that three or more consecutive rules start with is
+ * evaluated once, in front of a chain holding them (compile_hoist.c). */
+int hoist_tests(struct compiler *c);
+/* Two matches that differ at most in the value they compare with
+ * (compile_sets.c). */
+bool same_match_but_value(const struct nir_stmt *a, const struct nir_stmt *b);
 int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
 		     enum nir_fmt fmt, int len, const uint32_t *mask, uint32_t value);
 

@@ -212,7 +212,7 @@ void free_groups(struct table_flows *tf)
 
 /* ---- one group in one chain copy ---- */
 
-static bool same_match_but_value(const struct nir_stmt *a, const struct nir_stmt *b)
+bool same_match_but_value(const struct nir_stmt *a, const struct nir_stmt *b)
 {
 	const struct nir_src *x = &a->u.match.src, *y = &b->u.match.src;
 

@@ -202,20 +202,33 @@ static void free_chain_rules(struct nir_chain *ch)
 	free(ch->rules);
 }
 
-/* Closes the gap element i of *arr (of *n elements of size sz) leaves. */
-static void drop_slot(void *arr, int *n, int i, size_t sz)
+/* Closes the gap elements i..i+k-1 of *arr (of *n elements of size sz)
+ * leave. */
+static void drop_slots(void *arr, int *n, int i, int k, size_t sz)
 {
 	char *p = arr;
 
-	memmove(p + (size_t)i * sz, p + (size_t)(i + 1) * sz, (size_t)(*n - i - 1) * sz);
-	(*n)--;
+	memmove(p + (size_t)i * sz, p + (size_t)(i + k) * sz, (size_t)(*n - i - k) * sz);
+	*n -= k;
+}
+
+static void drop_slot(void *arr, int *n, int i, size_t sz)
+{
+	drop_slots(arr, n, i, 1, sz);
+}
+
+void nir_remove_rules(struct nir_chain *c, int i, int k)
+{
+	for (int r = i; r < i + k; r++) {
+		free(c->rules[r].stmts);
+		free(c->rules[r].comment);
+	}
+	drop_slots(c->rules, &c->n_rules, i, k, sizeof(*c->rules));
 }
 
 void nir_remove_rule(struct nir_chain *c, int i)
 {
-	free(c->rules[i].stmts);
-	free(c->rules[i].comment);
-	drop_slot(c->rules, &c->n_rules, i, sizeof(*c->rules));
+	nir_remove_rules(c, i, 1);
 }
 
 void nir_remove_chain(struct nir_table *t, int i)

@@ -282,6 +282,8 @@ int nir_flowtable_add_dev(struct nir_flowtable *ft, const char *ifname);
 struct nir_chain *nir_find_chain(struct nir_table *t, const char *name);
 /* Frees rule i of c and closes the gap. */
 void nir_remove_rule(struct nir_chain *c, int i);
+/* Frees rules i..i+k-1 of c and closes the gap. */
+void nir_remove_rules(struct nir_chain *c, int i, int k);
 /* Frees chain i of t and closes the gap (later chains move down one). */
 void nir_remove_chain(struct nir_table *t, int i);
 /* Moves chain i of 'from' to the end of 'to' (later chains of 'from' move
