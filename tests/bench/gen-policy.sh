@@ -1,6 +1,6 @@
 #!/bin/bash
-# gen-policy.sh N [--iptables] [--ports P] [--ifprefix PFX] [--src IP] [--bench-ports A,B]
-#               [--seed S]
+# gen-policy.sh N [--iptables | --nft] [--ports P] [--ifprefix PFX] [--src IP]
+#               [--bench-ports A,B] [--seed S]
 #
 # Prints a security-group-like policy of exactly N flows (N >= 10) for a bridge whose
 # ports 1..P (default 2) exist, as an OVS flow file (what `brflowctl add-flows BR FILE`
@@ -28,10 +28,18 @@
 # them, then the allow rules (in_port=K is `-m physdev --physdev-in PFXK` for an existing
 # port and the never-existing interface nxK otherwise, so the rule is evaluated but never
 # matches), then a final DROP.  Table 0 needs no rule: only IPv4 reaches FORWARD.
+#
+# --nft: what one would write by hand in nftables (nft -f input): table inet bench_set
+# whose forward chain (policy drop) accepts established and related, drops invalid,
+# and accepts a new connection whose "ip saddr . ip protocol . th dport" is in one
+# interval set holding every allow flow (CIDRs as ranges).  Priorities do not matter
+# there (the allow flows never overlap in what they do), and in_port is left out: the
+# inet hooks br_netfilter runs see the bridge, not its port, so a hand-written inet
+# ruleset cannot tell ports apart (brflow marks them in the bridge family first).
 set -euo pipefail
 
 usage() {
-	echo "usage: $0 N [--iptables] [--ports P] [--ifprefix PFX] [--src IP] [--bench-ports A,B] [--seed S]" >&2
+	echo "usage: $0 N [--iptables | --nft] [--ports P] [--ifprefix PFX] [--src IP] [--bench-ports A,B] [--seed S]" >&2
 	exit 2
 }
 
@@ -43,6 +51,7 @@ mode=ovs ports=2 ifprefix=p src=10.1.1.1 bench_ports=5201,7001 seed=20261121
 while [ $# -gt 0 ]; do
 	case $1 in
 	--iptables) mode=iptables ;;
+	--nft) mode=nft ;;
 	--ports) ports=${2:?}; shift ;;
 	--ifprefix) ifprefix=${2:?}; shift ;;
 	--src) src=${2:?}; shift ;;
@@ -141,6 +150,32 @@ BEGIN {
 		for (k = 1; k <= na; k++)
 			print ovs_flow(k)
 		print "table=1,priority=0,actions=drop"
+		exit 0
+	}
+	if (mode == "nft") {
+		printf "# gen-policy.sh %d --nft (seed %d)\n", n, seed
+		print "table inet bench_set {"
+		print "\tset allow {"
+		print "\t\ttype ipv4_addr . inet_proto . inet_service"
+		print "\t\tflags interval"
+		printf "\t\telements = {"
+		for (k = 1; k <= na; k++) {
+			key = A_src[k] " . " A_proto[k] " . " A_dport[k]
+			if (key in listed)	# the same tuple on another port
+				continue
+			listed[key] = 1
+			printf "%s\n\t\t\t%s", (k > 1 ? "," : ""), key
+		}
+		print " }"
+		print "\t}"
+		print "\tchain forward {"
+		print "\t\ttype filter hook forward priority 0; policy drop;"
+		print "\t\tct state established accept"
+		print "\t\tct state related accept"
+		print "\t\tct state invalid drop"
+		print "\t\tip saddr . ip protocol . th dport @allow ct state new accept"
+		print "\t}"
+		print "}"
 		exit 0
 	}
 	printf "# gen-policy.sh %d --iptables (seed %d)\n", n, seed

@@ -5,12 +5,15 @@
 #   brnf+ct      br_netfilter on and a one-rule inet ruleset that turns conntrack on
 #                (`ct state established accept`): the cost of conntrack alone
 #   brflow N     brflowd with the security-group policy of tests/bench/gen-policy.sh N
+#   nft set N    the same policy by hand in nftables: one interval set of the allowed
+#                address . protocol . port tuples (gen-policy.sh --nft; no ports)
 #   iptables N   the same policy as linear iptables FORWARD rules (iptables-restore)
 # for N = 10, 1000, 10000, 100000: one-stream iperf3 throughput, new connections per
 # second (tests/bench/connrate), policy load time and the time of one more allow flow
 # (median of 5), each throughput and rate also as a ratio to plain (the mean of plain
 # measured first and last).  Then the issue's
-# targets as PASS/FAIL lines (informational).  Exit 0 unless the measurement broke.
+# targets as PASS/FAIL lines and brflow against the hand-written set (informational).
+# Exit 0 unless the measurement broke.
 #
 # Usage: perf.sh [--quick] [--ctpath]
 #   --quick   3 s measurements instead of 10 (the whole run stays under 10 minutes)
@@ -43,8 +46,9 @@ if [ $QUICK = 1 ]; then REPS=${BENCH_REPS:-2}; else REPS=${BENCH_REPS:-3}; fi
 NS=${BENCH_NS:-"10 1000 10000 100000"}
 PARALLEL=${BENCH_PARALLEL:-16}
 UPDATES=5
-# --quick stays under 10 minutes even when the 100 000-flow load and update both time out
-# (11 set-ups x 2 rounds x (1+3+3 s) + 240 s + 120 s + iptables)
+# --quick stays under 10 minutes even when brflow's 100 000-flow load and update both
+# time out (15 set-ups x 2 rounds x (1+3+3 s) + 240 s + 120 s; nft -f and
+# iptables-restore of that policy take seconds)
 if [ $QUICK = 1 ]; then
 	LOAD_TIMEOUT=${BENCH_LOAD_TIMEOUT:-240}
 	UPDATE_TIMEOUT=$((LOAD_TIMEOUT < 120 ? LOAD_TIMEOUT : 120))
@@ -242,6 +246,10 @@ new_rule() {
 	echo "-s 198.18.$1.$2/32 -p tcp -m physdev --physdev-in nx3 -m conntrack --ctstate NEW -m tcp --dport 443 -j ACCEPT"
 }
 
+new_elem() {
+	echo "{ 198.18.$1.$2 . tcp . 443 }"
+}
+
 # ---------------------------------------------------------------- set-ups
 
 # run_plain [ROW]: the bridge as it is with nothing loaded.  Measured first and again
@@ -384,6 +392,50 @@ run_iptables() {
 	brnf_set 0
 }
 
+nft_sw() { ip netns exec "$SW" nft "$@"; }
+
+# nftset_one N: as brflow_one, with the same policy written by hand as one nftables
+# interval set (gen-policy.sh --nft), loaded with nft -f, updated with nft add element.
+nftset_one() {
+	local n=$1 row="nft set N=$1" s rc
+	ROWS+=("$row")
+	nft_sw delete table inet bench_set >/dev/null 2>&1
+	say "nft set: nft -f with $n flows"
+	s=$(t_now)
+	timeout "$LOAD_TIMEOUT" ip netns exec "$SW" nft -f "$BF_DIR/policy.$n.nft" >"$BF_DIR/out" 2>&1
+	rc=$?
+	LOAD[$row]=$(t_since "$s")
+	if [ $rc -ne 0 ]; then
+		if [ $rc -eq 124 ]; then
+			LOAD[$row]=TIMEOUT
+			NOTE[$row]="nft -f took more than $LOAD_TIMEOUT s"
+		else
+			LOAD[$row]=FAILED
+			NOTE[$row]="nft -f: $(bf_oneline "$(cat "$BF_DIR/out")")"
+			BROKEN=1
+		fi
+		return 1
+	fi
+	say "nft set: loaded $n flows in ${LOAD[$row]} s; single nft add element updates"
+	run_updates "$row" nftset_update
+	deny_check "$row"
+	measure "$row"
+}
+
+nftset_update() {
+	timed_ms "$UPDATE_TIMEOUT" ip netns exec "$SW" nft add element inet bench_set allow "$(new_elem 0 "$1")"
+}
+
+run_nftset() {
+	local n
+	brnf_set 1
+	for n in $NS; do
+		nftset_one "$n" || break
+	done
+	nft_sw delete table inet bench_set >/dev/null 2>&1
+	brnf_set 0
+}
+
 # ---------------------------------------------------------------- the bridge-family path (--ctpath)
 
 # ctpath_rules FAMILY: the small stateful policy, by hand, in FAMILY's forward hook.
@@ -469,6 +521,9 @@ targets() {
 	target "connections/s at $BIG flows, ratio to plain" "$(ratio "${CPS[$row]:-}" "$REF_CPS")" ">=" 0.80
 	target "load of $BIG flows, s" "${LOAD[$row]:--}" "<" 0.5
 	target "one add-flow into $BIG flows, ms" "${UPD[$row]:--}" "<" 10
+	[ -n "${CPS["nft set N=$BIG"]:-}" ] &&
+		echo "# brflow against the hand-written set at $BIG flows: throughput x$(ratio "${THR[$row]:-}" "${THR["nft set N=$BIG"]}"), connections/s x$(ratio "${CPS[$row]:-}" "${CPS["nft set N=$BIG"]}")"
+	return 0
 }
 
 # ---------------------------------------------------------------- main
@@ -494,11 +549,13 @@ if [ $CTPATH = 1 ]; then
 else
 	for n in $NS; do
 		bash "$BF_ROOT/tests/bench/gen-policy.sh" "$n" >"$BF_DIR/policy.$n.flows" &&
-			bash "$BF_ROOT/tests/bench/gen-policy.sh" "$n" --iptables >"$BF_DIR/policy.$n.ipt" ||
+			bash "$BF_ROOT/tests/bench/gen-policy.sh" "$n" --iptables >"$BF_DIR/policy.$n.ipt" &&
+			bash "$BF_ROOT/tests/bench/gen-policy.sh" "$n" --nft >"$BF_DIR/policy.$n.nft" ||
 			bf_setup_fail "gen-policy.sh $n failed"
 	done
 	run_ctref
 	run_brflow
+	run_nftset
 	run_iptables
 fi
 run_plain "plain, again"
