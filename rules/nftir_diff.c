@@ -271,14 +271,59 @@ static int diff_sets(const struct nir_table *o, struct nir_table *t,
 	return 0;
 }
 
+/* Port maps: one element per interface name.  An element stays when the
+ * other map has it with the same mark (a plain set has no marks). */
+static bool same_map_elem(const struct nir_map *m, const struct nir_map_elem *a,
+			  const struct nir_map_elem *b)
+{
+	return !strncmp(a->ifname, b->ifname, sizeof(a->ifname)) &&
+	       (m->is_set || a->mark == b->mark);
+}
+
+static int diff_maps(const struct nir_table *o, const struct nir_table *t,
+		     struct nir_table_diff *td)
+{
+	for (int i = 0; i < t->n_maps; i++) {
+		const struct nir_map *nm = &t->maps[i];
+
+		td->map_old[i] = -1;
+		for (int k = 0; o && k < o->n_maps; k++) {
+			const struct nir_map *om = &o->maps[k];
+
+			if (td->old_map_kept[k] || strcmp(om->name, nm->name) ||
+			    om->is_set != nm->is_set)
+				continue;
+			td->map_old[i] = k;
+			td->old_map_kept[k] = true;
+			td->map_elem_kept[i] = calloc(nm->n_elems + 1, sizeof(bool));
+			td->old_map_elem_kept[k] = calloc(om->n_elems + 1, sizeof(bool));
+			if (!td->map_elem_kept[i] || !td->old_map_elem_kept[k])
+				return -1;
+			/* a few ports: pairing them by a scan is cheap */
+			for (int e = 0; e < nm->n_elems; e++)
+				for (int f = 0; f < om->n_elems; f++)
+					if (!td->old_map_elem_kept[k][f] &&
+					    same_map_elem(nm, &nm->elems[e], &om->elems[f])) {
+						td->map_elem_kept[i][e] = true;
+						td->old_map_elem_kept[k][f] = true;
+						break;
+					}
+			break;
+		}
+	}
+	return 0;
+}
+
 static int diff_table(const struct nir_table *o, struct nir_table *t,
 		      struct nir_table_diff *td)
 {
 	int no_chains = o ? o->n_chains : 0, no_counters = o ? o->n_counters : 0;
-	int no_sets = o ? o->n_sets : 0;
+	int no_sets = o ? o->n_sets : 0, no_maps = o ? o->n_maps : 0;
 
 	td->n_sets = t->n_sets;
 	td->n_old_sets = no_sets;
+	td->n_maps = t->n_maps;
+	td->n_old_maps = no_maps;
 
 	td->chain_old = malloc((t->n_chains + 1) * sizeof(int));
 	td->old_chain_kept = calloc(no_chains + 1, sizeof(bool));
@@ -288,9 +333,14 @@ static int diff_table(const struct nir_table *o, struct nir_table *t,
 	td->old_set_kept = calloc(no_sets + 1, sizeof(bool));
 	td->elem_kept = calloc(t->n_sets + 1, sizeof(bool *));
 	td->old_elem_kept = calloc(no_sets + 1, sizeof(bool *));
+	td->map_old = calloc(t->n_maps + 1, sizeof(int));
+	td->old_map_kept = calloc(no_maps + 1, sizeof(bool));
+	td->map_elem_kept = calloc(t->n_maps + 1, sizeof(bool *));
+	td->old_map_elem_kept = calloc(no_maps + 1, sizeof(bool *));
 	if (!td->chain_old || !td->old_chain_kept || !td->counter_old ||
 	    !td->old_counter_kept || !td->set_old || !td->old_set_kept ||
-	    !td->elem_kept || !td->old_elem_kept)
+	    !td->elem_kept || !td->old_elem_kept || !td->map_old ||
+	    !td->old_map_kept || !td->map_elem_kept || !td->old_map_elem_kept)
 		return -1;
 	for (int i = 0; i < t->n_chains; i++)
 		td->chain_old[i] = -1;
@@ -304,7 +354,7 @@ static int diff_table(const struct nir_table *o, struct nir_table *t,
 			     sizeof(*t->counters), NULL, td->counter_old,
 			     td->old_counter_kept);
 	}
-	return diff_sets(o, t, td);
+	return diff_maps(o, t, td) ? -1 : diff_sets(o, t, td);
 }
 
 /* ---- flows whose statistics move ---- */
@@ -441,6 +491,14 @@ void nir_diff_free(struct nir_diff *d)
 			free(td->elem_kept[s]);
 		for (int s = 0; td->old_elem_kept && s < td->n_old_sets; s++)
 			free(td->old_elem_kept[s]);
+		for (int m = 0; td->map_elem_kept && m < td->n_maps; m++)
+			free(td->map_elem_kept[m]);
+		for (int m = 0; td->old_map_elem_kept && m < td->n_old_maps; m++)
+			free(td->old_map_elem_kept[m]);
+		free(td->map_old);
+		free(td->old_map_kept);
+		free(td->map_elem_kept);
+		free(td->old_map_elem_kept);
 		free(td->chain_old);
 		free(td->old_chain_kept);
 		free(td->counter_old);

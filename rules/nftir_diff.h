@@ -34,6 +34,16 @@ struct nir_table_diff {
 	bool **elem_kept;     /* per continued new set: per element */
 	bool **old_elem_kept; /* per continued old set: per element */
 	int n_sets, n_old_sets;
+	/* The port maps stay too, with the elements both have: deleting a map
+	 * deactivates its elements in the next generation, and a packet still
+	 * walking the old rules when the transaction commits looks the old map
+	 * up with the new generation's mask.  It misses (its port unmarked, the
+	 * packet then dropped by enforce) though its key is in both maps. */
+	int *map_old;         /* per new map: the old map it continues, or -1 */
+	bool *old_map_kept;   /* per old map */
+	bool **map_elem_kept; /* per continued new map: per element */
+	bool **old_map_elem_kept; /* per continued old map: per element */
+	int n_maps, n_old_maps;
 };
 
 struct nir_diff {

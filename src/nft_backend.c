@@ -999,29 +999,40 @@ static int elems_msg_send(struct batch *b, const struct nir_table *t,
 	return 0;
 }
 
-static int add_elems_msg(struct batch *b, const struct nir_table *t,
-			 const struct nir_map *m, uint32_t id, int from, int n)
+/* Adds (or deletes) the map's elements that 'skip' does not mark (NULL: all
+ * of them), a message per ELEMS_PER_MSG; a delete names the key only. */
+static int map_elems_msgs(struct batch *b, const struct nir_table *t,
+			  const struct nir_map *m, uint32_t id, const bool *skip,
+			  bool add)
 {
-	struct nftnl_set *s = map_alloc(t, m, id);
-	int i;
+	struct nftnl_set *s = NULL;
+	int in_msg = 0;
 
-	if (!s)
-		return -1;
-	for (i = from; i < from + n; i++) {
-		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+	for (int i = 0; i < m->n_elems; i++) {
+		struct nftnl_set_elem *e;
 		char key[16] = { 0 };
 
-		if (!e) {
+		if (skip && skip[i])
+			continue;
+		if (!s && !(s = map_alloc(t, m, id)))
+			return -1;
+		if (!(e = nftnl_set_elem_alloc())) {
 			nftnl_set_free(s);
 			return -1;
 		}
 		strncpy(key, m->elems[i].ifname, sizeof(key));
 		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
-		if (!m->is_set)
+		if (add && !m->is_set)
 			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, m->elems[i].mark);
 		nftnl_set_elem_add(s, e);
+		if (++in_msg < ELEMS_PER_MSG)
+			continue;
+		in_msg = 0;
+		if (elems_msg_send(b, t, s, add, "map", m->name))
+			return -1;
+		s = NULL;
 	}
-	return elems_msg_send(b, t, s, true, "map", m->name);
+	return s ? elems_msg_send(b, t, s, add, "map", m->name) : 0;
 }
 
 static int add_map_msgs(struct batch *b, const struct nir_table *t,
@@ -1029,7 +1040,6 @@ static int add_map_msgs(struct batch *b, const struct nir_table *t,
 {
 	struct nftnl_set *s = map_alloc(t, m, id);
 	struct nlmsghdr *nlh;
-	int i;
 
 	if (!s)
 		return -1;
@@ -1042,15 +1052,7 @@ static int add_map_msgs(struct batch *b, const struct nir_table *t,
 	nftnl_set_free(s);
 	batch_end_msg(b, "map %s %s/%s", nir_family_name(t->family), t->name,
 		      m->name);
-	for (i = 0; i < m->n_elems; i += ELEMS_PER_MSG) {
-		int n = m->n_elems - i;
-
-		if (n > ELEMS_PER_MSG)
-			n = ELEMS_PER_MSG;
-		if (add_elems_msg(b, t, m, id, i, n))
-			return -1;
-	}
-	return 0;
+	return map_elems_msgs(b, t, m, id, NULL, true);
 }
 
 /* nftables' datatype of a key field, so `nft list` can print elements. */
@@ -1532,7 +1534,9 @@ static int take_apart_msgs(struct batch *b, const struct nir_table *o,
 			return -1;
 	}
 	for (int k = 0; k < o->n_maps; k++)
-		if (del_named_msg(b, o, NFT_MSG_DELSET, o->maps[k].name, 0))
+		if (td->old_map_kept[k] ?
+		    map_elems_msgs(b, o, &o->maps[k], 0, td->old_map_elem_kept[k], false) :
+		    del_named_msg(b, o, NFT_MSG_DELSET, o->maps[k].name, 0))
 			return -1;
 	for (int k = 0; k < o->n_counters; k++)
 		if (!td->old_counter_kept[k] &&
@@ -1580,7 +1584,9 @@ static int fill_table_msgs(struct batch *b, const struct nir_table *o,
 		if (add_helper_msg(b, t, &t->helpers[i]))
 			goto oom;
 	for (i = 0; i < t->n_maps; i++)
-		if (add_map_msgs(b, t, &t->maps[i], ctx->set_id_base + i))
+		if (td->map_old[i] < 0 ?
+		    add_map_msgs(b, t, &t->maps[i], ctx->set_id_base + i) :
+		    map_elems_msgs(b, t, &t->maps[i], 0, td->map_elem_kept[i], true))
 			goto oom;
 	for (i = 0; i < t->n_sets; i++) {
 		const struct nir_set *set = &t->sets[i];
