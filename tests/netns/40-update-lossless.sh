@@ -544,10 +544,6 @@ if [[ $sent =~ ^[0-9]+$ ]] && [ "$sent" -gt 0 ] && [ "$(field received "$rx")" =
 	[ "$(field distinct "$rx")" = "$sent" ] && [ "$(field missing "$rx")" = 0 ]; then
 	info "UDP 5002: $sent datagrams sent and received; 5003/5004: $(field sent "$(port_line "$BF_DIR/main.utx" 5003)") each sent"
 	ok "UDP 5002: every datagram arrived, no sequence gaps"
-elif [ "$dgin" -gt 0 ] && [ "$dgin" -gt "$dgout" ] && [ $((dgin - dgout)) -le 5 ] &&
-	[ -z "${BF_STRICT_LOSSLESS:-}" ]; then
-	skip "UDP 5002: every datagram that entered the bridge left it to h2" \
-		"known gap: the switch kept back $((dgin - dgout)) of $dgin datagrams with no brflow drop counter moving; full reloads keep the base chains and swap the rules in one transaction, yet about one run in three loses one datagram during a full reload, cause not found (BF_STRICT_LOSSLESS=1 fails instead); updates then: $(bf_oneline "$(updates_during "$(field gap "$rx")")")"
 elif [ "$dgin" -gt 0 ] && [ "$dgin" -eq "$dgout" ]; then
 	# lost in a host's stack (an emulated CPU starves the receiver), not by the switch
 	info "UDP 5002: sender '$tx', receiver '$rx': the bridge passed every datagram it got"
@@ -587,9 +583,6 @@ segout=$((segout - segout0))
 info "TCP: $segin segments entered the bridge from h1, $segout left it to h2"
 if [ "$segin" -gt 0 ] && [ "$segin" -eq "$segout" ]; then
 	ok "TCP: every segment that entered the bridge from h1 left it to h2"
-elif [ "$segin" -gt "$segout" ] && [ $((segin - segout)) -le 5 ] && [ -z "${BF_STRICT_LOSSLESS:-}" ]; then
-	skip "TCP: every segment that entered the bridge from h1 left it to h2" \
-		"known gap: the switch kept back $((segin - segout)) of $segin segments with no brflow drop counter moving; cause not found (see the UDP case; BF_STRICT_LOSSLESS=1 fails instead)"
 else
 	not_ok "TCP: every segment that entered the bridge from h1 left it to h2" \
 		"$segin in, $segout out ($retr retransmissions)"
