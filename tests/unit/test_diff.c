@@ -249,6 +249,19 @@ static void plain_set(struct nir_ruleset *rs, const char *const *elems, int n)
 	}
 }
 
+/* One "ok"/"not ok" line: the element deletes and adds a diff made
+ * against the ones expected. */
+static void expect_changes(const char *name, int del, int add, int want_del, int want_add)
+{
+	if (del == want_del && add == want_add) {
+		printf("ok - %s\n", name);
+	} else {
+		printf("not ok - %s: %d deletes and %d adds, expected %d and %d\n",
+		       name, del, add, want_del, want_add);
+		failures++;
+	}
+}
+
 /* Kernel messages the diff of two pre-pass sets asks for. */
 static void check_shared(const char *name, const char *const *old_e, int n_old,
 			 const char *const *new_e, int n_new, int want_del, int want_add)
@@ -268,13 +281,7 @@ static void check_shared(const char *name, const char *const *old_e, int n_old,
 		del += !d.tables[0].old_elem_kept[0][k];
 	for (int i = 0; i < n_new; i++)
 		add += !d.tables[0].elem_kept[0][i];
-	if (del == want_del && add == want_add) {
-		printf("ok - %s\n", name);
-	} else {
-		printf("not ok - %s: %d deletes and %d adds, expected %d and %d\n",
-		       name, del, add, want_del, want_add);
-		failures++;
-	}
+	expect_changes(name, del, add, want_del, want_add);
 	nir_diff_free(&d);
 	nir_ruleset_free(&old);
 	nir_ruleset_free(&new);
@@ -294,9 +301,14 @@ static void port_map(struct nir_ruleset *rs, const char *const *elems, int n)
 		printf("not ok - setup: out of memory\n");
 		exit(1);
 	}
-	for (int i = 0; i < n; i++)
-		if (nir_map_add(m, elems[i], 0x80000000u | (uint32_t)(elems[i][3] - '0')))
+	for (int i = 0; i < n; i++) {
+		char ifname[16];
+		unsigned ofport;
+
+		if (sscanf(elems[i], "%15[^:]:%u", ifname, &ofport) != 2 ||
+		    nir_map_add(m, ifname, 0x80000000u | ofport))
 			exit(1);
+	}
 }
 
 /* A full reload keeps the port map and the elements it still has: deleting
@@ -324,13 +336,7 @@ static void check_ports(const char *name, const char *const *old_e, int n_old,
 			del += !d.tables[0].old_map_elem_kept[0][k];
 		for (int i = 0; i < n_new; i++)
 			add += !d.tables[0].map_elem_kept[0][i];
-		if (del == want_del && add == want_add) {
-			printf("ok - %s\n", name);
-		} else {
-			printf("not ok - %s: %d deletes and %d adds, expected %d and %d\n",
-			       name, del, add, want_del, want_add);
-			failures++;
-		}
+		expect_changes(name, del, add, want_del, want_add);
 	}
 	nir_diff_free(&d);
 	nir_ruleset_free(&old);
