@@ -999,6 +999,22 @@ static int elems_msg_send(struct batch *b, const struct nir_table *t,
 	return 0;
 }
 
+/* After an element went into *s: sends the message once it holds 'max'
+ * elements (*s is then NULL, for the caller to start the next one). */
+static int elems_msg_full(struct batch *b, const struct nir_table *t,
+			  struct nftnl_set **s, int *in_msg, int max, bool add,
+			  const char *what, const char *name)
+{
+	int ret;
+
+	if (++*in_msg < max)
+		return 0;
+	*in_msg = 0;
+	ret = elems_msg_send(b, t, *s, add, what, name);
+	*s = NULL;
+	return ret;
+}
+
 /* Adds (or deletes) the map's elements that 'skip' does not mark (NULL: all
  * of them), a message per ELEMS_PER_MSG; a delete names the key only. */
 static int map_elems_msgs(struct batch *b, const struct nir_table *t,
@@ -1025,12 +1041,8 @@ static int map_elems_msgs(struct batch *b, const struct nir_table *t,
 		if (add && !m->is_set)
 			nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_DATA, m->elems[i].mark);
 		nftnl_set_elem_add(s, e);
-		if (++in_msg < ELEMS_PER_MSG)
-			continue;
-		in_msg = 0;
-		if (elems_msg_send(b, t, s, add, "map", m->name))
+		if (elems_msg_full(b, t, &s, &in_msg, ELEMS_PER_MSG, add, "map", m->name))
 			return -1;
-		s = NULL;
 	}
 	return s ? elems_msg_send(b, t, s, add, "map", m->name) : 0;
 }
@@ -1224,12 +1236,8 @@ static int set_elems_msgs(struct batch *b, const struct nir_table *t,
 			nftnl_set_free(s);
 			return -1;
 		}
-		if (++in_msg < SET_ELEMS_PER_MSG)
-			continue;
-		in_msg = 0;
-		if (elems_msg_send(b, t, s, add, "set", set->name))
+		if (elems_msg_full(b, t, &s, &in_msg, SET_ELEMS_PER_MSG, add, "set", set->name))
 			return -1;
-		s = NULL;
 	}
 	return s ? elems_msg_send(b, t, s, add, "set", set->name) : 0;
 }

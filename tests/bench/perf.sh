@@ -250,6 +250,29 @@ new_elem() {
 	echo "{ 198.18.$1.$2 . tcp . 443 }"
 }
 
+# timed_load ROW WHAT CMD...: runs CMD (LOAD_TIMEOUT at most; stdin is the caller's)
+# and puts its wall time in LOAD[ROW]; 1 when it failed: LOAD[ROW] is then TIMEOUT (the
+# limit, or brflowctl's own timeout) or FAILED, and NOTE[ROW] says why (a refusal also
+# marks the run broken).
+timed_load() {
+	local row=$1 what=$2 s rc
+	shift 2
+	s=$(t_now)
+	timeout "$LOAD_TIMEOUT" "$@" >"$BF_DIR/out" 2>&1
+	rc=$?
+	LOAD[$row]=$(t_since "$s")
+	[ $rc -eq 0 ] && return 0
+	if [ $rc -eq 124 ] || grep -qi 'timed* out' "$BF_DIR/out"; then
+		LOAD[$row]=TIMEOUT
+		NOTE[$row]="$what took more than $LOAD_TIMEOUT s"
+	else
+		LOAD[$row]=FAILED
+		NOTE[$row]="$what: $(bf_oneline "$(cat "$BF_DIR/out")")"
+		BROKEN=1
+	fi
+	return 1
+}
+
 # ---------------------------------------------------------------- set-ups
 
 # run_plain [ROW]: the bridge as it is with nothing loaded.  Measured first and again
@@ -295,26 +318,13 @@ brflow_start() {
 # brflow_one N: empty the table, load the policy (timed), add UPDATES flows (timed), measure.
 # 1 when this size could not be loaded (the larger ones are not tried).
 brflow_one() {
-	local n=$1 row="brflow N=$1" s rc k ms
+	local n=$1 row="brflow N=$1"
 	ROWS+=("$row")
 	pctl "$LOAD_TIMEOUT" del-flows "$BR" >"$BF_DIR/out" 2>&1 ||
 		{ NOTE[$row]="del-flows: $(bf_oneline "$(cat "$BF_DIR/out")")"; LOAD[$row]=FAILED; return 1; }
 	say "brflow: replace-flows $n flows"
-	s=$(t_now)
-	pctl "$LOAD_TIMEOUT" replace-flows "$BR" "$BF_DIR/policy.$n.flows" >"$BF_DIR/out" 2>&1
-	rc=$?
-	LOAD[$row]=$(t_since "$s")
-	if [ $rc -ne 0 ]; then
-		if [ $rc -eq 124 ] || grep -qi 'timed* out' "$BF_DIR/out"; then
-			LOAD[$row]=TIMEOUT
-			NOTE[$row]="replace-flows took more than $LOAD_TIMEOUT s"
-		else
-			LOAD[$row]=FAILED
-			NOTE[$row]="replace-flows: $(bf_oneline "$(cat "$BF_DIR/out")")"
-			BROKEN=1
-		fi
-		return 1
-	fi
+	timed_load "$row" replace-flows "$BRFLOWCTL" --timeout "$LOAD_TIMEOUT" replace-flows \
+		"$BR" "$BF_DIR/policy.$n.flows" || return 1
 	say "brflow: loaded $n flows in ${LOAD[$row]} s; single add-flow updates"
 	run_updates "$row" brflow_update
 	deny_check "$row"
@@ -349,27 +359,13 @@ ipt() { ip netns exec "$SW" iptables -w 10 "$@"; }
 
 # iptables_one N: as brflow_one, with iptables-restore and iptables -I.
 iptables_one() {
-	local n=$1 row="iptables N=$1" s rc k ms
+	local n=$1 row="iptables N=$1"
 	ROWS+=("$row")
 	timeout "$LOAD_TIMEOUT" ip netns exec "$SW" iptables -w 10 -F FORWARD >"$BF_DIR/out" 2>&1 ||
 		{ LOAD[$row]=FAILED; NOTE[$row]="iptables -F: $(bf_oneline "$(cat "$BF_DIR/out")")"; BROKEN=1; return 1; }
 	say "iptables: iptables-restore $n rules"
-	s=$(t_now)
-	timeout "$LOAD_TIMEOUT" ip netns exec "$SW" iptables-restore -w 10 \
-		<"$BF_DIR/policy.$n.ipt" >"$BF_DIR/out" 2>&1
-	rc=$?
-	LOAD[$row]=$(t_since "$s")
-	if [ $rc -ne 0 ]; then
-		if [ $rc -eq 124 ]; then
-			LOAD[$row]=TIMEOUT
-			NOTE[$row]="iptables-restore took more than $LOAD_TIMEOUT s"
-		else
-			LOAD[$row]=FAILED
-			NOTE[$row]="iptables-restore: $(bf_oneline "$(cat "$BF_DIR/out")")"
-			BROKEN=1
-		fi
-		return 1
-	fi
+	timed_load "$row" iptables-restore ip netns exec "$SW" iptables-restore -w 10 \
+		<"$BF_DIR/policy.$n.ipt" || return 1
 	say "iptables: loaded $n rules in ${LOAD[$row]} s; single iptables -I updates"
 	run_updates "$row" iptables_update
 	deny_check "$row"
@@ -397,25 +393,11 @@ nft_sw() { ip netns exec "$SW" nft "$@"; }
 # nftset_one N: as brflow_one, with the same policy written by hand as one nftables
 # interval set (gen-policy.sh --nft), loaded with nft -f, updated with nft add element.
 nftset_one() {
-	local n=$1 row="nft set N=$1" s rc
+	local n=$1 row="nft set N=$1"
 	ROWS+=("$row")
 	nft_sw delete table inet bench_set >/dev/null 2>&1
 	say "nft set: nft -f with $n flows"
-	s=$(t_now)
-	timeout "$LOAD_TIMEOUT" ip netns exec "$SW" nft -f "$BF_DIR/policy.$n.nft" >"$BF_DIR/out" 2>&1
-	rc=$?
-	LOAD[$row]=$(t_since "$s")
-	if [ $rc -ne 0 ]; then
-		if [ $rc -eq 124 ]; then
-			LOAD[$row]=TIMEOUT
-			NOTE[$row]="nft -f took more than $LOAD_TIMEOUT s"
-		else
-			LOAD[$row]=FAILED
-			NOTE[$row]="nft -f: $(bf_oneline "$(cat "$BF_DIR/out")")"
-			BROKEN=1
-		fi
-		return 1
-	fi
+	timed_load "$row" "nft -f" ip netns exec "$SW" nft -f "$BF_DIR/policy.$n.nft" || return 1
 	say "nft set: loaded $n flows in ${LOAD[$row]} s; single nft add element updates"
 	run_updates "$row" nftset_update
 	deny_check "$row"
