@@ -136,8 +136,9 @@ static void index_put(struct index *ix, size_t h, int k)
 
 /* Pairs every new item with an old one of the same name that 'same' (if
  * given) accepts, by a hash of the names: 100 000 per-flow chains of a
- * verdict map and 100 000 flow counters are possible.  Chains and
- * counters both start with their name; 'stride' is the item size. */
+ * verdict map and 100 000 flow counters are possible.  Chains, counters,
+ * port maps and their elements (the interface name) all start with their
+ * name; 'stride' is the item size. */
 static void pair_by_name(const void *old, int n_old, const void *new, int n_new,
 			 size_t stride, bool (*same)(const void *, const void *),
 			 int *new_old, bool *old_taken)
@@ -271,45 +272,50 @@ static int diff_sets(const struct nir_table *o, struct nir_table *t,
 	return 0;
 }
 
-/* Port maps: one element per interface name.  An element stays when the
- * other map has it with the same mark (a plain set has no marks). */
-static bool same_map_elem(const struct nir_map *m, const struct nir_map_elem *a,
-			  const struct nir_map_elem *b)
+/* Port maps pair by name and kind (map or plain set), their elements by
+ * interface name, and a map's also by mark: an element whose mark changed
+ * is deleted and added again. */
+static bool same_map_kind(const void *a, const void *b)
 {
-	return !strncmp(a->ifname, b->ifname, sizeof(a->ifname)) &&
-	       (m->is_set || a->mark == b->mark);
+	return ((const struct nir_map *)a)->is_set == ((const struct nir_map *)b)->is_set;
+}
+
+static bool same_mark(const void *a, const void *b)
+{
+	return ((const struct nir_map_elem *)a)->mark == ((const struct nir_map_elem *)b)->mark;
 }
 
 static int diff_maps(const struct nir_table *o, const struct nir_table *t,
 		     struct nir_table_diff *td)
 {
-	for (int i = 0; i < t->n_maps; i++) {
-		const struct nir_map *nm = &t->maps[i];
-
+	for (int i = 0; i < t->n_maps; i++)
 		td->map_old[i] = -1;
-		for (int k = 0; o && k < o->n_maps; k++) {
-			const struct nir_map *om = &o->maps[k];
+	if (o)
+		pair_by_name(o->maps, o->n_maps, t->maps, t->n_maps, sizeof(*t->maps),
+			     same_map_kind, td->map_old, td->old_map_kept);
+	for (int i = 0; i < t->n_maps; i++) {
+		const struct nir_map *nm = &t->maps[i], *om;
+		int k = td->map_old[i];
+		int *elem_old;
 
-			if (td->old_map_kept[k] || strcmp(om->name, nm->name) ||
-			    om->is_set != nm->is_set)
-				continue;
-			td->map_old[i] = k;
-			td->old_map_kept[k] = true;
-			td->map_elem_kept[i] = calloc(nm->n_elems + 1, sizeof(bool));
-			td->old_map_elem_kept[k] = calloc(om->n_elems + 1, sizeof(bool));
-			if (!td->map_elem_kept[i] || !td->old_map_elem_kept[k])
-				return -1;
-			/* a few ports: pairing them by a scan is cheap */
-			for (int e = 0; e < nm->n_elems; e++)
-				for (int f = 0; f < om->n_elems; f++)
-					if (!td->old_map_elem_kept[k][f] &&
-					    same_map_elem(nm, &nm->elems[e], &om->elems[f])) {
-						td->map_elem_kept[i][e] = true;
-						td->old_map_elem_kept[k][f] = true;
-						break;
-					}
-			break;
+		if (k < 0)
+			continue;
+		om = &o->maps[k];
+		td->map_elem_kept[i] = calloc(nm->n_elems + 1, sizeof(bool));
+		td->old_map_elem_kept[k] = calloc(om->n_elems + 1, sizeof(bool));
+		elem_old = malloc((nm->n_elems + 1) * sizeof(*elem_old));
+		if (!td->map_elem_kept[i] || !td->old_map_elem_kept[k] || !elem_old) {
+			free(elem_old);
+			return -1;
 		}
+		for (int e = 0; e < nm->n_elems; e++)
+			elem_old[e] = -1;
+		pair_by_name(om->elems, om->n_elems, nm->elems, nm->n_elems,
+			     sizeof(*nm->elems), nm->is_set ? NULL : same_mark, elem_old,
+			     td->old_map_elem_kept[k]);
+		for (int e = 0; e < nm->n_elems; e++)
+			td->map_elem_kept[i][e] = elem_old[e] >= 0;
+		free(elem_old);
 	}
 	return 0;
 }
