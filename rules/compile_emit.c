@@ -100,11 +100,8 @@ static int next_segment(struct emit *e)
 			} else {
 				split = i + 1;
 			}
-		tail.n_stmts = matched->n_stmts - split;
-		tail.stmts = malloc((tail.n_stmts ? tail.n_stmts : 1) * sizeof(*tail.stmts));
-		if (!tail.stmts)
+		if (nir_copy_stmts(&tail, matched->stmts + split, matched->n_stmts - split))
 			return compile_oom(e->c);
-		memcpy(tail.stmts, matched->stmts + split, tail.n_stmts * sizeof(*tail.stmts));
 		matched->n_stmts = split;
 		if (add_verdict(matched, NIR_GOTO, name))
 			return compile_oom(e->c);

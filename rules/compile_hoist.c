@@ -49,13 +49,8 @@ static int copy_rule(struct nir_chain *to, const struct nir_rule *r, int skip)
 {
 	struct nir_rule *c = nir_add_rule(to);
 
-	if (!c)
+	if (!c || nir_copy_stmts(c, r->stmts + skip, r->n_stmts - skip))
 		return -1;
-	c->n_stmts = r->n_stmts - skip;
-	c->stmts = malloc(c->n_stmts * sizeof(*c->stmts));
-	if (!c->stmts)
-		return -1;
-	memcpy(c->stmts, r->stmts + skip, c->n_stmts * sizeof(*c->stmts));
 	if (r->comment && !(c->comment = strdup(r->comment)))
 		return -1;
 	return 0;

@@ -409,12 +409,9 @@ static int remember_set(struct compiler *c, const struct path_state *st,
 	r->set = set;
 	r->st = *st;
 	r->key_positions = positions;
-	r->ref.n_stmts = ref->n_stmts;
-	r->ref.stmts = malloc((ref->n_stmts + 1) * sizeof(*ref->stmts));
-	if (!r->ref.stmts)
+	/* a copy where no member can match has no statements */
+	if (nir_copy_stmts(&r->ref, ref->stmts, ref->n_stmts))
 		return compile_oom(c);
-	if (ref->n_stmts) /* a copy where no member can match has none */
-		memcpy(r->ref.stmts, ref->stmts, ref->n_stmts * sizeof(*ref->stmts));
 	c->n_records++;
 	return 0;
 }

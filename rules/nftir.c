@@ -226,6 +226,17 @@ void nir_remove_rules(struct nir_chain *c, int i, int k)
 	drop_slots(c->rules, &c->n_rules, i, k, sizeof(*c->rules));
 }
 
+int nir_copy_stmts(struct nir_rule *r, const struct nir_stmt *src, int n)
+{
+	r->stmts = malloc((n + 1) * sizeof(*r->stmts));
+	if (!r->stmts)
+		return -1;
+	if (n)
+		memcpy(r->stmts, src, n * sizeof(*src));
+	r->n_stmts = n;
+	return 0;
+}
+
 void nir_remove_rule(struct nir_chain *c, int i)
 {
 	nir_remove_rules(c, i, 1);

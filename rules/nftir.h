@@ -280,6 +280,9 @@ struct nir_flowtable *nir_add_flowtable(struct nir_table *t, const char *name);
 int nir_flowtable_add_dev(struct nir_flowtable *ft, const char *ifname);
 
 struct nir_chain *nir_find_chain(struct nir_table *t, const char *name);
+/* Gives r its own copy of the n statements at src (whatever r held is not
+ * freed); -1 on no memory. */
+int nir_copy_stmts(struct nir_rule *r, const struct nir_stmt *src, int n);
 /* Frees rule i of c and closes the gap. */
 void nir_remove_rule(struct nir_chain *c, int i);
 /* Frees rules i..i+k-1 of c and closes the gap. */
