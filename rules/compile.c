@@ -342,6 +342,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->zone_seen == b->zone_seen && a->out == b->out &&
 	       a->in_port == b->in_port && a->metadata == b->metadata &&
 	       a->group == b->group && a->nat_view == b->nat_view &&
+	       a->ct_known == b->ct_known &&
 	       a->nat_set == b->nat_set && a->addr_rewritten == b->addr_rewritten &&
 	       a->first_nat.kind == b->first_nat.kind &&
 	       a->first_nat.family == b->first_nat.family &&
@@ -364,7 +365,7 @@ static void chain_name(struct compiler *c, const struct path_state *st,
 		if (k->pass == st->pass && k->l3 == st->l3 && k->table == st->table &&
 		    k->group == st->group && k->nat_view == st->nat_view &&
 		    k->tracked == st->tracked && k->ctx_zone == st->ctx_zone &&
-		    k->in_port == st->in_port)
+		    k->in_port == st->in_port && k->ct_known == st->ct_known)
 			variant++;
 	}
 	if (st->group)
@@ -383,6 +384,10 @@ static void chain_name(struct compiler *c, const struct path_state *st,
 		n += snprintf(buf + n, len - n, "_p%u", st->in_port);
 	if (st->tracked && st->nat_view)
 		n += snprintf(buf + n, len - n, "_n%u", st->nat_view);
+	if (st->tracked && st->ct_known == (CS_TRK | CS_NEW))
+		n += snprintf(buf + n, len - n, "_new");
+	else if (st->tracked && st->ct_known)
+		n += snprintf(buf + n, len - n, "_cs%02x", st->ct_known);
 	if (variant)
 		snprintf(buf + n, len - n, "_v%d", variant);
 }
@@ -479,8 +484,9 @@ int compile_chain(struct compiler *c, const struct path_state *st,
 	if (s.depth > MAX_JUMP_DEPTH)
 		return compile_fail(c, NULL, "resubmit nesting from table %u is deeper than nftables allows (%d)",
 			    st->table, MAX_JUMP_DEPTH);
-	/* The wrapper for ct(table=N): compute effective ct_state, then run. */
-	if (st->tracked && st->l3 != L3_OTHER) {
+	/* The wrapper for ct(table=N): compute effective ct_state, then run.
+	 * A copy whose ct_state is known has no use for one. */
+	if (st->tracked && st->l3 != L3_OTHER && !st->ct_known) {
 		struct nir_chain *w;
 		struct nir_rule *r;
 

@@ -49,7 +49,7 @@ static int add_not_ours_accept(struct compiler *c, struct nir_chain *ch)
 }
 
 /* After the pipeline returned: no output chosen means drop. */
-static int add_decision(struct compiler *c, struct nir_chain *ch)
+int add_decision(struct compiler *c, struct nir_chain *ch)
 {
 	struct nir_rule *r = rule_in(c, ch);
 
@@ -168,7 +168,7 @@ int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
 
 /* "this TCP packet is a bare SYN" (of a new connection: netfilter's "new"
  * is the original direction already) */
-static int add_tcp_bare_syn_match(struct nir_rule *r)
+int add_tcp_bare_syn_match(struct nir_rule *r, bool not_syn)
 {
 	static const uint8_t syn_only[2] = { 0x00, 0x02 }, flag_mask[2] = { 0x00, 0x17 };
 	uint8_t tcp = 6;
@@ -186,13 +186,14 @@ static int add_tcp_bare_syn_match(struct nir_rule *r)
 	s->u.match.mask.len = s->u.match.value.len = 2;
 	memcpy(s->u.match.mask.data, flag_mask, 2);
 	memcpy(s->u.match.value.data, syn_only, 2);
+	s->u.match.negate = not_syn;
 	return 0;
 }
 
 /* "this TCP packet is a bare SYN in the original direction" */
 static int add_tcp_syn_match(struct nir_rule *r)
 {
-	return add_tcp_bare_syn_match(r) ||
+	return add_tcp_bare_syn_match(r, false) ||
 	       add_ct_key_match(r, NFT_CT_DIRECTION, "ct direction", NIR_FMT_CTDIR, 1, NULL, 0);
 }
 
@@ -264,7 +265,7 @@ static int build_uncommitted(struct compiler *c, const char *name, uint32_t keep
 	uint8_t tcp = 6;
 
 	if (!ch || !(r = rule_in(c, ch)) ||
-	    (new_only ? add_tcp_bare_syn_match(r) : add_tcp_syn_match(r)) ||
+	    (new_only ? add_tcp_bare_syn_match(r, false) : add_tcp_syn_match(r)) ||
 	    add_mark_set(r, NIR_META_MARK, keep, MARK_CS_NEW) ||
 	    add_verdict(r, NIR_RETURN, NULL))
 		return compile_oom(c);
@@ -575,7 +576,9 @@ int build_inet_table(struct compiler *c)
 	if (!main || add_not_ours_accept(c, main) || add_foreign_accept(c, main) ||
 	    add_nat_neighbour_pass(c, "pipeline", true) || build_ctstate(c) ||
 	    add_early_established(c, nir_find_chain(c->ip, "pipeline"), L3_IP4) ||
+	    add_early_new(c, "pipeline", L3_IP4) ||
 	    add_early_established(c, nir_find_chain(c->ip, "pipeline"), L3_IP6) ||
+	    add_early_new(c, "pipeline", L3_IP6) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
 	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
 		return -1;

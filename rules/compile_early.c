@@ -156,3 +156,84 @@ int add_early_established(struct compiler *c, struct nir_chain *pipeline,
 	r->comment = strdup(text);
 	return r->comment ? 0 : compile_oom(c);
 }
+
+/* The early path for new connections.
+ *
+ * Under the same proof for table 0 (its first flow that can match an
+ * untracked packet of the family matches all of them and only does
+ * ct(table=N)), the first packet of a connection that netfilter calls new
+ * and no ct(commit) has touched is, in table N, +trk+new: OVS's own rule
+ * makes a TCP segment other than a bare SYN +trk+inv, and that one takes
+ * the full walk.  The pipeline's rule (counting table 0's flow, as the
+ * full walk would) sends such packets to a chain that runs table N in a
+ * copy compiled for +trk+new, where every ct_state test is decided at
+ * compile time and a commit needs no chain of its own.  The full walk's
+ * five chain calls and its ct_state tests are what a new connection then
+ * saves; what the flows decide is the same. */
+/* A group whose members differ in actions becomes a verdict map whose
+ * elements go to chains compiled for one chain copy: a second copy of its
+ * table would hold all its elements again. */
+static bool any_verdict_map(const struct compiler *c)
+{
+	for (int t = 0; t <= FLOW_MAX_TABLE; t++)
+		for (int g = 0; g < c->tables[t].n_groups; g++)
+			if (c->tables[t].groups[g].vmap && c->tables[t].groups[g].n > 1)
+				return true;
+	return false;
+}
+
+int add_early_new(struct compiler *c, const char *pipeline, enum l3 l3)
+{
+	static const uint32_t committed = CT_COMMITTED;
+	const struct compile_flow *first;
+	const struct action_ct *ct;
+	struct path_state st = { .pass = PASS_MAIN, .l3 = l3 };
+	struct chain_summary sum;
+	const char *name;
+	char full[80], known[64], entry[16];
+	struct nir_rule *r;
+	int idx;
+
+	if (!flows_allow_early(c) || any_verdict_map(c))
+		return 0;
+	first = deciding_flow(c, 0, l3, 0, CS_TRK);
+	if (!first || !plain_ct_to_table(first->flow))
+		return 0;
+	ct = &first->flow->actions[0].u.ct;
+	/* the state emit_ct gives table N after table 0's flow */
+	st.table = (uint8_t)ct->table;
+	st.tracked = true;
+	st.ctx_zone = ct->zone;
+	st.zone_seen = ct->zone;
+	if (compile_chain(c, &st, &name, &sum))
+		return -1;
+	snprintf(full, sizeof(full), "ct_%s", name);
+	st.ct_known = CS_TRK | CS_NEW;
+	if (compile_chain(c, &st, &name, &sum))
+		return -1;
+	snprintf(known, sizeof(known), "%s", name);
+
+	snprintf(entry, sizeof(entry), "new_%s", l3 == L3_IP4 ? "ip" : "ip6");
+	if (!nir_add_chain(c->ip, entry))
+		return compile_oom(c);
+	idx = c->ip->n_chains - 1;
+	/* a TCP segment that is not a bare SYN: +trk+inv, the full walk */
+	if (!(r = rule_in(c, &c->ip->chains[idx])) || add_tcp_bare_syn_match(r, true) ||
+	    add_verdict(r, NIR_JUMP, full))
+		return compile_oom(c);
+	/* the rest (the full walk above leaves +inv in the mark) */
+	if (!(r = rule_in(c, &c->ip->chains[idx])) || add_mark_match(r, MARK_CS_INV, 0) ||
+	    add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, MARK_CS_NEW) ||
+	    add_verdict(r, NIR_JUMP, known))
+		return compile_oom(c);
+	if (add_decision(c, &c->ip->chains[idx]))
+		return -1;
+
+	r = rule_in(c, nir_find_chain(c->ip, pipeline));
+	if (!r || add_l3_match(c, r, l3) || add_ct_state_match(r, 8, false) || /* new */
+	    add_ct_key_match(r, NFT_CT_MARK, "ct mark", NIR_FMT_HEX, 4, &committed, 0) ||
+	    add_counter_stmt(c, r, first) || add_verdict(r, NIR_GOTO, entry))
+		return compile_oom(c);
+	r->comment = strdup("new connection: table 0 sends it to ct()");
+	return r->comment ? 0 : compile_oom(c);
+}

@@ -418,6 +418,10 @@ static int emit_commit(struct emit *e, const struct action_ct *ct)
 	char name[64];
 	int idx;
 
+	/* Known +new: netfilter's "new" is neither invalid nor made from an
+	 * expectation (those are "related"), so the writes need no chain. */
+	if (e->st.tracked && (e->st.ct_known & CS_NEW) && !(e->st.ct_known & CS_INV))
+		return emit_commit_stmts(e, ct);
 	snprintf(name, sizeof(name), "commit_%d", e->c->n_commits++);
 	ch = nir_add_chain(e->table, name);
 	if (!ch)
@@ -523,12 +527,14 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 	/* OVS clears the ct fields after ct(): what follows sees -trk. */
 	target = e->st;
 	e->st.tracked = false;
+	e->st.ct_known = 0;
 	if (ct->table < 0)
 		return 0;
 	target.table = ct->table;
 	target.tracked = true;
 	target.ctx_zone = zone;
 	target.nat_view = 0;
+	target.ct_known = 0; /* the wrapper's ctstate chain finds it out */
 	if (ct->nat && e->st.l3 != L3_OTHER)
 		return emit_nat_call(e, &target, ct, last);
 	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_");
@@ -723,6 +729,7 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_CT_CLEAR:
 		/* later matches see -trk; the packet keeps its conntrack entry */
 		e->st.tracked = false;
+		e->st.ct_known = 0;
 		return 0;
 	case ACT_RESUBMIT:
 	case ACT_GOTO_TABLE:

@@ -92,6 +92,12 @@ static int hoist_table(struct nir_table *t)
 	for (int ci = 0; ci < n_chains; ci++) {
 		int made = 0;
 
+		/* Base chains stay flat: the pipeline's early rules, each with
+		 * its family test, are an established packet's whole walk, and a
+		 * goto would add a chain change to every packet. */
+		if (t->chains[ci].hook != NIR_HOOK_NONE)
+			continue;
+
 		for (int i = 0; i < t->chains[ci].n_rules; i++) {
 			const struct nir_chain *ch = &t->chains[ci];
 			int last = run_end(ch, i);

@@ -188,6 +188,9 @@ static int ct_state_match(const struct flow_match *m, const struct path_state *s
 		known |= CS_TRK;
 	if (!st->tracked) {
 		known_mask = 0xff; /* untracked: every flag is clear */
+	} else if (st->ct_known) {
+		known = st->ct_known;
+		known_mask = CS_TRK | CS_NEW | CS_EST | CS_REL | CS_RPL | CS_INV;
 	} else if (st->l3 == L3_OTHER) {
 		known |= CS_INV; /* ct() on a non-IP packet: +trk+inv */
 		known_mask = 0xff;

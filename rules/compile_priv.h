@@ -64,6 +64,10 @@ struct path_state {
 	uint64_t metadata;
 	bool addr_rewritten;    /* a stateless IP address write ran: conntrack
 				 * (before the pipeline) saw the old address */
+	uint8_t ct_known;       /* tracked: 0, or the ct_state flags (CS_*)
+				 * every packet on this path has, known at
+				 * compile time (the early path for new
+				 * connections, rules/compile_early.c) */
 };
 
 /* What a compiled chain may do to the path that called it. */
@@ -215,6 +219,11 @@ struct compile_plan *make_plan(struct compiler *c);
  * established committed packet of family l3 the same way. */
 int add_early_established(struct compiler *c, struct nir_chain *pipeline,
 			  enum l3 l3);
+/* The early path for new connections (compile_early.c): under the same
+ * proof for table 0, a rule in the pipeline base chain (found by name: this
+ * compiles chains) sends a new, uncommitted connection's first packet to a
+ * copy of table N compiled for +trk+new. */
+int add_early_new(struct compiler *c, const char *pipeline, enum l3 l3);
 /* The LOCAL port (compile_local.c). */
 bool local_managed(const struct compiler *c);     /* some flow names LOCAL */
 /* in_port=LOCAL or output:LOCAL in f, or in a group's bucket (the parts
@@ -247,6 +256,11 @@ int add_l3_match(const struct compiler *c, struct nir_rule *r, enum l3 l3);
 /* "ether daddr" == the bridge's own MAC; -1 on no memory. */
 int add_bridge_mac_match(const struct compiler *c, struct nir_rule *r);
 int build_bridge_table(struct compiler *c);
+/* The pipeline's last rules: no output chosen, drop; else accept. */
+int add_decision(struct compiler *c, struct nir_chain *ch);
+/* meta l4proto tcp, flags (of SYN, ACK, RST, FIN) a bare SYN, or with
+ * not_syn anything else. */
+int add_tcp_bare_syn_match(struct nir_rule *r, bool not_syn);
 int build_inet_table(struct compiler *c);
 /* After the tables are built: moves the pre-pass to the ip6 table when IPv4
  * needs none, drops chains no base chain reaches (compile_prune.c). */
