@@ -22,6 +22,10 @@
 
 enum verdict_of_flow { CANNOT_MATCH, MATCHES_ALL, MIGHT_MATCH };
 
+/* Most rules of their own a table may have for the early path for new
+ * connections to copy it (set lookups do not count). */
+#define EARLY_NEW_MAX_RULES 64
+
 /* What flow f does to the packets of family l3 whose known ct_state bits
  * (under mask known) are 'state'. */
 static enum verdict_of_flow classify(const struct flow *f, enum l3 l3,
@@ -182,6 +186,20 @@ static bool any_verdict_map(const struct compiler *c)
 	return false;
 }
 
+/* The flows of table t that a +trk+new packet of family l3 may meet as
+ * rules of their own (not as one of a group's set elements). */
+static int own_rules_for_new(const struct compiler *c, int t, enum l3 l3)
+{
+	const struct table_flows *tf = &c->tables[t];
+	int n = 0;
+
+	for (int i = 0; i < tf->n; i++)
+		if (tf->group_of[i] < 0 &&
+		    classify(tf->flows[i]->flow, l3, CS_TRK | CS_NEW, 0xff) != CANNOT_MATCH)
+			n++;
+	return n;
+}
+
 int add_early_new(struct compiler *c, const char *pipeline, enum l3 l3)
 {
 	static const uint32_t committed = CT_COMMITTED;
@@ -190,7 +208,7 @@ int add_early_new(struct compiler *c, const char *pipeline, enum l3 l3)
 	struct path_state st = { .pass = PASS_MAIN, .l3 = l3 };
 	struct chain_summary sum;
 	const char *name;
-	char full[80], known[64], entry[16];
+	char full[80], known[64], entry[16], inv[24];
 	struct nir_rule *r;
 	int idx;
 
@@ -200,6 +218,10 @@ int add_early_new(struct compiler *c, const char *pipeline, enum l3 l3)
 	if (!first || !plain_ct_to_table(first->flow))
 		return 0;
 	ct = &first->flow->actions[0].u.ct;
+	/* The copy holds table N's rules again: worth it for a table of
+	 * flow sets, not for thousands of rules of their own. */
+	if (own_rules_for_new(c, ct->table, l3) > EARLY_NEW_MAX_RULES)
+		return 0;
 	/* the state emit_ct gives table N after table 0's flow */
 	st.table = (uint8_t)ct->table;
 	st.tracked = true;
@@ -213,21 +235,28 @@ int add_early_new(struct compiler *c, const char *pipeline, enum l3 l3)
 		return -1;
 	snprintf(known, sizeof(known), "%s", name);
 
+	/* Both chains are reached by goto from the base chain: each ends with
+	 * the pipeline's decision. */
 	snprintf(entry, sizeof(entry), "new_%s", l3 == L3_IP4 ? "ip" : "ip6");
+	snprintf(inv, sizeof(inv), "%s_inv", entry);
+	if (!nir_add_chain(c->ip, inv))
+		return compile_oom(c);
+	idx = c->ip->n_chains - 1;
+	if (!(r = rule_in(c, &c->ip->chains[idx])) || add_verdict(r, NIR_JUMP, full) ||
+	    add_decision(c, &c->ip->chains[idx]))
+		return compile_oom(c);
 	if (!nir_add_chain(c->ip, entry))
 		return compile_oom(c);
 	idx = c->ip->n_chains - 1;
 	/* a TCP segment that is not a bare SYN: +trk+inv, the full walk */
 	if (!(r = rule_in(c, &c->ip->chains[idx])) || add_tcp_bare_syn_match(r, true) ||
-	    add_verdict(r, NIR_JUMP, full))
+	    add_verdict(r, NIR_GOTO, inv))
 		return compile_oom(c);
-	/* the rest (the full walk above leaves +inv in the mark) */
-	if (!(r = rule_in(c, &c->ip->chains[idx])) || add_mark_match(r, MARK_CS_INV, 0) ||
-	    add_mark_set(r, NIR_META_MARK, ~MARK_CS_ALL, MARK_CS_NEW) ||
-	    add_verdict(r, NIR_JUMP, known))
+	/* +trk+new.  The copy tests no ct_state bit of the mark (all are known
+	 * at compile time), so they are left unwritten. */
+	if (!(r = rule_in(c, &c->ip->chains[idx])) || add_verdict(r, NIR_JUMP, known) ||
+	    add_decision(c, &c->ip->chains[idx]))
 		return compile_oom(c);
-	if (add_decision(c, &c->ip->chains[idx]))
-		return -1;
 
 	r = rule_in(c, nir_find_chain(c->ip, pipeline));
 	if (!r || add_l3_match(c, r, l3) || add_ct_state_match(r, 8, false) || /* new */
