@@ -161,19 +161,6 @@ int add_early_established(struct compiler *c, struct nir_chain *pipeline,
 	return r->comment ? 0 : compile_oom(c);
 }
 
-/* The early path for new connections.
- *
- * Under the same proof for table 0 (its first flow that can match an
- * untracked packet of the family matches all of them and only does
- * ct(table=N)), the first packet of a connection that netfilter calls new
- * and no ct(commit) has touched is, in table N, +trk+new: OVS's own rule
- * makes a TCP segment other than a bare SYN +trk+inv, and that one takes
- * the full walk.  The pipeline's rule (counting table 0's flow, as the
- * full walk would) sends such packets to a chain that runs table N in a
- * copy compiled for +trk+new, where every ct_state test is decided at
- * compile time and a commit needs no chain of its own.  The full walk's
- * five chain calls and its ct_state tests are what a new connection then
- * saves; what the flows decide is the same. */
 /* A group whose members differ in actions becomes a verdict map whose
  * elements go to chains compiled for one chain copy: a second copy of its
  * table would hold all its elements again. */
@@ -200,6 +187,19 @@ static int own_rules_for_new(const struct compiler *c, int t, enum l3 l3)
 	return n;
 }
 
+/* The early path for new connections.
+ *
+ * Under the same proof for table 0 (its first flow that can match an
+ * untracked packet of the family matches all of them and only does
+ * ct(table=N)), the first packet of a connection that netfilter calls new
+ * and no ct(commit) has touched is, in table N, +trk+new: OVS's own rule
+ * makes a TCP segment other than a bare SYN +trk+inv, and that one takes
+ * the full walk.  The pipeline's rule (counting table 0's flow, as the
+ * full walk would) sends such packets to a chain that runs table N in a
+ * copy compiled for +trk+new, where every ct_state test is decided at
+ * compile time and a commit needs no chain of its own.  A new connection
+ * then skips the full walk's ctstate chains, its ct_state tests and its
+ * commit chain; what the flows decide is the same. */
 int add_early_new(struct compiler *c, const char *pipeline, enum l3 l3)
 {
 	static const uint32_t committed = CT_COMMITTED;
