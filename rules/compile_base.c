@@ -433,11 +433,17 @@ static int build_classify(struct compiler *c)
 {
 	struct nir_chain *cls, *port;
 	struct nir_rule *r;
+	/* IP from a port: on to the inet hooks, or with fold_classify
+	 * straight into the pipeline's rules (see prepass_idle) */
+	enum nir_verdict ip_code = c->fold_classify ? NIR_GOTO : NIR_ACCEPT;
+	const char *ip_chain = c->fold_classify ? "pipeline_port" : NULL;
 
-	cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
+	cls = c->fold_classify ?
+	      base_chain(c, c->bridge, "pipeline", NIR_HOOK_PREROUTING, -150) :
+	      base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
 	if (!cls)
 		return -1;
-	if (!(r = add_port_mark_rule(c, cls, ethertype_ip4)) || add_verdict(r, NIR_ACCEPT, NULL))
+	if (!(r = add_port_mark_rule(c, cls, ethertype_ip4)) || add_verdict(r, ip_code, ip_chain))
 		return compile_oom(c);
 	if (!(r = add_port_mark_rule(c, cls, NULL)) ||
 	    add_verdict(r, NIR_GOTO, "classify_port"))
@@ -453,11 +459,40 @@ static int build_classify(struct compiler *c)
 	if (!(r = rule_in(c, nir_find_chain(c->bridge, "classify_port"))) ||
 	    add_meta_match(r, NFT_META_PROTOCOL, "meta protocol", NIR_FMT_ETHERTYPE,
 			   ethertype_ip6, 2, false) ||
-	    add_verdict(r, NIR_ACCEPT, NULL))
+	    add_verdict(r, ip_code, ip_chain))
 		return compile_oom(c);
 	if (add_entry(c, "classify_port", PASS_MAIN, L3_OTHER))
 		return -1;
 	return add_decision(c, nir_find_chain(c->bridge, "classify_port"));
+}
+
+/* Whether the pre-pass has nothing to do for either IP family: the family
+ * is tracked in zone 0 (its pre-pass accepts it as it is), or the pipeline
+ * drops all of it (no path outputs it: whether conntrack looked at it
+ * then changes nothing, as an entry is kept only for a packet that
+ * leaves).  Most policies are one or the other for each family, e.g. an
+ * IPv4 policy that drops IPv6.  The chains are compiled here;
+ * build_inet_table meets them again in the memo. */
+static int prepass_idle(struct compiler *c, bool *idle)
+{
+	static const enum l3 families[] = { L3_IP4, L3_IP6 };
+
+	*idle = true;
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]) && *idle; i++) {
+		struct path_state pre = initial_state(PASS_PRE, families[i]);
+		struct path_state main = initial_state(PASS_MAIN, families[i]);
+		struct chain_summary sum;
+		const char *name;
+
+		if (compile_chain(c, &pre, &name, &sum))
+			return -1;
+		if (accepts_outright(nir_find_chain(table_for(c, &pre), name)))
+			continue;
+		if (compile_chain(c, &main, &name, &sum))
+			return -1;
+		*idle = !sum.out;
+	}
+	return 0;
 }
 
 int build_bridge_table(struct compiler *c)
@@ -468,6 +503,16 @@ int build_bridge_table(struct compiler *c)
 
 	if (!ports)
 		return compile_oom(c);
+	/* With bridge-family conntrack and no pre-pass, nothing before the
+	 * pipeline needs the port mark: conntrack tracks every IP packet in
+	 * zone 0 whatever its port, and ignores other frames.  Then the
+	 * pipeline's own hook classifies, so a packet enters one brflow chain
+	 * in bridge prerouting instead of two (or three, with an idle
+	 * pre-pass), and the port lookup stands in for the pipeline's guards:
+	 * a packet from no port of this bridge misses the map and is accepted
+	 * as it is. */
+	if (c->bridge_ct && prepass_idle(c, &c->fold_classify))
+		return -1;
 	for (int i = 0; i < c->in->n_ports; i++)
 		if (nir_map_add(ports, c->in->ports[i].ifname,
 				MARK_OURS | c->in->ports[i].ofport))
@@ -556,33 +601,47 @@ int build_inet_table(struct compiler *c)
 	struct nir_chain *pre, *main;
 	struct nir_rule *r;
 
-	/* With bridge-family conntrack (hook priority -200) the pre-pass runs
-	 * after classify (-300) has marked the ports. */
-	pre = base_chain(c, c->ip, "prepass", NIR_HOOK_PREROUTING,
-			 c->bridge_ct ? -250 : -300);
-	if (!pre || add_not_ours_accept(c, pre) || add_foreign_accept(c, pre) ||
-	    add_entry(c, "prepass", PASS_PRE, L3_IP4) ||
-	    add_entry(c, "prepass", PASS_PRE, L3_IP6))
-		return -1;
-	/* The path ended without ct(): OVS never tracks such packets. */
-	pre = nir_find_chain(c->ip, "prepass");
-	if (add_local_prepass_track(c, pre))
-		return -1;
-	if (!(r = rule_in(c, pre)) || !nir_add_stmt(r, NIR_NOTRACK) ||
-	    add_verdict(r, NIR_ACCEPT, NULL))
-		return compile_oom(c);
+	/* fold_classify: no pre-pass; the base chain "pipeline" (built by
+	 * build_classify) sends IP from a port to pipeline_port, marked */
+	const char *main_name = c->fold_classify ? "pipeline_port" : "pipeline";
 
-	main = base_chain(c, c->ip, "pipeline", NIR_HOOK_PREROUTING, -150);
-	if (!main || add_not_ours_accept(c, main) || add_foreign_accept(c, main) ||
-	    add_nat_neighbour_pass(c, "pipeline", true) || build_ctstate(c) ||
-	    add_early_established(c, nir_find_chain(c->ip, "pipeline"), L3_IP4) ||
-	    add_early_new(c, "pipeline", L3_IP4) ||
-	    add_early_established(c, nir_find_chain(c->ip, "pipeline"), L3_IP6) ||
-	    add_early_new(c, "pipeline", L3_IP6) ||
-	    add_entry(c, "pipeline", PASS_MAIN, L3_IP4) ||
-	    add_entry(c, "pipeline", PASS_MAIN, L3_IP6))
+	if (!c->fold_classify) {
+		/* With bridge-family conntrack (hook priority -200) the
+		 * pre-pass runs after classify (-300) has marked the ports. */
+		pre = base_chain(c, c->ip, "prepass", NIR_HOOK_PREROUTING,
+				 c->bridge_ct ? -250 : -300);
+		if (!pre || add_not_ours_accept(c, pre) || add_foreign_accept(c, pre) ||
+		    add_entry(c, "prepass", PASS_PRE, L3_IP4) ||
+		    add_entry(c, "prepass", PASS_PRE, L3_IP6))
+			return -1;
+		/* The path ended without ct(): OVS never tracks such packets. */
+		pre = nir_find_chain(c->ip, "prepass");
+		if (add_local_prepass_track(c, pre))
+			return -1;
+		if (!(r = rule_in(c, pre)) || !nir_add_stmt(r, NIR_NOTRACK) ||
+		    add_verdict(r, NIR_ACCEPT, NULL))
+			return compile_oom(c);
+	}
+
+	if (c->fold_classify) {
+		main = nir_add_chain(c->ip, main_name);
+		if (!main)
+			return compile_oom(c);
+		main->flat = true;
+	} else {
+		main = base_chain(c, c->ip, main_name, NIR_HOOK_PREROUTING, -150);
+		if (!main || add_not_ours_accept(c, main) || add_foreign_accept(c, main))
+			return -1;
+	}
+	if (add_nat_neighbour_pass(c, main_name, true) || build_ctstate(c) ||
+	    add_early_established(c, nir_find_chain(c->ip, main_name), L3_IP4) ||
+	    add_early_new(c, main_name, L3_IP4) ||
+	    add_early_established(c, nir_find_chain(c->ip, main_name), L3_IP6) ||
+	    add_early_new(c, main_name, L3_IP6) ||
+	    add_entry(c, main_name, PASS_MAIN, L3_IP4) ||
+	    add_entry(c, main_name, PASS_MAIN, L3_IP6))
 		return -1;
-	if (add_decision(c, nir_find_chain(c->ip, "pipeline")))
+	if (add_decision(c, nir_find_chain(c->ip, main_name)))
 		return -1;
 	if (build_local_inet(c))
 		return -1;

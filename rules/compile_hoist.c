@@ -95,7 +95,7 @@ static int hoist_table(struct nir_table *t)
 		/* Base chains stay flat: the pipeline's early rules, each with
 		 * its family test, are an established packet's whole walk, and a
 		 * goto would add a chain change to every packet. */
-		if (t->chains[ci].hook != NIR_HOOK_NONE)
+		if (t->chains[ci].hook != NIR_HOOK_NONE || t->chains[ci].flat)
 			continue;
 
 		for (int i = 0; i < t->chains[ci].n_rules; i++) {

@@ -149,6 +149,8 @@ struct nir_chain {
 	bool nat_type;       /* base chain of type nat (else filter) */
 	bool keep;           /* loaded for what loading it does, though no
 			      * rule continues in it (never pruned) */
+	bool flat;           /* an entry every packet walks: never hoisted
+			      * (base chains are not either) */
 	int n_rules;
 	struct nir_rule *rules;
 };

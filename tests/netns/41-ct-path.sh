@@ -21,6 +21,14 @@ NAT_FLOW='table=1,priority=60,ct_state=+trk+new,tcp,in_port=1,tp_dst=9090,action
 nf_call() { ip -n "$SW" -d link show "$BR" | grep -o 'nf_call_iptables [01]' | cut -d' ' -f2; }
 # hooked_inet: how many base chains brflow's inet table has
 hooked_inet() { ip netns exec "$SW" nft list table inet "brflow_$BR" 2>/dev/null | grep -c 'hook'; }
+# bridge_pre_chains: the bridge table's prerouting base chains, in the order packets meet
+# them (by priority)
+bridge_pre_chains() {
+	ip netns exec "$SW" nft -y list table bridge "brflow_$BR" 2>/dev/null |
+		awk '$1 == "chain" { c = $2 }
+		     /hook prerouting/ { p = $0; sub(/.*priority /, "", p); sub(/;.*/, "", p); print p, c }' |
+		sort -n | awk '{ printf "%s%s", sep, $2; sep = " " }'
+}
 
 check_traffic() {
 	tcp_ok "$1: h1 -> h2:8080 (allowed) connects" 1 2 10.1.1.2 8080
@@ -48,7 +56,33 @@ fi
 check_re "show says the bridge tracks in the bridge family" ' conntrack: bridge family \(nf_conntrack_bridge\)' "$show"
 check_eq "the inet table has no hooked chain" 0 "$(hooked_inet)"
 check_eq "the bridge's nf_call_iptables is off" 0 "$(nf_call)"
+# zone 0 everywhere: no pre-pass, and the pipeline's hook classifies the port itself
+check_eq "tracked in zone 0, one bridge prerouting chain classifies and decides" \
+	pipeline "$(bridge_pre_chains)"
 check_traffic "bridge family"
+
+# ct(zone=7) needs the pre-pass before conntrack, and the port mark before that
+ZONE7=${POLICY//ct(table=1)/ct(zone=7,table=1)}
+ZONE7=${ZONE7//ct(commit)/ct(commit,zone=7)}
+if out=$(bfctl replace-flows "$BR" - <<<"$ZONE7" 2>&1); then
+	ok "the policy with zone 7 loads"
+else
+	not_ok "the policy with zone 7 loads" "$(bf_oneline "$out")"
+fi
+check_eq "with zone 7: classify, the pre-pass and the pipeline hook prerouting" \
+	"classify prepass pipeline" "$(bridge_pre_chains)"
+bfctl flush-conntrack >/dev/null 2>&1
+tcp_ok "zone 7: h1 -> h2:8080 (allowed) connects" 1 2 10.1.1.2 8080
+tcp_blocked "zone 7: h1 -> h2:8081 (no flow) is blocked" 1 2 10.1.1.2 8081
+check_re "zone 7: the connection is tracked in zone 7" 'dport=8080\).*zone=7' "$(ct_dump 2>&1)"
+if out=$(bfctl replace-flows "$BR" - <<<"$POLICY" 2>&1); then
+	ok "the zone-0 policy loads again"
+else
+	not_ok "the zone-0 policy loads again" "$(bf_oneline "$out")"
+fi
+check_eq "zone 0 again: the pipeline alone hooks prerouting" pipeline "$(bridge_pre_chains)"
+bfctl flush-conntrack >/dev/null 2>&1
+check_traffic "bridge family, zone 0 again"
 
 if out=$(bfctl add-flow "$BR" "$NAT_FLOW" 2>&1); then
 	ok "a NAT flow loads"
