@@ -433,12 +433,22 @@ static int build_classify(struct compiler *c)
 {
 	struct nir_chain *cls, *port;
 	struct nir_rule *r;
-	/* IP from a port: on to the inet hooks, or with fold_classify
-	 * straight into the pipeline's rules (see prepass_idle) */
-	enum nir_verdict ip_code = c->fold_classify ? NIR_GOTO : NIR_ACCEPT;
-	const char *ip_chain = c->fold_classify ? "pipeline_port" : NULL;
+	/* With bridge-family conntrack the pipeline's own base chain
+	 * classifies, and IP from a port goes straight into its rules; else
+	 * IP goes on to the inet hooks. */
+	enum nir_verdict ip_code = c->bridge_ct ? NIR_GOTO : NIR_ACCEPT;
+	const char *ip_chain = c->bridge_ct ? "pipeline_port" : NULL;
 
-	cls = c->fold_classify ?
+	/* The bridge family's pre-pass (-250) needs the port before conntrack:
+	 * mark it, nothing else (the pipeline marks again, the same). */
+	if (c->bridge_ct && !c->prepass_idle) {
+		cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
+		if (!cls)
+			return -1;
+		if (!(r = add_port_mark_rule(c, cls, NULL)) || add_verdict(r, NIR_ACCEPT, NULL))
+			return compile_oom(c);
+	}
+	cls = c->bridge_ct ?
 	      base_chain(c, c->bridge, "pipeline", NIR_HOOK_PREROUTING, -150) :
 	      base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
 	if (!cls)
@@ -503,15 +513,18 @@ int build_bridge_table(struct compiler *c)
 
 	if (!ports)
 		return compile_oom(c);
-	/* With bridge-family conntrack and no pre-pass, nothing before the
-	 * pipeline needs the port mark: conntrack tracks every IP packet in
-	 * zone 0 whatever its port, and ignores other frames.  Then the
-	 * pipeline's own hook classifies, so a packet enters one brflow chain
-	 * in bridge prerouting instead of two (or three, with an idle
-	 * pre-pass), and the port lookup stands in for the pipeline's guards:
-	 * a packet from no port of this bridge misses the map and is accepted
-	 * as it is. */
-	if (c->bridge_ct && prepass_idle(c, &c->fold_classify))
+	/* With bridge-family conntrack the pipeline's base chain classifies:
+	 * its port lookup stands in for the guards (a packet from no port of
+	 * this bridge misses the map and is accepted as it is).  When the
+	 * pre-pass has nothing to do, nothing before the pipeline needs the
+	 * port (conntrack tracks every IP packet in zone 0 whatever its port,
+	 * and ignores other frames), so neither the pre-pass nor an earlier
+	 * classify is hooked: a packet enters one brflow chain in bridge
+	 * prerouting instead of three.  The pipeline marks even when classify
+	 * did: a policy change that adds the pre-pass must not meet a packet
+	 * that passed -300 under the old ruleset, unmarked, and reaches the
+	 * pipeline under the new one. */
+	if (c->bridge_ct && prepass_idle(c, &c->prepass_idle))
 		return -1;
 	for (int i = 0; i < c->in->n_ports; i++)
 		if (nir_map_add(ports, c->in->ports[i].ifname,
@@ -601,11 +614,11 @@ int build_inet_table(struct compiler *c)
 	struct nir_chain *pre, *main;
 	struct nir_rule *r;
 
-	/* fold_classify: no pre-pass; the base chain "pipeline" (built by
-	 * build_classify) sends IP from a port to pipeline_port, marked */
-	const char *main_name = c->fold_classify ? "pipeline_port" : "pipeline";
+	/* bridge_ct: the base chain "pipeline" (built by build_classify)
+	 * sends IP from a port to pipeline_port, marked */
+	const char *main_name = c->bridge_ct ? "pipeline_port" : "pipeline";
 
-	if (!c->fold_classify) {
+	if (!(c->bridge_ct && c->prepass_idle)) {
 		/* With bridge-family conntrack (hook priority -200) the
 		 * pre-pass runs after classify (-300) has marked the ports. */
 		pre = base_chain(c, c->ip, "prepass", NIR_HOOK_PREROUTING,
@@ -623,7 +636,7 @@ int build_inet_table(struct compiler *c)
 			return compile_oom(c);
 	}
 
-	if (c->fold_classify) {
+	if (c->bridge_ct) {
 		main = nir_add_chain(c->ip, main_name);
 		if (!main)
 			return compile_oom(c);

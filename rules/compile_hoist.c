@@ -92,9 +92,11 @@ static int hoist_table(struct nir_table *t)
 	for (int ci = 0; ci < n_chains; ci++) {
 		int made = 0;
 
-		/* Base chains stay flat: the pipeline's early rules, each with
-		 * its family test, are an established packet's whole walk, and a
-		 * goto would add a chain change to every packet. */
+		/* Base chains stay flat, and so does a chain marked flat (the
+		 * pipeline's rules when its base chain classifies): the early
+		 * rules, each with its family test, are an established packet's
+		 * whole walk, and a goto would add a chain change to every
+		 * packet. */
 		if (t->chains[ci].hook != NIR_HOOK_NONE || t->chains[ci].flat)
 			continue;
 

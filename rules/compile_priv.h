@@ -140,8 +140,8 @@ struct compiler {
 	int n_records;
 	struct set_record *records;
 	bool bridge_ct;              /* IP runs in the bridge table too */
-	bool fold_classify;          /* bridge_ct and no pre-pass: the pipeline's
-				      * base chain classifies the port itself */
+	bool prepass_idle;           /* bridge_ct and the pre-pass has nothing to
+				      * do: no pre-pass and no classify hook */
 	struct nir_table *ip;        /* where IP chains live: inet, or bridge
 				      * with bridge_ct */
 	/* What the whole flow set holds, found in one pass at start (a pass
