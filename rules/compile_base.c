@@ -423,19 +423,18 @@ oom:
 }
 
 /* bridge prerouting: classify the port, run non-IP traffic through the
- * pipeline's l2 copy; IP goes on to the inet hooks.  Every bridged packet
- * meets this chain, so it does one port lookup, not a membership test and
- * then the map: an IPv4 packet from a port is marked and accepted in the
- * first rule; any other packet from a port goes on to classify_port; a
- * packet from no port misses the map in both rules and is accepted.  The
- * map's values all carry MARK_OURS, so after a hit the mark says "ours". */
+ * pipeline's l2 copy; IP goes on to the inet hooks (classify, -300), or
+ * with bridge-family conntrack into the pipeline's rules (this chain is
+ * then the pipeline's base chain, -150).  Every bridged packet meets this
+ * chain, so it does one port lookup, not a membership test and then the
+ * map: an IPv4 packet from a port is marked and sent on in the first rule;
+ * any other packet from a port goes on to classify_port; a packet from no
+ * port misses the map in both rules and is accepted.  The map's values all
+ * carry MARK_OURS, so after a hit the mark says "ours". */
 static int build_classify(struct compiler *c)
 {
 	struct nir_chain *cls, *port;
 	struct nir_rule *r;
-	/* With bridge-family conntrack the pipeline's own base chain
-	 * classifies, and IP from a port goes straight into its rules; else
-	 * IP goes on to the inet hooks. */
 	enum nir_verdict ip_code = c->bridge_ct ? NIR_GOTO : NIR_ACCEPT;
 	const char *ip_chain = c->bridge_ct ? "pipeline_port" : NULL;
 
