@@ -617,7 +617,7 @@ int build_inet_table(struct compiler *c)
 	 * sends IP from a port to pipeline_port, marked */
 	const char *main_name = c->bridge_ct ? "pipeline_port" : "pipeline";
 
-	if (!(c->bridge_ct && c->prepass_idle)) {
+	if (!c->prepass_idle) {
 		/* With bridge-family conntrack (hook priority -200) the
 		 * pre-pass runs after classify (-300) has marked the ports. */
 		pre = base_chain(c, c->ip, "prepass", NIR_HOOK_PREROUTING,
