@@ -62,8 +62,14 @@ static const char *parse_line(char *line, struct dpi_config *c)
 	kw = strtok_r(line, " \t\r\n", &save);
 	if (!kw || kw[0] == '#')
 		return NULL;
-	if (!strcmp(kw, "zone"))
-		return parse_zone(strtok_r(NULL, " \t\r\n", &save), c);
+	if (!strcmp(kw, "zone")) {
+		char *zone = strtok_r(NULL, " \t\r\n", &save);
+
+		extra = strtok_r(NULL, " \t\r\n", &save);
+		if (extra && extra[0] != '#')
+			return "expected 'zone Z'";
+		return parse_zone(zone, c);
+	}
 	if (strcmp(kw, "host"))
 		return "unknown keyword";
 	bit = strtok_r(NULL, " \t\r\n", &save);
@@ -85,7 +91,9 @@ static const char *parse_line(char *line, struct dpi_config *c)
 
 int dpi_config_load(const char *path, struct dpi_config *out)
 {
-	char line[512];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
 	int lineno = 0, count = 0;
 	FILE *f;
 
@@ -93,14 +101,20 @@ int dpi_config_load(const char *path, struct dpi_config *out)
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -1;
-	while (fgets(line, sizeof(line), f)) {
+	/* Whole lines, however long: a piece of one must not read as a line
+	 * of its own (the tail of a long comment, say). */
+	while ((len = getline(&line, &cap, f)) >= 0) {
 		const char *why;
 
 		lineno++;
-		why = parse_line(line, out);
+		if (strlen(line) != (size_t)len)
+			why = "NUL byte in line";
+		else
+			why = parse_line(line, out);
 		if (why)
 			log_warn("%s:%d: %s; line skipped", path, lineno, why);
 	}
+	free(line);
 	fclose(f);
 	for (int i = 0; i < DPI_MAX_HOSTS; i++)
 		count += out->host[i] != NULL;

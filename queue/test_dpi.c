@@ -160,6 +160,43 @@ static const char *t_config(void)
 	return NULL;
 }
 
+/* Lines that are not what they seem: a zone with a second number, a
+ * comment long enough to end past any fixed line buffer with what reads
+ * like a directive, and a NUL hiding the rest of a line. */
+static const char *t_config_lines(void)
+{
+	char path[] = "/tmp/test_dpi_confXXXXXX";
+	char text[1200];
+	struct dpi_config c;
+	int fd = mkstemp(path), n;
+	size_t len;
+	const char *why = NULL;
+
+	memset(text, 0, sizeof(text));
+	strcpy(text, "zone 5 6\nzone 8 # ok\n#");
+	len = strlen(text);
+	memset(text + len, 'x', 1000);
+	len += 1000;
+	len += (size_t)sprintf(text + len, "host 3 evil.com\nhost 2 a.com");
+	len += 1; /* the NUL */
+	len += (size_t)sprintf(text + len, "x\nhost 1 good.com\n");
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
+		return "cannot write temp file";
+	close(fd);
+	n = dpi_config_load(path, &c);
+	unlink(path);
+	if (c.n_zones != 1 || c.zones[0] != 8)
+		why = "'zone 5 6' not skipped";
+	else if (c.host[3])
+		why = "the tail of a long comment read as a line";
+	else if (c.host[2])
+		why = "line with a NUL byte not skipped";
+	else if (n != 1 || !c.host[1])
+		why = "the line after them lost";
+	dpi_config_free(&c);
+	return why;
+}
+
 static const char *t_labels(void)
 {
 	uint8_t l[16], m[16];
@@ -270,6 +307,7 @@ int main(void)
 	result("dpi packet parser: random bytes", t_parser_fuzz());
 	result("dpi host patterns", t_host_match());
 	result("dpi config file", t_config());
+	result("dpi config file: long, NUL and extra-token lines", t_config_lines());
 	result("dpi label layout", t_labels());
 	result("dpi HTTP Host classified and labelled", t_http());
 	result("dpi gives up after --max-packets", t_give_up());
