@@ -130,6 +130,10 @@ static const char *t_host_match(void)
 	    !dpi_host_match("*.example.com", "a.b.example.com") ||
 	    dpi_host_match("*.example.com", "badexample.com") ||
 	    !dpi_host_match("example.com", "example.com.") ||
+	    !dpi_host_match("example.com.", "example.com") ||
+	    !dpi_host_match("*.example.com.", "a.example.com") ||
+	    !dpi_host_match("*.example.com.", "example.com.") ||
+	    dpi_host_match("*.example.com.", "aexample.com") ||
 	    dpi_host_match("example.com", ""))
 		return "wrong match";
 	return NULL;
