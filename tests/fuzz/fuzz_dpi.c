@@ -27,7 +27,8 @@
  *  - a packet dpi_pkt_parse rejects is counted (malformed or fragment) or
  *    untracked (or after_done, once its connection is decided), and gets no labels and no ctnetlink write of its own
  *    (unless its connection was decided before it or on --max-packets);
- *  - an accepted packet's offsets lie inside it; dpi_tuple_key is the same
+ *  - an accepted packet's offsets lie inside it, and bytes after its IP
+ *    length do not change how it parses; dpi_tuple_key is the same
  *    for both directions of the tuple; a ctnetlink write names the tuple
  *    of the connection it is keyed by.
  *
@@ -126,6 +127,19 @@ static void check_parse(const uint8_t *b, size_t n)
 	check(pk.family == 4 || pk.family == 6, "family not 4 or 6");
 	check(pk.l3len <= n && pk.l4off <= pk.payload_off &&
 	      pk.payload_off <= pk.l3len, "offsets outside the packet");
+	if (pk.l3len < n &&
+	    (pk.family == 4 ? b[2] | b[3] : b[4] | b[5])) {
+		/* Bytes after the IP length (link padding) change nothing. */
+		uint8_t *cut = malloc(pk.l3len);
+		struct dpi_pkt pc;
+
+		if (!cut)
+			abort();
+		memcpy(cut, b, pk.l3len);
+		check(dpi_pkt_parse(cut, pk.l3len, &pc) == DPI_PKT_OK &&
+		      !memcmp(&pc, &pk, sizeof(pc)), "padding changes the parse");
+		free(cut);
+	}
 	if (dpi_pkt_tuple(b, &pk, &t))
 		return;
 	r = t;
