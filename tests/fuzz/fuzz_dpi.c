@@ -13,33 +13,37 @@
  * it, bits 5-7: milliseconds that pass before it.
  *
  * dpi_pkt_parse and dpi_pkt_tuple get each packet as an exactly-sized heap
- * copy, so ASan sees any read past its length; the handler gets it ending
- * at a PROT_NONE page, so an over-read in (uninstrumented) nDPI faults,
+ * copy, so ASan sees any read past its length.  The handler gets it ending
+ * at a PROT_NONE page, so an over-read in (uninstrumented) nDPI faults too,
  * and the page itself is PROT_NONE once the verdict is given (nDPI must
- * not keep pointers into a packet).  The handler (connection table, nDPI flows, host patterns,
- * counters) is created per input and freed at the end; the nDPI detection
- * module is built once per process (see 'engine' below).
+ * not keep pointers into a packet).  The handler (connection table of 2,
+ * nDPI flows, host patterns, counters) is created per input and freed at
+ * the end; the nDPI detection module is built once per process (see
+ * 'engine' below).
+ *
  * Properties checked besides no crash/UB/leak/hang:
  *  - every verdict is the packet's mark | DPI_MARK_SEEN, and its labels,
  *    if any, are dpi_labels_build() of the connection's stored result
  *    (mask = bits 96..127, done bit set); no labels on the verdict when
  *    labels go through ctnetlink;
- *  - a packet dpi_pkt_parse rejects is counted (malformed or fragment) or
- *    untracked (or after_done, once its connection is decided), and gets no labels and no ctnetlink write of its own
- *    (unless its connection was decided before it or on --max-packets);
+ *  - a packet dpi_pkt_parse rejects is counted (malformed, fragment or
+ *    untracked; after_done once its connection is decided), and gets no
+ *    labels and no ctnetlink write of its own (unless its connection was
+ *    decided before it, or gave up on it at --max-packets);
  *  - an accepted packet's offsets lie inside it, and bytes after its IP
- *    length do not change how it parses; dpi_tuple_key is the same
- *    for both directions of the tuple; a ctnetlink write names the tuple
- *    of the connection it is keyed by.
+ *    length do not change how it parses; dpi_tuple_key is the same for
+ *    both directions of the tuple; a ctnetlink write names the tuple of
+ *    the connection it is keyed by.
  *
- * Build and run (from the top of the tree, after `make`):
+ * Build and run (from the top of the tree):
  *   clang -g -O1 -std=gnu11 -D_GNU_SOURCE -I/usr/include/ndpi \
  *     -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *     -o /var/tmp/fuzz-dpi/fuzz_dpi tests/fuzz/fuzz_dpi.c queue/dpi_pkt.c \
  *     queue/dpi_conn.c queue/dpi_ndpi.c queue/dpi_handler.c \
  *     queue/dpi_config.c rules/dpi_protos.c -lndpi -lm -lgcrypt
  *   nice -n 10 /var/tmp/fuzz-dpi/fuzz_dpi -rss_limit_mb=2048 -timeout=10 \
- *     -max_total_time=900 /var/tmp/fuzz-dpi/corpus tests/fuzz/corpus/dpi
+ *     -max_total_time=900 -max_len=8192 /var/tmp/fuzz-dpi/corpus \
+ *     tests/fuzz/corpus/dpi
  * (dpi_ctlabel.c is replaced by the fake writer below.)
  */
 #include <errno.h>
