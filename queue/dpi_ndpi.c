@@ -2,6 +2,7 @@
 #include "dpi_ndpi.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <ndpi_api.h>
@@ -87,15 +88,45 @@ static void fill(struct dpi_engine *e, struct ndpi_flow_struct *f,
 		 f->host_server_name);
 }
 
+/* nDPI 4.x takes the IP length field at its word, and a GSO packet may
+ * leave it 0 (IPv4 BIG TCP, IPv6 jumbo): nDPI would see no transport
+ * header.  Such a packet goes to nDPI as a copy with the field set to the
+ * length dpi_pkt_parse took for it; NULL for any other packet. */
+static uint8_t *with_ip_len(const uint8_t *l3, size_t len)
+{
+	size_t off, n;
+	uint8_t *c;
+
+	if (len >= 20 && l3[0] >> 4 == 4 && !l3[2] && !l3[3]) {
+		off = 2;
+		n = len;
+	} else if (len > 40 && l3[0] >> 4 == 6 && !l3[4] && !l3[5]) {
+		off = 4;
+		n = len - 40;
+	} else {
+		return NULL;
+	}
+	c = malloc(len);
+	if (!c)
+		return NULL;
+	memcpy(c, l3, len);
+	c[off] = (uint8_t)(n >> 8);
+	c[off + 1] = (uint8_t)n;
+	return c;
+}
+
 void dpi_engine_process(struct dpi_engine *e, void *flow, const uint8_t *l3,
 			size_t len, uint64_t now_ms, struct dpi_result *res)
 {
 	ndpi_protocol p;
+	uint8_t *fixed;
 
 	if (len > 0xffff)
 		len = 0xffff;
-	p = ndpi_detection_process_packet(e->mod, flow, l3, (unsigned short)len,
-					  now_ms);
+	fixed = with_ip_len(l3, len);
+	p = ndpi_detection_process_packet(e->mod, flow, fixed ? fixed : l3,
+					  (unsigned short)len, now_ms);
+	free(fixed);
 	fill(e, flow, p, res);
 }
 

@@ -249,6 +249,41 @@ static const char *t_http(void)
 	return why;
 }
 
+/* A GSO packet may carry IP length 0 (BIG TCP, IPv6 jumbo); dpi_pkt_parse
+ * takes the buffer's length then, and nDPI must see it so too. */
+static const char *t_gso_len0(void)
+{
+	struct dpi_handler h;
+	struct dpi_verdict v = { 0 };
+	uint8_t b[512], b6[512];
+	size_t n = build_tcp4(b, 80, "GET /x HTTP/1.1\r\nHost: www.example.com\r\n"
+			      "User-Agent: t\r\nAccept: */*\r\n\r\n");
+	struct dpi_qpkt p = qpkt(7, b, n);
+	const char *why = NULL;
+
+	b[2] = b[3] = 0;
+	/* The same TCP segment over IPv6, payload length 0. */
+	memset(b6, 0, 40);
+	b6[0] = 0x60;
+	b6[6] = 6;
+	b6[7] = 64;
+	b6[23] = 1;
+	b6[39] = 2;
+	memcpy(b6 + 40, b + 20, n - 20);
+	if (dpi_handler_init(&h, 1, 16))
+		return "init failed";
+	dpi_handler_packet(&h, &p, &v);
+	if (!v.set_labels || v.labels[14] != 1)
+		why = "IPv4 with tot_len 0 not classified as http";
+	p = qpkt(8, b6, n + 20);
+	memset(&v, 0, sizeof(v));
+	dpi_handler_packet(&h, &p, &v);
+	if (!why && (!v.set_labels || v.labels[14] != 1))
+		why = "IPv6 with payload length 0 not classified as http";
+	dpi_handler_free(&h);
+	return why;
+}
+
 static const char *t_give_up(void)
 {
 	struct dpi_handler h;
@@ -314,6 +349,7 @@ int main(void)
 	result("dpi config file: long, NUL and extra-token lines", t_config_lines());
 	result("dpi label layout", t_labels());
 	result("dpi HTTP Host classified and labelled", t_http());
+	result("dpi GSO packet with IP length 0 classified", t_gso_len0());
 	result("dpi gives up after --max-packets", t_give_up());
 	result("dpi handler: random packets", t_handler_fuzz());
 	return failed;
