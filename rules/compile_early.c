@@ -181,7 +181,7 @@ static int own_rules_for_new(const struct compiler *c, int t, enum l3 l3)
 	int n = 0;
 
 	for (int i = 0; i < tf->n; i++)
-		if (tf->group_of[i] < 0 &&
+		if ((!tf->group_of || tf->group_of[i] < 0) &&
 		    classify(tf->flows[i]->flow, l3, CS_TRK | CS_NEW, 0xff) != CANNOT_MATCH)
 			n++;
 	return n;

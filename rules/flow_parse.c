@@ -874,8 +874,18 @@ static int parse_protocol(struct parser *p, const struct kv *kv, size_t i)
 			    TOKA(p, kv->key));
 	set_match(p, F_DL_TYPE, v, m, kv->key, P_NONE);
 	if (protocols[i].nw_proto)
-		set_match(p, F_NW_PROTO, &protocols[i].nw_proto, m, kv->key, P_NONE);
+		set_match(p, F_NW_PROTO, &protocols[i].nw_proto, m, kv->key,
+			  P_IP_ANY);
 	return 0;
+}
+
+/* Whether 't' is a protocol shorthand ("tcp", "arp", ...). */
+static bool is_protocol(const struct parser *p, struct tok t)
+{
+	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++)
+		if (tok_is(p, t, protocols[i].name))
+			return true;
+	return false;
 }
 
 /* dpi_proto=NAME: a row of the fixed table in rules/dpi_protos.c. */
@@ -1057,6 +1067,12 @@ static int finish_matches(struct parser *p)
 	for (id = 0; id < F_COUNT; id++) {
 		if (!p->have[id] || prereq_ok(p, p->pre[id]))
 			continue;
+		/* "tcp,arp": a later dl_type undoes the shorthand's ip */
+		if (id == F_NW_PROTO && is_protocol(p, p->setter[id]))
+			return fail(p, p->setter[F_DL_TYPE].off, "'" TOKF
+				    "' conflicts with '" TOKF "'",
+				    TOKA(p, p->setter[F_DL_TYPE]),
+				    TOKA(p, p->setter[id]));
 		return fail(p, p->setter[id].off, "field '" TOKF "' requires %s",
 			    TOKA(p, p->setter[id]), prereq_text(p->pre[id]));
 	}

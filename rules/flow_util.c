@@ -183,6 +183,18 @@ static bool same_set_field(const struct action_set_field *a,
 	return !memcmp(a->value, b->value, w);
 }
 
+/* Compares the parsed nat specs: texts differ for one binding
+ * ("1000-1000" and "1000"), and flow_format prints the spec. */
+static bool same_nat(const struct action_nat *a, const struct action_nat *b)
+{
+	return a->kind == b->kind && a->family == b->family &&
+	       !memcmp(a->addr_min, b->addr_min, sizeof(a->addr_min)) &&
+	       !memcmp(a->addr_max, b->addr_max, sizeof(a->addr_max)) &&
+	       a->port_min == b->port_min && a->port_max == b->port_max &&
+	       a->random == b->random && a->hash == b->hash &&
+	       a->persistent == b->persistent;
+}
+
 static bool same_ct(const struct action_ct *a, const struct action_ct *b)
 {
 	if (a->commit != b->commit || a->table != b->table ||
@@ -190,8 +202,7 @@ static bool same_ct(const struct action_ct *a, const struct action_ct *b)
 	    a->zone_ofs != b->zone_ofs || a->zone_nbits != b->zone_nbits ||
 	    strcmp(a->alg, b->alg) || a->n_exec != b->n_exec)
 		return false;
-	/* the nat text decides the parsed spec */
-	if (!a->nat != !b->nat || (a->nat && strcmp(a->nat, b->nat)))
+	if (!a->nat != !b->nat || (a->nat && !same_nat(&a->nat_spec, &b->nat_spec)))
 		return false;
 	for (int i = 0; i < a->n_exec; i++)
 		if (!same_set_field(&a->exec[i], &b->exec[i]))

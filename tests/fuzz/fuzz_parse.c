@@ -1,0 +1,313 @@
+/* Fuzzes the flow language front end and the compiler (rules/flow_parse.c,
+ * flow_print.c, fields.c, group.c, compile*.c, nftir.c) with a flow file
+ * as tests/unit/test_compile.c reads one: header lines "port IFNAME N",
+ * "bridge_ct", "bridge_mac M", "dpi_host PATTERN", "group GROUP" (add-group
+ * syntax), plus "lacks_queue" and "lacks_ct_helper"; '#' lines and blank
+ * lines are skipped; every other line is a flow.
+ *
+ * Properties checked, beyond no crash, leak, hang or UB:
+ *  - every flow or group line either parses or gets a non-empty one-line
+ *    error naming a column inside the line;
+ *  - round trip: a parsed flow formats, the text parses again (port names
+ *    resolve through the declared ports) and formats identically, and the
+ *    reparsed flow is the same rule with the same actions and the same
+ *    parsed nat spec (table and cookie are left to the daemon, as in
+ *    test_parse.c); flow_copy gives an equal flow; a group formats, parses
+ *    again and formats identically;
+ *  - the flows and groups that parsed (lines that do not are left out, so
+ *    that a mutated line still lets the rest reach the compiler) compile
+ *    or fail with a non-empty one-line error, and the reparsed flows
+ *    compile to the same nft text (or the same error).
+ * A broken property prints the input line and both forms, then aborts.
+ *
+ * Build and run (from the repository root):
+ *   clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
+ *     -fno-sanitize-recover=undefined -o /var/tmp/fuzz-parse/fuzz_parse \
+ *     tests/fuzz/fuzz_parse.c rules/[a-z]*.c
+ *   nice -n 10 /var/tmp/fuzz-parse/fuzz_parse -max_total_time=600 \
+ *     -rss_limit_mb=2048 -timeout=10 /var/tmp/fuzz-parse/corpus \
+ *     tests/fuzz/corpus/parse
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../rules/compile.h"
+
+#define MAX_INPUT 16384
+#define MAX_LINES 400
+#define MAX_FLOWS 64
+#define MAX_PORTS 16
+#define MAX_HOSTS 8
+#define MAX_GROUPS 4
+
+struct input {
+	struct compile_port ports[MAX_PORTS];
+	int n_ports;
+	struct flow flows[MAX_FLOWS];
+	struct flow again[MAX_FLOWS];   /* each flow parsed back from its text */
+	struct compile_flow cflows[MAX_FLOWS];
+	int n_flows;
+	char *hosts[MAX_HOSTS];
+	int n_hosts;
+	struct ofgroup groups[MAX_GROUPS];
+	int n_groups;
+	uint8_t bridge_mac[6];
+	bool bridge_ct, lacks_queue, lacks_ct_helper;
+};
+
+static void fail(const char *what, const char *line, const char *a, const char *b)
+{
+	fprintf(stderr, "fuzz_parse: %s\n  input:  '%s'\n  first:  '%s'\n  second: '%s'\n",
+		what, line, a ? a : "(null)", b ? b : "(null)");
+	abort();
+}
+
+/* A parse error: one non-empty line ending in "at column N" with N inside
+ * the line (or just past its end). */
+static void check_parse_error(const char *line, const char *err)
+{
+	const char *at = err ? strstr(err, " at column ") : NULL;
+	char *end;
+	long col;
+
+	if (!err || !*err || strchr(err, '\n') || !at)
+		fail("parse error is not one line naming a column", line, err, NULL);
+	while (strstr(at + 1, " at column "))
+		at = strstr(at + 1, " at column ");
+	col = strtol(at + 11, &end, 10);
+	if (*end || col < 1 || (size_t)col > strlen(line) + 1)
+		fail("parse error names a column outside the line", line, err, NULL);
+}
+
+static int port_by_name(const char *name, void *arg)
+{
+	const struct input *in = arg;
+
+	for (int i = 0; i < in->n_ports; i++)
+		if (!strcmp(in->ports[i].ifname, name))
+			return in->ports[i].ofport;
+	return 0;
+}
+
+static bool same_nat(const struct action_nat *a, const struct action_nat *b)
+{
+	return a->kind == b->kind && a->family == b->family &&
+	       !memcmp(a->addr_min, b->addr_min, 16) &&
+	       !memcmp(a->addr_max, b->addr_max, 16) &&
+	       a->port_min == b->port_min && a->port_max == b->port_max &&
+	       a->random == b->random && a->hash == b->hash &&
+	       a->persistent == b->persistent;
+}
+
+/* Beyond flow_same_actions, which compares the nat text only. */
+static bool same_nat_specs(const struct flow *a, const struct flow *b)
+{
+	for (int i = 0; i < a->n_actions && i < b->n_actions; i++) {
+		const struct flow_action *x = &a->actions[i], *y = &b->actions[i];
+
+		if (x->type == ACT_CT && x->u.ct.nat &&
+		    !same_nat(&x->u.ct.nat_spec, &y->u.ct.nat_spec))
+			return false;
+	}
+	return true;
+}
+
+static bool flow_equal(const struct flow *a, const struct flow *b)
+{
+	return flow_same_rule(a, b) && a->cookie == b->cookie &&
+	       flow_same_actions(a, b) && same_nat_specs(a, b);
+}
+
+/* Parses flow line 'line' into in->flows[n] and its round trip into
+ * in->again[n]; false when the line does not parse. */
+static bool flow_line(struct input *in, const char *line)
+{
+	struct flow_parse_opts opts = { .port_by_name = port_by_name, .port_arg = in };
+	struct flow *f = &in->flows[in->n_flows], *g = &in->again[in->n_flows];
+	struct flow c;
+	char *err, *out, *again;
+
+	err = flow_parse(line, f, &opts);
+	if (err) {
+		check_parse_error(line, err);
+		free(err);
+		return false;
+	}
+	out = flow_format(f);
+	if (!out)
+		fail("flow_format failed", line, NULL, NULL);
+	err = flow_parse(out, g, &opts);
+	if (err)
+		fail("formatted flow does not parse", line, out, err);
+	again = flow_format(g);
+	g->table = f->table;
+	g->cookie = f->cookie;
+	if (!again || strcmp(out, again))
+		fail("reparsed flow formats differently", line, out, again);
+	if (!flow_equal(f, g))
+		fail("reparsed flow differs", line, out, again);
+	if (flow_copy(&c, f) || !flow_equal(f, &c))
+		fail("flow_copy differs", line, out, NULL);
+	flow_free(&c);
+	free(out);
+	free(again);
+	in->cflows[in->n_flows].id = in->n_flows + 1;
+	in->cflows[in->n_flows].flow = f;
+	in->n_flows++;
+	return true;
+}
+
+static bool group_line(struct input *in, const char *line)
+{
+	struct ofgroup *g = &in->groups[in->n_groups], *h;
+	char *err, *out, *again;
+
+	err = group_parse(line, g, false);
+	if (err) {
+		check_parse_error(line, err);
+		free(err);
+		return false;
+	}
+	h = malloc(sizeof(*h));
+	out = group_format(g);
+	if (!h || !out)
+		fail("group_format failed", line, NULL, NULL);
+	err = group_parse(out, h, false);
+	if (err)
+		fail("formatted group does not parse", line, out, err);
+	again = group_format(h);
+	if (!again || strcmp(out, again))
+		fail("reparsed group formats differently", line, out, again);
+	group_free(h);
+	free(h);
+	free(out);
+	free(again);
+	in->n_groups++;
+	return true;
+}
+
+/* One line of the file; false when it does not parse (it is then left
+ * out of the compile). */
+static bool do_line(struct input *in, char *line)
+{
+	char name[32];
+	unsigned int ofport, m[6];
+
+	if (!line[strspn(line, " \t")] || line[0] == '#')
+		return true;
+	if (!strncmp(line, "bridge_mac ", 11)) {
+		if (sscanf(line + 11, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2],
+			   &m[3], &m[4], &m[5]) == 6)
+			for (int k = 0; k < 6; k++)
+				in->bridge_mac[k] = m[k];
+		return true;
+	}
+	if (!strcmp(line, "bridge_ct"))
+		return in->bridge_ct = true;
+	if (!strcmp(line, "lacks_queue"))
+		return in->lacks_queue = true;
+	if (!strcmp(line, "lacks_ct_helper"))
+		return in->lacks_ct_helper = true;
+	if (!strncmp(line, "group ", 6))
+		return in->n_groups < MAX_GROUPS && group_line(in, line + 6);
+	if (!strncmp(line, "dpi_host ", 9)) {
+		if (in->n_hosts < MAX_HOSTS)
+			in->hosts[in->n_hosts++] = strdup(line + 9);
+		return true;
+	}
+	if (sscanf(line, "port %31s %u", name, &ofport) == 2) {
+		if (in->n_ports < MAX_PORTS) {
+			snprintf(in->ports[in->n_ports].ifname, 16, "%.15s", name);
+			in->ports[in->n_ports++].ofport = ofport;
+		}
+		return true;
+	}
+	return in->n_flows < MAX_FLOWS && flow_line(in, line);
+}
+
+/* Compiles in->flows (or, with 'again', their round trips); returns the
+ * nft text or the error, malloc'd, and checks the error's shape. */
+static char *compile(struct input *in, bool again)
+{
+	struct compile_input ci = {
+		.bridge = "br0",
+		.n_ports = in->n_ports, .ports = in->ports,
+		.n_flows = in->n_flows, .flows = in->cflows,
+		.n_dpi_hosts = in->n_hosts,
+		.dpi_hosts = (const char *const *)in->hosts,
+		.has_bridge_ct = in->bridge_ct,
+		.lacks_queue = in->lacks_queue,
+		.lacks_ct_helper = in->lacks_ct_helper,
+		.n_groups = in->n_groups, .groups = in->groups,
+	};
+	struct nir_ruleset rs = { 0 };
+	char *err, *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	memcpy(ci.bridge_mac, in->bridge_mac, 6);
+	for (int i = 0; i < in->n_flows; i++)
+		in->cflows[i].flow = again ? &in->again[i] : &in->flows[i];
+	err = brflow_compile(&ci, &rs);
+	if (err) {
+		if (!*err || strchr(err, '\n'))
+			fail("compile error is not one line", "(the file)", err, NULL);
+		return err;
+	}
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		abort();
+	nir_print(&rs, mem);
+	fclose(mem);
+	nir_ruleset_free(&rs);
+	return text;
+}
+
+static void free_input(struct input *in)
+{
+	for (int i = 0; i < in->n_flows; i++) {
+		flow_free(&in->flows[i]);
+		flow_free(&in->again[i]);
+	}
+	for (int i = 0; i < in->n_hosts; i++)
+		free(in->hosts[i]);
+	for (int i = 0; i < in->n_groups; i++)
+		group_free(&in->groups[i]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct input *in;
+	char *text, *line, *next;
+	int n_lines = 0;
+
+	if (size > MAX_INPUT)
+		return 0;
+	text = malloc(size + 1);
+	in = calloc(1, sizeof(*in));
+	if (!text || !in)
+		abort();
+	memcpy(text, data, size);
+	text[size] = '\0';
+	for (line = text; line && n_lines < MAX_LINES; line = next, n_lines++) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		do_line(in, line);
+	}
+	if (in->n_flows) {
+		char *a = compile(in, false);
+		char *b = compile(in, true);
+
+		if (strcmp(a, b))
+			fail("reparsed flows compile differently", "(the file)", a, b);
+		free(a);
+		free(b);
+	}
+	free_input(in);
+	free(in);
+	free(text);
+	return 0;
+}
