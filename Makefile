@@ -28,10 +28,22 @@ QUEUE_TEST_SRC = $(sort $(wildcard queue/test_*.c))
 QUEUE_TEST_BIN = $(QUEUE_TEST_SRC:.c=)
 QUEUE_SRC  = $(filter-out $(QUEUE_TEST_SRC),$(sort $(wildcard queue/*.c)))
 QUEUE_OBJ  = $(QUEUE_SRC:.c=.o)
+# Fuzz harnesses, tests/fuzz/fuzz_NAME.c: `make unit` links each with
+# tests/fuzz/replay.c into tests/fuzz/fuzz_NAME_replay, which `make check`
+# runs over tests/fuzz/corpus/NAME/; `make fuzz` runs them under libFuzzer.
+FUZZ_SRC   = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY_BIN = $(FUZZ_SRC:.c=_replay)
+# what a harness may call, as archives (a harness may stand in for one of
+# the handler's modules): the handler but its main(), the flow language and
+# compiler, the control protocol and the logger
+FUZZ_LINK  = tests/fuzz/libbrflow.a rules/librules.a
 
 all: src/brflowd ctl/brflowctl queue/brflow-dpi
 
 rules/librules.a: $(RULES_OBJ)
+	$(AR) rcs $@ $^
+
+tests/fuzz/libbrflow.a: $(filter-out queue/dpi_main.o,$(QUEUE_OBJ)) src/ctlproto.o src/log.o
 	$(AR) rcs $@ $^
 
 src/%.o: src/%.c
@@ -59,10 +71,13 @@ queue/test_%: queue/test_%.c $(filter-out queue/dpi_main.o,$(QUEUE_OBJ)) rules/l
 tests/unit/%: tests/unit/%.c rules/librules.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< rules/librules.a
 
+tests/fuzz/%_replay: tests/fuzz/%.c tests/fuzz/replay.c $(FUZZ_LINK)
+	$(CC) $(CFLAGS) $(NDPI_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(FUZZ_LINK) $(DPI_LIBS)
+
 $(RULES_OBJ) $(DAEMON_OBJ) $(CTL_OBJ): $(wildcard rules/*.h src/*.h ctl/*.h)
 $(QUEUE_OBJ): $(wildcard queue/*.h rules/*.h src/*.h)
 
-unit: $(UNIT_BIN) $(QUEUE_TEST_BIN)
+unit: $(UNIT_BIN) $(QUEUE_TEST_BIN) $(FUZZ_REPLAY_BIN)
 
 check: all unit
 	bash tests/run.sh
@@ -87,6 +102,30 @@ bench: all tests/bench/connrate
 bench-quick: all tests/bench/connrate
 	bash tests/bench/perf.sh --quick
 
+# Each harness under libFuzzer (clang, ASan+UBSan) for FUZZ_SECONDS, starting
+# from a scratch copy of its corpus; what it finds lands in FUZZ_DIR/NAME.
+# brflow's code goes into an archive first, as for the replay programs.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     ?= /tmp/brflow-fuzz
+FUZZ_SAN      = address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS    = -g -O1 -std=gnu11 -D_GNU_SOURCE $(NDPI_CFLAGS)
+FUZZ_CODE     = $(filter-out queue/dpi_main.c,$(QUEUE_SRC)) src/ctlproto.c src/log.c $(RULES_SRC)
+
+fuzz:
+	@set -e; rm -rf $(FUZZ_DIR)/obj; mkdir -p $(FUZZ_DIR)/obj; \
+	for f in $(FUZZ_CODE); do \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c \
+			-o $(FUZZ_DIR)/obj/$$(echo $$f | tr / _).o $$f; done; \
+	rm -f $(FUZZ_DIR)/libbrflow.a; $(AR) rcs $(FUZZ_DIR)/libbrflow.a $(FUZZ_DIR)/obj/*.o; \
+	for h in $(FUZZ_SRC); do n=$$(basename $$h .c); n=$${n#fuzz_}; \
+		mkdir -p $(FUZZ_DIR)/$$n/corpus; cp tests/fuzz/corpus/$$n/* $(FUZZ_DIR)/$$n/corpus/; \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $(FUZZ_DIR)/$$n/fuzz_$$n $$h \
+			$(FUZZ_DIR)/libbrflow.a $(DPI_LIBS); \
+		echo "# fuzz $$n: $(FUZZ_SECONDS) s; findings in $(FUZZ_DIR)/$$n"; \
+		$(FUZZ_DIR)/$$n/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=2048 \
+			-timeout=10 -artifact_prefix=$(FUZZ_DIR)/$$n/ $(FUZZ_DIR)/$$n/corpus; done
+
 asan:
 	$(MAKE) clean
 	$(MAKE) CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check
@@ -107,6 +146,7 @@ install: all
 
 clean:
 	rm -f rules/*.o rules/librules.a src/*.o src/brflowd ctl/*.o ctl/brflowctl $(UNIT_BIN) \
-		queue/*.o queue/brflow-dpi $(QUEUE_TEST_BIN)
+		queue/*.o queue/brflow-dpi $(QUEUE_TEST_BIN) tests/fuzz/libbrflow.a \
+		$(FUZZ_REPLAY_BIN)
 
-.PHONY: all unit check check-vm bench bench-quick asan install clean
+.PHONY: all unit check check-vm bench bench-quick fuzz asan install clean

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Runs every unit test (tests/unit/test_*) and then every netns test
+# Runs every unit test (tests/unit/test_*, queue/test_dpi), replays the fuzz corpora
+# (tests/fuzz/), then runs every netns test
 # (tests/netns/[0-9]*.sh), echoing their output, and ends with the line
 # "N passed, M failed, K skipped" (exit 1 if M > 0).
 #
@@ -78,6 +79,22 @@ for src in tests/unit/test_*.c queue/test_dpi.c; do
 		continue
 	fi
 	run_one "$name" timeout -k 5 120 "$t"
+done
+
+# the fuzz harnesses' corpora (tests/fuzz/replay.c), seeds and past findings
+for src in tests/fuzz/fuzz_*.c; do
+	[ -f "$src" ] || continue
+	t=${src%.c}_replay
+	name=$(basename "$t")
+	selected "$name" || continue
+	echo "# $name"
+	if [ ! -x "$t" ] || [ "$t" -ot "$src" ]; then
+		echo "not ok - $name: not built from $src (run make unit)"
+		failed=$((failed + 1))
+		continue
+	fi
+	corpus=tests/fuzz/corpus/$(basename "${src%.c}" | sed 's/^fuzz_//')
+	run_one "$name" timeout -k 5 300 "$t" "$corpus"
 done
 
 root=1
