@@ -99,7 +99,8 @@ struct flow_group {
 struct table_flows {
 	int n;
 	const struct compile_flow **flows; /* priority order */
-	int *group_of;         /* per flow: its group, or -1 */
+	int *group_of;         /* per flow: its group, or -1; NULL when the
+				* table has fewer than 2 flows (no groups) */
 	int n_groups;
 	struct flow_group *groups;
 	int n_copies;          /* chain copies compiled for this table */
