@@ -9,7 +9,12 @@
  * are compiled.  The model (tables, chains and their rules as nft text,
  * sets and elements, stats sets, port maps, named objects, flowtables) then
  * receives, message for message in nft_update's order, a fresh load of R0,
- * the update R0 -> R1 and the update R1 -> R2.  Checked:
+ * the update R0 -> R1 and the update R1 -> R2.  The input's first byte
+ * may also change the bridge's ports between them, or (bit 6) make R0 -> R1
+ * take brflowd's fast path (compile_plan_change, nft_change_elems and
+ * apply_changes of src/state.c) when the plan can, so that the full
+ * reload to R2 starts from a loaded ruleset that followed element changes.
+ * Checked:
  *   - every message is one the kernel accepts: nothing is deleted that is
  *     not there (or twice), no element is added again with other data, no
  *     set passes its size, no chain a verdict-map element jumps to is
@@ -17,7 +22,8 @@
  *     (with the rule's key type), maps, objects, regular chains and
  *     flowtables that exist;
  *   - after each update the model equals a fresh load of the new ruleset
- *     (set sizes aside: a continued set keeps the kernel's);
+ *     (set sizes aside: a continued set keeps the kernel's; after the fast
+ *     path, rule comments too);
  *   - statistics that stay in the kernel (stats-set elements, counter
  *     objects) stay with the flow they counted, and a flow of the old
  *     ruleset that loses them makes the diff say needs_carry;
@@ -160,7 +166,15 @@ struct flows {
 	int n;
 };
 
-static const struct compile_port ports[] = { { "p1", 1 }, { "p2", 2 }, { "p3", 3 } };
+/* The bridge's ports: R0 has the first list; the input's first byte may
+ * give R1 and R2 another (a port removed, renumbered, added). */
+static const struct compile_port port_lists[][4] = {
+	{ { "p1", 1 }, { "p2", 2 }, { "p3", 3 } },
+	{ { "p1", 1 }, { "p2", 2 } },
+	{ { "p1", 1 }, { "p2", 2 }, { "p3", 5 } },
+	{ { "p1", 1 }, { "p2", 2 }, { "p3", 3 }, { "p4", 4 } },
+};
+static const int n_port_list[] = { 3, 2, 3, 4 };
 
 /* Flow table 'which' (0..2) of the input; -1 when a flow does not parse. */
 static int pick(const uint8_t *data, int n_pool, int which, struct flows *t)
@@ -1070,8 +1084,20 @@ static int kelem_cmp(const void *a, const void *b)
 		      NIR_SET_KEY_MAX);
 }
 
+/* A rule without its comment: the fast path changes elements only, so a
+ * set rule's "N flows like ..." keeps the N of the last full load. */
+static void put_rule(const char *rule, bool no_comment, FILE *f)
+{
+	const char *c = no_comment ? strstr(rule, " comment \"") : NULL;
+
+	if (c)
+		fprintf(f, "%.*s\n", (int)(c - rule), rule);
+	else
+		fputs(rule, f);
+}
+
 /* The model as text, in a canonical order (sizes left out). */
-static char *kernel_text(const struct kernel *k)
+static char *kernel_text(const struct kernel *k, bool no_comments)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -1089,7 +1115,7 @@ static char *kernel_text(const struct kernel *k)
 			fprintf(f, " chain %s %d %d %d %d\n", ch->name, ch->hook, ch->prio,
 				ch->nat, ch->drop);
 			for (int r = 0; r < ch->n_rules; r++)
-				fputs(ch->rules[r], f);
+				put_rule(ch->rules[r], no_comments, f);
 		}
 		for (int s = 0; s < t->n_sets; s++) {
 			struct kset *ks = t->sets[s];
@@ -1162,7 +1188,7 @@ static void kernel_sort(struct kernel *k)
 }
 
 /* The model after the update equals a fresh load of 'rs'. */
-static void check_same_as_fresh(struct kernel *k, struct nir_ruleset *rs)
+static void check_same_as_fresh(struct kernel *k, struct nir_ruleset *rs, bool fast)
 {
 	struct kernel fresh = { 0 };
 	struct nir_diff d;
@@ -1190,8 +1216,8 @@ static void check_same_as_fresh(struct kernel *k, struct nir_ruleset *rs)
 	free(sizes);
 	kernel_sort(k);
 	kernel_sort(&fresh);
-	a = kernel_text(k);
-	b = kernel_text(&fresh);
+	a = kernel_text(k, fast);
+	b = kernel_text(&fresh, fast);
 	if (strcmp(a, b)) {
 		fprintf(stderr, "--- after the update:\n%s--- a fresh load:\n%s", a, b);
 		fail("the update does not give the new ruleset");
@@ -1240,16 +1266,17 @@ static void check_self(const struct nir_ruleset *rs, struct nir_ruleset *again)
 	nir_diff_free(&d);
 }
 
-static int compile(struct flows *t, bool bridge_ct, struct nir_ruleset *rs)
+static int compile(struct flows *t, bool bridge_ct, int pl, struct nir_ruleset *rs,
+		   struct compile_plan **plan)
 {
 	struct compile_input in = {
-		.bridge = "br0", .n_ports = 3, .ports = ports,
+		.bridge = "br0", .n_ports = n_port_list[pl], .ports = port_lists[pl],
 		.n_flows = t->n, .flows = t->cf, .has_bridge_ct = bridge_ct,
 	};
 	char *err;
 
 	memset(rs, 0, sizeof(*rs));
-	err = brflow_compile(&in, rs);
+	err = brflow_compile_plan(&in, rs, plan);
 	if (err) {
 		free(err);
 		return -1;
@@ -1257,28 +1284,133 @@ static int compile(struct flows *t, bool bridge_ct, struct nir_ruleset *rs)
 	return 0;
 }
 
+/* ---- brflowd's fast path (src/state.c, st_fast_update) ---- */
+
+static const struct flow *flow_by_id(const struct flows *t, uint64_t id)
+{
+	for (int i = 0; i < t->n; i++)
+		if (t->cf[i].id == id)
+			return t->cf[i].flow;
+	return NULL;
+}
+
+/* Flow i of 'from' is not in 'to' as it is (absent, or its actions
+ * changed: mod-flows deletes and adds it under its id). */
+static bool gone(const struct flows *from, int i, const struct flows *to)
+{
+	const struct flow *f = flow_by_id(to, from->cf[i].id);
+
+	return !f || !flow_same_rule(f, from->cf[i].flow) ||
+	       !flow_same_actions(f, from->cf[i].flow);
+}
+
+/* sets_have_room and touches_shared_key of src/state.c. */
+static bool fast_ok(const struct nir_ruleset *rs, const struct set_change *ch, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const struct nir_set *set = &rs->tables[ch[i].table].sets[ch[i].set];
+		int more = 0, same = 0;
+
+		for (int k = 0; k < n; k++)
+			if (ch[k].table == ch[i].table && ch[k].set == ch[i].set)
+				more += ch[k].add ? 1 : -1;
+		if (!nir_set_room(set, more))
+			return false;
+		for (int k = 0; !set->counters && k < set->n_elems; k++)
+			same += !memcmp(set->elems[k].key, ch[i].elem.key, set->key_len);
+		if (ch[i].add ? same > 0 : same > 1)
+			return false;
+	}
+	return true;
+}
+
+/* nft_change_elems on the model, then apply_changes on 'loaded'. */
+static void apply_fast(struct kernel *k, struct nir_ruleset *loaded,
+		       const struct set_change *ch, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const struct nir_table *t = &loaded->tables[ch[i].table];
+		const struct nir_set *set = &t->sets[ch[i].set];
+		struct nir_set one = *set;
+		struct ktable *kt = ktable_get(k, t);
+
+		one.n_elems = 1;
+		one.elems = (struct nir_set_elem *)&ch[i].elem;
+		set_elems(kt, &one, NULL, ch[i].add);
+		if (set->counters)
+			stats_elems(kt, &one, NULL, ch[i].add);
+	}
+	for (int i = 0; i < n; i++) {
+		struct nir_set *set = &loaded->tables[ch[i].table].sets[ch[i].set];
+		struct nir_set_elem *e;
+
+		if (ch[i].add) {
+			e = nir_set_add_elem(set);
+			if (!e)
+				fail("out of memory");
+			*e = ch[i].elem;
+			continue;
+		}
+		for (int x = 0; x < set->n_elems; x++) {
+			if (set->elems[x].flow_id != ch[i].elem.flow_id ||
+			    memcmp(set->elems[x].key, ch[i].elem.key, set->key_len))
+				continue;
+			set->elems[x] = set->elems[--set->n_elems];
+			break;
+		}
+	}
+}
+
+/* The change from flow table a to b as element changes, when the plan
+ * can make it: true and applied, else false and nothing done. */
+static bool fast_update(struct kernel *k, const struct compile_plan *plan,
+			struct nir_ruleset *loaded, const struct flows *a,
+			const struct flows *b)
+{
+	struct set_change *ch = NULL;
+	int n = 0;
+	bool ok = true;
+
+	for (int i = 0; i < a->n && ok; i++)
+		if (gone(a, i, b))
+			ok = !compile_plan_change(plan, loaded, &a->cf[i], false, &ch, &n);
+	for (int i = 0; i < b->n && ok; i++)
+		if (gone(b, i, a))
+			ok = !compile_plan_change(plan, loaded, &b->cf[i], true, &ch, &n);
+	ok = ok && fast_ok(loaded, ch, n);
+	if (ok)
+		apply_fast(k, loaded, ch, n);
+	free(ch);
+	return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct flows tabs[3];
-	struct nir_ruleset rs[3], again;
+	struct nir_ruleset rs[3], again, *loaded;
+	struct compile_plan *plan = NULL;
 	struct kernel k = { 0 };
 	struct nir_diff d;
-	int n_pool;
+	int n_pool, pl[3];
 	bool bridge_ct;
 
 	if (size < 1)
 		return 0;
 	bridge_ct = data[0] & 1;
+	pl[0] = 0;
+	pl[1] = data[0] >> 1 & 3;
+	pl[2] = data[0] & 8 ? data[0] >> 4 & 3 : pl[1];
 	n_pool = (int)((size - 1) / REC);
 	if (n_pool > MAX_POOL)
 		n_pool = MAX_POOL;
 	for (int i = 0; i < 3; i++) {
 		if (pick(data + 1, n_pool, i, &tabs[i]) ||
-		    compile(&tabs[i], bridge_ct, &rs[i])) {
+		    compile(&tabs[i], bridge_ct, pl[i], &rs[i], i ? NULL : &plan)) {
 			for (int j = 0; j <= i; j++)
 				flows_free(&tabs[j]);
 			for (int j = 0; j < i; j++)
 				nir_ruleset_free(&rs[j]);
+			compile_plan_free(plan);
 			return 0;
 		}
 	}
@@ -1291,19 +1423,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail("out of memory");
 	update(&k, NULL, &rs[0], &d);
 	nir_diff_free(&d);
-	if (compile(&tabs[0], bridge_ct, &again))
+	if (compile(&tabs[0], bridge_ct, pl[0], &again, NULL))
 		fail("R0 compiles once only");
 	check_self(&rs[0], &again);
 	nir_ruleset_free(&again);
+	loaded = &rs[0];
 	for (int i = 1; i < 3; i++) {
-		traffic(&k, &rs[i - 1]);
-		if (nir_diff_build(&rs[i - 1], &rs[i], &d))
+		/* R0 -> R1 with the same ports: brflowd's fast path when the
+		 * input asks and the plan can (loaded then follows the kernel) */
+		if (i == 1 && (data[0] & 0x40) && pl[1] == pl[0] &&
+		    fast_update(&k, plan, loaded, &tabs[0], &tabs[1])) {
+			if (getenv("FUZZ_DIFF_VERBOSE"))
+				fprintf(stderr, "R0 -> R1 by the fast path\n");
+			check_same_as_fresh(&k, &rs[1], true);
+			continue;
+		}
+		traffic(&k, loaded);
+		if (nir_diff_build(loaded, &rs[i], &d))
 			fail("out of memory");
-		update(&k, &rs[i - 1], &rs[i], &d);
-		check_stats(&k, &rs[i - 1], &rs[i], &d);
+		update(&k, loaded, &rs[i], &d);
+		check_stats(&k, loaded, &rs[i], &d);
 		nir_diff_free(&d);
-		check_same_as_fresh(&k, &rs[i]);
+		check_same_as_fresh(&k, &rs[i], false);
+		loaded = &rs[i];
 	}
+	compile_plan_free(plan);
 	kernel_free(&k);
 	for (int i = 0; i < 3; i++) {
 		nir_ruleset_free(&rs[i]);
