@@ -174,7 +174,8 @@ static bool any_verdict_map(const struct compiler *c)
 }
 
 /* The flows of table t that a +trk+new packet of family l3 may meet as
- * rules of their own (not as one of a group's set elements). */
+ * rules of their own (not as one of a group's set elements).  A table of
+ * fewer than two flows has no groups (group_of NULL). */
 static int own_rules_for_new(const struct compiler *c, int t, enum l3 l3)
 {
 	const struct table_flows *tf = &c->tables[t];

@@ -11,7 +11,8 @@
  * other table object, stays where it is: objects belong to one table.
  *
  * Chains that no base chain reaches (the copy of table 0 made for a family
- * that the pre-pass then accepts outright) are dropped. */
+ * that the pre-pass then accepts outright) are dropped, but for those a
+ * verdict map's elements go to. */
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <stdlib.h>
@@ -133,6 +134,16 @@ static int drop_unreachable(struct compiler *c, struct nir_table *t)
 	for (int i = 0; i < t->n_chains && !rc; i++)
 		if ((t->chains[i].hook != NIR_HOOK_NONE || t->chains[i].keep) && !seen[i])
 			rc = mark_reachable(&ix, i, seen);
+	/* Sets stay (the plan records them by index), and the kernel refuses
+	 * a verdict map element whose chain is not there: the chains of a
+	 * set no rule looks up any more stay too. */
+	for (int s = 0; s < t->n_sets && !rc; s++)
+		for (int e = 0; t->sets[s].vmap && e < t->sets[s].n_elems && !rc; e++) {
+			int k = index_find(&ix, t->sets[s].elems[e].chain);
+
+			if (k >= 0 && !seen[k])
+				rc = mark_reachable(&ix, k, seen);
+		}
 	free(ix.order);
 	if (rc) {
 		free(seen);
