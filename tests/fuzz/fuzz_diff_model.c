@@ -32,10 +32,11 @@
  * A violation aborts with a message on stderr; FUZZ_DIFF_VERBOSE=1 in the
  * environment prints the three flow tables and rulesets first.
  *
- * (tests/fuzz/fuzz_diff.c checks the diff's own bookkeeping from flow
- * tables given as text; this one replays the whole update.)
+ * The model follows nft_update's messages as src/nft_backend.c builds
+ * them (it does not link the daemon, which needs netlink): a change there
+ * needs the same change here.
  *
- * Build and run (from the worktree root):
+ * Build and run (from the repository root):
  *   clang -g -O1 -std=gnu11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined \
  *     -o /var/tmp/fuzz-diff-model/fuzz tests/fuzz/fuzz_diff_model.c rules/[a-z]*.c
  *   nice -n 10 /var/tmp/fuzz-diff-model/fuzz -max_total_time=900 \
