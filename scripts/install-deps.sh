@@ -23,6 +23,9 @@ PACKAGES=(
 	# NAT/ALG scenarios (tests/netns/31-alg-*): the FTP server OVS's tests use and a TFTP
 	# server (both run only inside the tests' namespaces; curl is the client)
 	python3-pyftpdlib tftpd-hpa
+	# stateless NAT (tests/netns/33-nat-stateless): the receiving host's capture checks
+	# the rewritten packets' checksums
+	tcpdump
 )
 
 update=1
