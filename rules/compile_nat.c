@@ -10,16 +10,6 @@
 #include <linux/netfilter/nf_tables.h>
 #include <string.h>
 
-static bool same_nat(const struct action_nat *a, const struct action_nat *b)
-{
-	return a->kind == b->kind && a->family == b->family &&
-	       !memcmp(a->addr_min, b->addr_min, 16) &&
-	       !memcmp(a->addr_max, b->addr_max, 16) &&
-	       a->port_min == b->port_min && a->port_max == b->port_max &&
-	       a->random == b->random && a->hash == b->hash &&
-	       a->persistent == b->persistent;
-}
-
 static void set_label_byte(uint8_t *label, int first_bit, uint8_t value)
 {
 	label[first_bit / 8] |= value;
@@ -39,7 +29,7 @@ int nat_label_bits(struct compiler *c, const struct action_nat *n, uint8_t *labe
 	int i;
 
 	for (i = 0; i < *count; i++)
-		if (same_nat(&list[i], n))
+		if (flow_same_nat(&list[i], n))
 			break;
 	if (i == *count) {
 		if (*count >= NAT_MAX_RULES)

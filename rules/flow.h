@@ -217,6 +217,9 @@ const struct flow_match *flow_find_match(const struct flow *f, enum field_id id)
 bool flow_same_rule(const struct flow *a, const struct flow *b);
 /* True when a and b have the same actions (compared as parsed). */
 bool flow_same_actions(const struct flow *a, const struct flow *b);
+/* The same translation: the parsed specs, not their texts ("1000-1000" and
+ * "1000" are one binding). */
+bool flow_same_nat(const struct action_nat *a, const struct action_nat *b);
 /* Non-strict: every packet matching f also matches pattern (pattern is
  * equal or more general), and tables agree when table_given. */
 bool flow_covered_by(const struct flow *f, const struct flow *pattern);

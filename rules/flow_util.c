@@ -183,9 +183,7 @@ static bool same_set_field(const struct action_set_field *a,
 	return !memcmp(a->value, b->value, w);
 }
 
-/* Compares the parsed nat specs: texts differ for one binding
- * ("1000-1000" and "1000"), and flow_format prints the spec. */
-static bool same_nat(const struct action_nat *a, const struct action_nat *b)
+bool flow_same_nat(const struct action_nat *a, const struct action_nat *b)
 {
 	return a->kind == b->kind && a->family == b->family &&
 	       !memcmp(a->addr_min, b->addr_min, sizeof(a->addr_min)) &&
@@ -202,7 +200,7 @@ static bool same_ct(const struct action_ct *a, const struct action_ct *b)
 	    a->zone_ofs != b->zone_ofs || a->zone_nbits != b->zone_nbits ||
 	    strcmp(a->alg, b->alg) || a->n_exec != b->n_exec)
 		return false;
-	if (!a->nat != !b->nat || (a->nat && !same_nat(&a->nat_spec, &b->nat_spec)))
+	if (!a->nat != !b->nat || (a->nat && !flow_same_nat(&a->nat_spec, &b->nat_spec)))
 		return false;
 	for (int i = 0; i < a->n_exec; i++)
 		if (!same_set_field(&a->exec[i], &b->exec[i]))

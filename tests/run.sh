@@ -67,34 +67,30 @@ run_one() {
 	rm -f "$log"
 }
 
-for src in tests/unit/test_*.c queue/test_dpi.c; do
-	t=${src%.c}
+# run_built SRC PROGRAM [ARGS...]: runs a test program `make unit` builds from SRC,
+# with a time limit; one that was not built would otherwise pass unseen.
+run_built() {
+	local src=$1 t=$2 name
+	shift 2
 	name=$(basename "$t")
-	selected "$name" || continue
+	selected "$name" || return 0
 	echo "# $name"
 	if [ ! -x "$t" ] || [ "$t" -ot "$src" ]; then
-		# a unit test that was not built would otherwise pass unseen
 		echo "not ok - $name: not built from $src (run make unit)"
 		failed=$((failed + 1))
-		continue
+		return 0
 	fi
-	run_one "$name" timeout -k 5 120 "$t"
+	run_one "$name" timeout -k 5 300 "$t" "$@"
+}
+
+for src in tests/unit/test_*.c queue/test_dpi.c; do
+	run_built "$src" "${src%.c}"
 done
 
-# the fuzz harnesses' corpora (tests/fuzz/replay.c), seeds and past findings
+# the fuzz harnesses' corpora (tests/fuzz/replay.c): seeds and past findings
 for src in tests/fuzz/fuzz_*.c; do
 	[ -f "$src" ] || continue
-	t=${src%.c}_replay
-	name=$(basename "$t")
-	selected "$name" || continue
-	echo "# $name"
-	if [ ! -x "$t" ] || [ "$t" -ot "$src" ]; then
-		echo "not ok - $name: not built from $src (run make unit)"
-		failed=$((failed + 1))
-		continue
-	fi
-	corpus=tests/fuzz/corpus/$(basename "${src%.c}" | sed 's/^fuzz_//')
-	run_one "$name" timeout -k 5 300 "$t" "$corpus"
+	run_built "$src" "${src%.c}_replay" "tests/fuzz/corpus/$(basename "${src%.c}" | sed 's/^fuzz_//')"
 done
 
 root=1

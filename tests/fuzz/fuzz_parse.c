@@ -91,33 +91,10 @@ static int port_by_name(const char *name, void *arg)
 	return 0;
 }
 
-static bool same_nat(const struct action_nat *a, const struct action_nat *b)
-{
-	return a->kind == b->kind && a->family == b->family &&
-	       !memcmp(a->addr_min, b->addr_min, 16) &&
-	       !memcmp(a->addr_max, b->addr_max, 16) &&
-	       a->port_min == b->port_min && a->port_max == b->port_max &&
-	       a->random == b->random && a->hash == b->hash &&
-	       a->persistent == b->persistent;
-}
-
-/* Beyond flow_same_actions, which compares the nat text only. */
-static bool same_nat_specs(const struct flow *a, const struct flow *b)
-{
-	for (int i = 0; i < a->n_actions && i < b->n_actions; i++) {
-		const struct flow_action *x = &a->actions[i], *y = &b->actions[i];
-
-		if (x->type == ACT_CT && x->u.ct.nat &&
-		    !same_nat(&x->u.ct.nat_spec, &y->u.ct.nat_spec))
-			return false;
-	}
-	return true;
-}
-
 static bool flow_equal(const struct flow *a, const struct flow *b)
 {
 	return flow_same_rule(a, b) && a->cookie == b->cookie &&
-	       flow_same_actions(a, b) && same_nat_specs(a, b);
+	       flow_same_actions(a, b);
 }
 
 /* Parses flow line 'line' into in->flows[n] and its round trip into
