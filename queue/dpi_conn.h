@@ -21,7 +21,8 @@ struct dpi_conn {
 	uint32_t packets;                    /* queued packets seen */
 	bool done;
 	uint8_t proto;                       /* rules/dpi.h id, 0 = none */
-	uint8_t l4proto;                     /* of the first packet given to nDPI */
+	uint8_t family;                      /* 4 or 6, 0 before the first packet */
+	uint8_t l4proto;                     /* given to nDPI: both of the first packet */
 	uint16_t host_bits;
 	bool labelled;                       /* ctnetlink write succeeded */
 	bool has_tuple;

@@ -134,11 +134,14 @@ static void inspect(struct dpi_handler *h, struct dpi_conn *c,
 		h->stats.fragments++;
 		break;
 	case DPI_PKT_OK:
-		/* One connection, one transport protocol: anything else is a
-		 * stale key, and would confuse nDPI's per-protocol state. */
-		if (!c->l4proto)
+		/* One connection, one IP family and transport protocol:
+		 * anything else is a stale key (a conntrack id used again),
+		 * and would confuse nDPI's per-protocol state. */
+		if (!c->family) {
+			c->family = (uint8_t)pk.family;
 			c->l4proto = pk.l4proto;
-		if (c->l4proto != pk.l4proto) {
+		}
+		if (c->family != pk.family || c->l4proto != pk.l4proto) {
 			h->stats.malformed++;
 			break;
 		}

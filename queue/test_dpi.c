@@ -284,6 +284,49 @@ static const char *t_gso_len0(void)
 	return why;
 }
 
+/* A connection's packets after one of another family or transport
+ * protocol with the same key (a conntrack id used again) are not given
+ * to its nDPI state: they count as malformed. */
+static const char *t_stale_key(void)
+{
+	struct dpi_handler h;
+	struct dpi_verdict v = { 0 };
+	uint8_t b[512], b6[512], u[512];
+	size_t n = build_tcp4(b, 5555, "\x01\x02 binary nothing");
+	struct dpi_qpkt p = qpkt(11, b, n);
+	const char *why = NULL;
+
+	/* the same segment over IPv6, and over IPv4 as UDP */
+	memset(b6, 0, 40);
+	b6[0] = 0x60;
+	b6[4] = (uint8_t)((n - 20) >> 8);
+	b6[5] = (uint8_t)(n - 20);
+	b6[6] = 6;
+	b6[7] = 64;
+	b6[23] = 1;
+	b6[39] = 2;
+	memcpy(b6 + 40, b + 20, n - 20);
+	memcpy(u, b, n);
+	u[9] = 17;
+	u[24] = 0;
+	u[25] = (uint8_t)(n - 20);
+	if (dpi_handler_init(&h, 16, 16))
+		return "init failed";
+	dpi_handler_packet(&h, &p, &v);
+	if (h.stats.malformed)
+		why = "the first packet counted as malformed";
+	p = qpkt(11, b6, n + 20);
+	dpi_handler_packet(&h, &p, &v);
+	if (!why && h.stats.malformed != 1)
+		why = "an IPv6 packet went into an IPv4 connection's state";
+	p = qpkt(11, u, n);
+	dpi_handler_packet(&h, &p, &v);
+	if (!why && h.stats.malformed != 2)
+		why = "a UDP packet went into a TCP connection's state";
+	dpi_handler_free(&h);
+	return why;
+}
+
 static const char *t_give_up(void)
 {
 	struct dpi_handler h;
@@ -350,6 +393,7 @@ int main(void)
 	result("dpi label layout", t_labels());
 	result("dpi HTTP Host classified and labelled", t_http());
 	result("dpi GSO packet with IP length 0 classified", t_gso_len0());
+	result("dpi connection key used again by another family or protocol", t_stale_key());
 	result("dpi gives up after --max-packets", t_give_up());
 	result("dpi handler: random packets", t_handler_fuzz());
 	return failed;
