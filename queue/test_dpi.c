@@ -58,6 +58,24 @@ static size_t build_tcp4(uint8_t *b, uint16_t dport, const char *payload)
 	return tot;
 }
 
+/* The TCP segment of build_tcp4's packet b (n bytes) over IPv6, ::1 to
+ * ::2, its payload length 0 when len0 (a GSO packet's); its size. */
+static size_t tcp4_as_ip6(uint8_t *b6, const uint8_t *b, size_t n, bool len0)
+{
+	memset(b6, 0, 40);
+	b6[0] = 0x60;
+	if (!len0) {
+		b6[4] = (uint8_t)((n - 20) >> 8);
+		b6[5] = (uint8_t)(n - 20);
+	}
+	b6[6] = 6;
+	b6[7] = 64;
+	b6[23] = 1;
+	b6[39] = 2;
+	memcpy(b6 + 40, b + 20, n - 20);
+	return n + 20;
+}
+
 static const char *t_parser(void)
 {
 	uint8_t b[256];
@@ -261,21 +279,15 @@ static const char *t_gso_len0(void)
 	struct dpi_qpkt p = qpkt(7, b, n);
 	const char *why = NULL;
 
+	size_t n6 = tcp4_as_ip6(b6, b, n, true);
+
 	b[2] = b[3] = 0;
-	/* The same TCP segment over IPv6, payload length 0. */
-	memset(b6, 0, 40);
-	b6[0] = 0x60;
-	b6[6] = 6;
-	b6[7] = 64;
-	b6[23] = 1;
-	b6[39] = 2;
-	memcpy(b6 + 40, b + 20, n - 20);
 	if (dpi_handler_init(&h, 1, 16))
 		return "init failed";
 	dpi_handler_packet(&h, &p, &v);
 	if (!v.set_labels || v.labels[14] != 1)
 		why = "IPv4 with tot_len 0 not classified as http";
-	p = qpkt(8, b6, n + 20);
+	p = qpkt(8, b6, n6);
 	memset(&v, 0, sizeof(v));
 	dpi_handler_packet(&h, &p, &v);
 	if (!why && (!v.set_labels || v.labels[14] != 1))
@@ -296,16 +308,9 @@ static const char *t_stale_key(void)
 	struct dpi_qpkt p = qpkt(11, b, n);
 	const char *why = NULL;
 
-	/* the same segment over IPv6, and over IPv4 as UDP */
-	memset(b6, 0, 40);
-	b6[0] = 0x60;
-	b6[4] = (uint8_t)((n - 20) >> 8);
-	b6[5] = (uint8_t)(n - 20);
-	b6[6] = 6;
-	b6[7] = 64;
-	b6[23] = 1;
-	b6[39] = 2;
-	memcpy(b6 + 40, b + 20, n - 20);
+	size_t n6 = tcp4_as_ip6(b6, b, n, false);
+
+	/* the same segment over IPv4 as UDP */
 	memcpy(u, b, n);
 	u[9] = 17;
 	u[24] = 0;
@@ -315,7 +320,7 @@ static const char *t_stale_key(void)
 	dpi_handler_packet(&h, &p, &v);
 	if (h.stats.malformed)
 		why = "the first packet counted as malformed";
-	p = qpkt(11, b6, n + 20);
+	p = qpkt(11, b6, n6);
 	dpi_handler_packet(&h, &p, &v);
 	if (!why && h.stats.malformed != 1)
 		why = "an IPv6 packet went into an IPv4 connection's state";
