@@ -85,9 +85,11 @@ check: all unit
 # The netns suite inside Debian's stock kernel under QEMU (tests/vm/run.sh); built here,
 # nothing is compiled in the guest.
 # The emulated CPU is several times slower: 40-update-lossless gets the time
-# its 1 000 updates need there (a test's own limit grows with it).
+# its 1 000 updates need there (a test's own limit grows with it).  Measured
+# there: 1.3 updates a second in one run, 1 000 in under 520 s in another,
+# as the host allows; the limit is a ceiling: the test ends when they are done.
 check-vm: all unit
-	BF_UPDATE_SECS=$${BF_UPDATE_SECS:-520} BF_TEST_TIMEOUT=$${BF_TEST_TIMEOUT:-700} \
+	BF_UPDATE_SECS=$${BF_UPDATE_SECS:-900} BF_TEST_TIMEOUT=$${BF_TEST_TIMEOUT:-1100} \
 		tests/vm/run.sh bash tests/run.sh
 
 # Benchmarks (tests/bench/*.sh, as root): each prints its own table.
