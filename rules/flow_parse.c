@@ -864,7 +864,16 @@ static int parse_subfield_match(struct parser *p, const struct kv *kv)
 	return 0;
 }
 
-static int parse_protocol(struct parser *p, const struct kv *kv, size_t i)
+/* The row of protocol shorthand 't' ("tcp", "arp", ...), or -1. */
+static int protocol_row(const struct parser *p, struct tok t)
+{
+	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++)
+		if (tok_is(p, t, protocols[i].name))
+			return (int)i;
+	return -1;
+}
+
+static int parse_protocol(struct parser *p, const struct kv *kv, int i)
 {
 	uint8_t v[2] = { protocols[i].dl_type >> 8, protocols[i].dl_type & 0xff };
 	uint8_t m[2] = { 0xff, 0xff };
@@ -879,14 +888,6 @@ static int parse_protocol(struct parser *p, const struct kv *kv, size_t i)
 	return 0;
 }
 
-/* Whether 't' is a protocol shorthand ("tcp", "arp", ...). */
-static bool is_protocol(const struct parser *p, struct tok t)
-{
-	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++)
-		if (tok_is(p, t, protocols[i].name))
-			return true;
-	return false;
-}
 
 /* dpi_proto=NAME: a row of the fixed table in rules/dpi_protos.c. */
 static int parse_dpi_proto(struct parser *p, const struct kv *kv)
@@ -906,12 +907,13 @@ static int parse_dpi_proto(struct parser *p, const struct kv *kv)
 	return 0;
 }
 
-/* dpi_host=NAME or *.SUFFIX: letters, digits, '-' and '.', at most
- * DPI_HOST_MAX_LEN characters. */
+/* dpi_host=NAME or *.SUFFIX: dot-separated labels of letters, digits and '-',
+ * at most DPI_HOST_MAX_LEN characters.  A trailing dot (the DNS root) is
+ * dropped, as brflow-dpi drops it from the names it sees. */
 static int parse_dpi_host(struct parser *p, const struct kv *kv)
 {
 	uint8_t v[FLOW_MAX_VALUE] = { 0 }, m[FLOW_MAX_VALUE] = { 0xff };
-	size_t start = 0, i;
+	size_t start = 0, len = kv->val.len, i;
 
 	if (!kv->val.len)
 		return fail(p, kv->key.off, "missing value for field 'dpi_host'");
@@ -926,9 +928,15 @@ static int parse_dpi_host(struct parser *p, const struct kv *kv)
 		if (!isalnum((unsigned char)c) && c != '-' && c != '.')
 			return fail(p, kv->val.off + i, "invalid character in dpi_host '"
 				    TOKF "'", TOKA(p, kv->val));
+		/* a name never has an empty label: ".a", "a..b" match nothing */
+		if (c == '.' && (i == start || p->s[kv->val.off + i - 1] == '.'))
+			return fail(p, kv->val.off + i, "empty label in dpi_host '"
+				    TOKF "'", TOKA(p, kv->val));
 	}
+	if (len - start > 1 && p->s[kv->val.off + len - 1] == '.')
+		len--;
 	free(p->f.dpi_host);
-	p->f.dpi_host = strndup(p->s + kv->val.off, kv->val.len);
+	p->f.dpi_host = strndup(p->s + kv->val.off, len);
 	if (!p->f.dpi_host)
 		return fail(p, kv->val.off, "out of memory");
 	for (i = 0; p->f.dpi_host[i]; i++)
@@ -981,13 +989,12 @@ static int parse_match_kv(struct parser *p, const struct kv *kv,
 			  const struct flow_parse_opts *opts)
 {
 	uint8_t v[FLOW_MAX_VALUE], m[FLOW_MAX_VALUE];
+	int row = protocol_row(p, kv->key);
 	bool done;
 	size_t i;
 
-	for (i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
-		if (tok_is(p, kv->key, protocols[i].name))
-			return parse_protocol(p, kv, i);
-	}
+	if (row >= 0)
+		return parse_protocol(p, kv, row);
 	if (tok_find(p, kv->key, 0, '[') < kv->key.len) {
 		if (kv->delim != '=' && kv->delim != ':')
 			return fail(p, kv->key.off, "missing value for '" TOKF "'",
@@ -1068,7 +1075,7 @@ static int finish_matches(struct parser *p)
 		if (!p->have[id] || prereq_ok(p, p->pre[id]))
 			continue;
 		/* "tcp,arp": a later dl_type undoes the shorthand's ip */
-		if (id == F_NW_PROTO && is_protocol(p, p->setter[id]))
+		if (id == F_NW_PROTO && protocol_row(p, p->setter[id]) >= 0)
 			return fail(p, p->setter[F_DL_TYPE].off, "'" TOKF
 				    "' conflicts with '" TOKF "'",
 				    TOKA(p, p->setter[F_DL_TYPE]),
