@@ -259,41 +259,71 @@ static int flush(struct dpi_queue *q, struct mnl_nlmsg_batch *b)
 	return 0;
 }
 
-/* Walks one datagram: packets get verdicts, errors are counted. */
-static int handle_datagram(struct dpi_queue *q, const uint8_t *buf, size_t len,
-			   struct mnl_nlmsg_batch *b, dpi_packet_fn fn,
-			   void *arg, struct dpi_batch_result *res)
+/* Whether the message at nlh, with its padding, lies in the n bytes left.
+ * mnl_nlmsg_ok alone is not enough for bytes the kernel did not write: it
+ * compares the length as an int, so one of 2 GiB or more passes as
+ * negative and mnl_nlmsg_next leaves the buffer; and libmnl walks the
+ * attributes up to the padded end, past an unpadded last message. */
+static bool message_fits(const struct nlmsghdr *nlh, int n)
+{
+	return mnl_nlmsg_ok(nlh, n) &&
+	       ((uint64_t)nlh->nlmsg_len + 3) / 4 * 4 <= (uint64_t)n;
+}
+
+int dpi_queue_parse_datagram(const uint8_t *buf, size_t len,
+			     dpi_qpkt_fn on_packet, void *arg, int *errors)
 {
 	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-	int n = (int)len;
+	int n = len > INT32_MAX ? INT32_MAX : (int)len, rc;
 
-	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
+	for (; message_fits(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
 		struct dpi_qpkt p;
-		struct dpi_verdict v;
 
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
 			const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 
 			if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error)
-				res->errors++;
+				(*errors)++;
 			continue;
 		}
 		if ((nlh->nlmsg_type & 0xff) != NFQNL_MSG_PACKET ||
 		    !parse_packet(nlh, &p))
 			continue;
-		memset(&v, 0, sizeof(v));
-		v.mark = p.mark;
-		fn(&p, &v, arg);
-		res->packets++;
-		if (!add_verdict(q, b, &p, &v) && flush(q, b))
-			return -1;
+		if ((rc = on_packet(&p, arg)))
+			return rc;
 	}
+	return 0;
+}
+
+/* What answer_packet needs while one batch is read. */
+struct batch {
+	struct dpi_queue *q;
+	struct mnl_nlmsg_batch *verdicts;
+	dpi_packet_fn fn;
+	void *arg;
+	struct dpi_batch_result *res;
+};
+
+/* Decides one packet and queues its verdict; -1 if sending a full batch
+ * of verdicts failed. */
+static int answer_packet(const struct dpi_qpkt *p, void *arg)
+{
+	struct batch *b = arg;
+	struct dpi_verdict v;
+
+	memset(&v, 0, sizeof(v));
+	v.mark = p->mark;
+	b->fn(p, &v, b->arg);
+	b->res->packets++;
+	if (!add_verdict(b->q, b->verdicts, p, &v) && flush(b->q, b->verdicts))
+		return -1;
 	return 0;
 }
 
 int dpi_queue_run_batch(struct dpi_queue *q, dpi_packet_fn fn, void *arg,
 			struct dpi_batch_result *res)
 {
+	struct batch batch = { .q = q, .fn = fn, .arg = arg, .res = res };
 	struct mnl_nlmsg_batch *b;
 	int n, rc = 0;
 
@@ -315,9 +345,10 @@ int dpi_queue_run_batch(struct dpi_queue *q, dpi_packet_fn fn, void *arg,
 		errno = ENOMEM;
 		return -1;
 	}
+	batch.verdicts = b;
 	for (int i = 0; i < n && !rc; i++)
-		rc = handle_datagram(q, q->iov[i].iov_base, q->msgs[i].msg_len,
-				     b, fn, arg, res);
+		rc = dpi_queue_parse_datagram(q->iov[i].iov_base, q->msgs[i].msg_len,
+					      answer_packet, &batch, &res->errors);
 	if (!rc)
 		rc = flush(q, b);
 	mnl_nlmsg_batch_stop(b);

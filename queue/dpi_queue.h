@@ -61,6 +61,17 @@ struct dpi_batch_result {
 	bool overrun;           /* ENOBUFS: the socket lost messages */
 };
 
+/* Called for each packet parse_datagram finds; nonzero stops the walk. */
+typedef int (*dpi_qpkt_fn)(const struct dpi_qpkt *p, void *arg);
+
+/* Walks one datagram as the queue socket received it (4-byte aligned):
+ * calls on_packet for each NFQNL_MSG_PACKET that has a packet header, in
+ * order, and counts in *errors the NLMSG_ERROR answers that carry an
+ * error; malformed or other messages are skipped.  Returns 0, or the
+ * first nonzero value on_packet returned. */
+int dpi_queue_parse_datagram(const uint8_t *buf, size_t len,
+			     dpi_qpkt_fn on_packet, void *arg, int *errors);
+
 /* Reads what is waiting (up to DPI_QUEUE_BATCH datagrams, without
  * blocking), calls fn per packet, and sends all verdicts in one sendmsg.
  * Returns 0, or -1 on a socket error (errno). */

@@ -9,8 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
 #include "dpi_handler.h"
 #include "dpi_pkt.h"
+#include "dpi_queue.h"
 #include "../src/log.h"
 
 static int failed;
@@ -388,6 +394,99 @@ static const char *t_handler_fuzz(void)
 	return NULL;
 }
 
+/* What t_queue_datagram's callback saw. */
+struct seen_packets {
+	struct dpi_qpkt p[4];
+	int n, stop_after;
+};
+
+static int keep_packet(const struct dpi_qpkt *p, void *arg)
+{
+	struct seen_packets *s = arg;
+
+	if (s->n < 4)
+		s->p[s->n] = *p;
+	s->n++;
+	return s->n == s->stop_after ? 5 : 0;
+}
+
+/* Puts at 'at' the start of a queued packet message for packet 'id'. */
+static struct nlmsghdr *put_queued(char *at, uint32_t id)
+{
+	struct nlmsghdr *nlh = nfq_nlmsg_put(at, NFQNL_MSG_PACKET, 7);
+	struct nfqnl_msg_packet_hdr ph = { .packet_id = htonl(id) };
+
+	mnl_attr_put(nlh, NFQA_PACKET_HDR, sizeof(ph), &ph);
+	return nlh;
+}
+
+/* One datagram as the queue socket delivers it: a packet with mark,
+ * conntrack id, labels and payload; a failed verdict's error; a packet
+ * message without its header; a packet whose CTA_ID is too short; and a
+ * message cut short by the datagram's end. */
+static const char *t_queue_datagram(void)
+{
+	static uint32_t buf[1024];
+	char *at = (char *)buf;
+	uint8_t labels[DPI_LABEL_BYTES] = { [0] = 0xab, [15] = 0x80 };
+	const char payload[] = "E\0\0\x14 not quite an IP header";
+	struct seen_packets seen = { .stop_after = -1 };
+	struct nlmsghdr *nlh;
+	struct nlmsgerr *e;
+	struct nlattr *nest;
+	size_t len;
+	int errors = 0;
+
+	nlh = put_queued(at, 42);
+	mnl_attr_put_u32(nlh, NFQA_MARK, htonl(0x80000001));
+	nest = mnl_attr_nest_start(nlh, NFQA_CT);
+	mnl_attr_put_u32(nlh, CTA_ID, htonl(1234));
+	mnl_attr_put(nlh, CTA_LABELS, sizeof(labels), labels);
+	mnl_attr_nest_end(nlh, nest);
+	mnl_attr_put(nlh, NFQA_PAYLOAD, sizeof(payload), payload);
+	at += nlh->nlmsg_len;
+
+	nlh = mnl_nlmsg_put_header(at);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	e->error = -22;
+	at += nlh->nlmsg_len;
+
+	nlh = nfq_nlmsg_put(at, NFQNL_MSG_PACKET, 7);
+	at += nlh->nlmsg_len;
+
+	nlh = put_queued(at, 43);
+	nest = mnl_attr_nest_start(nlh, NFQA_CT);
+	mnl_attr_put_u16(nlh, CTA_ID, 1);
+	mnl_attr_nest_end(nlh, nest);
+	at += nlh->nlmsg_len;
+
+	nlh = put_queued(at, 44);
+	len = (size_t)(at - (char *)buf) + nlh->nlmsg_len - 4;
+
+	if (dpi_queue_parse_datagram((uint8_t *)buf, len, keep_packet, &seen,
+				     &errors))
+		return "the walk was stopped";
+	if (seen.n != 2 || errors != 1)
+		return "wrong number of packets or errors";
+	if (seen.p[0].queue != 7 || seen.p[0].id != 42 ||
+	    seen.p[0].mark != 0x80000001 || !seen.p[0].has_ct ||
+	    seen.p[0].ctid != 1234 || memcmp(seen.p[0].labels, labels, sizeof(labels)) ||
+	    seen.p[0].len != sizeof(payload) ||
+	    memcmp(seen.p[0].payload, payload, sizeof(payload)))
+		return "the first packet was not read as built";
+	if (seen.p[1].id != 43 || seen.p[1].has_ct || seen.p[1].payload)
+		return "a 2-byte CTA_ID was taken as a conntrack id";
+
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_after = 1;
+	errors = 0;
+	if (dpi_queue_parse_datagram((uint8_t *)buf, len, keep_packet, &seen,
+				     &errors) != 5 || seen.n != 1)
+		return "the callback could not stop the walk";
+	return NULL;
+}
+
 int main(void)
 {
 	result("dpi packet parser", t_parser());
@@ -401,5 +500,6 @@ int main(void)
 	result("dpi connection key used again by another family or protocol", t_stale_key());
 	result("dpi gives up after --max-packets", t_give_up());
 	result("dpi handler: random packets", t_handler_fuzz());
+	result("dpi queue datagram read", t_queue_datagram());
 	return failed;
 }
