@@ -888,7 +888,6 @@ static int parse_protocol(struct parser *p, const struct kv *kv, int i)
 	return 0;
 }
 
-
 /* dpi_proto=NAME: a row of the fixed table in rules/dpi_protos.c. */
 static int parse_dpi_proto(struct parser *p, const struct kv *kv)
 {
