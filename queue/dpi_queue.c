@@ -20,6 +20,7 @@
 
 /* A whole GSO packet (NFQA_CFG_F_GSO) plus its attributes. */
 #define DPI_RECV_BUF (65536 + 4096)
+_Static_assert(DPI_RECV_BUF % 4 == 0, "a datagram's padding fits in its buffer");
 #define DPI_COPY_RANGE 0xffff
 #define DPI_RCVBUF (8 << 20)
 
@@ -259,15 +260,14 @@ static int flush(struct dpi_queue *q, struct mnl_nlmsg_batch *b)
 	return 0;
 }
 
-/* Whether the message at nlh, with its padding, lies in the n bytes left.
- * mnl_nlmsg_ok alone is not enough for bytes the kernel did not write: it
- * compares the length as an int, so one of 2 GiB or more passes as
- * negative and mnl_nlmsg_next leaves the buffer; and libmnl walks the
- * attributes up to the padded end, past an unpadded last message. */
+/* Whether the message at nlh lies in the n bytes left.  mnl_nlmsg_ok alone
+ * is not enough for bytes the kernel did not write: it compares the length
+ * as an int, so one of 2 GiB or more passes as negative and mnl_nlmsg_next
+ * would leave the buffer.  The last message may end unpadded: the kernel
+ * appends a packet's payload without padding (nfnetlink_queue). */
 static bool message_fits(const struct nlmsghdr *nlh, int n)
 {
-	return mnl_nlmsg_ok(nlh, n) &&
-	       ((uint64_t)nlh->nlmsg_len + 3) / 4 * 4 <= (uint64_t)n;
+	return mnl_nlmsg_ok(nlh, n) && nlh->nlmsg_len <= (uint32_t)n;
 }
 
 int dpi_queue_parse_datagram(const uint8_t *buf, size_t len,
@@ -346,9 +346,16 @@ int dpi_queue_run_batch(struct dpi_queue *q, dpi_packet_fn fn, void *arg,
 		return -1;
 	}
 	batch.verdicts = b;
-	for (int i = 0; i < n && !rc; i++)
-		rc = dpi_queue_parse_datagram(q->iov[i].iov_base, q->msgs[i].msg_len,
-					      answer_packet, &batch, &res->errors);
+	for (int i = 0; i < n && !rc; i++) {
+		uint8_t *buf = q->iov[i].iov_base;
+		size_t len = q->msgs[i].msg_len;
+
+		/* libmnl reads attributes up to the padded end: the bytes past
+		 * an unpadded datagram become zeros, not an older one's */
+		memset(buf + len, 0, (4 - len % 4) % 4);
+		rc = dpi_queue_parse_datagram(buf, len, answer_packet, &batch,
+					      &res->errors);
+	}
 	if (!rc)
 		rc = flush(q, b);
 	mnl_nlmsg_batch_stop(b);

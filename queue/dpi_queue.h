@@ -64,7 +64,10 @@ struct dpi_batch_result {
 /* Called for each packet parse_datagram finds; nonzero stops the walk. */
 typedef int (*dpi_qpkt_fn)(const struct dpi_qpkt *p, void *arg);
 
-/* Walks one datagram as the queue socket received it (4-byte aligned):
+/* Walks one datagram as the queue socket received it, at a 4-byte aligned
+ * address and readable up to the next multiple of 4 past 'len' (libmnl
+ * reads attributes up to a message's padded end, and the kernel sends the
+ * last one unpadded):
  * calls on_packet for each NFQNL_MSG_PACKET that has a packet header, in
  * order, and counts in *errors the NLMSG_ERROR answers that carry an
  * error; malformed or other messages are skipped.  Returns 0, or the

@@ -423,7 +423,8 @@ static struct nlmsghdr *put_queued(char *at, uint32_t id)
 /* One datagram as the queue socket delivers it: a packet with mark,
  * conntrack id, labels and payload; a failed verdict's error; a packet
  * message without its header; a packet whose CTA_ID is too short; and a
- * message cut short by the datagram's end. */
+ * last packet whose payload leaves it unpadded, as the kernel sends it.
+ * Then the same cut 4 bytes short: that last message is not read. */
 static const char *t_queue_datagram(void)
 {
 	static uint32_t buf[1024];
@@ -462,13 +463,17 @@ static const char *t_queue_datagram(void)
 	at += nlh->nlmsg_len;
 
 	nlh = put_queued(at, 44);
-	len = (size_t)(at - (char *)buf) + nlh->nlmsg_len - 4;
+	mnl_attr_put(nlh, NFQA_PAYLOAD, 5, "E\0\0\x05");
+	nlh->nlmsg_len -= 3;    /* mnl pads, the kernel does not */
+	len = (size_t)(at - (char *)buf) + nlh->nlmsg_len;
 
 	if (dpi_queue_parse_datagram((uint8_t *)buf, len, keep_packet, &seen,
 				     &errors))
 		return "the walk was stopped";
-	if (seen.n != 2 || errors != 1)
+	if (seen.n != 3 || errors != 1)
 		return "wrong number of packets or errors";
+	if (seen.p[2].id != 44 || seen.p[2].len != 5)
+		return "the unpadded last packet was not read";
 	if (seen.p[0].queue != 7 || seen.p[0].id != 42 ||
 	    seen.p[0].mark != 0x80000001 || !seen.p[0].has_ct ||
 	    seen.p[0].ctid != 1234 || memcmp(seen.p[0].labels, labels, sizeof(labels)) ||
@@ -477,6 +482,13 @@ static const char *t_queue_datagram(void)
 		return "the first packet was not read as built";
 	if (seen.p[1].id != 43 || seen.p[1].has_ct || seen.p[1].payload)
 		return "a 2-byte CTA_ID was taken as a conntrack id";
+
+	memset(&seen, 0, sizeof(seen));
+	seen.stop_after = -1;
+	errors = 0;
+	if (dpi_queue_parse_datagram((uint8_t *)buf, len - 4, keep_packet, &seen,
+				     &errors) || seen.n != 2)
+		return "a message cut short by the datagram's end was read";
 
 	memset(&seen, 0, sizeof(seen));
 	seen.stop_after = 1;

@@ -10,8 +10,10 @@
  *  - a walk stopped by the callback returns the callback's value, after
  *    exactly one packet, and only when there was a packet.
  *
- * The input is copied into a buffer of its own size (malloc aligns it as
- * the socket's receive buffer is aligned), so ASan sees reads past its end.
+ * The input is copied into a buffer of its own size rounded up to a
+ * multiple of 4, the padding zeroed, as brflow-dpi's receive buffer holds a
+ * datagram (malloc aligns it as that buffer is aligned); ASan sees reads
+ * past its end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const size_t min_packet = NLMSG_LENGTH(sizeof(struct nfgenmsg)) +
 		NLA_HDRLEN + sizeof(struct nfqnl_msg_packet_hdr);
 	const size_t min_error = NLMSG_LENGTH(sizeof(struct nlmsgerr));
-	uint8_t *copy = malloc(size ? size : 1);
+	size_t padded = (size + 3) / 4 * 4;
+	uint8_t *copy = calloc(padded ? padded : 4, 1);
 	struct walk all = { 0 }, first = { 0 };
 	int errors = 0, errors_first = 0, rc;
 
