@@ -61,17 +61,17 @@ struct dpi_batch_result {
 	bool overrun;           /* ENOBUFS: the socket lost messages */
 };
 
-/* Called for each packet parse_datagram finds; nonzero stops the walk. */
+/* Called for each packet dpi_queue_parse_datagram finds; nonzero stops
+ * the walk. */
 typedef int (*dpi_qpkt_fn)(const struct dpi_qpkt *p, void *arg);
 
-/* Walks one datagram as the queue socket received it, at a 4-byte aligned
- * address and readable up to the next multiple of 4 past 'len' (libmnl
- * reads attributes up to a message's padded end, and the kernel sends the
- * last one unpadded):
- * calls on_packet for each NFQNL_MSG_PACKET that has a packet header, in
- * order, and counts in *errors the NLMSG_ERROR answers that carry an
- * error; malformed or other messages are skipped.  Returns 0, or the
- * first nonzero value on_packet returned. */
+/* Walks one datagram as the queue socket received it: calls on_packet for
+ * each NFQNL_MSG_PACKET that has a packet header, in order, and counts in
+ * *errors the NLMSG_ERROR answers that carry an error; malformed or other
+ * messages are skipped.  Returns 0, or the first nonzero value on_packet
+ * returned.  'buf' is 4-byte aligned and readable up to the next multiple
+ * of 4 past 'len': libmnl reads attributes up to a message's padded end,
+ * and the kernel sends the last message unpadded. */
 int dpi_queue_parse_datagram(const uint8_t *buf, size_t len,
 			     dpi_qpkt_fn on_packet, void *arg, int *errors);
 

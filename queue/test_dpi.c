@@ -394,6 +394,8 @@ static const char *t_handler_fuzz(void)
 	return NULL;
 }
 
+#define WALK_STOPPED 5  /* what keep_packet returns to stop a walk */
+
 /* What t_queue_datagram's callback saw. */
 struct seen_packets {
 	struct dpi_qpkt p[4];
@@ -407,7 +409,7 @@ static int keep_packet(const struct dpi_qpkt *p, void *arg)
 	if (s->n < 4)
 		s->p[s->n] = *p;
 	s->n++;
-	return s->n == s->stop_after ? 5 : 0;
+	return s->n == s->stop_after ? WALK_STOPPED : 0;
 }
 
 /* Puts at 'at' the start of a queued packet message for packet 'id'. */
@@ -494,7 +496,7 @@ static const char *t_queue_datagram(void)
 	seen.stop_after = 1;
 	errors = 0;
 	if (dpi_queue_parse_datagram((uint8_t *)buf, len, keep_packet, &seen,
-				     &errors) != 5 || seen.n != 1)
+				     &errors) != WALK_STOPPED || seen.n != 1)
 		return "the callback could not stop the walk";
 	return NULL;
 }
