@@ -1,7 +1,8 @@
 /* Tests of brflow-dpi's parts without a kernel: packet parser (with random
- * bytes), host patterns, config file, label layout, and the per-packet
- * logic driven with built packets and with garbage.  Output as the unit
- * tests' (`ok - NAME` / `not ok - NAME: reason`). */
+ * bytes), host patterns, config file, label layout, the per-packet logic
+ * driven with built packets and with garbage, and the reading of a queue
+ * datagram built as the kernel sends it.  Output as the unit tests'
+ * (`ok - NAME` / `not ok - NAME: reason`). */
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
