@@ -45,7 +45,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "del-br", 1, 1, -1, "BR", "remove BR and its ruleset" },
 	{ "add-port", 2, 3, -1, "BR IFACE [ofport=N]",
 	  "attach IFACE; ofport defaults to the lowest free" },
-	{ "del-port", 2, 2, -1, "BR IFACE", "detach IFACE from BR" },
+	{ "del-port", 1, 2, -1, "[BR] IFACE", "detach IFACE from BR (or its bridge)" },
 	{ "show", 0, 0, -1, "", "bridges, ports, port numbers, kernel features" },
 	{ "set-br", 2, 2, -1, "BR offload=on|off|hw",
 	  "offload BR's established routed connections to a flowtable" },
@@ -58,7 +58,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "change the actions of the flows matching FLOW" },
 	{ "replace-flows", 2, 2, 1, "BR FILE|-",
 	  "make BR's flows exactly those in FILE (- = stdin)" },
-	{ "dump-flows", 1, 1, -1, "BR", "print BR's flows with statistics" },
+	{ "dump-flows", 1, 2, -1, "BR [FLOW]",
+	  "print BR's flows (or those matching FLOW) with statistics" },
+	{ "dump-aggregate", 1, 2, -1, "BR [FLOW]",
+	  "total packets, bytes and flows of BR's flows (or those matching FLOW)" },
 	{ "compile", 1, 1, -1, "BR",
 	  "print the nftables ruleset BR's flows compile to" },
 	{ "add-group", 2, 2, -1, "BR GROUP",
@@ -109,7 +112,8 @@ static void usage(FILE *f)
 		"  --dpi-socket PATH  dpi-stats: brflow-dpi's socket (default:\n"
 		"                  $BRFLOW_DPI_SOCKET, else " DPI_DEFAULT_SOCKET ")\n"
 		"  --bundle        add-flows, replace-flows: all flows or none\n"
-		"  --strict        del-flows: match priority and fields exactly\n"
+		"  --strict        patterns (del-flows, mod-flows, dump-*): match\n"
+		"                  priority and fields exactly\n"
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
 		"  --timeout SECS  wait at most SECS for the reply (default %d, 0 = forever)\n"
 		"  -h, --help      print this help\n"

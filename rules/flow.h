@@ -183,6 +183,12 @@ struct flow_parse_opts {
 	bool match_only;        /* del-flows/mod-flows matching: actions optional */
 	bool *priority_given;   /* out: whether priority= appeared; may be NULL */
 	bool *table_given;      /* out: whether table= appeared; may be NULL */
+	/* A pattern's cookie: cookie=V/M selects the flows whose cookie equals
+	 * V in M's 1-bits (M may be -1) and stores M here; plain cookie=V is a
+	 * new cookie (mod-flows) and sets *cookie_set.  NULL (adding flows):
+	 * a mask is an error. */
+	uint64_t *cookie_mask;
+	bool *cookie_set;
 	/* Resolves a port name ("in_port=veth1", "output:veth2") to its ofport,
 	 * or returns 0 if there is no such port; NULL: names are errors. */
 	int (*port_by_name)(const char *name, void *arg);

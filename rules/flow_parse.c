@@ -310,6 +310,34 @@ static int parse_uint(struct parser *p, struct tok t, uint64_t max,
 	return 0;
 }
 
+/* cookie=V, or in a pattern cookie=V/M, as ovs-ofctl reads them: a mask
+ * selects flows by cookie (-1: every bit), no mask gives a new cookie. */
+static int parse_cookie(struct parser *p, struct tok t,
+			const struct flow_parse_opts *opts)
+{
+	size_t slash = tok_find(p, t, 0, '/');
+	struct tok value = { t.off, slash };
+	struct tok mask = { t.off + slash + 1, slash < t.len ? t.len - slash - 1 : 0 };
+	uint64_t v;
+
+	if (parse_uint(p, value, UINT64_MAX, "cookie", &v))
+		return -1;
+	p->f.cookie = v;
+	if (slash == t.len) {
+		if (opts && opts->cookie_set)
+			*opts->cookie_set = true;
+		return 0;
+	}
+	if (!opts || !opts->cookie_mask)
+		return fail(p, t.off + slash,
+			    "a cookie mask selects flows; adding a flow cannot use one");
+	if (tok_is(p, mask, "-1")) {
+		*opts->cookie_mask = UINT64_MAX;
+		return 0;
+	}
+	return parse_uint(p, mask, UINT64_MAX, "cookie mask", opts->cookie_mask);
+}
+
 static int parse_table(struct parser *p, struct tok t, uint8_t *table)
 {
 	uint64_t v;
@@ -964,14 +992,8 @@ static int parse_special_key(struct parser *p, const struct kv *kv,
 		p->f.priority = v;
 		return 0;
 	}
-	if (tok_is(p, kv->key, "cookie")) {
-		if (tok_find(p, kv->val, 0, '/') < kv->val.len)
-			return fail(p, kv->val.off, "cookie masks are not supported");
-		if (parse_uint(p, kv->val, UINT64_MAX, "cookie", &v))
-			return -1;
-		p->f.cookie = v;
-		return 0;
-	}
+	if (tok_is(p, kv->key, "cookie"))
+		return parse_cookie(p, kv->val, opts);
 	if (tok_is(p, kv->key, "dpi_proto"))
 		return parse_dpi_proto(p, kv);
 	if (tok_is(p, kv->key, "dpi_host"))
@@ -1924,6 +1946,10 @@ char *flow_parse(const char *text, struct flow *out,
 		*opts->priority_given = false;
 	if (opts && opts->table_given)
 		*opts->table_given = false;
+	if (opts && opts->cookie_set)
+		*opts->cookie_set = false;
+	if (opts && opts->cookie_mask)
+		*opts->cookie_mask = 0;
 	if (!text)
 		return strdup("no flow given at column 1");
 	p = calloc(1, sizeof(*p));

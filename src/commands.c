@@ -415,10 +415,12 @@ out:
 	return err;
 }
 
-/* A del-flows/mod-flows/dump-flows pattern. */
+/* A del-flows/mod-flows/dump-flows pattern.  cookie_mask selects by
+ * cookie (0: any); cookie_set means f.cookie is a new cookie instead. */
 struct pattern {
 	struct flow f;
-	bool prio_given, table_given;
+	bool prio_given, table_given, cookie_set;
+	uint64_t cookie_mask;
 };
 
 static char *parse_pattern(const struct st_bridge *b, const char *text,
@@ -428,10 +430,27 @@ static char *parse_pattern(const struct st_bridge *b, const char *text,
 		.match_only = true,
 		.priority_given = &p->prio_given,
 		.table_given = &p->table_given,
+		.cookie_mask = &p->cookie_mask,
+		.cookie_set = &p->cookie_set,
 	};
 
 	memset(p, 0, sizeof(*p));
 	return parse_flow_on(b, text, &p->f, &o);
+}
+
+/* As ovs-ofctl: a cookie without a mask would set a cookie, which a
+ * command that only selects flows cannot do. */
+static char *refuse_new_cookie(struct pattern *p)
+{
+	char *err;
+
+	if (!p->cookie_set)
+		return NULL;
+	err = errf("cookie=0x%" PRIx64 " has no mask, so it would set a cookie;"
+		   " select flows by cookie with cookie=0x%" PRIx64 "/-1",
+		   p->f.cookie, p->f.cookie);
+	flow_free(&p->f);
+	return err;
 }
 
 /* Strict: same table (when given), priority (default 32768) and match.
@@ -442,6 +461,8 @@ static bool pattern_matches(const struct pattern *p, const struct flow *f,
 {
 	struct flow q = p->f;
 
+	if ((f->cookie ^ p->f.cookie) & p->cookie_mask)
+		return false;
 	if (!p->table_given)
 		q.table = f->table;
 	else if (f->table != p->f.table)
@@ -569,6 +590,9 @@ static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
 
 	if (argc > 1) {
 		err = parse_pattern(st_find_bridge(c->st, argv[0]), argv[1], &p);
+		/* OVS's strict delete takes a cookie without a mask and ignores it */
+		if (!err && !c->strict)
+			err = refuse_new_cookie(&p);
 		if (err)
 			return err;
 	}
@@ -595,15 +619,18 @@ out:
 	return err;
 }
 
-/* Gives target a copy of the pattern's actions; 0 or -1 (ENOMEM). */
-static int take_actions(struct flow *target, const struct flow *src)
+/* Gives target a copy of the pattern's actions, and its cookie when the
+ * pattern sets one; 0 or -1 (ENOMEM). */
+static int take_actions(struct flow *target, const struct pattern *p)
 {
 	struct flow tmp;
 	struct flow_action *acts;
 	int n;
 
-	if (flow_copy(&tmp, src))
+	if (flow_copy(&tmp, &p->f))
 		return -1;
+	if (p->cookie_set)
+		target->cookie = p->f.cookie;
 	acts = target->actions;
 	n = target->n_actions;
 	target->actions = tmp.actions;
@@ -640,7 +667,7 @@ static char *mod_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 		if (!pattern_matches(p, &b->flows[i].flow, c->strict))
 			continue;
 		if (flow_copy(&add[n], &b->flows[i].flow) ||
-		    take_actions(&add[n], &p->f)) {
+		    take_actions(&add[n], p)) {
 			flow_free(&add[n]);
 			err = errf("out of memory");
 			break;
@@ -684,7 +711,7 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 	for (int i = 0; i < nb->n_flows && !err; i++) {
 		if (!pattern_matches(&p, &nb->flows[i].flow, c->strict))
 			continue;
-		if (take_actions(&nb->flows[i].flow, &p.f))
+		if (take_actions(&nb->flows[i].flow, &p))
 			err = errf("out of memory");
 		changed++;
 	}
@@ -740,8 +767,10 @@ static void print_flow(struct cmd_ctx *c, const struct dump_sort *d,
 		d->bytes, text);
 }
 
+/* The flows p selects (all when NULL): one line each, or with aggregate
+ * ovs-ofctl dump-aggregate's totals line. */
 static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
-			 const struct pattern *p)
+			 const struct pattern *p, bool aggregate)
 {
 	int n = b->n_flows;
 	uint64_t *pk = calloc(n + 1, sizeof(*pk)), *by = calloc(n + 1, sizeof(*by));
@@ -754,7 +783,7 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 		err = errf("out of memory");
 		goto out;
 	}
-	if (!c->no_stats && st_read_stats(b, pk, by, &err))
+	if ((aggregate || !c->no_stats) && st_read_stats(b, pk, by, &err))
 		goto out;
 	/* nftables counts skb->len, which at the bridge and br_netfilter
 	 * hooks starts at the network header; OVS counts whole frames. */
@@ -762,6 +791,17 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 		if (!p || pattern_matches(p, &b->flows[i].flow, c->strict))
 			ds[m++] = (struct dump_sort){ &b->flows[i], pk[i],
 						      by[i] + ETH_HLEN * pk[i] };
+	if (aggregate) {
+		uint64_t packets = 0, bytes = 0;
+
+		for (int i = 0; i < m; i++) {
+			packets += ds[i].packets;
+			bytes += ds[i].bytes;
+		}
+		fprintf(c->out, "NXST_AGGREGATE reply (xid=0x4): packet_count=%" PRIu64
+			" byte_count=%" PRIu64 " flow_count=%d\n", packets, bytes, m);
+		goto out;
+	}
 	qsort(ds, m, sizeof(*ds), dump_cmp);
 	for (int i = 0; i < m && !err; i++) {
 		char *text = flow_format(&ds[i].sf->flow);
@@ -780,7 +820,8 @@ out:
 	return err;
 }
 
-static char *cmd_dump_flows(struct cmd_ctx *c, char **argv, int argc)
+static char *dump_selected(struct cmd_ctx *c, char **argv, int argc,
+			   bool aggregate)
 {
 	struct st_bridge *b;
 	struct pattern p;
@@ -789,13 +830,25 @@ static char *cmd_dump_flows(struct cmd_ctx *c, char **argv, int argc)
 	if (err)
 		return err;
 	if (argc < 2)
-		return dump_bridge(c, b, NULL);
-	err = parse_pattern(st_find_bridge(c->st, argv[0]), argv[1], &p);
+		return dump_bridge(c, b, NULL, aggregate);
+	err = parse_pattern(b, argv[1], &p);
+	if (!err)
+		err = refuse_new_cookie(&p);
 	if (err)
 		return err;
-	err = dump_bridge(c, b, &p);
+	err = dump_bridge(c, b, &p, aggregate);
 	flow_free(&p.f);
 	return err;
+}
+
+static char *cmd_dump_flows(struct cmd_ctx *c, char **argv, int argc)
+{
+	return dump_selected(c, argv, argc, false);
+}
+
+static char *cmd_dump_aggregate(struct cmd_ctx *c, char **argv, int argc)
+{
+	return dump_selected(c, argv, argc, true);
 }
 
 static char *cmd_compile(struct cmd_ctx *c, char **argv, int argc)
@@ -1291,6 +1344,7 @@ static const struct command commands[] = {
 	{ "mod-flows", 2, 2, "mod-flows BRIDGE FLOW", cmd_mod_flows },
 	{ "replace-flows", 2, 2, "replace-flows BRIDGE FILE", cmd_replace_flows },
 	{ "dump-flows", 1, 2, "dump-flows BRIDGE [FLOW]", cmd_dump_flows },
+	{ "dump-aggregate", 1, 2, "dump-aggregate BRIDGE [FLOW]", cmd_dump_aggregate },
 	{ "compile", 1, 1, "compile BRIDGE", cmd_compile },
 	{ "add-group", 2, 2, "add-group BRIDGE GROUP", cmd_add_group },
 	{ "add-groups", 2, 2, "add-groups BRIDGE FILE", cmd_add_groups },

@@ -97,6 +97,30 @@ static bool flow_equal(const struct flow *a, const struct flow *b)
 	       flow_same_actions(a, b);
 }
 
+/* The line as a del-flows/dump-flows pattern: an error is one line naming
+ * a column, and a line that adds a flow selects flows as well. */
+static void pattern_line(struct input *in, const char *line, bool adds)
+{
+	uint64_t cookie_mask;
+	bool prio, table, cookie_set;
+	struct flow_parse_opts opts = {
+		.match_only = true, .priority_given = &prio, .table_given = &table,
+		.cookie_mask = &cookie_mask, .cookie_set = &cookie_set,
+		.port_by_name = port_by_name, .port_arg = in,
+	};
+	struct flow p;
+	char *err = flow_parse(line, &p, &opts);
+
+	if (err) {
+		if (adds)
+			fail("a flow that adds does not parse as a pattern", line, err, NULL);
+		check_parse_error(line, err);
+		free(err);
+		return;
+	}
+	flow_free(&p);
+}
+
 /* Parses flow line 'line' into in->flows[n] and its round trip into
  * in->again[n]; false when the line does not parse. */
 static bool flow_line(struct input *in, const char *line)
@@ -107,6 +131,7 @@ static bool flow_line(struct input *in, const char *line)
 	char *err, *out, *again;
 
 	err = flow_parse(line, f, &opts);
+	pattern_line(in, line, !err);
 	if (err) {
 		check_parse_error(line, err);
 		free(err);

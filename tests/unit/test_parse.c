@@ -200,6 +200,41 @@ static void test_copy(void)
 	flow_free(&g); /* idempotent */
 }
 
+/* A pattern's cookie: V/M selects (M = -1: all bits), V alone is new. */
+static void test_cookie_opts(void)
+{
+	static const struct {
+		const char *text, *err;
+		uint64_t cookie, mask;
+		bool set;
+	} cases[] = {
+		{ "cookie=0x12/-1", NULL, 0x12, UINT64_MAX, false },
+		{ "cookie=0x12/0xf0,ip", NULL, 0x12, 0xf0, false },
+		{ "cookie=7,ip", NULL, 7, 0, true },
+		{ "ip", NULL, 0, 0, false },
+		{ "cookie=0x1/", "missing value for cookie mask at column 12", 0, 0, false },
+		{ "cookie=/5", "missing value for cookie at column 8", 0, 0, false },
+		{ "cookie=1/zz", "invalid cookie mask 'zz' at column 10", 0, 0, false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t mask = 99;
+		bool set = !cases[i].set;
+		struct flow_parse_opts o = { .match_only = true, .cookie_mask = &mask,
+					     .cookie_set = &set };
+		struct flow f;
+		char *err = flow_parse(cases[i].text, &f, &o);
+		bool ok = cases[i].err ? err && !strcmp(err, cases[i].err)
+				       : !err && f.cookie == cases[i].cookie &&
+					 mask == cases[i].mask && set == cases[i].set;
+
+		report(ok, "pattern cookie", "%s: %s", cases[i].text,
+		       err ? err : "wrong cookie, mask or new-cookie flag");
+		free(err);
+		flow_free(&f);
+	}
+}
+
 static void test_opts(void)
 {
 	bool pg = true, tg = true;
@@ -217,6 +252,7 @@ static void test_opts(void)
 	       "match_only reports priority/table given", "%s%s", err, "");
 	free(err);
 	flow_free(&f);
+	test_cookie_opts();
 }
 
 /* Deterministic mutations of valid flows: no crash, and either a flow that

@@ -1,0 +1,96 @@
+#!/bin/bash
+# Selecting flows as ovs-ofctl does: dump-flows, dump-aggregate, del-flows and mod-flows
+# with a FLOW pattern (loose, or exact with --strict), cookie=V/M to select by cookie (an
+# owner's tag: -1 compares every bit), cookie=V without a mask as mod-flows' new cookie,
+# and del-port with or without the bridge.  Traffic shows that the selected flows, and only
+# they, changed in the kernel.
+. "$(dirname "$0")/lib.sh"
+
+bf_topology 2
+allow() { echo "table=1,priority=50,cookie=$1,ct_state=+new+trk,tcp,in_port=1,nw_src=10.1.1.1,tp_dst=$2,actions=ct(commit),normal"; }
+{
+	echo 'table=0,priority=10,ip,actions=ct(table=1)'
+	echo 'table=0,priority=10,arp,actions=normal'
+	echo 'table=0,priority=0,actions=drop'
+	echo 'table=1,priority=100,ct_state=+trk+est,actions=normal'
+	echo 'table=1,priority=0,actions=drop'
+	allow 0xa1 5001
+	allow 0xa1 5002
+	allow 0xb1 5003
+} >"$BF_DIR/select.flows"
+check "the flows load" bfctl replace-flows "$BR" "$BF_DIR/select.flows"
+
+# dump BR [OPTION...] FLOW: the selected flows' ports (tp_dst), or their table numbers
+# for flows without one, space-separated in dump order
+dump() { bfctl --no-stats dump-flows "$@" 2>&1; }
+ports() { dump "$@" | grep -o 'tp_dst=[0-9]*' | cut -d= -f2 | tr '\n' ' ' | sed 's/ $//'; }
+nlines() { dump "$@" | grep -c .; }
+
+check_eq "dump-flows without a pattern prints all 8 flows" 8 "$(nlines "$BR")"
+check_eq "dump-flows table=1 prints table 1's 5 flows" 5 "$(nlines "$BR" table=1)"
+check_eq "...and no flow of table 0" 0 "$(dump "$BR" table=1 | grep -c 'table=0\|ct(table=1)')"
+check_eq "dump-flows tcp,tp_dst=5002 selects that flow" 5002 "$(ports "$BR" tcp,tp_dst=5002)"
+check_eq "dump-flows cookie=0xa1/-1 selects the flows tagged 0xa1" "5001 5002" \
+	"$(ports "$BR" cookie=0xa1/-1)"
+check_eq "dump-flows cookie=0x1/0xf compares only the mask's bits" "5001 5002 5003" \
+	"$(ports "$BR" cookie=0x1/0xf)"
+check_eq "a cookie mask combines with a match" 5002 "$(ports "$BR" cookie=0xa1/-1,tcp,tp_dst=5002)"
+check_eq "a loose pattern ignores priority=" 5 "$(nlines "$BR" table=1,priority=0)"
+check_eq "--strict selects by priority and the exact match" \
+	" table=1, priority=0 actions=drop" "$(dump --strict "$BR" table=1,priority=0)"
+check_eq "a flow covering more than the pattern is not selected" "" "$(dump "$BR" tcp,tp_dst=9999)"
+
+out=$(bfctl dump-flows "$BR" cookie=0xa1 2>&1)
+rc=$?
+check_re "dump-flows cookie=0xa1 (no mask) is refused with a hint" \
+	"^brflowctl: dump-flows: cookie=0xa1 has no mask, so it would set a cookie; select flows by cookie with cookie=0xa1/-1$" \
+	"$out"
+check_eq "...and exits 1" 1 "$rc"
+out=$(bfctl add-flow "$BR" "cookie=0x1/-1,ip,actions=drop" 2>&1)
+check_re "add-flow refuses a cookie mask, naming its column" \
+	"^brflowctl: add-flow: a cookie mask selects flows; adding a flow cannot use one at column 11$" "$out"
+check_fails "del-flows cookie=0xa1 (no mask) is refused" bfctl del-flows "$BR" cookie=0xa1
+check_eq "...and deletes nothing" 8 "$(nlines "$BR")"
+
+tcp_ok "h1->h2 TCP 5001 passes" 1 2 10.1.1.2 5001
+# sum FIELD BR [FLOW]: the total of dump-flows' FIELD (n_packets, n_bytes)
+sum() { bfctl dump-flows "${@:2}" 2>&1 | grep -o "$1=[0-9]*" | cut -d= -f2 | awk '{ t += $1 } END { print t + 0 }'; }
+check_re "dump-aggregate prints ovs-ofctl's totals line for all 8 flows" \
+	'^NXST_AGGREGATE reply \(xid=0x4\): packet_count=[0-9]+ byte_count=[0-9]+ flow_count=8$' \
+	"$(bfctl dump-aggregate "$BR" 2>&1)"
+tagged=$(sum n_packets "$BR" cookie=0xa1/-1)
+check_gt "the flows tagged 0xa1 counted the connection" "$tagged" 0
+check_eq "dump-aggregate with a pattern totals the flows it selects" \
+	"NXST_AGGREGATE reply (xid=0x4): packet_count=$tagged byte_count=$(sum n_bytes "$BR" cookie=0xa1/-1) flow_count=2" \
+	"$(bfctl dump-aggregate "$BR" cookie=0xa1/-1 2>&1)"
+check "mod-flows cookie=0xa1/-1 changes the actions of the flows tagged 0xa1" \
+	bfctl mod-flows "$BR" "cookie=0xa1/-1,actions=drop"
+check_eq "both tagged flows now drop" 2 "$(dump "$BR" cookie=0xa1/-1 | grep -c 'actions=drop$')"
+check_eq "the flow tagged 0xb1 keeps its actions" 1 \
+	"$(dump "$BR" cookie=0xb1/-1 | grep -c 'actions=ct(commit),NORMAL$')"
+tcp_blocked "h1->h2 TCP 5001 is blocked after the mod-flows" 1 2 10.1.1.2 5001
+tcp_ok "h1->h2 TCP 5003 still passes" 1 2 10.1.1.2 5003
+
+check "mod-flows with cookie=0xc1 (no mask) gives the modified flow a new cookie" \
+	bfctl mod-flows "$BR" "table=1,tcp,tp_dst=5003,cookie=0xc1,actions=ct(commit),normal"
+check_eq "dump-flows cookie=0xc1/-1 finds it" 5003 "$(ports "$BR" cookie=0xc1/-1)"
+check_eq "nothing keeps the old cookie 0xb1" "" "$(dump "$BR" cookie=0xb1/-1)"
+check "brflowd exits on SIGTERM" bf_daemon_stop
+if bf_daemon_start; then ok "brflowd starts again"; else not_ok "brflowd starts again" "$(tail -1 "$BF_DIR/daemon.log")"; fi
+check_eq "the new cookie survives a restart" 5003 "$(ports "$BR" cookie=0xc1/-1)"
+
+check "del-flows cookie=0xa1/-1 deletes the flows tagged 0xa1" bfctl del-flows "$BR" cookie=0xa1/-1
+check_eq "6 flows are left" 6 "$(nlines "$BR")"
+check_eq "...among them the one tagged 0xc1" 5003 "$(ports "$BR" table=1)"
+tcp_blocked "h1->h2 TCP 5002 stays blocked (table 1's drop)" 1 2 10.1.1.2 5002
+# ovs-ofctl --strict del-flows takes an unmasked cookie and does not select by it
+check "del-flows --strict with an unmasked cookie ignores the cookie" bfctl --strict del-flows "$BR" \
+	"table=1,priority=50,cookie=0x99,ct_state=+new+trk,tcp,in_port=1,nw_src=10.1.1.1,tp_dst=5003"
+check_eq "...and deletes the flow" "" "$(ports "$BR")"
+tcp_blocked "h1->h2 TCP 5003 is blocked without its flow" 1 2 10.1.1.2 5003
+
+check "del-port without the bridge finds the port's bridge" bfctl del-port p2
+check_eq "show no longer lists p2" "" "$(bfctl show 2>&1 | grep -w p2)"
+out=$(bfctl del-port p2 2>&1)
+check_eq "del-port of a port that is gone names it" "brflowctl: del-port: no port named 'p2'" "$out"
+bf_done
