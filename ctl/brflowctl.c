@@ -62,6 +62,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "print BR's flows (or those matching FLOW) with statistics" },
 	{ "dump-aggregate", 1, 2, -1, "BR [FLOW]",
 	  "total packets, bytes and flows of BR's flows (or those matching FLOW)" },
+	{ "dump-ports", 1, 2, -1, "BR [PORT]",
+	  "the kernel's packet counters of BR's ports (or of PORT)" },
 	{ "compile", 1, 1, -1, "BR",
 	  "print the nftables ruleset BR's flows compile to" },
 	{ "add-group", 2, 2, -1, "BR GROUP",

@@ -21,6 +21,8 @@ struct link_info {
 	char kind[32];		/* IFLA_INFO_KIND, "" for plain devices */
 	uint8_t mac[6];		/* IFLA_ADDRESS when it is an Ethernet address */
 	unsigned int flags;	/* IFF_* */
+	struct rtnl_link_stats64 stats; /* IFLA_STATS64 */
+	bool have_stats;
 };
 
 
@@ -49,6 +51,13 @@ static int link_attr_cb(const struct nlattr *a, void *data)
 	case IFLA_ADDRESS:
 		if (mnl_attr_get_payload_len(a) == sizeof(li->mac))
 			memcpy(li->mac, mnl_attr_get_payload(a), sizeof(li->mac));
+		break;
+	case IFLA_STATS64:
+		/* older kernels send a shorter struct; its fields come first */
+		li->have_stats = true;
+		memcpy(&li->stats, mnl_attr_get_payload(a),
+		       mnl_attr_get_payload_len(a) < sizeof(li->stats) ?
+		       mnl_attr_get_payload_len(a) : sizeof(li->stats));
 		break;
 	}
 	return MNL_CB_OK;
@@ -271,6 +280,16 @@ int iface_mac(const char *name, uint8_t mac[6])
 	if (link_get(name, &li))
 		return -1;
 	memcpy(mac, li.mac, 6);
+	return 0;
+}
+
+int iface_stats(const char *name, struct rtnl_link_stats64 *stats)
+{
+	struct link_info li;
+
+	if (link_get(name, &li) || !li.have_stats)
+		return -1;
+	*stats = li.stats;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <linux/if_ether.h>
+#include <linux/if_link.h>
 
 #include "bridge_nl.h"
 #include "conntrack.h"
@@ -1300,6 +1301,100 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* ---- dump-ports ---- */
+
+/* A port's counters in the order ovs-ofctl dump-ports prints them. */
+enum {
+	PC_RX_PKTS, PC_RX_BYTES, PC_RX_DROP, PC_RX_ERRS, PC_RX_FRAME, PC_RX_OVER,
+	PC_RX_CRC, PC_TX_PKTS, PC_TX_BYTES, PC_TX_DROP, PC_TX_ERRS, PC_TX_COLL,
+	PC_N
+};
+
+/* One port as ovs-ofctl dump-ports prints it, from the kernel's counters
+ * of its interface.  LOCAL is the bridge device, which the kernel counts
+ * from the host's side: what the host sends is what the switch receives,
+ * so rx and tx swap there, as Open vSwitch swaps them for its internal
+ * port.  A port whose interface is missing prints '?'. */
+static void print_port_stats(FILE *out, uint16_t ofport, const char *ifname)
+{
+	static const char *const names[PC_N] = {
+		"pkts", "bytes", "drop", "errs", "frame", "over", "crc",
+		"pkts", "bytes", "drop", "errs", "coll",
+	};
+	struct rtnl_link_stats64 st = { 0 };
+	bool have = !iface_stats(ifname, &st), local = ofport == OFPP_LOCAL;
+	uint64_t v[PC_N] = {
+		st.rx_packets, st.rx_bytes, st.rx_dropped, st.rx_errors,
+		st.rx_frame_errors, st.rx_over_errors, st.rx_crc_errors,
+		st.tx_packets, st.tx_bytes, st.tx_dropped, st.tx_errors,
+		st.collisions,
+	};
+
+	if (local) {
+		for (int i = PC_RX_PKTS; i <= PC_RX_ERRS; i++) {
+			uint64_t rx = v[i];
+
+			v[i] = v[PC_TX_PKTS + i];
+			v[PC_TX_PKTS + i] = rx;
+		}
+		fprintf(out, "  port LOCAL: rx ");
+	} else {
+		fprintf(out, "  port %2u: rx ", ofport);
+	}
+	for (int i = 0; i < PC_N; i++) {
+		if (i == PC_TX_PKTS)
+			fprintf(out, "           tx ");
+		if (have)
+			fprintf(out, "%s=%" PRIu64, names[i], v[i]);
+		else
+			fprintf(out, "%s=?", names[i]);
+		fputs(i == PC_RX_CRC || i == PC_TX_COLL ? "\n" : ", ", out);
+	}
+}
+
+static int ofport_cmp(const void *a, const void *b)
+{
+	const struct compile_port *x = a, *y = b;
+
+	return (x->ofport > y->ofport) - (x->ofport < y->ofport);
+}
+
+/* dump-ports BRIDGE [PORT]: PORT is a number, an interface or LOCAL. */
+static char *cmd_dump_ports(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct compile_port *ports;
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+	const char *want = argc > 1 ? argv[1] : NULL;
+	int n = 0;
+
+	if (err)
+		return err;
+	ports = calloc(b->n_ports + 1, sizeof(*ports));
+	if (!ports)
+		return errf("out of memory");
+	for (int i = 0; i < b->n_ports; i++) {
+		char num[8];
+
+		snprintf(num, sizeof(num), "%u", b->ports[i].ofport);
+		if (!want || !strcmp(want, num) || !strcmp(want, b->ports[i].ifname))
+			ports[n++] = b->ports[i];
+	}
+	qsort(ports, n, sizeof(*ports), ofport_cmp);
+	if (!want || !strcmp(want, "LOCAL") || !strcmp(want, b->name))
+		ports[n++] = (struct compile_port){ .ofport = OFPP_LOCAL };
+	if (!n) {
+		free(ports);
+		return errf("no port '%s' on bridge '%s'", want, b->name);
+	}
+	fprintf(c->out, "OFPST_PORT reply (xid=0x2): %d ports\n", n);
+	for (int i = 0; i < n; i++)
+		print_port_stats(c->out, ports[i].ofport,
+				 ports[i].ofport == OFPP_LOCAL ? b->name : ports[i].ifname);
+	free(ports);
+	return NULL;
+}
+
 /* ---- conntrack ---- */
 
 static char *cmd_dump_conntrack(struct cmd_ctx *c, char **argv, int argc)
@@ -1345,6 +1440,7 @@ static const struct command commands[] = {
 	{ "replace-flows", 2, 2, "replace-flows BRIDGE FILE", cmd_replace_flows },
 	{ "dump-flows", 1, 2, "dump-flows BRIDGE [FLOW]", cmd_dump_flows },
 	{ "dump-aggregate", 1, 2, "dump-aggregate BRIDGE [FLOW]", cmd_dump_aggregate },
+	{ "dump-ports", 1, 2, "dump-ports BRIDGE [PORT]", cmd_dump_ports },
 	{ "compile", 1, 1, "compile BRIDGE", cmd_compile },
 	{ "add-group", 2, 2, "add-group BRIDGE GROUP", cmd_add_group },
 	{ "add-groups", 2, 2, "add-groups BRIDGE FILE", cmd_add_groups },

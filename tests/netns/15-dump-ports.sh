@@ -1,0 +1,70 @@
+#!/bin/bash
+# dump-ports prints the kernel's counters of the bridge's ports in ovs-ofctl's format:
+# each figure must be the interface's own counter (read between two dumps, so it lies
+# between them), LOCAL (the bridge device) with rx and tx swapped as Open vSwitch swaps
+# its internal port's, one port by number, name or LOCAL, and '?' for a port whose
+# interface is gone.
+. "$(dirname "$0")/lib.sh"
+
+bf_topology 2
+check "a flow that forwards everything loads" bfctl add-flow "$BR" "actions=normal"
+
+out=$(bfctl dump-ports "$BR" 2>&1)
+check_eq "dump-ports names 3 ports (1, 2 and LOCAL)" "OFPST_PORT reply (xid=0x2): 3 ports" \
+	"$(head -1 <<<"$out")"
+check_re "a port's lines are ovs-ofctl's" \
+	'  port  1: rx pkts=[0-9]+, bytes=[0-9]+, drop=[0-9]+, errs=[0-9]+, frame=[0-9]+, over=[0-9]+, crc=[0-9]+
+           tx pkts=[0-9]+, bytes=[0-9]+, drop=[0-9]+, errs=[0-9]+, coll=[0-9]+' "$out"
+check_eq "ports come in port order, LOCAL last" "1 2 LOCAL" \
+	"$(grep -o '^  port *[0-9A-Z]*' <<<"$out" | awk '{ print $2 }' | tr '\n' ' ' | sed 's/ $//')"
+
+# 30 broadcast datagrams from h1: the bridge floods them to p2 and to its own device
+ip netns exec "$(hns 1)" python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+for _ in range(30):
+    s.sendto(b"brflow-dump-ports", ("10.1.1.255", 9))
+'
+
+# counter PORT DIR FIELD: one figure of dump-ports for PORT ("1", "LOCAL"), DIR rx or tx
+counter() {
+	bfctl dump-ports "$BR" "$1" 2>&1 | grep -A1 '^  port' | sed -n "$([ "$2" = rx ] && echo 1 || echo 2)p" |
+		grep -o "$3=[0-9?]*" | cut -d= -f2
+}
+# kernel IFACE FILE: the interface's own counter, /sys/class/net/IFACE/statistics/FILE
+kernel() { ip netns exec "$SW" cat "/sys/class/net/$1/statistics/$2"; }
+# between NAME PORT DIR FIELD IFACE FILE: dump-ports, the kernel, dump-ports again
+between() {
+	local a k b
+	a=$(counter "$2" "$3" "$4")
+	k=$(kernel "$5" "$6")
+	b=$(counter "$2" "$3" "$4")
+	if [[ $a =~ ^[0-9]+$ && $k =~ ^[0-9]+$ && $b =~ ^[0-9]+$ ]] && [ "$a" -le "$k" ] && [ "$k" -le "$b" ]; then
+		ok "$1"
+	else
+		not_ok "$1" "dump-ports $2 $3 $4 read $a then $b, the kernel's $5 $6 $k"
+	fi
+}
+between "port 1 rx pkts is p1's rx_packets" 1 rx pkts p1 rx_packets
+between "port 1 rx bytes is p1's rx_bytes" 1 rx bytes p1 rx_bytes
+between "port 2 tx pkts is p2's tx_packets" 2 tx pkts p2 tx_packets
+between "port 2 tx bytes is p2's tx_bytes" 2 tx bytes p2 tx_bytes
+between "LOCAL tx pkts is the bridge device's rx_packets (swapped)" LOCAL tx pkts "$BR" rx_packets
+between "LOCAL rx pkts is the bridge device's tx_packets (swapped)" LOCAL rx pkts "$BR" tx_packets
+check_gt "port 1 received the 30 datagrams" "$(counter 1 rx pkts)" 29
+check_gt "the flood reached LOCAL: its tx counts them" "$(counter LOCAL tx pkts)" 29
+
+out=$(bfctl dump-ports "$BR" 2 2>&1)
+check_eq "dump-ports BR 2 prints port 2 alone" "OFPST_PORT reply (xid=0x2): 1 ports|  port  2" \
+	"$(head -1 <<<"$out")|$(grep '^  port' <<<"$out" | cut -c1-9)"
+check_eq "a port by interface name" "  port  1" "$(bfctl dump-ports "$BR" p1 2>&1 | sed -n 2p | cut -c1-9)"
+check_eq "LOCAL by name" "  port LOCAL" "$(bfctl dump-ports "$BR" LOCAL 2>&1 | sed -n 2p | cut -c1-12)"
+check_eq "a port the bridge does not have is named" "brflowctl: dump-ports: no port '9' on bridge 'br0'" \
+	"$(bfctl dump-ports "$BR" 9 2>&1)"
+
+ip -n "$SW" link del p2
+check_eq "a port whose interface is gone prints '?'" \
+	"  port  2: rx pkts=?, bytes=?, drop=?, errs=?, frame=?, over=?, crc=?|           tx pkts=?, bytes=?, drop=?, errs=?, coll=?" \
+	"$(bfctl dump-ports "$BR" 2 2>&1 | tail -2 | tr '\n' '|' | sed 's/|$//')"
+bf_done
