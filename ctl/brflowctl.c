@@ -29,7 +29,7 @@
 /* Long enough for the daemon to compile and load 100 000 flows. */
 #define DEFAULT_TIMEOUT 120
 
-enum { EXIT_USAGE = 2 };
+enum { EXIT_USAGE = 2, EXIT_DIFFERENT = 2 };
 
 struct ctl_cmd {
 	const char *name;
@@ -62,6 +62,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "print BR's flows (or those matching FLOW) with statistics" },
 	{ "dump-aggregate", 1, 2, -1, "BR [FLOW]",
 	  "total packets, bytes and flows of BR's flows (or those matching FLOW)" },
+	{ "diff-flows", 2, 2, 1, "BR FILE|-",
+	  "how BR's flows (-) differ from FILE's (+); exit 2 if they do" },
 	{ "dump-ports", 1, 2, -1, "BR [PORT]",
 	  "the kernel's packet counters of BR's ports (or of PORT)" },
 	{ "compile", 1, 1, -1, "BR",
@@ -517,6 +519,9 @@ static int run(const struct ctl_opts *o, const struct ctl_cmd *c,
 	if (exchange(fd, c->name, req, len, &reply, &rlen) < 0)
 		goto out;
 	ret = handle_reply(c->name, reply, rlen);
+	/* as ovs-ofctl: diff-flows exits 2 when it printed a difference */
+	if (!ret && !strcmp(c->name, "diff-flows") && rlen > 1)
+		ret = EXIT_DIFFERENT;
 out:
 	if (fd >= 0)
 		close(fd);

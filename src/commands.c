@@ -852,6 +852,95 @@ static char *cmd_dump_aggregate(struct cmd_ctx *c, char **argv, int argc)
 	return dump_selected(c, argv, argc, true);
 }
 
+/* ---- diff-flows ---- */
+
+/* One flow as ovs-ofctl diff-flows prints it: the sign, "table=N " unless
+ * table 0, the match with its priority, " cookie=0x..." unless 0, then
+ * " actions=...". */
+static char *print_diff_flow(FILE *out, char sign, const struct flow *f)
+{
+	char *text = flow_format(f);
+	char *acts = text ? strstr(text, "actions=") : NULL;
+
+	if (!acts) {
+		free(text);
+		return errf("out of memory");
+	}
+	fputc(sign, out);
+	if (f->table)
+		fprintf(out, "table=%u ", f->table);
+	/* the match is what precedes " actions=" */
+	fprintf(out, "%.*s", acts > text ? (int)(acts - text - 1) : 0, text);
+	if (f->cookie)
+		fprintf(out, " cookie=0x%" PRIx64, f->cookie);
+	fprintf(out, " %s\n", acts);
+	free(text);
+	return NULL;
+}
+
+static bool same_flow_version(const struct flow *a, const struct flow *b)
+{
+	return a->cookie == b->cookie && flow_same_actions(a, b);
+}
+
+/* diff-flows BRIDGE TEXT: '-' for a flow of the bridge that the file lacks
+ * or has otherwise (cookie, actions), '+' for the file's; nothing when they
+ * agree.  The bridge's flows come in dump-flows order, then the file's
+ * others in file order.  A later line replaces an earlier one with the same
+ * rule, as when the file is loaded. */
+static char *cmd_diff_flows(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct flow_index in_file = { 0 };
+	struct dump_sort *ds = NULL;
+	struct st_bridge *b;
+	struct flow_list l;
+	bool *shown = NULL;
+	char *err = find_bridge(c, argv[0], &b);
+
+	(void)argc;
+	if (err)
+		return err;
+	err = parse_flow_file(b, argv[1], &l);
+	if (err)
+		return err;
+	ds = calloc(b->n_flows + 1, sizeof(*ds));
+	shown = calloc(l.n + 1, sizeof(*shown));
+	if (!ds || !shown || flow_index_init(&in_file, l.n)) {
+		err = errf("out of memory");
+		goto out;
+	}
+	for (int i = 0; i < l.n; i++) {
+		int earlier = flow_index_swap_hashed(&in_file, &l.flows[i], l.hash[i], i);
+
+		if (earlier >= 0)
+			shown[earlier] = true; /* replaced: never printed */
+	}
+	for (int i = 0; i < b->n_flows; i++)
+		ds[i].sf = &b->flows[i];
+	qsort(ds, b->n_flows, sizeof(*ds), dump_cmp);
+	for (int i = 0; i < b->n_flows && !err; i++) {
+		const struct flow *f = &ds[i].sf->flow;
+		int k = flow_index_get(&in_file, f);
+
+		if (k >= 0)
+			shown[k] = true;
+		if (k >= 0 && same_flow_version(f, &l.flows[k]))
+			continue;
+		err = print_diff_flow(c->out, '-', f);
+		if (!err && k >= 0)
+			err = print_diff_flow(c->out, '+', &l.flows[k]);
+	}
+	for (int i = 0; i < l.n && !err; i++)
+		if (!shown[i])
+			err = print_diff_flow(c->out, '+', &l.flows[i]);
+out:
+	flow_index_free(&in_file);
+	free(shown);
+	free(ds);
+	flow_list_free(&l);
+	return err;
+}
+
 static char *cmd_compile(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct nir_ruleset rs = { 0 };
@@ -1441,6 +1530,7 @@ static const struct command commands[] = {
 	{ "dump-flows", 1, 2, "dump-flows BRIDGE [FLOW]", cmd_dump_flows },
 	{ "dump-aggregate", 1, 2, "dump-aggregate BRIDGE [FLOW]", cmd_dump_aggregate },
 	{ "dump-ports", 1, 2, "dump-ports BRIDGE [PORT]", cmd_dump_ports },
+	{ "diff-flows", 2, 2, "diff-flows BRIDGE FILE", cmd_diff_flows },
 	{ "compile", 1, 1, "compile BRIDGE", cmd_compile },
 	{ "add-group", 2, 2, "add-group BRIDGE GROUP", cmd_add_group },
 	{ "add-groups", 2, 2, "add-groups BRIDGE FILE", cmd_add_groups },

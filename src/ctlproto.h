@@ -3,7 +3,8 @@
  * Request:  u32 length (big-endian), then 'length' bytes: NUL-terminated
  *           strings — the command, then its arguments, exactly as the client
  *           got them, except that a FILE argument of add-flows,
- *           replace-flows and add-groups is replaced by the file's contents
+ *           replace-flows, diff-flows and add-groups is replaced by the
+ *           file's contents
  *           (the client reads the file or stdin), and global options (--bundle, --strict, --no-stats) come
  *           first, before the command.
  * Response: u32 length (big-endian), then a status byte ('0' ok, '1' error)
