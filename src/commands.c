@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <linux/if_ether.h>
-#include <linux/if_link.h>
 
 #include "bridge_nl.h"
 #include "conntrack.h"
@@ -18,6 +17,7 @@
 #include "nat_setup.h"
 #include "../rules/flow_index.h"
 #include "offload.h"
+#include "port_stats.h"
 
 #define ERRLEN 512
 
@@ -1392,55 +1392,6 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 
 /* ---- dump-ports ---- */
 
-/* A port's counters in the order ovs-ofctl dump-ports prints them. */
-enum {
-	PC_RX_PKTS, PC_RX_BYTES, PC_RX_DROP, PC_RX_ERRS, PC_RX_FRAME, PC_RX_OVER,
-	PC_RX_CRC, PC_TX_PKTS, PC_TX_BYTES, PC_TX_DROP, PC_TX_ERRS, PC_TX_COLL,
-	PC_N
-};
-
-/* One port as ovs-ofctl dump-ports prints it, from the kernel's counters
- * of its interface.  LOCAL is the bridge device, which the kernel counts
- * from the host's side: what the host sends is what the switch receives,
- * so rx and tx swap there, as Open vSwitch swaps them for its internal
- * port.  A port whose interface is missing prints '?'. */
-static void print_port_stats(FILE *out, uint16_t ofport, const char *ifname)
-{
-	static const char *const names[PC_N] = {
-		"pkts", "bytes", "drop", "errs", "frame", "over", "crc",
-		"pkts", "bytes", "drop", "errs", "coll",
-	};
-	struct rtnl_link_stats64 st = { 0 };
-	bool have = !iface_stats(ifname, &st), local = ofport == OFPP_LOCAL;
-	uint64_t v[PC_N] = {
-		st.rx_packets, st.rx_bytes, st.rx_dropped, st.rx_errors,
-		st.rx_frame_errors, st.rx_over_errors, st.rx_crc_errors,
-		st.tx_packets, st.tx_bytes, st.tx_dropped, st.tx_errors,
-		st.collisions,
-	};
-
-	if (local) {
-		for (int i = PC_RX_PKTS; i <= PC_RX_ERRS; i++) {
-			uint64_t rx = v[i];
-
-			v[i] = v[PC_TX_PKTS + i];
-			v[PC_TX_PKTS + i] = rx;
-		}
-		fprintf(out, "  port LOCAL: rx ");
-	} else {
-		fprintf(out, "  port %2u: rx ", ofport);
-	}
-	for (int i = 0; i < PC_N; i++) {
-		if (i == PC_TX_PKTS)
-			fprintf(out, "           tx ");
-		if (have)
-			fprintf(out, "%s=%" PRIu64, names[i], v[i]);
-		else
-			fprintf(out, "%s=?", names[i]);
-		fputs(i == PC_RX_CRC || i == PC_TX_COLL ? "\n" : ", ", out);
-	}
-}
-
 static int ofport_cmp(const void *a, const void *b)
 {
 	const struct compile_port *x = a, *y = b;
@@ -1478,7 +1429,7 @@ static char *cmd_dump_ports(struct cmd_ctx *c, char **argv, int argc)
 	}
 	fprintf(c->out, "OFPST_PORT reply (xid=0x2): %d ports\n", n);
 	for (int i = 0; i < n; i++)
-		print_port_stats(c->out, ports[i].ofport,
+		port_stats_print(c->out, ports[i].ofport,
 				 ports[i].ofport == OFPP_LOCAL ? b->name : ports[i].ifname);
 	free(ports);
 	return NULL;
