@@ -61,7 +61,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "dump-flows", 1, 2, -1, "BR [FLOW]",
 	  "print BR's flows (or those matching FLOW) with statistics" },
 	{ "dump-aggregate", 1, 2, -1, "BR [FLOW]",
-	  "total packets, bytes and flows of BR's flows (or those matching FLOW)" },
+	  "packet, byte and flow totals of BR (or of the flows matching FLOW)" },
 	{ "diff-flows", 2, 2, 1, "BR FILE|-",
 	  "how BR's flows (-) differ from FILE's (+); exit 2 if they do" },
 	{ "dump-ports", 1, 2, -1, "BR [PORT]",
