@@ -189,6 +189,9 @@ struct flow_parse_opts {
 	 * a mask is an error. */
 	uint64_t *cookie_mask;
 	bool *cookie_set;
+	/* A pattern's out_port=PORT: the flows with an output action to PORT
+	 * (0: any).  NULL (adding flows): out_port is an error. */
+	uint32_t *out_port;
 	/* Resolves a port name ("in_port=veth1", "output:veth2") to its ofport,
 	 * or returns 0 if there is no such port; NULL: names are errors. */
 	int (*port_by_name)(const char *name, void *arg);
@@ -223,6 +226,9 @@ const struct flow_match *flow_find_match(const struct flow *f, enum field_id id)
 bool flow_same_rule(const struct flow *a, const struct flow *b);
 /* True when a and b have the same actions (compared as parsed). */
 bool flow_same_actions(const struct flow *a, const struct flow *b);
+/* True when f has an output action to port (output:N, not NORMAL or FLOOD),
+ * what OpenFlow's out_port selects. */
+bool flow_outputs_to(const struct flow *f, uint32_t port);
 /* The same translation: the parsed specs, not their texts ("1000-1000" and
  * "1000" are one binding). */
 bool flow_same_nat(const struct action_nat *a, const struct action_nat *b);

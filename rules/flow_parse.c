@@ -994,6 +994,12 @@ static int parse_special_key(struct parser *p, const struct kv *kv,
 	}
 	if (tok_is(p, kv->key, "cookie"))
 		return parse_cookie(p, kv->val, opts);
+	if (tok_is(p, kv->key, "out_port")) {
+		if (!opts || !opts->out_port)
+			return fail(p, kv->key.off,
+				    "out_port selects flows; adding a flow cannot use it");
+		return parse_port(p, kv->val, opts->out_port);
+	}
 	if (tok_is(p, kv->key, "dpi_proto"))
 		return parse_dpi_proto(p, kv);
 	if (tok_is(p, kv->key, "dpi_host"))
@@ -1950,6 +1956,8 @@ char *flow_parse(const char *text, struct flow *out,
 		*opts->cookie_set = false;
 	if (opts && opts->cookie_mask)
 		*opts->cookie_mask = 0;
+	if (opts && opts->out_port)
+		*opts->out_port = 0;
 	if (!text)
 		return strdup("no flow given at column 1");
 	p = calloc(1, sizeof(*p));

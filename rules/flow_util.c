@@ -237,6 +237,14 @@ static bool same_action(const struct flow_action *a, const struct flow_action *b
 	return false;
 }
 
+bool flow_outputs_to(const struct flow *f, uint32_t port)
+{
+	for (int i = 0; i < f->n_actions; i++)
+		if (f->actions[i].type == ACT_OUTPUT && f->actions[i].u.port == port)
+			return true;
+	return false;
+}
+
 bool flow_same_actions(const struct flow *a, const struct flow *b)
 {
 	if (a->n_actions != b->n_actions)

@@ -417,11 +417,13 @@ out:
 }
 
 /* A del-flows/mod-flows/dump-flows pattern.  cookie_mask selects by
- * cookie (0: any); cookie_set means f.cookie is a new cookie instead. */
+ * cookie (0: any); cookie_set means f.cookie is a new cookie instead;
+ * out_port selects the flows that output to it (0: any). */
 struct pattern {
 	struct flow f;
 	bool prio_given, table_given, cookie_set;
 	uint64_t cookie_mask;
+	uint32_t out_port;
 };
 
 static char *parse_pattern(const struct st_bridge *b, const char *text,
@@ -433,6 +435,7 @@ static char *parse_pattern(const struct st_bridge *b, const char *text,
 		.table_given = &p->table_given,
 		.cookie_mask = &p->cookie_mask,
 		.cookie_set = &p->cookie_set,
+		.out_port = &p->out_port,
 	};
 
 	memset(p, 0, sizeof(*p));
@@ -463,6 +466,8 @@ static bool pattern_matches(const struct pattern *p, const struct flow *f,
 	struct flow q = p->f;
 
 	if ((f->cookie ^ p->f.cookie) & p->cookie_mask)
+		return false;
+	if (p->out_port && !flow_outputs_to(f, p->out_port))
 		return false;
 	if (!p->table_given)
 		q.table = f->table;

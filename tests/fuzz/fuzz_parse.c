@@ -102,10 +102,12 @@ static bool flow_equal(const struct flow *a, const struct flow *b)
 static void pattern_line(struct input *in, const char *line, bool adds)
 {
 	uint64_t cookie_mask;
+	uint32_t out_port;
 	bool prio, table, cookie_set;
 	struct flow_parse_opts opts = {
 		.match_only = true, .priority_given = &prio, .table_given = &table,
 		.cookie_mask = &cookie_mask, .cookie_set = &cookie_set,
+		.out_port = &out_port,
 		.port_by_name = port_by_name, .port_arg = in,
 	};
 	struct flow p;

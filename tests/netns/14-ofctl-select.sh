@@ -2,8 +2,8 @@
 # Selecting flows as ovs-ofctl does: dump-flows, dump-aggregate, del-flows and mod-flows
 # with a FLOW pattern (loose, or exact with --strict), cookie=V/M to select by cookie (an
 # owner's tag: -1 compares every bit), cookie=V without a mask as mod-flows' new cookie,
-# and del-port with or without the bridge.  Traffic shows that the selected flows, and only
-# they, changed in the kernel.
+# out_port=PORT for the flows that output to PORT, and del-port with or without the
+# bridge.  Traffic shows that the selected flows, and only they, changed in the kernel.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -78,6 +78,17 @@ check_eq "nothing keeps the old cookie 0xb1" "" "$(dump "$BR" cookie=0xb1/-1)"
 check "brflowd exits on SIGTERM" bf_daemon_stop
 if bf_daemon_start; then ok "brflowd starts again"; else not_ok "brflowd starts again" "$(tail -1 "$BF_DIR/daemon.log")"; fi
 check_eq "the new cookie survives a restart" 5003 "$(ports "$BR" cookie=0xc1/-1)"
+
+check "a flow that outputs to port 2 loads" bfctl add-flow "$BR" \
+	"table=1,priority=60,ct_state=+new+trk,udp,in_port=1,tp_dst=53,actions=ct(commit),output:2"
+check_eq "dump-flows out_port=2 selects the flow with output:2" 53 "$(ports "$BR" out_port=2)"
+check_eq "...named by its interface too" 53 "$(ports "$BR" out_port=p2)"
+check_eq "NORMAL is not an output to a port: out_port=1 selects nothing" "" "$(dump "$BR" out_port=1)"
+check_eq "add-flow refuses out_port, naming its column" \
+	"brflowctl: add-flow: out_port selects flows; adding a flow cannot use it at column 4" \
+	"$(bfctl add-flow "$BR" "ip,out_port=2,actions=drop" 2>&1)"
+check "del-flows out_port=2 deletes it" bfctl del-flows "$BR" out_port=2
+check_eq "...and nothing else: 8 flows again" 8 "$(nlines "$BR")"
 
 check "del-flows cookie=0xa1/-1 deletes the flows tagged 0xa1" bfctl del-flows "$BR" cookie=0xa1/-1
 check_eq "6 flows are left" 6 "$(nlines "$BR")"

@@ -235,6 +235,36 @@ static void test_cookie_opts(void)
 	}
 }
 
+/* A pattern's out_port=PORT, and flow_outputs_to, which applies it. */
+static void test_out_port_opts(void)
+{
+	uint32_t port = 99;
+	struct flow_parse_opts o = { .match_only = true, .out_port = &port };
+	struct flow f, g;
+	char *err = flow_parse("ip,out_port=LOCAL", &f, &o);
+
+	report(!err && port == OFPP_LOCAL, "pattern out_port=LOCAL", "%s%s",
+	       err ? err : "wrong port", "");
+	free(err);
+	flow_free(&f);
+	err = flow_parse("ip", &f, &o);
+	report(!err && port == 0, "a pattern without out_port selects any", "%s%s",
+	       err ? err : "out_port left set", "");
+	free(err);
+	flow_free(&f);
+	err = flow_parse("out_port=0", &f, &o);
+	report(err && !strcmp(err, "invalid port '0' at column 10"), "pattern out_port=0",
+	       "%s%s", err ? err : "accepted", "");
+	free(err);
+	f = parse_ok("ip,actions=ct(commit),output:2", false);
+	g = parse_ok("ip,actions=normal,flood", false);
+	report(flow_outputs_to(&f, 2) && !flow_outputs_to(&f, 3) &&
+	       !flow_outputs_to(&g, 2), "flow_outputs_to: output:N, not NORMAL or FLOOD",
+	       "%s%s", "wrong answer", "");
+	flow_free(&f);
+	flow_free(&g);
+}
+
 static void test_opts(void)
 {
 	bool pg = true, tg = true;
@@ -253,6 +283,7 @@ static void test_opts(void)
 	free(err);
 	flow_free(&f);
 	test_cookie_opts();
+	test_out_port_opts();
 }
 
 /* Deterministic mutations of valid flows: no crash, and either a flow that
