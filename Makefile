@@ -85,8 +85,8 @@ check: all unit
 # The netns suite inside Debian's stock kernel under QEMU (tests/vm/run.sh); built here,
 # nothing is compiled in the guest.  Only the netns scripts ('^[0-9]'): the unit
 # tests and corpus replays do not touch the kernel and `make check` runs them.
-# The emulated CPU is many times slower: updates ran at 1.3-1.7 a second there
-# while the streams load it, so 40-update-lossless applies 300 of them (the
+# The emulated CPU is many times slower: updates ran at 0.9-1.7 a second there
+# while the streams load it, so 40-update-lossless applies 200 of them (the
 # native suite applies 1 000) within a ceiling of 900 s, and a script may take
 # 1 100 s; the test ends when its updates are done.
 # The scripts that test only the daemon and the client (rejected input, socket
@@ -94,7 +94,7 @@ check: all unit
 # nothing to them and the emulated lane runs near CI's ceiling; make check runs them.
 VM_SKIP = ^(07-rejected|09-errors|14-ofctl-select|15-dump-ports|16-diff-flows)$$
 check-vm: all unit
-	BF_UPDATES=$${BF_UPDATES:-300} BF_UPDATE_SECS=$${BF_UPDATE_SECS:-900} \
+	BF_UPDATES=$${BF_UPDATES:-200} BF_UPDATE_SECS=$${BF_UPDATE_SECS:-900} \
 	BF_TEST_TIMEOUT=$${BF_TEST_TIMEOUT:-1100} BF_SKIP='$(VM_SKIP)' \
 	BF_SKIP_WHY='daemon and client only, make check runs it natively' \
 		tests/vm/run.sh bash tests/run.sh '^[0-9]'
