@@ -68,6 +68,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "the kernel's packet counters of BR's ports (or of PORT)" },
 	{ "compile", 1, 1, -1, "BR",
 	  "print the nftables ruleset BR's flows compile to" },
+	{ "trace", 2, 2, -1, "BR FLOW",
+	  "what BR's flow tables do with the packet FLOW describes" },
 	{ "add-group", 2, 2, -1, "BR GROUP",
 	  "add group GROUP (group_id=N,type=select,bucket=...)" },
 	{ "add-groups", 2, 2, 1, "BR FILE|-",
@@ -92,6 +94,8 @@ struct ctl_opts {
 	bool strict;
 	bool no_stats;
 	unsigned int timeout;
+	int n_ct_next;
+	char **ct_next;  /* trace --ct-next FLAGS, in order (room for argc) */
 };
 
 static void usage(FILE *f)
@@ -119,6 +123,8 @@ static void usage(FILE *f)
 		"  --strict        del-flows, mod-flows, dump-flows, dump-aggregate:\n"
 		"                  match priority and fields exactly\n"
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
+		"  --ct-next FLAGS trace: the ct_state each ct(table=N) resumes with, in\n"
+		"                  order (default trk,new); may be repeated\n"
 		"  --timeout SECS  wait at most SECS for the reply (default %d, 0 = forever)\n"
 		"  -h, --help      print this help\n"
 		"  -V, --version   print the version\n",
@@ -157,7 +163,7 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			 char **ops, int *nops)
 {
 	enum { OPT_SOCKET = 256, OPT_BUNDLE, OPT_STRICT, OPT_NO_STATS, OPT_TIMEOUT,
-	       OPT_DPI_SOCKET };
+	       OPT_DPI_SOCKET, OPT_CT_NEXT };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "dpi-socket", required_argument, NULL, OPT_DPI_SOCKET },
@@ -165,6 +171,7 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "no-stats", no_argument, NULL, OPT_NO_STATS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "ct-next", required_argument, NULL, OPT_CT_NEXT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -192,6 +199,9 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			break;
 		case OPT_NO_STATS:
 			o->no_stats = true;
+			break;
+		case OPT_CT_NEXT:
+			o->ct_next[o->n_ct_next++] = optarg;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_timeout(optarg, &o->timeout) < 0) {
@@ -307,6 +317,18 @@ static void append_str(char *req, size_t *len, const char *s)
 	*len += n;
 }
 
+/* "--name=" and the value as one string. */
+static void append_option(char *req, size_t *len, const char *name,
+			  const char *value)
+{
+	size_t n = strlen(name);
+
+	if (req)
+		memcpy(req + *len, name, n);
+	*len += n;
+	append_str(req, len, value);
+}
+
 /* Lays out the request: global options, command, arguments.  Called once
  * with req == NULL to size it, then to fill it. */
 static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
@@ -321,6 +343,8 @@ static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
 		append_str(req, len, "--strict");
 	if (o->no_stats)
 		append_str(req, len, "--no-stats");
+	for (i = 0; i < o->n_ct_next; i++)
+		append_option(req, len, "--ct-next=", o->ct_next[i]);
 	append_str(req, len, cmd);
 	for (i = 0; i < nargs; i++)
 		append_str(req, len, args[i]);
@@ -539,8 +563,11 @@ int main(int argc, char **argv)
 	int nops, ret;
 
 	ops = calloc(argc, sizeof(*ops));
-	if (!ops) {
+	o.ct_next = calloc(argc, sizeof(*o.ct_next));
+	if (!ops || !o.ct_next) {
 		perror("brflowctl");
+		free(ops);
+		free(o.ct_next);
 		return 1;
 	}
 	ret = parse_options(argc, argv, &o, ops, &nops);
@@ -556,5 +583,6 @@ int main(int argc, char **argv)
 	ret = run(&o, c, ops + 1, nops - 1);
 out:
 	free(ops);
+	free(o.ct_next);
 	return ret;
 }

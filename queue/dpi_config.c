@@ -121,32 +121,6 @@ int dpi_config_load(const char *path, struct dpi_config *out)
 	return count;
 }
 
-/* A name's length without its trailing dot (the root): "example.com."
- * is example.com. */
-static size_t name_len(const char *name)
-{
-	size_t n = strlen(name);
-
-	return n && name[n - 1] == '.' ? n - 1 : n;
-}
-
-bool dpi_host_match(const char *pattern, const char *host)
-{
-	size_t hl = name_len(host), pl;
-
-	if (!strncmp(pattern, "*.", 2)) {
-		pattern += 2;
-		pl = name_len(pattern);
-		if (hl == pl)
-			return !strncasecmp(host, pattern, hl);
-		/* A suffix at a label boundary: "a.example.com", not "aexample.com". */
-		return hl > pl && host[hl - pl - 1] == '.' &&
-		       !strncasecmp(host + hl - pl, pattern, pl);
-	}
-	pl = name_len(pattern);
-	return hl == pl && !strncasecmp(host, pattern, hl);
-}
-
 uint16_t dpi_config_host_bits(const struct dpi_config *c, const char *host)
 {
 	uint16_t bits = 0;

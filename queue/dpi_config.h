@@ -25,11 +25,6 @@ struct dpi_config {
 int dpi_config_load(const char *path, struct dpi_config *out);
 void dpi_config_free(struct dpi_config *c);
 
-/* "example.com" matches exactly, "*.example.com" matches example.com and
- * any name under it; case-insensitive; a trailing dot on 'host' or on
- * 'pattern' is ignored. */
-bool dpi_host_match(const char *pattern, const char *host);
-
 /* The label bits (bit i = pattern i) of the patterns 'host' matches. */
 uint16_t dpi_config_host_bits(const struct dpi_config *c, const char *host);
 

@@ -275,7 +275,7 @@ static int dpi_proto_match(const struct flow_match *m, struct nir_rule *r)
 }
 
 /* dpi_host=: the host table bit (label bit 96 + index). */
-static int dpi_host_match(const struct flow *f, const struct compile_input *in,
+static int dpi_host_bit_match(const struct flow *f, const struct compile_input *in,
 			  struct nir_rule *r)
 {
 	uint8_t bits[16] = { 0 };
@@ -531,7 +531,7 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_DPI_PROTO:
 		return ip ? dpi_proto_match(m, r) : 0;
 	case F_DPI_HOST:
-		return ip ? dpi_host_match(f, in, r) : 0;
+		return ip ? dpi_host_bit_match(f, in, r) : 0;
 	case F_METADATA:
 		return ((st->metadata ^ be_uint64(m->value, 8)) &
 			be_uint64(m->mask, 8)) == 0;

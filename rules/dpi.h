@@ -5,6 +5,7 @@
 #ifndef BRFLOW_DPI_H
 #define BRFLOW_DPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define DPI_LABEL_USER_BITS   96   /* users may write label bits 0..95 */
@@ -26,6 +27,11 @@
 /* Host patterns: "example.com" matches exactly; "*.example.com" matches
  * example.com and every name under it (suffix at a label boundary). */
 #define DPI_HOST_MAX_LEN      253
+
+/* "example.com" matches exactly, "*.example.com" matches example.com and
+ * any name under it; case-insensitive; a trailing dot on 'host' or on
+ * 'pattern' is ignored (rules/dpi_host.c). */
+bool dpi_host_match(const char *pattern, const char *host);
 
 /* The handler's configuration file, written by brflowd: one line per host
  * pattern, "host BIT PATTERN" (BIT 0..15, label bit 96+BIT). */

@@ -216,6 +216,10 @@ char *flow_format(const struct flow *f);
 char *flow_format_actions(const struct flow *f);
 /* Just the match part (no table/priority). malloc'd; "" when empty. */
 char *flow_format_match(const struct flow *f);
+/* One action as it appears in the action list ("ct(commit)"). malloc'd. */
+char *flow_format_action(const struct flow_action *a);
+/* The name of one ct_state bit (CS_NEW: "new"), or NULL. */
+const char *flow_ct_state_name(unsigned bit);
 
 void flow_free(struct flow *f);
 int flow_copy(struct flow *dst, const struct flow *src); /* 0 or -ENOMEM */

@@ -743,6 +743,19 @@ char *flow_format_match(const struct flow *f)
 	return sb_steal(&b);
 }
 
+char *flow_format_action(const struct flow_action *a)
+{
+	struct sbuf b = { 0 };
+
+	put_action(&b, a);
+	return sb_steal(&b);
+}
+
+const char *flow_ct_state_name(unsigned bit)
+{
+	return ct_state_name(bit);
+}
+
 char *flow_format_actions(const struct flow *f)
 {
 	struct sbuf b = { 0 };

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "nat_setup.h"
 #include "../rules/flow_index.h"
+#include "../rules/flow_trace.h"
 #include "offload.h"
 #include "port_stats.h"
 
@@ -26,6 +27,8 @@ struct cmd_ctx {
 	bool bundle;   /* accepted; every command is all-or-nothing anyway */
 	bool strict;
 	bool no_stats;
+	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
+	int n_ct_next;
 	FILE *out;
 };
 
@@ -857,6 +860,81 @@ static char *cmd_dump_aggregate(struct cmd_ctx *c, char **argv, int argc)
 	return dump_selected(c, argv, argc, true);
 }
 
+/* ---- trace ---- */
+
+static const char *trace_port_name(uint32_t ofport, void *arg)
+{
+	const struct st_bridge *b = arg;
+	int i = ofport <= UINT16_MAX ? st_port_index_by_ofport(b, ofport) : -1;
+
+	return i < 0 ? NULL : b->ports[i].ifname;
+}
+
+static int st_flow_id_cmp(const void *a, const void *b)
+{
+	const struct st_flow *x = *(const struct st_flow *const *)a;
+	const struct st_flow *y = *(const struct st_flow *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The bridge's flows in id order, the order the compiler gives flows of
+ * one priority.  NULL when out of memory. */
+static const struct flow **flows_by_id(const struct st_bridge *b)
+{
+	const struct st_flow **sorted = calloc(b->n_flows + 1, sizeof(*sorted));
+	const struct flow **flows = calloc(b->n_flows + 1, sizeof(*flows));
+
+	if (sorted && flows) {
+		for (int i = 0; i < b->n_flows; i++)
+			sorted[i] = &b->flows[i];
+		qsort(sorted, b->n_flows, sizeof(*sorted), st_flow_id_cmp);
+		for (int i = 0; i < b->n_flows; i++)
+			flows[i] = &sorted[i]->flow;
+	} else {
+		free(flows);
+		flows = NULL;
+	}
+	free(sorted);
+	return flows;
+}
+
+static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b;
+	struct flow packet;
+	bool table_given = false;
+	struct flow_parse_opts o = { .match_only = true, .table_given = &table_given };
+	const struct flow **flows;
+	char *err = find_bridge(c, argv[0], &b);
+
+	(void)argc;
+	if (err)
+		return err;
+	err = parse_flow_on(b, argv[1], &packet, &o);
+	if (err)
+		return err;
+	err = flow_trace_check_packet(&packet);
+	flows = err ? NULL : flows_by_id(b);
+	if (!err && !flows)
+		err = errf("out of memory");
+	if (!err) {
+		struct trace_input in = {
+			.bridge = b->name, .flows = flows, .n_flows = b->n_flows,
+			.groups = b->groups, .n_groups = b->n_groups,
+			.packet = &packet, .table_given = table_given,
+			.n_ct_next = c->n_ct_next,
+			.port_name = trace_port_name, .port_arg = b,
+		};
+
+		memcpy(in.ct_next, c->ct_next, sizeof(in.ct_next));
+		err = flow_trace(&in, c->out);
+	}
+	free(flows);
+	flow_free(&packet);
+	return err;
+}
+
 /* ---- diff-flows ---- */
 
 /* One flow as ovs-ofctl diff-flows prints it: the sign, "table=N " unless
@@ -1488,6 +1566,7 @@ static const struct command commands[] = {
 	{ "dump-ports", 1, 2, "dump-ports BRIDGE [PORT]", cmd_dump_ports },
 	{ "diff-flows", 2, 2, "diff-flows BRIDGE FILE", cmd_diff_flows },
 	{ "compile", 1, 1, "compile BRIDGE", cmd_compile },
+	{ "trace", 2, 2, "trace BRIDGE FLOW", cmd_trace },
 	{ "add-group", 2, 2, "add-group BRIDGE GROUP", cmd_add_group },
 	{ "add-groups", 2, 2, "add-groups BRIDGE FILE", cmd_add_groups },
 	{ "mod-group", 2, 2, "mod-group BRIDGE GROUP", cmd_mod_group },
@@ -1518,7 +1597,20 @@ static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
 			c->strict = true;
 		else if (!strcmp(argv[i], "--no-stats"))
 			c->no_stats = true;
-		else {
+		else if (!strncmp(argv[i], "--ct-next=", 10)) {
+			if (c->n_ct_next == TRACE_MAX_CT_NEXT) {
+				*err = errf("more than %d --ct-next options", TRACE_MAX_CT_NEXT);
+				return -1;
+			}
+			char *bad = flow_trace_parse_ct_state(argv[i] + 10,
+							      &c->ct_next[c->n_ct_next++]);
+
+			if (bad) {
+				*err = errf("--ct-next: %s", bad);
+				free(bad);
+				return -1;
+			}
+		} else {
 			*err = errf("unknown option '%s'", argv[i]);
 			return -1;
 		}

@@ -4,8 +4,11 @@
  * "port IFNAME OFPORT" declare ports, lines "dpi_host PATTERN" the DPI
  * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax),
  * a line "bridge_ct" says the kernel has bridge-family conntrack;
+ * lines "trace [--ct-next=FLAGS...] PACKET" are traced over the flows once
+ * they compile, the traces compared with NAME.trace (brflowctl trace);
  * other non-blank, non-# lines are flows.  BRFLOW_UPDATE_GOLDEN=1 rewrites the expected files. */
 #include "../../rules/compile.h"
+#include "../../rules/flow_trace.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -55,6 +58,8 @@ struct input {
 	int n_groups;
 	uint8_t bridge_mac[6];
 	bool bridge_ct;
+	char *traces[16];
+	int n_traces;
 };
 
 /* Returns NULL or a malloc'd parse error. */
@@ -100,6 +105,10 @@ static char *load_input(const char *path, struct input *in)
 			in->n_groups++;
 			continue;
 		}
+		if (!strncmp(line, "trace ", 6) && in->n_traces < 16) {
+			in->traces[in->n_traces++] = strdup(line + 6);
+			continue;
+		}
 		if (!strncmp(line, "dpi_host ", 9) && in->n_hosts < 16) {
 			in->hosts[in->n_hosts++] = strdup(line + 9);
 			continue;
@@ -136,6 +145,8 @@ static void free_input(struct input *in)
 		flow_free(&in->flows[i]);
 	for (int i = 0; i < in->n_hosts; i++)
 		free(in->hosts[i]);
+	for (int i = 0; i < in->n_traces; i++)
+		free(in->traces[i]);
 	for (int i = 0; i < in->n_groups; i++)
 		group_free(&in->groups[i]);
 }
@@ -158,6 +169,89 @@ static void compare(const char *name, const char *what, const char *path,
 		printf("ok - %s: %s\n", name, what);
 	}
 	free(want);
+}
+
+static const char *trace_port_name(uint32_t ofport, void *arg)
+{
+	const struct input *in = arg;
+
+	for (int i = 0; i < in->n_ports; i++)
+		if (in->ports[i].ofport == ofport)
+			return in->ports[i].ifname;
+	return NULL;
+}
+
+static int trace_port_by_name(const char *name, void *arg)
+{
+	const struct input *in = arg;
+
+	for (int i = 0; i < in->n_ports; i++)
+		if (!strcmp(in->ports[i].ifname, name))
+			return in->ports[i].ofport;
+	return 0;
+}
+
+/* One "trace" line: "## LINE" and what brflowctl trace prints (or its
+ * error) into 'out'. */
+static void trace_one(const struct input *in, char *line, FILE *out)
+{
+	const struct flow *flows[256];
+	bool table_given = false;
+	struct flow_parse_opts o = {
+		.match_only = true, .table_given = &table_given,
+		.port_by_name = trace_port_by_name, .port_arg = (void *)in,
+	};
+	struct trace_input ti = {
+		.bridge = "br0", .flows = flows, .n_flows = in->n_flows,
+		.groups = in->groups, .n_groups = in->n_groups,
+		.port_name = trace_port_name, .port_arg = (void *)in,
+	};
+	struct flow packet = { 0 };
+	char *p = line, *err = NULL;
+
+	fprintf(out, "## %s\n", line);
+	while (!err && !strncmp(p, "--ct-next=", 10) && ti.n_ct_next < TRACE_MAX_CT_NEXT) {
+		char *end = p + strcspn(p, " ");
+
+		*end = '\0';
+		err = flow_trace_parse_ct_state(p + 10, &ti.ct_next[ti.n_ct_next++]);
+		*end = ' ';
+		p = end + strspn(end, " ");
+	}
+	if (!err)
+		err = flow_parse(p, &packet, &o);
+	if (!err)
+		err = flow_trace_check_packet(&packet);
+	for (int i = 0; !err && i < in->n_flows; i++)
+		flows[i] = &in->flows[i];
+	ti.packet = &packet;
+	ti.table_given = table_given;
+	if (!err)
+		err = flow_trace(&ti, out);
+	if (err)
+		fprintf(out, "error: %s\n", err);
+	fputc('\n', out);
+	free(err);
+	flow_free(&packet);
+}
+
+static void run_traces(const char *name, const struct input *in)
+{
+	char path[512], *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	if (!in->n_traces)
+		return;
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		return;
+	for (int i = 0; i < in->n_traces; i++)
+		trace_one(in, in->traces[i], mem);
+	fclose(mem);
+	snprintf(path, sizeof(path), GOLDEN_DIR "/%s.trace", name);
+	compare(name, "traces", path, text);
+	free(text);
 }
 
 static void run_case(const char *name)
@@ -207,6 +301,7 @@ static void run_case(const char *name)
 		failures++;
 	} else {
 		compare(name, "nft output", nftpath, text);
+		run_traces(name, in);
 	}
 	nir_ruleset_free(&rs);
 out:

@@ -1,0 +1,636 @@
+/* brflowctl trace: walks a bridge's flow tables for one packet and says
+ * what each step does (see flow_trace.h). */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpi.h"
+#include "flow_trace.h"
+
+/* Bounds that only a flow set the compiler would refuse can reach (it
+ * allows 14 nested resubmits); they keep the walk finite whatever. */
+#define TRACE_MAX_DEPTH   64
+#define TRACE_MAX_RESUMES 32
+#define TRACE_MAX_OUTPUTS 8
+
+/* Field values as the packet carries them, big-endian like flow_match. */
+struct trace_pkt {
+	uint8_t v[F_COUNT][FLOW_MAX_VALUE];
+	const char *dpi_host;
+};
+
+/* A ct(table=N): the packet as it was at the ct(), with the connection's
+ * state, to run table N after the current pass (Open vSwitch's
+ * recirculation). */
+struct resume {
+	struct trace_pkt pkt;
+	int table;
+	bool by_default;  /* ct_state is the default, not from --ct-next */
+};
+
+enum out_kind { OUT_PORT, OUT_NORMAL, OUT_FLOOD };
+
+struct trace_output {
+	enum out_kind kind;
+	uint32_t port;  /* OUT_PORT */
+};
+
+struct trace {
+	const struct trace_input *in;
+	FILE *out;
+	struct trace_pkt pkt;
+	/* The connection's mark and label: what a ct(table=N) shows, as the
+	 * packet gave them, changed by ct(commit,exec(...)). */
+	uint8_t conn_mark[FLOW_MAX_VALUE], conn_label[FLOW_MAX_VALUE];
+	struct resume *resumes;
+	int n_resumes, ct_next_used, depth;
+	struct trace_output outs[TRACE_MAX_OUTPUTS];
+	int n_outs;
+	bool oom;
+};
+
+static char *trace_err(const char *fmt, const char *arg)
+{
+	char *s;
+
+	if (asprintf(&s, fmt, arg) < 0)
+		return NULL;
+	return s;
+}
+
+static int field_width(enum field_id id)
+{
+	return field_info(id)->width;
+}
+
+static bool full_mask(const struct flow_match *m)
+{
+	for (int i = 0; i < field_width(m->field); i++)
+		if (m->mask[i] != 0xff)
+			return false;
+	return true;
+}
+
+char *flow_trace_check_packet(const struct flow *packet)
+{
+	if (packet->n_actions)
+		return trace_err("a packet has no actions: trace what the tables do with%s",
+				 " a match only (in_port=1,tcp,...)");
+	for (int i = 0; i < packet->n_matches; i++) {
+		const struct flow_match *m = &packet->matches[i];
+
+		if (m->field == F_CT_STATE || full_mask(m))
+			continue;
+		return trace_err("a packet has one value per field: '%s' takes no mask",
+				 field_info(m->field)->name);
+	}
+	if (packet->dpi_host && strchr(packet->dpi_host, '*'))
+		return trace_err("a packet has one host name: dpi_host=%s is a pattern",
+				 packet->dpi_host);
+	return NULL;
+}
+
+static unsigned ct_state_bit(const char *name, size_t len)
+{
+	for (unsigned bit = 1; bit < 0x100; bit <<= 1) {
+		const char *n = flow_ct_state_name(bit);
+
+		if (n && strlen(n) == len && !strncmp(n, name, len))
+			return bit;
+	}
+	return 0;
+}
+
+char *flow_trace_parse_ct_state(const char *text, uint8_t *flags)
+{
+	const char *p = text;
+
+	*flags = CS_TRK;
+	while (*p) {
+		size_t len;
+		unsigned bit;
+
+		if (strchr(",|+ ", *p)) {
+			p++;
+			continue;
+		}
+		len = strspn(p, "abcdefghijklmnopqrstuvwxyz");
+		bit = len ? ct_state_bit(p, len) : 0;
+		if (!bit) {
+			char *token = strndup(p, strcspn(p, ",|+ ")), *err;
+
+			err = trace_err("unknown ct_state flag '%s' (new, est, rel, rpl, inv, trk)",
+					token ? token : "");
+			free(token);
+			return err;
+		}
+		*flags |= bit;
+		p += len;
+	}
+	return NULL;
+}
+
+/* ---- the packet ---- */
+
+static bool is_ip(const struct trace_pkt *p)
+{
+	unsigned type = p->v[F_DL_TYPE][0] << 8 | p->v[F_DL_TYPE][1];
+
+	return type == 0x0800 || type == 0x86dd;
+}
+
+static bool get_bit(const uint8_t *v, int width, int bit)
+{
+	return v[width - 1 - bit / 8] >> (bit % 8) & 1;
+}
+
+static void put_bit(uint8_t *v, int width, int bit, bool on)
+{
+	uint8_t *byte = &v[width - 1 - bit / 8];
+
+	*byte = on ? *byte | 1u << (bit % 8) : *byte & ~(1u << (bit % 8));
+}
+
+/* set_field/load (value under mask) or move (bits of another field of
+ * 'src') into 'dst', a value of field s->field. */
+static void write_field(uint8_t *dst, const struct action_set_field *s,
+			const struct trace_pkt *src)
+{
+	int w = field_width(s->field);
+
+	if (!s->is_move) {
+		for (int i = 0; i < w; i++)
+			dst[i] = (dst[i] & ~s->mask[i]) | (s->value[i] & s->mask[i]);
+		return;
+	}
+	for (int b = 0; b < s->nbits; b++)
+		put_bit(dst, w, s->dst_ofs + b,
+			get_bit(src->v[s->src], field_width(s->src), s->src_ofs + b));
+}
+
+static bool is_ct_field(enum field_id id)
+{
+	return id == F_CT_STATE || id == F_CT_ZONE || id == F_CT_MARK ||
+	       id == F_CT_LABEL;
+}
+
+static void clear_ct(struct trace_pkt *p)
+{
+	for (int id = 0; id < F_COUNT; id++)
+		if (is_ct_field(id))
+			memset(p->v[id], 0, sizeof(p->v[id]));
+}
+
+static bool flow_matches(const struct flow *f, const struct trace_pkt *p)
+{
+	for (int i = 0; i < f->n_matches; i++) {
+		const struct flow_match *m = &f->matches[i];
+
+		if (m->field == F_DPI_HOST) {
+			if (!p->dpi_host || !f->dpi_host ||
+			    !dpi_host_match(f->dpi_host, p->dpi_host))
+				return false;
+			continue;
+		}
+		for (int b = 0; b < field_width(m->field); b++)
+			if ((p->v[m->field][b] & m->mask[b]) != m->value[b])
+				return false;
+	}
+	return true;
+}
+
+/* The highest-priority flow of 'table' the packet matches; *ties counts
+ * the other matching flows of that priority. */
+static const struct flow *lookup(const struct trace *t, int table, int *ties)
+{
+	const struct flow *best = NULL;
+
+	*ties = 0;
+	for (int i = 0; i < t->in->n_flows; i++) {
+		const struct flow *f = t->in->flows[i];
+
+		if (f->table != table || (best && f->priority < best->priority) ||
+		    !flow_matches(f, &t->pkt))
+			continue;
+		if (best && f->priority == best->priority)
+			(*ties)++;
+		else
+			best = f;
+	}
+	return best;
+}
+
+/* ---- printing ---- */
+
+static int indent(const struct trace *t)
+{
+	return t->depth * 4;
+}
+
+/* An effect of the action just printed, OVS's " -> " lines. */
+static void note(struct trace *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void note(struct trace *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(t->out, "%*s     -> ", indent(t), "");
+	va_start(ap, fmt);
+	vfprintf(t->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', t->out);
+}
+
+static void put_owned(struct trace *t, char *text)
+{
+	if (!text) {
+		t->oom = true;
+		return;
+	}
+	fputs(text, t->out);
+	free(text);
+}
+
+static void put_ct_state(FILE *out, uint8_t state)
+{
+	const char *sep = "";
+
+	for (unsigned bit = 1; bit < 0x100; bit <<= 1) {
+		const char *name = flow_ct_state_name(bit);
+
+		if (!(state & bit) || !name)
+			continue;
+		fprintf(out, "%s%s", sep, name);
+		sep = "|";
+	}
+}
+
+static const char *port_name(const struct trace *t, uint32_t ofport)
+{
+	const char *name = t->in->port_name ? t->in->port_name(ofport, t->in->port_arg) : NULL;
+
+	return name ? name : "no such port";
+}
+
+/* ---- actions ---- */
+
+static void run_table(struct trace *t, int table);
+static void run_actions(struct trace *t, const struct flow_action *a, int n);
+
+static void choose_output(struct trace *t, enum out_kind kind, uint32_t port)
+{
+	if (t->n_outs < TRACE_MAX_OUTPUTS)
+		t->outs[t->n_outs++] = (struct trace_output){ kind, port };
+	if (t->n_outs > 1)
+		note(t, "a second output: brflow refuses flow sets where a path outputs twice");
+}
+
+static uint16_t ct_zone_of(const struct trace *t, const struct action_ct *ct)
+{
+	uint16_t zone = 0;
+
+	if (ct->zone_reg < 0)
+		return ct->zone;
+	for (int b = ct->zone_nbits - 1; b >= 0; b--)
+		zone = zone << 1 | get_bit(t->pkt.v[F_REG0 + ct->zone_reg], 4,
+					   ct->zone_ofs + b);
+	return zone;
+}
+
+static uint8_t next_ct_state(struct trace *t, bool *by_default)
+{
+	*by_default = t->ct_next_used >= t->in->n_ct_next;
+	if (*by_default)
+		return CS_TRK | CS_NEW;
+	return t->in->ct_next[t->ct_next_used++];
+}
+
+static void commit_ct(struct trace *t, const struct action_ct *ct, uint16_t zone)
+{
+	note(t, "commits the connection in zone %u%s%s", zone,
+	     ct->alg[0] ? ", with netfilter's helper for " : "", ct->alg);
+	for (int i = 0; i < ct->n_exec; i++) {
+		const struct action_set_field *s = &ct->exec[i];
+
+		write_field(s->field == F_CT_MARK ? t->conn_mark : t->conn_label, s,
+			    &t->pkt);
+	}
+	if (ct->n_exec)
+		note(t, "the connection's ct_mark and ct_label as exec() sets them");
+	if (ct->nat && ct->nat_spec.kind != NAT_EXISTING)
+		note(t, "netfilter translates the connection after the pipeline: the tables see the packet untranslated");
+}
+
+static void resume_later(struct trace *t, const struct action_ct *ct,
+			 uint16_t zone)
+{
+	struct resume *r;
+	bool by_default = false;
+	uint8_t state;
+
+	if (t->n_resumes == TRACE_MAX_RESUMES) {
+		note(t, "more than %d ct(table=N) passes: table %d is not followed",
+		     TRACE_MAX_RESUMES, ct->table);
+		return;
+	}
+	state = is_ip(&t->pkt) ? next_ct_state(t, &by_default) : CS_TRK | CS_INV;
+	r = &t->resumes[t->n_resumes++];
+	r->pkt = t->pkt;
+	r->table = ct->table;
+	r->by_default = by_default;
+	r->pkt.v[F_CT_STATE][0] = state;
+	r->pkt.v[F_CT_ZONE][0] = zone >> 8;
+	r->pkt.v[F_CT_ZONE][1] = zone & 0xff;
+	memcpy(r->pkt.v[F_CT_MARK], t->conn_mark, sizeof(t->conn_mark));
+	memcpy(r->pkt.v[F_CT_LABEL], t->conn_label, sizeof(t->conn_label));
+	fprintf(t->out, "%*s     -> table %d resumes with the connection's state (pass %d below)\n",
+		indent(t), "", ct->table, t->n_resumes);
+}
+
+static void run_ct(struct trace *t, const struct action_ct *ct, bool more)
+{
+	uint16_t zone = ct_zone_of(t, ct);
+
+	if (!is_ip(&t->pkt))
+		note(t, "not IP: conntrack marks it +trk+inv");
+	else if (ct->commit)
+		commit_ct(t, ct, zone);
+	if (ct->table >= 0)
+		resume_later(t, ct, zone);
+	clear_ct(&t->pkt);
+	if (more)
+		note(t, "the next actions see the packet untracked");
+}
+
+static void run_dpi(struct trace *t, const struct action_dpi *d)
+{
+	if (t->pkt.v[F_DPI_PROTO][0] || t->pkt.dpi_host) {
+		note(t, "the connection is classified (dpi_proto=/dpi_host= given): not queued");
+		return;
+	}
+	if (d->queue_hi != d->queue_lo)
+		note(t, "queued to NFQUEUE %u-%u (by connection); brflow-dpi sends it back"
+		     " and the pipeline runs again, going on from here", d->queue_lo, d->queue_hi);
+	else
+		note(t, "queued to NFQUEUE %u; brflow-dpi sends it back and the pipeline"
+		     " runs again, going on from here", d->queue_lo);
+	note(t, "once the connection is classified, trace it with dpi_proto=NAME or"
+	     " dpi_host=NAME in the packet");
+	if (d->fail_closed)
+		note(t, "fail=closed: dropped if no handler listens");
+}
+
+static void run_group(struct trace *t, uint32_t id)
+{
+	const struct ofgroup *g = NULL;
+	const struct ofgroup_bucket *pick = NULL;
+	unsigned total = 0;
+
+	for (int i = 0; i < t->in->n_groups && !g; i++)
+		if (t->in->groups[i].group_id == id)
+			g = &t->in->groups[i];
+	if (!g || !g->n_buckets) {
+		note(t, "no group %u with buckets: nothing happens", id);
+		return;
+	}
+	for (int i = 0; i < g->n_buckets; i++) {
+		total += g->buckets[i].weight;
+		if (!pick && g->buckets[i].weight)
+			pick = &g->buckets[i];
+	}
+	if (!pick)
+		pick = &g->buckets[0];
+	note(t, "a symmetric hash of addresses and ports picks one of %d buckets by weight;"
+	     " this trace follows bucket %u (weight %u of %u)", g->n_buckets,
+	     pick->bucket_id, pick->weight, total);
+	t->depth++;
+	run_actions(t, pick->actions, pick->n_actions);
+	t->depth--;
+}
+
+static void run_action(struct trace *t, const struct flow_action *a, bool more)
+{
+	switch (a->type) {
+	case ACT_OUTPUT:
+		choose_output(t, OUT_PORT, a->u.port);
+		if (a->u.port == OFPP_LOCAL)
+			note(t, "up to the host's stack through the bridge device");
+		else
+			note(t, "out of port %u (%s), if the bridge's forwarding database sends it there",
+			     a->u.port, port_name(t, a->u.port));
+		break;
+	case ACT_NORMAL:
+	case ACT_FLOOD:
+		choose_output(t, a->type == ACT_NORMAL ? OUT_NORMAL : OUT_FLOOD, 0);
+		note(t, "the Linux bridge forwards it (forwarding database; unknown destinations flooded)");
+		break;
+	case ACT_IN_PORT:
+		note(t, "brflow refuses this action: the bridge does not hairpin");
+		break;
+	case ACT_RESUBMIT:
+		if (t->depth >= TRACE_MAX_DEPTH) {
+			note(t, "resubmits nested deeper than %d: not followed", TRACE_MAX_DEPTH);
+			break;
+		}
+		t->depth++;
+		run_table(t, a->u.table);
+		t->depth--;
+		break;
+	case ACT_GOTO_TABLE:
+		run_table(t, a->u.table);
+		break;
+	case ACT_SET_FIELD:
+		write_field(t->pkt.v[a->u.set.field], &a->u.set, &t->pkt);
+		break;
+	case ACT_CT:
+		run_ct(t, &a->u.ct, more);
+		break;
+	case ACT_DPI:
+		run_dpi(t, &a->u.dpi);
+		break;
+	case ACT_GROUP:
+		run_group(t, a->u.group_id);
+		break;
+	case ACT_CT_CLEAR:
+		clear_ct(&t->pkt);
+		note(t, "untracked: ct_state, ct_zone, ct_mark and ct_label cleared");
+		break;
+	}
+}
+
+static void run_actions(struct trace *t, const struct flow_action *a, int n)
+{
+	if (!n)
+		fprintf(t->out, "%*s    drop\n", indent(t), "");
+	for (int i = 0; i < n && !t->oom; i++) {
+		fprintf(t->out, "%*s    ", indent(t), "");
+		put_owned(t, flow_format_action(&a[i]));
+		fputc('\n', t->out);
+		run_action(t, &a[i], i + 1 < n);
+	}
+}
+
+static void run_table(struct trace *t, int table)
+{
+	int ties;
+	const struct flow *f = lookup(t, table, &ties);
+	char *match;
+
+	if (!f) {
+		fprintf(t->out, "%*s%2d. No match.\n", indent(t), "", table);
+		note(t, "no flow of table %d matches: this path chooses nothing", table);
+		return;
+	}
+	match = flow_format_match(f);
+	if (!match) {
+		t->oom = true;
+		return;
+	}
+	fprintf(t->out, "%*s%2d. %s%spriority %u", indent(t), "", table, match,
+		*match ? ", " : "", f->priority);
+	free(match);
+	if (f->cookie)
+		fprintf(t->out, ", cookie 0x%" PRIx64, f->cookie);
+	fputc('\n', t->out);
+	if (ties)
+		note(t, "%d more flow%s of this priority match%s; OpenFlow leaves the choice"
+		     " open, and this trace takes the one added first", ties,
+		     ties == 1 ? "" : "s", ties == 1 ? "es" : "");
+	run_actions(t, f->actions, f->n_actions);
+}
+
+/* ---- the passes ---- */
+
+static void load_packet(struct trace *t, const struct flow *packet)
+{
+	for (int i = 0; i < packet->n_matches; i++) {
+		const struct flow_match *m = &packet->matches[i];
+
+		memcpy(t->pkt.v[m->field], m->value, sizeof(m->value));
+	}
+	t->pkt.dpi_host = packet->dpi_host;
+	memcpy(t->conn_mark, t->pkt.v[F_CT_MARK], sizeof(t->conn_mark));
+	memcpy(t->conn_label, t->pkt.v[F_CT_LABEL], sizeof(t->conn_label));
+}
+
+/* The fields a pass changed (regs, metadata, addresses), as a match. */
+static void put_final(struct trace *t, const struct trace_pkt *start)
+{
+	struct flow_match changed[F_COUNT];
+	struct flow diff = { .matches = changed };
+
+	for (int id = 0; id < F_COUNT; id++) {
+		int w = field_width(id);
+
+		if (is_ct_field(id) || id == F_DPI_HOST ||
+		    !memcmp(t->pkt.v[id], start->v[id], w))
+			continue;
+		changed[diff.n_matches].field = id;
+		memcpy(changed[diff.n_matches].value, t->pkt.v[id], FLOW_MAX_VALUE);
+		memset(changed[diff.n_matches].mask, 0xff, FLOW_MAX_VALUE);
+		diff.n_matches++;
+	}
+	fputs("\nFinal flow: ", t->out);
+	if (diff.n_matches)
+		put_owned(t, flow_format_match(&diff));
+	else
+		fputs("unchanged", t->out);
+	fputc('\n', t->out);
+}
+
+static void put_heading(struct trace *t, const char *text)
+{
+	size_t n = strlen(text);
+
+	fprintf(t->out, "\n%s\n", text);
+	while (n--)
+		fputc('-', t->out);
+	fputc('\n', t->out);
+}
+
+static void run_pass(struct trace *t, int table)
+{
+	struct trace_pkt start = t->pkt;
+
+	t->depth = 0;
+	run_table(t, table);
+	put_final(t, &start);
+}
+
+static void run_resumes(struct trace *t)
+{
+	for (int i = 0; i < t->n_resumes && !t->oom; i++) {
+		const struct resume *r = &t->resumes[i];
+		char *heading = NULL;
+		size_t len = 0;
+		FILE *h = open_memstream(&heading, &len);
+
+		if (!h) {
+			t->oom = true;
+			return;
+		}
+		fprintf(h, "pass %d: table %d after conntrack, ct_state=", i + 1, r->table);
+		put_ct_state(h, r->pkt.v[F_CT_STATE][0]);
+		fprintf(h, " in zone %u%s", r->pkt.v[F_CT_ZONE][0] << 8 | r->pkt.v[F_CT_ZONE][1],
+			r->by_default ? " (the default; --ct-next sets it)" : "");
+		fclose(h);
+		put_heading(t, heading);
+		free(heading);
+		t->pkt = r->pkt;
+		run_pass(t, r->table);
+	}
+}
+
+static void put_verdict(struct trace *t)
+{
+	fputs("\nVerdict: ", t->out);
+	if (!t->n_outs) {
+		fputs("drop (no flow chose an output)\n", t->out);
+		return;
+	}
+	for (int i = 0; i < t->n_outs; i++) {
+		if (i)
+			fputs(", then ", t->out);
+		if (t->outs[i].kind == OUT_NORMAL)
+			fputs("NORMAL (the bridge forwards it)", t->out);
+		else if (t->outs[i].kind == OUT_FLOOD)
+			fputs("FLOOD (the bridge forwards it, as NORMAL)", t->out);
+		else if (t->outs[i].port == OFPP_LOCAL)
+			fputs("LOCAL (the host, through the bridge device)", t->out);
+		else
+			fprintf(t->out, "output:%u (%s)", t->outs[i].port,
+				port_name(t, t->outs[i].port));
+	}
+	fputc('\n', t->out);
+}
+
+char *flow_trace(const struct trace_input *in, FILE *out)
+{
+	struct trace *t = calloc(1, sizeof(*t));
+	char *heading = NULL, *err = NULL;
+
+	if (!t || !(t->resumes = calloc(TRACE_MAX_RESUMES, sizeof(*t->resumes))) ||
+	    asprintf(&heading, "bridge(\"%s\")", in->bridge) < 0) {
+		err = strdup("out of memory");
+		goto out;
+	}
+	t->in = in;
+	t->out = out;
+	load_packet(t, in->packet);
+	fputs("Flow: ", out);
+	put_owned(t, flow_format_match(in->packet));
+	fputc('\n', out);
+	put_heading(t, heading);
+	run_pass(t, in->table_given ? in->packet->table : 0);
+	run_resumes(t);
+	put_verdict(t);
+	if (t->oom)
+		err = strdup("out of memory");
+out:
+	free(heading);
+	if (t)
+		free(t->resumes);
+	free(t);
+	return err;
+}

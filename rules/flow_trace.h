@@ -1,0 +1,50 @@
+/* brflowctl trace: what a bridge's flow tables do with one packet, told
+ * step by step as Open vSwitch's ofproto/trace tells it.  The packet is a
+ * flow in ovs-ofctl syntax whose fields are its header values; the tables
+ * are walked as OpenFlow defines them (highest priority first, resubmit,
+ * goto_table, ct(table=N) resuming with the connection's state), which is
+ * what the compiled ruleset implements.  Nothing touches the kernel. */
+#ifndef BRFLOW_FLOW_TRACE_H
+#define BRFLOW_FLOW_TRACE_H
+
+#include <stdio.h>
+
+#include "flow.h"
+#include "group.h"
+
+#define TRACE_MAX_CT_NEXT 16
+
+struct trace_input {
+	const char *bridge;
+	/* The bridge's flows, in the order they were added (ties between
+	 * overlapping flows of one priority go to the first). */
+	const struct flow *const *flows;
+	int n_flows;
+	const struct ofgroup *groups;
+	int n_groups;
+	/* The packet: parsed with match_only, every field a full value. */
+	const struct flow *packet;
+	bool table_given;       /* the packet's table= says where to start */
+	/* ct_state each ct(table=N) resumes with, in order (--ct-next);
+	 * once they run out, trk|new. */
+	uint8_t ct_next[TRACE_MAX_CT_NEXT];
+	int n_ct_next;
+	/* The interface name of an ofport, or NULL. */
+	const char *(*port_name)(uint32_t ofport, void *arg);
+	void *port_arg;
+};
+
+/* Checks that 'packet' describes one packet: no masks (ct_state is a set
+ * of flags).  NULL, or a malloc'd one-line error naming the field. */
+char *flow_trace_check_packet(const struct flow *packet);
+
+/* Parses --ct-next's FLAGS: names of ct_state flags separated by ',', '|'
+ * or '+' ("trk,est", "+trk+est", "est"); trk is implied.  NULL on success,
+ * else a malloc'd one-line error naming the bad flag. */
+char *flow_trace_parse_ct_state(const char *text, uint8_t *flags);
+
+/* Prints the trace to 'out'.  Returns NULL, or a malloc'd error (out of
+ * memory). */
+char *flow_trace(const struct trace_input *in, FILE *out);
+
+#endif
