@@ -85,12 +85,20 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "the DPI handler's counters (asks brflow-dpi, not brflowd)" },
 };
 
+/* --sort[=FIELD] or --rsort[=FIELD]; the daemon checks the field */
+struct sort_opt {
+	bool descending;
+	const char *field; /* NULL: priority */
+};
+
 struct ctl_opts {
 	const char *socket;
 	const char *dpi_socket;
 	bool bundle;
 	bool strict;
 	bool no_stats;
+	struct sort_opt *sort; /* in the order given; room for argc */
+	int n_sort;
 	unsigned int timeout;
 };
 
@@ -119,6 +127,9 @@ static void usage(FILE *f)
 		"  --strict        del-flows, mod-flows, dump-flows, dump-aggregate:\n"
 		"                  match priority and fields exactly\n"
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
+		"  --sort[=FIELD]  dump-flows: sort by FIELD (a match field, or priority,\n"
+		"                  the default) ascending; repeat for further keys\n"
+		"  --rsort[=FIELD] dump-flows: the same, descending\n"
 		"  --timeout SECS  wait at most SECS for the reply (default %d, 0 = forever)\n"
 		"  -h, --help      print this help\n"
 		"  -V, --version   print the version\n",
@@ -157,13 +168,15 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			 char **ops, int *nops)
 {
 	enum { OPT_SOCKET = 256, OPT_BUNDLE, OPT_STRICT, OPT_NO_STATS, OPT_TIMEOUT,
-	       OPT_DPI_SOCKET };
+	       OPT_DPI_SOCKET, OPT_SORT, OPT_RSORT };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "dpi-socket", required_argument, NULL, OPT_DPI_SOCKET },
 		{ "bundle", no_argument, NULL, OPT_BUNDLE },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "no-stats", no_argument, NULL, OPT_NO_STATS },
+		{ "sort", optional_argument, NULL, OPT_SORT },
+		{ "rsort", optional_argument, NULL, OPT_RSORT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -192,6 +205,10 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			break;
 		case OPT_NO_STATS:
 			o->no_stats = true;
+			break;
+		case OPT_SORT:
+		case OPT_RSORT:
+			o->sort[o->n_sort++] = (struct sort_opt){ c == OPT_RSORT, optarg };
 			break;
 		case OPT_TIMEOUT:
 			if (parse_timeout(optarg, &o->timeout) < 0) {
@@ -307,6 +324,24 @@ static void append_str(char *req, size_t *len, const char *s)
 	*len += n;
 }
 
+/* "--sort" or "--sort=FIELD" (--rsort likewise), as append_str would */
+static void append_sort(char *req, size_t *len, const struct sort_opt *s)
+{
+	const char *name = s->descending ? "--rsort" : "--sort";
+	size_t n = strlen(name);
+
+	if (!s->field) {
+		append_str(req, len, name);
+		return;
+	}
+	if (req) {
+		memcpy(req + *len, name, n);
+		req[*len + n] = '=';
+	}
+	*len += n + 1;
+	append_str(req, len, s->field);
+}
+
 /* Lays out the request: global options, command, arguments.  Called once
  * with req == NULL to size it, then to fill it. */
 static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
@@ -321,6 +356,8 @@ static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
 		append_str(req, len, "--strict");
 	if (o->no_stats)
 		append_str(req, len, "--no-stats");
+	for (i = 0; i < o->n_sort; i++)
+		append_sort(req, len, &o->sort[i]);
 	append_str(req, len, cmd);
 	for (i = 0; i < nargs; i++)
 		append_str(req, len, args[i]);
@@ -539,8 +576,11 @@ int main(int argc, char **argv)
 	int nops, ret;
 
 	ops = calloc(argc, sizeof(*ops));
-	if (!ops) {
+	o.sort = calloc(argc, sizeof(*o.sort));
+	if (!ops || !o.sort) {
 		perror("brflowctl");
+		free(ops);
+		free(o.sort);
 		return 1;
 	}
 	ret = parse_options(argc, argv, &o, ops, &nops);
@@ -556,5 +596,6 @@ int main(int argc, char **argv)
 	ret = run(&o, c, ops + 1, nops - 1);
 out:
 	free(ops);
+	free(o.sort);
 	return ret;
 }
