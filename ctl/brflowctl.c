@@ -87,12 +87,20 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "the DPI handler's counters (asks brflow-dpi, not brflowd)" },
 };
 
+/* --sort[=FIELD] or --rsort[=FIELD]; the daemon checks the field */
+struct sort_opt {
+	bool descending;
+	const char *field; /* NULL: priority */
+};
+
 struct ctl_opts {
 	const char *socket;
 	const char *dpi_socket;
 	bool bundle;
 	bool strict;
 	bool no_stats;
+	struct sort_opt *sort; /* in the order given; room for argc */
+	int n_sort;
 	unsigned int timeout;
 	int n_ct_next;
 	char **ct_next;  /* trace --ct-next FLAGS, in order (room for argc) */
@@ -125,6 +133,9 @@ static void usage(FILE *f)
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
 		"  --ct-next FLAGS trace: the ct_state each ct(table=N) resumes with, in\n"
 		"                  order (default trk,new); may be repeated\n"
+		"  --sort[=FIELD]  dump-flows: sort by FIELD (a match field, or priority,\n"
+		"                  the default) ascending; repeat for further keys\n"
+		"  --rsort[=FIELD] dump-flows: the same, descending\n"
 		"  --timeout SECS  wait at most SECS for the reply (default %d, 0 = forever)\n"
 		"  -h, --help      print this help\n"
 		"  -V, --version   print the version\n",
@@ -163,13 +174,15 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			 char **ops, int *nops)
 {
 	enum { OPT_SOCKET = 256, OPT_BUNDLE, OPT_STRICT, OPT_NO_STATS, OPT_TIMEOUT,
-	       OPT_DPI_SOCKET, OPT_CT_NEXT };
+	       OPT_DPI_SOCKET, OPT_CT_NEXT, OPT_SORT, OPT_RSORT };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "dpi-socket", required_argument, NULL, OPT_DPI_SOCKET },
 		{ "bundle", no_argument, NULL, OPT_BUNDLE },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "no-stats", no_argument, NULL, OPT_NO_STATS },
+		{ "sort", optional_argument, NULL, OPT_SORT },
+		{ "rsort", optional_argument, NULL, OPT_RSORT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "ct-next", required_argument, NULL, OPT_CT_NEXT },
 		{ "help", no_argument, NULL, 'h' },
@@ -202,6 +215,10 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			break;
 		case OPT_CT_NEXT:
 			o->ct_next[o->n_ct_next++] = optarg;
+			break;
+		case OPT_SORT:
+		case OPT_RSORT:
+			o->sort[o->n_sort++] = (struct sort_opt){ c == OPT_RSORT, optarg };
 			break;
 		case OPT_TIMEOUT:
 			if (parse_timeout(optarg, &o->timeout) < 0) {
@@ -329,6 +346,15 @@ static void append_option(char *req, size_t *len, const char *name,
 	append_str(req, len, value);
 }
 
+/* "--sort" or "--sort=FIELD" (--rsort likewise), as append_str would */
+static void append_sort(char *req, size_t *len, const struct sort_opt *s)
+{
+	if (!s->field)
+		append_str(req, len, s->descending ? "--rsort" : "--sort");
+	else
+		append_option(req, len, s->descending ? "--rsort=" : "--sort=", s->field);
+}
+
 /* Lays out the request: global options, command, arguments.  Called once
  * with req == NULL to size it, then to fill it. */
 static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
@@ -345,6 +371,8 @@ static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
 		append_str(req, len, "--no-stats");
 	for (i = 0; i < o->n_ct_next; i++)
 		append_option(req, len, "--ct-next=", o->ct_next[i]);
+	for (i = 0; i < o->n_sort; i++)
+		append_sort(req, len, &o->sort[i]);
 	append_str(req, len, cmd);
 	for (i = 0; i < nargs; i++)
 		append_str(req, len, args[i]);
@@ -564,10 +592,12 @@ int main(int argc, char **argv)
 
 	ops = calloc(argc, sizeof(*ops));
 	o.ct_next = calloc(argc, sizeof(*o.ct_next));
-	if (!ops || !o.ct_next) {
+	o.sort = calloc(argc, sizeof(*o.sort));
+	if (!ops || !o.ct_next || !o.sort) {
 		perror("brflowctl");
 		free(ops);
 		free(o.ct_next);
+		free(o.sort);
 		return 1;
 	}
 	ret = parse_options(argc, argv, &o, ops, &nops);
@@ -584,5 +614,6 @@ int main(int argc, char **argv)
 out:
 	free(ops);
 	free(o.ct_next);
+	free(o.sort);
 	return ret;
 }

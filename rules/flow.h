@@ -173,6 +173,11 @@ struct field_info {
 
 const struct field_info *field_info(enum field_id id);
 const struct field_info *field_by_name(const char *name);
+/* The field that NAME=VALUE sets in a flow's match: the names flow_parse
+ * takes there (canonical ones, OVS's aliases such as ip_src or tcp_dst,
+ * dpi_proto, dpi_host), not shorthands such as tcp, nor NXM names, nor
+ * table/priority/cookie.  NULL if none. */
+const struct field_info *flow_match_field(const char *name);
 
 /* Parse one flow in ovs-ofctl syntax.  Returns NULL on success, else a
  * malloc'd one-line message naming the token and its 1-based column, e.g.

@@ -1052,6 +1052,21 @@ static int parse_match_kv(struct parser *p, const struct kv *kv,
 	return fail(p, kv->key.off, "unknown field '" TOKF "'", TOKA(p, kv->key));
 }
 
+/* flow.h; the lookup parse_match_kv and parse_special_key make, by name */
+const struct field_info *flow_match_field(const char *name)
+{
+	if (!name)
+		return NULL;
+	if (!strcmp(name, "dpi_proto"))
+		return field_info(F_DPI_PROTO);
+	if (!strcmp(name, "dpi_host"))
+		return field_info(F_DPI_HOST);
+	for (size_t i = 0; i < sizeof(match_names) / sizeof(match_names[0]); i++)
+		if (!strcmp(name, match_names[i].name))
+			return field_info(match_names[i].id);
+	return NULL;
+}
+
 static const char *prereq_text(enum prereq pre)
 {
 	switch (pre) {

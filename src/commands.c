@@ -16,6 +16,7 @@
 #include "log.h"
 #include "nat_setup.h"
 #include "../rules/flow_index.h"
+#include "../rules/flow_sort.h"
 #include "../rules/flow_trace.h"
 #include "offload.h"
 #include "port_stats.h"
@@ -29,6 +30,7 @@ struct cmd_ctx {
 	bool no_stats;
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
 	int n_ct_next;
+	struct flow_sort sort; /* --sort/--rsort: dump-flows' order */
 	FILE *out;
 };
 
@@ -753,6 +755,16 @@ static int dump_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* --sort/--rsort's keys first, ignoring tables as OVS does; flows they do
+ * not tell apart keep dump_cmp's order */
+static int dump_sorted_cmp(const void *a, const void *b, void *sort)
+{
+	int r = flow_sort_cmp(sort, &((const struct dump_sort *)a)->sf->flow,
+			      &((const struct dump_sort *)b)->sf->flow);
+
+	return r ? r : dump_cmp(a, b);
+}
+
 static void print_flow(struct cmd_ctx *c, const struct dump_sort *d,
 		       int64_t now, const char *text)
 {
@@ -811,7 +823,7 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 			" byte_count=%" PRIu64 " flow_count=%d\n", packets, bytes, m);
 		goto out;
 	}
-	qsort(ds, m, sizeof(*ds), dump_cmp);
+	qsort_r(ds, m, sizeof(*ds), dump_sorted_cmp, &c->sort);
 	for (int i = 0; i < m && !err; i++) {
 		char *text = flow_format(&ds[i].sf->flow);
 
@@ -1584,6 +1596,48 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* "--sort[=FIELD]" or "--rsort[=FIELD]": adds the key to c->sort and
+ * returns true (*err set if FIELD is no field), or false for another
+ * option. */
+/* trace's --ct-next=FLAGS: true when 'arg' is one (*err set if bad). */
+static bool ct_next_option(struct cmd_ctx *c, const char *arg, char **err)
+{
+	char *bad;
+
+	if (strncmp(arg, "--ct-next=", 10))
+		return false;
+	if (c->n_ct_next == TRACE_MAX_CT_NEXT) {
+		*err = errf("more than %d --ct-next options", TRACE_MAX_CT_NEXT);
+		return true;
+	}
+	bad = flow_trace_parse_ct_state(arg + 10, &c->ct_next[c->n_ct_next++]);
+	if (bad) {
+		*err = errf("--ct-next: %s", bad);
+		free(bad);
+	}
+	return true;
+}
+
+static bool sort_option(struct cmd_ctx *c, const char *arg, char **err)
+{
+	static const char *const names[] = { "--sort", "--rsort" };
+
+	for (int desc = 0; desc < 2; desc++) {
+		size_t n = strlen(names[desc]);
+		const char *field;
+
+		if (strncmp(arg, names[desc], n) || (arg[n] && arg[n] != '='))
+			continue;
+		field = arg[n] ? arg + n + 1 : NULL;
+		if (field && !*field)
+			*err = errf("missing field name in %s", arg);
+		else if (flow_sort_add(&c->sort, field, desc))
+			*err = errf("unknown field '%s' in %s", field, arg);
+		return true;
+	}
+	return false;
+}
+
 /* Global options come first; returns how many there were, or -1 with
  * *err naming an unknown one. */
 static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
@@ -1597,19 +1651,12 @@ static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
 			c->strict = true;
 		else if (!strcmp(argv[i], "--no-stats"))
 			c->no_stats = true;
-		else if (!strncmp(argv[i], "--ct-next=", 10)) {
-			if (c->n_ct_next == TRACE_MAX_CT_NEXT) {
-				*err = errf("more than %d --ct-next options", TRACE_MAX_CT_NEXT);
+		else if (ct_next_option(c, argv[i], err)) {
+			if (*err)
 				return -1;
-			}
-			char *bad = flow_trace_parse_ct_state(argv[i] + 10,
-							      &c->ct_next[c->n_ct_next++]);
-
-			if (bad) {
-				*err = errf("--ct-next: %s", bad);
-				free(bad);
+		} else if (sort_option(c, argv[i], err)) {
+			if (*err)
 				return -1;
-			}
 		} else {
 			*err = errf("unknown option '%s'", argv[i]);
 			return -1;

@@ -6,7 +6,8 @@
  *           replace-flows, diff-flows and add-groups is replaced by the
  *           file's contents
  *           (the client reads the file or stdin), and global options (--bundle, --strict, --no-stats) come
- *           first, before the command.
+ *           first, before the command; so do --sort[=FIELD] and
+ *           --rsort[=FIELD], in the order given.
  * Response: u32 length (big-endian), then a status byte ('0' ok, '1' error)
  *           and text: the command's output, or for an error one line
  *           without the "brflowctl: CMD: " prefix the client adds.
