@@ -81,8 +81,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "dump-groups", 1, 2, -1, "BR [group_id=N]", "print BR's groups" },
 	{ "dump-conntrack", 0, 1, -1, "[zone=N]",
 	  "print tracked connections, OVS dpctl style" },
-	{ "flush-conntrack", 0, 1, -1, "[zone=N]",
-	  "delete tracked connections (of one zone)" },
+	{ "flush-conntrack", 0, 3, -1, "[zone=N] [TUPLE [REPLY-TUPLE]]",
+	  "delete tracked connections (of one zone, matching the tuples)" },
 	{ "dpi-stats", 0, 0, -1, "",
 	  "the DPI handler's counters (asks brflow-dpi, not brflowd)" },
 };

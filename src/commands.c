@@ -1545,16 +1545,34 @@ static char *cmd_dump_conntrack(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* [zone=N] [ORIG-TUPLE [REPLY-TUPLE]], as ovs-ofctl ct-flush takes them. */
+static char *parse_ct_filter(char **argv, int argc, struct ct_filter *f)
+{
+	int zone_given = argc && !strncmp(argv[0], "zone=", 5);
+	char *err = parse_zone_arg(argv, zone_given, &f->zone);
+
+	argv += zone_given;
+	argc -= zone_given;
+	if (!err && argc > 2)
+		err = errf("unexpected argument '%s'; usage: %s", argv[2],
+			   "flush-conntrack [zone=N] [ORIG-TUPLE [REPLY-TUPLE]]");
+	if (!err)
+		err = ct_tuple_parse(argc > 0 ? argv[0] : "", &f->orig);
+	if (!err)
+		err = ct_tuple_parse(argc > 1 ? argv[1] : "", &f->reply);
+	return err;
+}
+
 static char *cmd_flush_conntrack(struct cmd_ctx *c, char **argv, int argc)
 {
 	char nerr[ERRLEN] = "";
-	int zone;
-	char *err = parse_zone_arg(argv, argc, &zone);
+	struct ct_filter f;
+	char *err = parse_ct_filter(argv, argc, &f);
 
 	(void)c;
 	if (err)
 		return err;
-	if (conntrack_flush(zone, nerr, sizeof(nerr)))
+	if (conntrack_flush(&f, nerr, sizeof(nerr)))
 		return errf("%s", nerr);
 	return NULL;
 }
@@ -1585,7 +1603,8 @@ static const struct command commands[] = {
 	{ "del-groups", 1, 2, "del-groups BRIDGE [group_id=N]", cmd_del_groups },
 	{ "dump-groups", 1, 2, "dump-groups BRIDGE [group_id=N]", cmd_dump_groups },
 	{ "dump-conntrack", 0, 1, "dump-conntrack [zone=N]", cmd_dump_conntrack },
-	{ "flush-conntrack", 0, 1, "flush-conntrack [zone=N]", cmd_flush_conntrack },
+	{ "flush-conntrack", 0, 3, "flush-conntrack [zone=N] [ORIG-TUPLE [REPLY-TUPLE]]",
+	  cmd_flush_conntrack },
 };
 
 static const struct command *find_command(const char *name)

@@ -95,19 +95,19 @@ static uint8_t icmp_reply_type(uint8_t proto, uint8_t type)
 
 /* Attribute ids of one direction's tuple. */
 struct tuple_attrs {
-	int l3, v4src, v4dst, v6src, v6dst, sport, dport;
+	int l3, v4src, v4dst, v6src, v6dst, sport, dport, l4;
 };
 
 static const struct tuple_attrs orig_attrs = {
 	ATTR_ORIG_L3PROTO, ATTR_ORIG_IPV4_SRC, ATTR_ORIG_IPV4_DST,
 	ATTR_ORIG_IPV6_SRC, ATTR_ORIG_IPV6_DST, ATTR_ORIG_PORT_SRC,
-	ATTR_ORIG_PORT_DST,
+	ATTR_ORIG_PORT_DST, ATTR_ORIG_L4PROTO,
 };
 
 static const struct tuple_attrs repl_attrs = {
 	ATTR_REPL_L3PROTO, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV4_DST,
 	ATTR_REPL_IPV6_SRC, ATTR_REPL_IPV6_DST, ATTR_REPL_PORT_SRC,
-	ATTR_REPL_PORT_DST,
+	ATTR_REPL_PORT_DST, ATTR_REPL_L4PROTO,
 };
 
 static void put_addrs(struct line *l, const struct nf_conntrack *ct,
@@ -325,8 +325,50 @@ out:
 
 /* ---- flush ---- */
 
+static bool addr_matches(const struct nf_conntrack *ct, int attr4, int attr6,
+			 int af, const uint8_t *want)
+{
+	const void *got = nfct_get_attr(ct, af == AF_INET ? attr4 : attr6);
+
+	return got && !memcmp(got, want, af == AF_INET ? 4 : 16);
+}
+
+/* Whether one direction of 'ct' agrees with every field 't' names. */
+static bool tuple_matches(const struct nf_conntrack *ct,
+			  const struct ct_tuple *t, bool reply)
+{
+	const struct tuple_attrs *a = reply ? &repl_attrs : &orig_attrs;
+	int af = nfct_get_attr_u8(ct, a->l3);
+	uint8_t proto = nfct_get_attr_u8(ct, a->l4);
+
+	if (t->family && af != (t->family == 4 ? AF_INET : AF_INET6))
+		return false;
+	if ((t->has_src && !addr_matches(ct, a->v4src, a->v6src, af, t->src)) ||
+	    (t->has_dst && !addr_matches(ct, a->v4dst, a->v6dst, af, t->dst)))
+		return false;
+	if (t->proto >= 0 && proto != t->proto)
+		return false;
+	if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6) {
+		uint8_t type = nfct_get_attr_u8(ct, ATTR_ICMP_TYPE);
+
+		if (reply)
+			type = icmp_reply_type(proto, type);
+		return (t->icmp_type < 0 || type == t->icmp_type) &&
+		       (t->icmp_code < 0 || nfct_get_attr_u8(ct, ATTR_ICMP_CODE) == t->icmp_code) &&
+		       (t->icmp_id < 0 || ntohs(nfct_get_attr_u16(ct, ATTR_ICMP_ID)) == t->icmp_id);
+	}
+	return (t->sport < 0 || ntohs(nfct_get_attr_u16(ct, a->sport)) == t->sport) &&
+	       (t->dport < 0 || ntohs(nfct_get_attr_u16(ct, a->dport)) == t->dport);
+}
+
+static bool filter_matches(const struct ct_filter *f, const struct nf_conntrack *ct)
+{
+	return (f->zone < 0 || ct_zone_of(ct) == f->zone) &&
+	       tuple_matches(ct, &f->orig, false) && tuple_matches(ct, &f->reply, true);
+}
+
 struct victims {
-	int zone;
+	const struct ct_filter *filter;
 	struct nf_conntrack **ct;
 	size_t n, cap;
 	int oom;
@@ -339,7 +381,7 @@ static int collect_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 	struct nf_conntrack *c;
 
 	(void)type;
-	if (ct_zone_of(ct) != v->zone)
+	if (!filter_matches(v->filter, ct))
 		return NFCT_CB_CONTINUE;
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 64;
@@ -361,12 +403,12 @@ static int collect_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 	return NFCT_CB_CONTINUE;
 }
 
-/* One zone: dump, then delete each entry of that zone.  An entry that
- * went away in between is not an error. */
-static int flush_zone(struct nfct_handle *h, int zone, char *err,
-		      size_t errlen)
+/* Dumps, then deletes each entry the filter selects.  An entry that went
+ * away in between is not an error. */
+static int flush_selected(struct nfct_handle *h, const struct ct_filter *f,
+			  char *err, size_t errlen)
 {
-	struct victims v = { .zone = zone };
+	struct victims v = { .filter = f };
 	uint32_t family = AF_UNSPEC;
 	int ret = -1;
 	size_t i;
@@ -377,7 +419,7 @@ static int flush_zone(struct nfct_handle *h, int zone, char *err,
 		goto out;
 	}
 	if (v.oom) {
-		errf(err, errlen, "out of memory flushing zone %d", zone);
+		errf(err, errlen, "out of memory flushing conntrack");
 		goto out;
 	}
 	nfct_callback_unregister(h);
@@ -397,14 +439,14 @@ out:
 	return ret;
 }
 
-int conntrack_flush(int zone, char *err, size_t errlen)
+int conntrack_flush(const struct ct_filter *f, char *err, size_t errlen)
 {
 	struct nfct_handle *h;
 	uint32_t family = AF_UNSPEC;
 	int ret = 0;
 
-	if (zone > 65535) {
-		errf(err, errlen, "invalid zone %d", zone);
+	if (f->zone > 65535) {
+		errf(err, errlen, "invalid zone %d", f->zone);
 		return -1;
 	}
 	h = nfct_open(CONNTRACK, 0);
@@ -412,8 +454,9 @@ int conntrack_flush(int zone, char *err, size_t errlen)
 		errf(err, errlen, "cannot open conntrack: %s", strerror(errno));
 		return -1;
 	}
-	if (zone >= 0) {
-		ret = flush_zone(h, zone, err, errlen);
+	if (f->zone >= 0 || !ct_tuple_is_empty(&f->orig) ||
+	    !ct_tuple_is_empty(&f->reply)) {
+		ret = flush_selected(h, f, err, errlen);
 	} else if (nfct_query(h, NFCT_Q_FLUSH, &family) < 0) {
 		errf(err, errlen, "cannot flush conntrack: %s", strerror(errno));
 		ret = -1;

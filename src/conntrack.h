@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "../rules/ct_tuple.h"
+
 /* Writes one line per committed connection (ct mark bit 31 set) in the
  * format of `ovs-appctl dpctl/dump-conntrack`, e.g.
  * tcp,orig=(src=10.1.1.1,dst=10.1.1.2,sport=39082,dport=80),reply=(src=10.1.1.2,dst=10.1.1.1,sport=80,dport=39082),zone=1,mark=1,protoinfo=(state=ESTABLISHED)
@@ -12,7 +14,16 @@
  * zone < 0: all zones.  Returns 0 or -1 with err. */
 int conntrack_dump(FILE *out, int zone, char *err, size_t errlen);
 
-/* Deletes every connection (zone < 0) or those of one zone. 0 or -1. */
-int conntrack_flush(int zone, char *err, size_t errlen);
+/* Which connections flush-conntrack deletes: those of one zone (zone < 0:
+ * every zone) whose original and reply directions agree with the two
+ * tuples (an empty tuple agrees with everything). */
+struct ct_filter {
+	int zone;
+	struct ct_tuple orig, reply;
+};
+
+/* Deletes the connections 'f' selects (with no zone and empty tuples,
+ * every connection, in one request).  0 or -1 with err. */
+int conntrack_flush(const struct ct_filter *f, char *err, size_t errlen);
 
 #endif
