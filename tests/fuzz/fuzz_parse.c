@@ -17,7 +17,10 @@
  *  - the flows and groups that parsed (lines that do not are left out, so
  *    that a mutated line still lets the rest reach the compiler) compile
  *    or fail with a non-empty one-line error, and the reparsed flows
- *    compile to the same nft text (or the same error).
+ *    compile to the same nft text (or the same error);
+ *  - brflowctl trace of a packet made of each flow's match values, from
+ *    the flow's table, picks a flow of at least that flow's priority there
+ *    (the flow itself matches) and ends with a verdict.
  * A broken property prints the input line and both forms, then aborts.
  *
  * Build and run (from the repository root):
@@ -34,6 +37,7 @@
 #include <string.h>
 
 #include "../../rules/compile.h"
+#include "../../rules/flow_trace.h"
 
 #define MAX_INPUT 16384
 #define MAX_LINES 400
@@ -269,6 +273,58 @@ static char *compile(struct input *in, bool again)
 	return text;
 }
 
+/* The priority of the flow the trace's first table line names, or -1. */
+static long first_priority(const char *text)
+{
+	const char *line = strstr(text, "\n-------------\n");
+	const char *eol = line ? strchr(line + 15, '\n') : NULL;
+	const char *p = line ? strstr(line + 15, "priority ") : NULL;
+
+	if (!p || !eol || p > eol)
+		return -1;
+	return strtol(p + 9, NULL, 10);
+}
+
+/* Traces, over all flows, a packet that carries flow f's match values
+ * (masked bits 0) from f's table. */
+static void trace_flow(struct input *in, const struct flow *f)
+{
+	const struct flow *flows[MAX_FLOWS];
+	struct flow_match m[F_COUNT];
+	struct flow pkt = { .table = f->table, .matches = m, .n_matches = f->n_matches };
+	struct trace_input ti = {
+		.bridge = "br0", .flows = flows, .n_flows = in->n_flows,
+		.groups = in->groups, .n_groups = in->n_groups, .packet = &pkt,
+		.table_given = true, .ct_next = { CS_TRK | CS_EST, CS_TRK | CS_INV },
+		.n_ct_next = 2,
+	};
+	char *text = NULL, *err;
+	size_t len = 0;
+	FILE *mem;
+
+	if (f->dpi_host)
+		return;  /* a host pattern is not a host */
+	for (int i = 0; i < f->n_matches; i++) {
+		m[i] = f->matches[i];
+		if (m[i].field != F_CT_STATE)
+			memset(m[i].mask, 0xff, sizeof(m[i].mask));
+	}
+	for (int i = 0; i < in->n_flows; i++)
+		flows[i] = &in->flows[i];
+	if ((err = flow_trace_check_packet(&pkt)))
+		fail("a flow's values are not a packet", "(a flow)", err, NULL);
+	mem = open_memstream(&text, &len);
+	if (!mem)
+		abort();
+	err = flow_trace(&ti, mem);
+	fclose(mem);
+	if (err || !strstr(text, "\nVerdict: "))
+		fail("trace gave no verdict", "(a flow)", err, text);
+	if (first_priority(text) < f->priority)
+		fail("trace picked a flow below one that matches", flow_format(f), text, NULL);
+	free(text);
+}
+
 static void free_input(struct input *in)
 {
 	for (int i = 0; i < in->n_flows; i++) {
@@ -309,6 +365,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("reparsed flows compile differently", "(the file)", a, b);
 		free(a);
 		free(b);
+		for (int i = 0; i < in->n_flows; i++)
+			trace_flow(in, &in->flows[i]);
 	}
 	free_input(in);
 	free(in);
