@@ -10,9 +10,11 @@
 #include <string.h>
 
 #include <linux/if_ether.h>
+#include <net/if.h>
 
 #include "bridge_nl.h"
 #include "conntrack.h"
+#include "fdb.h"
 #include "log.h"
 #include "nat_setup.h"
 #include "../rules/flow_index.h"
@@ -1532,6 +1534,60 @@ static char *cmd_dump_ports(struct cmd_ctx *c, char **argv, int argc)
 
 /* ---- conntrack ---- */
 
+/* ---- the bridge's MAC learning table ---- */
+
+/* An FDB entry's port as ovs-appctl fdb/show names it: the OpenFlow port
+ * number of a port added with add-port, else the interface's name (the
+ * bridge's own addresses are permanent and never listed). */
+static void fdb_port_of(int ifindex, char *buf, size_t len, void *arg)
+{
+	const struct st_bridge *b = arg;
+	char name[IF_NAMESIZE] = "";
+	int i;
+
+	if (!if_indextoname(ifindex, name))
+		snprintf(name, sizeof(name), "?");
+	i = st_port_index(b, name);
+	if (i >= 0)
+		snprintf(buf, len, "%u", b->ports[i].ofport);
+	else
+		snprintf(buf, len, "%s", name);
+}
+
+static char *cmd_fdb_show(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct fdb_entry *entries = NULL;
+	char nerr[ERRLEN] = "";
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+	int n;
+
+	(void)argc;
+	if (err)
+		return err;
+	if (fdb_read(b->name, &entries, &n, nerr, sizeof(nerr)))
+		return errf("%s", nerr);
+	if (fdb_print(c->out, entries, n, fdb_port_of, b))
+		err = errf("out of memory");
+	free(entries);
+	return err;
+}
+
+static char *cmd_fdb_flush(struct cmd_ctx *c, char **argv, int argc)
+{
+	char nerr[ERRLEN] = "";
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+
+	(void)argc;
+	if (err)
+		return err;
+	if (fdb_flush(b->name, nerr, sizeof(nerr)))
+		return errf("%s", nerr);
+	fputs("table successfully flushed\n", c->out);
+	return NULL;
+}
+
 static char *cmd_dump_conntrack(struct cmd_ctx *c, char **argv, int argc)
 {
 	char nerr[ERRLEN] = "";
@@ -1602,6 +1658,8 @@ static const struct command commands[] = {
 	{ "mod-group", 2, 2, "mod-group BRIDGE GROUP", cmd_mod_group },
 	{ "del-groups", 1, 2, "del-groups BRIDGE [group_id=N]", cmd_del_groups },
 	{ "dump-groups", 1, 2, "dump-groups BRIDGE [group_id=N]", cmd_dump_groups },
+	{ "fdb-show", 1, 1, "fdb-show BRIDGE", cmd_fdb_show },
+	{ "fdb-flush", 1, 1, "fdb-flush BRIDGE", cmd_fdb_flush },
 	{ "dump-conntrack", 0, 1, "dump-conntrack [zone=N]", cmd_dump_conntrack },
 	{ "flush-conntrack", 0, 3, "flush-conntrack [zone=N] [ORIG-TUPLE [REPLY-TUPLE]]",
 	  cmd_flush_conntrack },
