@@ -14,6 +14,12 @@
 #include "rtnl.h"
 #include "errbuf.h"
 
+/* <net/if.h> stops at IFF_DYNAMIC; <linux/if.h>, which has the rest,
+ * clashes with it. */
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000
+#endif
+
 /* What we need to know about an existing interface. */
 struct link_info {
 	int index;
@@ -280,6 +286,19 @@ int iface_mac(const char *name, uint8_t mac[6])
 	if (link_get(name, &li))
 		return -1;
 	memcpy(mac, li.mac, 6);
+	return 0;
+}
+
+int iface_link_state(const char *name, uint8_t mac[6], bool *admin_up,
+		     bool *carrier)
+{
+	struct link_info li;
+
+	if (link_get(name, &li))
+		return -1;
+	memcpy(mac, li.mac, sizeof(li.mac));
+	*admin_up = li.flags & IFF_UP;
+	*carrier = li.flags & IFF_LOWER_UP;
 	return 0;
 }
 

@@ -26,6 +26,10 @@ int iface_exists(const char *name);
 int iface_set_up(const char *name, char *err, size_t errlen);
 /* The link-layer address of 'name'; 0 or -1. */
 int iface_mac(const char *name, uint8_t mac[6]);
+/* 'name''s address, whether it is up (IFF_UP) and has a carrier
+ * (IFF_LOWER_UP); 0 or -1. */
+int iface_link_state(const char *name, uint8_t mac[6], bool *admin_up,
+		     bool *carrier);
 struct rtnl_link_stats64;
 /* The kernel's counters of 'name' (IFLA_STATS64); 0 or -1. */
 int iface_stats(const char *name, struct rtnl_link_stats64 *stats);

@@ -1445,8 +1445,8 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 
 		fprintf(c->out, "%s:\n", b->name);
 		for (int p = 0; p < b->n_ports; p++)
-			fprintf(c->out, " %u(%s)\n", b->ports[p].ofport,
-				b->ports[p].ifname);
+			port_desc_print(c->out, b->ports[p].ofport, b->ports[p].ifname);
+		port_desc_print(c->out, OFPP_LOCAL, b->name);
 		fprintf(c->out, " offload: %s%s\n", offload_name(b->offload, ft),
 			b->offload == OFFLOAD_DEFAULT ? " (default)" : "");
 		if (b->loaded)

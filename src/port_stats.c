@@ -1,4 +1,4 @@
-/* A port's counters as ovs-ofctl dump-ports prints them (src/port_stats.h). */
+/* A port's counters and state as ovs-ofctl prints them (src/port_stats.h). */
 #include "port_stats.h"
 
 #include <inttypes.h>
@@ -53,4 +53,23 @@ void port_stats_print(FILE *out, uint16_t ofport, const char *ifname)
 			fprintf(out, "%s=?", names[i]);
 		fputs(i == PC_RX_CRC || i == PC_TX_COLL ? "\n" : ", ", out);
 	}
+}
+
+void port_desc_print(FILE *out, uint16_t ofport, const char *ifname)
+{
+	uint8_t m[6];
+	bool up, carrier;
+
+	if (ofport == OFPP_LOCAL)
+		fprintf(out, " LOCAL(%s): ", ifname);
+	else
+		fprintf(out, " %u(%s): ", ofport, ifname);
+	if (iface_link_state(ifname, m, &up, &carrier)) {
+		fputs("(no such interface)\n", out);
+		return;
+	}
+	fprintf(out, "addr:%02x:%02x:%02x:%02x:%02x:%02x\n"
+		"     config:     %s\n"
+		"     state:      %s\n", m[0], m[1], m[2], m[3], m[4], m[5],
+		up ? "0" : "PORT_DOWN", carrier ? "0" : "LINK_DOWN");
 }

@@ -1,4 +1,5 @@
-/* A bridge port's kernel counters in ovs-ofctl dump-ports' format. */
+/* A bridge port as ovs-ofctl prints one: its kernel counters in
+ * dump-ports' format, its address and state in show's. */
 #ifndef BRFLOW_PORT_STATS_H
 #define BRFLOW_PORT_STATS_H
 
@@ -9,5 +10,13 @@
  * dump-ports lines, from the counters of interface 'ifname'; every figure
  * is '?' when the interface does not exist. */
 void port_stats_print(FILE *out, uint16_t ofport, const char *ifname);
+
+/* Prints port 'ofport' as ovs-ofctl show does:
+ *  1(p1): addr:8a:ff:86:3f:11:83
+ *      config:     0
+ *      state:      0
+ * config is PORT_DOWN when the interface is down, state LINK_DOWN when it
+ * has no carrier; one line "(no such interface)" when it does not exist. */
+void port_desc_print(FILE *out, uint16_t ofport, const char *ifname);
 
 #endif

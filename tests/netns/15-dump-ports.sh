@@ -3,7 +3,8 @@
 # each figure must be the interface's own counter (read between two dumps, so it lies
 # between them), LOCAL (the bridge device) with rx and tx swapped as Open vSwitch swaps
 # its internal port's, one port by number, name or LOCAL, and '?' for a port whose
-# interface is gone.
+# interface is gone.  show describes each port as ovs-ofctl show does (address,
+# PORT_DOWN, LINK_DOWN).
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -63,8 +64,26 @@ check_eq "LOCAL by name" "  port LOCAL" "$(bfctl dump-ports "$BR" LOCAL 2>&1 | s
 check_eq "a port the bridge does not have is named" "brflowctl: dump-ports: no port '9' on bridge 'br0'" \
 	"$(bfctl dump-ports "$BR" 9 2>&1)"
 
+# show describes each port as ovs-ofctl show does: address, config, state.
+# desc PORT: the three lines of PORT ("1(p1)", "LOCAL(br0)") in show, joined by '|'
+desc() { bfctl show 2>&1 | grep -A2 -F " $1: " | tr '\n' '|' | sed 's/|$//'; }
+mac_p1=$(ip -n "$SW" -br link show p1 | awk '{ print $3 }')
+check_eq "show: port 1 with p1's address, up, with a carrier" \
+	" 1(p1): addr:$mac_p1|     config:     0|     state:      0" "$(desc '1(p1)')"
+mac_br=$(ip -n "$SW" -br link show "$BR" | awk '{ print $3 }')
+check_eq "show: LOCAL is the bridge device" " LOCAL($BR): addr:$mac_br|     config:     0|     state:      0" \
+	"$(desc "LOCAL($BR)")"
+ip -n "$(hns 2)" link set eth0 down
+check_re "show: the far end down, port 2 has no carrier" \
+	'^ 2\(p2\): addr:[0-9a-f:]{17}\|     config:     0\|     state:      LINK_DOWN$' "$(desc '2(p2)')"
+ip -n "$SW" link set p2 down
+check_re "show: p2 set down is PORT_DOWN" \
+	'^ 2\(p2\): addr:[0-9a-f:]{17}\|     config:     PORT_DOWN\|     state:      LINK_DOWN$' "$(desc '2(p2)')"
+
 ip -n "$SW" link del p2
-check_eq "a port whose interface is gone prints '?'" \
+check_eq "show: a port whose interface is gone" " 2(p2): (no such interface)" \
+	"$(bfctl show 2>&1 | grep -F ' 2(p2)')"
+check_eq "dump-ports: a port whose interface is gone prints '?'" \
 	"  port  2: rx pkts=?, bytes=?, drop=?, errs=?, frame=?, over=?, crc=?|           tx pkts=?, bytes=?, drop=?, errs=?, coll=?" \
 	"$(bfctl dump-ports "$BR" 2 2>&1 | tail -2 | tr '\n' '|' | sed 's/|$//')"
 bf_done
