@@ -102,6 +102,7 @@ struct ctl_opts {
 	bool bundle;
 	bool strict;
 	bool no_stats;
+	int names;     /* --names 1, --no-names 0, -1: names on a terminal */
 	struct sort_opt *sort; /* in the order given; room for argc */
 	int n_sort;
 	unsigned int timeout;
@@ -134,6 +135,9 @@ static void usage(FILE *f)
 		"  --strict        del-flows, mod-flows, dump-flows, dump-aggregate:\n"
 		"                  match priority and fields exactly\n"
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
+		"  --names, --no-names  dump-flows, diff-flows, trace: ports by name\n"
+		"                  (in_port=p1, output:p2) or number; default: names\n"
+		"                  when standard output is a terminal\n"
 		"  --ct-next FLAGS trace: the ct_state each ct(table=N) resumes with, in\n"
 		"                  order (default trk,new); may be repeated\n"
 		"  --sort[=FIELD]  dump-flows: sort by FIELD (a match field, or priority,\n"
@@ -177,13 +181,16 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			 char **ops, int *nops)
 {
 	enum { OPT_SOCKET = 256, OPT_BUNDLE, OPT_STRICT, OPT_NO_STATS, OPT_TIMEOUT,
-	       OPT_DPI_SOCKET, OPT_CT_NEXT, OPT_SORT, OPT_RSORT };
+	       OPT_DPI_SOCKET, OPT_CT_NEXT, OPT_SORT, OPT_RSORT, OPT_NAMES,
+	       OPT_NO_NAMES };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "dpi-socket", required_argument, NULL, OPT_DPI_SOCKET },
 		{ "bundle", no_argument, NULL, OPT_BUNDLE },
 		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "no-stats", no_argument, NULL, OPT_NO_STATS },
+		{ "names", no_argument, NULL, OPT_NAMES },
+		{ "no-names", no_argument, NULL, OPT_NO_NAMES },
 		{ "sort", optional_argument, NULL, OPT_SORT },
 		{ "rsort", optional_argument, NULL, OPT_RSORT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -215,6 +222,10 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			break;
 		case OPT_NO_STATS:
 			o->no_stats = true;
+			break;
+		case OPT_NAMES:
+		case OPT_NO_NAMES:
+			o->names = c == OPT_NAMES;
 			break;
 		case OPT_CT_NEXT:
 			o->ct_next[o->n_ct_next++] = optarg;
@@ -372,6 +383,9 @@ static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
 		append_str(req, len, "--strict");
 	if (o->no_stats)
 		append_str(req, len, "--no-stats");
+	/* as ovs-ofctl: names for a person at a terminal, numbers for scripts */
+	if (o->names > 0 || (o->names < 0 && isatty(STDOUT_FILENO)))
+		append_str(req, len, "--names");
 	for (i = 0; i < o->n_ct_next; i++)
 		append_option(req, len, "--ct-next=", o->ct_next[i]);
 	for (i = 0; i < o->n_sort; i++)
@@ -588,7 +602,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct ctl_opts o = { .timeout = DEFAULT_TIMEOUT };
+	struct ctl_opts o = { .timeout = DEFAULT_TIMEOUT, .names = -1 };
 	const struct ctl_cmd *c;
 	char **ops;
 	int nops, ret;

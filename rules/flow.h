@@ -223,6 +223,20 @@ char *flow_format_actions(const struct flow *f);
 char *flow_format_match(const struct flow *f);
 /* One action as it appears in the action list ("ct(commit)"). malloc'd. */
 char *flow_format_action(const struct flow_action *a);
+
+/* Port names for the _named printers (ovs-ofctl --names): in_port= and
+ * output: print name(ofport) instead of the number when it returns one
+ * the parser reads back as that port (a letter first, then letters,
+ * digits, '_', '.', '-'; not a reserved word such as LOCAL or normal). */
+struct flow_port_names {
+	const char *(*name)(uint32_t ofport, void *arg);
+	void *arg;
+};
+char *flow_format_named(const struct flow *f, const struct flow_port_names *names);
+char *flow_format_match_named(const struct flow *f,
+			      const struct flow_port_names *names);
+char *flow_format_action_named(const struct flow_action *a,
+			       const struct flow_port_names *names);
 /* The name of one ct_state bit (CS_NEW: "new"), or NULL. */
 const char *flow_ct_state_name(unsigned bit);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dpi.h"
 #include "flow.h"
@@ -15,6 +16,7 @@ struct sbuf {
 	size_t len;
 	size_t cap;
 	bool oom;
+	const struct flow_port_names *names;  /* NULL: ports as numbers */
 };
 
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
@@ -353,6 +355,39 @@ static void put_hex_masked(struct sbuf *b, const struct flow_match *m, int w)
 	put_hex(b, m->mask, w);
 }
 
+/* A name the parser reads back as this port: it starts with a letter,
+ * holds no character the flow syntax gives a meaning, and is not a word
+ * the parser takes for a reserved port or action. */
+static bool plain_port_name(const char *n)
+{
+	static const char *const reserved[] = {
+		"local", "normal", "flood", "all", "controller", "in_port", "drop",
+		"any", "none", "table",
+	};
+
+	if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z')))
+		return false;
+	for (const char *c = n; *c; c++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", *c))
+			return false;
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (!strcasecmp(n, reserved[i]))
+			return false;
+	return true;
+}
+
+/* Prints port's name when the buffer asks for names and the name reads
+ * back as the port; false (nothing printed) otherwise. */
+static bool put_port_name(struct sbuf *b, uint64_t port)
+{
+	const char *n = b->names ? b->names->name((uint32_t)port, b->names->arg) : NULL;
+
+	if (!n || !plain_port_name(n))
+		return false;
+	sb_printf(b, "%s", n);
+	return true;
+}
+
 static void put_match(struct sbuf *b, const struct flow_match *m)
 {
 	const struct field_info *fi = field_info(m->field);
@@ -365,6 +400,8 @@ static void put_match(struct sbuf *b, const struct flow_match *m)
 			sb_printf(b, "LOCAL");
 			break;
 		}
+		if (put_port_name(b, be_get(m->value, w)))
+			break;
 		/* fall through */
 	case F_NW_PROTO:
 	case F_ICMP_TYPE:
@@ -679,10 +716,13 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 	switch (a->type) {
 	case ACT_OUTPUT:
 		/* ovs-ofctl names reserved ports bare: actions=LOCAL */
-		if (a->u.port == OFPP_LOCAL)
+		if (a->u.port == OFPP_LOCAL) {
 			sb_printf(b, "LOCAL");
-		else
-			sb_printf(b, "output:%u", a->u.port);
+		} else {
+			sb_printf(b, "output:");
+			if (!put_port_name(b, a->u.port))
+				sb_printf(b, "%u", a->u.port);
+		}
 		break;
 	case ACT_NORMAL:
 		sb_printf(b, "NORMAL");
@@ -735,20 +775,32 @@ static void put_actions(struct sbuf *b, const struct flow *f)
 	}
 }
 
-char *flow_format_match(const struct flow *f)
+char *flow_format_match_named(const struct flow *f,
+			      const struct flow_port_names *names)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = { .names = names };
 
 	put_matches(&b, f);
 	return sb_steal(&b);
 }
 
-char *flow_format_action(const struct flow_action *a)
+char *flow_format_match(const struct flow *f)
 {
-	struct sbuf b = { 0 };
+	return flow_format_match_named(f, NULL);
+}
+
+char *flow_format_action_named(const struct flow_action *a,
+			       const struct flow_port_names *names)
+{
+	struct sbuf b = { .names = names };
 
 	put_action(&b, a);
 	return sb_steal(&b);
+}
+
+char *flow_format_action(const struct flow_action *a)
+{
+	return flow_format_action_named(a, NULL);
 }
 
 const char *flow_ct_state_name(unsigned bit)
@@ -764,9 +816,9 @@ char *flow_format_actions(const struct flow *f)
 	return sb_steal(&b);
 }
 
-char *flow_format(const struct flow *f)
+char *flow_format_named(const struct flow *f, const struct flow_port_names *names)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = { .names = names };
 
 	if (f->priority != FLOW_DEFAULT_PRIORITY)
 		sb_printf(&b, "priority=%u,", f->priority);
@@ -777,4 +829,9 @@ char *flow_format(const struct flow *f)
 	sb_printf(&b, "actions=");
 	put_actions(&b, f);
 	return sb_steal(&b);
+}
+
+char *flow_format(const struct flow *f)
+{
+	return flow_format_named(f, NULL);
 }

@@ -48,6 +48,9 @@ struct trace {
 	struct trace_output outs[TRACE_MAX_OUTPUTS];
 	int n_outs;
 	bool oom;
+	/* --names: in_port= and output: by name; NULL: numbers */
+	const struct flow_port_names *names;
+	struct flow_port_names names_buf;
 };
 
 static char *trace_err(const char *fmt, const char *arg)
@@ -465,7 +468,7 @@ static void run_actions(struct trace *t, const struct flow_action *a, int n)
 		fprintf(t->out, "%*s    drop\n", indent(t), "");
 	for (int i = 0; i < n && !t->oom; i++) {
 		fprintf(t->out, "%*s    ", indent(t), "");
-		put_owned(t, flow_format_action(&a[i]));
+		put_owned(t, flow_format_action_named(&a[i], t->names));
 		fputc('\n', t->out);
 		run_action(t, &a[i], i + 1 < n);
 	}
@@ -482,7 +485,7 @@ static void run_table(struct trace *t, int table)
 		note(t, "no flow of table %d matches: this path chooses nothing", table);
 		return;
 	}
-	match = flow_format_match(f);
+	match = flow_format_match_named(f, t->names);
 	if (!match) {
 		t->oom = true;
 		return;
@@ -533,7 +536,7 @@ static void put_final(struct trace *t, const struct trace_pkt *start)
 	}
 	fputs("\nFinal flow: ", t->out);
 	if (diff.n_matches)
-		put_owned(t, flow_format_match(&diff));
+		put_owned(t, flow_format_match_named(&diff, t->names));
 	else
 		fputs("unchanged", t->out);
 	fputc('\n', t->out);
@@ -617,9 +620,13 @@ char *flow_trace(const struct trace_input *in, FILE *out)
 	}
 	t->in = in;
 	t->out = out;
+	if (in->names && in->port_name) {
+		t->names_buf = (struct flow_port_names){ in->port_name, in->port_arg };
+		t->names = &t->names_buf;
+	}
 	load_packet(t, in->packet);
 	fputs("Flow: ", out);
-	put_owned(t, flow_format_match(in->packet));
+	put_owned(t, flow_format_match_named(in->packet, t->names));
 	fputc('\n', out);
 	put_heading(t, heading);
 	run_pass(t, in->table_given ? in->packet->table : 0);

@@ -32,6 +32,7 @@ struct trace_input {
 	/* The interface name of an ofport, or NULL. */
 	const char *(*port_name)(uint32_t ofport, void *arg);
 	void *port_arg;
+	bool names;             /* print ports in flows by name (--names) */
 };
 
 /* Checks that 'packet' describes one packet: no masks (ct_state is a set

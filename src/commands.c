@@ -30,6 +30,7 @@ struct cmd_ctx {
 	bool bundle;   /* accepted; every command is all-or-nothing anyway */
 	bool strict;
 	bool no_stats;
+	bool names;    /* --names: ports by name in printed flows */
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
 	int n_ct_next;
 	struct flow_sort sort; /* --sort/--rsort: dump-flows' order */
@@ -158,6 +159,26 @@ static int port_by_name(const char *name, void *arg)
 		if (!strcmp(b->ports[i].ifname, name))
 			return b->ports[i].ofport;
 	return 0;
+}
+
+static const char *port_name_of(uint32_t ofport, void *arg)
+{
+	const struct st_bridge *b = arg;
+	int i = ofport <= UINT16_MAX ? st_port_index_by_ofport(b, ofport) : -1;
+
+	return i < 0 ? NULL : b->ports[i].ifname;
+}
+
+/* With --names, printed flows name b's ports (ovs-ofctl --names): fills
+ * and returns 'buf'; NULL prints numbers. */
+static const struct flow_port_names *port_names(const struct cmd_ctx *c,
+						const struct st_bridge *b,
+						struct flow_port_names *buf)
+{
+	if (!c->names)
+		return NULL;
+	*buf = (struct flow_port_names){ port_name_of, (void *)b };
+	return buf;
 }
 
 static char *parse_flow_on(const struct st_bridge *b, const char *text,
@@ -801,6 +822,8 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 	int64_t now = st_now_ms();
 	char *err = NULL;
 	int m = 0;
+	struct flow_port_names buf;
+	const struct flow_port_names *names = port_names(c, b, &buf);
 
 	if (!pk || !by || !ds) {
 		err = errf("out of memory");
@@ -827,7 +850,7 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 	}
 	qsort_r(ds, m, sizeof(*ds), dump_sorted_cmp, &c->sort);
 	for (int i = 0; i < m && !err; i++) {
-		char *text = flow_format(&ds[i].sf->flow);
+		char *text = flow_format_named(&ds[i].sf->flow, names);
 
 		if (!text) {
 			err = errf("out of memory");
@@ -875,14 +898,6 @@ static char *cmd_dump_aggregate(struct cmd_ctx *c, char **argv, int argc)
 }
 
 /* ---- trace ---- */
-
-static const char *trace_port_name(uint32_t ofport, void *arg)
-{
-	const struct st_bridge *b = arg;
-	int i = ofport <= UINT16_MAX ? st_port_index_by_ofport(b, ofport) : -1;
-
-	return i < 0 ? NULL : b->ports[i].ifname;
-}
 
 static int st_flow_id_cmp(const void *a, const void *b)
 {
@@ -938,7 +953,8 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 			.groups = b->groups, .n_groups = b->n_groups,
 			.packet = &packet, .table_given = table_given,
 			.n_ct_next = c->n_ct_next,
-			.port_name = trace_port_name, .port_arg = b,
+			.port_name = port_name_of, .port_arg = b,
+			.names = c->names,
 		};
 
 		memcpy(in.ct_next, c->ct_next, sizeof(in.ct_next));
@@ -954,9 +970,10 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 /* One flow as ovs-ofctl diff-flows prints it: the sign, "table=N " unless
  * table 0, the match with its priority, " cookie=0x..." unless 0, then
  * " actions=...". */
-static char *print_diff_flow(FILE *out, char sign, const struct flow *f)
+static char *print_diff_flow(FILE *out, const struct flow_port_names *names,
+			     char sign, const struct flow *f)
 {
-	char *text = flow_format(f);
+	char *text = flow_format_named(f, names);
 	char *acts = text ? strstr(text, "actions=") : NULL;
 
 	if (!acts) {
@@ -992,6 +1009,8 @@ static char *cmd_diff_flows(struct cmd_ctx *c, char **argv, int argc)
 	struct st_bridge *b;
 	struct flow_list l;
 	bool *shown = NULL;
+	struct flow_port_names buf;
+	const struct flow_port_names *names;
 	char *err = find_bridge(c, argv[0], &b);
 
 	(void)argc;
@@ -1000,6 +1019,7 @@ static char *cmd_diff_flows(struct cmd_ctx *c, char **argv, int argc)
 	err = parse_flow_file(b, argv[1], &l);
 	if (err)
 		return err;
+	names = port_names(c, b, &buf);
 	ds = calloc(b->n_flows + 1, sizeof(*ds));
 	shown = calloc(l.n + 1, sizeof(*shown));
 	if (!ds || !shown || flow_index_init(&in_file, l.n)) {
@@ -1023,13 +1043,13 @@ static char *cmd_diff_flows(struct cmd_ctx *c, char **argv, int argc)
 			shown[k] = true;
 		if (k >= 0 && same_flow_version(f, &l.flows[k]))
 			continue;
-		err = print_diff_flow(c->out, '-', f);
+		err = print_diff_flow(c->out, names, '-', f);
 		if (!err && k >= 0)
-			err = print_diff_flow(c->out, '+', &l.flows[k]);
+			err = print_diff_flow(c->out, names, '+', &l.flows[k]);
 	}
 	for (int i = 0; i < l.n && !err; i++)
 		if (!shown[i])
-			err = print_diff_flow(c->out, '+', &l.flows[i]);
+			err = print_diff_flow(c->out, names, '+', &l.flows[i]);
 out:
 	flow_index_free(&in_file);
 	free(shown);
@@ -1728,6 +1748,8 @@ static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
 			c->strict = true;
 		else if (!strcmp(argv[i], "--no-stats"))
 			c->no_stats = true;
+		else if (!strcmp(argv[i], "--names") || !strcmp(argv[i], "--no-names"))
+			c->names = argv[i][2] == 'n' && argv[i][3] == 'a';
 		else if (ct_next_option(c, argv[i], err)) {
 			if (*err)
 				return -1;

@@ -2,7 +2,8 @@
 # diff-flows BR FILE as ovs-ofctl diff-flows prints it: '-' for the bridge's flows that
 # the file lacks or has with other actions or cookie, '+' for the file's, nothing and
 # exit 0 when they agree, exit 2 when they differ; the file as add-flows reads it (port
-# names, comments, a later line replacing an earlier one with the same rule).
+# names, comments, a later line replacing an earlier one with the same rule); --names
+# prints ports by name in a form that reads back.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -53,4 +54,28 @@ check_re "a bad line is an error naming it" "^brflowctl: diff-flows: line 1: .*n
 check_eq "...with exit 1" 1 "$rc"
 check_eq "a bridge that does not exist is named" "brflowctl: diff-flows: no bridge named 'br9'" \
 	"$(bfctl diff-flows br9 "$BF_DIR/a.flows" 2>&1)"
+
+# --names, as ovs-ofctl --names: in_port= and output: by port name wherever the name
+# reads back as that port; numbers otherwise (here, a port named "9p"), and by default
+# when standard output is not a terminal.
+ip -n "$SW" link add 9p type veth peer name 9q
+check "a port named 9p is added as port 3" bfctl add-port "$BR" 9p ofport=3
+check "flows naming ports 1, 2 and 3 load" bfctl replace-flows "$BR" - <<'FLOWS'
+priority=10,in_port=1,ip,actions=output:2
+priority=10,in_port=3,ip,actions=output:1
+priority=5,in_port=2,actions=output:3
+FLOWS
+check_eq "dump-flows --names names p1 and p2, and keeps 3 for 9p" \
+	" priority=10,ip,in_port=p1 actions=output:p2
+ priority=10,ip,in_port=3 actions=output:p1
+ priority=5,in_port=p2 actions=output:3" "$(bfctl --names --no-stats dump-flows "$BR" 2>&1)"
+check_eq "without a terminal, numbers by default" " priority=10,ip,in_port=1 actions=output:2" \
+	"$(bfctl --no-stats dump-flows "$BR" 2>&1 | head -1)"
+check_eq "--no-names after --names wins" " priority=10,ip,in_port=1 actions=output:2" \
+	"$(bfctl --names --no-stats dump-flows --no-names "$BR" 2>&1 | head -1)"
+bfctl --names --no-stats dump-flows "$BR" >"$BF_DIR/named.flows" 2>&1
+check_eq "what --names prints reads back: diff-flows finds no difference" "" \
+	"$(bfctl diff-flows "$BR" "$BF_DIR/named.flows" 2>&1)"
+check_eq "diff-flows --names prints names" "-priority=5,in_port=p2 actions=output:3" \
+	"$(bfctl --names diff-flows "$BR" - 2>&1 <<<'priority=10,in_port=1,ip,actions=output:2' | grep priority=5)"
 bf_done

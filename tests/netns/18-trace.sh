@@ -64,6 +64,9 @@ tcp_blocked "...and it is" 2 1 10.1.1.1 5001
 check_eq "trace --ct-next=est: the reply of an established connection goes back by NORMAL" \
 	"NORMAL (the bridge forwards it)" \
 	"$(verdict --ct-next=est tcp,in_port=p2,nw_src=10.1.1.2,nw_dst=10.1.1.1,tp_src=5001)"
+check_eq "trace --names prints ports by name in the flows it shows" \
+	" 1. ct_state=+new+trk,tcp,in_port=p1,tp_dst=5001, priority 50|    output:p2" \
+	"$(bfctl --names trace "$BR" "tcp,$h1_to_h2,tp_dst=5001" 2>&1 | grep -e '^ 1\. ' -e '^    output' | tr '\n' '|' | sed 's/|$//')"
 check_eq "--ct-next may follow the command, as a separate word" "NORMAL (the bridge forwards it)" \
 	"$(bfctl trace "$BR" tcp,in_port=2,tp_src=5001 --ct-next trk,est 2>&1 | sed -n 's/^Verdict: //p')"
 check_eq "--ct-next=inv: the invalid-state flow drops it" "drop (no flow chose an output)" \

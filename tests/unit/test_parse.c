@@ -398,6 +398,38 @@ static void test_port_names(void)
 	}
 }
 
+static const char *name_of_port(uint32_t ofport, void *arg)
+{
+	static const char *const names[] = {
+		NULL, "veth1", "9p", "normal", "a,b", "x.y-z_1", "LOCAL",
+	};
+
+	(void)arg;
+	return ofport < sizeof(names) / sizeof(names[0]) ? names[ofport] : NULL;
+}
+
+/* --names: a port prints by name only when the name reads back as it. */
+static void test_named_format(void)
+{
+	struct flow_port_names names = { name_of_port, NULL };
+	static const struct { const char *in, *want; } cases[] = {
+		{ "in_port=1,actions=output:5", "in_port=veth1 actions=output:x.y-z_1" },
+		{ "in_port=2,actions=output:3", "in_port=2 actions=output:3" },
+		{ "in_port=4,actions=output:6", "in_port=4 actions=output:6" },
+		{ "in_port=7,actions=LOCAL", "in_port=7 actions=LOCAL" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct flow f = parse_ok(cases[i].in, false);
+		char *got = flow_format_named(&f, &names);
+
+		report(got && !strcmp(got, cases[i].want), "named format", "got '%s' for %s",
+		       got ? got : "(null)", cases[i].in);
+		free(got);
+		flow_free(&f);
+	}
+}
+
 int main(void)
 {
 	int n;
@@ -414,6 +446,7 @@ int main(void)
 	test_copy();
 	test_opts();
 	test_port_names();
+	test_named_format();
 	test_garbage();
 	return failures ? 1 : 0;
 }
