@@ -430,6 +430,41 @@ static int nat_view_match(const struct flow_match *m, const struct path_state *s
 	return translated_match(m, st, r);
 }
 
+/* Where an IP header field lives: IPv4 keeps ToS and TTL in bytes of their
+ * own; IPv6 spreads the traffic class over its first two bytes (bits 4-11
+ * of the big-endian word at offset 0) beside the version and the flow
+ * label. */
+static int ip_header_match(const struct flow_match *m, bool v6, struct nir_rule *r)
+{
+	struct flow_match w = { .field = m->field };
+	uint32_t value = be_uint(m->value, field_width(m->field));
+	uint32_t mask = be_uint(m->mask, field_width(m->field));
+	uint32_t field_mask = m->field == F_NW_TOS ? 0xfc : m->field == F_NW_ECN ? 0x03 : 0xff;
+	const char *name = "@nh,8,8";
+	int offset = 1, width = 1;
+
+	if (m->field == F_IPV6_LABEL) {
+		mask &= 0x000fffff;
+		width = 4, offset = 0, name = "@nh,0,32";
+	} else if (m->field == F_NW_TTL) {
+		offset = v6 ? 7 : 8;
+		name = v6 ? "@nh,56,8" : "@nh,64,8";
+	} else if (v6) {
+		/* the traffic class byte, 4 bits into the header */
+		value <<= 4;
+		mask = field_mask << 4;
+		width = 2, offset = 0, name = "@nh,0,16";
+	} else {
+		mask = field_mask;
+	}
+	for (int i = 0; i < width; i++) {
+		w.value[i] = value >> (8 * (width - 1 - i));
+		w.mask[i] = mask >> (8 * (width - 1 - i));
+	}
+	return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER, offset, name,
+				 NIR_FMT_HEX, &w, width) ? -1 : 1;
+}
+
 static int one_match(const struct compiler *c, const struct flow *f,
 		     const struct flow_match *m, const struct path_state *st,
 		     struct nir_rule *r)
@@ -516,6 +551,11 @@ static int one_match(const struct compiler *c, const struct flow *f,
 			return 0;
 		return add_payload_match(r, NFT_PAYLOAD_TRANSPORT_HEADER, 8,
 					 "@th,64,128", NIR_FMT_IPV6, m, 16) ? -1 : 1;
+	case F_NW_TOS:
+	case F_NW_ECN:
+	case F_NW_TTL:
+	case F_IPV6_LABEL:
+		return ip ? ip_header_match(m, v6, r) : 0;
 	case F_CT_STATE:
 		return ct_state_match(m, st, r);
 	case F_CT_ZONE:

@@ -24,6 +24,10 @@ static const struct field_info fields[F_COUNT] = {
 	{ F_ICMP_TYPE, "icmp_type", "NXM_OF_ICMP_TYPE", 1,  false },
 	{ F_ICMP_CODE, "icmp_code", "NXM_OF_ICMP_CODE", 1,  false },
 	{ F_ND_TARGET, "nd_target", "NXM_NX_ND_TARGET", 16, true },
+	{ F_NW_TOS,    "nw_tos",    "NXM_OF_IP_TOS",    1,  false },
+	{ F_NW_ECN,    "nw_ecn",    "NXM_NX_IP_ECN",    1,  false },
+	{ F_NW_TTL,    "nw_ttl",    "NXM_NX_IP_TTL",    1,  false },
+	{ F_IPV6_LABEL, "ipv6_label", "NXM_NX_IPV6_LABEL", 4, true },
 	/* OVS's field is 32 bits wide but only the low byte carries flags. */
 	{ F_CT_STATE,  "ct_state",  "NXM_NX_CT_STATE",  1,  true },
 	{ F_CT_ZONE,   "ct_zone",   "NXM_NX_CT_ZONE",   2,  false },
@@ -55,6 +59,7 @@ static const struct {
 	{ "sctp_dst", F_TP_DST },
 	{ "icmpv6_type", F_ICMP_TYPE },
 	{ "icmpv6_code", F_ICMP_CODE },
+	{ "ip_ecn", F_NW_ECN },
 };
 
 /* Returns the row for 'id', or NULL when 'id' is out of range. */

@@ -45,6 +45,10 @@ enum field_id {
 	F_ICMP_TYPE,
 	F_ICMP_CODE,
 	F_ND_TARGET,    /* IPv6 neighbour discovery target (icmp6 type 135/136) */
+	F_NW_TOS,       /* the ToS/traffic class byte's DSCP bits (ECN bits 0) */
+	F_NW_ECN,       /* its ECN bits, 0-3 */
+	F_NW_TTL,       /* IPv4 TTL, IPv6 hop limit */
+	F_IPV6_LABEL,   /* IPv6 flow label, 20 bits */
 	F_CT_STATE,
 	F_CT_ZONE,
 	F_CT_MARK,

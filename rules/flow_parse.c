@@ -686,6 +686,10 @@ static const struct {
 	{ "icmp_type", F_ICMP_TYPE, P_ICMP },   { "icmp_code", F_ICMP_CODE, P_ICMP },
 	{ "icmpv6_type", F_ICMP_TYPE, P_ICMP }, { "icmpv6_code", F_ICMP_CODE, P_ICMP },
 	{ "nd_target", F_ND_TARGET, P_ND },
+	{ "nw_tos", F_NW_TOS, P_IP_ANY },   { "ip_dscp", F_NW_TOS, P_IP_ANY },
+	{ "nw_ecn", F_NW_ECN, P_IP_ANY },   { "ip_ecn", F_NW_ECN, P_IP_ANY },
+	{ "nw_ttl", F_NW_TTL, P_IP_ANY },
+	{ "ipv6_label", F_IPV6_LABEL, P_IPV6 },
 	{ "ct_state", F_CT_STATE, P_NONE }, { "ct_zone", F_CT_ZONE, P_NONE },
 	{ "ct_mark", F_CT_MARK, P_NONE },   { "ct_label", F_CT_LABEL, P_NONE },
 	{ "reg0", F_REG0, P_NONE },     { "reg1", F_REG0 + 1, P_NONE },
@@ -799,6 +803,43 @@ static int parse_mac_masked(struct parser *p, struct tok name, struct tok t,
 	return 0;
 }
 
+/* IP header fields narrower than their bytes, with OVS's ranges; ip_dscp
+ * is nw_tos shifted right by the two ECN bits. */
+static int check_ip_header_value(struct parser *p, struct tok name, struct tok t,
+				 const struct field_info *fi, uint8_t *v,
+				 const uint8_t *m)
+{
+	uint32_t x = be_get(v, fi->width);
+
+	switch (fi->id) {
+	case F_NW_TOS:
+		if (tok_is(p, name, "ip_dscp")) {
+			if (x > 63)
+				return fail(p, t.off, "value '" TOKF "' does not fit field 'ip_dscp' (0-63)",
+					    TOKA(p, t));
+			v[0] = x << 2;
+			return 0;
+		}
+		if (x & 3)
+			return fail(p, t.off, "nw_tos " TOKF " sets ECN bits: nw_tos takes the DSCP bits"
+				    " (a multiple of 4), nw_ecn the ECN bits", TOKA(p, t));
+		return 0;
+	case F_NW_ECN:
+		if (x > 3)
+			return fail(p, t.off, "value '" TOKF "' does not fit field '" TOKF "' (0-3)",
+				    TOKA(p, t), TOKA(p, name));
+		return 0;
+	case F_IPV6_LABEL:
+		/* a full mask is an exact match; a partial one stays in 20 bits */
+		if (x > 0xfffff || (be_get(m, 4) != 0xffffffff && be_get(m, 4) > 0xfffff))
+			return fail(p, t.off, "value '" TOKF "' does not fit field 'ipv6_label'"
+				    " (20 bits)", TOKA(p, t));
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 static int parse_match_value(struct parser *p, struct tok name, struct tok t,
 			     const struct field_info *fi, uint8_t *v, uint8_t *m)
 {
@@ -845,7 +886,7 @@ static int parse_match_value(struct parser *p, struct tok name, struct tok t,
 			return -1;
 		if (fi->id == F_CT_MARK)
 			return check_ct_mark(p, v, m, t.off);
-		return 0;
+		return check_ip_header_value(p, name, t, fi, v, m);
 	}
 }
 

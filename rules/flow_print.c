@@ -404,6 +404,9 @@ static void put_match(struct sbuf *b, const struct flow_match *m)
 			break;
 		/* fall through */
 	case F_NW_PROTO:
+	case F_NW_TOS:
+	case F_NW_ECN:
+	case F_NW_TTL:
 	case F_ICMP_TYPE:
 	case F_ICMP_CODE:
 	case F_CT_ZONE:
@@ -527,10 +530,14 @@ static void put_matches(struct sbuf *b, const struct flow *f)
 		put_field(b, by, F_DL_TYPE);
 	put_field(b, by, F_IPV6_SRC);
 	put_field(b, by, F_IPV6_DST);
+	put_field(b, by, F_IPV6_LABEL);
 	put_field(b, by, F_NW_SRC);
 	put_field(b, by, F_NW_DST);
 	if (!with_proto)
 		put_field(b, by, F_NW_PROTO);
+	put_field(b, by, F_NW_TOS);
+	put_field(b, by, F_NW_ECN);
+	put_field(b, by, F_NW_TTL);
 	put_field(b, by, F_ICMP_TYPE);
 	put_field(b, by, F_ICMP_CODE);
 	put_field(b, by, F_ND_TARGET);
