@@ -84,8 +84,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "fdb-flush", 1, 1, -1, "BR", "forget the MAC addresses BR learned" },
 	{ "dump-conntrack", 0, 1, -1, "[zone=N]",
 	  "print tracked connections, OVS dpctl style" },
-	{ "flush-conntrack", 0, 3, -1, "[zone=N] [TUPLE [REPLY-TUPLE]]",
-	  "delete tracked connections (of one zone, matching the tuples)" },
+	{ "flush-conntrack", 0, 3, -1, "[zone=N] [TUPLE [REPLY]]",
+	  "delete tracked connections (all, by zone, by tuple)" },
 	{ "dpi-stats", 0, 0, -1, "",
 	  "the DPI handler's counters (asks brflow-dpi, not brflowd)" },
 };
