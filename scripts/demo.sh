@@ -200,6 +200,9 @@ show "$BRFLOWCTL" dump-flows br0
 step "The committed connection, as ovs-appctl dpctl/dump-conntrack prints it"
 show "$BRFLOWCTL" dump-conntrack
 
+step "Why $H2's connection was dropped, as ovs-appctl ofproto/trace tells it"
+show "$BRFLOWCTL" trace br0 in_port=2,tcp,nw_src=10.1.1.2,nw_dst=10.1.1.1,tp_dst=80
+
 if [ "$fail" = 1 ]; then
 	echo "demo.sh: the traffic did not behave as the policy says" >&2
 	exit 1
@@ -218,6 +221,7 @@ The demo keeps running (--keep). Poke at it:
   ip netns exec $H1 curl -s http://10.1.1.2/ | head -3
   ip netns exec $H1 ping -c1 10.1.1.2
   $BRFLOWCTL dump-conntrack
+  $BRFLOWCTL trace br0 in_port=1,tcp,nw_dst=10.1.1.2,tp_dst=80   # what the tables do
   ip netns exec $H2 curl -sS --max-time 3 http://10.1.1.1/   # still blocked
 Clean up (stops the daemon by its pidfile, deletes the namespaces):
   sudo $ROOT/scripts/demo.sh --cleanup
