@@ -16,7 +16,8 @@
 
 char *flow_text(const struct flow *f)
 {
-	char *t = flow_format(f);
+	/* timeouts are brflowd's business: the kernel never sees them */
+	char *t = flow_format_no_timeouts(f, NULL);
 	char *out;
 
 	if (!t)

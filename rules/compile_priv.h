@@ -182,7 +182,8 @@ bool uses_nat(const struct flow *f);
 /* Whether f rewrites an IPv4/IPv6 destination address (set_field to
  * nw_dst/ipv6_dst): br_netfilter re-routes such packets as if DNATed. */
 bool rewrites_ip_dst(const struct flow *f);
-/* "table=N,<flow as printed>", malloc'd (for messages and rule comments). */
+/* "table=N,<flow as printed, without its timeouts>", malloc'd (for
+ * messages and rule comments). */
 char *flow_text(const struct flow *f);
 
 /* Emission of actions (compile_emit.c). */

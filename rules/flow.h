@@ -155,6 +155,10 @@ struct flow_action {
 struct flow {
 	uint8_t table;
 	uint16_t priority;
+	/* OpenFlow's timeouts in seconds, 0 for none.  They fill the padding
+	 * before cookie: struct flow keeps its size. */
+	uint16_t idle_timeout;
+	uint16_t hard_timeout;
 	uint64_t cookie;
 	int n_matches;
 	/* malloc'd, n_matches long (NULL when 0), at most one per field, in
@@ -187,7 +191,9 @@ const struct field_info *flow_match_field(const char *name);
  * malloc'd one-line message naming the token and its 1-based column, e.g.
  * "unknown field 'nw_sorc' at column 12".  With 'for_delete' set, actions
  * may be omitted and a missing priority stays "unspecified" (see
- * flow_parse_opts).  On success *out owns its actions. */
+ * flow_parse_opts).  idle_timeout= and hard_timeout= are read wherever the
+ * match is; a pattern holds them too, and its callers ignore them, as
+ * OpenFlow's modify and delete do.  On success *out owns its actions. */
 struct flow_parse_opts {
 	bool match_only;        /* del-flows/mod-flows matching: actions optional */
 	bool *priority_given;   /* out: whether priority= appeared; may be NULL */
@@ -218,7 +224,10 @@ char *flow_parse(const char *text, struct flow *out,
  *   "priority=100,ip,in_port=1 actions=ct(commit),output:2"
  * priority= is left out when it is the default 32768, as OVS does; the
  * shorthand (ip, tcp, ...) comes first; an empty action list prints
- * "actions=drop".  Parsing the result gives back an equal flow (round trip).
+ * "actions=drop".  Timeouts that are not 0 lead, each followed by ", ",
+ * where ovs-ofctl dump-flows prints them (after the statistics):
+ *   "idle_timeout=10, hard_timeout=30, priority=100,ip actions=drop"
+ * Parsing the result gives back an equal flow (round trip).
  * Returns a malloc'd string. */
 char *flow_format(const struct flow *f);
 /* Just the actions part, as after "actions=". malloc'd. */
@@ -237,6 +246,10 @@ struct flow_port_names {
 	void *arg;
 };
 char *flow_format_named(const struct flow *f, const struct flow_port_names *names);
+/* flow_format_named without the timeouts: what the kernel runs (rule
+ * comments, compile errors) and the rule part of diff-flows' lines. */
+char *flow_format_no_timeouts(const struct flow *f,
+			      const struct flow_port_names *names);
 char *flow_format_match_named(const struct flow *f,
 			      const struct flow_port_names *names);
 char *flow_format_action_named(const struct flow_action *a,
@@ -251,6 +264,8 @@ const struct flow_match *flow_find_match(const struct flow *f, enum field_id id)
 
 /* Same table, priority and match (OpenFlow "strict" identity). */
 bool flow_same_rule(const struct flow *a, const struct flow *b);
+/* True when a and b have the same idle_timeout and hard_timeout. */
+bool flow_same_timeouts(const struct flow *a, const struct flow *b);
 /* True when a and b have the same actions (compared as parsed). */
 bool flow_same_actions(const struct flow *a, const struct flow *b);
 /* True when f has an output action to port (output:N, not NORMAL or FLOOD),

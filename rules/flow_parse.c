@@ -1013,6 +1013,20 @@ static int parse_dpi_host(struct parser *p, const struct kv *kv)
 	return 0;
 }
 
+/* idle_timeout=N, hard_timeout=N: seconds, 0 (none) to 65535, as OpenFlow
+ * carries them in 16 bits. */
+static int parse_timeout(struct parser *p, const struct kv *kv, uint16_t *out)
+{
+	char what[16];
+	uint64_t v;
+
+	tok_copy(p, kv->key, what, sizeof(what));
+	if (parse_uint(p, kv->val, 65535, what, &v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int parse_special_key(struct parser *p, const struct kv *kv,
 			     const struct flow_parse_opts *opts, bool *done)
 {
@@ -1035,6 +1049,10 @@ static int parse_special_key(struct parser *p, const struct kv *kv,
 	}
 	if (tok_is(p, kv->key, "cookie"))
 		return parse_cookie(p, kv->val, opts);
+	if (tok_is(p, kv->key, "idle_timeout"))
+		return parse_timeout(p, kv, &p->f.idle_timeout);
+	if (tok_is(p, kv->key, "hard_timeout"))
+		return parse_timeout(p, kv, &p->f.hard_timeout);
 	if (tok_is(p, kv->key, "out_port")) {
 		if (!opts || !opts->out_port)
 			return fail(p, kv->key.off,

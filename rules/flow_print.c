@@ -823,15 +823,31 @@ char *flow_format_actions(const struct flow *f)
 	return sb_steal(&b);
 }
 
-char *flow_format_named(const struct flow *f, const struct flow_port_names *names)
+/* ovs-ofctl dump-flows prints the timeouts among the statistics, each
+ * followed by ", ", so they stay that way in front of the match. */
+static void put_timeouts(struct sbuf *b, const struct flow *f)
+{
+	if (f->idle_timeout)
+		sb_printf(b, "idle_timeout=%u, ", f->idle_timeout);
+	if (f->hard_timeout)
+		sb_printf(b, "hard_timeout=%u, ", f->hard_timeout);
+}
+
+static char *format_flow(const struct flow *f, const struct flow_port_names *names,
+			 bool timeouts)
 {
 	struct sbuf b = { .names = names };
+	size_t match;
 
+	if (timeouts)
+		put_timeouts(&b, f);
+	match = b.len;
 	if (f->priority != FLOW_DEFAULT_PRIORITY)
 		sb_printf(&b, "priority=%u,", f->priority);
 	put_matches(&b, f);
 	sb_chomp(&b, ',');
-	if (b.len)
+	/* an empty match: the timeouts' ", " already separates */
+	if (b.len > match)
 		sb_printf(&b, " ");
 	sb_printf(&b, "actions=");
 	put_actions(&b, f);
@@ -841,4 +857,14 @@ char *flow_format_named(const struct flow *f, const struct flow_port_names *name
 char *flow_format(const struct flow *f)
 {
 	return flow_format_named(f, NULL);
+}
+
+char *flow_format_named(const struct flow *f, const struct flow_port_names *names)
+{
+	return format_flow(f, names, true);
+}
+
+char *flow_format_no_timeouts(const struct flow *f, const struct flow_port_names *names)
+{
+	return format_flow(f, names, false);
 }

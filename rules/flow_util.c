@@ -245,6 +245,12 @@ bool flow_outputs_to(const struct flow *f, uint32_t port)
 	return false;
 }
 
+bool flow_same_timeouts(const struct flow *a, const struct flow *b)
+{
+	return a->idle_timeout == b->idle_timeout &&
+	       a->hard_timeout == b->hard_timeout;
+}
+
 bool flow_same_actions(const struct flow *a, const struct flow *b)
 {
 	if (a->n_actions != b->n_actions)

@@ -382,7 +382,7 @@ static char *parse_flow_file(const struct st_bridge *b, char *text,
 
 /* Moves the flows of l into nb, each replacing a flow of nb with the same
  * rule (a later line replaces an earlier one, as in OVS).  keep_from, if
- * not NULL, gives a flow equal in rule and actions its id (so its
+ * not NULL, gives a flow equal in rule, actions and timeouts its id (so its
  * counters) and age.  Linear: files of 100 000 flows. */
 static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 			 const struct st_bridge *keep_from)
@@ -426,7 +426,9 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 		}
 		k = keep_from && keep_from->n_flows ?
 		    flow_index_get_hashed(&old, f, l->hash[i]) : -1;
-		if (k >= 0 && flow_same_actions(&keep_from->flows[k].flow, f))
+		/* other timeouts make it a new flow, whose clock starts now */
+		if (k >= 0 && flow_same_actions(&keep_from->flows[k].flow, f) &&
+		    flow_same_timeouts(&keep_from->flows[k].flow, f))
 			keep = &keep_from->flows[k];
 		if (!st_add_flow(nb, f, keep ? keep->id : 0,
 				 keep ? keep->created_ms : st_now_ms())) {
@@ -968,12 +970,12 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 /* ---- diff-flows ---- */
 
 /* One flow as ovs-ofctl diff-flows prints it: the sign, "table=N " unless
- * table 0, the match with its priority, " cookie=0x..." unless 0, then
- * " actions=...". */
+ * table 0, the match with its priority, " cookie=0x..." unless 0, the
+ * timeouts unless 0, then " actions=...". */
 static char *print_diff_flow(FILE *out, const struct flow_port_names *names,
 			     char sign, const struct flow *f)
 {
-	char *text = flow_format_named(f, names);
+	char *text = flow_format_no_timeouts(f, names);
 	char *acts = text ? strstr(text, "actions=") : NULL;
 
 	if (!acts) {
@@ -987,18 +989,24 @@ static char *print_diff_flow(FILE *out, const struct flow_port_names *names,
 	fprintf(out, "%.*s", acts > text ? (int)(acts - text - 1) : 0, text);
 	if (f->cookie)
 		fprintf(out, " cookie=0x%" PRIx64, f->cookie);
+	if (f->idle_timeout)
+		fprintf(out, " idle_timeout=%u", f->idle_timeout);
+	if (f->hard_timeout)
+		fprintf(out, " hard_timeout=%u", f->hard_timeout);
 	fprintf(out, " %s\n", acts);
 	free(text);
 	return NULL;
 }
 
+/* ovs-ofctl's fte_version_equals: cookie, timeouts and actions */
 static bool same_flow_version(const struct flow *a, const struct flow *b)
 {
-	return a->cookie == b->cookie && flow_same_actions(a, b);
+	return a->cookie == b->cookie && flow_same_timeouts(a, b) &&
+	       flow_same_actions(a, b);
 }
 
 /* diff-flows BRIDGE TEXT: '-' for a flow of the bridge that the file lacks
- * or has otherwise (cookie, actions), '+' for the file's; nothing when they
+ * or has otherwise (cookie, timeouts, actions), '+' for the file's; nothing when they
  * agree.  The bridge's flows come in dump-flows order, then the file's
  * others in file order.  A later line replaces an earlier one with the same
  * rule, as when the file is loaded. */

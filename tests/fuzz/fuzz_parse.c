@@ -98,7 +98,7 @@ static int port_by_name(const char *name, void *arg)
 static bool flow_equal(const struct flow *a, const struct flow *b)
 {
 	return flow_same_rule(a, b) && a->cookie == b->cookie &&
-	       flow_same_actions(a, b);
+	       flow_same_timeouts(a, b) && flow_same_actions(a, b);
 }
 
 /* The line as a del-flows/dump-flows pattern: an error is one line naming

@@ -27,7 +27,7 @@ static void report(bool ok, const char *name, const char *fmt, const char *a,
 static bool flow_equal(const struct flow *a, const struct flow *b)
 {
 	return flow_same_rule(a, b) && a->cookie == b->cookie &&
-	       flow_same_actions(a, b);
+	       flow_same_timeouts(a, b) && flow_same_actions(a, b);
 }
 
 /* Parses 'in', checks it prints as 'want' and that the printed form parses
@@ -186,6 +186,33 @@ static void test_rules(void)
 	test_covered("ct_state=+trk,ip,actions=1", "ct_state=+trk+est", false);
 	test_covered("reg0=0x5,actions=1", "reg0=0x4/0x4", true);
 	test_covered("reg0=0x1,actions=1", "reg0=0x4/0x4", false);
+	/* timeouts are not part of the rule: OpenFlow's strict identity and
+	 * patterns ignore them */
+	test_same_rule("hard_timeout=5,ip,actions=1", "idle_timeout=7,ip,actions=1", true);
+	test_covered("hard_timeout=5,ip,actions=1", "ip,hard_timeout=9", true);
+}
+
+/* flow_same_timeouts, and that flow_copy and the pattern parser keep them. */
+static void test_timeouts(void)
+{
+	struct flow f = parse_ok("idle_timeout=10,hard_timeout=30,ip,actions=1", false);
+	struct flow g = parse_ok("idle_timeout=10,hard_timeout=31,ip,actions=1", false);
+	struct flow h = parse_ok("hard_timeout=30,ip,idle_timeout=10,actions=1", false);
+	struct flow p = parse_ok("ip,idle_timeout=4,hard_timeout=5", true), c;
+
+	report(f.idle_timeout == 10 && f.hard_timeout == 30, "timeouts parse", "%s%s",
+	       "wrong values", "");
+	report(!flow_same_timeouts(&f, &g) && flow_same_timeouts(&f, &h),
+	       "flow_same_timeouts compares both", "%s%s", "wrong answer", "");
+	report(!flow_copy(&c, &f) && flow_equal(&f, &c) && c.hard_timeout == 30,
+	       "flow_copy keeps the timeouts", "%s%s", "copy differs", "");
+	report(p.idle_timeout == 4 && p.hard_timeout == 5, "a pattern reads timeouts",
+	       "%s%s", "wrong values", "");
+	flow_free(&f);
+	flow_free(&g);
+	flow_free(&h);
+	flow_free(&p);
+	flow_free(&c);
 }
 
 static void test_copy(void)
@@ -298,6 +325,7 @@ static void test_garbage(void)
 		"ipv6,ipv6_src=fe80::1/64,dl_src=00:11:22:33:44:55/ff:ff:ff:00:00:00 actions=resubmit(,3),goto_table:4",
 		"tcp,tcp_flags=+syn-ack,tp_dst=0x50/0xfff0,reg3=7/0xf actions=set_field:0x1/0xff->reg1,NORMAL",
 		"icmp,icmp_type=8,icmp_code=0,ct_mark=0x5/0xff,ct_label=0x1/0x1 actions=ct(commit,alg=ftp,nat(src=10.0.0.1-10.0.0.2:1000-2000,random)),flood",
+		"idle_timeout=10, hard_timeout=300, priority=7,udp,tp_dst=53 actions=normal",
 	};
 	static const char alphabet[] = "(),=:/[]->+ x0f9.actions_ct";
 	unsigned long rnd = 12345;
@@ -443,6 +471,7 @@ int main(void)
 	report(!why, "tabs as separators", "%s%s", why, "");
 	free(why);
 	test_rules();
+	test_timeouts();
 	test_copy();
 	test_opts();
 	test_port_names();
