@@ -1,0 +1,140 @@
+/* OpenFlow's timeouts (rules/flow_expiry.h): the hard and idle deadlines,
+ * the idle clock restarted by a counter that moved, a count brflowd has
+ * not read yet, and which timeout a flow that passed both expired by.
+ * Times are milliseconds, as brflowd keeps them. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../rules/flow_expiry.h"
+
+static int failures;
+
+static void check_i64(const char *name, int64_t want, int64_t got)
+{
+	if (want == got) {
+		printf("ok - %s\n", name);
+		return;
+	}
+	printf("not ok - %s: expected %" PRId64 ", got %" PRId64 "\n", name, want, got);
+	failures++;
+}
+
+static const char *const verdicts[] = { "lives", "hard-expired", "idle-expired" };
+
+static void check_verdict(const char *name, enum flow_expiry want, enum flow_expiry got)
+{
+	if (want == got) {
+		printf("ok - %s\n", name);
+		return;
+	}
+	printf("not ok - %s: expected %s, got %s\n", name, verdicts[want], verdicts[got]);
+	failures++;
+}
+
+static struct flow timed(uint16_t idle, uint16_t hard)
+{
+	struct flow f;
+
+	memset(&f, 0, sizeof(f));
+	f.idle_timeout = idle;
+	f.hard_timeout = hard;
+	return f;
+}
+
+static void check_none(void)
+{
+	struct flow f = timed(0, 0);
+	struct flow_idle idle = flow_idle_new(1000);
+
+	check_i64("no hard_timeout: no hard deadline", FLOW_NEVER, flow_hard_deadline(&f, 1000));
+	check_i64("no idle_timeout: no idle deadline", FLOW_NEVER, flow_idle_deadline(&f, &idle));
+	check_verdict("a flow without timeouts never expires", FLOW_LIVES,
+		      flow_expired(&f, 1000, &idle, INT64_MAX - 1));
+}
+
+static void check_hard(void)
+{
+	struct flow f = timed(0, 3), big = timed(0, 65535);
+	struct flow_idle idle = flow_idle_new(1000);
+
+	check_i64("hard deadline: added + hard_timeout", 4000, flow_hard_deadline(&f, 1000));
+	check_verdict("lives a millisecond before it", FLOW_LIVES, flow_expired(&f, 1000, &idle, 3999));
+	check_verdict("expires at it", FLOW_HARD_EXPIRED, flow_expired(&f, 1000, &idle, 4000));
+	/* traffic does not matter to a hard timeout */
+	flow_idle_read(&idle, 77, 3900);
+	check_verdict("expires at it whatever the counter did", FLOW_HARD_EXPIRED,
+		      flow_expired(&f, 1000, &idle, 4000));
+	check_i64("65535 s in milliseconds, without overflow",
+		  1795000000000LL + 65535000LL, flow_hard_deadline(&big, 1795000000000LL));
+}
+
+static void check_idle(void)
+{
+	struct flow f = timed(3, 0);
+	struct flow_idle idle = flow_idle_new(1000);
+
+	check_i64("a new flow's idle clock runs from when it was added", 4000,
+		  flow_idle_deadline(&f, &idle));
+	flow_idle_read(&idle, 0, 4000);
+	check_i64("a count still at 0 leaves the clock alone", 4000,
+		  flow_idle_deadline(&f, &idle));
+	check_verdict("no packet for idle_timeout: expired", FLOW_IDLE_EXPIRED,
+		      flow_expired(&f, 1000, &idle, 4000));
+
+	idle = flow_idle_new(1000);
+	flow_idle_read(&idle, 5, 3500);
+	check_i64("a count that moved restarts the clock at the reading", 6500,
+		  flow_idle_deadline(&f, &idle));
+	check_verdict("...so the flow lives on past the first deadline", FLOW_LIVES,
+		      flow_expired(&f, 1000, &idle, 4000));
+	flow_idle_read(&idle, 5, 6500);
+	check_verdict("no packet since that reading: expired at the new deadline",
+		      FLOW_IDLE_EXPIRED, flow_expired(&f, 1000, &idle, 6500));
+	flow_idle_read(&idle, 4, 6500);
+	check_i64("a count that went down moved too", 9500, flow_idle_deadline(&f, &idle));
+}
+
+/* brflowd restarted: the counts of its restored flows are read before the
+ * clock can tell anything */
+static void check_unknown(void)
+{
+	struct flow f = timed(3, 0);
+	struct flow_idle idle = flow_idle_unknown(10000);
+
+	check_i64("an unread count: the clock runs from the restart", 13000,
+		  flow_idle_deadline(&f, &idle));
+	check_verdict("...but without a reading the flow is not idle", FLOW_LIVES,
+		      flow_expired(&f, 0, &idle, 20000));
+	flow_idle_read(&idle, 42, 13000);
+	check_i64("the first reading restarts the clock", 16000, flow_idle_deadline(&f, &idle));
+	flow_idle_read(&idle, 42, 16000);
+	check_verdict("then the same count N s later is idle", FLOW_IDLE_EXPIRED,
+		      flow_expired(&f, 0, &idle, 16000));
+}
+
+static void check_both(void)
+{
+	struct flow f = timed(2, 5);
+	struct flow_idle idle = flow_idle_new(1000);
+
+	check_verdict("idle first when it comes first", FLOW_IDLE_EXPIRED,
+		      flow_expired(&f, 1000, &idle, 3000));
+	flow_idle_read(&idle, 1, 3000);
+	flow_idle_read(&idle, 2, 5000);
+	check_verdict("kept alive by traffic until the hard deadline", FLOW_LIVES,
+		      flow_expired(&f, 1000, &idle, 5999));
+	check_verdict("hard when both passed", FLOW_HARD_EXPIRED,
+		      flow_expired(&f, 1000, &idle, 9000));
+}
+
+int main(void)
+{
+	check_none();
+	check_hard();
+	check_idle();
+	check_unknown();
+	check_both();
+	return failures ? 1 : 0;
+}
