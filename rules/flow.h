@@ -155,7 +155,9 @@ struct flow_action {
 struct flow {
 	uint8_t table;
 	uint16_t priority;
-	/* OpenFlow's timeouts in seconds, 0 for none.  They fill the padding
+	/* OpenFlow's timeouts in seconds, 0 for none: brflowd deletes the
+	 * flow hard_timeout s after it was added, or once no packet matched it
+	 * for idle_timeout s (rules/flow_expiry.h).  They fill the padding
 	 * before cookie: struct flow keeps its size. */
 	uint16_t idle_timeout;
 	uint16_t hard_timeout;

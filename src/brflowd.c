@@ -23,6 +23,7 @@
 #include "ctlproto.h"
 #include "log.h"
 #include "dpi_conf.h"
+#include "expiry.h"
 #include "state.h"
 
 #define TCP_LOOSE "/proc/sys/net/netfilter/nf_conntrack_tcp_loose"
@@ -281,8 +282,9 @@ static int signal_setup(void)
 
 /* ---- event loop ---- */
 
-/* Returns when SIGTERM or SIGINT arrives. */
-static void run(int lfd, int sfd, struct st_state *st)
+/* Returns when SIGTERM or SIGINT arrives.  Between requests it deletes
+ * the flows whose timeouts passed, and sleeps until the next deadline. */
+static void run(int lfd, int sfd, struct st_state *st, struct expiry *ex)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = lfd, .events = POLLIN },
@@ -291,7 +293,7 @@ static void run(int lfd, int sfd, struct st_state *st)
 	struct signalfd_siginfo si;
 
 	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 2, expiry_run(ex, st)) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
@@ -333,6 +335,7 @@ static int dpi_conf_path(const struct options *o)
 int main(int argc, char **argv)
 {
 	struct st_state st;
+	struct expiry *ex;
 	struct options o;
 	char err[512] = "";
 	int ready_fd = -1, lfd, sfd;
@@ -359,7 +362,8 @@ int main(int argc, char **argv)
 		control_close(lfd, o.socket);
 		return 1;
 	}
-	if (dpi_conf_path(&o)) {
+	ex = expiry_new();
+	if (!ex || dpi_conf_path(&o)) {
 		log_err("out of memory");
 		return 1;
 	}
@@ -367,6 +371,7 @@ int main(int argc, char **argv)
 	nft_probe_features(&st.features);
 	st_use_features(&st.features);
 	commands_restore(&st);
+	expiry_start(ex, &st);
 	dpi_conf_sync(); /* also when no bridge uses DPI: no stale table */
 	/* conntrack may come up only with the first ruleset loaded */
 	if (!loose_done)
@@ -374,11 +379,12 @@ int main(int argc, char **argv)
 	write_pidfile(o.pidfile);
 	log_info("listening on %s, state in %s", o.socket, o.state_dir);
 	announce_ready(ready_fd, o.detach);
-	run(lfd, sfd, &st);
+	run(lfd, sfd, &st, ex);
 	control_close(lfd, o.socket);
 	if (o.pidfile)
 		unlink(o.pidfile);
 	st_free(&st);
+	expiry_free(ex);
 	dpi_conf_free();
 	return 0;
 }

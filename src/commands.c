@@ -595,9 +595,32 @@ static char *cmd_replace_flows(struct cmd_ctx *c, char **argv, int argc)
 	return commit(c, nb);
 }
 
+/* The flows a deletion takes: those a pattern selects (every flow when
+ * 'p' and 'ids' are NULL), or those with the ids (ascending) that expired. */
+struct del_sel {
+	const struct pattern *p;
+	const uint64_t *ids;
+	int n_ids;
+};
+
+static int id_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool del_selects(const struct cmd_ctx *c, const struct del_sel *s,
+			const struct st_flow *sf)
+{
+	if (s->ids)
+		return bsearch(&sf->id, s->ids, s->n_ids, sizeof(*s->ids), id_cmp);
+	return !s->p || pattern_matches(s->p, &sf->flow, c->strict);
+}
+
 /* del-flows as set element deletes when the optimiser allows it. */
 static char *del_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
-			    const struct pattern *p, bool *done)
+			    const struct del_sel *s, bool *done)
 {
 	int *del, n = 0;
 	char *err = NULL;
@@ -609,19 +632,43 @@ static char *del_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 	if (!del)
 		return errf("out of memory");
 	for (int i = 0; i < b->n_flows; i++)
-		if (!p || pattern_matches(p, &b->flows[i].flow, c->strict))
+		if (del_selects(c, s, &b->flows[i]))
 			del[n++] = i;
 	*done = !n || st_fast_update(c->st, b, del, n, NULL, 0, NULL, &err) != 0;
 	free(del);
 	return err;
 }
 
-static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
+/* Deletes the flows of bridge 'br' that s selects, in one transaction: set
+ * element deletes where the optimiser allows, else a full commit. */
+static char *del_flows(struct cmd_ctx *c, const char *br, const struct del_sel *s)
 {
 	struct st_bridge *nb;
-	struct pattern p;
-	bool done;
 	int deleted = 0;
+	bool done;
+	char *err = del_flows_fast(c, st_find_bridge(c->st, br), s, &done);
+
+	if (err || done)
+		return err;
+	err = clone_bridge(c, br, &nb);
+	if (err)
+		return err;
+	for (int i = nb->n_flows - 1; i >= 0; i--) {
+		if (!del_selects(c, s, &nb->flows[i]))
+			continue;
+		st_del_flow(nb, i);
+		deleted++;
+	}
+	if (deleted)
+		return commit(c, nb);
+	st_bridge_free(nb);
+	return NULL;
+}
+
+static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct del_sel s = { 0 };
+	struct pattern p;
 	char *err;
 
 	if (argc > 1) {
@@ -631,28 +678,22 @@ static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
 			err = refuse_new_cookie(&p);
 		if (err)
 			return err;
+		s.p = &p;
 	}
-	err = del_flows_fast(c, st_find_bridge(c->st, argv[0]),
-			     argc > 1 ? &p : NULL, &done);
-	if (err || done)
-		goto out;
-	err = clone_bridge(c, argv[0], &nb);
-	if (err)
-		goto out;
-	for (int i = nb->n_flows - 1; i >= 0; i--) {
-		if (argc > 1 && !pattern_matches(&p, &nb->flows[i].flow, c->strict))
-			continue;
-		st_del_flow(nb, i);
-		deleted++;
-	}
-	if (deleted)
-		err = commit(c, nb);
-	else
-		st_bridge_free(nb);
-out:
+	err = del_flows(c, argv[0], &s);
 	if (argc > 1)
 		flow_free(&p.f);
 	return err;
+}
+
+/* commands.h: expired flows leave as --strict del-flows deletes one */
+char *commands_del_flow_ids(struct st_state *st, const char *bridge,
+			    const uint64_t *ids, int n)
+{
+	struct cmd_ctx c = { .st = st, .strict = true };
+	struct del_sel s = { .ids = ids, .n_ids = n };
+
+	return del_flows(&c, bridge, &s);
 }
 
 /* Gives target a copy of the pattern's actions, and its cookie when the

@@ -14,6 +14,14 @@
  * *out is malloc'd in both cases. */
 int commands_run(struct st_state *st, int argc, char **argv, char **out);
 
+/* Deletes the flows of bridge 'bridge' whose ids are ids[0..n-1]
+ * (ascending) as `brflowctl --strict del-flows` deletes a flow: set element
+ * deletes where the optimiser allows, else a full commit, in one
+ * transaction, the state file following.  NULL or a malloc'd one-line
+ * error (nothing changed). */
+char *commands_del_flow_ids(struct st_state *st, const char *bridge,
+			    const uint64_t *ids, int n);
+
 /* At start-up: loads every bridge of the state dir and brings it back into
  * the kernel (bridge, the ports whose interfaces exist, ruleset with the
  * counters it has now).  Failures are logged per bridge. */
