@@ -91,9 +91,11 @@ check: all unit
 # 1 100 s; the test ends when its updates are done.
 # The scripts that test only the daemon and the client (rejected input, socket
 # errors, flow selection, port counters, MAC table, diff-flows, dump-flows
-# --sort, trace) skip there: the kernel adds nothing to them and the emulated
-# lane runs near CI's ceiling; make check runs them.
-VM_SKIP = ^(07-rejected|09-errors|14-ofctl-select|15-dump-ports|15-fdb|16-diff-flows|17-dump-sort|18-trace)$$
+# --sort, trace, flow timeouts) skip there: the kernel adds nothing to them and
+# the emulated lane runs near CI's ceiling; make check runs them.  (19-timeouts'
+# counters and element deletes are 14's and 42's; its clock checks want a
+# native CPU.)
+VM_SKIP = ^(07-rejected|09-errors|14-ofctl-select|15-dump-ports|15-fdb|16-diff-flows|17-dump-sort|18-trace|19-timeouts)$$
 check-vm: all unit
 	BF_UPDATES=$${BF_UPDATES:-200} BF_UPDATE_SECS=$${BF_UPDATE_SECS:-900} \
 	BF_TEST_TIMEOUT=$${BF_TEST_TIMEOUT:-1100} BF_SKIP='$(VM_SKIP)' \

@@ -1,0 +1,119 @@
+#!/bin/bash
+# OpenFlow's flow timeouts: a flow with hard_timeout=N lets pings through and is gone N
+# seconds after it was added (mod-flows changes neither its timeout nor its age), one
+# with idle_timeout=N stays while pings keep hitting it and goes N s after they stop;
+# dump-flows shows both where ovs-ofctl does.  Across a restart of brflowd a flow with
+# a future deadline stays and still expires, one whose deadline passed while brflowd was
+# down goes at once, and an idle clock starts again at the restart.  Bad values are
+# one-line errors naming the column.
+. "$(dirname "$0")/lib.sh"
+
+bf_topology 2
+cat >"$BF_DIR/base.flows" <<'FLOWS'
+priority=10,arp,actions=normal
+priority=0,actions=drop
+FLOWS
+check "the base policy loads: ARP only" bfctl replace-flows "$BR" "$BF_DIR/base.flows"
+ping_blocked "without a timed flow ping h1->h2 is dropped" 1 10.1.1.2
+
+now_ms() { date +%s%3N; }
+# listed TEXT: dump-flows --no-stats has a line holding TEXT
+listed() { bfctl --no-stats dump-flows "$BR" 2>/dev/null | grep -qF -- "$1"; }
+unlisted() { ! listed "$1"; }
+# gone_after NAME TEXT MIN MAX START: the flow holding TEXT leaves dump-flows within MAX
+# seconds from now, and not before MIN seconds after START (ms)
+gone_after() {
+	local t
+	if ! wait_until "$4" unlisted "$2"; then
+		not_ok "$1" "still listed $4 s after: $(bf_oneline "$(bfctl --no-stats dump-flows "$BR" 2>&1)")"
+		return
+	fi
+	t=$(($(now_ms) - $5))
+	if [ "$t" -ge $(($3 * 1000)) ]; then
+		ok "$1"
+	else
+		not_ok "$1" "gone after $t ms, expected at least $3 s"
+	fi
+}
+
+# ---- hard_timeout: gone 3 s after add-flow, whatever mod-flows does meanwhile
+start=$(now_ms)
+check "add-flow of a flow with hard_timeout=3" bfctl add-flow "$BR" "hard_timeout=3,priority=100,icmp,actions=normal"
+check_re "dump-flows shows hard_timeout=3 after n_bytes=, where ovs-ofctl does" \
+	'^ cookie=0x0, duration=[0-9.]+s, table=0, n_packets=0, n_bytes=0, hard_timeout=3, priority=100,icmp actions=NORMAL$' \
+	"$(bfctl dump-flows "$BR" icmp 2>&1)"
+ping_ok "while it exists ping h1->h2 passes" 1 10.1.1.2
+sleep 1
+check "mod-flows with hard_timeout=60 in its pattern" bfctl mod-flows "$BR" "icmp,hard_timeout=60,actions=normal"
+check_re "...keeps hard_timeout=3 and the flow's age (over 1 s)" \
+	'^ cookie=0x0, duration=[1-9]\.[0-9]+s, table=0, n_packets=[1-9][0-9]*, n_bytes=[0-9]+, hard_timeout=3, priority=100,icmp actions=NORMAL$' \
+	"$(bfctl dump-flows "$BR" icmp 2>&1)"
+gone_after "the flow is gone 3 s after it was added, not sooner" "priority=100,icmp" 3 8 "$start"
+ping_blocked "after it expired ping h1->h2 is dropped again" 1 10.1.1.2
+check "brflowd logs the expiry at info level" \
+	grep -q 'bridge br0: hard_timeout expired (added [0-9.]* s ago): table=0,hard_timeout=3, priority=100,icmp' \
+	"$BF_DIR/daemon.log"
+
+# ---- idle_timeout: kept alive by traffic, gone 3 s (at most 7 s) after it stops
+check "add-flow of a flow with idle_timeout=3" bfctl add-flow "$BR" "idle_timeout=3,priority=100,icmp,actions=normal"
+check_eq "dump-flows --no-stats shows idle_timeout=3" " idle_timeout=3, priority=100,icmp actions=NORMAL" \
+	"$(bfctl --no-stats dump-flows "$BR" icmp 2>&1)"
+n=$(ip netns exec "$(hns 1)" timeout 20 ping -4 -n -q -c 12 -i 0.5 -W 2 10.1.1.2 2>/dev/null |
+	sed -n 's/.* \([0-9]*\) received.*/\1/p')
+stopped=$(now_ms)
+check_eq "pings every 0.5 s for 6 s all pass: the flow outlives its idle_timeout" 12 "${n:-0}"
+check "...and is still listed after them" listed "idle_timeout=3, priority=100,icmp"
+sleep 2
+check "...and 2 s later, its counter having moved until then" listed "idle_timeout=3, priority=100,icmp"
+# (3 s after the last packet at the earliest, which came a little before $stopped)
+gone_after "it goes once no packet hit it for 3 s" "idle_timeout=3, priority=100,icmp" 2 8 "$stopped"
+ping_blocked "after it expired ping h1->h2 is dropped again" 1 10.1.1.2
+
+# ---- restarts: deadlines are kept in the state file, idle clocks start again
+start=$(now_ms)
+cat >"$BF_DIR/timed.flows" <<'FLOWS'
+hard_timeout=2,priority=100,icmp,actions=normal
+hard_timeout=10,priority=100,udp,tp_dst=5001,actions=normal
+hard_timeout=10,priority=100,udp,tp_dst=5003,actions=normal
+idle_timeout=4,priority=100,udp,tp_dst=5002,actions=normal
+FLOWS
+check "add-flows of four timed flows (the UDP ones one set lookup)" bfctl add-flows "$BR" "$BF_DIR/timed.flows"
+check "brflowd exits on SIGTERM" bf_daemon_stop
+sleep 3
+ping_ok "while brflowd is down the kernel still runs the hard_timeout=2 flow" 1 10.1.1.2
+if bf_daemon_start; then ok "brflowd starts again"; else not_ok "brflowd starts again" "$(tail -1 "$BF_DIR/daemon.log")"; fi
+restarted=$(now_ms)
+if wait_until 3 unlisted "hard_timeout=2,"; then
+	ok "the flow whose deadline passed while brflowd was down is gone soon after the start"
+else
+	not_ok "the flow whose deadline passed while brflowd was down is gone soon after the start" \
+		"$(bf_oneline "$(bfctl --no-stats dump-flows "$BR" 2>&1)")"
+fi
+ping_blocked "...from the kernel too" 1 10.1.1.2
+check_re "the hard_timeout=10 flow is still there, its age counted from add-flows" \
+	'duration=[3-9]\.[0-9]+s, table=0, n_packets=0, n_bytes=0, hard_timeout=10, priority=100,udp,tp_dst=5001 ' \
+	"$(bfctl dump-flows "$BR" udp,tp_dst=5001 2>&1)"
+udp_ok "UDP 5001 passes through it" 1 2 10.1.1.2 5001
+sleep_to=$((restarted + 2000 - $(now_ms)))
+[ "$sleep_to" -gt 0 ] && sleep "$(awk -v ms="$sleep_to" 'BEGIN { print ms / 1000 }')"
+# added 5 s or more ago: only an idle clock restarted by the restart keeps it
+check "the idle_timeout=4 flow is still there 2 s after the restart" listed "idle_timeout=4, priority=100,udp"
+gone_after "the hard_timeout=10 flow still goes 10 s after it was added" "hard_timeout=10," 10 12 "$start"
+udp_blocked "UDP 5001 is dropped after it" 1 2 10.1.1.2 5001
+gone_after "the idle_timeout=4 flow goes once idle 4 s from the restart" "idle_timeout=4," 4 6 "$restarted"
+# as del-flows deletes set members: element deletes, journalled in the state file
+check_eq "the three set members left by set element deletes" 3 \
+	"$(grep -c '^delflow ' "$BF_DIR/state/br0.bridge" 2>&1)"
+
+# ---- errors
+check_eq "a hard_timeout out of range is one line naming the column" \
+	"brflowctl: add-flow: hard_timeout '65536' out of range (max 65535) at column 17" \
+	"$(bfctl add-flow "$BR" "ip,hard_timeout=65536,actions=drop" 2>&1)"
+check_eq "a bad idle_timeout in a flow file names the line and the column" \
+	"brflowctl: add-flows: line 2: invalid idle_timeout '1s' at column 14" \
+	"$(printf 'ip,actions=drop\nidle_timeout=1s,arp,actions=drop\n' | bfctl add-flows "$BR" - 2>&1)"
+check_eq "OpenFlow's flags stay unknown fields" \
+	"brflowctl: add-flow: unknown field 'send_flow_rem' at column 1" \
+	"$(bfctl add-flow "$BR" "send_flow_rem,ip,actions=drop" 2>&1)"
+check_eq "...and nothing was added" 2 "$(bfctl --no-stats dump-flows "$BR" 2>&1 | grep -c .)"
+bf_done
