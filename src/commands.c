@@ -618,6 +618,12 @@ static bool del_selects(const struct cmd_ctx *c, const struct del_sel *s,
 	return !s->p || pattern_matches(s->p, &sf->flow, c->strict);
 }
 
+/* Each element delete searches its set and the change list, so deleting k
+ * of a set's n members costs k * (n + k); past about 1 500 a full reload is
+ * faster (100 000 flows: 1 162 deletes took 0.5 s, the reload 0.6-0.9 s,
+ * 99 993 deletes over two minutes), and the reload does not grow with k. */
+#define FAST_DEL_MAX 1000
+
 /* del-flows as set element deletes when the optimiser allows it. */
 static char *del_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 			    const struct del_sel *s, bool *done)
@@ -634,6 +640,10 @@ static char *del_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 	for (int i = 0; i < b->n_flows; i++)
 		if (del_selects(c, s, &b->flows[i]))
 			del[n++] = i;
+	if (n > FAST_DEL_MAX) {
+		free(del);
+		return NULL;
+	}
 	*done = !n || st_fast_update(c->st, b, del, n, NULL, 0, NULL, &err) != 0;
 	free(del);
 	return err;
@@ -644,7 +654,7 @@ static char *del_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 static char *del_flows(struct cmd_ctx *c, const char *br, const struct del_sel *s)
 {
 	struct st_bridge *nb;
-	int deleted = 0;
+	int kept = 0, deleted;
 	bool done;
 	char *err = del_flows_fast(c, st_find_bridge(c->st, br), s, &done);
 
@@ -653,12 +663,15 @@ static char *del_flows(struct cmd_ctx *c, const char *br, const struct del_sel *
 	err = clone_bridge(c, br, &nb);
 	if (err)
 		return err;
-	for (int i = nb->n_flows - 1; i >= 0; i--) {
-		if (!del_selects(c, s, &nb->flows[i]))
-			continue;
-		st_del_flow(nb, i);
-		deleted++;
+	/* one pass, not st_del_flow's memmove per flow: 100 000 flows */
+	for (int i = 0; i < nb->n_flows; i++) {
+		if (del_selects(c, s, &nb->flows[i]))
+			flow_free(&nb->flows[i].flow);
+		else
+			nb->flows[kept++] = nb->flows[i];
 	}
+	deleted = nb->n_flows - kept;
+	nb->n_flows = kept;
 	if (deleted)
 		return commit(c, nb);
 	st_bridge_free(nb);
