@@ -7,7 +7,13 @@
 . "$(dirname "$0")/lib.sh"
 
 bf_routed_topology 2 1
-show=$(bfctl show 2>&1)
+# show_brief: brflowctl show with each port on one line, "1(p1)", without the
+# address, config and state lines of ovs-ofctl show's port description
+show_brief() {
+	bfctl show 2>&1 | grep -v -e '^     config:' -e '^     state:' -e '^ LOCAL(' |
+		sed 's/: addr:[0-9a-f:]*$//'
+}
+show=$(show_brief)
 if ! grep -q '^ flowtables: yes' <<<"$show"; then
 	check_re "show reports flowtables missing" \
 		'flowtables: no.*established fast path: none \(kernel lacks nf_flow_table\)' \
@@ -67,7 +73,7 @@ check "br1's policy allows TCP 5001 again" bfctl add-flow br1 \
 	'priority=100,tcp,tp_dst=5001,in_port=LOCAL,actions=ct(commit),output:p3'
 check "set-br br0 offload=off" bfctl set-br br0 offload=off
 check_re "show prints the setting" '^br0: 1\(p1\) 2\(p2\) offload: off (conntrack: [^:]* )?br1' \
-	"$(bfctl show 2>&1 | tr '\n' ' ' | sed 's/  */ /g')"
+	"$(show_brief | tr '\n' ' ' | sed 's/  */ /g')"
 bfctl flush-conntrack >/dev/null 2>&1
 # c1's server still listens on 5001 and could take c2's connection without accepting it
 conn_close c1
