@@ -191,7 +191,7 @@ const struct field_info *flow_match_field(const char *name);
 
 /* Parse one flow in ovs-ofctl syntax.  Returns NULL on success, else a
  * malloc'd one-line message naming the token and its 1-based column, e.g.
- * "unknown field 'nw_sorc' at column 12".  With 'for_delete' set, actions
+ * "unknown field 'nw_sorc' at column 12".  With opts->match_only set, actions
  * may be omitted and a missing priority stays "unspecified" (see
  * flow_parse_opts).  idle_timeout= and hard_timeout= are read wherever the
  * match is; a pattern holds them too, and its callers ignore them, as
