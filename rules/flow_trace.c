@@ -320,7 +320,7 @@ static void commit_ct(struct trace *t, const struct action_ct *ct, uint16_t zone
 			    &t->pkt);
 	}
 	if (ct->n_exec)
-		note(t, "the connection's ct_mark and ct_label as exec() sets them");
+		note(t, "exec() sets the connection's ct_mark and ct_label: later passes and packets see them");
 	if (ct->nat && ct->nat_spec.kind != NAT_EXISTING)
 		note(t, "netfilter translates the connection after the pipeline: the tables see the packet untranslated");
 }

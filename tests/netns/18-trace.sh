@@ -40,7 +40,7 @@ pass 1: table 1 after conntrack, ct_state=new|trk in zone 7 (the default; --ct-n
  1. ct_state=+new+trk,tcp,in_port=1,tp_dst=5001, priority 50
     ct(commit,zone=7,exec(load:0x2a->NXM_NX_CT_MARK[]))
      -> commits the connection in zone 7
-     -> the connection'"'"'s ct_mark and ct_label as exec() sets them
+     -> exec() sets the connection'"'"'s ct_mark and ct_label: later passes and packets see them
      -> the next actions see the packet untracked
     output:2
      -> out of port 2 (p2), if the bridge'"'"'s forwarding database sends it there
