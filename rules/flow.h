@@ -276,6 +276,10 @@ bool flow_outputs_to(const struct flow *f, uint32_t port);
 /* The same translation: the parsed specs, not their texts ("1000-1000" and
  * "1000" are one binding). */
 bool flow_same_nat(const struct action_nat *a, const struct action_nat *b);
+/* Bit 'bit' (0: the least significant) of a big-endian value 'width'
+ * bytes wide, as flow_match and action_set_field hold them. */
+bool flow_bit_get(const uint8_t *v, int width, int bit);
+void flow_bit_put(uint8_t *v, int width, int bit, bool on);
 /* Non-strict: every packet matching f also matches pattern (pattern is
  * equal or more general), and tables agree when table_given. */
 bool flow_covered_by(const struct flow *f, const struct flow *pattern);

@@ -395,16 +395,6 @@ static int parse_port(struct parser *p, struct tok t, uint32_t *port)
 
 /* ---- bit helpers on big-endian values ---- */
 
-static void set_bit(uint8_t *b, int w, int bit)
-{
-	b[w - 1 - bit / 8] |= 1 << (bit % 8);
-}
-
-static bool get_bit(const uint8_t *b, int w, int bit)
-{
-	return b[w - 1 - bit / 8] >> (bit % 8) & 1;
-}
-
 static bool is_zero(const uint8_t *b, int w)
 {
 	int i;
@@ -917,13 +907,13 @@ static int parse_subfield_match(struct parser *p, const struct kv *kv)
 	for (bit = 0; bit < sf.nbits; bit++) {
 		int to = sf.ofs + bit;
 
-		set_bit(m, w, to);
+		flow_bit_put(m, w, to, true);
 		v[w - 1 - to / 8] &= ~(1 << (to % 8));
-		if (get_bit(x, w, bit))
-			set_bit(v, w, to);
+		if (flow_bit_get(x, w, bit))
+			flow_bit_put(v, w, to, true);
 	}
 	for (bit = sf.nbits; bit < w * 8; bit++) {
-		if (get_bit(x, w, bit))
+		if (flow_bit_get(x, w, bit))
 			return fail(p, kv->val.off, "value '" TOKF "' does not fit in %d bits",
 				    TOKA(p, kv->val), sf.nbits);
 	}
@@ -1325,7 +1315,7 @@ static int parse_move(struct parser *p, struct tok t, bool in_exec,
 	sf->dst_ofs = d.ofs;
 	sf->nbits = s.nbits;
 	for (bit = 0; bit < d.nbits; bit++)
-		set_bit(sf->mask, d.fi->width, d.ofs + bit);
+		flow_bit_put(sf->mask, d.fi->width, d.ofs + bit, true);
 	/* A move may cover ct_mark bit 31: the compiler knows the moved value
 	 * and refuses it only if that bit would really be set. */
 	return 0;
@@ -1348,7 +1338,7 @@ static int parse_load(struct parser *p, struct tok t, bool in_exec,
 		return fail(p, src.off, "invalid value '" TOKF "' in load",
 			    TOKA(p, src));
 	for (bit = sub.nbits; bit < w * 8; bit++) {
-		if (r == -2 || get_bit(x, w, bit))
+		if (r == -2 || flow_bit_get(x, w, bit))
 			return fail(p, src.off, "value '" TOKF "' does not fit in %d bits",
 				    TOKA(p, src), sub.nbits);
 	}
@@ -1356,9 +1346,9 @@ static int parse_load(struct parser *p, struct tok t, bool in_exec,
 	sf->field = sub.fi->id;
 	sf->as_load = true;
 	for (bit = 0; bit < sub.nbits; bit++) {
-		set_bit(sf->mask, w, sub.ofs + bit);
-		if (get_bit(x, w, bit))
-			set_bit(sf->value, w, sub.ofs + bit);
+		flow_bit_put(sf->mask, w, sub.ofs + bit, true);
+		if (flow_bit_get(x, w, bit))
+			flow_bit_put(sf->value, w, sub.ofs + bit, true);
 	}
 	if (sf->field == F_CT_MARK)
 		return check_ct_mark(p, sf->value, sf->mask, dst.off);

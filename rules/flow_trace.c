@@ -143,18 +143,6 @@ static bool is_ip(const struct trace_pkt *p)
 	return type == 0x0800 || type == 0x86dd;
 }
 
-static bool get_bit(const uint8_t *v, int width, int bit)
-{
-	return v[width - 1 - bit / 8] >> (bit % 8) & 1;
-}
-
-static void put_bit(uint8_t *v, int width, int bit, bool on)
-{
-	uint8_t *byte = &v[width - 1 - bit / 8];
-
-	*byte = on ? *byte | 1u << (bit % 8) : *byte & ~(1u << (bit % 8));
-}
-
 /* set_field/load (value under mask) or move (bits of another field of
  * 'src') into 'dst', a value of field s->field. */
 static void write_field(uint8_t *dst, const struct action_set_field *s,
@@ -168,8 +156,8 @@ static void write_field(uint8_t *dst, const struct action_set_field *s,
 		return;
 	}
 	for (int b = 0; b < s->nbits; b++)
-		put_bit(dst, w, s->dst_ofs + b,
-			get_bit(src->v[s->src], field_width(s->src), s->src_ofs + b));
+		flow_bit_put(dst, w, s->dst_ofs + b,
+			flow_bit_get(src->v[s->src], field_width(s->src), s->src_ofs + b));
 }
 
 static bool is_ct_field(enum field_id id)
@@ -296,7 +284,7 @@ static uint16_t ct_zone_of(const struct trace *t, const struct action_ct *ct)
 	if (ct->zone_reg < 0)
 		return ct->zone;
 	for (int b = ct->zone_nbits - 1; b >= 0; b--)
-		zone = zone << 1 | get_bit(t->pkt.v[F_REG0 + ct->zone_reg], 4,
+		zone = zone << 1 | flow_bit_get(t->pkt.v[F_REG0 + ct->zone_reg], 4,
 					   ct->zone_ofs + b);
 	return zone;
 }

@@ -260,3 +260,15 @@ bool flow_same_actions(const struct flow *a, const struct flow *b)
 			return false;
 	return true;
 }
+
+bool flow_bit_get(const uint8_t *v, int width, int bit)
+{
+	return v[width - 1 - bit / 8] >> (bit % 8) & 1;
+}
+
+void flow_bit_put(uint8_t *v, int width, int bit, bool on)
+{
+	uint8_t *byte = &v[width - 1 - bit / 8];
+
+	*byte = on ? *byte | 1u << (bit % 8) : *byte & ~(1u << (bit % 8));
+}
