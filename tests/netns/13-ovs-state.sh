@@ -118,7 +118,7 @@ if ovs_load ovs-resubmit-ct-twice.flows "two ct() on one path may be rejected (d
 fi
 
 for c in "controller:packet-in to a controller" "force commit:ct(force) and a controller" \
-	"ct flush:dpctl flush by tuple" "get_nconns and get/set_maxconns:dpctl limits" \
+	"ct flush:OVS's packet-out of crafted UDP packets (flush by tuple itself is 04-flush-tuple)" "get_nconns and get/set_maxconns:dpctl limits" \
 	"SNAT with icmp_id:OVS's packet-out of crafted ICMP" \
 	"ICMP related to original direction:OVS's packet-out of crafted ICMP" \
 	"ICMP related 2:OVS's packet-out of crafted ICMP" \
