@@ -94,12 +94,18 @@ check: all unit
 # --sort, trace, flow timeouts) skip there: the kernel adds nothing to them and
 # the emulated lane runs near CI's ceiling; make check runs them.  (19-timeouts'
 # counters and element deletes are 14's and 42's; its clock checks want a
-# native CPU.)
-VM_SKIP = ^(07-rejected|09-errors|14-ofctl-select|15-dump-ports|15-fdb|16-diff-flows|17-dump-sort|18-trace|19-timeouts)$$
+# native CPU.)  06-ct-tuple, 22-conjunction, 23-meters and 24-mod-port skip
+# there for the lane's time budget alone: together they take about 280 s
+# under TCG (they passed there by hand, 2026-11-23: tests/vm/run.sh bash
+# tests/run.sh '^(06-ct-tuple|22-conjunction|23-meters|24-mod-port)$'), which
+# would leave a slow CI host too little of its 4 300 s; their bridge-family
+# rulesets are in compile goldens (bridge_ct_ct_tuple, bridge_ct_mod_port*,
+# conj_bridge_ct, meter_bridge_ct).
+VM_SKIP = ^(06-ct-tuple|07-rejected|09-errors|14-ofctl-select|15-dump-ports|15-fdb|16-diff-flows|17-dump-sort|18-trace|19-timeouts|22-conjunction|23-meters|24-mod-port)$$
 check-vm: all unit
 	BF_UPDATES=$${BF_UPDATES:-200} BF_UPDATE_SECS=$${BF_UPDATE_SECS:-900} \
 	BF_TEST_TIMEOUT=$${BF_TEST_TIMEOUT:-1100} BF_SKIP='$(VM_SKIP)' \
-	BF_SKIP_WHY='daemon and client only, make check runs it natively' \
+	BF_SKIP_WHY='daemon and client only, or left out for the time budget (Makefile VM_SKIP); make check runs it natively' \
 		tests/vm/run.sh bash tests/run.sh '^[0-9]'
 
 # Benchmarks (tests/bench/*.sh, as root): each prints its own table.

@@ -5,6 +5,7 @@
  * resolved here, so they cost nothing per packet.  See docs/design.md. */
 #include "compile_priv.h"
 #include "dpi.h"
+#include "flow_conj.h"
 
 #include <linux/netfilter/nf_tables.h>
 #include <stdarg.h>
@@ -88,7 +89,10 @@ static int cmp_sort_key(const void *a, const void *b)
 
 	if (x->priority != y->priority)
 		return x->priority > y->priority ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	/* one id, several flows: a conjunction's expansion, in its order */
+	return (x->cf > y->cf) - (x->cf < y->cf);
 }
 
 /* t's flows in sort_key order. */
@@ -519,6 +523,9 @@ int need_counter(struct compiler *c, struct nir_table *t,
 
 	if (idx < 0 || idx >= c->in->n_flows)
 		return 0;
+	/* a conjunction's flows follow each other and share one counter */
+	while (idx > 0 && c->in->flows[idx - 1].id == cf->id)
+		idx--;
 	if (!c->counted[which]) {
 		c->counted[which] = calloc(c->in->n_flows + 1, 1);
 		if (!c->counted[which])
@@ -547,8 +554,8 @@ char *brflow_compile(const struct compile_input *in, struct nir_ruleset *out)
 	return brflow_compile_plan(in, out, NULL);
 }
 
-char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *out,
-			  struct compile_plan **plan)
+static char *compile_flows(const struct compile_input *in, struct nir_ruleset *out,
+			   struct compile_plan **plan)
 {
 	struct compiler c = { .in = in, .rs = out };
 	char tname[64];
@@ -588,4 +595,78 @@ char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *ou
 	if (c.err)
 		nir_ruleset_free(out);
 	return c.err;
+}
+
+/* An error that names a flow a conjunction expanded to names the conj_id
+ * flow the user wrote instead (error path only: formats every such flow). */
+static char *name_written_flow(char *err, const struct conj_expansion *x,
+			       const struct compile_input *in)
+{
+	for (int i = 0; err && i < x->n; i++) {
+		char *text, *mine, *out;
+		size_t len;
+
+		if (!x->flows[i].n_clauses)
+			continue;
+		text = flow_text(x->flows[i].flow);
+		len = text ? strlen(text) : 0;
+		if (!text || strncmp(err, "flow '", 6) || strncmp(err + 6, text, len) ||
+		    strncmp(err + 6 + len, "': ", 3)) {
+			free(text);
+			continue;
+		}
+		free(text);
+		mine = flow_text(in->flows[x->flows[i].from].flow);
+		if (mine && asprintf(&out, "flow '%s': %s", mine, err + 6 + len + 3) >= 0) {
+			free(err);
+			err = out;
+		}
+		free(mine);
+		break;
+	}
+	return err;
+}
+
+/* Conjunctions become ordinary flows first (rules/flow_conj.h), which
+ * count in their conj_id flow's counter: they carry its id. */
+char *brflow_compile_plan(const struct compile_input *in, struct nir_ruleset *out,
+			  struct compile_plan **plan)
+{
+	struct compile_input ein = *in;
+	struct conj_expansion x;
+	struct compile_flow *cfs = NULL;
+	const struct flow **fl;
+	char *err;
+	int i;
+
+	for (i = 0; i < in->n_flows && !flow_conj_involved(in->flows[i].flow); i++)
+		;
+	if (i == in->n_flows)
+		return compile_flows(in, out, plan);
+	if (plan)
+		*plan = NULL;
+	fl = malloc((in->n_flows + 1) * sizeof(*fl));
+	if (!fl)
+		return strdup("out of memory");
+	for (i = 0; i < in->n_flows; i++)
+		fl[i] = in->flows[i].flow;
+	err = flow_conj_expand(fl, in->n_flows, &x);
+	free(fl);
+	if (err)
+		return err;
+	cfs = malloc((x.n + 1) * sizeof(*cfs));
+	if (!cfs) {
+		flow_conj_free(&x);
+		return strdup("out of memory");
+	}
+	for (i = 0; i < x.n; i++)
+		cfs[i] = (struct compile_flow){ in->flows[x.flows[i].from].id,
+						x.flows[i].flow };
+	ein.flows = cfs;
+	ein.n_flows = x.n;
+	err = compile_flows(&ein, out, plan);
+	err = name_written_flow(err, &x, in);
+	free(cfs);
+	flow_conj_free(&x);
+	return err;
 }

@@ -6,14 +6,25 @@
 
 #include "flow.h"
 #include "group.h"
+#include "meter.h"
 #include "nftir.h"
 
 /* ofport numbers live in 12 mark bits; 0xffe is LOCAL, 0xfff normal */
 #define BRFLOW_MAX_OFPORT 4093
 
+/* A port's configuration bits, OpenFlow's OFPPC_* values (mod-port).
+ * The compiler acts on NO_RECV (classify drops what the port receives)
+ * and NO_FWD (enforce drops what would leave by it); PORT_DOWN and
+ * NO_FLOOD are the kernel's (link state, bridge port flood flags). */
+#define PORT_CONFIG_DOWN     0x01u
+#define PORT_CONFIG_NO_RECV  0x04u
+#define PORT_CONFIG_NO_FLOOD 0x10u
+#define PORT_CONFIG_NO_FWD   0x20u
+
 struct compile_port {
 	char ifname[16];
 	uint16_t ofport;
+	uint32_t config;         /* PORT_CONFIG_* */
 };
 
 /* A flow as the daemon stores it: 'id' is stable for the flow's lifetime and
@@ -50,9 +61,15 @@ struct compile_input {
 	 * the output's bridge_ct says which was chosen. */
 	bool has_bridge_ct;
 	bool lacks_ct_helper;  /* no conntrack helper objects */
+	/* The LOCAL port's config (mod-port): NO_RECV drops what the host
+	 * sends into the bridge, NO_FWD what would go up to it. */
+	uint32_t local_config;
 	/* The bridge's groups (rules/group.h), for group:N actions. */
 	int n_groups;
 	const struct ofgroup *groups;
+	/* The bridge's meters (rules/meter.h), for meter:N actions. */
+	int n_meters;
+	const struct ofmeter *meters;
 };
 
 /* Compiles 'in' into 'out' (which must be zeroed).  Returns NULL on success,

@@ -328,6 +328,32 @@ static int add_ifname_match(struct nir_rule *r, uint32_t key, const char *name,
 	return add_meta_match(r, key, name, NIR_FMT_IFNAME, buf, 16, false);
 }
 
+bool any_port_config(const struct compiler *c, uint32_t bit)
+{
+	for (int i = 0; i < c->in->n_ports; i++)
+		if (c->in->ports[i].config & bit)
+			return true;
+	return false;
+}
+
+int add_port_config_drops(struct compiler *c, struct nir_chain *ch, uint32_t bit,
+			  bool out)
+{
+	for (int i = 0; i < c->in->n_ports; i++) {
+		const struct compile_port *p = &c->in->ports[i];
+		struct nir_rule *r;
+
+		if (!(p->config & bit))
+			continue;
+		if (!(r = rule_in(c, ch)) ||
+		    add_ifname_match(r, out ? NFT_META_OIFNAME : NFT_META_IIFNAME,
+				     out ? "oifname" : "iifname", p->ifname) ||
+		    add_verdict(r, NIR_DROP, NULL))
+			return compile_oom(c);
+	}
+	return 0;
+}
+
 /* NAT, or a stateless destination rewrite, which br_netfilter handles as
  * it does DNAT. */
 static bool any_nat(const struct compiler *c)
@@ -430,7 +456,9 @@ oom:
  * map: an IPv4 packet from a port is marked and sent on in the first rule;
  * any other packet from a port goes on to classify_port; a packet from no
  * port misses the map in both rules and is accepted.  The map's values all
- * carry MARK_OURS, so after a hit the mark says "ours". */
+ * carry MARK_OURS, so after a hit the mark says "ours".  A port set to
+ * no-receive (mod-port) is dropped before all that, in whichever chain a
+ * packet meets first, whatever the flows say (OVS's NO_RECV). */
 static int build_classify(struct compiler *c)
 {
 	struct nir_chain *cls, *port;
@@ -442,7 +470,7 @@ static int build_classify(struct compiler *c)
 	 * mark it, nothing else (the pipeline marks again, the same). */
 	if (c->bridge_ct && !c->prepass_idle) {
 		cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
-		if (!cls)
+		if (!cls || add_port_config_drops(c, cls, PORT_CONFIG_NO_RECV, false))
 			return -1;
 		if (!(r = add_port_mark_rule(c, cls, NULL)) || add_verdict(r, NIR_ACCEPT, NULL))
 			return compile_oom(c);
@@ -451,6 +479,9 @@ static int build_classify(struct compiler *c)
 	      base_chain(c, c->bridge, "pipeline", NIR_HOOK_PREROUTING, -150) :
 	      base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
 	if (!cls)
+		return -1;
+	if ((!c->bridge_ct || c->prepass_idle) &&
+	    add_port_config_drops(c, cls, PORT_CONFIG_NO_RECV, false))
 		return -1;
 	if (!(r = add_port_mark_rule(c, cls, ethertype_ip4)) || add_verdict(r, ip_code, ip_chain))
 		return compile_oom(c);
@@ -532,12 +563,15 @@ int build_bridge_table(struct compiler *c)
 	if (add_port_name_set(c) || build_classify(c))
 		return -1;
 
-	/* bridge forward: only the port the pipeline chose may carry it. */
+	/* bridge forward: only the port the pipeline chose may carry it,
+	 * and never a port set to no-forward (OVS's NO_FWD). */
 	enf = base_chain(c, c->bridge, "enforce", NIR_HOOK_FORWARD, 100);
+	if (!enf || add_port_config_drops(c, enf, PORT_CONFIG_NO_FWD, true))
+		return -1;
 	/* Most packets were switched normally: accept them before the
 	 * other-bridge test's two set lookups (accepting another bridge's
 	 * packet here is harmless: its own enforce chain decides it). */
-	if (!enf || !(r = rule_in(c, enf)) ||
+	if (!(r = rule_in(c, enf)) ||
 	    add_mark_match(r, MARK_OURS | MARK_OUT, MARK_OURS | OUT_NORMAL << MARK_OUT_SHIFT) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);

@@ -707,6 +707,79 @@ static int emit_addr_set(struct emit *e, const struct action_set_field *w)
 	return 0;
 }
 
+static const struct ofmeter *find_meter(const struct compiler *c, uint32_t id)
+{
+	for (int i = 0; i < c->in->n_meters; i++)
+		if (c->in->meters[i].meter_id == id)
+			return &c->in->meters[i];
+	return NULL;
+}
+
+/* The meter's limit object and its two counters ("_in": packets reaching
+ * it, "_drop": packets its band dropped) in the flow's table, once. */
+static int add_meter_objects(struct compiler *c, struct nir_table *t,
+			     const struct ofmeter *m)
+{
+	char name[32], cname[48];
+	struct nir_limit *l;
+
+	meter_object_name(m->meter_id, name, sizeof(name));
+	for (int i = 0; i < t->n_limits; i++)
+		if (!strcmp(t->limits[i].name, name))
+			return 0;
+	l = nir_add_limit(t, name);
+	if (!l)
+		return compile_oom(c);
+	meter_limit(m, &l->rate, &l->burst, &l->bytes);
+	snprintf(cname, sizeof(cname), "%s_in", name);
+	if (!nir_add_counter(t, cname))
+		return compile_oom(c);
+	snprintf(cname, sizeof(cname), "%s_drop", name);
+	return nir_add_counter(t, cname) ? 0 : compile_oom(c);
+}
+
+/* meter:N (always the first action): in the flow's own chain, a rule that
+ * counts the packet into the meter and drops it when the meter's limit is
+ * exceeded; the actions go on in the next rule.  The pre-pass (which only
+ * chooses zones) does not meter: a packet meets the meter once. */
+static int emit_meter(struct emit *e, uint32_t id)
+{
+	const struct ofmeter *m = find_meter(e->c, id);
+	struct nir_chain *fc;
+	struct nir_stmt *s;
+	char name[32];
+
+	if (!m)
+		return compile_fail(e->c, e->f, "meter:%u: no such meter", id);
+	if (e->st.pass != PASS_MAIN)
+		return 0;
+	if (add_meter_objects(e->c, e->table, m) || next_segment(e))
+		return -1;
+	fc = &e->table->chains[e->flow_chain];
+	/* the flow chain just made starts with what the matched rule held
+	 * after its matches: nothing when the meter comes first */
+	if (fc->n_rules == 2 && !fc->rules[0].n_stmts) {
+		nir_remove_rule(fc, 0);
+		e->rule = &fc->rules[0];
+	}
+	meter_object_name(id, name, sizeof(name));
+	s = nir_add_stmt(e->rule, NIR_COUNTER);
+	if (!s)
+		return compile_oom(e->c);
+	snprintf(s->u.counter_name, sizeof(s->u.counter_name), "%s_in", name);
+	s = nir_add_stmt(e->rule, NIR_LIMIT);
+	if (!s)
+		return compile_oom(e->c);
+	snprintf(s->u.limit_name, sizeof(s->u.limit_name), "%s", name);
+	s = nir_add_stmt(e->rule, NIR_COUNTER);
+	if (!s)
+		return compile_oom(e->c);
+	snprintf(s->u.counter_name, sizeof(s->u.counter_name), "%s_drop", name);
+	if (add_verdict(e->rule, NIR_DROP, NULL))
+		return compile_oom(e->c);
+	return next_segment(e);
+}
+
 static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 {
 	struct path_state target;
@@ -719,6 +792,9 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 		return emit_output(e, OUT_NORMAL);
 	case ACT_IN_PORT:
 		return compile_fail(e->c, e->f, "in_port action is not supported");
+	case ACT_CONJUNCTION:
+		/* flow_conj_expand takes clauses out before the tables */
+		return compile_fail(e->c, e->f, "conjunction clause left in the tables");
 	case ACT_SET_FIELD:
 		if (a->u.set.field == F_DL_SRC || a->u.set.field == F_DL_DST)
 			return emit_eth_set(e, &a->u.set);
@@ -744,6 +820,8 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 		target = e->st;
 		target.group = a->u.group_id + 1;
 		return emit_call(e, &target, last, NULL);
+	case ACT_METER:
+		return emit_meter(e, a->u.meter_id);
 	}
 	return 0;
 }

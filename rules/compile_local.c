@@ -139,6 +139,16 @@ static int mark_rule(struct compiler *c, struct nir_chain *ch, uint32_t mask,
 	return 0;
 }
 
+/* A last rule "drop". */
+static int drop_rule(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r = rule_in(c, ch);
+
+	if (!r || add_verdict(r, NIR_DROP, NULL))
+		return compile_oom(c);
+	return 0;
+}
+
 /* "mark & mask == value: forget the packet came from a port, accept" */
 static int to_host_rule(struct compiler *c, struct nir_chain *ch, uint32_t mask,
 			uint32_t value)
@@ -164,6 +174,9 @@ static int build_enforce_in(struct compiler *c)
 
 	if (!ch || add_other_bridge_accept(c, ch, true, false))
 		return -1;
+	/* LOCAL set to no-forward (mod-port): nothing goes up */
+	if (c->in->local_config & PORT_CONFIG_NO_FWD)
+		return drop_rule(c, ch);
 	if (!local_managed(c))
 		return to_host_rule(c, ch, 0, 0);
 	if (to_host_rule(c, ch, MARK_OURS | MARK_OUT, MARK_OURS | MARK_LOCAL << MARK_OUT_SHIFT) ||
@@ -175,7 +188,9 @@ static int build_enforce_in(struct compiler *c)
 	return mark_rule(c, ch, MARK_OURS, MARK_OURS, NIR_DROP);
 }
 
-/* bridge output: what the host sends leaves only by the port the
+/* bridge output: what the host sends (or routes into the bridge) never
+ * leaves by a port set to no-forward, nor at all with LOCAL set to
+ * no-receive; with LOCAL managed, it leaves only by the port the
  * in_port=LOCAL pipeline chose.  Non-IP frames from the host (ARP) are not
  * classified and pass. */
 static int build_enforce_local(struct compiler *c)
@@ -183,8 +198,14 @@ static int build_enforce_local(struct compiler *c)
 	struct nir_chain *ch = base_chain(c, c->bridge, "enforce_local", NIR_HOOK_OUTPUT, 100);
 	struct nir_rule *r;
 
-	if (!ch || add_other_bridge_accept(c, ch, false, true))
+	if (!ch || add_port_config_drops(c, ch, PORT_CONFIG_NO_FWD, true))
 		return -1;
+	if (!local_managed(c) && !(c->in->local_config & PORT_CONFIG_NO_RECV))
+		return 0;
+	if (add_other_bridge_accept(c, ch, false, true))
+		return -1;
+	if (c->in->local_config & PORT_CONFIG_NO_RECV)
+		return drop_rule(c, ch);
 	if (!(r = rule_in(c, ch)) ||
 	    add_mark_match(r, MARK_OURS | MARK_IN_PORT, MARK_OURS | MARK_LOCAL))
 		return compile_oom(c);
@@ -202,17 +223,15 @@ static int build_enforce_local(struct compiler *c)
 		    add_verdict(r, NIR_ACCEPT, NULL))
 			return compile_oom(c);
 	}
-	r = rule_in(c, ch);
-	if (!r || add_verdict(r, NIR_DROP, NULL))
-		return compile_oom(c);
-	return 0;
+	return drop_rule(c, ch);
 }
 
 int build_local_bridge(struct compiler *c)
 {
 	if (build_enforce_in(c))
 		return -1;
-	return local_managed(c) ? build_enforce_local(c) : 0;
+	return local_managed(c) || any_port_config(c, PORT_CONFIG_NO_FWD) ||
+	       c->in->local_config & PORT_CONFIG_NO_RECV ? build_enforce_local(c) : 0;
 }
 
 /* Jumps into table 0's in_port=LOCAL copy for each IP version. */

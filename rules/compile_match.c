@@ -379,6 +379,40 @@ static int translated_match(const struct flow_match *m, const struct path_state 
 	return 1;
 }
 
+/* ct_nw_src and friends: the connection's original-direction tuple, which
+ * conntrack keeps whatever NAT later does to the packets. */
+static int ct_tuple_match(const struct flow_match *m, struct nir_rule *r)
+{
+	static const struct nir_src srcs[] = {
+		{ .kind = NIR_SRC_CT, .key = NFT_CT_SRC_IP, .len = 4, .ct_dir = 1,
+		  .name = "ct original ip saddr", .fmt = NIR_FMT_IPV4 },
+		{ .kind = NIR_SRC_CT, .key = NFT_CT_DST_IP, .len = 4, .ct_dir = 1,
+		  .name = "ct original ip daddr", .fmt = NIR_FMT_IPV4 },
+		{ .kind = NIR_SRC_CT, .key = NFT_CT_SRC_IP6, .len = 16, .ct_dir = 1,
+		  .name = "ct original ip6 saddr", .fmt = NIR_FMT_IPV6 },
+		{ .kind = NIR_SRC_CT, .key = NFT_CT_DST_IP6, .len = 16, .ct_dir = 1,
+		  .name = "ct original ip6 daddr", .fmt = NIR_FMT_IPV6 },
+		{ .kind = NIR_SRC_CT, .key = NFT_CT_PROTOCOL, .len = 1, .ct_dir = 1,
+		  .name = "ct original protocol", .fmt = NIR_FMT_DEC },
+		{ .kind = NIR_SRC_CT, .key = NFT_CT_PROTO_SRC, .len = 2, .ct_dir = 1,
+		  .name = "ct original proto-src", .fmt = NIR_FMT_DEC },
+		{ .kind = NIR_SRC_CT, .key = NFT_CT_PROTO_DST, .len = 2, .ct_dir = 1,
+		  .name = "ct original proto-dst", .fmt = NIR_FMT_DEC },
+	};
+	const struct nir_src *src = &srcs[m->field - F_CT_NW_SRC];
+	struct nir_stmt *s = add_match(r, src);
+
+	if (!s)
+		return -1;
+	s->u.match.value.len = s->u.match.mask.len = src->len;
+	for (uint32_t i = 0; i < src->len; i++) {
+		s->u.match.value.data[i] = m->value[i] & m->mask[i];
+		s->u.match.mask.data[i] = m->mask[i];
+	}
+	s->u.match.has_mask = !mask_is_full(m->mask, src->len);
+	return 1;
+}
+
 static bool is_src_field(enum field_id id)
 {
 	return id == F_NW_SRC || id == F_IPV6_SRC || id == F_TP_SRC;
@@ -568,6 +602,22 @@ static int one_match(const struct compiler *c, const struct flow *f,
 		if (!st->tracked || !ip)
 			return all_zero_match(m);
 		return ct_label_match(m, c->label_reserved, r);
+	case F_CT_NW_SRC:
+	case F_CT_NW_DST:
+		if (!st->tracked || !v4)
+			return all_zero_match(m);
+		return ct_tuple_match(m, r);
+	case F_CT_IPV6_SRC:
+	case F_CT_IPV6_DST:
+		if (!st->tracked || !v6)
+			return all_zero_match(m);
+		return ct_tuple_match(m, r);
+	case F_CT_NW_PROTO:
+	case F_CT_TP_SRC:
+	case F_CT_TP_DST:
+		if (!st->tracked || !ip)
+			return all_zero_match(m);
+		return ct_tuple_match(m, r);
 	case F_DPI_PROTO:
 		return ip ? dpi_proto_match(m, r) : 0;
 	case F_DPI_HOST:

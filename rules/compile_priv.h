@@ -94,6 +94,8 @@ struct flow_group {
 	bool fallback;         /* some chain copy emitted members one by one */
 	bool vmap;             /* members differ in actions: a verdict map
 				* sends each to a chain of its own */
+	bool one_id;           /* members share one flow id (a conjunction's
+				* expansion): its counter object counts them */
 };
 
 struct table_flows {
@@ -239,6 +241,11 @@ int build_local_inet(struct compiler *c);
 int add_local_prepass_track(struct compiler *c, struct nir_chain *pre);
 int add_bridge_iif_accept(struct compiler *c, struct nir_chain *ch);
 int add_port_name_set(struct compiler *c);   /* set "portnames" */
+/* "iifname X drop" ('out': "oifname X drop") for each port whose config
+ * has 'bit' (mod-port no-receive / no-forward). */
+int add_port_config_drops(struct compiler *c, struct nir_chain *ch, uint32_t bit,
+			  bool out);
+bool any_port_config(const struct compiler *c, uint32_t bit);
 int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool in, bool out);
 /* Name of the ctstate chain a tracked copy's wrapper jumps to. */
 int ctstate_chain_for(struct compiler *c, const struct path_state *st,

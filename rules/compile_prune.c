@@ -157,13 +157,14 @@ static int drop_unreachable(struct compiler *c, struct nir_table *t)
 }
 
 /* Whether s names an object of its table (set, map, counter, helper,
- * flowtable), which a chain moved to another table would lose. */
+ * limit, flowtable), which a chain moved to another table would lose. */
 static bool uses_table_object(const struct nir_stmt *s)
 {
 	switch (s->kind) {
 	case NIR_MAP_MARK:
 	case NIR_COUNTER:
 	case NIR_CT_HELPER:
+	case NIR_LIMIT:
 	case NIR_LOOKUP:
 	case NIR_SET_LOOKUP:
 	case NIR_FLOW_OFFLOAD:

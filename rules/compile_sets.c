@@ -15,6 +15,7 @@
  * would, so OpenFlow's order between priorities is exact; inside one
  * priority OpenFlow leaves the order of overlapping flows undefined. */
 #include "compile_priv.h"
+#include "flow_conj.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -508,6 +509,13 @@ static int emit_lookup(struct compiler *c, int chain_idx, const struct path_stat
 	proto.vmap = tf->groups[g].vmap;
 	if (proto.vmap)
 		proto.counters = false; /* each member's chain counts */
+	tf->groups[g].one_id = tf->flows[incl[n - 1]]->id == first->id;
+	for (int m = 1; m < n - 1 && tf->groups[g].one_id; m++)
+		tf->groups[g].one_id = tf->flows[incl[m]]->id == first->id;
+	/* one flow's combinations (flow_conj.h) count in its counter object,
+	 * which survives a clause leaving */
+	if (tf->groups[g].one_id)
+		proto.counters = false;
 	for (int i = 0; i < ref->n_stmts; i++) {
 		const struct nir_stmt *s = &ref->stmts[i];
 
@@ -560,6 +568,14 @@ static int emit_lookup(struct compiler *c, int chain_idx, const struct path_stat
 	if (!lookup)
 		goto oom;
 	lookup->u.lookup.set = set;
+	if (tf->groups[g].one_id && st->pass == PASS_MAIN && !proto.vmap) {
+		struct nir_stmt *cs = nir_add_stmt(&rule, NIR_COUNTER);
+
+		if (!cs || need_counter(c, t, first))
+			goto oom;
+		brflow_counter_name(first->id, cs->u.counter_name,
+				    sizeof(cs->u.counter_name));
+	}
 	text = flow_text(first->flow);
 	if (!text || asprintf(&comment, "%d flows like %.90s", n, text) < 0)
 		comment = NULL;
@@ -728,6 +744,7 @@ struct compile_plan *make_plan(struct compiler *c)
 			struct plan_group *pg;
 
 			if (grp->n < SET_MIN_MEMBERS || grp->fallback || grp->vmap ||
+			    grp->one_id ||
 			    !grp->n_sets || grp->n_sets != tf->n_copies)
 				continue;
 			pg = realloc(p->groups, (p->n_groups + 1) * sizeof(*pg));
@@ -802,6 +819,9 @@ int compile_plan_change(const struct compile_plan *p, const struct nir_ruleset *
 {
 	const struct plan_group *g = NULL;
 
+	/* a clause or conj_id flow changes a whole cross product */
+	if (flow_conj_involved(cf->flow))
+		return -1;
 	for (int i = 0; i < p->n_groups && !g; i++)
 		if (same_shape(&p->groups[i].rep, cf->flow, true))
 			g = &p->groups[i];

@@ -33,11 +33,20 @@ static const struct field_info fields[F_COUNT] = {
 	{ F_CT_ZONE,   "ct_zone",   "NXM_NX_CT_ZONE",   2,  false },
 	{ F_CT_MARK,   "ct_mark",   "NXM_NX_CT_MARK",   4,  true },
 	{ F_CT_LABEL,  "ct_label",  "NXM_NX_CT_LABEL",  16, true },
+	/* Read-only in OVS too: no NXM name, so load:/move: cannot name them. */
+	{ F_CT_NW_SRC,   "ct_nw_src",   NULL, 4,  true },
+	{ F_CT_NW_DST,   "ct_nw_dst",   NULL, 4,  true },
+	{ F_CT_IPV6_SRC, "ct_ipv6_src", NULL, 16, true },
+	{ F_CT_IPV6_DST, "ct_ipv6_dst", NULL, 16, true },
+	{ F_CT_NW_PROTO, "ct_nw_proto", NULL, 1,  false },
+	{ F_CT_TP_SRC,   "ct_tp_src",   NULL, 2,  true },
+	{ F_CT_TP_DST,   "ct_tp_dst",   NULL, 2,  true },
 	REG_ROW(0), REG_ROW(1), REG_ROW(2), REG_ROW(3),
 	REG_ROW(4), REG_ROW(5), REG_ROW(6), REG_ROW(7),
 	{ F_METADATA,  "metadata",  "OXM_OF_METADATA",  8,  true },
 	{ F_DPI_PROTO, "dpi_proto", NULL,               1,  false },
 	{ F_DPI_HOST,  "dpi_host",  NULL,               1,  false },
+	{ F_CONJ_ID,   "conj_id",   NULL,               4,  false },
 };
 
 /* Other spellings OVS accepts for the same field (its "aka" names). */

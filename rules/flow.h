@@ -53,11 +53,22 @@ enum field_id {
 	F_CT_ZONE,
 	F_CT_MARK,
 	F_CT_LABEL,
+	/* The connection's original-direction tuple (OVS's ct_nw_src ...):
+	 * valid once ct() found or made the connection. */
+	F_CT_NW_SRC,
+	F_CT_NW_DST,
+	F_CT_IPV6_SRC,
+	F_CT_IPV6_DST,
+	F_CT_NW_PROTO,
+	F_CT_TP_SRC,
+	F_CT_TP_DST,
 	F_REG0,
 	F_REG7 = F_REG0 + FLOW_NREGS - 1,
 	F_METADATA,     /* OpenFlow metadata, 64 bits, per packet like regs */
 	F_DPI_PROTO,    /* dpi_proto=NAME: value[0] = id from rules/dpi.h */
 	F_DPI_HOST,     /* dpi_host=PATTERN: the pattern is flow.dpi_host */
+	F_CONJ_ID,      /* conj_id=ID: 0 in every lookup but a conjunction's
+			 * (rules/flow_conj.h) */
 	F_COUNT
 };
 
@@ -83,6 +94,9 @@ enum action_type {
 	ACT_DPI,        /* dpi(queue=N[-M],fail=open|closed) */
 	ACT_GROUP,      /* group:N */
 	ACT_CT_CLEAR,   /* ct_clear: later matches see the packet untracked */
+	ACT_METER,      /* meter:N (OpenFlow 1.3's meter instruction): the
+			 * parser puts it first, where it takes effect */
+	ACT_CONJUNCTION, /* conjunction(ID,K/N): only with other conjunctions */
 };
 
 /* load:/set_field: — write value under mask into a field (reg0-7 at top
@@ -140,6 +154,14 @@ struct action_dpi {
 	bool fail_closed;            /* no handler listening: drop (else pass) */
 };
 
+/* conjunction(ID,K/N): this flow is clause K of N of conjunction ID
+ * (rules/flow_conj.h). */
+struct action_conj {
+	uint32_t id;
+	uint8_t clause;     /* K, 1..n_clauses */
+	uint8_t n_clauses;  /* N, 2..64 */
+};
+
 struct flow_action {
 	enum action_type type;
 	union {
@@ -149,6 +171,8 @@ struct flow_action {
 		struct action_ct ct;
 		struct action_dpi dpi;
 		uint32_t group_id;  /* ACT_GROUP */
+		uint32_t meter_id;  /* ACT_METER */
+		struct action_conj conj; /* ACT_CONJUNCTION */
 	} u;
 };
 
@@ -276,6 +300,12 @@ bool flow_outputs_to(const struct flow *f, uint32_t port);
 /* The same translation: the parsed specs, not their texts ("1000-1000" and
  * "1000" are one binding). */
 bool flow_same_nat(const struct action_nat *a, const struct action_nat *b);
+/* The parsers' errors (flows, groups, meters): unless *err already holds
+ * one, sets it to FMT's message followed by " at column N" for 0-based
+ * offset off, on one line whatever the input held (control characters
+ * become '?'), malloc'd.  Always returns -1, for "return fail(...)". */
+int flow_fail_at(char **err, size_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Bit 'bit' (0: the least significant) of a big-endian value 'width'
  * bytes wide, as flow_match and action_set_field hold them. */
 bool flow_bit_get(const uint8_t *v, int width, int bit);

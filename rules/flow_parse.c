@@ -34,6 +34,9 @@ struct kv {
 
 enum prereq {
 	P_NONE, P_IPV4, P_IPV6, P_IP_ANY, P_L4, P_TCP, P_UDP, P_SCTP, P_ICMP, P_ND,
+	/* the connection's tuple: the family and a ct_state that says ct()
+	 * found a connection (+new, +est, +rel, +rpl or +trk-inv), as OVS */
+	P_CT_IPV4, P_CT_IPV6, P_CT_IP_ANY,
 };
 
 struct parser {
@@ -56,30 +59,7 @@ struct parser {
 
 /* Records the first error; the message ends in " at column N".  Always
  * returns -1 so callers can "return fail(...)". */
-static int fail(struct parser *p, size_t off, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct parser *p, size_t off, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	char *e;
-
-	if (p->err)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (asprintf(&e, "%s at column %zu", msg, off + 1) < 0)
-		e = NULL;
-	/* The message is one line whatever the input held. */
-	for (char *c = e; c && *c; c++) {
-		if (iscntrl((unsigned char)*c))
-			*c = '?';
-	}
-	p->err = e ? e : strdup("out of memory");
-	return -1;
-}
+#define fail(p, ...) flow_fail_at(&(p)->err, __VA_ARGS__)
 
 /* printf arguments for a token, shortened so a message stays readable. */
 #define TOKF "%.*s%s"
@@ -682,11 +662,19 @@ static const struct {
 	{ "ipv6_label", F_IPV6_LABEL, P_IPV6 },
 	{ "ct_state", F_CT_STATE, P_NONE }, { "ct_zone", F_CT_ZONE, P_NONE },
 	{ "ct_mark", F_CT_MARK, P_NONE },   { "ct_label", F_CT_LABEL, P_NONE },
+	{ "ct_nw_src", F_CT_NW_SRC, P_CT_IPV4 },
+	{ "ct_nw_dst", F_CT_NW_DST, P_CT_IPV4 },
+	{ "ct_ipv6_src", F_CT_IPV6_SRC, P_CT_IPV6 },
+	{ "ct_ipv6_dst", F_CT_IPV6_DST, P_CT_IPV6 },
+	{ "ct_nw_proto", F_CT_NW_PROTO, P_CT_IP_ANY },
+	{ "ct_tp_src", F_CT_TP_SRC, P_CT_IP_ANY },
+	{ "ct_tp_dst", F_CT_TP_DST, P_CT_IP_ANY },
 	{ "reg0", F_REG0, P_NONE },     { "reg1", F_REG0 + 1, P_NONE },
 	{ "reg2", F_REG0 + 2, P_NONE }, { "reg3", F_REG0 + 3, P_NONE },
 	{ "reg4", F_REG0 + 4, P_NONE }, { "reg5", F_REG0 + 5, P_NONE },
 	{ "reg6", F_REG0 + 6, P_NONE }, { "reg7", F_REG0 + 7, P_NONE },
 	{ "metadata", F_METADATA, P_NONE },
+	{ "conj_id", F_CONJ_ID, P_NONE },
 };
 
 /* Keys OVS prints in dump-flows; ignored so its output can be fed back. */
@@ -851,9 +839,13 @@ static int parse_match_value(struct parser *p, struct tok name, struct tok t,
 		return parse_mac_masked(p, name, t, v, m);
 	case F_NW_SRC:
 	case F_NW_DST:
+	case F_CT_NW_SRC:
+	case F_CT_NW_DST:
 		return parse_ip_masked(p, name, t, AF_INET, 4, v, m);
 	case F_IPV6_SRC:
 	case F_IPV6_DST:
+	case F_CT_IPV6_SRC:
+	case F_CT_IPV6_DST:
 	case F_ND_TARGET:
 		return parse_ip_masked(p, name, t, AF_INET6, 16, v, m);
 	case F_TCP_FLAGS:
@@ -1095,6 +1087,9 @@ static int parse_match_kv(struct parser *p, const struct kv *kv,
 		memset(m, 0, sizeof(m));
 		if (parse_match_value(p, kv->key, kv->val, fi, v, m))
 			return -1;
+		if (fi->id == F_CONJ_ID && !(v[0] | v[1] | v[2] | v[3]))
+			return fail(p, kv->val.off, "conj_id=0 matches every packet "
+				    "outside a conjunction: leave it out");
 		set_match(p, fi->id, v, m, kv->key, match_names[i].pre);
 		return 0;
 	}
@@ -1128,8 +1123,25 @@ static const char *prereq_text(enum prereq pre)
 	case P_SCTP: return "sctp";
 	case P_ICMP: return "icmp or icmp6";
 	case P_ND: return "icmp6 with icmp_type=135 or 136";
+	case P_CT_IPV4: return "ip and a tracked ct_state (+new, +est, +rel, +rpl or +trk-inv)";
+	case P_CT_IPV6: return "ipv6 and a tracked ct_state (+new, +est, +rel, +rpl or +trk-inv)";
+	case P_CT_IP_ANY:
+		return "ip or ipv6 and a tracked ct_state (+new, +est, +rel, +rpl or +trk-inv)";
 	default: return "";
 	}
+}
+
+/* ct_state names a state only a found connection has (OVS's "valid
+ * connection tracking state"): +new, +est, +rel or +rpl, or +trk-inv. */
+static bool ct_state_tracked(const struct parser *p)
+{
+	uint8_t v = p->m[F_CT_STATE].value[0], m = p->m[F_CT_STATE].mask[0];
+
+	if (!p->have[F_CT_STATE])
+		return false;
+	if (v & m & (CS_NEW | CS_EST | CS_REL | CS_RPL))
+		return true;
+	return (v & m & CS_TRK) && (m & CS_INV) && !(v & CS_INV);
 }
 
 static bool prereq_ok(const struct parser *p, enum prereq pre)
@@ -1152,6 +1164,9 @@ static bool prereq_ok(const struct parser *p, enum prereq pre)
 	case P_ND: return type == 0x86dd && proto == 58 && p->have[F_ICMP_TYPE] &&
 			  (p->m[F_ICMP_TYPE].value[0] == 135 ||
 			   p->m[F_ICMP_TYPE].value[0] == 136);
+	case P_CT_IPV4: return type == 0x0800 && ct_state_tracked(p);
+	case P_CT_IPV6: return type == 0x86dd && ct_state_tracked(p);
+	case P_CT_IP_ANY: return ip && ct_state_tracked(p);
 	}
 	return false;
 }
@@ -1826,18 +1841,88 @@ static int parse_port_action(struct parser *p, struct tok t, struct tok key)
 	return 0;
 }
 
+/* conjunction(ID,K/N): clause K of N of conjunction ID (ovs-actions(7)). */
+static int parse_conjunction(struct parser *p, const struct kv *kv)
+{
+	struct tok args = kv->val, id_tok, k_tok, n_tok;
+	uint64_t id, k, n;
+	size_t comma, slash;
+	struct flow_action *a;
+
+	if (kv->delim != '(')
+		return fail(p, kv->key.off, "conjunction takes its arguments in "
+			    "parentheses: conjunction(ID,K/N)");
+	comma = tok_find(p, args, 0, ',');
+	slash = comma < args.len ? tok_find(p, args, comma + 1, '/') : args.len;
+	if (comma == args.len || slash == args.len ||
+	    tok_find(p, args, slash + 1, ',') < args.len)
+		return fail(p, kv->key.off, "'" TOKF "' is not conjunction(ID,K/N)",
+			    TOKA(p, kv->all));
+	id_tok = tok_sub(args, 0, comma);
+	k_tok = tok_sub(args, comma + 1, slash);
+	n_tok = tok_sub(args, slash + 1, args.len);
+	if (parse_uint(p, id_tok, UINT32_MAX, "conjunction id", &id) ||
+	    parse_uint(p, n_tok, 64, "conjunction's number of clauses", &n) ||
+	    parse_uint(p, k_tok, 64, "conjunction clause", &k))
+		return -1;
+	if (n < 2)
+		return fail(p, n_tok.off, "conjunction needs 2 to 64 clauses, not %llu",
+			    (unsigned long long)n);
+	if (k < 1 || k > n)
+		return fail(p, k_tok.off, "conjunction clause %llu is not in 1-%llu",
+			    (unsigned long long)k, (unsigned long long)n);
+	for (int i = 0; i < p->f.n_actions; i++)
+		if (p->f.actions[i].type == ACT_CONJUNCTION &&
+		    p->f.actions[i].u.conj.id == id)
+			return fail(p, kv->key.off, "conjunction id %llu named twice",
+				    (unsigned long long)id);
+	a = add_action(p, ACT_CONJUNCTION, kv->key.off);
+	if (!a)
+		return -1;
+	a->u.conj.id = id;
+	a->u.conj.clause = k;
+	a->u.conj.n_clauses = n;
+	return 0;
+}
+
 /* Actions OVS has and brflow does not (yet): a clearer word than "unknown". */
 static const char *const unsupported_actions[] = {
 	"controller", "all", "table", "none", "enqueue", "learn",
 	"mod_tp_src", "mod_tp_dst", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
 	"push_vlan", "pop_vlan", "dec_ttl", "clone",
-	"meter", "note", "sample", "multipath", "bundle", "bundle_load",
+	"note", "sample", "multipath", "bundle", "bundle_load",
 	"output_reg", "set_tunnel", "set_queue", "pop_queue", "exit",
 	"write_actions", "clear_actions", "write_metadata", "check_pkt_larger",
-	"conjunction", "push_mpls", "pop_mpls", "fin_timeout", "set_mpls_label",
+	"push_mpls", "pop_mpls", "fin_timeout", "set_mpls_label",
 	"mod_nw_tos", "mod_nw_ecn", "mod_nw_ttl", "dec_mpls_ttl", "encap",
 	"decap", "debug_recirc", "debug_slow",
 };
+
+/* meter:N, OpenFlow 1.3's meter instruction: at most one, never in a
+ * group bucket (OVS's rules); parse_actions moves it first. */
+static int parse_meter(struct parser *p, const struct kv *kv)
+{
+	struct flow_action *a;
+	uint64_t id;
+
+	if (kv->delim != ':' && kv->delim != '=')
+		return fail(p, kv->key.off, "meter needs a meter id: meter:N");
+	if (p->opts && p->opts->bucket)
+		return fail(p, kv->key.off, "meter is not allowed in a group bucket");
+	for (int i = 0; i < p->f.n_actions; i++)
+		if (p->f.actions[i].type == ACT_METER)
+			return fail(p, kv->key.off, "duplicate meter action");
+	if (parse_uint(p, kv->val, UINT32_MAX, "meter", &id))
+		return -1;
+	if (id == 0 || id > 0xffff0000u)
+		return fail(p, kv->val.off, "meter:%llu: meter ids are 1-4294901760",
+			    (unsigned long long)id);
+	a = add_action(p, ACT_METER, kv->key.off);
+	if (!a)
+		return -1;
+	a->u.meter_id = id;
+	return 0;
+}
 
 static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop)
 {
@@ -1879,8 +1964,12 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 		a->u.group_id = id;
 		return 0;
 	}
+	if (tok_icase(p, kv->key, "meter"))
+		return parse_meter(p, kv);
 	if (tok_icase(p, kv->key, "resubmit"))
 		return parse_resubmit(p, kv);
+	if (tok_icase(p, kv->key, "conjunction"))
+		return parse_conjunction(p, kv);
 	if (tok_icase(p, kv->key, "goto_table")) {
 		if (kv->delim != ':' && kv->delim != '=')
 			return fail(p, kv->key.off, "goto_table needs a table: goto_table:N");
@@ -1936,6 +2025,11 @@ static int parse_actions(struct parser *p, size_t start)
 			return fail(p, goto_col, "goto_table must be the last action");
 		if (parse_action_kv(p, &kv, &saw_drop))
 			return -1;
+		if (p->f.n_actions > before && before &&
+		    (p->f.actions[0].type == ACT_CONJUNCTION) !=
+		    (p->f.actions[before].type == ACT_CONJUNCTION))
+			return fail(p, kv.key.off, "conjunction cannot be mixed with "
+				    "other actions");
 		if (p->f.n_actions > before &&
 		    p->f.actions[before].type == ACT_GOTO_TABLE)
 			goto_col = kv.key.off;
@@ -1945,6 +2039,13 @@ static int parse_actions(struct parser *p, size_t start)
 	}
 	if (r < 0)
 		return -1;
+	for (i = 1; i < p->f.n_actions; i++)
+		if (p->f.actions[i].type == ACT_METER) {
+			struct flow_action m = p->f.actions[i];
+
+			memmove(p->f.actions + 1, p->f.actions, i * sizeof(m));
+			p->f.actions[0] = m;
+		}
 	for (i = 0; i < p->f.n_actions; i++) {
 		const struct flow_action *a = &p->f.actions[i];
 
@@ -2002,7 +2103,13 @@ static int parse_flow(struct parser *p, const struct flow_parse_opts *opts)
 		return -1;
 	if (kw == p->len)
 		return 0;
-	return parse_actions(p, act);
+	if (parse_actions(p, act))
+		return -1;
+	if (p->f.n_actions && p->f.actions[0].type == ACT_CONJUNCTION &&
+	    p->have[F_CONJ_ID])
+		return fail(p, p->setter[F_CONJ_ID].off, "a flow matching conj_id "
+			    "cannot be a conjunction clause itself");
+	return 0;
 }
 
 char *flow_parse(const char *text, struct flow *out,

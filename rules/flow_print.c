@@ -410,6 +410,7 @@ static void put_match(struct sbuf *b, const struct flow_match *m)
 	case F_ICMP_TYPE:
 	case F_ICMP_CODE:
 	case F_CT_ZONE:
+	case F_CT_NW_PROTO:
 		sb_printf(b, "%llu", (unsigned long long)be_get(m->value, w));
 		break;
 	case F_DL_SRC:
@@ -425,15 +426,21 @@ static void put_match(struct sbuf *b, const struct flow_match *m)
 		break;
 	case F_NW_SRC:
 	case F_NW_DST:
+	case F_CT_NW_SRC:
+	case F_CT_NW_DST:
 		put_ip(b, m, AF_INET, 4);
 		break;
 	case F_IPV6_SRC:
 	case F_IPV6_DST:
+	case F_CT_IPV6_SRC:
+	case F_CT_IPV6_DST:
 	case F_ND_TARGET:
 		put_ip(b, m, AF_INET6, 16);
 		break;
 	case F_TP_SRC:
 	case F_TP_DST:
+	case F_CT_TP_SRC:
+	case F_CT_TP_DST:
 		put_dec16(b, m);
 		break;
 	case F_TCP_FLAGS:
@@ -513,10 +520,15 @@ static void put_matches(struct sbuf *b, const struct flow *f)
 	for (i = 0; i < f->n_matches; i++)
 		by[f->matches[i].field] = &f->matches[i];
 
+	/* OVS prints conj_id before the connection fields */
+	if (by[F_CONJ_ID])
+		sb_printf(b, "conj_id=%u,", (unsigned)be_get(by[F_CONJ_ID]->value, 4));
 	put_field(b, by, F_CT_STATE);
 	put_field(b, by, F_CT_ZONE);
 	put_field(b, by, F_CT_MARK);
 	put_field(b, by, F_CT_LABEL);
+	for (i = F_CT_NW_SRC; i <= F_CT_TP_DST; i++)
+		put_field(b, by, i);
 	if (sh)
 		sb_printf(b, "%s,", sh);
 	put_field(b, by, F_METADATA);
@@ -755,8 +767,15 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 	case ACT_GROUP:
 		sb_printf(b, "group:%u", a->u.group_id);
 		break;
+	case ACT_METER:
+		sb_printf(b, "meter:%u", a->u.meter_id);
+		break;
 	case ACT_CT_CLEAR:
 		sb_printf(b, "ct_clear");
+		break;
+	case ACT_CONJUNCTION:
+		sb_printf(b, "conjunction(%u,%u/%u)", a->u.conj.id,
+			  a->u.conj.clause, a->u.conj.n_clauses);
 		break;
 	case ACT_DPI:
 		sb_printf(b, "dpi(queue=%u", a->u.dpi.queue_lo);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dpi.h"
+#include "flow_conj.h"
 #include "flow_trace.h"
 
 /* Bounds that only a flow set the compiler would refuse can reach (it
@@ -38,11 +39,17 @@ struct trace_output {
 
 struct trace {
 	const struct trace_input *in;
+	/* the flows the tables hold once conjunctions are expanded, as the
+	 * compiler sees them (rules/flow_conj.h) */
+	struct conj_expansion x;
 	FILE *out;
 	struct trace_pkt pkt;
 	/* The connection's mark and label: what a ct(table=N) shows, as the
 	 * packet gave them, changed by ct(commit,exec(...)). */
 	uint8_t conn_mark[FLOW_MAX_VALUE], conn_label[FLOW_MAX_VALUE];
+	/* The packet gave the connection's tuple (ct_nw_src=...); else a
+	 * ct(table=N) pass derives it from the packet and its direction. */
+	bool tuple_given;
 	struct resume *resumes;
 	int n_resumes, ct_next_used, depth;
 	struct trace_output outs[TRACE_MAX_OUTPUTS];
@@ -83,6 +90,9 @@ char *flow_trace_check_packet(const struct flow *packet)
 	for (int i = 0; i < packet->n_matches; i++) {
 		const struct flow_match *m = &packet->matches[i];
 
+		if (m->field == F_CONJ_ID)
+			return trace_err("a packet has no %s: a conjunction's match sets it",
+					 "conj_id");
 		if (m->field == F_CT_STATE || full_mask(m))
 			continue;
 		return trace_err("a packet has one value per field: '%s' takes no mask",
@@ -163,7 +173,24 @@ static void write_field(uint8_t *dst, const struct action_set_field *s,
 static bool is_ct_field(enum field_id id)
 {
 	return id == F_CT_STATE || id == F_CT_ZONE || id == F_CT_MARK ||
-	       id == F_CT_LABEL;
+	       id == F_CT_LABEL || (id >= F_CT_NW_SRC && id <= F_CT_TP_DST);
+}
+
+/* The connection's original-direction tuple as ct() would find it: the
+ * packet's own fields, swapped when the packet is a reply. */
+static void set_ct_tuple(struct trace_pkt *p, uint8_t state)
+{
+	bool rpl = state & CS_RPL;
+	bool v6 = p->v[F_DL_TYPE][0] == 0x86 && p->v[F_DL_TYPE][1] == 0xdd;
+	enum field_id src = v6 ? F_IPV6_SRC : F_NW_SRC, dst = v6 ? F_IPV6_DST : F_NW_DST;
+	enum field_id ct_src = v6 ? F_CT_IPV6_SRC : F_CT_NW_SRC;
+	enum field_id ct_dst = v6 ? F_CT_IPV6_DST : F_CT_NW_DST;
+
+	memcpy(p->v[ct_src], p->v[rpl ? dst : src], sizeof(p->v[0]));
+	memcpy(p->v[ct_dst], p->v[rpl ? src : dst], sizeof(p->v[0]));
+	memcpy(p->v[F_CT_NW_PROTO], p->v[F_NW_PROTO], sizeof(p->v[0]));
+	memcpy(p->v[F_CT_TP_SRC], p->v[rpl ? F_TP_DST : F_TP_SRC], sizeof(p->v[0]));
+	memcpy(p->v[F_CT_TP_DST], p->v[rpl ? F_TP_SRC : F_TP_DST], sizeof(p->v[0]));
 }
 
 static void clear_ct(struct trace_pkt *p)
@@ -191,23 +218,29 @@ static bool flow_matches(const struct flow *f, const struct trace_pkt *p)
 	return true;
 }
 
-/* The highest-priority flow of 'table' the packet matches; *ties counts
- * the other matching flows of that priority. */
-static const struct flow *lookup(const struct trace *t, int table, int *ties)
+/* The highest-priority flow of 'table' the packet matches, from t->x;
+ * *ties counts the other matching flows of that priority (a
+ * conjunction's combinations count as one flow). */
+static const struct conj_flow *lookup(const struct trace *t, int table, int *ties)
 {
-	const struct flow *best = NULL;
+	const struct conj_flow *best = NULL;
+	int last_tie = -1;
 
 	*ties = 0;
-	for (int i = 0; i < t->in->n_flows; i++) {
-		const struct flow *f = t->in->flows[i];
+	for (int i = 0; i < t->x.n; i++) {
+		const struct conj_flow *cf = &t->x.flows[i];
+		const struct flow *f = cf->flow;
 
-		if (f->table != table || (best && f->priority < best->priority) ||
+		if (f->table != table || (best && f->priority < best->flow->priority) ||
 		    !flow_matches(f, &t->pkt))
 			continue;
-		if (best && f->priority == best->priority)
-			(*ties)++;
-		else
-			best = f;
+		if (best && f->priority == best->flow->priority) {
+			if (cf->from != best->from && cf->from != last_tie)
+				(*ties)++;
+			last_tie = cf->from;
+		} else {
+			best = cf;
+		}
 	}
 	return best;
 }
@@ -335,6 +368,8 @@ static void resume_later(struct trace *t, const struct action_ct *ct,
 	r->pkt.v[F_CT_ZONE][1] = zone & 0xff;
 	memcpy(r->pkt.v[F_CT_MARK], t->conn_mark, sizeof(t->conn_mark));
 	memcpy(r->pkt.v[F_CT_LABEL], t->conn_label, sizeof(t->conn_label));
+	if (!t->tuple_given && !(state & CS_INV))
+		set_ct_tuple(&r->pkt, state);
 	fprintf(t->out, "%*s     -> table %d resumes with the connection's state (pass %d below)\n",
 		indent(t), "", ct->table, t->n_resumes);
 }
@@ -400,6 +435,23 @@ static void run_group(struct trace *t, uint32_t id)
 	t->depth--;
 }
 
+/* A meter cannot know the packet's rate: say what it does to the stream
+ * and go on, as a packet under the rate does. */
+static void run_meter(struct trace *t, uint32_t id)
+{
+	const struct ofmeter *m = NULL;
+
+	for (int i = 0; i < t->in->n_meters && !m; i++)
+		if (t->in->meters[i].meter_id == id)
+			m = &t->in->meters[i];
+	if (!m) {
+		note(t, "no meter %u: brflow refuses such a flow", id);
+		return;
+	}
+	note(t, "packets over %u %s are dropped (nftables limit meter_%u); the "
+	     "others go on with the actions", m->rate, m->kbps ? "kbps" : "pktps", id);
+}
+
 static void run_action(struct trace *t, const struct flow_action *a, bool more)
 {
 	switch (a->type) {
@@ -443,9 +495,15 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 	case ACT_GROUP:
 		run_group(t, a->u.group_id);
 		break;
+	case ACT_METER:
+		run_meter(t, a->u.meter_id);
+		break;
 	case ACT_CT_CLEAR:
 		clear_ct(&t->pkt);
 		note(t, "untracked: ct_state, ct_zone, ct_mark and ct_label cleared");
+		break;
+	case ACT_CONJUNCTION:
+		/* clauses are out of the lookup (flow_conj_expand) */
 		break;
 	}
 }
@@ -462,12 +520,36 @@ static void run_actions(struct trace *t, const struct flow_action *a, int n)
 	}
 }
 
+/* Which clause flow of each dimension made conjunction cf->conj_id
+ * match. */
+static void put_conjunction(struct trace *t, int table, const struct conj_flow *cf)
+{
+	fprintf(t->out, "%*s%2d. conjunction(%u) matches: a clause of each of its %d dimensions\n",
+		indent(t), "", table, cf->conj_id, cf->n_clauses);
+	for (int k = 0; k < cf->n_clauses && !t->oom; k++) {
+		const struct flow *c = t->in->flows[cf->clauses[k]];
+		char *m = flow_format_match_named(c, t->names);
+
+		if (!m) {
+			t->oom = true;
+			return;
+		}
+		fprintf(t->out, "%*s     dimension %d: %s%spriority %u\n", indent(t), "",
+			k + 1, m, *m ? ", " : "", c->priority);
+		free(m);
+	}
+}
+
 static void run_table(struct trace *t, int table)
 {
 	int ties;
-	const struct flow *f = lookup(t, table, &ties);
+	const struct conj_flow *cf = lookup(t, table, &ties);
+	const struct flow *f;
 	char *match;
 
+	if (cf && cf->n_clauses)
+		put_conjunction(t, table, cf);
+	f = cf ? t->in->flows[cf->from] : NULL;
 	if (!f) {
 		fprintf(t->out, "%*s%2d. No match.\n", indent(t), "", table);
 		note(t, "no flow of table %d matches: this path chooses nothing", table);
@@ -499,6 +581,8 @@ static void load_packet(struct trace *t, const struct flow *packet)
 		const struct flow_match *m = &packet->matches[i];
 
 		memcpy(t->pkt.v[m->field], m->value, sizeof(m->value));
+		if (m->field >= F_CT_NW_SRC && m->field <= F_CT_TP_DST)
+			t->tuple_given = true;
 	}
 	t->pkt.dpi_host = packet->dpi_host;
 	memcpy(t->conn_mark, t->pkt.v[F_CT_MARK], sizeof(t->conn_mark));
@@ -608,6 +692,9 @@ char *flow_trace(const struct trace_input *in, FILE *out)
 	}
 	t->in = in;
 	t->out = out;
+	err = flow_conj_expand(in->flows, in->n_flows, &t->x);
+	if (err)
+		goto out;
 	if (in->names && in->port_name) {
 		t->names_buf = (struct flow_port_names){ in->port_name, in->port_arg };
 		t->names = &t->names_buf;
@@ -624,8 +711,10 @@ char *flow_trace(const struct trace_input *in, FILE *out)
 		err = strdup("out of memory");
 out:
 	free(heading);
-	if (t)
+	if (t) {
+		flow_conj_free(&t->x);
 		free(t->resumes);
+	}
 	free(t);
 	return err;
 }

@@ -11,6 +11,7 @@
 
 #include "flow.h"
 #include "group.h"
+#include "meter.h"
 
 #define TRACE_MAX_CT_NEXT 16
 
@@ -22,6 +23,8 @@ struct trace_input {
 	int n_flows;
 	const struct ofgroup *groups;
 	int n_groups;
+	const struct ofmeter *meters;  /* for meter:N */
+	int n_meters;
 	/* The packet: parsed with match_only, every field a full value. */
 	const struct flow *packet;
 	bool table_given;       /* the packet's table= says where to start */
@@ -45,7 +48,7 @@ char *flow_trace_check_packet(const struct flow *packet);
 char *flow_trace_parse_ct_state(const char *text, uint8_t *flags);
 
 /* Prints the trace to 'out'.  Returns NULL, or a malloc'd error (out of
- * memory). */
+ * memory, or a conjunction the compiler refuses too: flow_conj_expand). */
 char *flow_trace(const struct trace_input *in, FILE *out);
 
 #endif

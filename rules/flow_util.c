@@ -1,5 +1,8 @@
 /* Ownership and comparison helpers for struct flow. */
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -228,6 +231,12 @@ static bool same_action(const struct flow_action *a, const struct flow_action *b
 		       a->u.dpi.fail_closed == b->u.dpi.fail_closed;
 	case ACT_GROUP:
 		return a->u.group_id == b->u.group_id;
+	case ACT_METER:
+		return a->u.meter_id == b->u.meter_id;
+	case ACT_CONJUNCTION:
+		return a->u.conj.id == b->u.conj.id &&
+		       a->u.conj.clause == b->u.conj.clause &&
+		       a->u.conj.n_clauses == b->u.conj.n_clauses;
 	case ACT_NORMAL:
 	case ACT_FLOOD:
 	case ACT_IN_PORT:
@@ -271,4 +280,26 @@ void flow_bit_put(uint8_t *v, int width, int bit, bool on)
 	uint8_t *byte = &v[width - 1 - bit / 8];
 
 	*byte = on ? *byte | 1u << (bit % 8) : *byte & ~(1u << (bit % 8));
+}
+
+int flow_fail_at(char **err, size_t off, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	char *e;
+
+	if (*err)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (asprintf(&e, "%s at column %zu", msg, off + 1) < 0) {
+		*err = strdup("out of memory");
+		return -1;
+	}
+	for (char *c = e; *c; c++)
+		if (iscntrl((unsigned char)*c))
+			*c = '?';
+	*err = e;
+	return -1;
 }

@@ -39,27 +39,7 @@ static const char *const type_names[] = {
 };
 
 /* Records the first error, "... at column N"; returns -1. */
-static int gfail(struct gparser *p, size_t off, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int gfail(struct gparser *p, size_t off, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	char *e;
-
-	if (p->err)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (asprintf(&e, "%s at column %zu", msg, off + 1) < 0)
-		e = NULL;
-	for (char *c = e; c && *c; c++)
-		if (iscntrl((unsigned char)*c))
-			*c = '?';
-	p->err = e ? e : strdup("out of memory");
-	return -1;
-}
+#define gfail(p, ...) flow_fail_at(&(p)->err, __VA_ARGS__)
 
 #define GTOKF "%.*s%s"
 #define GTOKA(p, t) (int)((t).len > 64 ? 64 : (t).len), (p)->s + (t).off, \

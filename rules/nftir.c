@@ -115,6 +115,15 @@ struct nir_helper *nir_add_helper(struct nir_table *t, const char *name)
 	return h;
 }
 
+struct nir_limit *nir_add_limit(struct nir_table *t, const char *name)
+{
+	struct nir_limit *l = grow(&t->limits, &t->n_limits, sizeof(*l));
+
+	if (l)
+		copy_name(l->name, name, sizeof(l->name));
+	return l;
+}
+
 struct nir_set *nir_add_set(struct nir_table *t, const char *name)
 {
 	struct nir_set *s = grow(&t->sets, &t->n_sets, sizeof(*s));
@@ -278,6 +287,7 @@ void nir_ruleset_free(struct nir_ruleset *rs)
 		free(tb->maps);
 		free(tb->counters);
 		free(tb->helpers);
+		free(tb->limits);
 	}
 	free(rs->tables);
 	memset(rs, 0, sizeof(*rs));
@@ -349,7 +359,7 @@ static void print_value(const struct nir_src *src, const struct nir_value *v,
 	enum nir_fmt fmt = src->fmt;
 
 	if (is_mask && (fmt == NIR_FMT_CTSTATE || fmt == NIR_FMT_DEC))
-		fmt = src->kind == NIR_SRC_PAYLOAD ? NIR_FMT_HEX : NIR_FMT_HEX;
+		fmt = NIR_FMT_HEX;
 	switch (fmt) {
 	case NIR_FMT_HEX:
 		if (v->len > 4) {
@@ -357,7 +367,8 @@ static void print_value(const struct nir_src *src, const struct nir_value *v,
 			for (int i = 0; i < v->len; i++)
 				fprintf(out, "%02x", v->data[i]);
 		} else {
-			uint32_t x = src->kind == NIR_SRC_PAYLOAD ?
+			/* as NIR_FMT_DEC: payload and tuple in network order */
+			uint32_t x = src->kind == NIR_SRC_PAYLOAD || src->ct_dir ?
 				net_uint(v) : host_uint(v);
 			fprintf(out, "0x%0*x", v->len * 2, x);
 		}
@@ -589,6 +600,9 @@ static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
 	case NIR_CT_HELPER:
 		fprintf(out, "ct helper set \"%s\"", s->u.helper_name);
 		break;
+	case NIR_LIMIT:
+		fprintf(out, "limit name \"%s\"", s->u.limit_name);
+		break;
 	case NIR_QUEUE:
 		fprintf(out, "queue num %u", s->u.queue.num);
 		if (s->u.queue.total > 1)
@@ -661,6 +675,16 @@ static void print_map(const struct nir_map *m, FILE *out)
 	fputs("\t}\n", out);
 }
 
+/* nft's syntax: "10/second" for packets, "1250 bytes/second" for bytes. */
+static void print_limit(const struct nir_limit *l, FILE *out)
+{
+	const char *unit = l->bytes ? "bytes" : "packets";
+
+	fprintf(out, "\tlimit %s {\n\t\trate over %llu%s/second burst %u %s\n\t}\n",
+		l->name, (unsigned long long)l->rate, l->bytes ? " bytes" : "",
+		l->burst, unit);
+}
+
 static void print_flowtable(const struct nir_flowtable *ft, FILE *out)
 {
 	fprintf(out, "\tflowtable %s {\n\t\thook ingress priority %d\n\t\tdevices = { ",
@@ -683,6 +707,8 @@ void nir_print(const struct nir_ruleset *rs, FILE *out)
 			fprintf(out, "\tct helper %s {\n\t\ttype \"%s\" protocol %s\n\t}\n",
 				tb->helpers[i].name, tb->helpers[i].helper,
 				tb->helpers[i].l4proto == 6 ? "tcp" : "udp");
+		for (int i = 0; i < tb->n_limits; i++)
+			print_limit(&tb->limits[i], out);
 		for (int i = 0; i < tb->n_maps; i++)
 			print_map(&tb->maps[i], out);
 		for (int i = 0; i < tb->n_sets; i++)

@@ -69,6 +69,8 @@ enum nir_stmt_kind {
 			   * (a verdict map: goto the element's chain) */
 	NIR_SET_LOOKUP,   /* src [!=] @set_name: membership in a map's keys */
 	NIR_FLOW_OFFLOAD, /* flow add @flowtable (u.flowtable) */
+	NIR_LIMIT,        /* limit name "limit_name": goes on only when the
+			   * packet is over the limit (named object) */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -111,6 +113,7 @@ struct nir_stmt {
 			uint32_t flags;      /* NF_NAT_RANGE_PROTO_RANDOM... */
 		} nat;
 		char helper_name[64];
+		char limit_name[64];
 		char flowtable[64];
 		struct {
 			struct nir_src dst;  /* payload base/offset/len/name */
@@ -223,6 +226,15 @@ struct nir_helper {
 	uint8_t l4proto;
 };
 
+/* A limit object, always "rate over": a meter (rules/meter.h).  Per
+ * second; burst in the same unit. */
+struct nir_limit {
+	char name[64];
+	uint64_t rate;
+	uint32_t burst;
+	bool bytes;              /* bytes/second; else packets/second */
+};
+
 /* A flowtable (netdev ingress on each device): the fast path for the
  * connections a NIR_FLOW_OFFLOAD statement hands it. */
 struct nir_flowtable {
@@ -244,6 +256,8 @@ struct nir_table {
 	struct nir_counter *counters;
 	int n_helpers;
 	struct nir_helper *helpers;
+	int n_limits;
+	struct nir_limit *limits;
 	int n_sets;
 	struct nir_set *sets;
 	int n_flowtables;
@@ -270,6 +284,7 @@ struct nir_map *nir_add_map(struct nir_table *t, const char *name);
 int nir_map_add(struct nir_map *m, const char *ifname, uint32_t mark);
 struct nir_counter *nir_add_counter(struct nir_table *t, const char *name);
 struct nir_helper *nir_add_helper(struct nir_table *t, const char *name);
+struct nir_limit *nir_add_limit(struct nir_table *t, const char *name);
 struct nir_set *nir_add_set(struct nir_table *t, const char *name);
 /* Adds a key field to a set with no elements yet; -1 when the key is full. */
 int nir_set_add_field(struct nir_set *s, const struct nir_src *src,

@@ -320,6 +320,29 @@ static int diff_maps(const struct nir_table *o, const struct nir_table *t,
 	return 0;
 }
 
+static bool same_limit(const void *a, const void *b)
+{
+	const struct nir_limit *x = a, *y = b;
+
+	return x->rate == y->rate && x->burst == y->burst && x->bytes == y->bytes;
+}
+
+static int diff_limits(const struct nir_table *o, const struct nir_table *t,
+		       struct nir_table_diff *td)
+{
+	td->limit_old = malloc((t->n_limits + 1) * sizeof(int));
+	td->old_limit_kept = calloc((o ? o->n_limits : 0) + 1, sizeof(bool));
+	if (!td->limit_old || !td->old_limit_kept)
+		return -1;
+	for (int i = 0; i < t->n_limits; i++)
+		td->limit_old[i] = -1;
+	if (o)
+		pair_by_name(o->limits, o->n_limits, t->limits, t->n_limits,
+			     sizeof(*t->limits), same_limit, td->limit_old,
+			     td->old_limit_kept);
+	return 0;
+}
+
 static int diff_table(const struct nir_table *o, struct nir_table *t,
 		      struct nir_table_diff *td)
 {
@@ -360,6 +383,8 @@ static int diff_table(const struct nir_table *o, struct nir_table *t,
 			     sizeof(*t->counters), NULL, td->counter_old,
 			     td->old_counter_kept);
 	}
+	if (diff_limits(o, t, td))
+		return -1;
 	return diff_maps(o, t, td) ? -1 : diff_sets(o, t, td);
 }
 
@@ -509,6 +534,8 @@ void nir_diff_free(struct nir_diff *d)
 		free(td->old_chain_kept);
 		free(td->counter_old);
 		free(td->old_counter_kept);
+		free(td->limit_old);
+		free(td->old_limit_kept);
 		free(td->set_old);
 		free(td->old_set_kept);
 		free(td->elem_kept);

@@ -29,6 +29,10 @@ struct nir_table_diff {
 	bool *old_chain_kept; /* per old chain */
 	int *counter_old;     /* per new counter object: the same old one, or -1 */
 	bool *old_counter_kept;
+	/* limit objects (meters) with the same name and limit stay, with
+	 * their token bucket; a changed one is deleted and added again */
+	int *limit_old;       /* per new limit: the same old one, or -1 */
+	bool *old_limit_kept;
 	int *set_old;         /* per new set: the old set it continues, or -1 */
 	bool *old_set_kept;   /* per old set */
 	bool **elem_kept;     /* per continued new set: per element */

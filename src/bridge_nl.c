@@ -279,6 +279,62 @@ int iface_set_up(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+int iface_set_admin(const char *name, bool up, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct link_info li;
+	struct nlmsghdr *nlh;
+	int ret = link_get(name, &li);
+
+	if (!ret && !(li.flags & IFF_UP) == !up)
+		return 0;
+	if (!ret) {
+		nlh = newlink_start(buf, li.index, 0);
+		if (!up)
+			((struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_flags = 0;
+		ret = rtnl_talk(nlh, no_cb, NULL);
+	}
+	if (ret) {
+		errf(err, errlen, "cannot set '%s' %s: %s", name, up ? "up" : "down",
+		     strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
+/* The bridge port's three flood flags at once, as "bridge link set dev X
+ * flood on|off mcast_flood on|off bcast_flood on|off" sets them. */
+int brport_set_flood(const char *name, bool on, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct link_info li;
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+	struct nlattr *pi;
+	int ret = link_get(name, &li);
+
+	if (!ret) {
+		nlh = mnl_nlmsg_put_header(buf);
+		nlh->nlmsg_type = RTM_SETLINK;
+		nlh->nlmsg_flags = NLM_F_REQUEST;
+		ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+		ifm->ifi_family = AF_BRIDGE;
+		ifm->ifi_index = li.index;
+		pi = mnl_attr_nest_start(nlh, IFLA_PROTINFO);
+		mnl_attr_put_u8(nlh, IFLA_BRPORT_UNICAST_FLOOD, on);
+		mnl_attr_put_u8(nlh, IFLA_BRPORT_MCAST_FLOOD, on);
+		mnl_attr_put_u8(nlh, IFLA_BRPORT_BCAST_FLOOD, on);
+		mnl_attr_nest_end(nlh, pi);
+		ret = rtnl_talk(nlh, no_cb, NULL);
+	}
+	if (ret) {
+		errf(err, errlen, "cannot set the flood flags of '%s': %s", name,
+		     strerror(-ret));
+		return -1;
+	}
+	return 0;
+}
+
 int iface_mac(const char *name, uint8_t mac[6])
 {
 	struct link_info li;

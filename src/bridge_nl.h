@@ -24,6 +24,11 @@ int bridge_del_port(const char *bridge, const char *iface, char *err, size_t err
 int iface_exists(const char *name);
 /* Sets 'name' up unless it is; 0 or -1 with err. */
 int iface_set_up(const char *name, char *err, size_t errlen);
+/* Sets 'name' up or down (IFF_UP) unless it is; 0 or -1 with err. */
+int iface_set_admin(const char *name, bool up, char *err, size_t errlen);
+/* Lets the bridge flood (unknown unicast, multicast, broadcast) to port
+ * 'name' or not; 0 or -1 with err. */
+int brport_set_flood(const char *name, bool on, char *err, size_t errlen);
 /* The link-layer address of 'name'; 0 or -1. */
 int iface_mac(const char *name, uint8_t mac[6]);
 /* 'name''s address, whether it is up (IFF_UP) and has a carrier

@@ -1007,6 +1007,7 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 		struct trace_input in = {
 			.bridge = b->name, .flows = flows, .n_flows = b->n_flows,
 			.groups = b->groups, .n_groups = b->n_groups,
+			.meters = b->meters, .n_meters = b->n_meters,
 			.packet = &packet, .table_given = table_given,
 			.n_ct_next = c->n_ct_next,
 			.port_name = port_name_of, .port_arg = b,
@@ -1310,6 +1311,232 @@ static char *cmd_dump_groups(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* ---- meters ---- */
+
+static char *prefix_meter(char *err)
+{
+	char *e = errf("meter: %s", err);
+
+	free(err);
+	return e;
+}
+
+/* add-meter (replace false: the id must be new) and mod-meter (replace
+ * true: it must exist).  Flows stay as they are: a changed limit is a new
+ * limit object in the same transaction. */
+static char *put_meter(struct cmd_ctx *c, const char *br, const char *text,
+		       bool replace)
+{
+	struct st_bridge *nb;
+	struct ofmeter m;
+	char *err = meter_parse(text, &m, false);
+	bool exists;
+
+	if (err)
+		return prefix_meter(err);
+	err = clone_bridge(c, br, &nb);
+	if (err)
+		return err;
+	exists = st_meter_index(nb, m.meter_id) >= 0;
+	if (exists && !replace)
+		err = errf("meter %u already exists", m.meter_id);
+	else if (!exists && replace)
+		err = errf("meter %u does not exist", m.meter_id);
+	else if (st_set_meter(nb, &m))
+		err = errf("out of memory");
+	if (err) {
+		st_bridge_free(nb);
+		return err;
+	}
+	return commit(c, nb);
+}
+
+static char *cmd_add_meter(struct cmd_ctx *c, char **argv, int argc)
+{
+	(void)argc;
+	return put_meter(c, argv[0], argv[1], false);
+}
+
+static char *cmd_mod_meter(struct cmd_ctx *c, char **argv, int argc)
+{
+	(void)argc;
+	return put_meter(c, argv[0], argv[1], true);
+}
+
+/* "meter=N" or "meter=all" (*id 0); no pattern means all. */
+static char *parse_meter_pattern(char **argv, int argc, uint32_t *id)
+{
+	struct ofmeter m;
+	char *err;
+
+	*id = 0;
+	if (argc < 1)
+		return NULL;
+	err = meter_parse(argv[0], &m, true);
+	if (err)
+		return prefix_meter(err);
+	*id = m.meter_id;
+	return NULL;
+}
+
+static bool flow_uses_meter(const struct flow *f, uint32_t id)
+{
+	for (int i = 0; i < f->n_actions; i++)
+		if (f->actions[i].type == ACT_METER &&
+		    (!id || f->actions[i].u.meter_id == id))
+			return true;
+	return false;
+}
+
+/* As in OVS, deleting a meter deletes the flows that use it. */
+static char *cmd_del_meters(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	uint32_t id;
+	int deleted = 0;
+	char *err = parse_meter_pattern(argv + 1, argc - 1, &id);
+
+	if (err)
+		return err;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	for (int i = nb->n_meters - 1; i >= 0; i--) {
+		if (id && nb->meters[i].meter_id != id)
+			continue;
+		st_del_meter(nb, i);
+		deleted++;
+	}
+	for (int i = nb->n_flows - 1; deleted && i >= 0; i--)
+		if (flow_uses_meter(&nb->flows[i].flow, id))
+			st_del_flow(nb, i);
+	if (!deleted) {
+		st_bridge_free(nb);
+		return NULL;
+	}
+	return commit(c, nb);
+}
+
+static char *cmd_dump_meters(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b;
+	uint32_t id;
+	char *err = parse_meter_pattern(argv + 1, argc - 1, &id);
+
+	if (!err)
+		err = find_bridge(c, argv[0], &b);
+	if (err)
+		return err;
+	fprintf(c->out, "OFPST_METER_CONFIG reply (OF1.3) (xid=0x2):\n");
+	for (int i = 0; i < b->n_meters; i++) {
+		char *text;
+
+		if (id && b->meters[i].meter_id != id)
+			continue;
+		text = meter_format_config(&b->meters[i]);
+		if (!text)
+			return errf("out of memory");
+		fprintf(c->out, "%s\n", text);
+		free(text);
+	}
+	return NULL;
+}
+
+/* Sums of the meters' "meter_<id>_in" and "_drop" counters over the
+ * bridge's tables (a meter used in both families has one pair in each). */
+struct meter_counts {
+	const struct st_bridge *b;
+	uint64_t *in;   /* per meter: packets, bytes */
+	uint64_t *drop;
+};
+
+static void add_meter_count(const char *name, uint64_t packets, uint64_t bytes,
+			    void *arg)
+{
+	struct meter_counts *mc = arg;
+	unsigned id;
+	int n = 0, i;
+	char kind[8];
+
+	if (sscanf(name, "meter_%u_%7[a-z]%n", &id, kind, &n) != 2 || name[n])
+		return;
+	i = st_meter_index(mc->b, id);
+	if (i < 0)
+		return;
+	if (!strcmp(kind, "in")) {
+		mc->in[2 * i] += packets;
+		mc->in[2 * i + 1] += bytes;
+	} else if (!strcmp(kind, "drop")) {
+		mc->drop[2 * i] += packets;
+		mc->drop[2 * i + 1] += bytes;
+	}
+}
+
+static void put_duration(FILE *out, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	fprintf(out, "duration:%lld", (long long)(ms / 1000));
+	if (ms % 1000) {
+		char frac[8];
+
+		snprintf(frac, sizeof(frac), "%03d", (int)(ms % 1000));
+		for (int k = 2; k > 0 && frac[k] == '0'; k--)
+			frac[k] = '\0';
+		fprintf(out, ".%s", frac);
+	}
+	fputc('s', out);
+}
+
+static char *cmd_meter_stats(struct cmd_ctx *c, char **argv, int argc)
+{
+	static const enum nir_family fams[] = { NIR_BRIDGE, NIR_INET, NIR_IP6 };
+	struct meter_counts mc = { 0 };
+	struct st_bridge *b;
+	char table[64], nerr[ERRLEN] = "";
+	int64_t now = st_now_ms();
+	uint32_t id;
+	char *err = parse_meter_pattern(argv + 1, argc - 1, &id);
+
+	if (!err)
+		err = find_bridge(c, argv[0], &b);
+	if (err)
+		return err;
+	mc.b = b;
+	mc.in = calloc(2 * b->n_meters + 1, sizeof(uint64_t));
+	mc.drop = calloc(2 * b->n_meters + 1, sizeof(uint64_t));
+	if (!mc.in || !mc.drop) {
+		err = errf("out of memory");
+		goto out;
+	}
+	brflow_table_name(b->name, table, sizeof(table));
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++)
+		if (nft_read_counters(fams[f], table, add_meter_count, &mc, nerr,
+				      sizeof(nerr))) {
+			err = errf("%s", nerr);
+			goto out;
+		}
+	fprintf(c->out, "OFPST_METER reply (OF1.3) (xid=0x2):\n");
+	for (int i = 0; i < b->n_meters; i++) {
+		int n_flows = 0;
+
+		if (id && b->meters[i].meter_id != id)
+			continue;
+		for (int k = 0; k < b->n_flows; k++)
+			n_flows += flow_uses_meter(&b->flows[k].flow, b->meters[i].meter_id);
+		fprintf(c->out, "meter:%u flow_count:%d packet_in_count:%" PRIu64
+			" byte_in_count:%" PRIu64 " ", b->meters[i].meter_id, n_flows,
+			mc.in[2 * i], mc.in[2 * i + 1]);
+		put_duration(c->out, now - b->meter_created_ms[i]);
+		fprintf(c->out, " bands:\n0: packet_count:%" PRIu64 " byte_count:%"
+			PRIu64 "\n", mc.drop[2 * i], mc.drop[2 * i + 1]);
+	}
+out:
+	free(mc.in);
+	free(mc.drop);
+	return err;
+}
+
 /* ---- bridges and ports ---- */
 
 static const char default_flow[] = "priority=0,actions=NORMAL";
@@ -1483,6 +1710,121 @@ static char *cmd_del_port(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* mod-port BRIDGE PORT ACTION, as ovs-ofctl's.  up/down and (no-)flood are
+ * the kernel's (link state, bridge port flood flags), set first and put
+ * back if the commit fails; (no-)receive and (no-)forward are the
+ * ruleset's (classify and enforce drop the port's packets, whatever the
+ * flows say).  Every bit is kept with the port in the state file.  LOCAL
+ * (the bridge device) takes only the ruleset's bits. */
+static const struct {
+	const char *name;
+	uint32_t bit;
+	bool set;
+} mod_port_actions[] = {
+	{ "up", PORT_CONFIG_DOWN, false }, { "down", PORT_CONFIG_DOWN, true },
+	{ "receive", PORT_CONFIG_NO_RECV, false }, { "no-receive", PORT_CONFIG_NO_RECV, true },
+	{ "flood", PORT_CONFIG_NO_FLOOD, false }, { "no-flood", PORT_CONFIG_NO_FLOOD, true },
+	{ "forward", PORT_CONFIG_NO_FWD, false }, { "no-forward", PORT_CONFIG_NO_FWD, true },
+};
+
+/* The kernel side of config bit 'bit' (none for the ruleset's bits). */
+static int port_config_apply(const char *ifc, uint32_t bit, bool set,
+			     char *nerr, size_t len)
+{
+	if (bit == PORT_CONFIG_DOWN)
+		return iface_set_admin(ifc, !set, nerr, len);
+	if (bit == PORT_CONFIG_NO_FLOOD)
+		return brport_set_flood(ifc, !set, nerr, len);
+	return 0;
+}
+
+static char *mod_port_action(const char *arg, int *idx)
+{
+	for (size_t i = 0; i < sizeof(mod_port_actions) / sizeof(mod_port_actions[0]); i++)
+		if (!strcasecmp(arg, mod_port_actions[i].name)) {
+			*idx = (int)i;
+			return NULL;
+		}
+	if (!strcasecmp(arg, "stp") || !strcasecmp(arg, "no-stp") ||
+	    !strcasecmp(arg, "receive-stp") || !strcasecmp(arg, "no-receive-stp"))
+		return errf("'%s' is not supported: brflow has no spanning tree control (the Linux bridge runs STP itself)",
+			    arg);
+	if (!strcasecmp(arg, "packet-in") || !strcasecmp(arg, "no-packet-in"))
+		return errf("'%s' is not supported: brflow has no OpenFlow controller",
+			    arg);
+	return errf("unknown action '%s' (up, down, receive, no-receive, forward, no-forward, flood, no-flood)",
+		    arg);
+}
+
+/* mod-port on LOCAL, the bridge device: only the ruleset's bits. */
+static char *mod_port_local(struct cmd_ctx *c, const struct st_bridge *b, int act)
+{
+	uint32_t bit = mod_port_actions[act].bit;
+	struct st_bridge *nb;
+
+	if (bit == PORT_CONFIG_DOWN)
+		return errf("'%s' on port LOCAL is not supported: LOCAL is the Linux bridge device '%s' itself, and taking it down would stop the whole bridge",
+			    mod_port_actions[act].name, b->name);
+	if (bit == PORT_CONFIG_NO_FLOOD)
+		return errf("'%s' on port LOCAL is not supported: the Linux bridge has no flood flags for its own device",
+			    mod_port_actions[act].name);
+	nb = st_bridge_clone(b);
+	if (!nb)
+		return errf("out of memory");
+	if (mod_port_actions[act].set)
+		nb->local_config |= bit;
+	else
+		nb->local_config &= ~bit;
+	return commit(c, nb);
+}
+
+static char *cmd_mod_port(struct cmd_ctx *c, char **argv, int argc)
+{
+	char nerr[ERRLEN] = "", num[8];
+	struct st_bridge *b, *nb;
+	struct compile_port *p;
+	char *err = find_bridge(c, argv[0], &b);
+	int idx = -1, act = 0;
+	bool local;
+
+	(void)argc;
+	if (err)
+		return err;
+	for (int i = 0; i < b->n_ports && idx < 0; i++) {
+		snprintf(num, sizeof(num), "%u", b->ports[i].ofport);
+		if (!strcmp(argv[1], num) || !strcmp(argv[1], b->ports[i].ifname))
+			idx = i;
+	}
+	local = idx < 0 && (!strcmp(argv[1], "LOCAL") || !strcmp(argv[1], b->name));
+	if (idx < 0 && !local)
+		return errf("no port '%s' on bridge '%s'", argv[1], b->name);
+	err = mod_port_action(argv[2], &act);
+	if (err)
+		return err;
+	if (local)
+		return mod_port_local(c, b, act);
+	nb = st_bridge_clone(b);
+	if (!nb)
+		return errf("out of memory");
+	p = &nb->ports[idx];
+	if (mod_port_actions[act].set)
+		p->config |= mod_port_actions[act].bit;
+	else
+		p->config &= ~mod_port_actions[act].bit;
+	if (port_config_apply(p->ifname, mod_port_actions[act].bit,
+			      mod_port_actions[act].set, nerr, sizeof(nerr))) {
+		st_bridge_free(nb);
+		return errf("%s", nerr);
+	}
+	err = commit(c, nb);
+	/* b is still the bridge: put the kernel back as it was */
+	if (err && port_config_apply(b->ports[idx].ifname, mod_port_actions[act].bit,
+				     b->ports[idx].config & mod_port_actions[act].bit,
+				     nerr, sizeof(nerr)))
+		log_warn("mod-port %s %s: cannot undo: %s", b->name, argv[1], nerr);
+	return err;
+}
+
 /* set-br BRIDGE offload=on|off|hw */
 static char *cmd_set_br(struct cmd_ctx *c, char **argv, int argc)
 {
@@ -1527,8 +1869,9 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 
 		fprintf(c->out, "%s:\n", b->name);
 		for (int p = 0; p < b->n_ports; p++)
-			port_desc_print(c->out, b->ports[p].ofport, b->ports[p].ifname);
-		port_desc_print(c->out, OFPP_LOCAL, b->name);
+			port_desc_print(c->out, b->ports[p].ofport, b->ports[p].ifname,
+					b->ports[p].config);
+		port_desc_print(c->out, OFPP_LOCAL, b->name, b->local_config);
 		fprintf(c->out, " offload: %s%s\n", offload_name(b->offload, ft),
 			b->offload == OFFLOAD_DEFAULT ? " (default)" : "");
 		if (b->loaded)
@@ -1722,6 +2065,7 @@ static const struct command commands[] = {
 	{ "del-br", 1, 1, "del-br BRIDGE", cmd_del_br },
 	{ "add-port", 2, 3, "add-port BRIDGE IFACE [ofport=N]", cmd_add_port },
 	{ "del-port", 1, 2, "del-port [BRIDGE] IFACE", cmd_del_port },
+	{ "mod-port", 3, 3, "mod-port BRIDGE PORT ACTION", cmd_mod_port },
 	{ "show", 0, 0, "show", cmd_show },
 	{ "set-br", 2, 2, "set-br BRIDGE offload=on|off|hw", cmd_set_br },
 	{ "add-flow", 2, 2, "add-flow BRIDGE FLOW", cmd_add_flow },
@@ -1740,6 +2084,11 @@ static const struct command commands[] = {
 	{ "mod-group", 2, 2, "mod-group BRIDGE GROUP", cmd_mod_group },
 	{ "del-groups", 1, 2, "del-groups BRIDGE [group_id=N]", cmd_del_groups },
 	{ "dump-groups", 1, 2, "dump-groups BRIDGE [group_id=N]", cmd_dump_groups },
+	{ "add-meter", 2, 2, "add-meter BRIDGE METER", cmd_add_meter },
+	{ "mod-meter", 2, 2, "mod-meter BRIDGE METER", cmd_mod_meter },
+	{ "del-meters", 1, 2, "del-meters BRIDGE [meter=N]", cmd_del_meters },
+	{ "dump-meters", 1, 2, "dump-meters BRIDGE [meter=N]", cmd_dump_meters },
+	{ "meter-stats", 1, 2, "meter-stats BRIDGE [meter=N]", cmd_meter_stats },
 	{ "fdb-show", 1, 1, "fdb-show BRIDGE", cmd_fdb_show },
 	{ "fdb-flush", 1, 1, "fdb-flush BRIDGE", cmd_fdb_flush },
 	{ "dump-conntrack", 0, 1, "dump-conntrack [zone=N]", cmd_dump_conntrack },
@@ -1873,6 +2222,19 @@ int commands_run(struct st_state *st, int argc, char **argv, char **out)
 
 /* ---- start-up ---- */
 
+/* mod-port's kernel bits again (add-port set the port up and a new
+ * bridge port floods). */
+static int restore_port_config(const struct compile_port *p, char *nerr, size_t len)
+{
+	if (p->config & PORT_CONFIG_DOWN &&
+	    port_config_apply(p->ifname, PORT_CONFIG_DOWN, true, nerr, len))
+		return -1;
+	if (p->config & PORT_CONFIG_NO_FLOOD &&
+	    port_config_apply(p->ifname, PORT_CONFIG_NO_FLOOD, true, nerr, len))
+		return -1;
+	return 0;
+}
+
 static void restore_ports(const struct st_bridge *b)
 {
 	char nerr[ERRLEN] = "";
@@ -1884,6 +2246,8 @@ static void restore_ports(const struct st_bridge *b)
 			log_warn("bridge %s: port %u(%s) is missing; kept in state",
 				 b->name, b->ports[i].ofport, ifc);
 		else if (bridge_add_port(b->name, ifc, nerr, sizeof(nerr)))
+			log_warn("bridge %s: port %s: %s", b->name, ifc, nerr);
+		else if (restore_port_config(&b->ports[i], nerr, sizeof(nerr)))
 			log_warn("bridge %s: port %s: %s", b->name, ifc, nerr);
 	}
 }

@@ -767,6 +767,21 @@ static int build_ct_helper(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
+/* limit name "x": the rule goes on only when the packet is over the
+ * object's limit (its NFT_LIMIT_F_INV flag). */
+static int build_limit(struct nftnl_rule *r, const struct nir_stmt *s,
+		       const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("objref");
+
+	(void)ctx;
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_LIMIT);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, s->u.limit_name);
+	return rule_add(r, e);
+}
+
 /* flow add @ft: hands the packet's connection to the flowtable. */
 static int build_flow_offload(struct nftnl_rule *r, const struct nir_stmt *s,
 			      const struct build_ctx *ctx)
@@ -795,6 +810,7 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_QUEUE]        = build_queue,
 	[NIR_NAT]          = build_nat,
 	[NIR_CT_HELPER]    = build_ct_helper,
+	[NIR_LIMIT]        = build_limit,
 	[NIR_PAYLOAD_SET]  = build_payload_set,
 	[NIR_LOOKUP]       = build_lookup,
 	[NIR_SET_LOOKUP]   = build_set_lookup,
@@ -879,6 +895,23 @@ static int add_helper_msg(struct batch *b, const struct nir_table *t,
 	nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, h->helper);
 	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, h->l4proto);
 	return add_obj_msg(b, t, o, h->name, "ct helper");
+}
+
+static int add_limit_msg(struct batch *b, const struct nir_table *t,
+			 const struct nir_limit *l)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+
+	if (!o)
+		return -1;
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_LIMIT);
+	nftnl_obj_set_u64(o, NFTNL_OBJ_LIMIT_RATE, l->rate);
+	nftnl_obj_set_u64(o, NFTNL_OBJ_LIMIT_UNIT, 1);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_LIMIT_BURST, l->burst);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_LIMIT_TYPE,
+			  l->bytes ? NFT_LIMIT_PKT_BYTES : NFT_LIMIT_PKTS);
+	nftnl_obj_set_u32(o, NFTNL_OBJ_LIMIT_FLAGS, NFT_LIMIT_F_INV);
+	return add_obj_msg(b, t, o, l->name, "limit");
 }
 
 static int add_counter_msg(struct batch *b, const struct nir_table *t,
@@ -1555,6 +1588,11 @@ static int take_apart_msgs(struct batch *b, const struct nir_table *o,
 		if (del_named_msg(b, o, NFT_MSG_DELOBJ, o->helpers[k].name,
 				  NFT_OBJECT_CT_HELPER))
 			return -1;
+	for (int k = 0; k < o->n_limits; k++)
+		if (!td->old_limit_kept[k] &&
+		    del_named_msg(b, o, NFT_MSG_DELOBJ, o->limits[k].name,
+				  NFT_OBJECT_LIMIT))
+			return -1;
 	for (int k = 0; k < o->n_flowtables; k++)
 		if (del_named_msg(b, o, NFT_MSG_DELFLOWTABLE, o->flowtables[k].name, 0))
 			return -1;
@@ -1590,6 +1628,9 @@ static int fill_table_msgs(struct batch *b, const struct nir_table *o,
 			goto oom;
 	for (i = 0; i < t->n_helpers; i++)
 		if (add_helper_msg(b, t, &t->helpers[i]))
+			goto oom;
+	for (i = 0; i < t->n_limits; i++)
+		if (td->limit_old[i] < 0 && add_limit_msg(b, t, &t->limits[i]))
 			goto oom;
 	for (i = 0; i < t->n_maps; i++)
 		if (td->map_old[i] < 0 ?

@@ -3,9 +3,11 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <string.h>
 #include <linux/if_link.h>
 
 #include "bridge_nl.h"
+#include "../rules/compile.h"
 #include "../rules/flow.h"
 
 /* A port's counters in the order ovs-ofctl dump-ports prints them. */
@@ -55,8 +57,38 @@ void port_stats_print(FILE *out, uint16_t ofport, const char *ifname)
 	}
 }
 
-void port_desc_print(FILE *out, uint16_t ofport, const char *ifname)
+/* OpenFlow's port config bits brflow has, in the order OVS prints them
+ * (bit order: PORT_DOWN, NO_STP, NO_RECV, NO_RECV_STP, NO_FLOOD, NO_FWD,
+ * NO_PACKET_IN). */
+static const struct { uint32_t bit; const char *name; } config_names[] = {
+	{ PORT_CONFIG_DOWN, "PORT_DOWN" },
+	{ PORT_CONFIG_NO_RECV, "NO_RECV" },
+	{ PORT_CONFIG_NO_FLOOD, "NO_FLOOD" },
+	{ PORT_CONFIG_NO_FWD, "NO_FWD" },
+};
+
+void port_config_format(uint32_t config, char *buf, size_t len)
 {
+	size_t at = 0;
+
+	snprintf(buf, len, "0");
+	for (size_t i = 0; i < sizeof(config_names) / sizeof(config_names[0]); i++)
+		if (config & config_names[i].bit && at < len)
+			at += snprintf(buf + at, len - at, "%s%s", at ? " " : "",
+				       config_names[i].name);
+}
+
+uint32_t port_config_bit(const char *name)
+{
+	for (size_t i = 0; i < sizeof(config_names) / sizeof(config_names[0]); i++)
+		if (!strcmp(name, config_names[i].name))
+			return config_names[i].bit;
+	return 0;
+}
+
+void port_desc_print(FILE *out, uint16_t ofport, const char *ifname, uint32_t config)
+{
+	char text[64];
 	uint8_t m[6];
 	bool up, carrier;
 
@@ -68,8 +100,11 @@ void port_desc_print(FILE *out, uint16_t ofport, const char *ifname)
 		fputs("(no such interface)\n", out);
 		return;
 	}
+	/* PORT_DOWN is the link's state now, whoever set it */
+	config = (config & ~PORT_CONFIG_DOWN) | (up ? 0 : PORT_CONFIG_DOWN);
+	port_config_format(config, text, sizeof(text));
 	fprintf(out, "addr:%02x:%02x:%02x:%02x:%02x:%02x\n"
 		"     config:     %s\n"
 		"     state:      %s\n", m[0], m[1], m[2], m[3], m[4], m[5],
-		up ? "0" : "PORT_DOWN", carrier ? "0" : "LINK_DOWN");
+		text, carrier ? "0" : "LINK_DOWN");
 }

@@ -3,6 +3,7 @@
 #ifndef BRFLOW_PORT_STATS_H
 #define BRFLOW_PORT_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -15,8 +16,16 @@ void port_stats_print(FILE *out, uint16_t ofport, const char *ifname);
  *  1(p1): addr:8a:ff:86:3f:11:83
  *      config:     0
  *      state:      0
- * config is PORT_DOWN when the interface is down, state LINK_DOWN when it
- * has no carrier; one line "(no such interface)" when it does not exist. */
-void port_desc_print(FILE *out, uint16_t ofport, const char *ifname);
+ * config is 'config' (PORT_CONFIG_*, rules/compile.h) by OVS's names, with
+ * PORT_DOWN when the interface is down (whatever 'config' says), state
+ * LINK_DOWN when it has no carrier; one line "(no such interface)" when
+ * it does not exist. */
+void port_desc_print(FILE *out, uint16_t ofport, const char *ifname, uint32_t config);
+
+/* 'config' as OVS prints it: "PORT_DOWN NO_RECV NO_FLOOD NO_FWD" (those
+ * set, in that order), "0" for none. */
+void port_config_format(uint32_t config, char *buf, size_t len);
+/* The PORT_CONFIG_* bit named 'name' (e.g. "NO_FWD"), or 0. */
+uint32_t port_config_bit(const char *name);
 
 #endif

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "nat_setup.h"
 #include "offload.h"
+#include "port_stats.h"
 
 #define STATE_SUFFIX ".bridge"
 
@@ -136,6 +137,8 @@ void st_bridge_free(struct st_bridge *b)
 		group_free(&b->groups[i]);
 	free(b->flows);
 	free(b->groups);
+	free(b->meters);
+	free(b->meter_created_ms);
 	free(b->ports);
 	drop_loaded(b);
 	free(b);
@@ -149,6 +152,7 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 		return NULL;
 	nb->next_id = b->next_id;
 	nb->offload = b->offload;
+	nb->local_config = b->local_config;
 	nb->ports = malloc(sizeof(*nb->ports) * (b->n_ports + 1));
 	nb->flows = calloc(b->n_flows + 1, sizeof(*nb->flows));
 	nb->cap_flows = b->n_flows + 1;
@@ -174,6 +178,16 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 			goto fail;
 		nb->n_groups++;
 	}
+	nb->meters = malloc(sizeof(*nb->meters) * (b->n_meters + 1));
+	nb->meter_created_ms = malloc(sizeof(int64_t) * (b->n_meters + 1));
+	if (!nb->meters || !nb->meter_created_ms)
+		goto fail;
+	if (b->n_meters) {
+		memcpy(nb->meters, b->meters, sizeof(*nb->meters) * b->n_meters);
+		memcpy(nb->meter_created_ms, b->meter_created_ms,
+		       sizeof(int64_t) * b->n_meters);
+	}
+	nb->n_meters = b->n_meters;
 	return nb;
 fail:
 	st_bridge_free(nb);
@@ -321,6 +335,51 @@ void st_del_group(struct st_bridge *b, int idx)
 	b->n_groups--;
 }
 
+int st_meter_index(const struct st_bridge *b, uint32_t meter_id)
+{
+	for (int i = 0; i < b->n_meters; i++)
+		if (b->meters[i].meter_id == meter_id)
+			return i;
+	return -1;
+}
+
+int st_set_meter(struct st_bridge *b, const struct ofmeter *m)
+{
+	int i = st_meter_index(b, m->meter_id);
+	struct ofmeter *arr;
+	int64_t *created;
+
+	if (i >= 0) {
+		b->meters[i] = *m;
+		return 0;
+	}
+	arr = realloc(b->meters, sizeof(*arr) * (b->n_meters + 1));
+	if (!arr)
+		return -1;
+	b->meters = arr;
+	created = realloc(b->meter_created_ms, sizeof(*created) * (b->n_meters + 1));
+	if (!created)
+		return -1;
+	b->meter_created_ms = created;
+	for (i = b->n_meters; i > 0 && arr[i - 1].meter_id > m->meter_id; i--) {
+		arr[i] = arr[i - 1];
+		created[i] = created[i - 1];
+	}
+	arr[i] = *m;
+	created[i] = st_now_ms();
+	b->n_meters++;
+	return 0;
+}
+
+void st_del_meter(struct st_bridge *b, int idx)
+{
+	memmove(&b->meters[idx], &b->meters[idx + 1],
+		sizeof(*b->meters) * (b->n_meters - idx - 1));
+	memmove(&b->meter_created_ms[idx], &b->meter_created_ms[idx + 1],
+		sizeof(int64_t) * (b->n_meters - idx - 1));
+	b->n_meters--;
+}
+
 int64_t st_now_ms(void)
 {
 	struct timespec ts;
@@ -354,6 +413,9 @@ char *st_compile_plan(const struct st_bridge *b, struct nir_ruleset *rs,
 		.flows = cf,
 		.n_groups = b->n_groups,
 		.groups = b->groups,
+		.n_meters = b->n_meters,
+		.meters = b->meters,
+		.local_config = b->local_config,
 	};
 	unsigned int ifindex = if_nametoindex(b->name);
 	char *err;
@@ -418,8 +480,24 @@ static int write_bridge(FILE *f, const struct st_bridge *b)
 	fprintf(f, "bridge %s\nnext_id %" PRIu64 "\n", b->name, b->next_id);
 	if (b->offload != OFFLOAD_DEFAULT)
 		fprintf(f, "offload %s\n", offload_name(b->offload, NULL));
-	for (int i = 0; i < b->n_ports; i++)
-		fprintf(f, "port %u %s\n", b->ports[i].ofport, b->ports[i].ifname);
+	if (b->local_config) {
+		char config[64];
+
+		port_config_format(b->local_config, config, sizeof(config));
+		fprintf(f, "local %s\n", config);
+	}
+	for (int i = 0; i < b->n_ports; i++) {
+		char config[64] = "";
+
+		/* mod-port's config by OVS's names, none by default */
+		if (b->ports[i].config) {
+			config[0] = ' ';
+			port_config_format(b->ports[i].config, config + 1,
+					   sizeof(config) - 1);
+		}
+		fprintf(f, "port %u %s%s\n", b->ports[i].ofport, b->ports[i].ifname,
+			config);
+	}
 	for (int i = 0; i < b->n_flows; i++) {
 		char *line = flow_line(&b->flows[i]);
 
@@ -434,6 +512,14 @@ static int write_bridge(FILE *f, const struct st_bridge *b)
 		if (!text)
 			return -1;
 		fprintf(f, "group %s\n", text);
+		free(text);
+	}
+	for (int i = 0; i < b->n_meters; i++) {
+		char *text = meter_format(&b->meters[i]);
+
+		if (!text)
+			return -1;
+		fprintf(f, "meter %s\n", text);
 		free(text);
 	}
 	return 0;
@@ -1162,18 +1248,56 @@ static char *parse_group_line(struct st_bridge *b, char *rest)
 	return NULL;
 }
 
+static char *parse_meter_line(struct st_bridge *b, char *rest)
+{
+	struct ofmeter m;
+	char *perr = meter_parse(rest, &m, false);
+
+	if (perr) {
+		char *e = errf("meter: %s", perr);
+
+		free(perr);
+		return e;
+	}
+	if (st_meter_index(b, m.meter_id) >= 0)
+		return errf("duplicate meter %u", m.meter_id);
+	return st_set_meter(b, &m) ? errf("out of memory") : NULL;
+}
+
+/* A port's config bits by OVS's names, e.g. "NO_RECV NO_FWD". */
+static char *parse_port_config(char *text, uint32_t *config)
+{
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(text, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		uint32_t bit = port_config_bit(tok);
+
+		if (!bit)
+			return errf("bad port config '%s'", tok);
+		*config |= bit;
+	}
+	return NULL;
+}
+
 static char *parse_port_line(struct st_bridge *b, char *rest)
 {
 	unsigned ofport;
 	char ifname[32];
+	uint32_t config = 0;
+	int used = 0;
+	char *err;
 
-	if (sscanf(rest, "%u %31s", &ofport, ifname) != 2 || !ofport ||
+	if (sscanf(rest, "%u %31s%n", &ofport, ifname, &used) != 2 || !ofport ||
 	    ofport > BRFLOW_MAX_OFPORT || !st_valid_ifname(ifname))
 		return errf("bad port line");
+	err = parse_port_config(rest + used, &config);
+	if (err)
+		return err;
 	if (st_port_index(b, ifname) >= 0 || st_port_index_by_ofport(b, ofport) >= 0)
 		return errf("duplicate port '%s'", ifname);
 	if (st_add_port(b, ifname, ofport))
 		return errf("out of memory");
+	b->ports[st_port_index(b, ifname)].config = config;
 	return NULL;
 }
 
@@ -1195,10 +1319,14 @@ static char *parse_line(struct st_bridge *b, char *line, const char *want)
 	}
 	if (klen == 4 && !strncmp(line, "port", 4))
 		return parse_port_line(b, rest);
+	if (klen == 5 && !strncmp(line, "local", 5))
+		return parse_port_config(rest, &b->local_config);
 	if (klen == 4 && !strncmp(line, "flow", 4))
 		return parse_flow_line(b, rest);
 	if (klen == 5 && !strncmp(line, "group", 5))
 		return parse_group_line(b, rest);
+	if (klen == 5 && !strncmp(line, "meter", 5))
+		return parse_meter_line(b, rest);
 	if (klen == 7 && !strncmp(line, "delflow", 7))
 		return parse_delflow_line(b, rest);
 	if (klen == 7 && !strncmp(line, "offload", 7)) {

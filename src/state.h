@@ -14,6 +14,7 @@
 
 #include "../rules/compile.h"
 #include "../rules/flow.h"
+#include "../rules/meter.h"
 #include "nft_backend.h"
 
 struct st_flow {
@@ -31,12 +32,17 @@ struct st_bridge {
 	struct st_flow *flows; /* in insertion order */
 	int n_groups;
 	struct ofgroup *groups; /* by group_id, ascending; each owned */
+	int n_meters;
+	struct ofmeter *meters; /* by meter_id, ascending */
+	int64_t *meter_created_ms; /* per meter: when added (meter-stats'
+				    * duration); start time after a restart */
 	/* What the kernel runs for this bridge and the optimiser's plan for
 	 * it (both NULL until loaded; never copied by st_bridge_clone): an
 	 * update that only changes set elements is made in place. */
 	struct nir_ruleset *loaded;
 	struct compile_plan *plan;
 	int offload;          /* enum offload_mode (src/offload.h) */
+	uint32_t local_config; /* LOCAL's PORT_CONFIG_* (mod-port) */
 };
 
 struct st_state {
@@ -82,6 +88,12 @@ int st_group_index(const struct st_bridge *b, uint32_t group_id);
  * 0 or -1 (ENOMEM; *g is left to the caller). */
 int st_set_group(struct st_bridge *b, struct ofgroup *g);
 void st_del_group(struct st_bridge *b, int idx);
+
+/* Meters, as groups: the index of meter_id or -1; st_set_meter adds or
+ * replaces (0, or -1 ENOMEM); st_del_meter removes only the meter. */
+int st_meter_index(const struct st_bridge *b, uint32_t meter_id);
+int st_set_meter(struct st_bridge *b, const struct ofmeter *m);
+void st_del_meter(struct st_bridge *b, int idx);
 
 int64_t st_now_ms(void);
 

@@ -170,10 +170,10 @@ struct flows {
 /* The bridge's ports: R0 has the first list; the input's first byte may
  * give R1 and R2 another (a port removed, renumbered, added). */
 static const struct compile_port port_lists[][4] = {
-	{ { "p1", 1 }, { "p2", 2 }, { "p3", 3 } },
-	{ { "p1", 1 }, { "p2", 2 } },
-	{ { "p1", 1 }, { "p2", 2 }, { "p3", 5 } },
-	{ { "p1", 1 }, { "p2", 2 }, { "p3", 3 }, { "p4", 4 } },
+	{ { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 3, 0 } },
+	{ { "p1", 1, 0 }, { "p2", 2, 0 } },
+	{ { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 5, 0 } },
+	{ { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 3, 0 }, { "p4", 4, 0 } },
 };
 static const int n_port_list[] = { 3, 2, 3, 4 };
 

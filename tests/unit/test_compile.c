@@ -1,8 +1,10 @@
 /* Golden tests for the compiler: every tests/golden/compile/NAME.flows is
  * compiled and the nft text compared with NAME.nft, or, when NAME.err
  * exists, the compile error compared with it.  In a .flows file, lines
- * "port IFNAME OFPORT" declare ports, lines "dpi_host PATTERN" the DPI
+ * "port IFNAME OFPORT [NO_RECV] [NO_FWD]" declare ports, lines "dpi_host PATTERN" the DPI
  * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax),
+ * lines "meter METER" meters (ovs-ofctl add-meter syntax),
+ * a line "local_config [NO_RECV] [NO_FWD]" the LOCAL port's config,
  * a line "bridge_ct" says the kernel has bridge-family conntrack;
  * lines "trace [--ct-next=FLAGS...] PACKET" are traced over the flows once
  * they compile, the traces compared with NAME.trace (brflowctl trace);
@@ -56,8 +58,11 @@ struct input {
 	int n_hosts;
 	struct ofgroup groups[8];
 	int n_groups;
+	struct ofmeter meters[8];
+	int n_meters;
 	uint8_t bridge_mac[6];
 	bool bridge_ct;
+	uint32_t local_config;
 	char *traces[16];
 	int n_traces;
 };
@@ -89,6 +94,13 @@ static char *load_input(const char *path, struct input *in)
 					in->bridge_mac[k] = m[k];
 			continue;
 		}
+		if (!strncmp(line, "local_config ", 13)) {
+			if (strstr(line, " NO_RECV"))
+				in->local_config |= PORT_CONFIG_NO_RECV;
+			if (strstr(line, " NO_FWD"))
+				in->local_config |= PORT_CONFIG_NO_FWD;
+			continue;
+		}
 		if (!strcmp(line, "bridge_ct")) {
 			in->bridge_ct = true;
 			continue;
@@ -105,6 +117,18 @@ static char *load_input(const char *path, struct input *in)
 			in->n_groups++;
 			continue;
 		}
+		if (!strncmp(line, "meter ", 6) && in->n_meters < 8) {
+			char *merr = meter_parse(line + 6, &in->meters[in->n_meters], false);
+
+			if (merr) {
+				if (asprintf(&err, "line %d: %s", lineno, merr) < 0)
+					err = NULL;
+				free(merr);
+				break;
+			}
+			in->n_meters++;
+			continue;
+		}
 		if (!strncmp(line, "trace ", 6) && in->n_traces < 16) {
 			in->traces[in->n_traces++] = strdup(line + 6);
 			continue;
@@ -115,6 +139,11 @@ static char *load_input(const char *path, struct input *in)
 		}
 		if (sscanf(line, "port %31s %u", name, &ofport) == 2 && in->n_ports < 64) {
 			snprintf(in->ports[in->n_ports].ifname, 16, "%.15s", name);
+			/* mod-port's config, by OVS's names after the number */
+			if (strstr(line, " NO_RECV"))
+				in->ports[in->n_ports].config |= PORT_CONFIG_NO_RECV;
+			if (strstr(line, " NO_FWD"))
+				in->ports[in->n_ports].config |= PORT_CONFIG_NO_FWD;
 			in->ports[in->n_ports++].ofport = ofport;
 			continue;
 		}
@@ -204,6 +233,7 @@ static void trace_one(const struct input *in, char *line, FILE *out)
 	struct trace_input ti = {
 		.bridge = "br0", .flows = flows, .n_flows = in->n_flows,
 		.groups = in->groups, .n_groups = in->n_groups,
+		.meters = in->meters, .n_meters = in->n_meters,
 		.port_name = trace_port_name, .port_arg = (void *)in,
 	};
 	struct flow packet = { 0 };
@@ -281,7 +311,10 @@ static void run_case(const char *name)
 	ci.n_groups = in->n_groups;
 	memcpy(ci.bridge_mac, in->bridge_mac, 6);
 	ci.has_bridge_ct = in->bridge_ct;
+	ci.local_config = in->local_config;
 	ci.groups = in->groups;
+	ci.n_meters = in->n_meters;
+	ci.meters = in->meters;
 	ci.dpi_hosts = (const char *const *)in->hosts;
 	err = brflow_compile(&ci, &rs);
 	if (err) {

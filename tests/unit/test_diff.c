@@ -30,7 +30,7 @@ struct table_input {
 	int n;
 };
 
-static const struct compile_port ports[] = { { "p1", 1 }, { "p2", 2 }, { "p3", 3 } };
+static const struct compile_port ports[] = { { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 3, 0 } };
 
 static void add(struct table_input *t, const char *text, uint64_t id)
 {

@@ -31,7 +31,7 @@ struct table_input {
 	int n;
 };
 
-static const struct compile_port ports[] = { { "p1", 1 }, { "p2", 2 }, { "p3", 3 } };
+static const struct compile_port ports[] = { { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 3, 0 } };
 
 static void add(struct table_input *t, const char *text, uint64_t id)
 {
@@ -199,7 +199,7 @@ static void check_shared_set_delete(void)
 		"table=1,priority=1,actions=drop",
 	};
 	const char *name = "plan_deletes_shared_set_element_once";
-	static const struct compile_port p3[] = { { "p3", 3 } };
+	static const struct compile_port p3[] = { { "p3", 3, 0 } };
 	struct table_input t = { 0 };
 	struct compile_input in = { .bridge = "br1", .n_ports = 1, .ports = p3,
 				    .bridge_mac = { 2, 0, 0, 0, 0, 0xfe } };
@@ -250,6 +250,13 @@ int main(void)
 	/* every udp member has tp_dst=53: port 54 changes the rule */
 	check_add("plan_refuses_new_key_position",
 		  "table=1,priority=60,ct_state=+trk+new,udp,in_port=3,nw_src=10.0.0.9,tp_dst=54,actions=ct(commit),normal",
+		  false);
+	/* a clause or conj_id flow changes a whole cross product */
+	check_add("plan_refuses_conjunction_clause",
+		  "table=1,priority=70,ct_state=+trk+new,tcp,nw_src=10.0.0.8,tp_dst=22,actions=conjunction(5,1/2)",
+		  false);
+	check_add("plan_refuses_conj_id_flow",
+		  "table=1,priority=70,conj_id=5,tcp,in_port=2,nw_src=10.0.0.8,tp_dst=22,actions=ct(commit),normal",
 		  false);
 	check_add("plan_refuses_other_priority",
 		  "table=1,priority=65,ct_state=+trk+new,tcp,in_port=2,nw_src=10.0.0.8,tp_dst=22,actions=ct(commit),normal",
