@@ -297,6 +297,75 @@ static const char *port_name(const struct trace *t, uint32_t ofport)
 	return name ? name : "no such port";
 }
 
+/* ---- mod-port: what a port may receive and send ---- */
+
+/* ofport's PORT_CONFIG_* bits; 0 for a port the bridge lacks. */
+static uint32_t port_config(const struct trace *t, uint32_t ofport)
+{
+	if (ofport == OFPP_LOCAL)
+		return t->in->local_config;
+	for (int i = 0; i < t->in->n_ports; i++)
+		if (t->in->ports[i].ofport == ofport)
+			return t->in->ports[i].config;
+	return 0;
+}
+
+/* Why the bridge drops what would leave by a port of this config, whatever
+ * the flows say (enforce's NO_FWD drop, or the link), or NULL. */
+static const char *output_blocked(uint32_t config)
+{
+	if (config & PORT_CONFIG_DOWN)
+		return "down";
+	return config & PORT_CONFIG_NO_FWD ? "NO_FWD" : NULL;
+}
+
+/* "port 2 (p2)", or "LOCAL" */
+static void put_port(struct trace *t, FILE *out, uint32_t ofport)
+{
+	if (ofport == OFPP_LOCAL)
+		fputs("LOCAL", out);
+	else
+		fprintf(out, "port %u (%s)", ofport, port_name(t, ofport));
+}
+
+static uint32_t packet_in_port(const struct trace *t)
+{
+	return (uint32_t)t->pkt.v[F_IN_PORT][0] << 8 | t->pkt.v[F_IN_PORT][1];
+}
+
+/* NORMAL and FLOOD: the ports the bridge will not use, and those it floods
+ * no more (the bridge port's flood flags: known unicast still goes). */
+static void note_port_config(struct trace *t)
+{
+	uint32_t in_port = packet_in_port(t);
+
+	for (int i = 0; i <= t->in->n_ports; i++) {
+		uint32_t ofport = i < t->in->n_ports ? t->in->ports[i].ofport : OFPP_LOCAL;
+		uint32_t config = port_config(t, ofport);
+		const char *blocked = output_blocked(config);
+		char *label = NULL;
+		size_t len = 0;
+		FILE *m;
+
+		if (ofport == in_port || !(blocked || config & PORT_CONFIG_NO_FLOOD))
+			continue;
+		m = open_memstream(&label, &len);
+		if (!m) {
+			t->oom = true;
+			return;
+		}
+		put_port(t, m, ofport);
+		fclose(m);
+		if (ofport == OFPP_LOCAL && blocked)
+			note(t, "never up to the host: LOCAL is %s (mod-port)", blocked);
+		else if (blocked)
+			note(t, "never out of %s: it is %s (mod-port)", label, blocked);
+		else
+			note(t, "out of %s only as known unicast: it is NO_FLOOD (mod-port)", label);
+		free(label);
+	}
+}
+
 /* ---- actions ---- */
 
 static void run_table(struct trace *t, int table);
@@ -455,18 +524,26 @@ static void run_meter(struct trace *t, uint32_t id)
 static void run_action(struct trace *t, const struct flow_action *a, bool more)
 {
 	switch (a->type) {
-	case ACT_OUTPUT:
+	case ACT_OUTPUT: {
+		const char *blocked = output_blocked(port_config(t, a->u.port));
+
 		choose_output(t, OUT_PORT, a->u.port);
 		if (a->u.port == OFPP_LOCAL)
 			note(t, "up to the host's stack through the bridge device");
 		else
 			note(t, "out of port %u (%s), if the bridge's forwarding database sends it there",
 			     a->u.port, port_name(t, a->u.port));
+		if (blocked)
+			note(t, "but the port is %s (mod-port): the bridge drops it there", blocked);
+		else if (port_config(t, a->u.port) & PORT_CONFIG_NO_FLOOD)
+			note(t, "the port is NO_FLOOD (mod-port): only when the forwarding database knows the destination there");
 		break;
+	}
 	case ACT_NORMAL:
 	case ACT_FLOOD:
 		choose_output(t, a->type == ACT_NORMAL ? OUT_NORMAL : OUT_FLOOD, 0);
 		note(t, "the Linux bridge forwards it (forwarding database; unknown destinations flooded)");
+		note_port_config(t);
 		break;
 	case ACT_IN_PORT:
 		note(t, "brflow refuses this action: the bridge does not hairpin");
@@ -665,19 +742,46 @@ static void put_verdict(struct trace *t)
 		return;
 	}
 	for (int i = 0; i < t->n_outs; i++) {
+		const char *blocked = t->outs[i].kind == OUT_PORT ?
+				      output_blocked(port_config(t, t->outs[i].port)) : NULL;
+
 		if (i)
 			fputs(", then ", t->out);
 		if (t->outs[i].kind == OUT_NORMAL)
 			fputs("NORMAL (the bridge forwards it)", t->out);
 		else if (t->outs[i].kind == OUT_FLOOD)
 			fputs("FLOOD (the bridge forwards it, as NORMAL)", t->out);
-		else if (t->outs[i].port == OFPP_LOCAL)
+		else if (blocked) {
+			fputs("drop (", t->out);
+			put_port(t, t->out, t->outs[i].port);
+			fprintf(t->out, " is %s)", blocked);
+		} else if (t->outs[i].port == OFPP_LOCAL)
 			fputs("LOCAL (the host, through the bridge device)", t->out);
 		else
 			fprintf(t->out, "output:%u (%s)", t->outs[i].port,
 				port_name(t, t->outs[i].port));
 	}
 	fputc('\n', t->out);
+}
+
+/* NO_RECV (or a link that is down) drops what the port receives before
+ * any table (classify's drop): the trace stops there. */
+static bool receive_blocked(struct trace *t)
+{
+	uint32_t in_port = packet_in_port(t), config = port_config(t, in_port);
+	const char *why = config & PORT_CONFIG_DOWN ? "down" :
+			  config & PORT_CONFIG_NO_RECV ? "NO_RECV" : NULL;
+
+	if (!why)
+		return false;
+	fputc(' ', t->out);
+	put_port(t, t->out, in_port);
+	fprintf(t->out, " is %s (mod-port): the bridge drops what it receives, before any table\n",
+		why);
+	fputs("\nVerdict: drop (", t->out);
+	put_port(t, t->out, in_port);
+	fprintf(t->out, " is %s)\n", why);
+	return true;
 }
 
 char *flow_trace(const struct trace_input *in, FILE *out)
@@ -704,9 +808,11 @@ char *flow_trace(const struct trace_input *in, FILE *out)
 	put_owned(t, flow_format_match_named(in->packet, t->names));
 	fputc('\n', out);
 	put_heading(t, heading);
-	run_pass(t, in->table_given ? in->packet->table : 0);
-	run_resumes(t);
-	put_verdict(t);
+	if (!receive_blocked(t)) {
+		run_pass(t, in->table_given ? in->packet->table : 0);
+		run_resumes(t);
+		put_verdict(t);
+	}
 	if (t->oom)
 		err = strdup("out of memory");
 out:

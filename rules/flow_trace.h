@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "compile.h"
 #include "flow.h"
 #include "group.h"
 #include "meter.h"
@@ -32,6 +33,11 @@ struct trace_input {
 	 * once they run out, trk|new. */
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];
 	int n_ct_next;
+	/* The bridge's ports and LOCAL's mod-port config (PORT_CONFIG_*):
+	 * what a port may receive and send whatever the flows say. */
+	const struct compile_port *ports;
+	int n_ports;
+	uint32_t local_config;
 	/* The interface name of an ofport, or NULL. */
 	const char *(*port_name)(uint32_t ofport, void *arg);
 	void *port_arg;

@@ -1010,6 +1010,8 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 			.meters = b->meters, .n_meters = b->n_meters,
 			.packet = &packet, .table_given = table_given,
 			.n_ct_next = c->n_ct_next,
+			.ports = b->ports, .n_ports = b->n_ports,
+			.local_config = b->local_config,
 			.port_name = port_name_of, .port_arg = b,
 			.names = c->names,
 		};

@@ -24,12 +24,16 @@ done
 
 # config PORT: the config line of PORT ("1(p1)") in show
 config() { bfctl show 2>&1 | grep -A1 -F " $1: " | sed -n 's/^     config: *//p'; }
+# trace_of PACKET: brflowctl trace of PACKET on the bridge
+trace_of() { bfctl trace "$BR" "$1" 2>&1; }
 ping_ok "all ports forward: h1->h2" 1 10.1.1.2
 ping_ok "all ports forward: h2->h3" 2 10.1.1.3
 check_eq "show: config 0 by default" "0" "$(config '1(p1)')"
 
 check "mod-port no-receive on port 1" bfctl mod-port "$BR" 1 no-receive
 check_eq "show: port 1 is NO_RECV" "NO_RECV" "$(config '1(p1)')"
+check_eq "trace: what port 1 receives stops before any table" "Verdict: drop (port 1 (p1) is NO_RECV)" \
+	"$(trace_of in_port=1,icmp,nw_src=10.1.1.1,nw_dst=10.1.1.2 | grep '^Verdict:')"
 ping_blocked "no-receive: h1's pings stop" 1 10.1.1.2
 ping_blocked "no-receive: nothing h1 answers comes back" 3 10.1.1.1
 ping_ok "no-receive: h2 and h3 still talk" 2 10.1.1.3
@@ -39,6 +43,8 @@ ping_ok "receive: h1's pings pass again" 1 10.1.1.2
 
 check "mod-port no-forward on port 2" bfctl mod-port "$BR" 2 no-forward
 check_eq "show: port 2 is NO_FWD" "NO_FWD" "$(config '2(p2)')"
+check_re "trace: NORMAL never uses port 2" "never out of port 2 \(p2\): it is NO_FWD" \
+	"$(trace_of in_port=1,icmp,icmp_type=8,nw_src=10.1.1.1,nw_dst=10.1.1.2)"
 ping_blocked "no-forward: nothing reaches h2 from h1" 1 10.1.1.2
 ping_blocked "no-forward: nothing reaches h2 from h3" 3 10.1.1.2
 ping_ok "no-forward: h1 and h3 still talk" 1 10.1.1.3
@@ -59,6 +65,8 @@ neigh_static 3 10.1.1.1 1
 ip netns exec "$(hns 3)" sysctl -qw net.ipv6.conf.eth0.disable_ipv6=1
 check "mod-port no-flood on port 3" bfctl mod-port "$BR" p3 no-flood
 check_eq "show: port 3 is NO_FLOOD" "NO_FLOOD" "$(config '3(p3)')"
+check_re "trace: NORMAL floods port 3 no more" "out of port 3 \(p3\) only as known unicast" \
+	"$(trace_of in_port=1,icmp,icmp_type=8,nw_src=10.1.1.1,nw_dst=10.1.1.3)"
 check_re "the kernel's flood flags of p3 are off" "flood off .*mcast_flood off .*bcast_flood off" \
 	"$(ip -n "$SW" -d link show p3)"
 check_eq "no-flood: broadcast from h1 reaches h2 only" "2" "$(bcast_from)"

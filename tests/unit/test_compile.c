@@ -1,7 +1,7 @@
 /* Golden tests for the compiler: every tests/golden/compile/NAME.flows is
  * compiled and the nft text compared with NAME.nft, or, when NAME.err
  * exists, the compile error compared with it.  In a .flows file, lines
- * "port IFNAME OFPORT [NO_RECV] [NO_FWD]" declare ports, lines "dpi_host PATTERN" the DPI
+ * "port IFNAME OFPORT [NO_RECV] [NO_FWD] [NO_FLOOD] [PORT_DOWN]" declare ports, lines "dpi_host PATTERN" the DPI
  * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax),
  * lines "meter METER" meters (ovs-ofctl add-meter syntax),
  * a line "local_config [NO_RECV] [NO_FWD]" the LOCAL port's config,
@@ -144,6 +144,10 @@ static char *load_input(const char *path, struct input *in)
 				in->ports[in->n_ports].config |= PORT_CONFIG_NO_RECV;
 			if (strstr(line, " NO_FWD"))
 				in->ports[in->n_ports].config |= PORT_CONFIG_NO_FWD;
+			if (strstr(line, " NO_FLOOD"))
+				in->ports[in->n_ports].config |= PORT_CONFIG_NO_FLOOD;
+			if (strstr(line, " PORT_DOWN"))
+				in->ports[in->n_ports].config |= PORT_CONFIG_DOWN;
 			in->ports[in->n_ports++].ofport = ofport;
 			continue;
 		}
@@ -234,6 +238,7 @@ static void trace_one(const struct input *in, char *line, FILE *out)
 		.bridge = "br0", .flows = flows, .n_flows = in->n_flows,
 		.groups = in->groups, .n_groups = in->n_groups,
 		.meters = in->meters, .n_meters = in->n_meters,
+		.ports = in->ports, .n_ports = in->n_ports, .local_config = in->local_config,
 		.port_name = trace_port_name, .port_arg = (void *)in,
 	};
 	struct flow packet = { 0 };
