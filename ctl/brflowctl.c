@@ -81,6 +81,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "del-groups", 1, 2, -1, "BR [group_id=N]",
 	  "delete all groups, or group N (and flows using them)" },
 	{ "dump-groups", 1, 2, -1, "BR [group_id=N]", "print BR's groups" },
+	{ "dump-group-stats", 1, 2, -1, "BR [group_id=N]",
+	  "packets each group and its buckets sent" },
 	{ "add-meter", 2, 2, -1, "BR METER",
 	  "add meter METER (meter=N,pktps,bands=type=drop,rate=R)" },
 	{ "mod-meter", 2, 2, -1, "BR METER",

@@ -841,12 +841,12 @@ static int emit_actions(struct emit *e, const struct compile_flow *cf)
 int emit_flow(struct compiler *c, int chain_idx, const struct path_state *st,
 	      const struct compile_flow *cf, struct chain_summary *sum)
 {
-	return emit_flow_with(c, chain_idx, st, cf, sum, NULL);
+	return emit_flow_with(c, chain_idx, st, cf, sum, NULL, 0);
 }
 
 int emit_flow_with(struct compiler *c, int chain_idx, const struct path_state *st,
 		   const struct compile_flow *cf, struct chain_summary *sum,
-		   const struct nir_stmt *extra)
+		   const struct nir_stmt *extra, int n_extra)
 {
 	struct nir_table *t = table_for(c, st);
 	struct nir_chain *chain = &t->chains[chain_idx];
@@ -873,12 +873,12 @@ int emit_flow_with(struct compiler *c, int chain_idx, const struct path_state *s
 		chain->n_rules--;
 		return 0;
 	}
-	if (extra) {
-		struct nir_stmt *s = nir_add_stmt(e.rule, extra->kind);
+	for (int i = 0; i < n_extra; i++) {
+		struct nir_stmt *s = nir_add_stmt(e.rule, extra[i].kind);
 
 		if (!s)
 			return compile_oom(c);
-		*s = *extra;
+		*s = extra[i];
 	}
 	if (st->pass == PASS_MAIN && cf->id) {
 		struct nir_stmt *s = nir_add_stmt(e.rule, NIR_COUNTER);
@@ -937,17 +937,41 @@ static const struct ofgroup *find_group(const struct compiler *c, uint32_t id)
 	return NULL;
 }
 
+/* The counter objects of every group's buckets in table t, made the
+ * first time a bucket is emitted there (one pass over the groups, however
+ * many flows use them). */
+static int add_group_counters(struct compiler *c, struct nir_table *t)
+{
+	bool *done = &c->group_counted[t == c->bridge ? 0 : 1];
+	char name[64];
+
+	if (*done)
+		return 0;
+	*done = true;
+	for (int i = 0; i < c->in->n_groups; i++)
+		for (int k = 0; k < c->in->groups[i].n_buckets; k++) {
+			group_counter_name(c->in->groups[i].group_id,
+					   c->in->groups[i].buckets[k].bucket_id,
+					   name, sizeof(name));
+			if (!nir_add_counter(t, name))
+				return compile_oom(c);
+		}
+	return 0;
+}
+
 /* A select group: each bucket is a rule "symhash mod W < running sum of
- * weights" followed by the bucket's actions.  The hash is symmetric over
- * addresses and ports, so every packet of a connection, both ways, takes
- * the same bucket; a bucket's ct(commit,nat(dst=...)) then pins the
- * connection to its backend for good. */
+ * weights", the bucket's counter, then the bucket's actions.  The hash is
+ * symmetric over addresses and ports, so every packet of a connection,
+ * both ways, takes the same bucket; a bucket's ct(commit,nat(dst=...))
+ * then pins the connection to its backend for good.  Only the main pass
+ * counts, so a packet counts once. */
 int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
 		      struct chain_summary *sum)
 {
 	const struct ofgroup *g = find_group(c, st->group - 1);
 	struct path_state bucket_st = *st;
 	uint32_t total = 0, running = 0;
+	bool counted = st->pass == PASS_MAIN;
 
 	if (!g)
 		return compile_fail(c, NULL, "group:%u: no such group", st->group - 1);
@@ -962,19 +986,27 @@ int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
 		struct flow pseudo = { .n_actions = b->n_actions,
 				       .actions = b->actions };
 		struct compile_flow cf = { .id = 0, .flow = &pseudo };
-		struct nir_stmt hash = { .kind = NIR_MATCH };
+		struct nir_stmt extra[2] = { { .kind = NIR_MATCH }, { .kind = NIR_COUNTER } };
+		struct nir_stmt *hash = &extra[0];
+		int first = 0;
 
 		if (!b->weight)
 			continue;
 		running += b->weight;
-		hash.u.match.src = (struct nir_src){ .kind = NIR_SRC_SYMHASH,
+		hash->u.match.src = (struct nir_src){ .kind = NIR_SRC_SYMHASH,
 			.key = total, .len = 4, .name = "symhash mod", .fmt = NIR_FMT_DEC };
-		hash.u.match.less = true;
-		hash.u.match.value.len = 4;
-		memcpy(hash.u.match.value.data, &running, 4);
+		hash->u.match.less = true;
+		hash->u.match.value.len = 4;
+		memcpy(hash->u.match.value.data, &running, 4);
 		/* the last bucket takes whatever is left */
-		if (emit_flow_with(c, chain_idx, &bucket_st, &cf, sum,
-				   running == total ? NULL : &hash))
+		if (running == total)
+			first = 1;
+		group_counter_name(g->group_id, b->bucket_id, extra[1].u.counter_name,
+				   sizeof(extra[1].u.counter_name));
+		if (counted && add_group_counters(c, table_for(c, &bucket_st)))
+			return -1;
+		if (emit_flow_with(c, chain_idx, &bucket_st, &cf, sum, extra + first,
+				   (counted ? 2 : 1) - first))
 			return -1;
 	}
 	return 0;

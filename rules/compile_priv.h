@@ -139,6 +139,7 @@ struct compiler {
 	uint8_t label_reserved[16];
 	int n_commits;               /* commit chains made so far */
 	uint8_t *counted[2];         /* per flow and table: counter object made */
+	bool group_counted[2];       /* per table: the group buckets' counters made */
 	int n_records;
 	struct set_record *records;
 	bool bridge_ct;              /* IP runs in the bridge table too */
@@ -191,11 +192,12 @@ char *flow_text(const struct flow *f);
 /* Emission of actions (compile_emit.c). */
 int emit_flow(struct compiler *c, int chain_idx, const struct path_state *st,
 	      const struct compile_flow *cf, struct chain_summary *sum);
-/* emit_flow with one more match statement ('extra', may be NULL); a flow
- * with id 0 (a group bucket) has no counter. */
+/* emit_flow with n_extra more statements after the matches (a group
+ * bucket's hash match and counter); a flow with id 0 (a group bucket) has
+ * no flow counter. */
 int emit_flow_with(struct compiler *c, int chain_idx, const struct path_state *st,
 		   const struct compile_flow *cf, struct chain_summary *sum,
-		   const struct nir_stmt *extra);
+		   const struct nir_stmt *extra, int n_extra);
 /* A rule made of 'matches' (taken over, left empty) and cf's actions: the
  * optimiser's set lookup standing for every flow of a group. */
 int emit_set_rule(struct compiler *c, int chain_idx, const struct path_state *st,

@@ -516,3 +516,8 @@ int group_copy(struct ofgroup *dst, const struct ofgroup *src)
 	}
 	return 0;
 }
+
+void group_counter_name(uint32_t group_id, uint32_t bucket_id, char *buf, unsigned len)
+{
+	snprintf(buf, len, "group_%u_%u", group_id, bucket_id);
+}

@@ -37,6 +37,10 @@ char *group_parse(const char *text, struct ofgroup *out, bool id_only);
  * as ovs-ofctl dump-groups prints it (without the leading space). malloc'd. */
 char *group_format(const struct ofgroup *g);
 void group_free(struct ofgroup *g);
+/* The nftables counter object of a group's bucket ("group_1_0": group 1,
+ * bucket_id 0), which every rule of that bucket counts into
+ * (dump-group-stats). */
+void group_counter_name(uint32_t group_id, uint32_t bucket_id, char *buf, unsigned len);
 int group_copy(struct ofgroup *dst, const struct ofgroup *src);
 
 #endif

@@ -1313,6 +1313,116 @@ static char *cmd_dump_groups(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* Every named counter of b's tables, in each family (a meter or group used
+ * on both the bridge and the br_netfilter path has a counter in each), to
+ * 'add'.  NULL or a malloc'd error. */
+static char *read_named_counters(const struct st_bridge *b,
+				 void (*add)(const char *name, uint64_t packets,
+					     uint64_t bytes, void *arg),
+				 void *arg)
+{
+	static const enum nir_family fams[] = { NIR_BRIDGE, NIR_INET, NIR_IP6 };
+	char table[64], nerr[ERRLEN] = "";
+
+	brflow_table_name(b->name, table, sizeof(table));
+	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++)
+		if (nft_read_counters(fams[f], table, add, arg, nerr, sizeof(nerr)))
+			return errf("%s", nerr);
+	return NULL;
+}
+
+/* Packets and bytes of each bucket of b's groups, from the "group_<id>_
+ * <bucket_id>" counters. */
+struct group_counts {
+	const struct st_bridge *b;
+	uint64_t (*counts)[GROUP_MAX_BUCKETS][2]; /* per group, per bucket */
+};
+
+static void add_group_count(const char *name, uint64_t packets, uint64_t bytes,
+			    void *arg)
+{
+	struct group_counts *gc = arg;
+	unsigned id, bucket_id;
+	int n = 0, i;
+
+	if (sscanf(name, "group_%u_%u%n", &id, &bucket_id, &n) != 2 || name[n])
+		return;
+	i = st_group_index(gc->b, id);
+	for (int k = 0; i >= 0 && k < gc->b->groups[i].n_buckets; k++)
+		if (gc->b->groups[i].buckets[k].bucket_id == bucket_id) {
+			gc->counts[i][k][0] += packets;
+			gc->counts[i][k][1] += bytes;
+		}
+}
+
+/* "KEY12.5s": ms as seconds, without trailing zeros (OVS's durations) */
+static void put_duration(FILE *out, const char *key, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	fprintf(out, "%s%lld", key, (long long)(ms / 1000));
+	if (ms % 1000) {
+		char frac[8];
+
+		snprintf(frac, sizeof(frac), "%03d", (int)(ms % 1000));
+		for (int k = 2; k > 0 && frac[k] == '0'; k--)
+			frac[k] = '\0';
+		fprintf(out, ".%s", frac);
+	}
+	fputc('s', out);
+}
+
+/* dump-group-stats: ovs-ofctl's OFPST_GROUP reply.  ref_count is the
+ * number of flows that send to the group; the buckets print by position. */
+static char *cmd_dump_group_stats(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct group_counts gc = { 0 };
+	struct st_bridge *b;
+	int64_t now = st_now_ms();
+	uint32_t id;
+	char *err = parse_group_pattern(argv + 1, argc - 1, &id);
+
+	if (!err)
+		err = find_bridge(c, argv[0], &b);
+	if (err)
+		return err;
+	gc.b = b;
+	gc.counts = calloc(b->n_groups + 1, sizeof(*gc.counts));
+	if (!gc.counts)
+		return errf("out of memory");
+	err = read_named_counters(b, add_group_count, &gc);
+	if (err)
+		goto out;
+	fprintf(c->out, "OFPST_GROUP reply (OF1.3) (xid=0x2):\n");
+	for (int i = 0; i < b->n_groups; i++) {
+		const struct ofgroup *g = &b->groups[i];
+		uint64_t packets = 0, bytes = 0;
+		int refs = 0;
+
+		if (id != GROUP_ID_ALL && g->group_id != id)
+			continue;
+		for (int k = 0; k < b->n_flows; k++)
+			refs += flow_uses_group(&b->flows[k].flow, g->group_id);
+		/* nftables counts from the network header; OVS whole frames */
+		for (int k = 0; k < g->n_buckets; k++) {
+			gc.counts[i][k][1] += ETH_HLEN * gc.counts[i][k][0];
+			packets += gc.counts[i][k][0];
+			bytes += gc.counts[i][k][1];
+		}
+		fprintf(c->out, " group_id=%u,", g->group_id);
+		put_duration(c->out, "duration=", now - b->group_created_ms[i]);
+		fprintf(c->out, ",ref_count=%d,packet_count=%" PRIu64 ",byte_count=%" PRIu64,
+			refs, packets, bytes);
+		for (int k = 0; k < g->n_buckets; k++)
+			fprintf(c->out, ",bucket%d:packet_count=%" PRIu64 ",byte_count=%" PRIu64,
+				k, gc.counts[i][k][0], gc.counts[i][k][1]);
+		fputc('\n', c->out);
+	}
+out:
+	free(gc.counts);
+	return err;
+}
+
 /* ---- meters ---- */
 
 static char *prefix_meter(char *err)
@@ -1445,7 +1555,7 @@ static char *cmd_dump_meters(struct cmd_ctx *c, char **argv, int argc)
 }
 
 /* Sums of the meters' "meter_<id>_in" and "_drop" counters over the
- * bridge's tables (a meter used in both families has one pair in each). */
+ * bridge's tables. */
 struct meter_counts {
 	const struct st_bridge *b;
 	uint64_t *in;   /* per meter: packets, bytes */
@@ -1474,28 +1584,11 @@ static void add_meter_count(const char *name, uint64_t packets, uint64_t bytes,
 	}
 }
 
-static void put_duration(FILE *out, int64_t ms)
-{
-	if (ms < 0)
-		ms = 0;
-	fprintf(out, "duration:%lld", (long long)(ms / 1000));
-	if (ms % 1000) {
-		char frac[8];
-
-		snprintf(frac, sizeof(frac), "%03d", (int)(ms % 1000));
-		for (int k = 2; k > 0 && frac[k] == '0'; k--)
-			frac[k] = '\0';
-		fprintf(out, ".%s", frac);
-	}
-	fputc('s', out);
-}
 
 static char *cmd_meter_stats(struct cmd_ctx *c, char **argv, int argc)
 {
-	static const enum nir_family fams[] = { NIR_BRIDGE, NIR_INET, NIR_IP6 };
 	struct meter_counts mc = { 0 };
 	struct st_bridge *b;
-	char table[64], nerr[ERRLEN] = "";
 	int64_t now = st_now_ms();
 	uint32_t id;
 	char *err = parse_meter_pattern(argv + 1, argc - 1, &id);
@@ -1511,13 +1604,9 @@ static char *cmd_meter_stats(struct cmd_ctx *c, char **argv, int argc)
 		err = errf("out of memory");
 		goto out;
 	}
-	brflow_table_name(b->name, table, sizeof(table));
-	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++)
-		if (nft_read_counters(fams[f], table, add_meter_count, &mc, nerr,
-				      sizeof(nerr))) {
-			err = errf("%s", nerr);
-			goto out;
-		}
+	err = read_named_counters(b, add_meter_count, &mc);
+	if (err)
+		goto out;
 	fprintf(c->out, "OFPST_METER reply (OF1.3) (xid=0x2):\n");
 	for (int i = 0; i < b->n_meters; i++) {
 		int n_flows = 0;
@@ -1529,7 +1618,7 @@ static char *cmd_meter_stats(struct cmd_ctx *c, char **argv, int argc)
 		fprintf(c->out, "meter:%u flow_count:%d packet_in_count:%" PRIu64
 			" byte_in_count:%" PRIu64 " ", b->meters[i].meter_id, n_flows,
 			mc.in[2 * i], mc.in[2 * i + 1]);
-		put_duration(c->out, now - b->meter_created_ms[i]);
+		put_duration(c->out, "duration:", now - b->meter_created_ms[i]);
 		fprintf(c->out, " bands:\n0: packet_count:%" PRIu64 " byte_count:%"
 			PRIu64 "\n", mc.drop[2 * i], mc.drop[2 * i + 1]);
 	}
@@ -2086,6 +2175,8 @@ static const struct command commands[] = {
 	{ "mod-group", 2, 2, "mod-group BRIDGE GROUP", cmd_mod_group },
 	{ "del-groups", 1, 2, "del-groups BRIDGE [group_id=N]", cmd_del_groups },
 	{ "dump-groups", 1, 2, "dump-groups BRIDGE [group_id=N]", cmd_dump_groups },
+	{ "dump-group-stats", 1, 2, "dump-group-stats BRIDGE [group_id=N]",
+	  cmd_dump_group_stats },
 	{ "add-meter", 2, 2, "add-meter BRIDGE METER", cmd_add_meter },
 	{ "mod-meter", 2, 2, "mod-meter BRIDGE METER", cmd_mod_meter },
 	{ "del-meters", 1, 2, "del-meters BRIDGE [meter=N]", cmd_del_meters },

@@ -137,6 +137,7 @@ void st_bridge_free(struct st_bridge *b)
 		group_free(&b->groups[i]);
 	free(b->flows);
 	free(b->groups);
+	free(b->group_created_ms);
 	free(b->meters);
 	free(b->meter_created_ms);
 	free(b->ports);
@@ -168,11 +169,13 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 			goto fail;
 		nb->n_flows++;
 	}
-	if (b->n_groups) {
-		nb->groups = calloc(b->n_groups, sizeof(*nb->groups));
-		if (!nb->groups)
-			goto fail;
-	}
+	nb->groups = calloc(b->n_groups + 1, sizeof(*nb->groups));
+	nb->group_created_ms = malloc(sizeof(int64_t) * (b->n_groups + 1));
+	if (!nb->groups || !nb->group_created_ms)
+		goto fail;
+	if (b->n_groups)
+		memcpy(nb->group_created_ms, b->group_created_ms,
+		       sizeof(int64_t) * b->n_groups);
 	for (int i = 0; i < b->n_groups; i++) {
 		if (group_copy(&nb->groups[i], &b->groups[i]))
 			goto fail;
@@ -308,6 +311,7 @@ int st_set_group(struct st_bridge *b, struct ofgroup *g)
 {
 	int i = st_group_index(b, g->group_id);
 	struct ofgroup *arr;
+	int64_t *created;
 
 	if (i >= 0) {
 		group_free(&b->groups[i]);
@@ -319,9 +323,16 @@ int st_set_group(struct st_bridge *b, struct ofgroup *g)
 	if (!arr)
 		return -1;
 	b->groups = arr;
-	for (i = b->n_groups; i > 0 && arr[i - 1].group_id > g->group_id; i--)
+	created = realloc(b->group_created_ms, sizeof(*created) * (b->n_groups + 1));
+	if (!created)
+		return -1;
+	b->group_created_ms = created;
+	for (i = b->n_groups; i > 0 && arr[i - 1].group_id > g->group_id; i--) {
 		arr[i] = arr[i - 1];
+		created[i] = created[i - 1];
+	}
 	arr[i] = *g;
+	created[i] = st_now_ms();
 	b->n_groups++;
 	memset(g, 0, sizeof(*g));
 	return 0;
@@ -332,6 +343,8 @@ void st_del_group(struct st_bridge *b, int idx)
 	group_free(&b->groups[idx]);
 	memmove(&b->groups[idx], &b->groups[idx + 1],
 		sizeof(*b->groups) * (b->n_groups - idx - 1));
+	memmove(&b->group_created_ms[idx], &b->group_created_ms[idx + 1],
+		sizeof(int64_t) * (b->n_groups - idx - 1));
 	b->n_groups--;
 }
 
@@ -593,6 +606,10 @@ static uint64_t counter_id(const char *name)
 struct id_index {
 	int n;
 	struct id_slot *slots;
+	/* counters that are not a flow's (group buckets, meters): few, by
+	 * name (carry only) */
+	int n_named;
+	struct nir_counter **named;
 };
 
 static void *index_find(const struct id_index *ix, const char *counter)
@@ -606,13 +623,18 @@ static void *index_find(const struct id_index *ix, const char *counter)
 	return s ? s->ptr : NULL;
 }
 
-/* Where a flow's carried statistics go in the new ruleset: its counter
- * object, or its set element (uint64_t pair: packets, bytes). */
+/* Where carried statistics go in the new ruleset: a flow's counter object
+ * or set element, or the counter of the same name (a group bucket's, a
+ * meter's); uint64_t pair: packets, bytes. */
 static void carry_counter(const char *name, uint64_t packets, uint64_t bytes,
 			  void *arg)
 {
-	uint64_t *pb = index_find(arg, name);
+	const struct id_index *ix = arg;
+	uint64_t *pb = index_find(ix, name);
 
+	for (int i = 0; !pb && i < ix->n_named; i++)
+		if (!strcmp(ix->named[i]->name, name))
+			pb = &ix->named[i]->packets;
 	if (!pb)
 		return;
 	pb[0] += packets; /* a flow may have counted in several places */
@@ -632,13 +654,19 @@ static char *carry_table_counters(struct nir_table *t)
 	for (int i = 0; i < t->n_sets; i++)
 		n += t->sets[i].counters ? t->sets[i].n_elems : 0;
 	ix.slots = calloc(n + 1, sizeof(*ix.slots));
-	if (!ix.slots)
+	ix.named = calloc(t->n_counters + 1, sizeof(*ix.named));
+	if (!ix.slots || !ix.named) {
+		free(ix.slots);
+		free(ix.named);
 		return errf("out of memory");
+	}
 	for (int i = 0; i < t->n_counters; i++) {
 		uint64_t id = counter_id(t->counters[i].name);
 
 		if (id)
 			ix.slots[ix.n++] = (struct id_slot){ id, &t->counters[i].packets };
+		else
+			ix.named[ix.n_named++] = &t->counters[i];
 	}
 	for (int i = 0; i < t->n_sets; i++)
 		for (int e = 0; t->sets[i].counters && e < t->sets[i].n_elems; e++)
@@ -649,6 +677,7 @@ static char *carry_table_counters(struct nir_table *t)
 			      sizeof(nerr)))
 		err = errf("reading counters of %s: %s", t->name, nerr);
 	free(ix.slots);
+	free(ix.named);
 	return err;
 }
 

@@ -32,6 +32,8 @@ struct st_bridge {
 	struct st_flow *flows; /* in insertion order */
 	int n_groups;
 	struct ofgroup *groups; /* by group_id, ascending; each owned */
+	int64_t *group_created_ms; /* per group: when added (dump-group-stats'
+				    * duration); start time after a restart */
 	int n_meters;
 	struct ofmeter *meters; /* by meter_id, ascending */
 	int64_t *meter_created_ms; /* per meter: when added (meter-stats'

@@ -122,7 +122,9 @@ check_re "...without touching the flows" "udp,tp_dst=5001 actions=meter:1,NORMAL
 read -r sent got1 got2 <<<"$(stream 2)"
 in_range "now more gets through, about 400 pktps over 2 s" "${got1:-x}" 500 1100
 
-# ---- restart keeps the meter
+# ---- restart keeps the meter and its counts
+meter_in() { bfctl meter-stats "$BR" 2>&1 | sed -n 's/.* packet_in_count:\([0-9]*\) .*/\1/p'; }
+in_before=$(meter_in)
 check "brflowd stops" bf_daemon_stop
 if bf_daemon_start; then
 	ok "brflowd starts again"
@@ -132,6 +134,7 @@ fi
 check_eq "dump-meters after the restart" \
 	"OFPST_METER_CONFIG reply (OF1.3) (xid=0x2):|meter=1 pktps bands=|type=drop rate=400" \
 	"$(bf_oneline "$(bfctl dump-meters "$BR" 2>&1)")"
+check_eq "meter-stats: the counts survive the restart" "${in_before:-none}" "$(meter_in)"
 read -r sent got1 got2 <<<"$(stream 1)"
 in_range "after the restart the stream is still metered at about 400 pktps over 1 s" \
 	"${got1:-x}" 200 650

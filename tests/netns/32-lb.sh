@@ -23,6 +23,17 @@ if group_add "add-group with three weighted buckets" "group_id=1,type=select,$B0
 		"$groups"
 fi
 bf_flows_check "flows with group:1 load" nat-lb.flows
+# group_stat FIELD: a figure of group 1's line in dump-group-stats ("packet_count",
+# "bucket0:packet_count", ...; bucket N is the N-th bucket, as in ovs-ofctl)
+group_stat() {
+	bfctl dump-group-stats "$BR" group_id=1 2>&1 | tr ',' '\n' |
+		awk -F= -v k="$1" 'BEGIN { b = "" } /^bucket[0-9]+:/ { split($1, p, ":"); b = p[1] ":"; $1 = p[2] }
+			b $1 == k { print $2 }'
+}
+check_re "dump-group-stats prints OVS's reply, one line per group" \
+	"^OFPST_GROUP reply \(OF1\.3\) \(xid=0x2\):
+ group_id=1,duration=[0-9.]+s,ref_count=1,packet_count=0,byte_count=0,bucket0:packet_count=0,byte_count=0,bucket1:packet_count=0,byte_count=0,bucket2:packet_count=0,byte_count=0\$" \
+	"$(bfctl dump-group-stats "$BR" 2>&1)"
 neigh_static 1 10.1.1.100 2
 for i in 2 3 4; do
 	line_server_start "$i" 8080 || not_ok "line server on h$i" "did not listen"
@@ -54,6 +65,32 @@ check_eq "all $N connections to the VIP were answered" "" "$(grep '^fail' <<<"$c
 share "h2 (weight 50) gets about half" h2 50
 share "h3 (weight 30) gets about 30%" h3 30
 share "h4 (weight 20) gets about 20%" h4 20
+
+# Every connection's SYN goes through the group (later packets may take the early
+# established path), so each bucket counted at least its backend's connections, and
+# the group line is the sum of its buckets.
+declare -A took
+for b in 0 1 2; do
+	took[$b]=$(group_stat "bucket$b:packet_count")
+	n=$(awk -v h="h$((b + 2))" '$1 == h {print $2}' <<<"$counts")
+	check "dump-group-stats: bucket $b (h$((b + 2))) counted its ${n:-0} connections (${took[$b]:-none})" \
+		test "${took[$b]:-0}" -ge "${n:-1}"
+done
+check_eq "dump-group-stats: the group's packets are its buckets' sum" \
+	"$((${took[0]:-0} + ${took[1]:-0} + ${took[2]:-0}))" "$(group_stat packet_count)"
+check_gt "dump-group-stats: at least one SYN per connection, $N and the open one" \
+	"$(group_stat packet_count)" "$N"
+pkts=$(group_stat packet_count)
+check "dump-group-stats: each packet counts once (at most 8 per connection)" \
+	test "${pkts:-99999}" -le $((8 * (N + 1)))
+# Linux's TCP segments carry timestamps: no frame of them is under 66 bytes (14 + 20
+# + 32), where nftables alone would count 52 (from the IP header on)
+check "dump-group-stats: bytes count whole frames, 66 or more each" \
+	test "$(group_stat byte_count)" -ge $((66 * ${pkts:-1}))
+# the kernel keeps the ruleset while brflowd is down; the counts carry over its restart
+bf_daemon_stop && bf_daemon_start
+check_eq "dump-group-stats: the counts survive a restart of brflowd" \
+	"${pkts:-none}" "$(group_stat packet_count)"
 
 check_ct "dump-conntrack shows the VIP connections DNATed to the backends" 10.1.1.100 \
 'tcp,orig=(src=10.1.1.1,dst=10.1.1.100,sport=<cleared>,dport=<cleared>),reply=(src=10.1.1.2,dst=10.1.1.1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)
