@@ -1584,7 +1584,6 @@ static void add_meter_count(const char *name, uint64_t packets, uint64_t bytes,
 	}
 }
 
-
 static char *cmd_meter_stats(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct meter_counts mc = { 0 };
