@@ -991,6 +991,7 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 	bool table_given = false;
 	struct flow_parse_opts o = { .match_only = true, .table_given = &table_given };
 	const struct flow **flows;
+	struct compile_port *ports;
 	char *err = find_bridge(c, argv[0], &b);
 
 	(void)argc;
@@ -1001,8 +1002,15 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 		return err;
 	err = flow_trace_check_packet(&packet);
 	flows = err ? NULL : flows_by_id(b);
-	if (!err && !flows)
+	/* the ports as the kernel has them now: PORT_DOWN is the link's state,
+	 * as show prints it */
+	ports = err ? NULL : calloc(b->n_ports + 1, sizeof(*ports));
+	if (!err && (!flows || !ports))
 		err = errf("out of memory");
+	for (int i = 0; !err && i < b->n_ports; i++) {
+		ports[i] = b->ports[i];
+		ports[i].config = port_config_now(ports[i].ifname, ports[i].config);
+	}
 	if (!err) {
 		struct trace_input in = {
 			.bridge = b->name, .flows = flows, .n_flows = b->n_flows,
@@ -1010,7 +1018,7 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 			.meters = b->meters, .n_meters = b->n_meters,
 			.packet = &packet, .table_given = table_given,
 			.n_ct_next = c->n_ct_next,
-			.ports = b->ports, .n_ports = b->n_ports,
+			.ports = ports, .n_ports = b->n_ports,
 			.local_config = b->local_config,
 			.port_name = port_name_of, .port_arg = b,
 			.names = c->names,
@@ -1019,6 +1027,7 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 		memcpy(in.ct_next, c->ct_next, sizeof(in.ct_next));
 		err = flow_trace(&in, c->out);
 	}
+	free(ports);
 	free(flows);
 	flow_free(&packet);
 	return err;

@@ -86,6 +86,16 @@ uint32_t port_config_bit(const char *name)
 	return 0;
 }
 
+uint32_t port_config_now(const char *ifname, uint32_t config)
+{
+	uint8_t m[6];
+	bool up, carrier;
+
+	if (iface_link_state(ifname, m, &up, &carrier))
+		return config;
+	return (config & ~PORT_CONFIG_DOWN) | (up ? 0 : PORT_CONFIG_DOWN);
+}
+
 void port_desc_print(FILE *out, uint16_t ofport, const char *ifname, uint32_t config)
 {
 	char text[64];
@@ -101,7 +111,7 @@ void port_desc_print(FILE *out, uint16_t ofport, const char *ifname, uint32_t co
 		return;
 	}
 	/* PORT_DOWN is the link's state now, whoever set it */
-	config = (config & ~PORT_CONFIG_DOWN) | (up ? 0 : PORT_CONFIG_DOWN);
+	config = port_config_now(ifname, config);
 	port_config_format(config, text, sizeof(text));
 	fprintf(out, "addr:%02x:%02x:%02x:%02x:%02x:%02x\n"
 		"     config:     %s\n"

@@ -22,6 +22,10 @@ void port_stats_print(FILE *out, uint16_t ofport, const char *ifname);
  * it does not exist. */
 void port_desc_print(FILE *out, uint16_t ofport, const char *ifname, uint32_t config);
 
+/* 'config' with PORT_DOWN as interface 'ifname' is now, whoever set it
+ * (unchanged when the interface does not exist). */
+uint32_t port_config_now(const char *ifname, uint32_t config);
+
 /* 'config' as OVS prints it: "PORT_DOWN NO_RECV NO_FLOOD NO_FWD" (those
  * set, in that order), "0" for none. */
 void port_config_format(uint32_t config, char *buf, size_t len);

@@ -87,6 +87,14 @@ check "mod-port up on port 2" bfctl mod-port "$BR" 2 up
 check_eq "show: port 2 is 0 again" "0" "$(config '2(p2)')"
 wait_until 5 bash -c "ip -n $SW link show p2 | grep -q LOWER_UP"
 ping_ok "up: h1 reaches h2 again" 1 10.1.1.2
+check_eq "trace: port 2 is used again once up" "" \
+	"$(trace_of in_port=1,icmp,icmp_type=8,nw_src=10.1.1.1,nw_dst=10.1.1.2 | grep -F 'port 2 (p2)')"
+# the trace, as show, takes the link's state from the kernel, whoever set it
+ip -n "$SW" link set p2 down
+check_re "trace: a port taken down by hand is never used" "never out of port 2 \(p2\): it is down" \
+	"$(trace_of in_port=1,icmp,icmp_type=8,nw_src=10.1.1.1,nw_dst=10.1.1.2)"
+ip -n "$SW" link set p2 up
+wait_until 5 bash -c "ip -n $SW link show p2 | grep -q LOWER_UP"
 
 # LOCAL, the bridge device (10.1.1.254 here): only receive and forward apply
 ip -n "$SW" addr add 10.1.1.254/24 dev "$BR"
