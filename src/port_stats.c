@@ -86,6 +86,12 @@ uint32_t port_config_bit(const char *name)
 	return 0;
 }
 
+/* PORT_DOWN is the link's state now, whoever set it */
+static uint32_t with_link_state(uint32_t config, bool up)
+{
+	return (config & ~PORT_CONFIG_DOWN) | (up ? 0 : PORT_CONFIG_DOWN);
+}
+
 uint32_t port_config_now(const char *ifname, uint32_t config)
 {
 	uint8_t m[6];
@@ -93,7 +99,7 @@ uint32_t port_config_now(const char *ifname, uint32_t config)
 
 	if (iface_link_state(ifname, m, &up, &carrier))
 		return config;
-	return (config & ~PORT_CONFIG_DOWN) | (up ? 0 : PORT_CONFIG_DOWN);
+	return with_link_state(config, up);
 }
 
 void port_desc_print(FILE *out, uint16_t ofport, const char *ifname, uint32_t config)
@@ -110,9 +116,7 @@ void port_desc_print(FILE *out, uint16_t ofport, const char *ifname, uint32_t co
 		fputs("(no such interface)\n", out);
 		return;
 	}
-	/* PORT_DOWN is the link's state now, whoever set it */
-	config = port_config_now(ifname, config);
-	port_config_format(config, text, sizeof(text));
+	port_config_format(with_link_state(config, up), text, sizeof(text));
 	fprintf(out, "addr:%02x:%02x:%02x:%02x:%02x:%02x\n"
 		"     config:     %s\n"
 		"     state:      %s\n", m[0], m[1], m[2], m[3], m[4], m[5],
