@@ -32,9 +32,16 @@ struct resume {
 
 enum out_kind { OUT_PORT, OUT_NORMAL, OUT_FLOOD };
 
+/* What the bridge's forwarding database does with the packet's dl_dst:
+ * FWD_UNASKED when the trace has no database or the packet no dl_dst. */
+enum fwd { FWD_UNASKED, FWD_FLOOD, FWD_PORT, FWD_LOCAL, FWD_UNMANAGED };
+
 struct trace_output {
 	enum out_kind kind;
 	uint32_t port;  /* OUT_PORT */
+	enum fwd fwd;
+	const struct trace_mac *entry;  /* FWD_PORT, FWD_LOCAL, FWD_UNMANAGED */
+	char *dropped;  /* malloc'd: why the bridge's forwarding drops it */
 };
 
 struct trace {
@@ -366,17 +373,169 @@ static void note_port_config(struct trace *t)
 	}
 }
 
+/* ---- the forwarding database: where the bridge sends dl_dst ---- */
+
+/* dl_dst's entry: the bridge's own address first (the kernel delivers
+ * those up), then one learned untagged, then any. */
+static const struct trace_mac *fdb_entry_of(const struct trace *t, const uint8_t *mac)
+{
+	const struct trace_mac *found = NULL;
+
+	for (int i = 0; i < t->in->n_fdb; i++) {
+		const struct trace_mac *e = &t->in->fdb[i];
+
+		if (memcmp(e->mac, mac, 6))
+			continue;
+		if (!found || (e->local && !found->local) ||
+		    (e->local == found->local && !e->vlan && found->vlan))
+			found = e;
+	}
+	return found;
+}
+
+/* "port 2 (p2)", or "interface x3 (not a brflow port)"; malloc'd. */
+static char *entry_port(struct trace *t, const struct trace_mac *e)
+{
+	char *label = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&label, &len);
+
+	if (!m) {
+		t->oom = true;
+		return NULL;
+	}
+	if (e->ofport)
+		put_port(t, m, e->ofport);
+	else
+		fprintf(m, "interface %s (not a brflow port)", e->ifname);
+	fclose(m);
+	return label;
+}
+
+/* Notes dl_dst's entry in the forwarding database and sets o->fwd. */
+static void consult_fdb(struct trace *t, struct trace_output *o)
+{
+	static const uint8_t zero[6], broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	const uint8_t *mac = t->pkt.v[F_DL_DST];
+	const struct trace_mac *e;
+	char text[18], *where;
+
+	if (!t->in->with_fdb)
+		return;
+	if (t->in->fdb_error) {
+		note(t, "where the bridge sends it is not known: %s", t->in->fdb_error);
+		return;
+	}
+	if (!memcmp(mac, zero, 6)) {
+		note(t, "the packet has no dl_dst: give one to see where the bridge's forwarding database sends it");
+		return;
+	}
+	snprintf(text, sizeof(text), "%02x:%02x:%02x:%02x:%02x:%02x",
+		 mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	o->fwd = FWD_FLOOD;
+	if (!memcmp(mac, broadcast, 6)) {
+		note(t, "dl_dst %s is broadcast: the bridge floods it", text);
+		return;
+	}
+	if (mac[0] & 1) {
+		note(t, "dl_dst %s is a multicast address: the bridge floods it (multicast snooping may narrow that)",
+		     text);
+		return;
+	}
+	e = o->entry = fdb_entry_of(t, mac);
+	if (!e) {
+		note(t, "dl_dst %s is not in the bridge's forwarding database: the bridge floods it", text);
+		return;
+	}
+	if (e->local) {
+		o->fwd = FWD_LOCAL;
+		note(t, "dl_dst %s is the bridge's own address: the bridge takes it up to the host", text);
+		return;
+	}
+	o->fwd = e->ofport ? FWD_PORT : FWD_UNMANAGED;
+	where = entry_port(t, e);
+	if (where && e->vlan)
+		note(t, "the forwarding database has dl_dst %s on %s in VLAN %u, seen %u s ago",
+		     text, where, e->vlan, e->age);
+	else if (where)
+		note(t, "the forwarding database has dl_dst %s on %s, seen %u s ago", text, where,
+		     e->age);
+	free(where);
+}
+
+/* Why where the bridge sends the packet defeats the output the flows
+ * chose (malloc'd), or NULL: it leaves there. */
+static char *fwd_drop(struct trace *t, const struct trace_output *o)
+{
+	uint32_t learned = o->entry ? o->entry->ofport : 0;
+	char *where = NULL, *why = NULL;
+	const char *blocked;
+	int r = 0;
+
+	switch (o->fwd) {
+	case FWD_UNASKED:
+		return NULL;
+	case FWD_FLOOD:
+		if (o->kind == OUT_PORT && o->port != OFPP_LOCAL &&
+		    port_config(t, o->port) & PORT_CONFIG_NO_FLOOD)
+			r = asprintf(&why, "port %u (%s) is NO_FLOOD: the bridge floods nothing to it",
+				     o->port, port_name(t, o->port));
+		break;
+	case FWD_LOCAL:
+		if (o->kind == OUT_PORT && o->port != OFPP_LOCAL)
+			r = asprintf(&why, "the bridge takes it up to the host, not out of port %u (%s)",
+				     o->port, port_name(t, o->port));
+		else if (o->kind != OUT_PORT && (blocked = output_blocked(t->in->local_config)))
+			r = asprintf(&why, "LOCAL is %s (mod-port)", blocked);
+		break;
+	case FWD_PORT:
+	case FWD_UNMANAGED:
+		if (!(where = entry_port(t, o->entry)))
+			return NULL;
+		if (learned && learned == packet_in_port(t))
+			r = asprintf(&why, "dl_dst was learned on the input port, %s: the bridge sends nothing back out of it",
+				     where);
+		else if (o->kind == OUT_PORT && o->port != learned)
+			r = asprintf(&why, "the bridge sends it to %s, not out of port %u (%s)", where,
+				     o->port, port_name(t, o->port));
+		else if ((blocked = output_blocked(port_config(t, learned))) && o->kind != OUT_PORT)
+			r = asprintf(&why, "%s is %s (mod-port)", where, blocked);
+		break;
+	}
+	free(where);
+	if (r < 0) {
+		t->oom = true;
+		why = NULL;
+	}
+	return why;
+}
+
 /* ---- actions ---- */
 
 static void run_table(struct trace *t, int table);
 static void run_actions(struct trace *t, const struct flow_action *a, int n);
 
-static void choose_output(struct trace *t, enum out_kind kind, uint32_t port)
+/* Records the output and says where the bridge's forwarding database
+ * sends the packet; true when the packet leaves by it (as far as the
+ * database tells). */
+static bool choose_output(struct trace *t, enum out_kind kind, uint32_t port)
 {
+	struct trace_output o = { .kind = kind, .port = port };
+
+	/* LOCAL is the bridge device itself; a port that takes nothing
+	 * (NO_FWD, down) was noted already */
+	if (kind != OUT_PORT || (port != OFPP_LOCAL && !output_blocked(port_config(t, port))))
+		consult_fdb(t, &o);
+	o.dropped = fwd_drop(t, &o);
+	if (o.dropped)
+		note(t, "so it is dropped: %s", o.dropped);
 	if (t->n_outs < TRACE_MAX_OUTPUTS)
-		t->outs[t->n_outs++] = (struct trace_output){ kind, port };
+		t->outs[t->n_outs++] = o;
+	else
+		free(o.dropped);
 	if (t->n_outs > 1)
 		note(t, "a second output: brflow refuses flow sets where a path outputs twice");
+	return o.fwd == FWD_UNASKED || o.fwd == FWD_FLOOD;
 }
 
 static uint16_t ct_zone_of(const struct trace *t, const struct action_ct *ct)
@@ -527,7 +686,6 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 	case ACT_OUTPUT: {
 		const char *blocked = output_blocked(port_config(t, a->u.port));
 
-		choose_output(t, OUT_PORT, a->u.port);
 		if (a->u.port == OFPP_LOCAL)
 			note(t, "up to the host's stack through the bridge device");
 		else
@@ -535,15 +693,16 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 			     a->u.port, port_name(t, a->u.port));
 		if (blocked)
 			note(t, "but the port is %s (mod-port): the bridge drops it there", blocked);
-		else if (port_config(t, a->u.port) & PORT_CONFIG_NO_FLOOD)
+		else if (port_config(t, a->u.port) & PORT_CONFIG_NO_FLOOD && !t->in->with_fdb)
 			note(t, "the port is NO_FLOOD (mod-port): only when the forwarding database knows the destination there");
+		choose_output(t, OUT_PORT, a->u.port);
 		break;
 	}
 	case ACT_NORMAL:
 	case ACT_FLOOD:
-		choose_output(t, a->type == ACT_NORMAL ? OUT_NORMAL : OUT_FLOOD, 0);
 		note(t, "the Linux bridge forwards it (forwarding database; unknown destinations flooded)");
-		note_port_config(t);
+		if (choose_output(t, a->type == ACT_NORMAL ? OUT_NORMAL : OUT_FLOOD, 0))
+			note_port_config(t);
 		break;
 	case ACT_IN_PORT:
 		note(t, "brflow refuses this action: the bridge does not hairpin");
@@ -734,6 +893,26 @@ static void run_resumes(struct trace *t)
 	}
 }
 
+/* NORMAL or FLOOD where the forwarding database says. */
+static void put_forwarded(struct trace *t, const struct trace_output *o)
+{
+	char *where;
+
+	fputs(o->kind == OUT_NORMAL ? "NORMAL" : "FLOOD", t->out);
+	if (o->fwd == FWD_FLOOD) {
+		fputs(", flooded by the bridge", t->out);
+		return;
+	}
+	if (o->fwd == FWD_LOCAL) {
+		fputs(", up to the host (dl_dst is the bridge's own address)", t->out);
+		return;
+	}
+	where = entry_port(t, o->entry);
+	if (where)
+		fprintf(t->out, ", out of %s, where the bridge learned dl_dst", where);
+	free(where);
+}
+
 static void put_verdict(struct trace *t)
 {
 	fputs("\nVerdict: ", t->out);
@@ -747,7 +926,11 @@ static void put_verdict(struct trace *t)
 
 		if (i)
 			fputs(", then ", t->out);
-		if (t->outs[i].kind == OUT_NORMAL)
+		if (t->outs[i].dropped)
+			fprintf(t->out, "drop (%s)", t->outs[i].dropped);
+		else if (t->outs[i].kind != OUT_PORT && t->outs[i].fwd != FWD_UNASKED)
+			put_forwarded(t, &t->outs[i]);
+		else if (t->outs[i].kind == OUT_NORMAL)
 			fputs("NORMAL (the bridge forwards it)", t->out);
 		else if (t->outs[i].kind == OUT_FLOOD)
 			fputs("FLOOD (the bridge forwards it, as NORMAL)", t->out);
@@ -820,6 +1003,8 @@ out:
 	if (t) {
 		flow_conj_free(&t->x);
 		free(t->resumes);
+		for (int i = 0; i < t->n_outs; i++)
+			free(t->outs[i].dropped);
 	}
 	free(t);
 	return err;

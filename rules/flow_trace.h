@@ -16,6 +16,16 @@
 
 #define TRACE_MAX_CT_NEXT 16
 
+/* One address in the bridge's forwarding database (its MAC table). */
+struct trace_mac {
+	uint8_t mac[6];
+	uint16_t vlan;          /* 0 without VLAN filtering */
+	bool local;             /* the bridge's own address: frames to it go up to the host */
+	uint32_t ofport;        /* the port it was learned on; 0: not a brflow port */
+	char ifname[16];        /* that port's interface */
+	unsigned int age;       /* seconds since it was last seen */
+};
+
 struct trace_input {
 	const char *bridge;
 	/* The bridge's flows, in the order they were added (ties between
@@ -42,6 +52,13 @@ struct trace_input {
 	const char *(*port_name)(uint32_t ofport, void *arg);
 	void *port_arg;
 	bool names;             /* print ports in flows by name (--names) */
+	/* with_fdb: the bridge's forwarding database is fdb (or could not be
+	 * read: fdb_error), and the trace says where the bridge sends the
+	 * packet by its dl_dst, and what that does to the output chosen. */
+	bool with_fdb;
+	const struct trace_mac *fdb;
+	int n_fdb;
+	const char *fdb_error;
 };
 
 /* Checks that 'packet' describes one packet: no masks (ct_state is a set

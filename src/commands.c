@@ -984,6 +984,37 @@ static const struct flow **flows_by_id(const struct st_bridge *b)
 	return flows;
 }
 
+/* The bridge's forwarding database as the trace takes it, its own
+ * addresses included: NULL with *fdb_error set when it cannot be read
+ * (the trace says so and goes on), NULL with *n 0 when empty. */
+static struct trace_mac *trace_fdb(const struct st_bridge *b, int *n,
+				   char *fdb_error, size_t errlen, bool *oom)
+{
+	struct fdb_entry *entries = NULL;
+	struct trace_mac *macs;
+
+	*n = 0;
+	if (fdb_read(b->name, true, &entries, n, fdb_error, errlen))
+		return NULL;
+	macs = calloc(*n + 1, sizeof(*macs));
+	*oom = !macs;
+	for (int i = 0; macs && i < *n; i++) {
+		struct trace_mac *m = &macs[i];
+		int port;
+
+		memcpy(m->mac, entries[i].mac, 6);
+		m->vlan = entries[i].vlan;
+		m->local = entries[i].local;
+		m->age = entries[i].age;
+		if (!if_indextoname(entries[i].ifindex, m->ifname))
+			snprintf(m->ifname, sizeof(m->ifname), "?");
+		port = st_port_index(b, m->ifname);
+		m->ofport = port >= 0 ? b->ports[port].ofport : 0;
+	}
+	free(entries);
+	return macs;
+}
+
 static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct st_bridge *b;
@@ -992,6 +1023,10 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 	struct flow_parse_opts o = { .match_only = true, .table_given = &table_given };
 	const struct flow **flows;
 	struct compile_port *ports;
+	struct trace_mac *fdb = NULL;
+	char fdb_error[ERRLEN] = "";
+	bool oom = false;
+	int n_fdb = 0;
 	char *err = find_bridge(c, argv[0], &b);
 
 	(void)argc;
@@ -1005,7 +1040,9 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 	/* the ports as the kernel has them now: PORT_DOWN is the link's state,
 	 * as show prints it */
 	ports = err ? NULL : calloc(b->n_ports + 1, sizeof(*ports));
-	if (!err && (!flows || !ports))
+	if (!err)
+		fdb = trace_fdb(b, &n_fdb, fdb_error, sizeof(fdb_error), &oom);
+	if (!err && (!flows || !ports || oom))
 		err = errf("out of memory");
 	for (int i = 0; !err && i < b->n_ports; i++) {
 		ports[i] = b->ports[i];
@@ -1022,11 +1059,14 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 			.local_config = b->local_config,
 			.port_name = port_name_of, .port_arg = b,
 			.names = c->names,
+			.with_fdb = true, .fdb = fdb, .n_fdb = n_fdb,
+			.fdb_error = *fdb_error ? fdb_error : NULL,
 		};
 
 		memcpy(in.ct_next, c->ct_next, sizeof(in.ct_next));
 		err = flow_trace(&in, c->out);
 	}
+	free(fdb);
 	free(ports);
 	free(flows);
 	flow_free(&packet);
@@ -2089,7 +2129,7 @@ static char *cmd_fdb_show(struct cmd_ctx *c, char **argv, int argc)
 	(void)argc;
 	if (err)
 		return err;
-	if (fdb_read(b->name, &entries, &n, nerr, sizeof(nerr)))
+	if (fdb_read(b->name, false, &entries, &n, nerr, sizeof(nerr)))
 		return errf("%s", nerr);
 	if (fdb_print(c->out, entries, n, fdb_port_of, b))
 		err = errf("out of memory");

@@ -18,6 +18,7 @@
 struct fdb_dump {
 	int bridge;           /* ifindex */
 	long ticks;           /* clock ticks a second (cache info's unit) */
+	bool with_local;      /* keep the bridge's own permanent addresses */
 	struct fdb_entry *e;
 	int n, cap;
 	bool oom;
@@ -64,7 +65,8 @@ static bool grow(struct fdb_dump *d)
 }
 
 /* One neighbour of the bridge family: kept when it was learned on a port
- * of our bridge (NDA_MASTER), not a permanent address of the bridge's own. */
+ * of our bridge (NDA_MASTER); a permanent one is the bridge's own address
+ * (the kernel keeps NUD_PERMANENT for those), kept only when asked for. */
 static int fdb_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
@@ -72,7 +74,8 @@ static int fdb_cb(const struct nlmsghdr *nlh, void *data)
 	struct fdb_dump *d = data;
 	struct fdb_entry *e;
 
-	if (ndm->ndm_family != AF_BRIDGE || (ndm->ndm_state & NUD_PERMANENT))
+	if (ndm->ndm_family != AF_BRIDGE ||
+	    ((ndm->ndm_state & NUD_PERMANENT) && !d->with_local))
 		return MNL_CB_OK;
 	mnl_attr_parse(nlh, sizeof(*ndm), fdb_attr_cb, &at);
 	if (!at.lladdr || mnl_attr_get_payload_len(at.lladdr) != 6 || !at.master ||
@@ -86,6 +89,7 @@ static int fdb_cb(const struct nlmsghdr *nlh, void *data)
 	e = &d->e[d->n++];
 	memset(e, 0, sizeof(*e));
 	e->ifindex = ndm->ndm_ifindex;
+	e->local = ndm->ndm_state & NUD_PERMANENT;
 	memcpy(e->mac, mnl_attr_get_payload(at.lladdr), 6);
 	if (at.vlan && mnl_attr_get_payload_len(at.vlan) >= 2)
 		e->vlan = mnl_attr_get_u16(at.vlan);
@@ -97,12 +101,12 @@ static int fdb_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int fdb_read(const char *bridge, struct fdb_entry **entries, int *n,
-	     char *err, size_t errlen)
+int fdb_read(const char *bridge, bool with_local, struct fdb_entry **entries,
+	     int *n, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct fdb_dump d = { .bridge = (int)if_nametoindex(bridge),
-			      .ticks = sysconf(_SC_CLK_TCK) };
+			      .ticks = sysconf(_SC_CLK_TCK), .with_local = with_local };
 	struct nlmsghdr *nlh;
 	struct ndmsg *ndm;
 	int ret;

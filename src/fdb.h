@@ -4,6 +4,7 @@
 #ifndef BRFLOW_FDB_H
 #define BRFLOW_FDB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,12 +14,14 @@ struct fdb_entry {
 	uint16_t vlan;        /* 0 without VLAN filtering */
 	uint8_t mac[6];
 	unsigned int age;     /* seconds since the address was last seen */
+	bool local;           /* the bridge's own address: frames to it go up to the host */
 };
 
-/* The bridge's learned entries (its own permanent addresses left out), in
- * a malloc'd array the caller frees.  0, or -1 with err. */
-int fdb_read(const char *bridge, struct fdb_entry **entries, int *n,
-	     char *err, size_t errlen);
+/* The bridge's learned entries, and with with_local its own permanent
+ * addresses too (those of the bridge device and of its ports, marked
+ * local), in a malloc'd array the caller frees.  0, or -1 with err. */
+int fdb_read(const char *bridge, bool with_local, struct fdb_entry **entries,
+	     int *n, char *err, size_t errlen);
 
 /* Forgets every learned entry (IFLA_BR_FDB_FLUSH).  0, or -1 with err. */
 int fdb_flush(const char *bridge, char *err, size_t errlen);

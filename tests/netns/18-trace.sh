@@ -44,6 +44,7 @@ pass 1: table 1 after conntrack, ct_state=new|trk in zone 7 (the default; --ct-n
      -> the next actions see the packet untracked
     output:2
      -> out of port 2 (p2), if the bridge'"'"'s forwarding database sends it there
+     -> the packet has no dl_dst: give one to see where the bridge'"'"'s forwarding database sends it
 
 Final flow: unchanged
 

@@ -5,6 +5,9 @@
  * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax),
  * lines "meter METER" meters (ovs-ofctl add-meter syntax),
  * a line "local_config [NO_RECV] [NO_FWD]" the LOCAL port's config,
+ * lines "fdb MAC OFPORT|IFNAME|local [vlan=V] [age=A]" the bridge's
+ * forwarding database as brflowctl trace reads it (any such line, or a
+ * line "fdb", makes the traces consult it),
  * a line "bridge_ct" says the kernel has bridge-family conntrack;
  * lines "trace [--ct-next=FLAGS...] PACKET" are traced over the flows once
  * they compile, the traces compared with NAME.trace (brflowctl trace);
@@ -65,7 +68,42 @@ struct input {
 	uint32_t local_config;
 	char *traces[16];
 	int n_traces;
+	struct trace_mac fdb[16];
+	int n_fdb;
+	bool with_fdb;
 };
+
+/* "fdb MAC OFPORT|IFNAME|local [vlan=V] [age=A]", or "fdb" alone (an
+ * empty database).  False when malformed. */
+static bool load_fdb_line(const char *line, struct input *in)
+{
+	struct trace_mac *e = &in->fdb[in->n_fdb];
+	unsigned int m[6], vlan = 0, age = 0;
+	char where[16], *end;
+	const char *opt;
+
+	in->with_fdb = true;
+	if (!strcmp(line, "fdb"))
+		return true;
+	if (in->n_fdb == 16 || sscanf(line, "fdb %x:%x:%x:%x:%x:%x %15s", &m[0], &m[1], &m[2],
+				      &m[3], &m[4], &m[5], where) != 7)
+		return false;
+	for (int k = 0; k < 6; k++)
+		e->mac[k] = m[k];
+	if ((opt = strstr(line, " vlan=")))
+		vlan = strtoul(opt + 6, NULL, 10);
+	if ((opt = strstr(line, " age=")))
+		age = strtoul(opt + 5, NULL, 10);
+	e->vlan = vlan;
+	e->age = age;
+	e->local = !strcmp(where, "local");
+	e->ofport = strtoul(where, &end, 10);
+	if (*end)
+		e->ofport = 0;
+	snprintf(e->ifname, sizeof(e->ifname), "%s", where);
+	in->n_fdb++;
+	return true;
+}
 
 /* Returns NULL or a malloc'd parse error. */
 static char *load_input(const char *path, struct input *in)
@@ -99,6 +137,11 @@ static char *load_input(const char *path, struct input *in)
 				in->local_config |= PORT_CONFIG_NO_RECV;
 			if (strstr(line, " NO_FWD"))
 				in->local_config |= PORT_CONFIG_NO_FWD;
+			continue;
+		}
+		if (!strncmp(line, "fdb", 3) && (!line[3] || line[3] == ' ')) {
+			if (!load_fdb_line(line, in) && asprintf(&err, "line %d: bad fdb line", lineno) < 0)
+				err = NULL;
 			continue;
 		}
 		if (!strcmp(line, "bridge_ct")) {
@@ -240,6 +283,7 @@ static void trace_one(const struct input *in, char *line, FILE *out)
 		.meters = in->meters, .n_meters = in->n_meters,
 		.ports = in->ports, .n_ports = in->n_ports, .local_config = in->local_config,
 		.port_name = trace_port_name, .port_arg = (void *)in,
+		.with_fdb = in->with_fdb, .fdb = in->fdb, .n_fdb = in->n_fdb,
 	};
 	struct flow packet = { 0 };
 	char *p = line, *err = NULL;
