@@ -68,6 +68,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "how BR's flows (-) differ from FILE's (+); exit 2 if they do" },
 	{ "dump-ports", 1, 2, -1, "BR [PORT]",
 	  "the kernel's packet counters of BR's ports (or of PORT)" },
+	{ "dump-ports-desc", 1, 2, -1, "BR [PORT]",
+	  "BR's ports (or PORT): number, name, address, config and state" },
 	{ "compile", 1, 1, -1, "BR",
 	  "print the nftables ruleset BR's flows compile to" },
 	{ "trace", 2, 2, -1, "BR FLOW",

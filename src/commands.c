@@ -2061,37 +2061,72 @@ static int ofport_cmp(const void *a, const void *b)
 }
 
 /* dump-ports BRIDGE [PORT]: PORT is a number, an interface or LOCAL. */
-static char *cmd_dump_ports(struct cmd_ctx *c, char **argv, int argc)
+/* The ports dump-ports and dump-ports-desc print: all of b's, or the one
+ * 'want' names (number, interface name, LOCAL or the bridge's name), by
+ * number, LOCAL last with LOCAL's config; a malloc'd array in *ports. */
+static char *select_ports(const struct st_bridge *b, const char *want,
+			  struct compile_port **ports, int *n)
 {
-	struct compile_port *ports;
-	struct st_bridge *b;
-	char *err = find_bridge(c, argv[0], &b);
-	const char *want = argc > 1 ? argv[1] : NULL;
-	int n = 0;
+	struct compile_port *sel = calloc(b->n_ports + 1, sizeof(*sel));
 
-	if (err)
-		return err;
-	ports = calloc(b->n_ports + 1, sizeof(*ports));
-	if (!ports)
+	*n = 0;
+	if (!sel)
 		return errf("out of memory");
 	for (int i = 0; i < b->n_ports; i++) {
 		char num[8];
 
 		snprintf(num, sizeof(num), "%u", b->ports[i].ofport);
 		if (!want || !strcmp(want, num) || !strcmp(want, b->ports[i].ifname))
-			ports[n++] = b->ports[i];
+			sel[(*n)++] = b->ports[i];
 	}
-	qsort(ports, n, sizeof(*ports), ofport_cmp);
-	if (!want || !strcmp(want, "LOCAL") || !strcmp(want, b->name))
-		ports[n++] = (struct compile_port){ .ofport = OFPP_LOCAL };
-	if (!n) {
-		free(ports);
+	qsort(sel, *n, sizeof(*sel), ofport_cmp);
+	if (!want || !strcmp(want, "LOCAL") || !strcmp(want, b->name)) {
+		sel[*n] = (struct compile_port){ .ofport = OFPP_LOCAL, .config = b->local_config };
+		snprintf(sel[*n].ifname, sizeof(sel[*n].ifname), "%s", b->name);
+		(*n)++;
+	}
+	if (!*n) {
+		free(sel);
 		return errf("no port '%s' on bridge '%s'", want, b->name);
 	}
+	*ports = sel;
+	return NULL;
+}
+
+static char *cmd_dump_ports(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct compile_port *ports;
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+	int n;
+
+	if (!err)
+		err = select_ports(b, argc > 1 ? argv[1] : NULL, &ports, &n);
+	if (err)
+		return err;
 	fprintf(c->out, "OFPST_PORT reply (xid=0x2): %d ports\n", n);
 	for (int i = 0; i < n; i++)
-		port_stats_print(c->out, ports[i].ofport,
-				 ports[i].ofport == OFPP_LOCAL ? b->name : ports[i].ifname);
+		port_stats_print(c->out, ports[i].ofport, ports[i].ifname);
+	free(ports);
+	return NULL;
+}
+
+/* dump-ports-desc BR [PORT]: ovs-ofctl's OFPST_PORT_DESC reply, each port
+ * as show prints it. */
+static char *cmd_dump_ports_desc(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct compile_port *ports;
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+	int n;
+
+	if (!err)
+		err = select_ports(b, argc > 1 ? argv[1] : NULL, &ports, &n);
+	if (err)
+		return err;
+	fputs("OFPST_PORT_DESC reply (xid=0x2):\n", c->out);
+	for (int i = 0; i < n; i++)
+		port_desc_print(c->out, ports[i].ofport, ports[i].ifname, ports[i].config);
 	free(ports);
 	return NULL;
 }
@@ -2215,6 +2250,7 @@ static const struct command commands[] = {
 	{ "dump-flows", 1, 2, "dump-flows BRIDGE [FLOW]", cmd_dump_flows },
 	{ "dump-aggregate", 1, 2, "dump-aggregate BRIDGE [FLOW]", cmd_dump_aggregate },
 	{ "dump-ports", 1, 2, "dump-ports BRIDGE [PORT]", cmd_dump_ports },
+	{ "dump-ports-desc", 1, 2, "dump-ports-desc BRIDGE [PORT]", cmd_dump_ports_desc },
 	{ "diff-flows", 2, 2, "diff-flows BRIDGE FILE", cmd_diff_flows },
 	{ "compile", 1, 1, "compile BRIDGE", cmd_compile },
 	{ "trace", 2, 2, "trace BRIDGE FLOW", cmd_trace },

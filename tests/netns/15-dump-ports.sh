@@ -4,7 +4,7 @@
 # between them), LOCAL (the bridge device) with rx and tx swapped as Open vSwitch swaps
 # its internal port's, one port by number, name or LOCAL, and '?' for a port whose
 # interface is gone.  show describes each port as ovs-ofctl show does (address,
-# PORT_DOWN, LINK_DOWN).
+# PORT_DOWN, LINK_DOWN), and dump-ports-desc the same under ovs-ofctl's heading.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -73,6 +73,23 @@ check_eq "show: port 1 with p1's address, up, with a carrier" \
 mac_br=$(ip -n "$SW" -br link show "$BR" | awk '{ print $3 }')
 check_eq "show: LOCAL is the bridge device" " LOCAL($BR): addr:$mac_br|     config:     0|     state:      0" \
 	"$(desc "LOCAL($BR)")"
+# dump-ports-desc prints the same descriptions under ovs-ofctl's heading, by port.
+check_eq "dump-ports-desc: OVS's heading, ports 1, 2 and LOCAL as show describes them" \
+	"OFPST_PORT_DESC reply (xid=0x2):|$(desc '1(p1)')|$(desc '2(p2)')|$(desc "LOCAL($BR)")" \
+	"$(bfctl dump-ports-desc "$BR" 2>&1 | tr '\n' '|' | sed 's/|$//')"
+check "port 1 takes no floods" bfctl mod-port "$BR" 1 no-flood
+check_eq "dump-ports-desc BR p1: port 1 alone, NO_FLOOD in its config" \
+	"OFPST_PORT_DESC reply (xid=0x2):| 1(p1): addr:$mac_p1|     config:     NO_FLOOD|     state:      0" \
+	"$(bfctl dump-ports-desc "$BR" p1 2>&1 | tr '\n' '|' | sed 's/|$//')"
+check "port 1 floods again" bfctl mod-port "$BR" 1 flood
+check_eq "dump-ports-desc BR LOCAL: the bridge device" \
+	"OFPST_PORT_DESC reply (xid=0x2):|$(desc "LOCAL($BR)")" \
+	"$(bfctl dump-ports-desc "$BR" LOCAL 2>&1 | tr '\n' '|' | sed 's/|$//')"
+out=$(bfctl dump-ports-desc "$BR" 9 2>&1)
+rc=$?
+check_eq "dump-ports-desc of a port the bridge lacks: one line, exit 1" \
+	"brflowctl: dump-ports-desc: no port '9' on bridge 'br0' 1" "$out $rc"
+
 ip -n "$(hns 2)" link set eth0 down
 check_re "show: the far end down, port 2 has no carrier" \
 	'^ 2\(p2\): addr:[0-9a-f:]{17}\|     config:     0\|     state:      LINK_DOWN$' "$(desc '2(p2)')"
@@ -83,6 +100,8 @@ check_re "show: p2 set down is PORT_DOWN" \
 ip -n "$SW" link del p2
 check_eq "show: a port whose interface is gone" " 2(p2): (no such interface)" \
 	"$(bfctl show 2>&1 | grep -F ' 2(p2)')"
+check_eq "dump-ports-desc: the same" " 2(p2): (no such interface)" \
+	"$(bfctl dump-ports-desc "$BR" 2 2>&1 | tail -1)"
 check_eq "dump-ports: a port whose interface is gone prints '?'" \
 	"  port  2: rx pkts=?, bytes=?, drop=?, errs=?, frame=?, over=?, crc=?|           tx pkts=?, bytes=?, drop=?, errs=?, coll=?" \
 	"$(bfctl dump-ports "$BR" 2 2>&1 | tail -2 | tr '\n' '|' | sed 's/|$//')"
