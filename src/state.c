@@ -307,33 +307,45 @@ int st_group_index(const struct st_bridge *b, uint32_t group_id)
 	return -1;
 }
 
+/* Makes room at index pos of an id-ordered array of n elements of elem
+ * bytes and of its creation times, for a new id: both grown by one, the
+ * tail moved up, the new creation time now.  The array, moved, or NULL
+ * out of memory (then arr still holds its n elements). */
+static void *insert_at(void *arr, size_t elem, int64_t **created, int n, int pos)
+{
+	int64_t *c = realloc(*created, sizeof(*c) * (n + 1));
+	char *a;
+
+	if (!c)
+		return NULL;
+	*created = c;
+	a = realloc(arr, elem * (n + 1));
+	if (!a)
+		return NULL;
+	memmove(a + elem * (pos + 1), a + elem * pos, elem * (n - pos));
+	memmove(&c[pos + 1], &c[pos], sizeof(*c) * (n - pos));
+	c[pos] = st_now_ms();
+	return a;
+}
+
 int st_set_group(struct st_bridge *b, struct ofgroup *g)
 {
 	int i = st_group_index(b, g->group_id);
-	struct ofgroup *arr;
-	int64_t *created;
+	struct ofgroup *grown;
 
 	if (i >= 0) {
 		group_free(&b->groups[i]);
-		b->groups[i] = *g;
-		memset(g, 0, sizeof(*g));
-		return 0;
+	} else {
+		for (i = 0; i < b->n_groups && b->groups[i].group_id < g->group_id; i++)
+			;
+		grown = insert_at(b->groups, sizeof(*b->groups), &b->group_created_ms,
+				  b->n_groups, i);
+		if (!grown)
+			return -1;
+		b->groups = grown;
+		b->n_groups++;
 	}
-	arr = realloc(b->groups, sizeof(*arr) * (b->n_groups + 1));
-	if (!arr)
-		return -1;
-	b->groups = arr;
-	created = realloc(b->group_created_ms, sizeof(*created) * (b->n_groups + 1));
-	if (!created)
-		return -1;
-	b->group_created_ms = created;
-	for (i = b->n_groups; i > 0 && arr[i - 1].group_id > g->group_id; i--) {
-		arr[i] = arr[i - 1];
-		created[i] = created[i - 1];
-	}
-	arr[i] = *g;
-	created[i] = st_now_ms();
-	b->n_groups++;
+	b->groups[i] = *g;
 	memset(g, 0, sizeof(*g));
 	return 0;
 }
@@ -359,28 +371,19 @@ int st_meter_index(const struct st_bridge *b, uint32_t meter_id)
 int st_set_meter(struct st_bridge *b, const struct ofmeter *m)
 {
 	int i = st_meter_index(b, m->meter_id);
-	struct ofmeter *arr;
-	int64_t *created;
+	struct ofmeter *grown;
 
-	if (i >= 0) {
-		b->meters[i] = *m;
-		return 0;
+	if (i < 0) {
+		for (i = 0; i < b->n_meters && b->meters[i].meter_id < m->meter_id; i++)
+			;
+		grown = insert_at(b->meters, sizeof(*b->meters), &b->meter_created_ms,
+				  b->n_meters, i);
+		if (!grown)
+			return -1;
+		b->meters = grown;
+		b->n_meters++;
 	}
-	arr = realloc(b->meters, sizeof(*arr) * (b->n_meters + 1));
-	if (!arr)
-		return -1;
-	b->meters = arr;
-	created = realloc(b->meter_created_ms, sizeof(*created) * (b->n_meters + 1));
-	if (!created)
-		return -1;
-	b->meter_created_ms = created;
-	for (i = b->n_meters; i > 0 && arr[i - 1].meter_id > m->meter_id; i--) {
-		arr[i] = arr[i - 1];
-		created[i] = created[i - 1];
-	}
-	arr[i] = *m;
-	created[i] = st_now_ms();
-	b->n_meters++;
+	b->meters[i] = *m;
 	return 0;
 }
 

@@ -157,6 +157,10 @@ check_eq "port 5001's stream now meets the drop flow" "0" "${got1:-x}"
 check "add-meter of a kbps meter with burst_size" \
 	bfctl add-meter "$BR" 'meter=2,kbps,burst,bands=type=drop,rate=1000,burst_size=200'
 check "a flow using it loads" bfctl add-flow "$BR" 'priority=100,udp,tp_dst=5003,actions=meter:2,normal'
+check "meters 9 and 3 are added after it" bfctl add-meter "$BR" 'meter=9,pktps,bands=type=drop,rate=9'
+check "..." bfctl add-meter "$BR" 'meter=3,pktps,bands=type=drop,rate=3'
+check_eq "dump-meters lists them by id, whatever the order they came in" "meter=2 meter=3 meter=9" \
+	"$(bfctl dump-meters "$BR" 2>&1 | grep -o '^meter=[0-9]*' | tr '\n' ' ' | sed 's/ $//')"
 check_re "the kernel has limit meter_2 in bytes" 'limit meter_2 \{[^}]*rate over [0-9]+ [km]?bytes/second' \
 	"$(ip netns exec "$SW" nft list limits 2>&1 | tr '\n' ' ')"
 check "del-meters $BR (all)" bfctl del-meters "$BR"

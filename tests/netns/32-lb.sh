@@ -144,4 +144,10 @@ tcp,orig=(src=10.1.1.1,dst=10.1.1.64,sport=<cleared>,dport=<cleared>),reply=(src
 tcp,orig=(src=10.1.1.1,dst=10.1.1.64,sport=<cleared>,dport=<cleared>),reply=(src=10.1.1.4,dst=10.1.1.1,sport=<cleared>,dport=<cleared>),protoinfo=(state=<cleared>)'
 fi
 
+# groups are kept in id order, whatever the order they came in
+group_add "add-group 17 after 234" "group_id=17,type=all,bucket=output:2"
+group_add "add-group 90" "group_id=90,type=all,bucket=output:2"
+check_eq "dump-groups lists them by id" "group_id=17 group_id=90 group_id=234" \
+	"$(bfctl dump-groups "$BR" 2>&1 | grep -o 'group_id=[0-9]*' | tr '\n' ' ' | sed 's/ $//')"
+
 bf_done
