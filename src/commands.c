@@ -2093,42 +2093,42 @@ static char *select_ports(const struct st_bridge *b, const char *want,
 	return NULL;
 }
 
-static char *cmd_dump_ports(struct cmd_ctx *c, char **argv, int argc)
+/* dump-ports BR [PORT] (desc false): the kernel's counters as ovs-ofctl's
+ * OFPST_PORT reply; dump-ports-desc BR [PORT] (desc true): each port as
+ * show describes it, as its OFPST_PORT_DESC reply. */
+static char *print_ports(struct cmd_ctx *c, char **argv, int argc, bool desc)
 {
-	struct compile_port *ports;
+	struct compile_port *ports = NULL;
 	struct st_bridge *b;
 	char *err = find_bridge(c, argv[0], &b);
-	int n;
+	int n = 0;
 
 	if (!err)
 		err = select_ports(b, argc > 1 ? argv[1] : NULL, &ports, &n);
 	if (err)
 		return err;
-	fprintf(c->out, "OFPST_PORT reply (xid=0x2): %d ports\n", n);
-	for (int i = 0; i < n; i++)
-		port_stats_print(c->out, ports[i].ofport, ports[i].ifname);
+	if (desc)
+		fputs("OFPST_PORT_DESC reply (xid=0x2):\n", c->out);
+	else
+		fprintf(c->out, "OFPST_PORT reply (xid=0x2): %d ports\n", n);
+	for (int i = 0; i < n; i++) {
+		if (desc)
+			port_desc_print(c->out, ports[i].ofport, ports[i].ifname, ports[i].config);
+		else
+			port_stats_print(c->out, ports[i].ofport, ports[i].ifname);
+	}
 	free(ports);
 	return NULL;
 }
 
-/* dump-ports-desc BR [PORT]: ovs-ofctl's OFPST_PORT_DESC reply, each port
- * as show prints it. */
+static char *cmd_dump_ports(struct cmd_ctx *c, char **argv, int argc)
+{
+	return print_ports(c, argv, argc, false);
+}
+
 static char *cmd_dump_ports_desc(struct cmd_ctx *c, char **argv, int argc)
 {
-	struct compile_port *ports;
-	struct st_bridge *b;
-	char *err = find_bridge(c, argv[0], &b);
-	int n;
-
-	if (!err)
-		err = select_ports(b, argc > 1 ? argv[1] : NULL, &ports, &n);
-	if (err)
-		return err;
-	fputs("OFPST_PORT_DESC reply (xid=0x2):\n", c->out);
-	for (int i = 0; i < n; i++)
-		port_desc_print(c->out, ports[i].ofport, ports[i].ifname, ports[i].config);
-	free(ports);
-	return NULL;
+	return print_ports(c, argv, argc, true);
 }
 
 /* ---- conntrack ---- */
