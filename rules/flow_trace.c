@@ -475,14 +475,13 @@ static char *fwd_drop(struct trace *t, const struct trace_output *o)
 	switch (o->fwd) {
 	case FWD_UNASKED:
 		return NULL;
-	case FWD_FLOOD:
-		if (o->kind == OUT_PORT && o->port != OFPP_LOCAL &&
-		    port_config(t, o->port) & PORT_CONFIG_NO_FLOOD)
+	case FWD_FLOOD:  /* (an output to LOCAL is never looked up) */
+		if (o->kind == OUT_PORT && port_config(t, o->port) & PORT_CONFIG_NO_FLOOD)
 			r = asprintf(&why, "port %u (%s) is NO_FLOOD: the bridge floods nothing to it",
 				     o->port, port_name(t, o->port));
 		break;
 	case FWD_LOCAL:
-		if (o->kind == OUT_PORT && o->port != OFPP_LOCAL)
+		if (o->kind == OUT_PORT)
 			r = asprintf(&why, "the bridge takes it up to the host, not out of port %u (%s)",
 				     o->port, port_name(t, o->port));
 		else if (o->kind != OUT_PORT && (blocked = output_blocked(t->in->local_config)))

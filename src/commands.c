@@ -984,6 +984,19 @@ static const struct flow **flows_by_id(const struct st_bridge *b)
 	return flows;
 }
 
+/* The port an FDB entry is on: its interface's name in name, and its
+ * OpenFlow number, or 0 for a port not added with add-port. */
+static uint32_t fdb_entry_port(const struct st_bridge *b, int ifindex,
+			       char name[IF_NAMESIZE])
+{
+	int i;
+
+	if (!if_indextoname(ifindex, name))
+		snprintf(name, IF_NAMESIZE, "?");
+	i = st_port_index(b, name);
+	return i >= 0 ? b->ports[i].ofport : 0;
+}
+
 /* The bridge's forwarding database as the trace takes it, its own
  * addresses included: NULL with *fdb_error set when it cannot be read
  * (the trace says so and goes on), NULL with *n 0 when empty. */
@@ -1000,16 +1013,12 @@ static struct trace_mac *trace_fdb(const struct st_bridge *b, int *n,
 	*oom = !macs;
 	for (int i = 0; macs && i < *n; i++) {
 		struct trace_mac *m = &macs[i];
-		int port;
 
 		memcpy(m->mac, entries[i].mac, 6);
 		m->vlan = entries[i].vlan;
 		m->local = entries[i].local;
 		m->age = entries[i].age;
-		if (!if_indextoname(entries[i].ifindex, m->ifname))
-			snprintf(m->ifname, sizeof(m->ifname), "?");
-		port = st_port_index(b, m->ifname);
-		m->ofport = port >= 0 ? b->ports[port].ofport : 0;
+		m->ofport = fdb_entry_port(b, entries[i].ifindex, m->ifname);
 	}
 	free(entries);
 	return macs;
@@ -2060,7 +2069,6 @@ static int ofport_cmp(const void *a, const void *b)
 	return (x->ofport > y->ofport) - (x->ofport < y->ofport);
 }
 
-/* dump-ports BRIDGE [PORT]: PORT is a number, an interface or LOCAL. */
 /* The ports dump-ports and dump-ports-desc print: all of b's, or the one
  * 'want' names (number, interface name, LOCAL or the bridge's name), by
  * number, LOCAL last with LOCAL's config; a malloc'd array in *ports. */
@@ -2140,15 +2148,11 @@ static char *cmd_dump_ports_desc(struct cmd_ctx *c, char **argv, int argc)
  * bridge's own addresses are permanent and never listed). */
 static void fdb_port_of(int ifindex, char *buf, size_t len, void *arg)
 {
-	const struct st_bridge *b = arg;
 	char name[IF_NAMESIZE] = "";
-	int i;
+	uint32_t ofport = fdb_entry_port(arg, ifindex, name);
 
-	if (!if_indextoname(ifindex, name))
-		snprintf(name, sizeof(name), "?");
-	i = st_port_index(b, name);
-	if (i >= 0)
-		snprintf(buf, len, "%u", b->ports[i].ofport);
+	if (ofport)
+		snprintf(buf, len, "%u", ofport);
 	else
 		snprintf(buf, len, "%s", name);
 }
