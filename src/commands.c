@@ -731,7 +731,6 @@ static int take_actions(struct flow *target, const struct pattern *p)
 	return 0;
 }
 
-/* Replaces the actions of the matching flows; their counters stay. */
 /* mod-flows as set element changes when the optimiser allows it: each
  * selected flow leaves its group's sets and joins its new group's, keeping
  * its id, age and counters. */
@@ -778,21 +777,39 @@ out:
 	return err;
 }
 
+/* Whether p selects any of b's flows. */
+static bool selects_any(const struct cmd_ctx *c, const struct st_bridge *b,
+			const struct pattern *p)
+{
+	for (int i = 0; i < b->n_flows; i++)
+		if (pattern_matches(p, &b->flows[i].flow, c->strict))
+			return true;
+	return false;
+}
+
+/* Replaces the actions of the flows the pattern selects; their counters
+ * stay. */
 static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 {
-	struct st_bridge *nb = NULL;
+	struct st_bridge *nb = NULL, *b = st_find_bridge(c->st, argv[0]);
 	struct pattern p;
 	bool done;
 	int changed = 0;
 	char *err;
 
-	(void)argc;
 	if (!strstr(argv[1], "action"))
 		return errf("'%s': must specify actions", argv[1]);
-	err = parse_pattern(st_find_bridge(c->st, argv[0]), argv[1], &p);
+	err = parse_pattern(b, argv[1], &p);
 	if (err)
 		return err;
-	err = mod_flows_fast(c, st_find_bridge(c->st, argv[0]), &p, &done);
+	/* A modify that carries a new cookie adds its flow when it selects
+	 * none: OVS does so (ovs-ofctl sends a new cookie for cookie=C without
+	 * a mask), so a script that relies on it builds the same table here. */
+	if (b && p.cookie_set && !p.cookie_mask && !selects_any(c, b, &p)) {
+		flow_free(&p.f);
+		return cmd_add_flow(c, argv, argc);
+	}
+	err = mod_flows_fast(c, b, &p, &done);
 	if (err || done)
 		goto out;
 	err = clone_bridge(c, argv[0], &nb);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Selecting flows as ovs-ofctl does: dump-flows, dump-aggregate, del-flows and mod-flows
 # with a FLOW pattern (loose, or exact with --strict), cookie=V/M to select by cookie (an
-# owner's tag: -1 compares every bit), cookie=V without a mask as mod-flows' new cookie,
+# owner's tag: -1 compares every bit), cookie=V without a mask as mod-flows' new cookie
+# (a mod-flows with one that selects nothing adds its flow, as OVS's does),
 # out_port=PORT for the flows that output to PORT, and del-port with or without the
 # bridge.  Traffic shows that the selected flows, and only they, changed in the kernel.
 . "$(dirname "$0")/lib.sh"
@@ -75,6 +76,27 @@ check "mod-flows with cookie=0xc1 (no mask) gives the modified flow a new cookie
 	bfctl mod-flows "$BR" "table=1,tcp,tp_dst=5003,cookie=0xc1,actions=ct(commit),normal"
 check_eq "dump-flows cookie=0xc1/-1 finds it" 5003 "$(ports "$BR" cookie=0xc1/-1)"
 check_eq "nothing keeps the old cookie 0xb1" "" "$(dump "$BR" cookie=0xb1/-1)"
+# OVS's modify adds its flow when it selects none and carries a new cookie
+check "mod-flows without a cookie that selects nothing succeeds" \
+	bfctl mod-flows "$BR" "table=1,tcp,tp_dst=5004,actions=normal"
+check_eq "...and adds nothing" 8 "$(nlines "$BR")"
+tcp_blocked "h1->h2 TCP 5004 stays blocked" 1 2 10.1.1.2 5004
+check "mod-flows with cookie=0xd1 (no mask) that selects nothing" \
+	bfctl mod-flows "$BR" "$(allow 0xd1 5004)"
+check_eq "...adds its flow, as OVS does" 9 "$(nlines "$BR")"
+check_eq "...with its cookie, table and priority" \
+	" cookie=0xd1, table=1, priority=50,ct_state=+new+trk,tcp,in_port=1,nw_src=10.1.1.1,tp_dst=5004 actions=ct(commit),NORMAL" \
+	"$(dump --no-names "$BR" cookie=0xd1/-1)"
+tcp_ok "h1->h2 TCP 5004 passes through the added flow" 1 2 10.1.1.2 5004
+check "--strict mod-flows with a new cookie and another priority adds one more" \
+	bfctl --strict mod-flows "$BR" "table=1,priority=40,cookie=0xd1,tcp,tp_dst=5004,actions=drop"
+check_eq "...a second flow at priority 40" "5004 5004" "$(ports "$BR" cookie=0xd1/-1)"
+check "--strict mod-flows with a new cookie modifies the exact flow when there is one" \
+	bfctl --strict mod-flows "$BR" "table=1,priority=40,cookie=0xd2,tcp,tp_dst=5004,actions=normal"
+check_eq "...and adds none" 10 "$(nlines "$BR")"
+check "del-flows cookie=0xd1/-1 deletes the first" bfctl del-flows "$BR" cookie=0xd1/-1
+check "del-flows cookie=0xd2/-1 deletes the second" bfctl del-flows "$BR" cookie=0xd2/-1
+check_eq "...8 flows again" 8 "$(nlines "$BR")"
 check "brflowd exits on SIGTERM" bf_daemon_stop
 if bf_daemon_start; then ok "brflowd starts again"; else not_ok "brflowd starts again" "$(tail -1 "$BF_DIR/daemon.log")"; fi
 check_eq "the new cookie survives a restart" 5003 "$(ports "$BR" cookie=0xc1/-1)"
