@@ -380,6 +380,7 @@ int main(int argc, char **argv)
 	log_info("listening on %s, state in %s", o.socket, o.state_dir);
 	announce_ready(ready_fd, o.detach);
 	run(lfd, sfd, &st, ex);
+	commands_keep_ports_up(&st);
 	control_close(lfd, o.socket);
 	if (o.pidfile)
 		unlink(o.pidfile);

@@ -2479,3 +2479,42 @@ void commands_restore(struct st_state *st)
 {
 	st_load_dir(st, restore_one, st);
 }
+
+/* ---- shutdown ---- */
+
+static bool port_is_up(const struct compile_port *p)
+{
+	uint8_t mac[6];
+	bool up, carrier;
+
+	return !iface_link_state(p->ifname, mac, &up, &carrier) && up;
+}
+
+void commands_keep_ports_up(struct st_state *st)
+{
+	for (int i = 0; i < st->n_bridges; i++) {
+		const struct st_bridge *b = st->bridges[i];
+		struct st_bridge *nb = NULL;
+		char *err;
+
+		for (int j = 0; j < b->n_ports; j++) {
+			if (!(b->ports[j].config & PORT_CONFIG_DOWN) ||
+			    !port_is_up(&b->ports[j]))
+				continue;
+			if (!nb && !(nb = st_bridge_clone(b))) {
+				log_err("bridge %s: out of memory", b->name);
+				return;
+			}
+			nb->ports[j].config &= ~PORT_CONFIG_DOWN;
+			log_info("bridge %s: port %s was brought up since mod-port down; it starts up next time",
+				 b->name, b->ports[j].ifname);
+		}
+		/* st->bridges[i] becomes nb: b is not used past here */
+		if (nb && (err = st_bridge_commit(st, nb))) {
+			log_warn("bridge %s: cannot save its ports' state: %s",
+				 nb->name, err);
+			st_bridge_free(nb);
+			free(err);
+		}
+	}
+}

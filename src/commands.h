@@ -27,4 +27,10 @@ char *commands_del_flow_ids(struct st_state *st, const char *bridge,
  * counters it has now).  Failures are logged per bridge. */
 void commands_restore(struct st_state *st);
 
+/* At shutdown: a port that mod-port took down and that is up now (someone
+ * brought it up by hand) loses its down bit, so that the next start does
+ * not take it down again.  Never the other way: links may already be going
+ * down with the host, which is no mod-port down. */
+void commands_keep_ports_up(struct st_state *st);
+
 #endif

@@ -3,7 +3,8 @@
 # no-forward what would leave by it, whatever the flows say (the ruleset); no-flood keeps
 # the bridge's floods (broadcast, unknown unicast) off a port while known unicast still
 # reaches it (the bridge port's flood flags); down/up is the link.  show prints the bits
-# by OVS's names; they survive a restart (and are put back into the kernel); del-port +
+# by OVS's names; they survive a restart (and are put back into the kernel), except that a
+# port brought up by hand while brflowd runs stays up; del-port +
 # add-port starts again from 0.  On LOCAL (the bridge device) receive and forward apply
 # to the host's traffic; down, flood, stp, packet-in and unknown words are refused.
 . "$(dirname "$0")/lib.sh"
@@ -130,6 +131,16 @@ check_re "restart: p3's flood flags are off again" "flood off .*mcast_flood off 
 	"$(ip -n "$SW" -d link show p3)"
 ping_blocked "restart: no-receive still holds for h1" 1 10.1.1.2
 check_eq "restart: the ruleset is the same" "$rules0" "$(nft_snapshot)"
+# a port brought up by hand while brflowd runs stays up over a restart
+ip -n "$SW" link set p3 up
+check_eq "show: p3 brought up by hand is no longer PORT_DOWN" "NO_FLOOD NO_FWD" "$(config '3(p3)')"
+check "brflowd stops again" bf_daemon_stop
+check_re "...and logs that p3 starts up next time" "port p3 was brought up since mod-port down" \
+	"$(cat "$BF_DIR/daemon.log")"
+check "brflowd starts again, a second time" bf_daemon_start
+check "p3 is still up" bash -c "ip -n $SW link show p3 | grep -q '[<,]UP[,>]'"
+check_eq "show: port 3 keeps its other bits" "NO_FLOOD NO_FWD" "$(config '3(p3)')"
+check_eq "the ruleset is still the same" "$rules0" "$(nft_snapshot)"
 
 check "del-port p3" bfctl del-port "$BR" p3
 check "add-port p3" bfctl add-port "$BR" p3 ofport=3
