@@ -385,6 +385,7 @@ int main(int argc, char **argv)
 	if (o.pidfile)
 		unlink(o.pidfile);
 	st_free(&st);
+	commands_free();
 	expiry_free(ex);
 	dpi_conf_free();
 	return 0;

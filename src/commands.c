@@ -17,6 +17,7 @@
 #include "fdb.h"
 #include "log.h"
 #include "nat_setup.h"
+#include "../rules/flow_idle_age.h"
 #include "../rules/flow_index.h"
 #include "../rules/flow_sort.h"
 #include "../rules/flow_trace.h"
@@ -831,12 +832,81 @@ out:
 	return err;
 }
 
+/* ---- idle_age ---- */
+
+/* Each bridge's last reading of its counters (rules/flow_idle_age.h). */
+static struct bridge_ages {
+	char name[16];
+	struct idle_ages ages;
+} *bridge_ages;
+static int n_bridge_ages;
+
+static struct idle_ages *ages_of(const char *bridge)
+{
+	struct bridge_ages *arr;
+
+	for (int i = 0; i < n_bridge_ages; i++)
+		if (!strcmp(bridge_ages[i].name, bridge))
+			return &bridge_ages[i].ages;
+	arr = realloc(bridge_ages, (n_bridge_ages + 1) * sizeof(*arr));
+	if (!arr)
+		return NULL;
+	bridge_ages = arr;
+	arr = &bridge_ages[n_bridge_ages++];
+	memset(arr, 0, sizeof(*arr));
+	snprintf(arr->name, sizeof(arr->name), "%s", bridge);
+	return &arr->ages;
+}
+
+/* del-br: the readings of a bridge that is gone */
+static void forget_ages(const char *bridge)
+{
+	for (int i = 0; i < n_bridge_ages; i++)
+		if (!strcmp(bridge_ages[i].name, bridge)) {
+			idle_ages_free(&bridge_ages[i].ages);
+			bridge_ages[i] = bridge_ages[--n_bridge_ages];
+			return;
+		}
+}
+
+void commands_free(void)
+{
+	while (n_bridge_ages)
+		forget_ages(bridge_ages[0].name);
+	free(bridge_ages);
+	bridge_ages = NULL;
+}
+
+/* Takes b's counter reading pk[] and puts each flow's idle age in ms into
+ * age_ms[]. */
+static char *read_idle_ages(const struct st_bridge *b, const uint64_t *pk,
+			    int64_t now, int64_t *age_ms)
+{
+	struct idle_age_reading *r = calloc(b->n_flows + 1, sizeof(*r));
+	struct idle_ages *ia = ages_of(b->name);
+	int rc = -1;
+
+	if (r && ia) {
+		for (int i = 0; i < b->n_flows; i++)
+			r[i] = (struct idle_age_reading){ b->flows[i].id,
+				b->flows[i].created_ms, pk[i] };
+		rc = idle_ages_read(ia, r, b->n_flows, now, age_ms);
+	}
+	free(r);
+	return rc ? errf("out of memory") : NULL;
+}
+
 /* ---- dump-flows ---- */
 
 struct dump_sort {
 	const struct st_flow *sf;
 	uint64_t packets, bytes;
+	int64_t idle_ms;
 };
+
+/* ovs-ofctl prints idle_age in seconds, at most 65534: what its wire
+ * format holds (seconds plus one in 16 bits). */
+#define IDLE_AGE_MAX 65534
 
 /* table ascending, priority descending, then insertion (id) order */
 static int dump_cmp(const void *a, const void *b)
@@ -879,9 +949,17 @@ static void print_flow(struct cmd_ctx *c, const struct dump_sort *d,
 	if (age < 0)
 		age = 0;
 	fprintf(c->out, " cookie=0x%" PRIx64 ", duration=%" PRId64 ".%03ds, "
-		"table=%u, n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", %s\n",
+		"table=%u, n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", ",
 		f->cookie, age / 1000, (int)(age % 1000), f->table, d->packets,
-		d->bytes, text);
+		d->bytes);
+	/* ovs-ofctl's order: the timeouts, then idle_age, then the match */
+	if (f->idle_timeout)
+		fprintf(c->out, "idle_timeout=%u, ", f->idle_timeout);
+	if (f->hard_timeout)
+		fprintf(c->out, "hard_timeout=%u, ", f->hard_timeout);
+	fprintf(c->out, "idle_age=%" PRId64 ", %s\n",
+		d->idle_ms / 1000 < IDLE_AGE_MAX ? d->idle_ms / 1000 : IDLE_AGE_MAX,
+		text);
 }
 
 /* The flows p selects (all when NULL): one line each, or with aggregate
@@ -891,25 +969,29 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 {
 	int n = b->n_flows;
 	uint64_t *pk = calloc(n + 1, sizeof(*pk)), *by = calloc(n + 1, sizeof(*by));
+	int64_t *idle = calloc(n + 1, sizeof(*idle));
 	struct dump_sort *ds = calloc(n + 1, sizeof(*ds));
 	int64_t now = st_now_ms();
 	char *err = NULL;
 	int m = 0;
+	bool stats = aggregate || !c->no_stats;
 	struct flow_port_names buf;
 	const struct flow_port_names *names = port_names(c, b, &buf);
 
-	if (!pk || !by || !ds) {
+	if (!pk || !by || !idle || !ds) {
 		err = errf("out of memory");
 		goto out;
 	}
-	if ((aggregate || !c->no_stats) && st_read_stats(b, pk, by, &err))
+	/* every reading feeds idle_age, dump-aggregate's too */
+	if (stats && (st_read_stats(b, pk, by, &err) ||
+		      (err = read_idle_ages(b, pk, now, idle))))
 		goto out;
 	/* nftables counts skb->len, which at the bridge and br_netfilter
 	 * hooks starts at the network header; OVS counts whole frames. */
 	for (int i = 0; i < n; i++)
 		if (!p || pattern_matches(p, &b->flows[i].flow, c->strict))
 			ds[m++] = (struct dump_sort){ &b->flows[i], pk[i],
-						      by[i] + ETH_HLEN * pk[i] };
+						      by[i] + ETH_HLEN * pk[i], idle[i] };
 	if (aggregate) {
 		uint64_t packets = 0, bytes = 0;
 
@@ -923,7 +1005,9 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 	}
 	qsort_r(ds, m, sizeof(*ds), dump_sorted_cmp, &c->sort);
 	for (int i = 0; i < m && !err; i++) {
-		char *text = flow_format_named(&ds[i].sf->flow, names);
+		/* with statistics print_flow puts the timeouts among them */
+		char *text = c->no_stats ? flow_format_named(&ds[i].sf->flow, names) :
+			flow_format_no_timeouts(&ds[i].sf->flow, names);
 
 		if (!text) {
 			err = errf("out of memory");
@@ -935,6 +1019,7 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 out:
 	free(pk);
 	free(by);
+	free(idle);
 	free(ds);
 	return err;
 }
@@ -1766,6 +1851,7 @@ static char *cmd_del_br(struct cmd_ctx *c, char **argv, int argc)
 	if (offload_apply(c->st, NULL, argv[0], nerr, sizeof(nerr)))
 		log_warn("del-br %s: offload table: %s", argv[0], nerr);
 	st_bridge_forget(c->st, argv[0]);
+	forget_ages(argv[0]);
 	return err;
 }
 

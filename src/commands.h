@@ -33,4 +33,7 @@ void commands_restore(struct st_state *st);
  * down with the host, which is no mod-port down. */
 void commands_keep_ports_up(struct st_state *st);
 
+/* At exit: what the commands keep between requests (idle_age's readings). */
+void commands_free(void);
+
 #endif

@@ -2,7 +2,8 @@
 # OpenFlow's flow timeouts: a flow with hard_timeout=N lets pings through and is gone N
 # seconds after it was added (mod-flows changes neither its timeout nor its age), one
 # with idle_timeout=N stays while pings keep hitting it and goes N s after they stop;
-# dump-flows shows both where ovs-ofctl does.  Across a restart of brflowd a flow with
+# dump-flows shows both where ovs-ofctl does, and idle_age: how long the flow's count has
+# not moved, as brflowd saw it each time it read the counters.  Across a restart of brflowd a flow with
 # a future deadline stays and still expires, one whose deadline passed while brflowd was
 # down goes at once, and an idle clock starts again at the restart.  Bad values are
 # one-line errors naming the column.
@@ -40,13 +41,13 @@ gone_after() {
 start=$(now_ms)
 check "add-flow of a flow with hard_timeout=3" bfctl add-flow "$BR" "hard_timeout=3,priority=100,icmp,actions=normal"
 check_re "dump-flows shows hard_timeout=3 after n_bytes=, where ovs-ofctl does" \
-	'^ cookie=0x0, duration=[0-9.]+s, table=0, n_packets=0, n_bytes=0, hard_timeout=3, priority=100,icmp actions=NORMAL$' \
+	'^ cookie=0x0, duration=[0-9.]+s, table=0, n_packets=0, n_bytes=0, hard_timeout=3, idle_age=0, priority=100,icmp actions=NORMAL$' \
 	"$(bfctl dump-flows "$BR" icmp 2>&1)"
 ping_ok "while it exists ping h1->h2 passes" 1 10.1.1.2
 sleep 1
 check "mod-flows with hard_timeout=60 in its pattern" bfctl mod-flows "$BR" "icmp,hard_timeout=60,actions=normal"
 check_re "...keeps hard_timeout=3 and the flow's age (over 1 s)" \
-	'^ cookie=0x0, duration=[1-9]\.[0-9]+s, table=0, n_packets=[1-9][0-9]*, n_bytes=[0-9]+, hard_timeout=3, priority=100,icmp actions=NORMAL$' \
+	'^ cookie=0x0, duration=[1-9]\.[0-9]+s, table=0, n_packets=[1-9][0-9]*, n_bytes=[0-9]+, hard_timeout=3, idle_age=0, priority=100,icmp actions=NORMAL$' \
 	"$(bfctl dump-flows "$BR" icmp 2>&1)"
 gone_after "the flow is gone 3 s after it was added, not sooner" "priority=100,icmp" 3 8 "$start"
 ping_blocked "after it expired ping h1->h2 is dropped again" 1 10.1.1.2
@@ -90,8 +91,8 @@ else
 		"$(bf_oneline "$(bfctl --no-stats dump-flows "$BR" 2>&1)")"
 fi
 ping_blocked "...from the kernel too" 1 10.1.1.2
-check_re "the hard_timeout=10 flow is still there, its age counted from add-flows" \
-	'duration=[3-9]\.[0-9]+s, table=0, n_packets=0, n_bytes=0, hard_timeout=10, priority=100,udp,tp_dst=5001 ' \
+check_re "the hard_timeout=10 flow is still there, its age (and idle_age) counted from add-flows" \
+	'duration=([3-9])\.[0-9]+s, table=0, n_packets=0, n_bytes=0, hard_timeout=10, idle_age=\1, priority=100,udp,tp_dst=5001 ' \
 	"$(bfctl dump-flows "$BR" udp,tp_dst=5001 2>&1)"
 udp_ok "UDP 5001 passes through it" 1 2 10.1.1.2 5001
 sleep_to=$((restarted + 2000 - $(now_ms)))
@@ -104,6 +105,26 @@ gone_after "the idle_timeout=4 flow goes once idle 4 s from the restart" "idle_t
 # as del-flows deletes set members: element deletes, journalled in the state file
 check_eq "the three set members left by set element deletes" 3 \
 	"$(grep -c '^delflow ' "$BF_DIR/state/br0.bridge" 2>&1)"
+
+# ---- idle_age: how long brflowd has not seen the flow's count move, where ovs-ofctl
+# prints it (after the timeouts, before the match)
+idle_age_of() { bfctl dump-flows "$BR" "$1" 2>&1 | sed -n 's/.* idle_age=\([0-9]*\), .*/\1/p'; }
+check "add-flow of an ICMP flow without timeouts" bfctl add-flow "$BR" "priority=100,icmp,actions=normal"
+sleep 2
+check_re "a flow that never matched is idle since it was added (2 s)" '^[23]$' "$(idle_age_of icmp)"
+ping_ok "ping h1->h2 matches it" 1 10.1.1.2
+check_re "the next dump sees its count moved: idle_age=0, after n_bytes=" \
+	'^ cookie=0x0, duration=[2-9]\.[0-9]+s, table=0, n_packets=[1-9][0-9]*, n_bytes=[0-9]+, idle_age=0, priority=100,icmp actions=NORMAL$' \
+	"$(bfctl dump-flows "$BR" icmp 2>&1)"
+sleep 2
+check_re "2 s without a packet: idle_age=2" '^[23]$' "$(idle_age_of icmp)"
+check "dump-aggregate reads the counters too" bfctl dump-aggregate "$BR"
+check_re "...and keeps the flow's clock" '^[23]$' "$(idle_age_of icmp)"
+ping_ok "another ping h1->h2" 1 10.1.1.2
+check "dump-aggregate sees the count move" bfctl dump-aggregate "$BR"
+sleep 1
+check_re "...so the clock restarted at that reading: idle_age=1" '^[12]$' "$(idle_age_of icmp)"
+check "del-flows icmp" bfctl del-flows "$BR" icmp
 
 # ---- errors
 check_eq "a hard_timeout out of range is one line naming the column" \
