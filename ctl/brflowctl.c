@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -159,6 +160,8 @@ static void usage(FILE *f)
 		"                  the default) ascending; repeat for further keys\n"
 		"  --rsort[=FIELD] dump-flows: the same, descending\n"
 		"  --timeout SECS  wait at most SECS for the reply (default %d, 0 = forever)\n"
+		"  -O, --protocols VERSIONS  taken for ovs-ofctl's sake (OpenFlow10 to\n"
+		"                  OpenFlow15, comma-separated); changes nothing\n"
 		"  -h, --help      print this help\n"
 		"  -V, --version   print the version\n",
 		DEFAULT_TIMEOUT);
@@ -187,6 +190,31 @@ static int parse_timeout(const char *s, unsigned int *out)
 	return 0;
 }
 
+/* ovs-ofctl's -O/--protocols VERSION[,VERSION...]: the OpenFlow versions
+ * to speak.  brflowctl speaks none (brflowd has its own socket), so any
+ * list of OpenFlow10 to OpenFlow15 is taken and changes nothing: the
+ * output stays what ovs-ofctl prints with OpenFlow 1.0, and command lines
+ * copied from OVS's documentation work unchanged.  0, or -1 after
+ * printing an error. */
+static int check_protocols(const char *list)
+{
+	const char *tok = list;
+
+	for (;;) {
+		size_t len = strcspn(tok, ",");
+
+		if (len != 10 || strncasecmp(tok, "OpenFlow1", 9) ||
+		    tok[9] < '0' || tok[9] > '5') {
+			fprintf(stderr, "brflowctl: -O: unknown OpenFlow version '%.*s' (OpenFlow10 to OpenFlow15)\n",
+				(int)len, tok);
+			return -1;
+		}
+		if (!tok[len])
+			return 0;
+		tok += len + 1;
+	}
+}
+
 /* Options may follow the command, as with ovs-ofctl.  getopt's "-" mode
  * hands operands over in order (even under POSIXLY_CORRECT); they are
  * collected in ops[] (room for argc entries), and *nops is set.  Returns 1
@@ -210,6 +238,7 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 		{ "rsort", optional_argument, NULL, OPT_RSORT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "ct-next", required_argument, NULL, OPT_CT_NEXT },
+		{ "protocols", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -218,7 +247,7 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 
 	opterr = 0;
 	*nops = 0;
-	while ((c = getopt_long(argc, argv, "-:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:hVO:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			ops[(*nops)++] = optarg;
@@ -255,6 +284,10 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 					optarg);
 				return -1;
 			}
+			break;
+		case 'O':
+			if (check_protocols(optarg) < 0)
+				return -1;
 			break;
 		case 'h':
 			usage(stdout);

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Errors from brflowctl and brflowd: exact messages, unknown bridges and ports, garbage and
-# oversized frames on the control socket; the daemon keeps answering; socket mode 0600.
+# oversized frames on the control socket; the daemon keeps answering; socket mode 0600;
+# ovs-ofctl's -O/--protocols taken, a bad OpenFlow version named.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 1
@@ -124,5 +125,20 @@ else
 fi
 bf_kill "$silent"
 still_answers "after the silent client"
+
+# ovs-ofctl's -O/--protocols is taken and changes nothing; a bad version is named
+check "an add-flow copied from OVS's documentation, with -O OpenFlow13" \
+	bfctl -O OpenFlow13 add-flow "$BR" "priority=5,arp,actions=normal"
+check_eq "-O OpenFlow13 dump-flows prints what dump-flows prints" \
+	"$(bfctl --no-stats dump-flows "$BR" 2>&1)" "$(bfctl -O OpenFlow13 --no-stats dump-flows "$BR" 2>&1)"
+check_re "...which has the flow" "priority=5,arp actions=NORMAL" "$(bfctl --no-stats dump-flows "$BR" 2>&1)"
+check "--protocols takes a list, in any case" bfctl --protocols=OpenFlow10,openflow15 show
+out=$(bfctl -O OpenFlow16 show 2>&1)
+rc=$?
+check_eq "-O OpenFlow16 is refused, naming it" \
+	"brflowctl: -O: unknown OpenFlow version 'OpenFlow16' (OpenFlow10 to OpenFlow15) rc=2" "$out rc=$rc"
+check_eq "an empty version in the list is refused too" \
+	"brflowctl: -O: unknown OpenFlow version '' (OpenFlow10 to OpenFlow15)" \
+	"$(bfctl --protocols=OpenFlow13, show 2>&1)"
 
 bf_done
