@@ -677,6 +677,34 @@ static const struct {
 	{ "conj_id", F_CONJ_ID, P_NONE },
 };
 
+/* Match fields OVS has and brflow does not: a clearer word than
+ * "unknown", which suggests a typo.  A name ending in '*' stands for the
+ * fields it starts (tun_metadata0 to 63, ...). */
+static const char *const unsupported_fields[] = {
+	"dl_vlan", "dl_vlan_pcp", "vlan_tci", "vlan_vid", "vlan_pcp",
+	"tun_*", "tunnel_id", "nsh_*", "mpls_label", "mpls_tc", "mpls_bos",
+	"mpls_ttl", "arp_op", "arp_spa", "arp_tpa", "arp_sha", "arp_tha",
+	"nd_sll", "nd_tll", "nd_reserved", "nd_options_type", "ip_frag",
+	"nw_frag", "pkt_mark", "skb_priority", "dp_hash", "recirc_id",
+	"actset_output", "in_port_oxm", "packet_type",
+	"reg8", "reg9", "reg10", "reg11", "reg12", "reg13", "reg14", "reg15",
+	"xreg0", "xreg1", "xreg2", "xreg3", "xreg4", "xreg5", "xreg6", "xreg7",
+	"xxreg0", "xxreg1", "xxreg2", "xxreg3",
+};
+
+static bool unsupported_field(const struct parser *p, struct tok key)
+{
+	for (size_t i = 0; i < sizeof(unsupported_fields) / sizeof(unsupported_fields[0]); i++) {
+		const char *name = unsupported_fields[i];
+		size_t len = strlen(name);
+
+		if (name[len - 1] == '*' ? key.len >= len &&
+		    !strncmp(p->s + key.off, name, len - 1) : tok_is(p, key, name))
+			return true;
+	}
+	return false;
+}
+
 /* Keys OVS prints in dump-flows; ignored so its output can be fed back. */
 static const char *const stat_keys[] = {
 	"duration", "n_packets", "n_bytes", "idle_age", "hard_age",
@@ -1093,6 +1121,9 @@ static int parse_match_kv(struct parser *p, const struct kv *kv,
 		set_match(p, fi->id, v, m, kv->key, match_names[i].pre);
 		return 0;
 	}
+	if (unsupported_field(p, kv->key))
+		return fail(p, kv->key.off, "field '" TOKF "' is not supported",
+			    TOKA(p, kv->key));
 	return fail(p, kv->key.off, "unknown field '" TOKF "'", TOKA(p, kv->key));
 }
 
