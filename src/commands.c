@@ -17,7 +17,7 @@
 #include "fdb.h"
 #include "log.h"
 #include "nat_setup.h"
-#include "../rules/flow_idle_age.h"
+#include "../rules/flow_idle_clocks.h"
 #include "../rules/flow_index.h"
 #include "../rules/flow_sort.h"
 #include "../rules/flow_trace.h"
@@ -834,20 +834,21 @@ out:
 
 /* ---- idle_age ---- */
 
-/* Each bridge's last reading of its counters (rules/flow_idle_age.h). */
+/* Each bridge's idle clocks of all its flows, from dump-flows' and
+ * dump-aggregate's readings (rules/flow_idle_clocks.h). */
 static struct bridge_ages {
 	char name[16];
-	struct idle_ages ages;
+	struct idle_clocks clocks;
 } *bridge_ages;
 static int n_bridge_ages;
 
-static struct idle_ages *ages_of(const char *bridge)
+static struct idle_clocks *ages_of(const char *bridge)
 {
 	struct bridge_ages *arr;
 
 	for (int i = 0; i < n_bridge_ages; i++)
 		if (!strcmp(bridge_ages[i].name, bridge))
-			return &bridge_ages[i].ages;
+			return &bridge_ages[i].clocks;
 	arr = realloc(bridge_ages, (n_bridge_ages + 1) * sizeof(*arr));
 	if (!arr)
 		return NULL;
@@ -855,7 +856,7 @@ static struct idle_ages *ages_of(const char *bridge)
 	arr = &bridge_ages[n_bridge_ages++];
 	memset(arr, 0, sizeof(*arr));
 	snprintf(arr->name, sizeof(arr->name), "%s", bridge);
-	return &arr->ages;
+	return &arr->clocks;
 }
 
 /* del-br: the readings of a bridge that is gone */
@@ -863,7 +864,7 @@ static void forget_ages(const char *bridge)
 {
 	for (int i = 0; i < n_bridge_ages; i++)
 		if (!strcmp(bridge_ages[i].name, bridge)) {
-			idle_ages_free(&bridge_ages[i].ages);
+			idle_clocks_free(&bridge_ages[i].clocks);
 			bridge_ages[i] = bridge_ages[--n_bridge_ages];
 			return;
 		}
@@ -877,22 +878,26 @@ void commands_free(void)
 	bridge_ages = NULL;
 }
 
-/* Takes b's counter reading pk[] and puts each flow's idle age in ms into
- * age_ms[]. */
+/* Takes b's counter reading pk[] at now and puts each flow's idle age in
+ * ms into age_ms[]. */
 static char *read_idle_ages(const struct st_bridge *b, const uint64_t *pk,
 			    int64_t now, int64_t *age_ms)
 {
-	struct idle_age_reading *r = calloc(b->n_flows + 1, sizeof(*r));
-	struct idle_ages *ia = ages_of(b->name);
+	struct idle_clock_flow *f = calloc(b->n_flows + 1, sizeof(*f));
+	struct idle_clocks *ic = ages_of(b->name);
 	int rc = -1;
 
-	if (r && ia) {
+	if (f && ic) {
 		for (int i = 0; i < b->n_flows; i++)
-			r[i] = (struct idle_age_reading){ b->flows[i].id,
+			f[i] = (struct idle_clock_flow){ b->flows[i].id,
 				b->flows[i].created_ms, pk[i] };
-		rc = idle_ages_read(ia, r, b->n_flows, now, age_ms);
+		/* age_ms[] gets each clock's start first */
+		rc = idle_clocks_update(ic, f, b->n_flows, true, now, NULL, age_ms);
 	}
-	free(r);
+	/* a wall clock that went back gives 0, not a negative age */
+	for (int i = 0; !rc && i < b->n_flows; i++)
+		age_ms[i] = now > age_ms[i] ? now - age_ms[i] : 0;
+	free(f);
 	return rc ? errf("out of memory") : NULL;
 }
 

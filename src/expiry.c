@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../rules/flow_expiry.h"
+#include "../rules/flow_idle_clocks.h"
 #include "commands.h"
 #include "log.h"
 
@@ -25,18 +26,9 @@
  * then delays an expiry by no more. */
 #define MAX_WAIT_MS 60000
 
-/* A flow with idle_timeout and its idle clock.  id and created_ms name
- * the flow together: ids start again at 1 when a bridge is created anew. */
-struct idle_mark {
-	uint64_t id;
-	int64_t created_ms;
-	struct flow_idle idle;
-};
-
 struct expiry_bridge {
 	char name[16];
-	int n_marks;
-	struct idle_mark *marks; /* by id, ascending */
+	struct idle_clocks clocks; /* of the flows with idle_timeout */
 	int64_t next_pass;       /* monotonic ms: no pass before then */
 	int64_t backoff_ms;      /* after a failed pass; 0 when the last worked */
 	bool seen;
@@ -70,7 +62,7 @@ void expiry_free(struct expiry *ex)
 	if (!ex)
 		return;
 	for (int i = 0; i < ex->n; i++)
-		free(ex->bridges[i].marks);
+		idle_clocks_free(&ex->bridges[i].clocks);
 	free(ex->bridges);
 	free(ex);
 }
@@ -93,7 +85,7 @@ static struct expiry_bridge *record(struct expiry *ex, const char *name)
 }
 
 /* Forgets the bridges that are gone (del-br): a bridge made again with
- * the name starts with no marks. */
+ * the name starts with no clocks. */
 static void sync_bridges(struct expiry *ex, const struct st_state *st)
 {
 	int kept = 0;
@@ -109,16 +101,9 @@ static void sync_bridges(struct expiry *ex, const struct st_state *st)
 		if (ex->bridges[i].seen)
 			ex->bridges[kept++] = ex->bridges[i];
 		else
-			free(ex->bridges[i].marks);
+			idle_clocks_free(&ex->bridges[i].clocks);
 	}
 	ex->n = kept;
-}
-
-static int mark_cmp(const void *a, const void *b)
-{
-	const struct idle_mark *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static int id_cmp(const void *a, const void *b)
@@ -128,24 +113,15 @@ static int id_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static const struct idle_mark *find_mark(const struct expiry_bridge *eb,
-					 const struct st_flow *sf)
-{
-	struct idle_mark key = { .id = sf->id };
-	const struct idle_mark *m = eb->n_marks ?
-		bsearch(&key, eb->marks, eb->n_marks, sizeof(key), mark_cmp) : NULL;
-
-	return m && m->created_ms == sf->created_ms ? m : NULL;
-}
-
-/* The idle clock of sf: its mark, or a new flow's (no mark yet: it was
- * added after the last reading, and its counter started at 0). */
+/* The idle clock of sf: its own, or a new flow's (none yet: it was added
+ * after the last reading, and its counter started at 0). */
 static struct flow_idle idle_of(const struct expiry_bridge *eb,
 				const struct st_flow *sf)
 {
-	const struct idle_mark *m = find_mark(eb, sf);
+	const struct flow_idle *c = idle_clocks_find(&eb->clocks, sf->id,
+						     sf->created_ms);
 
-	return m ? m->idle : flow_idle_new(sf->created_ms);
+	return c ? *c : flow_idle_new(sf->created_ms);
 }
 
 static void next_deadlines(const struct expiry_bridge *eb,
@@ -171,36 +147,26 @@ static void next_deadlines(const struct expiry_bridge *eb,
 	}
 }
 
-/* Gives every flow of b with idle_timeout a mark, dropping the marks of
+/* Gives every flow of b with idle_timeout a clock, dropping the clocks of
  * flows that are gone.  'packets' (by flow index, or NULL) is a reading of
- * the counters at 'now'; a flow without a mark starts from 'fresh' when
+ * the counters at 'now'; a flow without a clock starts from 'fresh' when
  * given (brflowd just started), else as a new flow.  0 or -1 (ENOMEM). */
 static int remark(struct expiry_bridge *eb, const struct st_bridge *b,
 		  const uint64_t *packets, int64_t now, const struct flow_idle *fresh)
 {
-	struct idle_mark *marks = calloc(b->n_flows + 1, sizeof(*marks));
-	int n = 0;
+	struct idle_clock_flow *timed = calloc(b->n_flows + 1, sizeof(*timed));
+	int n = 0, rc;
 
-	if (!marks)
+	if (!timed)
 		return -1;
-	for (int i = 0; i < b->n_flows; i++) {
-		const struct st_flow *sf = &b->flows[i];
-		struct idle_mark *m = &marks[n];
-
-		if (!sf->flow.idle_timeout)
-			continue;
-		*m = (struct idle_mark){ sf->id, sf->created_ms, idle_of(eb, sf) };
-		if (fresh && !find_mark(eb, sf))
-			m->idle = *fresh;
-		if (packets)
-			flow_idle_read(&m->idle, packets[i], now);
-		n++;
-	}
-	qsort(marks, n, sizeof(*marks), mark_cmp);
-	free(eb->marks);
-	eb->marks = marks;
-	eb->n_marks = n;
-	return 0;
+	for (int i = 0; i < b->n_flows; i++)
+		if (b->flows[i].flow.idle_timeout)
+			timed[n++] = (struct idle_clock_flow){ b->flows[i].id,
+				b->flows[i].created_ms, packets ? packets[i] : 0 };
+	rc = idle_clocks_update(&eb->clocks, timed, n, packets != NULL, now, fresh,
+				NULL);
+	free(timed);
+	return rc;
 }
 
 /* remark with a reading of b's counters taken now. */

@@ -1,15 +1,16 @@
 /* OpenFlow's timeouts (rules/flow_expiry.h): the hard and idle deadlines,
  * the idle clock restarted by a counter that moved, a count brflowd has
  * not read yet, and which timeout a flow that passed both expired by; and
- * dump-flows' idle_age (rules/flow_idle_age.h), which keeps idle clocks
- * the same way.  Times are milliseconds, as brflowd keeps them. */
+ * the idle clocks brflowd keeps per bridge (rules/flow_idle_clocks.h) for
+ * the expiry and dump-flows' idle_age.  Times are milliseconds, as brflowd
+ * keeps them. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../../rules/flow_expiry.h"
-#include "../../rules/flow_idle_age.h"
+#include "../../rules/flow_idle_clocks.h"
 
 static int failures;
 
@@ -131,48 +132,70 @@ static void check_both(void)
 		      flow_expired(&f, 1000, &idle, 9000));
 }
 
-/* dump-flows' idle_age (rules/flow_idle_age.h): a flow that never counted
- * is idle since it was added, a count that moved restarts the clock at the
- * reading that saw it, flows that left are forgotten, a bridge created
- * anew (same ids, other creation times) starts afresh. */
-static void check_idle_age(void)
+/* One bridge's idle clocks (rules/flow_idle_clocks.h), which the expiry
+ * and dump-flows' idle_age keep: a flow that never counted is idle since
+ * it was added, a count that moved restarts the clock at the reading that
+ * saw it, flows that left are forgotten, a bridge created anew (same ids,
+ * other creation times) starts afresh; without a reading clocks are only
+ * kept or started, from 'fresh' when given. */
+static void check_idle_clocks(void)
 {
-	struct idle_ages ia = { 0 };
-	int64_t age[3];
+	struct idle_clocks ic = { 0 };
+	struct flow_idle fresh = flow_idle_unknown(20000);
+	int64_t since[3];
 	/* ids out of order, as replace-flows can leave a bridge's flows */
-	struct idle_age_reading r[3] = {
+	struct idle_clock_flow f[3] = {
 		{ .id = 7, .created_ms = 1000, .packets = 0 },
 		{ .id = 2, .created_ms = 1000, .packets = 5 },
 		{ .id = 4, .created_ms = 3000, .packets = 0 },
 	};
 
-	check_i64("first reading succeeds", 0, idle_ages_read(&ia, r, 3, 5000, age));
-	check_i64("a flow that never counted is idle since it was added", 4000, age[0]);
-	check_i64("a count seen for the first time restarts the clock now", 0, age[1]);
-	check_i64("a younger flow that never counted: its own age", 2000, age[2]);
+	check_i64("first reading succeeds", 0,
+		  idle_clocks_update(&ic, f, 3, true, 5000, NULL, since));
+	check_i64("a flow that never counted is idle since it was added", 1000, since[0]);
+	check_i64("a count seen for the first time restarts the clock now", 5000, since[1]);
+	check_i64("a younger flow that never counted: since its creation", 3000, since[2]);
 
-	r[0].packets = 1;
-	check_i64("second reading succeeds", 0, idle_ages_read(&ia, r, 3, 9000, age));
-	check_i64("a count that moved restarts the clock at this reading", 0, age[0]);
-	check_i64("a count that stayed keeps its clock", 4000, age[1]);
-	check_i64("a flow that still never counted: its age", 6000, age[2]);
+	f[0].packets = 1;
+	check_i64("second reading succeeds", 0,
+		  idle_clocks_update(&ic, f, 3, true, 9000, NULL, since));
+	check_i64("a count that moved restarts the clock at this reading", 9000, since[0]);
+	check_i64("a count that stayed keeps its clock", 5000, since[1]);
+	check_i64("find gives the clock by id and creation time", 5000,
+		  idle_clocks_find(&ic, 2, 1000)->since_ms);
+	check_i64("...and none for another creation time", 1,
+		  idle_clocks_find(&ic, 2, 1001) == NULL);
 
 	/* flow 2 leaves; flow 7 stays; flow 4 is a new flow of a bridge
 	 * created anew (same id, another creation time) */
-	r[1] = (struct idle_age_reading){ .id = 4, .created_ms = 10000, .packets = 3 };
-	check_i64("third reading succeeds", 0, idle_ages_read(&ia, &r[0], 2, 12000, age));
-	check_i64("flow 7 idle since the reading that saw it move", 3000, age[0]);
-	check_i64("a new flow with a reused id is not the old one: moved, so 0", 0, age[1]);
-	r[1] = (struct idle_age_reading){ .id = 2, .created_ms = 1000, .packets = 5 };
-	check_i64("fourth reading succeeds", 0, idle_ages_read(&ia, r, 2, 13000, age));
+	f[1] = (struct idle_clock_flow){ .id = 4, .created_ms = 10000, .packets = 3 };
+	check_i64("third reading succeeds", 0,
+		  idle_clocks_update(&ic, f, 2, true, 12000, NULL, since));
+	check_i64("flow 7 keeps the clock of the reading that saw it move", 9000, since[0]);
+	check_i64("a new flow with a reused id is not the old one: moved, now", 12000, since[1]);
+	f[1] = (struct idle_clock_flow){ .id = 2, .created_ms = 1000, .packets = 5 };
+	check_i64("fourth reading succeeds", 0,
+		  idle_clocks_update(&ic, f, 2, true, 13000, NULL, since));
 	check_i64("a flow that left is forgotten: back with a count, its clock starts now",
-		  0, age[1]);
-	check_i64("a wall clock that went back gives 0, not a negative age", 0,
-		  (idle_ages_read(&ia, r, 2, 500, age), age[0]));
+		  13000, since[1]);
 
-	check_i64("an empty reading succeeds", 0, idle_ages_read(&ia, r, 0, 14000, age));
-	check_i64("...and forgets every flow", 0, ia.n);
-	idle_ages_free(&ia);
+	/* without a reading (the expiry between two): kept, or started */
+	f[2] = (struct idle_clock_flow){ .id = 9, .created_ms = 14000 };
+	check_i64("an update without a reading succeeds", 0,
+		  idle_clocks_update(&ic, f, 3, false, 15000, NULL, since));
+	check_i64("...keeps a clock as it was", 9000, since[0]);
+	check_i64("...starts a new flow's at its creation", 14000, since[2]);
+	f[2].id = 10;
+	check_i64("with fresh (brflowd just started)", 0,
+		  idle_clocks_update(&ic, f, 3, false, 20000, &fresh, since));
+	check_i64("...a flow without a clock starts from it", 20000, since[2]);
+	check_i64("...not counted yet", 0, idle_clocks_find(&ic, 10, 14000)->counted);
+	check_i64("...while a flow with one keeps it", 9000, since[0]);
+
+	check_i64("an empty update succeeds", 0,
+		  idle_clocks_update(&ic, f, 0, true, 21000, NULL, NULL));
+	check_i64("...and forgets every flow", 0, ic.n);
+	idle_clocks_free(&ic);
 }
 
 int main(void)
@@ -182,6 +205,6 @@ int main(void)
 	check_idle();
 	check_unknown();
 	check_both();
-	check_idle_age();
+	check_idle_clocks();
 	return failures ? 1 : 0;
 }
