@@ -499,6 +499,33 @@ static int ip_header_match(const struct flow_match *m, bool v6, struct nir_rule 
 				 NIR_FMT_HEX, &w, width) ? -1 : 1;
 }
 
+/* An Ethernet/IPv4 ARP (or RARP) header's field, behind the 8 bytes of
+ * hardware and protocol types and lengths; the flow's arp/rarp prerequisite
+ * comes first in the rule (field order), so only such packets reach it. */
+static int arp_match(const struct flow_match *m, struct nir_rule *r)
+{
+	static const struct {
+		enum field_id field;
+		uint32_t offset;
+		const char *name;
+		enum nir_fmt fmt;
+	} arp_fields[] = {
+		{ F_ARP_OP, 6, "arp operation", NIR_FMT_DEC },
+		{ F_ARP_SHA, 8, "arp saddr ether", NIR_FMT_MAC },
+		{ F_ARP_SPA, 14, "arp saddr ip", NIR_FMT_IPV4 },
+		{ F_ARP_THA, 18, "arp daddr ether", NIR_FMT_MAC },
+		{ F_ARP_TPA, 24, "arp daddr ip", NIR_FMT_IPV4 },
+	};
+
+	for (size_t i = 0; i < sizeof(arp_fields) / sizeof(arp_fields[0]); i++)
+		if (arp_fields[i].field == m->field)
+			return add_payload_match(r, NFT_PAYLOAD_NETWORK_HEADER,
+						 arp_fields[i].offset, arp_fields[i].name,
+						 arp_fields[i].fmt, m,
+						 field_width(m->field)) ? -1 : 1;
+	return 0;
+}
+
 static int one_match(const struct compiler *c, const struct flow *f,
 		     const struct flow_match *m, const struct path_state *st,
 		     struct nir_rule *r)
@@ -590,6 +617,12 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_NW_TTL:
 	case F_IPV6_LABEL:
 		return ip ? ip_header_match(m, v6, r) : 0;
+	case F_ARP_OP:
+	case F_ARP_SPA:
+	case F_ARP_TPA:
+	case F_ARP_SHA:
+	case F_ARP_THA:
+		return ip ? 0 : arp_match(m, r);
 	case F_CT_STATE:
 		return ct_state_match(m, st, r);
 	case F_CT_ZONE:

@@ -28,6 +28,11 @@ static const struct field_info fields[F_COUNT] = {
 	{ F_NW_ECN,    "nw_ecn",    "NXM_NX_IP_ECN",    1,  false },
 	{ F_NW_TTL,    "nw_ttl",    "NXM_NX_IP_TTL",    1,  false },
 	{ F_IPV6_LABEL, "ipv6_label", "NXM_NX_IPV6_LABEL", 4, true },
+	{ F_ARP_OP,    "arp_op",    "NXM_OF_ARP_OP",    2,  false },
+	{ F_ARP_SPA,   "arp_spa",   "NXM_OF_ARP_SPA",   4,  true },
+	{ F_ARP_TPA,   "arp_tpa",   "NXM_OF_ARP_TPA",   4,  true },
+	{ F_ARP_SHA,   "arp_sha",   "NXM_NX_ARP_SHA",   6,  true },
+	{ F_ARP_THA,   "arp_tha",   "NXM_NX_ARP_THA",   6,  true },
 	/* OVS's field is 32 bits wide but only the low byte carries flags. */
 	{ F_CT_STATE,  "ct_state",  "NXM_NX_CT_STATE",  1,  true },
 	{ F_CT_ZONE,   "ct_zone",   "NXM_NX_CT_ZONE",   2,  false },

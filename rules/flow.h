@@ -49,6 +49,12 @@ enum field_id {
 	F_NW_ECN,       /* its ECN bits, 0-3 */
 	F_NW_TTL,       /* IPv4 TTL, IPv6 hop limit */
 	F_IPV6_LABEL,   /* IPv6 flow label, 20 bits */
+	/* An Ethernet/IPv4 ARP packet's fields (OVS's arp_op ...) */
+	F_ARP_OP,
+	F_ARP_SPA,
+	F_ARP_TPA,
+	F_ARP_SHA,
+	F_ARP_THA,
 	F_CT_STATE,
 	F_CT_ZONE,
 	F_CT_MARK,

@@ -34,6 +34,7 @@ struct kv {
 
 enum prereq {
 	P_NONE, P_IPV4, P_IPV6, P_IP_ANY, P_L4, P_TCP, P_UDP, P_SCTP, P_ICMP, P_ND,
+	P_ARP,
 	/* the connection's tuple: the family and a ct_state that says ct()
 	 * found a connection (+new, +est, +rel, +rpl or +trk-inv), as OVS */
 	P_CT_IPV4, P_CT_IPV6, P_CT_IP_ANY,
@@ -660,6 +661,9 @@ static const struct {
 	{ "nw_ecn", F_NW_ECN, P_IP_ANY },   { "ip_ecn", F_NW_ECN, P_IP_ANY },
 	{ "nw_ttl", F_NW_TTL, P_IP_ANY },
 	{ "ipv6_label", F_IPV6_LABEL, P_IPV6 },
+	{ "arp_op", F_ARP_OP, P_ARP },
+	{ "arp_spa", F_ARP_SPA, P_ARP },    { "arp_tpa", F_ARP_TPA, P_ARP },
+	{ "arp_sha", F_ARP_SHA, P_ARP },    { "arp_tha", F_ARP_THA, P_ARP },
 	{ "ct_state", F_CT_STATE, P_NONE }, { "ct_zone", F_CT_ZONE, P_NONE },
 	{ "ct_mark", F_CT_MARK, P_NONE },   { "ct_label", F_CT_LABEL, P_NONE },
 	{ "ct_nw_src", F_CT_NW_SRC, P_CT_IPV4 },
@@ -683,8 +687,7 @@ static const struct {
 static const char *const unsupported_fields[] = {
 	"dl_vlan", "dl_vlan_pcp", "vlan_tci", "vlan_vid", "vlan_pcp",
 	"tun_*", "tunnel_id", "nsh_*", "mpls_label", "mpls_tc", "mpls_bos",
-	"mpls_ttl", "arp_op", "arp_spa", "arp_tpa", "arp_sha", "arp_tha",
-	"nd_sll", "nd_tll", "nd_reserved", "nd_options_type", "ip_frag",
+	"mpls_ttl", "nd_sll", "nd_tll", "nd_reserved", "nd_options_type", "ip_frag",
 	"nw_frag", "pkt_mark", "skb_priority", "dp_hash", "recirc_id",
 	"actset_output", "in_port_oxm", "packet_type",
 	"reg8", "reg9", "reg10", "reg11", "reg12", "reg13", "reg14", "reg15",
@@ -864,9 +867,13 @@ static int parse_match_value(struct parser *p, struct tok name, struct tok t,
 	}
 	case F_DL_SRC:
 	case F_DL_DST:
+	case F_ARP_SHA:
+	case F_ARP_THA:
 		return parse_mac_masked(p, name, t, v, m);
 	case F_NW_SRC:
 	case F_NW_DST:
+	case F_ARP_SPA:
+	case F_ARP_TPA:
 	case F_CT_NW_SRC:
 	case F_CT_NW_DST:
 		return parse_ip_masked(p, name, t, AF_INET, 4, v, m);
@@ -1154,6 +1161,7 @@ static const char *prereq_text(enum prereq pre)
 	case P_SCTP: return "sctp";
 	case P_ICMP: return "icmp or icmp6";
 	case P_ND: return "icmp6 with icmp_type=135 or 136";
+	case P_ARP: return "arp or rarp";
 	case P_CT_IPV4: return "ip and a tracked ct_state (+new, +est, +rel, +rpl or +trk-inv)";
 	case P_CT_IPV6: return "ipv6 and a tracked ct_state (+new, +est, +rel, +rpl or +trk-inv)";
 	case P_CT_IP_ANY:
@@ -1195,6 +1203,7 @@ static bool prereq_ok(const struct parser *p, enum prereq pre)
 	case P_ND: return type == 0x86dd && proto == 58 && p->have[F_ICMP_TYPE] &&
 			  (p->m[F_ICMP_TYPE].value[0] == 135 ||
 			   p->m[F_ICMP_TYPE].value[0] == 136);
+	case P_ARP: return type == 0x0806 || type == 0x8035;
 	case P_CT_IPV4: return type == 0x0800 && ct_state_tracked(p);
 	case P_CT_IPV6: return type == 0x86dd && ct_state_tracked(p);
 	case P_CT_IP_ANY: return ip && ct_state_tracked(p);

@@ -411,10 +411,13 @@ static void put_match(struct sbuf *b, const struct flow_match *m)
 	case F_ICMP_CODE:
 	case F_CT_ZONE:
 	case F_CT_NW_PROTO:
+	case F_ARP_OP:
 		sb_printf(b, "%llu", (unsigned long long)be_get(m->value, w));
 		break;
 	case F_DL_SRC:
 	case F_DL_DST:
+	case F_ARP_SHA:
+	case F_ARP_THA:
 		put_mac(b, m->value);
 		if (!all_ones(m->mask, 6)) {
 			sb_printf(b, "/");
@@ -426,6 +429,8 @@ static void put_match(struct sbuf *b, const struct flow_match *m)
 		break;
 	case F_NW_SRC:
 	case F_NW_DST:
+	case F_ARP_SPA:
+	case F_ARP_TPA:
 	case F_CT_NW_SRC:
 	case F_CT_NW_DST:
 		put_ip(b, m, AF_INET, 4);
@@ -545,6 +550,12 @@ static void put_matches(struct sbuf *b, const struct flow *f)
 	put_field(b, by, F_IPV6_LABEL);
 	put_field(b, by, F_NW_SRC);
 	put_field(b, by, F_NW_DST);
+	/* OVS's order for ARP: the addresses, the opcode, the hardware ones */
+	put_field(b, by, F_ARP_SPA);
+	put_field(b, by, F_ARP_TPA);
+	put_field(b, by, F_ARP_OP);
+	put_field(b, by, F_ARP_SHA);
+	put_field(b, by, F_ARP_THA);
 	if (!with_proto)
 		put_field(b, by, F_NW_PROTO);
 	put_field(b, by, F_NW_TOS);
