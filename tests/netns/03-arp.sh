@@ -44,6 +44,9 @@ check_eq "...and h2 never learns 10.1.1.9" "" \
 check_re "trace: h1's ARP from 10.1.1.9 is dropped by the priority 5 flow" \
 	"arp, priority 5.*drop.*Verdict: drop" \
 	"$(bfctl trace "$BR" "in_port=1,arp,arp_op=1,arp_spa=10.1.1.9,arp_sha=$mac1,arp_tpa=10.1.1.2" 2>&1 | tr '\n' ' ')"
+# h1's pending resolution of h2 still holds the packets from 10.1.1.9, whose source
+# Linux would keep asking with: forget it first
+forget
 pings_from "from its own address 10.1.1.1 it still does" 10.1.1.1 3
 ip -n "$(hns 1)" addr del 10.1.1.9/24 dev eth0
 
