@@ -1211,12 +1211,52 @@ static bool prereq_ok(const struct parser *p, enum prereq pre)
 	return false;
 }
 
+/* OVS's older spelling, still in many flow files: on arp and rarp flows
+ * nw_src, nw_dst and nw_proto name the ARP header's sender address, target
+ * address and opcode.  They become the ARP fields, which is also how
+ * ovs-ofctl prints them back. */
+static int arp_aliases(struct parser *p)
+{
+	static const struct {
+		enum field_id ip, arp;
+	} aliases[] = {
+		{ F_NW_SRC, F_ARP_SPA }, { F_NW_DST, F_ARP_TPA },
+		{ F_NW_PROTO, F_ARP_OP },
+	};
+
+	if (!prereq_ok(p, P_ARP))
+		return 0;
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		enum field_id ip = aliases[i].ip, arp = aliases[i].arp;
+		int ip_w = field_info(ip)->width, arp_w = field_info(arp)->width;
+		uint8_t v[4] = { 0 }, m[4] = { 0 };
+
+		/* "tcp,arp" is a conflict, reported by finish_matches */
+		if (!p->have[ip] || protocol_row(p, p->setter[ip]) >= 0)
+			continue;
+		if (p->have[arp])
+			return fail(p, p->setter[ip].off, "'" TOKF "' and '" TOKF
+				    "' both match the same ARP field",
+				    TOKA(p, p->setter[ip]), TOKA(p, p->setter[arp]));
+		/* right-aligned: nw_proto's byte is the opcode's low byte */
+		memcpy(v + arp_w - ip_w, p->m[ip].value, ip_w);
+		memcpy(m + arp_w - ip_w, p->m[ip].mask, ip_w);
+		if (arp_w > ip_w)
+			memset(m, 0xff, arp_w - ip_w);
+		set_match(p, arp, v, m, p->setter[ip], P_ARP);
+		p->have[ip] = false;
+	}
+	return 0;
+}
+
 /* Checks prerequisites and moves the staged matches into the flow, in field
  * order; an all-zero mask matches everything and is dropped, as in OVS. */
 static int finish_matches(struct parser *p)
 {
 	int id;
 
+	if (arp_aliases(p))
+		return -1;
 	for (id = 0; id < F_COUNT; id++) {
 		if (!p->have[id] || prereq_ok(p, p->pre[id]))
 			continue;
