@@ -2,10 +2,10 @@
  *
  * Flows of one table with the same priority, the same actions and the same
  * match shape (the same fields with the same masks, and the same values
- * except in key fields: ports, addresses, in_port, the IP protocol) form a
- * group.  In each
- * chain copy, a group whose members compile to the same statements except
- * for the values of plain equality matches becomes one rule: the common
+ * except in key fields: ports, addresses, in_port, the IP protocol, the ARP
+ * fields) form a group.  In each chain copy, a group whose members compile
+ * to the same statements except for the values of plain equality matches
+ * becomes one rule: the common
  * statements, then one lookup of those values, as a concatenated key, in a
  * hash set with an element per member (each with its counter and its flow
  * id).  Masks are part of the shape, so a CIDR is a masked key field and
@@ -32,7 +32,8 @@ static bool key_field(enum field_id f)
 	switch (f) {
 	case F_IN_PORT: case F_DL_SRC: case F_DL_DST: case F_NW_SRC:
 	case F_NW_DST: case F_IPV6_SRC: case F_IPV6_DST: case F_TP_SRC:
-	case F_TP_DST: case F_NW_PROTO:
+	case F_TP_DST: case F_NW_PROTO: case F_ARP_SPA: case F_ARP_TPA:
+	case F_ARP_SHA: case F_ARP_THA: case F_ARP_OP:
 		return true;
 	default:
 		return false;

@@ -964,6 +964,7 @@ out:
 
 /* nftables' datatype numbers and byte order names, so `nft list` prints
  * "type ifname : mark" and decodes the elements as nft would. */
+#define NFT_TYPE_ARPOP		11
 #define NFT_TYPE_MARK		19
 #define NFT_TYPE_IFNAME		41
 #define NFT_BYTEORDER_HOST	1
@@ -1111,6 +1112,8 @@ static uint32_t field_type(const struct nir_set_field *f)
 	}
 	if (f->src.kind == NIR_SRC_META && f->src.key == NFT_META_MARK)
 		return NFT_TYPE_MARK;
+	if (f->src.name && !strcmp(f->src.name, "arp operation"))
+		return NFT_TYPE_ARPOP;
 	if (f->src.kind == NIR_SRC_PAYLOAD && f->src.len == 2)
 		return 13;			/* inet_service */
 	return 4;				/* integer */

@@ -3,14 +3,16 @@
 # them (a port speaks ARP only for its own address and MAC, so a host that takes another
 # address reaches no one from it), arp_op with arp_tpa (h1's requests for h2 dropped) and
 # arp_tha (h2's replies to h1 dropped).  Pings, the hosts' neighbour tables, the flows'
-# counters and brflowctl trace show it.
+# counters and brflowctl trace show it.  The ports' flows are alike but for in_port and
+# the ARP fields, so they are one set lookup, and an address allowed later joins the set.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
 mac1=$(host_mac 1)
+mac2=$(host_mac 2)
 cat >"$BF_DIR/arp.flows" <<FLOWS
 priority=10,arp,in_port=1,arp_spa=10.1.1.1,arp_sha=$mac1,actions=normal
-priority=10,arp,in_port=2,arp_spa=10.1.1.2,actions=normal
+priority=10,arp,in_port=2,arp_spa=10.1.1.2,arp_sha=$mac2,actions=normal
 priority=5,arp,actions=drop
 priority=1,ip,actions=normal
 priority=0,actions=drop
@@ -19,6 +21,9 @@ check "the ARP spoofing protection loads" bfctl replace-flows "$BR" "$BF_DIR/arp
 check_eq "dump-flows prints the ARP fields as ovs-ofctl does" \
 	" priority=10,arp,in_port=1,arp_spa=10.1.1.1,arp_sha=$mac1 actions=NORMAL" \
 	"$(bfctl --no-stats --no-names dump-flows "$BR" arp,in_port=1 2>&1)"
+bridge_table() { ip netns exec "$SW" nft list table bridge "brflow_$BR" 2>&1; }
+check_re "the ports' ARP flows are one set lookup in the bridge family" \
+	'arp saddr ip \. arp saddr ether @g[0-9]+ ' "$(bridge_table)"
 # forget: both hosts forget each other, so the next packet needs ARP again
 forget() { ip -n "$(hns 1)" neigh flush all; ip -n "$(hns 2)" neigh flush all; }
 # pings_from NAME SRC WANT: 3 pings from h1's address SRC to h2, WANT of them answered
@@ -48,6 +53,16 @@ check_re "trace: h1's ARP from 10.1.1.9 is dropped by the priority 5 flow" \
 # Linux would keep asking with: forget it first
 forget
 pings_from "from its own address 10.1.1.1 it still does" 10.1.1.1 3
+own9="priority=10,arp,in_port=1,arp_spa=10.1.1.9,arp_sha=$mac1"
+check "10.1.1.9 allowed for h1 by a flow like the others" bfctl add-flow "$BR" "$own9,actions=normal"
+check_re "...which joins their set as an element" "10\\.1\\.1\\.9 \\. $mac1" "$(bridge_table)"
+forget
+pings_from "...and h1 reaches h2 from 10.1.1.9" 10.1.1.9 3
+check_gt "...through that flow" "$(flow_packets arp_spa=10.1.1.9)" 0
+check "del-flows --strict takes it out" bfctl --strict del-flows "$BR" "$own9"
+forget
+pings_from "...and 10.1.1.9 gets no answer again" 10.1.1.9 0
+forget
 ip -n "$(hns 1)" addr del 10.1.1.9/24 dev eth0
 
 # arp_op and arp_tpa (and arp_sha): h1's requests for h2 dropped
