@@ -2114,15 +2114,23 @@ static char *cmd_set_br(struct cmd_ctx *c, char **argv, int argc)
 	return commit(c, nb);
 }
 
+/* show [BRIDGE]: every bridge, or the one an ovs-ofctl user names */
 static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 {
 	const struct nft_features *ft = &c->st->features;
+	struct st_bridge *only = NULL;
 
-	(void)argv;
-	(void)argc;
+	if (argc) {
+		char *err = find_bridge(c, argv[0], &only);
+
+		if (err)
+			return err;
+	}
 	for (int i = 0; i < c->st->n_bridges; i++) {
 		const struct st_bridge *b = c->st->bridges[i];
 
+		if (only && b != only)
+			continue;
 		fprintf(c->out, "%s:\n", b->name);
 		for (int p = 0; p < b->n_ports; p++)
 			port_desc_print(c->out, b->ports[p].ofport, b->ports[p].ifname,
@@ -2352,7 +2360,7 @@ static const struct command commands[] = {
 	{ "add-port", 2, 3, "add-port BRIDGE IFACE [ofport=N]", cmd_add_port },
 	{ "del-port", 1, 2, "del-port [BRIDGE] IFACE", cmd_del_port },
 	{ "mod-port", 3, 3, "mod-port BRIDGE PORT ACTION", cmd_mod_port },
-	{ "show", 0, 0, "show", cmd_show },
+	{ "show", 0, 1, "show [BRIDGE]", cmd_show },
 	{ "set-br", 2, 2, "set-br BRIDGE offload=on|off|hw", cmd_set_br },
 	{ "add-flow", 2, 2, "add-flow BRIDGE FLOW", cmd_add_flow },
 	{ "add-flows", 2, 2, "add-flows BRIDGE FILE", cmd_add_flows },

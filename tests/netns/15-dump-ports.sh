@@ -4,7 +4,8 @@
 # between them), LOCAL (the bridge device) with rx and tx swapped as Open vSwitch swaps
 # its internal port's, one port by number, name or LOCAL, and '?' for a port whose
 # interface is gone.  show describes each port as ovs-ofctl show does (address,
-# PORT_DOWN, LINK_DOWN), and dump-ports-desc the same under ovs-ofctl's heading.
+# PORT_DOWN, LINK_DOWN), show BR that bridge alone, and dump-ports-desc the same under
+# ovs-ofctl's heading.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -89,6 +90,20 @@ out=$(bfctl dump-ports-desc "$BR" 9 2>&1)
 rc=$?
 check_eq "dump-ports-desc of a port the bridge lacks: one line, exit 1" \
 	"brflowctl: dump-ports-desc: no port '9' on bridge 'br0' 1" "$out $rc"
+
+# show BR, as ovs-ofctl show BR: that bridge alone (a second bridge, br9, shows it)
+check "a second bridge" bfctl add-br br9
+bridges_shown() { bfctl show "$@" 2>&1 | grep -E '^[^ ].*:$' | grep -v '^kernel features:$\|^mechanisms:$' | tr '\n' ' '; }
+check_eq "show lists both bridges" "$BR: br9: " "$(bridges_shown)"
+check_eq "show $BR lists $BR alone" "$BR: " "$(bridges_shown "$BR")"
+check_eq "show br9 lists br9 alone" "br9: " "$(bridges_shown br9)"
+check_eq "...with its LOCAL port" " LOCAL(br9)" "$(bfctl show br9 2>&1 | grep -o '^ LOCAL(br9)')"
+check_eq "...and the kernel features still" "kernel features:" "$(bfctl show br9 2>&1 | grep '^kernel features:$')"
+out=$(bfctl show nosuch 2>&1)
+rc=$?
+check_eq "show of a bridge brflowd lacks: one line, exit 1" \
+	"brflowctl: show: no bridge named 'nosuch' 1" "$out $rc"
+check "del-br br9" bfctl del-br br9
 
 ip -n "$(hns 2)" link set eth0 down
 check_re "show: the far end down, port 2 has no carrier" \
