@@ -707,6 +707,65 @@ static int emit_addr_set(struct emit *e, const struct action_set_field *w)
 	return 0;
 }
 
+/* mod_nw_tos, mod_nw_ecn and mod_nw_ttl (and set_field or load to nw_tos,
+ * ip_dscp, nw_ecn, nw_ttl): a write into the IP header, the IPv4 header
+ * checksum fixed (none of these is in the pseudo-header).  DSCP and ECN
+ * share the ToS byte (IPv6: the traffic class, across the first two bytes
+ * with the version and the flow label), so their writes keep the other
+ * bits of the header's first 16 bits.  Conntrack ignores these fields, so unlike an address rewrite this
+ * goes with ct() and NAT; the path remembers the value for later matches. */
+static int emit_ip_header_set(struct emit *e, const struct action_set_field *w)
+{
+	int idx = w->field - F_NW_TOS;
+	bool v6 = e->st.l3 == L3_IP6;
+	struct nir_src dst = { .kind = NIR_SRC_PAYLOAD,
+			       .base = NFT_PAYLOAD_NETWORK_HEADER, .fmt = NIR_FMT_HEX };
+	uint32_t value = w->value[0], keep = 0;
+	uint8_t bytes[2];
+	struct nir_stmt *s;
+
+	if (e->st.l3 == L3_OTHER)
+		return 0; /* the parser's prerequisite: no such packet here */
+	e->st.hdr_known |= 1u << idx;
+	e->st.hdr_value[idx] = w->value[0];
+	if (e->st.pass == PASS_PRE)
+		return 0;
+	if (w->field == F_NW_TTL) {
+		dst.offset = v6 ? 7 : 8;
+		dst.len = 1;
+		dst.name = v6 ? "@nh,56,8" : "@nh,64,8";
+	} else {
+		uint32_t bits = w->field == F_NW_TOS ? 0xfc : 0x03;
+
+		/* the first 16 bits either way: IPv4's ToS is the odd byte
+		 * of its checksum word, and the kernel sums a write as if
+		 * it started one */
+		value &= bits;
+		dst.offset = 0, dst.len = 2, dst.name = "@nh,0,16";
+		if (v6) {
+			value <<= 4;
+			keep = 0xffff & ~(bits << 4);
+		} else {
+			keep = 0xffff & ~bits;
+		}
+	}
+	for (uint32_t i = 0; i < dst.len; i++)
+		bytes[i] = value >> (8 * (dst.len - 1 - i));
+	s = add_payload_set(e, &dst, bytes);
+	if (!s)
+		return -1;
+	if (w->field != F_NW_TTL) {
+		s->u.set.keep.len = (uint8_t)dst.len;
+		for (uint32_t i = 0; i < dst.len; i++)
+			s->u.set.keep.data[i] = keep >> (8 * (dst.len - 1 - i));
+	}
+	if (!v6) {
+		s->u.set.csum_type = NFT_PAYLOAD_CSUM_INET;
+		s->u.set.csum_offset = 10;
+	}
+	return 0;
+}
+
 static const struct ofmeter *find_meter(const struct compiler *c, uint32_t id)
 {
 	for (int i = 0; i < c->in->n_meters; i++)
@@ -800,6 +859,8 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 			return emit_eth_set(e, &a->u.set);
 		if (a->u.set.field >= F_NW_SRC && a->u.set.field <= F_IPV6_DST)
 			return emit_addr_set(e, &a->u.set);
+		if (a->u.set.field >= F_NW_TOS && a->u.set.field <= F_NW_TTL)
+			return emit_ip_header_set(e, &a->u.set);
 		set_reg(&e->st, &a->u.set);
 		return 0;
 	case ACT_CT_CLEAR:

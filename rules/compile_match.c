@@ -615,6 +615,9 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_NW_TOS:
 	case F_NW_ECN:
 	case F_NW_TTL:
+		if (ip && (st->hdr_known & 1u << (m->field - F_NW_TOS)))
+			return static_match(m, st->hdr_value[m->field - F_NW_TOS]);
+		return ip ? ip_header_match(m, v6, r) : 0;
 	case F_IPV6_LABEL:
 		return ip ? ip_header_match(m, v6, r) : 0;
 	case F_ARP_OP:

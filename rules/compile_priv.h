@@ -64,6 +64,12 @@ struct path_state {
 	uint64_t metadata;
 	bool addr_rewritten;    /* a stateless IP address write ran: conntrack
 				 * (before the pipeline) saw the old address */
+	/* nw_tos, nw_ecn and nw_ttl written on this path (mod_nw_tos...):
+	 * later matches on them are decided at compile time, so the pre-pass,
+	 * which runs before the write, sees what the main pass sees.  Bit
+	 * (field - F_NW_TOS) of hdr_known; the values by the same index. */
+	uint8_t hdr_known;
+	uint8_t hdr_value[3];
 	uint8_t ct_known;       /* tracked: 0, or the ct_state flags (CS_*)
 				 * every packet on this path has, known at
 				 * compile time (the early path for new

@@ -1336,13 +1336,20 @@ static bool is_addr_field(enum field_id id)
 	       id == F_IPV6_DST;
 }
 
+/* The IP header fields a flow may rewrite besides the addresses. */
+static bool is_ip_header_field(enum field_id id)
+{
+	return id == F_NW_TOS || id == F_NW_ECN || id == F_NW_TTL;
+}
+
 /* Where a write may go: registers, Ethernet and IP addresses at top level,
  * ct_mark/ct_label in exec. */
 static int check_write_dst(struct parser *p, const struct field_info *fi,
 			   bool in_exec, struct tok dst)
 {
 	bool reg = (fi->id >= F_REG0 && fi->id <= F_REG7) || fi->id == F_METADATA ||
-		   fi->id == F_DL_SRC || fi->id == F_DL_DST || is_addr_field(fi->id);
+		   fi->id == F_DL_SRC || fi->id == F_DL_DST || is_addr_field(fi->id) ||
+		   is_ip_header_field(fi->id);
 	bool ct = fi->id == F_CT_MARK || fi->id == F_CT_LABEL;
 
 	if (in_exec && !ct)
@@ -1354,7 +1361,7 @@ static int check_write_dst(struct parser *p, const struct field_info *fi,
 	if (!in_exec && !reg)
 		return fail(p, dst.off, "writing '" TOKF "' is not supported "
 			    "(only reg0-reg7, metadata, eth_src, eth_dst, nw_src, nw_dst, "
-			    "ipv6_src and ipv6_dst)", TOKA(p, dst));
+			    "ipv6_src, ipv6_dst, nw_tos, nw_ecn and nw_ttl)", TOKA(p, dst));
 	return 0;
 }
 
@@ -1381,6 +1388,32 @@ static int check_addr_write(struct parser *p, const struct action_set_field *sf,
 	return 0;
 }
 
+/* A rewrite of nw_tos, nw_ecn or nw_ttl (mod_nw_tos..., set_field, load)
+ * writes the whole field, in range (nw_tos: the DSCP bits, a multiple of
+ * 4), and needs ip or ipv6 in the flow's match, as OVS's "lacks
+ * prerequisites" check.  'what' is the action as written. */
+static int check_ip_header_write(struct parser *p, struct action_set_field *sf,
+				 struct tok what)
+{
+	const struct field_info *fi = field_info(sf->field);
+
+	/* NXM_OF_IP_TOS[2..7], OVS's ip_dscp, is the whole of nw_tos */
+	if (sf->field == F_NW_TOS && sf->mask[0] == 0xfc)
+		sf->mask[0] = 0xff;
+	if (sf->mask[0] != 0xff)
+		return fail(p, what.off, "'" TOKF "': masked writes to '%s' are not "
+			    "supported (the whole field only)", TOKA(p, what), fi->name);
+	if (sf->field == F_NW_TOS && (sf->value[0] & 3))
+		return fail(p, what.off, "'" TOKF "' sets ECN bits: nw_tos takes the DSCP "
+			    "bits (a multiple of 4), nw_ecn the ECN bits", TOKA(p, what));
+	if (sf->field == F_NW_ECN && sf->value[0] > 3)
+		return fail(p, what.off, "'" TOKF "': nw_ecn takes 0-3", TOKA(p, what));
+	if (!(p->opts && p->opts->bucket) && !prereq_ok(p, P_IP_ANY))
+		return fail(p, what.off, "'" TOKF "' lacks prerequisites: the flow "
+			    "must match ip or ipv6", TOKA(p, what));
+	return 0;
+}
+
 /* move:SRC[a..b]->DST[c..d]; the source must be a register or metadata,
  * whose values brflow knows on every path. */
 static int parse_move(struct parser *p, struct tok t, bool in_exec,
@@ -1393,9 +1426,9 @@ static int parse_move(struct parser *p, struct tok t, bool in_exec,
 	if (split_arrow(p, t, "move", &src, &dst) || parse_subfield(p, src, &s) ||
 	    parse_subfield(p, dst, &d) || check_write_dst(p, d.fi, in_exec, dst))
 		return -1;
-	if (is_addr_field(d.fi->id))
+	if (is_addr_field(d.fi->id) || is_ip_header_field(d.fi->id))
 		return fail(p, dst.off, "move to '" TOKF "' is not supported (use "
-			    "set_field with an address)", TOKA(p, dst));
+			    "set_field with a value)", TOKA(p, dst));
 	if ((s.fi->id < F_REG0 || s.fi->id > F_REG7) && s.fi->id != F_METADATA)
 		return fail(p, src.off, "move source '" TOKF "' must be a register "
 			    "(reg0-reg7) or metadata", TOKA(p, src));
@@ -1450,6 +1483,8 @@ static int parse_load(struct parser *p, struct tok t, bool in_exec,
 	/* only top-level load: gets here with an address: name "load:..." */
 	if (is_addr_field(sf->field))
 		return check_addr_write(p, sf, (struct tok){ t.off - 5, t.len + 5 });
+	if (is_ip_header_field(sf->field))
+		return check_ip_header_write(p, sf, (struct tok){ t.off - 5, t.len + 5 });
 	return 0;
 }
 
@@ -1463,7 +1498,10 @@ static int parse_set_field(struct parser *p, struct tok t, bool in_exec,
 
 	if (split_arrow(p, t, "set_field", &src, &dst))
 		return -1;
-	if (!tok_copy(p, dst, name, sizeof(name)) || !(fi = field_by_name(name)))
+	/* ip_dscp is nw_tos shifted by the ECN bits (check_ip_header_value) */
+	if (tok_is(p, dst, "ip_dscp"))
+		fi = field_info(F_NW_TOS);
+	else if (!tok_copy(p, dst, name, sizeof(name)) || !(fi = field_by_name(name)))
 		return fail(p, dst.off, "unknown field '" TOKF "'", TOKA(p, dst));
 	if (check_write_dst(p, fi, in_exec, dst))
 		return -1;
@@ -1472,7 +1510,9 @@ static int parse_set_field(struct parser *p, struct tok t, bool in_exec,
 	if (fi->id == F_DL_SRC || fi->id == F_DL_DST || is_addr_field(fi->id)) {
 		if (parse_match_value(p, dst, src, fi, sf->value, sf->mask))
 			return -1;
-	} else if (parse_int_masked(p, dst, src, fi, sf->value, sf->mask)) {
+	} else if (parse_int_masked(p, dst, src, fi, sf->value, sf->mask) ||
+		   (is_ip_header_field(fi->id) &&
+		    check_ip_header_value(p, dst, src, fi, sf->value, sf->mask))) {
 		return -1;
 	}
 	if (is_zero(sf->mask, fi->width))
@@ -1486,6 +1526,8 @@ static int parse_set_field(struct parser *p, struct tok t, bool in_exec,
 	 * "set_field:..." */
 	if (is_addr_field(fi->id))
 		return check_addr_write(p, sf, (struct tok){ t.off - 10, t.len + 10 });
+	if (is_ip_header_field(fi->id))
+		return check_ip_header_write(p, sf, (struct tok){ t.off - 10, t.len + 10 });
 	return 0;
 }
 
@@ -1682,6 +1724,31 @@ static int parse_mod_nw(struct parser *p, const struct kv *kv)
 			    TOKA(p, kv->val));
 	memset(sf->mask, 0xff, 4);
 	return check_addr_write(p, sf, kv->all);
+}
+
+/* mod_nw_tos:TOS / mod_nw_ecn:ECN / mod_nw_ttl:TTL: set_field to the
+ * whole field (nw_tos: the DSCP bits of the ToS byte). */
+static int parse_mod_ip_header(struct parser *p, const struct kv *kv)
+{
+	struct action_set_field *sf;
+	struct flow_action *a;
+	char name[16];
+	uint64_t v;
+
+	if ((kv->delim != ':' && kv->delim != '=') || !kv->val.len)
+		return fail(p, kv->key.off, "missing value for '" TOKF "'", TOKA(p, kv->key));
+	if (!tok_copy(p, kv->key, name, sizeof(name)) || parse_uint(p, kv->val, 255, name, &v))
+		return -1;
+	a = add_action(p, ACT_SET_FIELD, kv->key.off);
+	if (!a)
+		return -1;
+	sf = &a->u.set;
+	memset(sf, 0, sizeof(*sf));
+	sf->field = tok_icase(p, kv->key, "mod_nw_tos") ? F_NW_TOS :
+		    tok_icase(p, kv->key, "mod_nw_ecn") ? F_NW_ECN : F_NW_TTL;
+	sf->value[0] = (uint8_t)v;
+	sf->mask[0] = 0xff;
+	return check_ip_header_write(p, sf, kv->all);
 }
 
 /* dpi(queue=N[-M],fail=open|closed): both arguments optional (queue 0,
@@ -1974,7 +2041,7 @@ static const char *const unsupported_actions[] = {
 	"output_reg", "set_tunnel", "set_queue", "pop_queue", "exit",
 	"write_actions", "clear_actions", "write_metadata", "check_pkt_larger",
 	"push_mpls", "pop_mpls", "fin_timeout", "set_mpls_label",
-	"mod_nw_tos", "mod_nw_ecn", "mod_nw_ttl", "dec_mpls_ttl", "encap",
+	"dec_mpls_ttl", "encap",
 	"decap", "debug_recirc", "debug_slow",
 };
 
@@ -2033,6 +2100,9 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 		return parse_mod_dl(p, kv);
 	if (tok_icase(p, kv->key, "mod_nw_src") || tok_icase(p, kv->key, "mod_nw_dst"))
 		return parse_mod_nw(p, kv);
+	if (tok_icase(p, kv->key, "mod_nw_tos") || tok_icase(p, kv->key, "mod_nw_ecn") ||
+	    tok_icase(p, kv->key, "mod_nw_ttl"))
+		return parse_mod_ip_header(p, kv);
 	if (tok_icase(p, kv->key, "group")) {
 		uint64_t id;
 

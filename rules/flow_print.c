@@ -642,6 +642,12 @@ static void put_set_field(struct sbuf *b, const struct action_set_field *s)
 		sb_printf(b, "%s:%s", s->field == F_NW_SRC ? "mod_nw_src" : "mod_nw_dst", ip);
 		return;
 	}
+	/* likewise the DSCP bits; ECN and TTL, which OpenFlow 1.0 cannot
+	 * write, show as ovs-ofctl shows them, as a load (below) */
+	if (s->field == F_NW_TOS && all_ones(s->mask, 1)) {
+		sb_printf(b, "mod_nw_tos:%u", s->value[0]);
+		return;
+	}
 	if ((s->field == F_IPV6_SRC || s->field == F_IPV6_DST) && all_ones(s->mask, 16)) {
 		char ip[INET6_ADDRSTRLEN];
 

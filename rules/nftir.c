@@ -595,6 +595,11 @@ static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
 		break;
 	case NIR_PAYLOAD_SET:
 		fprintf(out, "%s set ", s->u.set.dst.name);
+		if (s->u.set.keep.len) {
+			fprintf(out, "%s & ", s->u.set.dst.name);
+			print_value(&s->u.set.dst, &s->u.set.keep, true, out);
+			fputs(" | ", out);
+		}
 		print_value(&s->u.set.dst, &s->u.set.value, false, out);
 		break;
 	case NIR_CT_HELPER:

@@ -123,6 +123,10 @@ struct nir_stmt {
 			 * for IPv4) and NFT_PAYLOAD_L4CSUM_PSEUDOHDR for the
 			 * TCP/UDP/ICMPv6 checksum; all 0: no checksum */
 			uint8_t csum_type, csum_offset, csum_flags;
+			/* len 0: a plain write; else the bits of the
+			 * packet's old value kept (load, and keep, xor
+			 * value, write), for fields that share bytes */
+			struct nir_value keep;
 		} set;
 		struct {
 			int set;       /* index in the table's sets */

@@ -736,8 +736,15 @@ static int build_payload_set(struct nftnl_rule *r, const struct nir_stmt *s,
 	struct nftnl_expr *e;
 
 	(void)ctx;
-	if (load_imm(r, NFT_REG_1, s->u.set.value.data, s->u.set.value.len))
+	if (s->u.set.keep.len) {
+		/* reg1 = (payload & keep) ^ value, then written back */
+		if (rule_add(r, expr_load(&s->u.set.dst, NFT_REG_1)) ||
+		    rule_add(r, expr_bitwise(s->u.set.keep.data, s->u.set.value.data,
+					     s->u.set.dst.len)))
+			return -1;
+	} else if (load_imm(r, NFT_REG_1, s->u.set.value.data, s->u.set.value.len)) {
 		return -1;
+	}
 	e = nftnl_expr_alloc("payload");
 	if (!e)
 		return -1;
