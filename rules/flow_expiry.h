@@ -32,8 +32,10 @@ struct flow_idle flow_idle_unknown(int64_t now_ms);
  * first one) restarts the idle clock. */
 void flow_idle_read(struct flow_idle *idle, uint64_t packets, int64_t now_ms);
 
-/* created_ms + hard_timeout, or FLOW_NEVER without one. */
-int64_t flow_hard_deadline(const struct flow *f, int64_t created_ms);
+/* modified_ms + hard_timeout, or FLOW_NEVER without one.  As in OVS, the
+ * hard timeout counts from the flow's last modification (mod-flows), or
+ * from its creation. */
+int64_t flow_hard_deadline(const struct flow *f, int64_t modified_ms);
 /* The idle clock's start + idle_timeout, or FLOW_NEVER without one. */
 int64_t flow_idle_deadline(const struct flow *f, const struct flow_idle *idle);
 
@@ -46,7 +48,7 @@ enum flow_expiry {
 /* Whether f has expired at 'now_ms' (at its deadline or later), and by
  * which timeout; hard first when both passed.  An idle verdict is only as
  * fresh as the last flow_idle_read: read the counter first. */
-enum flow_expiry flow_expired(const struct flow *f, int64_t created_ms,
+enum flow_expiry flow_expired(const struct flow *f, int64_t modified_ms,
 			      const struct flow_idle *idle, int64_t now_ms);
 
 #endif

@@ -431,10 +431,14 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 		if (k >= 0 && flow_same_actions(&keep_from->flows[k].flow, f) &&
 		    flow_same_timeouts(&keep_from->flows[k].flow, f))
 			keep = &keep_from->flows[k];
-		if (!st_add_flow(nb, f, keep ? keep->id : 0,
-				 keep ? keep->created_ms : st_now_ms())) {
+		struct st_flow *sf = st_add_flow(nb, f, keep ? keep->id : 0,
+						 keep ? keep->created_ms : st_now_ms());
+
+		if (!sf) {
 			flow_free(f);
 			err = errf("out of memory");
+		} else if (keep) {
+			sf->modified_ms = keep->modified_ms;
 		}
 	}
 	for (int i = 0; i < l->n; i++)
@@ -741,6 +745,7 @@ static char *mod_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 	struct st_flow *keep = NULL;
 	struct flow *add = NULL;
 	int *del = NULL, n = 0, got = 0;
+	int64_t now = st_now_ms();
 	char *err = NULL;
 
 	*done = false;
@@ -763,6 +768,7 @@ static char *mod_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 			break;
 		}
 		keep[n] = b->flows[i];
+		keep[n].modified_ms = now;
 		del[n++] = i;
 	}
 	if (!err && n)
@@ -789,7 +795,7 @@ static bool selects_any(const struct cmd_ctx *c, const struct st_bridge *b,
 }
 
 /* Replaces the actions of the flows the pattern selects; their counters
- * stay. */
+ * and age stay, and their hard_timeout starts again (OVS's "modified"). */
 static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct st_bridge *nb = NULL, *b = st_find_bridge(c->st, argv[0]);
@@ -821,6 +827,7 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 			continue;
 		if (take_actions(&nb->flows[i].flow, &p))
 			err = errf("out of memory");
+		nb->flows[i].modified_ms = st_now_ms();
 		changed++;
 	}
 	if (err || !changed)
@@ -941,6 +948,7 @@ static void print_flow(struct cmd_ctx *c, const struct dump_sort *d,
 {
 	const struct flow *f = &d->sf->flow;
 	int64_t age = now - d->sf->created_ms;
+	int64_t hard_age = now - d->sf->modified_ms;
 
 	if (c->no_stats) {
 		fputc(' ', c->out);
@@ -953,6 +961,8 @@ static void print_flow(struct cmd_ctx *c, const struct dump_sort *d,
 	}
 	if (age < 0)
 		age = 0;
+	if (hard_age < 0)
+		hard_age = 0;
 	fprintf(c->out, " cookie=0x%" PRIx64 ", duration=%" PRId64 ".%03ds, "
 		"table=%u, n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", ",
 		f->cookie, age / 1000, (int)(age % 1000), f->table, d->packets,
@@ -962,9 +972,13 @@ static void print_flow(struct cmd_ctx *c, const struct dump_sort *d,
 		fprintf(c->out, "idle_timeout=%u, ", f->idle_timeout);
 	if (f->hard_timeout)
 		fprintf(c->out, "hard_timeout=%u, ", f->hard_timeout);
-	fprintf(c->out, "idle_age=%" PRId64 ", %s\n",
-		d->idle_ms / 1000 < IDLE_AGE_MAX ? d->idle_ms / 1000 : IDLE_AGE_MAX,
-		text);
+	fprintf(c->out, "idle_age=%" PRId64 ", ",
+		d->idle_ms / 1000 < IDLE_AGE_MAX ? d->idle_ms / 1000 : IDLE_AGE_MAX);
+	/* as ovs-ofctl: only for a flow modified since it was added */
+	if (hard_age / 1000 != age / 1000)
+		fprintf(c->out, "hard_age=%" PRId64 ", ",
+			hard_age / 1000 < IDLE_AGE_MAX ? hard_age / 1000 : IDLE_AGE_MAX);
+	fprintf(c->out, "%s\n", text);
 }
 
 /* The flows p selects (all when NULL): one line each, or with aggregate

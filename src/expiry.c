@@ -133,7 +133,7 @@ static void next_deadlines(const struct expiry_bridge *eb,
 		int64_t t;
 
 		if (sf->flow.hard_timeout) {
-			t = flow_hard_deadline(&sf->flow, sf->created_ms);
+			t = flow_hard_deadline(&sf->flow, sf->modified_ms);
 			if (t < d->hard)
 				d->hard = t;
 		}
@@ -219,13 +219,14 @@ static char *expiry_line(const struct st_bridge *b, const struct st_flow *sf,
 			 int64_t now)
 {
 	char *text = flow_format(&sf->flow), *line;
-	int64_t ms = now - (why == FLOW_HARD_EXPIRED ? sf->created_ms : idle->since_ms);
+	int64_t ms = now - (why == FLOW_HARD_EXPIRED ? sf->modified_ms : idle->since_ms);
 
 	if (!text)
 		return NULL;
 	if (asprintf(&line, "bridge %s: %s expired (%s %" PRId64 ".%03d s%s): table=%u,%s",
 		     b->name, why == FLOW_HARD_EXPIRED ? "hard_timeout" : "idle_timeout",
-		     why == FLOW_HARD_EXPIRED ? "added" : "no packet seen for",
+		     why == FLOW_HARD_EXPIRED ? (sf->modified_ms != sf->created_ms ?
+						 "modified" : "added") : "no packet seen for",
 		     ms / 1000, (int)(ms % 1000), why == FLOW_HARD_EXPIRED ? " ago" : "",
 		     sf->flow.table, text) < 0)
 		line = NULL;
@@ -251,7 +252,7 @@ static char *expire(struct expiry_bridge *eb, struct st_state *st, int i,
 	for (int k = 0; k < b->n_flows; k++) {
 		const struct st_flow *sf = &b->flows[k];
 		struct flow_idle idle = idle_of(eb, sf);
-		enum flow_expiry why = flow_expired(&sf->flow, sf->created_ms, &idle, now);
+		enum flow_expiry why = flow_expired(&sf->flow, sf->modified_ms, &idle, now);
 
 		if (why == FLOW_LIVES)
 			continue;

@@ -165,6 +165,7 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 	for (int i = 0; i < b->n_flows; i++) {
 		nb->flows[i].id = b->flows[i].id;
 		nb->flows[i].created_ms = b->flows[i].created_ms;
+		nb->flows[i].modified_ms = b->flows[i].modified_ms;
 		if (flow_copy(&nb->flows[i].flow, &b->flows[i].flow))
 			goto fail;
 		nb->n_flows++;
@@ -272,6 +273,7 @@ struct st_flow *st_add_flow(struct st_bridge *b, struct flow *f, uint64_t id,
 		b->next_id = id + 1;
 	sf->id = id;
 	sf->created_ms = created_ms;
+	sf->modified_ms = created_ms;
 	sf->flow = *f;
 	memset(f, 0, sizeof(*f));
 	return sf;
@@ -471,11 +473,13 @@ static char *state_path(const struct st_state *st, const char *bridge, bool tmp)
 	return p;
 }
 
-/* The flow as one line of ovs-ofctl text that flow_parse reads back. */
+/* The flow as one line of ovs-ofctl text that flow_parse reads back:
+ * "flow ID CREATED[/MODIFIED] table=...", MODIFIED only after a
+ * mod-flows. */
 static char *flow_line(const struct st_flow *sf)
 {
 	char *text = flow_format(&sf->flow);
-	char cookie[32] = "";
+	char cookie[32] = "", modified[32] = "";
 	char *line;
 
 	if (!text)
@@ -483,8 +487,11 @@ static char *flow_line(const struct st_flow *sf)
 	if (sf->flow.cookie)
 		snprintf(cookie, sizeof(cookie), "cookie=0x%" PRIx64 ",",
 			 sf->flow.cookie);
-	if (asprintf(&line, "flow %" PRIu64 " %" PRId64 " table=%u,%s%s",
-		     sf->id, sf->created_ms, sf->flow.table, cookie, text) < 0)
+	if (sf->modified_ms != sf->created_ms)
+		snprintf(modified, sizeof(modified), "/%" PRId64, sf->modified_ms);
+	if (asprintf(&line, "flow %" PRIu64 " %" PRId64 "%s table=%u,%s%s",
+		     sf->id, sf->created_ms, modified, sf->flow.table, cookie,
+		     text) < 0)
 		line = NULL;
 	free(text);
 	return line;
@@ -1156,7 +1163,8 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 			goto out;
 		added[i] = (struct st_flow){ cf.id,
 					     keep ? keep[i].created_ms : st_now_ms(),
-					     add[i] };
+					     0, add[i] };
+		added[i].modified_ms = keep ? keep[i].modified_ms : added[i].created_ms;
 	}
 	if (!sets_have_room(b->loaded, ch, n) || touches_shared_key(b->loaded, ch, n))
 		goto out; /* a full reload does it */
@@ -1186,7 +1194,11 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 		b->flows[order[i]] = b->flows[--b->n_flows];
 	}
 	for (int i = 0; i < n_add; i++) {
-		st_add_flow(b, &add[i], added[i].id, added[i].created_ms);
+		struct st_flow *sf = st_add_flow(b, &add[i], added[i].id,
+						 added[i].created_ms);
+
+		if (sf)
+			sf->modified_ms = added[i].modified_ms;
 	}
 	ret = 1;
 out:
@@ -1219,14 +1231,22 @@ void st_bridge_forget(struct st_state *st, const char *name)
 static char *parse_flow_line(struct st_bridge *b, char *rest)
 {
 	uint64_t id;
-	int64_t created;
-	int used = 0;
+	int64_t created, modified;
+	int used = 0, more = 0;
+	struct st_flow *sf;
 	struct flow f;
 	char *perr;
 
-	if (sscanf(rest, "%" SCNu64 " %" SCNd64 " %n", &id, &created, &used) < 2 ||
+	if (sscanf(rest, "%" SCNu64 " %" SCNd64 "%n", &id, &created, &used) < 2 ||
 	    !used || !id)
 		return errf("bad flow line");
+	modified = created;
+	if (rest[used] == '/' &&
+	    sscanf(rest + used, "/%" SCNd64 "%n", &modified, &more) == 1)
+		used += more;
+	if (rest[used] != ' ')
+		return errf("bad flow line");
+	used += (int)strspn(rest + used, " ");
 	perr = flow_parse(rest + used, &f, NULL);
 	if (perr) {
 		char *e = errf("flow %" PRIu64 ": %s", id, perr);
@@ -1234,10 +1254,12 @@ static char *parse_flow_line(struct st_bridge *b, char *rest)
 		free(perr);
 		return e;
 	}
-	if (!st_add_flow(b, &f, id, created)) {
+	sf = st_add_flow(b, &f, id, created);
+	if (!sf) {
 		flow_free(&f);
 		return errf("out of memory");
 	}
+	sf->modified_ms = modified;
 	return NULL;
 }
 

@@ -20,6 +20,9 @@
 struct st_flow {
 	uint64_t id;          /* stable; names the counters "f<id>" */
 	int64_t created_ms;   /* wall clock, ms since the epoch (duration=) */
+	/* the last mod-flows that selected it, else created_ms: OVS's
+	 * hard_age=, and where hard_timeout counts from, as in OVS */
+	int64_t modified_ms;
 	struct flow flow;     /* owned */
 };
 

@@ -1,6 +1,7 @@
 #!/bin/bash
 # OpenFlow's flow timeouts: a flow with hard_timeout=N lets pings through and is gone N
-# seconds after it was added (mod-flows changes neither its timeout nor its age), one
+# seconds after it was added or, as in OVS, last modified by mod-flows (which keeps its
+# timeout and its age, and shows hard_age= from then on, across restarts too), one
 # with idle_timeout=N stays while pings keep hitting it and goes N s after they stop;
 # dump-flows shows both where ovs-ofctl does, and idle_age: how long the flow's count has
 # not moved, as brflowd saw it each time it read the counters.  Across a restart of brflowd a flow with
@@ -37,7 +38,7 @@ gone_after() {
 	fi
 }
 
-# ---- hard_timeout: gone 3 s after add-flow, whatever mod-flows does meanwhile
+# ---- hard_timeout: gone 3 s after add-flow, or after the last mod-flows (OVS's rule)
 start=$(now_ms)
 check "add-flow of a flow with hard_timeout=3" bfctl add-flow "$BR" "hard_timeout=3,priority=100,icmp,actions=normal"
 check_re "dump-flows shows hard_timeout=3 after n_bytes=, where ovs-ofctl does" \
@@ -45,14 +46,15 @@ check_re "dump-flows shows hard_timeout=3 after n_bytes=, where ovs-ofctl does" 
 	"$(bfctl dump-flows "$BR" icmp 2>&1)"
 ping_ok "while it exists ping h1->h2 passes" 1 10.1.1.2
 sleep 1
+modified=$(now_ms)
 check "mod-flows with hard_timeout=60 in its pattern" bfctl mod-flows "$BR" "icmp,hard_timeout=60,actions=normal"
-check_re "...keeps hard_timeout=3 and the flow's age (over 1 s)" \
-	'^ cookie=0x0, duration=[1-9]\.[0-9]+s, table=0, n_packets=[1-9][0-9]*, n_bytes=[0-9]+, hard_timeout=3, idle_age=0, priority=100,icmp actions=NORMAL$' \
+check_re "...keeps hard_timeout=3 and the flow's age (over 1 s), and shows hard_age=0 after idle_age" \
+	'^ cookie=0x0, duration=[1-9]\.[0-9]+s, table=0, n_packets=[1-9][0-9]*, n_bytes=[0-9]+, hard_timeout=3, idle_age=0, hard_age=0, priority=100,icmp actions=NORMAL$' \
 	"$(bfctl dump-flows "$BR" icmp 2>&1)"
-gone_after "the flow is gone 3 s after it was added, not sooner" "priority=100,icmp" 3 8 "$start"
+gone_after "the flow is gone 3 s after mod-flows modified it, not sooner" "priority=100,icmp" 3 8 "$modified"
 ping_blocked "after it expired ping h1->h2 is dropped again" 1 10.1.1.2
 check "brflowd logs the expiry at info level" \
-	grep -q 'bridge br0: hard_timeout expired (added [0-9.]* s ago): table=0,hard_timeout=3, priority=100,icmp' \
+	grep -q 'bridge br0: hard_timeout expired (modified [0-9.]* s ago): table=0,hard_timeout=3, priority=100,icmp' \
 	"$BF_DIR/daemon.log"
 
 # ---- idle_timeout: kept alive by traffic, gone 3 s (at most 7 s) after it stops
@@ -79,7 +81,11 @@ hard_timeout=10,priority=100,udp,tp_dst=5003,actions=normal
 idle_timeout=4,priority=100,udp,tp_dst=5002,actions=normal
 FLOWS
 check "add-flows of four timed flows (the UDP ones one set lookup)" bfctl add-flows "$BR" "$BF_DIR/timed.flows"
+sleep 1
+check "mod-flows of the UDP 5003 set member" bfctl mod-flows "$BR" "udp,tp_dst=5003,actions=normal"
 check "brflowd exits on SIGTERM" bf_daemon_stop
+check_eq "the state file keeps when it was modified (flow ID CREATED/MODIFIED)" 1 \
+	"$(grep -c '^flow [0-9]* [0-9]*/[0-9]* table=0,hard_timeout=10, priority=100,udp,tp_dst=5003 ' "$BF_DIR/state/br0.bridge" 2>&1)"
 sleep 3
 ping_ok "while brflowd is down the kernel still runs the hard_timeout=2 flow" 1 10.1.1.2
 if bf_daemon_start; then ok "brflowd starts again"; else not_ok "brflowd starts again" "$(tail -1 "$BF_DIR/daemon.log")"; fi
@@ -94,6 +100,9 @@ ping_blocked "...from the kernel too" 1 10.1.1.2
 check_re "the hard_timeout=10 flow is still there, its age (and idle_age) counted from add-flows" \
 	'duration=([3-9])\.[0-9]+s, table=0, n_packets=0, n_bytes=0, hard_timeout=10, idle_age=\1, priority=100,udp,tp_dst=5001 ' \
 	"$(bfctl dump-flows "$BR" udp,tp_dst=5001 2>&1)"
+check_re "the flow modified before the stop still shows hard_age=, short of its duration" \
+	'duration=([3-9])\.[0-9]+s, .*, hard_timeout=10, idle_age=[0-9]+, hard_age=([2-8]), priority=100,udp,tp_dst=5003 ' \
+	"$(bfctl dump-flows "$BR" udp,tp_dst=5003 2>&1)"
 udp_ok "UDP 5001 passes through it" 1 2 10.1.1.2 5001
 sleep_to=$((restarted + 2000 - $(now_ms)))
 [ "$sleep_to" -gt 0 ] && sleep "$(awk -v ms="$sleep_to" 'BEGIN { print ms / 1000 }')"
