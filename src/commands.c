@@ -886,7 +886,7 @@ void commands_free(void)
 }
 
 /* Takes b's counter reading pk[] at now and puts each flow's idle age in
- * ms into age_ms[]. */
+ * ms into age_ms[] (when not NULL). */
 static char *read_idle_ages(const struct st_bridge *b, const uint64_t *pk,
 			    int64_t now, int64_t *age_ms)
 {
@@ -902,10 +902,17 @@ static char *read_idle_ages(const struct st_bridge *b, const uint64_t *pk,
 		rc = idle_clocks_update(ic, f, b->n_flows, true, now, NULL, age_ms);
 	}
 	/* a wall clock that went back gives 0, not a negative age */
-	for (int i = 0; !rc && i < b->n_flows; i++)
+	for (int i = 0; !rc && age_ms && i < b->n_flows; i++)
 		age_ms[i] = now > age_ms[i] ? now - age_ms[i] : 0;
 	free(f);
 	return rc ? errf("out of memory") : NULL;
+}
+
+/* commands.h: the expiry's readings feed idle_age too */
+char *commands_note_reading(const struct st_bridge *b, const uint64_t *packets,
+			    int64_t now)
+{
+	return read_idle_ages(b, packets, now, NULL);
 }
 
 /* ---- dump-flows ---- */

@@ -33,6 +33,12 @@ void commands_restore(struct st_state *st);
  * down with the host, which is no mod-port down. */
 void commands_keep_ports_up(struct st_state *st);
 
+/* A reading of all of b's flow counters (by flow index) taken at 'now'
+ * elsewhere (the expiry): dump-flows' idle_age learns from it as from its
+ * own.  NULL or a malloc'd error. */
+char *commands_note_reading(const struct st_bridge *b, const uint64_t *packets,
+			    int64_t now);
+
 /* At exit: what the commands keep between requests (idle_age's readings). */
 void commands_free(void);
 

@@ -169,7 +169,8 @@ static int remark(struct expiry_bridge *eb, const struct st_bridge *b,
 	return rc;
 }
 
-/* remark with a reading of b's counters taken now. */
+/* remark with a reading of b's counters taken now, which idle_age gets
+ * too. */
 static char *read_and_remark(struct expiry_bridge *eb, const struct st_bridge *b,
 			     int64_t now, const struct flow_idle *fresh)
 {
@@ -179,8 +180,12 @@ static char *read_and_remark(struct expiry_bridge *eb, const struct st_bridge *b
 
 	if (!pk || !by)
 		err = strdup("out of memory");
-	else if (!st_read_stats(b, pk, by, &err) && remark(eb, b, pk, now, fresh))
-		err = strdup("out of memory");
+	else if (!st_read_stats(b, pk, by, &err)) {
+		if (remark(eb, b, pk, now, fresh))
+			err = strdup("out of memory");
+		else	/* dump-flows' idle_age learns from it too */
+			err = commands_note_reading(b, pk, now);
+	}
 	free(pk);
 	free(by);
 	return err;

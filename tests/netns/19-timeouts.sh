@@ -4,9 +4,10 @@
 # timeout and its age, and shows hard_age= from then on, across restarts too), one
 # with idle_timeout=N stays while pings keep hitting it and goes N s after they stop;
 # dump-flows shows both where ovs-ofctl does, and idle_age: how long the flow's count has
-# not moved, as brflowd saw it each time it read the counters.  Across a restart of brflowd a flow with
-# a future deadline stays and still expires, one whose deadline passed while brflowd was
-# down goes at once, and an idle clock starts again at the restart.  Bad values are
+# not moved, as brflowd saw it each time it read the counters (for a dump or an expiry).
+# Across a restart of brflowd a flow with a future deadline stays and still expires, one
+# whose deadline passed while brflowd was down goes at once, and an idle clock starts
+# again at the restart.  Bad values are
 # one-line errors naming the column.
 . "$(dirname "$0")/lib.sh"
 
@@ -133,6 +134,20 @@ ping_ok "another ping h1->h2" 1 10.1.1.2
 check "dump-aggregate sees the count move" bfctl dump-aggregate "$BR"
 sleep 1
 check_re "...so the clock restarted at that reading: idle_age=1" '^[12]$' "$(idle_age_of icmp)"
+# the expiry's readings count too: an idle_timeout=2 flow makes brflowd read the
+# counters 2 s after it is added, after a ping this dump-flows has not seen
+check "a flow with idle_timeout=2 beside it" bfctl add-flow "$BR" \
+	"idle_timeout=2,priority=100,udp,tp_dst=5009,actions=normal"
+check "dump-flows reads the counters" bfctl dump-flows "$BR"
+ping_ok "a ping h1->h2 matches the icmp flow" 1 10.1.1.2
+if wait_until 6 unlisted "idle_timeout=2, priority=100,udp"; then
+	ok "the idle_timeout=2 flow expires: brflowd read the counters"
+else
+	not_ok "the idle_timeout=2 flow expires: brflowd read the counters" "still listed"
+fi
+sleep 2
+check_re "idle_age counts from that reading, which saw the ping (2 s), not from this dump (0)" \
+	'^[2-5]$' "$(idle_age_of icmp)"
 check "del-flows icmp" bfctl del-flows "$BR" icmp
 
 # ---- errors
