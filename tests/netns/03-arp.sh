@@ -26,13 +26,6 @@ check_re "the ports' ARP flows are one set lookup in the bridge family" \
 	'arp saddr ip \. arp saddr ether @g[0-9]+ ' "$(bridge_table)"
 # forget: both hosts forget each other, so the next packet needs ARP again
 forget() { ip -n "$(hns 1)" neigh flush all; ip -n "$(hns 2)" neigh flush all; }
-# pings_from NAME SRC WANT: 3 pings from h1's address SRC to h2, WANT of them answered
-pings_from() {
-	local n
-	n=$(ip netns exec "$(hns 1)" timeout 15 ping -4 -n -q -c 3 -i 0.2 -W 1 -I "$2" 10.1.1.2 \
-		2>/dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p')
-	check_eq "$1" "$3" "${n:-0}"
-}
 
 forget
 ping_ok "h1 and h2 resolve each other and ping" 1 10.1.1.2
@@ -42,7 +35,7 @@ dropped=$(flow_packets "priority=5,arp")
 
 ip -n "$(hns 1)" addr add 10.1.1.9/24 dev eth0
 forget
-pings_from "h1 pinging from 10.1.1.9, an address not its own, gets no answer" 10.1.1.9 0
+ping_answers "h1 pinging from 10.1.1.9, an address not its own, gets no answer" 1 10.1.1.2 0 -I 10.1.1.9
 check_gt "...its ARP with arp_spa=10.1.1.9 meets the drop flow" "$(flow_packets "priority=5,arp")" "$dropped"
 check_eq "...and h2 never learns 10.1.1.9" "" \
 	"$(ip -n "$(hns 2)" neigh show 10.1.1.9 | grep lladdr)"
@@ -52,16 +45,16 @@ check_re "trace: h1's ARP from 10.1.1.9 is dropped by the priority 5 flow" \
 # h1's pending resolution of h2 still holds the packets from 10.1.1.9, whose source
 # Linux would keep asking with: forget it first
 forget
-pings_from "from its own address 10.1.1.1 it still does" 10.1.1.1 3
+ping_answers "from its own address 10.1.1.1 it still does" 1 10.1.1.2 3 -I 10.1.1.1
 own9="priority=10,arp,in_port=1,arp_spa=10.1.1.9,arp_sha=$mac1"
 check "10.1.1.9 allowed for h1 by a flow like the others" bfctl add-flow "$BR" "$own9,actions=normal"
 check_re "...which joins their set as an element" "10\\.1\\.1\\.9 \\. $mac1" "$(bridge_table)"
 forget
-pings_from "...and h1 reaches h2 from 10.1.1.9" 10.1.1.9 3
+ping_answers "...and h1 reaches h2 from 10.1.1.9" 1 10.1.1.2 3 -I 10.1.1.9
 check_gt "...through that flow" "$(flow_packets arp_spa=10.1.1.9)" 0
 check "del-flows --strict takes it out" bfctl --strict del-flows "$BR" "$own9"
 forget
-pings_from "...and 10.1.1.9 gets no answer again" 10.1.1.9 0
+ping_answers "...and 10.1.1.9 gets no answer again" 1 10.1.1.2 0 -I 10.1.1.9
 forget
 ip -n "$(hns 1)" addr del 10.1.1.9/24 dev eth0
 

@@ -55,23 +55,15 @@ seen() {
 	ip netns exec "$(hns 2)" nft list counter inet rewrite_seen "$1" 2>/dev/null |
 		sed -n 's/.*packets \([0-9]*\).*/\1/p'
 }
-# pings NAME IP WANT [PING OPTION...]: 3 pings from h1 to IP, WANT of them answered
-pings() {
-	local name=$1 ip=$2 want=$3 n
-	shift 3
-	n=$(ip netns exec "$(hns 1)" timeout 15 ping "$(fam_of "$ip")" -n -q -c 3 -i 0.2 -W 1 "$@" "$ip" \
-		2>/dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p')
-	check_eq "$name" "$want" "${n:-0}"
-}
 
-pings "IPv4 pings with ToS 0x03 (ECN CE) are answered" 10.1.1.2 3 -Q 0x03
+ping_answers "IPv4 pings with ToS 0x03 (ECN CE) are answered" 1 10.1.1.2 3 -Q 0x03
 check_eq "...h2 got them with DSCP 8, ECN CE kept, TTL 9" 3 "$(seen tos_kept)"
 check_eq "...none lost its ECN bits" 0 "$(seen tos_lost)"
 check_gt "...through table 1's nw_tos=32,nw_ttl=9 flow" \
 	"$(flow_packets "table=1" "nw_tos=32,nw_ttl=9")" 2
 check_eq "...and never its nw_tos=0 flow, though h1 sent DSCP 0" 0 \
 	"$(flow_packets "table=1" "nw_tos=0")"
-pings "IPv6 pings with traffic class 0x02 are answered" fc00::2 3 -Q 0x02
+ping_answers "IPv6 pings with traffic class 0x02 are answered" 1 fc00::2 3 -Q 0x02
 check_eq "...h2 got them with DSCP 46 and ECN 1" 3 "$(seen v6_marked)"
 tcp_ok "TCP through ct(commit) after the mark passes" 1 2 10.1.1.2 5001
 check_gt "...h2 got its segments with DSCP 46" "$(seen tcp_marked)" 2
@@ -83,5 +75,5 @@ check_re "trace: the final flow carries the writes" \
 
 check "mod-flows changes the mark to DSCP 10" bfctl mod-flows "$BR" \
 	"icmp,in_port=1,actions=mod_nw_tos:40,mod_nw_ttl:9,resubmit(,1)"
-pings "...which table 1 has no flow for: dropped" 10.1.1.2 0
+ping_answers "...which table 1 has no flow for: dropped" 1 10.1.1.2 0
 bf_done

@@ -367,13 +367,21 @@ except socket.timeout:
 ' "$2" "$3" "$4"
 }
 
-# ping_count SRC IP [COUNT]: prints how many echo replies came back.
+# ping_count SRC IP [COUNT [PING OPTION...]]: prints how many echo replies came back.
 ping_count() {
-	local fam n
-	fam=$(fam_of "$2")
-	n=$(ip netns exec "$(hns "$1")" timeout 15 ping "$fam" -n -q -c "${3:-3}" -i 0.2 -W 2 "$2" 2>/dev/null |
-		sed -n 's/.* \([0-9]*\) received.*/\1/p')
+	local src=$1 ip=$2 count=${3:-3} n
+	shift 3 2>/dev/null || shift $#
+	n=$(ip netns exec "$(hns "$src")" timeout 15 ping "$(fam_of "$ip")" -n -q -c "$count" -i 0.2 -W 2 \
+		"$@" "$ip" 2>/dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 	echo "${n:-0}"
+}
+
+# ping_answers NAME SRC IP WANT [PING OPTION...]: of 3 pings from host SRC to IP (with
+# the options: -Q TOS, -t TTL, -I ADDR, ...), WANT are answered.
+ping_answers() {
+	local name=$1 src=$2 ip=$3 want=$4
+	shift 4
+	check_eq "$name" "$want" "$(ping_count "$src" "$ip" 3 "$@")"
 }
 
 ping_ok() {
