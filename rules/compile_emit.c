@@ -712,8 +712,9 @@ static int emit_addr_set(struct emit *e, const struct action_set_field *w)
  * checksum fixed (none of these is in the pseudo-header).  DSCP and ECN
  * share the ToS byte (IPv6: the traffic class, across the first two bytes
  * with the version and the flow label), so their writes keep the other
- * bits of the header's first 16 bits.  Conntrack ignores these fields, so unlike an address rewrite this
- * goes with ct() and NAT; the path remembers the value for later matches. */
+ * bits of the header's first 16 bits.  Conntrack ignores these fields, so
+ * unlike an address rewrite this goes with ct() and NAT; the path remembers
+ * the value for later matches. */
 static int emit_ip_header_set(struct emit *e, const struct action_set_field *w)
 {
 	int idx = w->field - F_NW_TOS;
