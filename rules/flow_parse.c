@@ -708,6 +708,21 @@ static bool unsupported_field(const struct parser *p, struct tok key)
 	return false;
 }
 
+/* OpenFlow's flow_mod flags and OVS's importance=: with no controller to
+ * tell, brflow honours none of them, and says so rather than "unknown". */
+static bool unsupported_flag(const struct parser *p, struct tok key)
+{
+	static const char *const flags[] = {
+		"send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts",
+		"no_byte_counts", "no_readonly_table", "importance",
+	};
+
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (tok_is(p, key, flags[i]))
+			return true;
+	return false;
+}
+
 /* Keys OVS prints in dump-flows; ignored so its output can be fed back. */
 static const char *const stat_keys[] = {
 	"duration", "n_packets", "n_bytes", "idle_age", "hard_age",
@@ -1131,6 +1146,9 @@ static int parse_match_kv(struct parser *p, const struct kv *kv,
 	if (unsupported_field(p, kv->key))
 		return fail(p, kv->key.off, "field '" TOKF "' is not supported",
 			    TOKA(p, kv->key));
+	if (unsupported_flag(p, kv->key))
+		return fail(p, kv->key.off, "'" TOKF "' is not supported (brflow takes no "
+			    "flow_mod flags and no importance)", TOKA(p, kv->key));
 	return fail(p, kv->key.off, "unknown field '" TOKF "'", TOKA(p, kv->key));
 }
 

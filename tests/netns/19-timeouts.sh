@@ -157,8 +157,8 @@ check_eq "a hard_timeout out of range is one line naming the column" \
 check_eq "a bad idle_timeout in a flow file names the line and the column" \
 	"brflowctl: add-flows: line 2: invalid idle_timeout '1s' at column 14" \
 	"$(printf 'ip,actions=drop\nidle_timeout=1s,arp,actions=drop\n' | bfctl add-flows "$BR" - 2>&1)"
-check_eq "OpenFlow's flags stay unknown fields" \
-	"brflowctl: add-flow: unknown field 'send_flow_rem' at column 1" \
+check_eq "OpenFlow's flags are refused, not taken for unknown fields" \
+	"brflowctl: add-flow: 'send_flow_rem' is not supported (brflow takes no flow_mod flags and no importance) at column 1" \
 	"$(bfctl add-flow "$BR" "send_flow_rem,ip,actions=drop" 2>&1)"
 check_eq "...and nothing was added" 2 "$(bfctl --no-stats dump-flows "$BR" 2>&1 | grep -c .)"
 bf_done
