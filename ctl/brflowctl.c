@@ -30,7 +30,7 @@
 /* Long enough for the daemon to compile and load 100 000 flows. */
 #define DEFAULT_TIMEOUT 120
 
-enum { EXIT_USAGE = 2, EXIT_DIFFERENT = 2 };
+enum { EXIT_USAGE = 2, EXIT_DIFFERENT = 2, EXIT_NO_BRIDGE = 2 };
 
 struct ctl_cmd {
 	const char *name;
@@ -51,6 +51,11 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "up|down, receive|no-receive, forward|no-forward, flood|no-flood" },
 	{ "show", 0, 1, -1, "[BR]",
 	  "bridges (or BR), ports, port numbers, kernel features" },
+	{ "list-br", 0, 0, -1, "", "the bridges' names, one a line (ovs-vsctl list-br)" },
+	{ "list-ports", 1, 1, -1, "BR", "the interfaces attached to BR, one a line" },
+	{ "br-exists", 1, 1, -1, "BR", "exit 0 if brflowd has bridge BR, else 2" },
+	{ "port-to-br", 1, 1, -1, "PORT", "the bridge PORT is attached to" },
+	{ "iface-to-br", 1, 1, -1, "IFACE", "the same, as ovs-vsctl spells it" },
 	{ "set-br", 2, 2, -1, "BR offload=on|off|hw",
 	  "offload BR's established routed connections to a flowtable" },
 	{ "add-flow", 2, 2, -1, "BR FLOW", "add one flow" },
@@ -636,6 +641,11 @@ static int run(const struct ctl_opts *o, const struct ctl_cmd *c,
 		goto out;
 	if (exchange(fd, c->name, req, len, &reply, &rlen) < 0)
 		goto out;
+	/* as ovs-vsctl: br-exists says nothing, only its exit status */
+	if (!strcmp(c->name, "br-exists") && rlen && reply[0] == '0') {
+		ret = rlen > 1 ? EXIT_NO_BRIDGE : 0;
+		goto out;
+	}
 	ret = handle_reply(c->name, reply, rlen);
 	/* as ovs-ofctl: diff-flows exits 2 when it printed a difference */
 	if (!ret && !strcmp(c->name, "diff-flows") && rlen > 1)

@@ -2135,6 +2135,81 @@ static char *cmd_set_br(struct cmd_ctx *c, char **argv, int argc)
 	return commit(c, nb);
 }
 
+/* ---- ovs-vsctl's queries: list-br, list-ports, br-exists, port-to-br ---- */
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The n names, sorted as ovs-vsctl sorts them, one a line. */
+static char *print_sorted(struct cmd_ctx *c, const char **names, int n)
+{
+	qsort(names, n, sizeof(*names), cmp_names);
+	for (int i = 0; i < n; i++)
+		fprintf(c->out, "%s\n", names[i]);
+	return NULL;
+}
+
+static char *cmd_list_br(struct cmd_ctx *c, char **argv, int argc)
+{
+	const char **names = calloc(c->st->n_bridges + 1, sizeof(*names));
+	char *err;
+
+	(void)argv;
+	(void)argc;
+	if (!names)
+		return errf("out of memory");
+	for (int i = 0; i < c->st->n_bridges; i++)
+		names[i] = c->st->bridges[i]->name;
+	err = print_sorted(c, names, c->st->n_bridges);
+	free(names);
+	return err;
+}
+
+/* The interfaces attached as ports, not the bridge device (LOCAL), as
+ * ovs-vsctl leaves out the bridge's own port. */
+static char *cmd_list_ports(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b;
+	const char **names;
+	char *err = find_bridge(c, argv[0], &b);
+
+	(void)argc;
+	if (err)
+		return err;
+	names = calloc(b->n_ports + 1, sizeof(*names));
+	if (!names)
+		return errf("out of memory");
+	for (int i = 0; i < b->n_ports; i++)
+		names[i] = b->ports[i].ifname;
+	err = print_sorted(c, names, b->n_ports);
+	free(names);
+	return err;
+}
+
+/* Prints "no" for a bridge brflowd lacks: brflowctl turns it into exit
+ * status 2 and prints nothing, as ovs-vsctl br-exists does. */
+static char *cmd_br_exists(struct cmd_ctx *c, char **argv, int argc)
+{
+	(void)argc;
+	if (!st_find_bridge(c->st, argv[0]))
+		fprintf(c->out, "no\n");
+	return NULL;
+}
+
+/* port-to-br and iface-to-br: a port is its one interface here */
+static char *cmd_port_to_br(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b = st_find_port_owner(c->st, argv[0]);
+
+	(void)argc;
+	if (!b)
+		return errf("no port named '%s'", argv[0]);
+	fprintf(c->out, "%s\n", b->name);
+	return NULL;
+}
+
 /* show [BRIDGE]: every bridge, or the one an ovs-ofctl user names */
 static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 {
@@ -2382,6 +2457,11 @@ static const struct command commands[] = {
 	{ "del-port", 1, 2, "del-port [BRIDGE] IFACE", cmd_del_port },
 	{ "mod-port", 3, 3, "mod-port BRIDGE PORT ACTION", cmd_mod_port },
 	{ "show", 0, 1, "show [BRIDGE]", cmd_show },
+	{ "list-br", 0, 0, "list-br", cmd_list_br },
+	{ "list-ports", 1, 1, "list-ports BRIDGE", cmd_list_ports },
+	{ "br-exists", 1, 1, "br-exists BRIDGE", cmd_br_exists },
+	{ "port-to-br", 1, 1, "port-to-br PORT", cmd_port_to_br },
+	{ "iface-to-br", 1, 1, "iface-to-br IFACE", cmd_port_to_br },
 	{ "set-br", 2, 2, "set-br BRIDGE offload=on|off|hw", cmd_set_br },
 	{ "add-flow", 2, 2, "add-flow BRIDGE FLOW", cmd_add_flow },
 	{ "add-flows", 2, 2, "add-flows BRIDGE FILE", cmd_add_flows },

@@ -5,7 +5,8 @@
 # its internal port's, one port by number, name or LOCAL, and '?' for a port whose
 # interface is gone.  show describes each port as ovs-ofctl show does (address,
 # PORT_DOWN, LINK_DOWN), show BR that bridge alone, and dump-ports-desc the same under
-# ovs-ofctl's heading.
+# ovs-ofctl's heading.  list-br, list-ports, br-exists and port-to-br answer as
+# ovs-vsctl's do.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -103,7 +104,22 @@ out=$(bfctl show nosuch 2>&1)
 rc=$?
 check_eq "show of a bridge brflowd lacks: one line, exit 1" \
 	"brflowctl: show: no bridge named 'nosuch' 1" "$out $rc"
+# ovs-vsctl's queries
+check_eq "list-br: both bridges, sorted, one a line" "$BR|br9" "$(bfctl list-br 2>&1 | tr '\n' '|' | sed 's/|$//')"
+check_eq "list-ports $BR: its interfaces, sorted, without the bridge device" "p1|p2" \
+	"$(bfctl list-ports "$BR" 2>&1 | tr '\n' '|' | sed 's/|$//')"
+check_eq "list-ports br9: none" "" "$(bfctl list-ports br9 2>&1)"
+check_eq "br-exists br9: silent, exit 0" " 0" "$(bfctl br-exists br9 2>&1) $?"
+check_eq "br-exists nosuch: silent, exit 2" " 2" "$(bfctl br-exists nosuch 2>&1) $?"
+check_eq "port-to-br p2" "$BR" "$(bfctl port-to-br p2 2>&1)"
+check_eq "iface-to-br p1" "$BR" "$(bfctl iface-to-br p1 2>&1)"
+out=$(bfctl port-to-br nosuch 2>&1)
+rc=$?
+check_eq "port-to-br of an interface no bridge has: one line, exit 1" \
+	"brflowctl: port-to-br: no port named 'nosuch' 1" "$out $rc"
 check "del-br br9" bfctl del-br br9
+check_eq "list-br after del-br br9" "$BR" "$(bfctl list-br 2>&1)"
+check_eq "br-exists br9 now exits 2" " 2" "$(bfctl br-exists br9 2>&1) $?"
 
 ip -n "$(hns 2)" link set eth0 down
 check_re "show: the far end down, port 2 has no carrier" \
