@@ -123,6 +123,7 @@ struct ctl_opts {
 	const char *dpi_socket;
 	bool bundle;
 	bool strict;
+	bool may_exist, if_exists;
 	bool no_stats;
 	int names;     /* --names 1, --no-names 0, -1: names on a terminal */
 	struct sort_opt *sort; /* in the order given; room for argc */
@@ -156,6 +157,9 @@ static void usage(FILE *f)
 		"  --bundle        add-flows, replace-flows: all flows or none\n"
 		"  --strict        del-flows, mod-flows, dump-flows, dump-aggregate:\n"
 		"                  match priority and fields exactly\n"
+		"  --may-exist     add-port: a port already on BR is no error (add-br\n"
+		"                  never minds an existing bridge)\n"
+		"  --if-exists     del-br, del-port: a missing bridge or port is no error\n"
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
 		"  --names, --no-names  dump-flows, diff-flows, trace: ports by name\n"
 		"                  (in_port=p1, output:p2) or number; default: names\n"
@@ -231,12 +235,14 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 {
 	enum { OPT_SOCKET = 256, OPT_BUNDLE, OPT_STRICT, OPT_NO_STATS, OPT_TIMEOUT,
 	       OPT_DPI_SOCKET, OPT_CT_NEXT, OPT_SORT, OPT_RSORT, OPT_NAMES,
-	       OPT_NO_NAMES };
+	       OPT_NO_NAMES, OPT_MAY_EXIST, OPT_IF_EXISTS };
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "dpi-socket", required_argument, NULL, OPT_DPI_SOCKET },
 		{ "bundle", no_argument, NULL, OPT_BUNDLE },
 		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "may-exist", no_argument, NULL, OPT_MAY_EXIST },
+		{ "if-exists", no_argument, NULL, OPT_IF_EXISTS },
 		{ "no-stats", no_argument, NULL, OPT_NO_STATS },
 		{ "names", no_argument, NULL, OPT_NAMES },
 		{ "no-names", no_argument, NULL, OPT_NO_NAMES },
@@ -269,6 +275,12 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			break;
 		case OPT_STRICT:
 			o->strict = true;
+			break;
+		case OPT_MAY_EXIST:
+			o->may_exist = true;
+			break;
+		case OPT_IF_EXISTS:
+			o->if_exists = true;
 			break;
 		case OPT_NO_STATS:
 			o->no_stats = true;
@@ -435,6 +447,10 @@ static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
 		append_str(req, len, "--bundle");
 	if (o->strict)
 		append_str(req, len, "--strict");
+	if (o->may_exist)
+		append_str(req, len, "--may-exist");
+	if (o->if_exists)
+		append_str(req, len, "--if-exists");
 	if (o->no_stats)
 		append_str(req, len, "--no-stats");
 	/* as ovs-ofctl: names for a person at a terminal, numbers for scripts */

@@ -30,6 +30,8 @@ struct cmd_ctx {
 	struct st_state *st;
 	bool bundle;   /* accepted; every command is all-or-nothing anyway */
 	bool strict;
+	bool may_exist;  /* --may-exist add-port: a port already there is fine */
+	bool if_exists;  /* --if-exists del-br/del-port: a missing one is fine */
 	bool no_stats;
 	bool names;    /* --names: ports by name in printed flows */
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
@@ -1862,6 +1864,10 @@ static char *cmd_del_br(struct cmd_ctx *c, char **argv, int argc)
 	char *err = find_bridge(c, argv[0], &b);
 
 	(void)argc;
+	if (err && c->if_exists) {
+		free(err);
+		return NULL;
+	}
 	if (err)
 		return err;
 	/* The bridge goes first: were the tables deleted and the bridge
@@ -1925,6 +1931,10 @@ static char *cmd_add_port(struct cmd_ctx *c, char **argv, int argc)
 	uint16_t ofport = 0;
 	char *err;
 
+	/* as ovs-vsctl --may-exist: the port on this bridge is the wish met */
+	if (c->may_exist && st_find_bridge(c->st, br) &&
+	    st_find_port_owner(c->st, ifc) == st_find_bridge(c->st, br))
+		return NULL;
 	err = clone_bridge(c, br, &nb);
 	if (!err)
 		err = check_new_port(c, br, ifc);
@@ -1965,13 +1975,19 @@ static char *cmd_del_port(struct cmd_ctx *c, char **argv, int argc)
 	if (argc == 1) {
 		b = st_find_port_owner(c->st, ifc);
 		if (!b)
-			return errf("no port named '%s'", ifc);
+			return c->if_exists ? NULL : errf("no port named '%s'", ifc);
 	} else {
 		err = find_bridge(c, argv[0], &b);
+		if (err && c->if_exists) {
+			free(err);
+			return NULL;
+		}
 		if (err)
 			return err;
 	}
 	idx = st_port_index(b, ifc);
+	if (idx < 0 && c->if_exists)
+		return NULL;
 	if (idx < 0)
 		return errf("no port '%s' on bridge '%s'", ifc, b->name);
 	nb = st_bridge_clone(b);
@@ -2555,6 +2571,10 @@ static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
 			c->bundle = true;
 		else if (!strcmp(argv[i], "--strict"))
 			c->strict = true;
+		else if (!strcmp(argv[i], "--may-exist"))
+			c->may_exist = true;
+		else if (!strcmp(argv[i], "--if-exists"))
+			c->if_exists = true;
 		else if (!strcmp(argv[i], "--no-stats"))
 			c->no_stats = true;
 		else if (!strcmp(argv[i], "--names") || !strcmp(argv[i], "--no-names"))

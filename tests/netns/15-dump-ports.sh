@@ -6,7 +6,7 @@
 # interface is gone.  show describes each port as ovs-ofctl show does (address,
 # PORT_DOWN, LINK_DOWN), show BR that bridge alone, and dump-ports-desc the same under
 # ovs-ofctl's heading.  list-br, list-ports, br-exists and port-to-br answer as
-# ovs-vsctl's do.
+# ovs-vsctl's do, and so do --may-exist add-port and --if-exists del-br and del-port.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -117,6 +117,18 @@ out=$(bfctl port-to-br nosuch 2>&1)
 rc=$?
 check_eq "port-to-br of an interface no bridge has: one line, exit 1" \
 	"brflowctl: port-to-br: no port named 'nosuch' 1" "$out $rc"
+check_eq "add-port of a port the bridge has is an error" \
+	"brflowctl: add-port: port 'p1' already exists on bridge '$BR'" "$(bfctl add-port "$BR" p1 2>&1)"
+check "...but not with --may-exist, as ovs-vsctl" bfctl --may-exist add-port "$BR" p1
+check_eq "...which changed nothing" "p1|p2" "$(bfctl list-ports "$BR" 2>&1 | tr '\n' '|' | sed 's/|$//')"
+check_eq "--may-exist does not move a port from another bridge" \
+	"brflowctl: add-port: 'p1' is already a port of bridge '$BR'" \
+	"$(bfctl --may-exist add-port br9 p1 2>&1)"
+check_fails "del-port of a port the bridge lacks is an error" bfctl del-port "$BR" nosuch
+check "...but not with --if-exists" bfctl --if-exists del-port "$BR" nosuch
+check "...nor del-port IFACE alone" bfctl --if-exists del-port nosuch
+check_fails "del-br of a bridge brflowd lacks is an error" bfctl del-br nosuch
+check "...but not with --if-exists" bfctl --if-exists del-br nosuch
 check "del-br br9" bfctl del-br br9
 check_eq "list-br after del-br br9" "$BR" "$(bfctl list-br 2>&1)"
 check_eq "br-exists br9 now exits 2" " 2" "$(bfctl br-exists br9 2>&1) $?"
