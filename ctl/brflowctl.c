@@ -169,7 +169,8 @@ static void usage(FILE *f)
 		"  --sort[=FIELD]  dump-flows: sort by FIELD (a match field, or priority,\n"
 		"                  the default) ascending; repeat for further keys\n"
 		"  --rsort[=FIELD] dump-flows: the same, descending\n"
-		"  --timeout SECS  wait at most SECS for the reply (default %d, 0 = forever)\n"
+		"  -t, --timeout SECS  wait at most SECS for the reply (default %d, 0 =\n"
+		"                  forever)\n"
 		"  -O, --protocols VERSIONS  taken for ovs-ofctl's sake (OpenFlow10 to\n"
 		"                  OpenFlow15, comma-separated); changes nothing\n"
 		"  -h, --help      print this help\n"
@@ -259,7 +260,7 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 
 	opterr = 0;
 	*nops = 0;
-	while ((c = getopt_long(argc, argv, "-:hVO:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:hVO:t:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			ops[(*nops)++] = optarg;
@@ -297,6 +298,7 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			o->sort[o->n_sort++] = (struct sort_opt){ c == OPT_RSORT, optarg };
 			break;
 		case OPT_TIMEOUT:
+		case 't':
 			if (parse_timeout(optarg, &o->timeout) < 0) {
 				fprintf(stderr, "brflowctl: --timeout: invalid number of seconds '%s'\n",
 					optarg);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Errors from brflowctl and brflowd: exact messages, unknown bridges and ports, garbage and
 # oversized frames on the control socket; the daemon keeps answering; socket mode 0600;
-# ovs-ofctl's -O/--protocols taken, a bad OpenFlow version named.
+# ovs-ofctl's -O/--protocols taken, a bad OpenFlow version named; -t as --timeout.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 1
@@ -140,5 +140,8 @@ check_eq "-O OpenFlow16 is refused, naming it" \
 check_eq "an empty version in the list is refused too" \
 	"brflowctl: -O: unknown OpenFlow version '' (OpenFlow10 to OpenFlow15)" \
 	"$(bfctl --protocols=OpenFlow13, show 2>&1)"
+check "-t SECS is ovs-ofctl's short --timeout" bfctl -t 5 show
+check_eq "-t with a bad number is refused" \
+	"brflowctl: --timeout: invalid number of seconds 'x'" "$(bfctl -t x show 2>&1)"
 
 bf_done
