@@ -52,6 +52,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "show", 0, 1, -1, "[BR]",
 	  "bridges (or BR), ports, port numbers, kernel features" },
 	{ "list-br", 0, 0, -1, "", "the bridges' names, one a line (ovs-vsctl list-br)" },
+	{ "add-zone-tp", 3, 16, -1, "BR zone=N KEY=SECS...",
+	  "zone N's conntrack timeouts (udp_first=, ...)" },
+	{ "del-zone-tp", 2, 2, -1, "BR zone=N", "remove zone N's timeout policy" },
+	{ "list-zone-tp", 1, 1, -1, "BR", "the timeout policies, as ovs-vsctl prints them" },
 	{ "list-ports", 1, 1, -1, "BR", "the interfaces attached to BR, one a line" },
 	{ "br-exists", 1, 1, -1, "BR", "exit 0 if brflowd has bridge BR, else 2" },
 	{ "port-to-br", 1, 1, -1, "PORT", "the bridge PORT is attached to" },
@@ -159,7 +163,8 @@ static void usage(FILE *f)
 		"                  match priority and fields exactly\n"
 		"  --may-exist     add-port: a port already on BR is no error (add-br\n"
 		"                  never minds an existing bridge)\n"
-		"  --if-exists     del-br, del-port: a missing bridge or port is no error\n"
+		"  --if-exists     del-br, del-port, del-zone-tp: a missing bridge, port\n"
+		"                  or policy is no error\n"
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
 		"  --names, --no-names  dump-flows, diff-flows, trace: ports by name\n"
 		"                  (in_port=p1, output:p2) or number; default: names\n"

@@ -8,6 +8,7 @@
 #include "group.h"
 #include "meter.h"
 #include "nftir.h"
+#include "zone_tp.h"
 
 /* ofport numbers live in 12 mark bits; 0xffe is LOCAL, 0xfff normal */
 #define BRFLOW_MAX_OFPORT 4093
@@ -70,6 +71,14 @@ struct compile_input {
 	/* The bridge's meters (rules/meter.h), for meter:N actions. */
 	int n_meters;
 	const struct ofmeter *meters;
+	/* Conntrack timeout policies by zone (rules/zone_tp.h), which a
+	 * ct(commit) in the zone gives the connection, and the kernel's
+	 * timeouts for what a policy leaves unset (tcp: TP_TCP_KEYS values;
+	 * udp: unreplied, replied), in seconds. */
+	int n_zone_tps;
+	const struct zone_tp *zone_tps;
+	uint32_t tcp_timeouts[11];
+	uint32_t udp_timeouts[2];
 };
 
 /* Compiles 'in' into 'out' (which must be zeroed).  Returns NULL on success,

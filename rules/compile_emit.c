@@ -392,6 +392,50 @@ static int emit_alg(struct emit *e, const char *alg)
 /* ct(commit, exec(...)): the committed bit plus ct_mark/ct_label writes. */
 static int emit_commit_stmts(struct emit *e, const struct action_ct *ct);
 
+/* The zone's timeout policy (add-zone-tp), given to the connection at its
+ * commit as OVS gives it: one object per transport protocol the policy
+ * names, in the table that commits; each statement skips connections of
+ * another protocol. */
+static int emit_zone_timeouts(struct emit *e, int zone)
+{
+	const struct compile_input *in = e->c->in;
+	const struct zone_tp *tp = NULL;
+	uint32_t values[2][NIR_TIMEOUT_VALUES] = { { 0 } };
+	int protos;
+
+	for (int i = 0; i < in->n_zone_tps && !tp; i++)
+		if (in->zone_tps[i].zone == zone)
+			tp = &in->zone_tps[i];
+	if (!tp)
+		return 0;
+	protos = zone_tp_values(tp, in->tcp_timeouts, in->udp_timeouts,
+				values[0], values[1]);
+	for (int p = 0; p < 2; p++) {
+		struct nir_ct_timeout *o = NULL;
+		struct nir_stmt *s;
+		char name[64];
+
+		if (!(protos & (1 << p)))
+			continue;
+		snprintf(name, sizeof(name), "tp_z%d_%s", zone, p ? "udp" : "tcp");
+		for (int i = 0; i < e->table->n_timeouts && !o; i++)
+			if (!strcmp(e->table->timeouts[i].name, name))
+				o = &e->table->timeouts[i];
+		if (!o) {
+			o = nir_add_timeout(e->table, name);
+			if (!o)
+				return compile_oom(e->c);
+			o->l4proto = p ? 17 : 6;
+			memcpy(o->values, values[p], sizeof(o->values));
+		}
+		s = nir_add_stmt(e->rule, NIR_CT_TIMEOUT);
+		if (!s)
+			return compile_oom(e->c);
+		snprintf(s->u.timeout_name, sizeof(s->u.timeout_name), "%s", name);
+	}
+	return 0;
+}
+
 /* A connection made from an expectation inherits its master's ct mark,
  * committed bit included: its own commit is label bit 126.  Only such
  * connections get the label write (a label costs every new connection). */
@@ -480,6 +524,8 @@ static int emit_commit_stmts(struct emit *e, const struct action_ct *ct)
 	if (add_mark_set(e->rule, NIR_CT_MARK, and_mask, or_value))
 		return compile_oom(e->c);
 	if (ct->alg[0] && emit_alg(e, ct->alg))
+		return -1;
+	if (emit_zone_timeouts(e, e->st.zone_seen))
 		return -1;
 	if (any_label) {
 		struct nir_stmt *s = nir_add_stmt(e->rule, NIR_CT_LABEL_SET);

@@ -157,7 +157,8 @@ static int drop_unreachable(struct compiler *c, struct nir_table *t)
 }
 
 /* Whether s names an object of its table (set, map, counter, helper,
- * limit, flowtable), which a chain moved to another table would lose. */
+ * limit, timeout policy, flowtable), which a chain moved to another table
+ * would lose. */
 static bool uses_table_object(const struct nir_stmt *s)
 {
 	switch (s->kind) {
@@ -165,6 +166,7 @@ static bool uses_table_object(const struct nir_stmt *s)
 	case NIR_COUNTER:
 	case NIR_CT_HELPER:
 	case NIR_LIMIT:
+	case NIR_CT_TIMEOUT:
 	case NIR_LOOKUP:
 	case NIR_SET_LOOKUP:
 	case NIR_FLOW_OFFLOAD:

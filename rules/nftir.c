@@ -124,6 +124,15 @@ struct nir_limit *nir_add_limit(struct nir_table *t, const char *name)
 	return l;
 }
 
+struct nir_ct_timeout *nir_add_timeout(struct nir_table *t, const char *name)
+{
+	struct nir_ct_timeout *o = grow(&t->timeouts, &t->n_timeouts, sizeof(*o));
+
+	if (o)
+		copy_name(o->name, name, sizeof(o->name));
+	return o;
+}
+
 struct nir_set *nir_add_set(struct nir_table *t, const char *name)
 {
 	struct nir_set *s = grow(&t->sets, &t->n_sets, sizeof(*s));
@@ -288,6 +297,7 @@ void nir_ruleset_free(struct nir_ruleset *rs)
 		free(tb->counters);
 		free(tb->helpers);
 		free(tb->limits);
+		free(tb->timeouts);
 	}
 	free(rs->tables);
 	memset(rs, 0, sizeof(*rs));
@@ -608,6 +618,9 @@ static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
 	case NIR_LIMIT:
 		fprintf(out, "limit name \"%s\"", s->u.limit_name);
 		break;
+	case NIR_CT_TIMEOUT:
+		fprintf(out, "ct timeout set \"%s\"", s->u.timeout_name);
+		break;
 	case NIR_QUEUE:
 		fprintf(out, "queue num %u", s->u.queue.num);
 		if (s->u.queue.total > 1)
@@ -699,6 +712,24 @@ static void print_flowtable(const struct nir_flowtable *ft, FILE *out)
 	fprintf(out, " }\n%s\t}\n", ft->hw ? "\t\tflags offload\n" : "");
 }
 
+/* As nft lists it, with the state names nft uses. */
+static void print_timeout(const struct nir_ct_timeout *o, FILE *out)
+{
+	static const char *const tcp[NIR_TIMEOUT_VALUES] = {
+		"syn_sent", "syn_recv", "established", "fin_wait", "close_wait",
+		"last_ack", "time_wait", "close", "syn_sent2", "retrans", "unack",
+	};
+	static const char *const udp[] = { "unreplied", "replied" };
+	int n = o->l4proto == 6 ? NIR_TIMEOUT_VALUES : 2;
+
+	fprintf(out, "\tct timeout %s {\n\t\tprotocol %s\n\t\tpolicy = { ", o->name,
+		o->l4proto == 6 ? "tcp" : "udp");
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%s%s : %u", i ? ", " : "", o->l4proto == 6 ? tcp[i] : udp[i],
+			o->values[i]);
+	fputs(" }\n\t}\n", out);
+}
+
 void nir_print(const struct nir_ruleset *rs, FILE *out)
 {
 	for (int t = 0; t < rs->n_tables; t++) {
@@ -714,6 +745,8 @@ void nir_print(const struct nir_ruleset *rs, FILE *out)
 				tb->helpers[i].l4proto == 6 ? "tcp" : "udp");
 		for (int i = 0; i < tb->n_limits; i++)
 			print_limit(&tb->limits[i], out);
+		for (int i = 0; i < tb->n_timeouts; i++)
+			print_timeout(&tb->timeouts[i], out);
 		for (int i = 0; i < tb->n_maps; i++)
 			print_map(&tb->maps[i], out);
 		for (int i = 0; i < tb->n_sets; i++)

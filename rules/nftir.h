@@ -71,6 +71,8 @@ enum nir_stmt_kind {
 	NIR_FLOW_OFFLOAD, /* flow add @flowtable (u.flowtable) */
 	NIR_LIMIT,        /* limit name "limit_name": goes on only when the
 			   * packet is over the limit (named object) */
+	NIR_CT_TIMEOUT,   /* ct timeout set "timeout_name" (named object; a
+			   * no-op for another transport protocol) */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -114,6 +116,7 @@ struct nir_stmt {
 		} nat;
 		char helper_name[64];
 		char limit_name[64];
+		char timeout_name[64];
 		char flowtable[64];
 		struct {
 			struct nir_src dst;  /* payload base/offset/len/name */
@@ -239,6 +242,15 @@ struct nir_limit {
 	bool bytes;              /* bytes/second; else packets/second */
 };
 
+/* A conntrack timeout policy object for one transport protocol: values[i]
+ * in seconds, indexed as libnftnl's NFTNL_CTTIMEOUT_TCP_* / _UDP_*. */
+#define NIR_TIMEOUT_VALUES 11
+struct nir_ct_timeout {
+	char name[64];
+	uint8_t l4proto;         /* 6 or 17 */
+	uint32_t values[NIR_TIMEOUT_VALUES];
+};
+
 /* A flowtable (netdev ingress on each device): the fast path for the
  * connections a NIR_FLOW_OFFLOAD statement hands it. */
 struct nir_flowtable {
@@ -262,6 +274,8 @@ struct nir_table {
 	struct nir_helper *helpers;
 	int n_limits;
 	struct nir_limit *limits;
+	int n_timeouts;
+	struct nir_ct_timeout *timeouts;
 	int n_sets;
 	struct nir_set *sets;
 	int n_flowtables;
@@ -289,6 +303,7 @@ int nir_map_add(struct nir_map *m, const char *ifname, uint32_t mark);
 struct nir_counter *nir_add_counter(struct nir_table *t, const char *name);
 struct nir_helper *nir_add_helper(struct nir_table *t, const char *name);
 struct nir_limit *nir_add_limit(struct nir_table *t, const char *name);
+struct nir_ct_timeout *nir_add_timeout(struct nir_table *t, const char *name);
 struct nir_set *nir_add_set(struct nir_table *t, const char *name);
 /* Adds a key field to a set with no elements yet; -1 when the key is full. */
 int nir_set_add_field(struct nir_set *s, const struct nir_src *src,

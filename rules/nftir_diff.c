@@ -343,6 +343,29 @@ static int diff_limits(const struct nir_table *o, const struct nir_table *t,
 	return 0;
 }
 
+static bool same_timeout(const void *a, const void *b)
+{
+	const struct nir_ct_timeout *x = a, *y = b;
+
+	return x->l4proto == y->l4proto && !memcmp(x->values, y->values, sizeof(x->values));
+}
+
+static int diff_timeouts(const struct nir_table *o, const struct nir_table *t,
+			 struct nir_table_diff *td)
+{
+	td->timeout_old = malloc((t->n_timeouts + 1) * sizeof(int));
+	td->old_timeout_kept = calloc((o ? o->n_timeouts : 0) + 1, sizeof(bool));
+	if (!td->timeout_old || !td->old_timeout_kept)
+		return -1;
+	for (int i = 0; i < t->n_timeouts; i++)
+		td->timeout_old[i] = -1;
+	if (o)
+		pair_by_name(o->timeouts, o->n_timeouts, t->timeouts, t->n_timeouts,
+			     sizeof(*t->timeouts), same_timeout, td->timeout_old,
+			     td->old_timeout_kept);
+	return 0;
+}
+
 static int diff_table(const struct nir_table *o, struct nir_table *t,
 		      struct nir_table_diff *td)
 {
@@ -383,7 +406,7 @@ static int diff_table(const struct nir_table *o, struct nir_table *t,
 			     sizeof(*t->counters), NULL, td->counter_old,
 			     td->old_counter_kept);
 	}
-	if (diff_limits(o, t, td))
+	if (diff_limits(o, t, td) || diff_timeouts(o, t, td))
 		return -1;
 	return diff_maps(o, t, td) ? -1 : diff_sets(o, t, td);
 }
@@ -536,6 +559,8 @@ void nir_diff_free(struct nir_diff *d)
 		free(td->old_counter_kept);
 		free(td->limit_old);
 		free(td->old_limit_kept);
+		free(td->timeout_old);
+		free(td->old_timeout_kept);
 		free(td->set_old);
 		free(td->old_set_kept);
 		free(td->elem_kept);

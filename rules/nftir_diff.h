@@ -33,6 +33,11 @@ struct nir_table_diff {
 	 * their token bucket; a changed one is deleted and added again */
 	int *limit_old;       /* per new limit: the same old one, or -1 */
 	bool *old_limit_kept;
+	/* per new timeout policy: the same old one, or -1.  Kept, because
+	 * deleting one puts the connections that use it back on the default
+	 * timeouts */
+	int *timeout_old;
+	bool *old_timeout_kept;
 	int *set_old;         /* per new set: the old set it continues, or -1 */
 	bool *old_set_kept;   /* per old set */
 	bool **elem_kept;     /* per continued new set: per element */

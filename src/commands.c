@@ -2226,6 +2226,75 @@ static char *cmd_port_to_br(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* ---- conntrack timeout policies by zone (ovs-vsctl add-zone-tp) ---- */
+
+/* add-zone-tp BRIDGE zone=N KEY=SECS...: the zone's policy, replacing its
+ * old one */
+static char *cmd_add_zone_tp(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	struct zone_tp tp;
+	char *err = zone_tp_parse(argv + 1, argc - 1, &tp);
+
+	if (err)
+		return err;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	if (st_set_zone_tp(nb, &tp)) {
+		st_bridge_free(nb);
+		return errf("out of memory");
+	}
+	return commit(c, nb);
+}
+
+static char *cmd_del_zone_tp(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	unsigned int zone;
+	char end;
+	char *err;
+
+	(void)argc;
+	if (sscanf(argv[1], "zone=%u%c", &zone, &end) != 1 || zone > 65535)
+		return errf("'%s' must look like zone=N (0-65535)", argv[1]);
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	if (!st_del_zone_tp(nb, (uint16_t)zone)) {
+		st_bridge_free(nb);
+		return c->if_exists ? NULL :
+		       errf("zone %u of bridge '%s' has no timeout policy", zone, argv[0]);
+	}
+	return commit(c, nb);
+}
+
+/* As ovs-vsctl list-zone-tp: "Zone:N, Timeout Policies: KEY=SECS ..." */
+static char *cmd_list_zone_tp(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+
+	(void)argc;
+	if (err)
+		return err;
+	for (int i = 0; i < b->n_zone_tps; i++) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&text, &len);
+
+		if (!m)
+			return errf("out of memory");
+		zone_tp_print(&b->zone_tps[i], m);
+		fclose(m);
+		/* zone_tp_print's "zone=N" first, then the keys */
+		fprintf(c->out, "Zone:%u, Timeout Policies:%s\n", b->zone_tps[i].zone,
+			strchr(text, ' ') ? strchr(text, ' ') : "");
+		free(text);
+	}
+	return NULL;
+}
+
 /* show [BRIDGE]: every bridge, or the one an ovs-ofctl user names */
 static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 {
@@ -2474,6 +2543,10 @@ static const struct command commands[] = {
 	{ "mod-port", 3, 3, "mod-port BRIDGE PORT ACTION", cmd_mod_port },
 	{ "show", 0, 1, "show [BRIDGE]", cmd_show },
 	{ "list-br", 0, 0, "list-br", cmd_list_br },
+	{ "add-zone-tp", 3, 2 + TP_KEYS, "add-zone-tp BRIDGE zone=N KEY=SECS...",
+	  cmd_add_zone_tp },
+	{ "del-zone-tp", 2, 2, "del-zone-tp BRIDGE zone=N", cmd_del_zone_tp },
+	{ "list-zone-tp", 1, 1, "list-zone-tp BRIDGE", cmd_list_zone_tp },
 	{ "list-ports", 1, 1, "list-ports BRIDGE", cmd_list_ports },
 	{ "br-exists", 1, 1, "br-exists BRIDGE", cmd_br_exists },
 	{ "port-to-br", 1, 1, "port-to-br PORT", cmd_port_to_br },

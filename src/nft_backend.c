@@ -774,6 +774,19 @@ static int build_ct_helper(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
+static int build_ct_timeout(struct nftnl_rule *r, const struct nir_stmt *s,
+			    const struct build_ctx *ctx)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("objref");
+
+	(void)ctx;
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_CT_TIMEOUT);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, s->u.timeout_name);
+	return rule_add(r, e);
+}
+
 /* limit name "x": the rule goes on only when the packet is over the
  * object's limit (its NFT_LIMIT_F_INV flag). */
 static int build_limit(struct nftnl_rule *r, const struct nir_stmt *s,
@@ -817,6 +830,7 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_QUEUE]        = build_queue,
 	[NIR_NAT]          = build_nat,
 	[NIR_CT_HELPER]    = build_ct_helper,
+	[NIR_CT_TIMEOUT]   = build_ct_timeout,
 	[NIR_LIMIT]        = build_limit,
 	[NIR_PAYLOAD_SET]  = build_payload_set,
 	[NIR_LOOKUP]       = build_lookup,
@@ -902,6 +916,24 @@ static int add_helper_msg(struct batch *b, const struct nir_table *t,
 	nftnl_obj_set_str(o, NFTNL_OBJ_CT_HELPER_NAME, h->helper);
 	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_HELPER_L4PROTO, h->l4proto);
 	return add_obj_msg(b, t, o, h->name, "ct helper");
+}
+
+/* A conntrack timeout policy: its l3proto matters only to nfnetlink's own
+ * lookups, and the statement skips other transport protocols. */
+static int add_timeout_msg(struct batch *b, const struct nir_table *t,
+			   const struct nir_ct_timeout *p)
+{
+	struct nftnl_obj *o = nftnl_obj_alloc();
+	uint32_t values[NFTNL_CTTIMEOUT_ARRAY_MAX] = { 0 };
+
+	if (!o)
+		return -1;
+	memcpy(values, p->values, sizeof(p->values));
+	nftnl_obj_set_u32(o, NFTNL_OBJ_TYPE, NFT_OBJECT_CT_TIMEOUT);
+	nftnl_obj_set_u16(o, NFTNL_OBJ_CT_TIMEOUT_L3PROTO, AF_INET);
+	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_TIMEOUT_L4PROTO, p->l4proto);
+	nftnl_obj_set_data(o, NFTNL_OBJ_CT_TIMEOUT_ARRAY, values, sizeof(values));
+	return add_obj_msg(b, t, o, p->name, "ct timeout");
 }
 
 static int add_limit_msg(struct batch *b, const struct nir_table *t,
@@ -1598,6 +1630,11 @@ static int take_apart_msgs(struct batch *b, const struct nir_table *o,
 		if (del_named_msg(b, o, NFT_MSG_DELOBJ, o->helpers[k].name,
 				  NFT_OBJECT_CT_HELPER))
 			return -1;
+	for (int k = 0; k < o->n_timeouts; k++)
+		if (!td->old_timeout_kept[k] &&
+		    del_named_msg(b, o, NFT_MSG_DELOBJ, o->timeouts[k].name,
+				  NFT_OBJECT_CT_TIMEOUT))
+			return -1;
 	for (int k = 0; k < o->n_limits; k++)
 		if (!td->old_limit_kept[k] &&
 		    del_named_msg(b, o, NFT_MSG_DELOBJ, o->limits[k].name,
@@ -1641,6 +1678,9 @@ static int fill_table_msgs(struct batch *b, const struct nir_table *o,
 			goto oom;
 	for (i = 0; i < t->n_limits; i++)
 		if (td->limit_old[i] < 0 && add_limit_msg(b, t, &t->limits[i]))
+			goto oom;
+	for (i = 0; i < t->n_timeouts; i++)
+		if (td->timeout_old[i] < 0 && add_timeout_msg(b, t, &t->timeouts[i]))
 			goto oom;
 	for (i = 0; i < t->n_maps; i++)
 		if (td->map_old[i] < 0 ?

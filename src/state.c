@@ -141,6 +141,7 @@ void st_bridge_free(struct st_bridge *b)
 	free(b->meters);
 	free(b->meter_created_ms);
 	free(b->ports);
+	free(b->zone_tps);
 	drop_loaded(b);
 	free(b);
 }
@@ -192,6 +193,12 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 		       sizeof(int64_t) * b->n_meters);
 	}
 	nb->n_meters = b->n_meters;
+	nb->zone_tps = malloc(sizeof(*nb->zone_tps) * (b->n_zone_tps + 1));
+	if (!nb->zone_tps)
+		goto fail;
+	if (b->n_zone_tps)
+		memcpy(nb->zone_tps, b->zone_tps, sizeof(*nb->zone_tps) * b->n_zone_tps);
+	nb->n_zone_tps = b->n_zone_tps;
 	return nb;
 fail:
 	st_bridge_free(nb);
@@ -414,6 +421,49 @@ void st_use_features(const struct nft_features *f)
 	kernel_features = *f;
 }
 
+/* The namespace's conntrack timeouts (its sysctls), for what a zone's
+ * timeout policy leaves unset; the kernel's defaults where unreadable. */
+static void kernel_timeouts(uint32_t *tcp, uint32_t *udp)
+{
+	static const struct {
+		const char *sysctl;  /* under /proc/sys/net/netfilter/ */
+		uint32_t dflt;
+	} tcp_keys[TP_TCP_KEYS] = {
+		{ "nf_conntrack_tcp_timeout_syn_sent", 120 },
+		{ "nf_conntrack_tcp_timeout_syn_recv", 60 },
+		{ "nf_conntrack_tcp_timeout_established", 432000 },
+		{ "nf_conntrack_tcp_timeout_fin_wait", 120 },
+		{ "nf_conntrack_tcp_timeout_close_wait", 60 },
+		{ "nf_conntrack_tcp_timeout_last_ack", 30 },
+		{ "nf_conntrack_tcp_timeout_time_wait", 120 },
+		{ "nf_conntrack_tcp_timeout_close", 10 },
+		{ "nf_conntrack_tcp_timeout_syn_sent", 120 }, /* syn_sent2 */
+		{ "nf_conntrack_tcp_timeout_max_retrans", 300 },
+		{ "nf_conntrack_tcp_timeout_unacknowledged", 300 },
+	}, udp_keys[2] = {
+		{ "nf_conntrack_udp_timeout", 30 },
+		{ "nf_conntrack_udp_timeout_stream", 120 },
+	};
+
+	for (int i = 0; i < TP_TCP_KEYS + 2; i++) {
+		bool is_tcp = i < TP_TCP_KEYS;
+		const char *name = is_tcp ? tcp_keys[i].sysctl : udp_keys[i - TP_TCP_KEYS].sysctl;
+		uint32_t *to = is_tcp ? &tcp[i] : &udp[i - TP_TCP_KEYS];
+		char path[128];
+		unsigned int v;
+		FILE *f;
+
+		*to = is_tcp ? tcp_keys[i].dflt : udp_keys[i - TP_TCP_KEYS].dflt;
+		snprintf(path, sizeof(path), "/proc/sys/net/netfilter/%s", name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%u", &v) == 1)
+			*to = v;
+		fclose(f);
+	}
+}
+
 char *st_compile(const struct st_bridge *b, struct nir_ruleset *rs)
 {
 	return st_compile_plan(b, rs, NULL);
@@ -434,6 +484,8 @@ char *st_compile_plan(const struct st_bridge *b, struct nir_ruleset *rs,
 		.n_meters = b->n_meters,
 		.meters = b->meters,
 		.local_config = b->local_config,
+		.n_zone_tps = b->n_zone_tps,
+		.zone_tps = b->zone_tps,
 	};
 	unsigned int ifindex = if_nametoindex(b->name);
 	char *err;
@@ -449,6 +501,8 @@ char *st_compile_plan(const struct st_bridge *b, struct nir_ruleset *rs,
 			   !(getenv("BRFLOW_CONNTRACK") &&
 			     !strcmp(getenv("BRFLOW_CONNTRACK"), "inet"));
 	in.lacks_ct_helper = !kernel_features.ct_helper;
+	if (b->n_zone_tps)
+		kernel_timeouts(in.tcp_timeouts, in.udp_timeouts);
 	iface_mac(b->name, in.bridge_mac);
 	if (!cf)
 		return errf("out of memory");
@@ -545,7 +599,46 @@ static int write_bridge(FILE *f, const struct st_bridge *b)
 		fprintf(f, "meter %s\n", text);
 		free(text);
 	}
+	for (int i = 0; i < b->n_zone_tps; i++) {
+		fputs("zone_tp ", f);
+		zone_tp_print(&b->zone_tps[i], f);
+		fputc('\n', f);
+	}
 	return 0;
+}
+
+int st_set_zone_tp(struct st_bridge *b, const struct zone_tp *tp)
+{
+	struct zone_tp *arr;
+	int i = 0;
+
+	while (i < b->n_zone_tps && b->zone_tps[i].zone < tp->zone)
+		i++;
+	if (i < b->n_zone_tps && b->zone_tps[i].zone == tp->zone) {
+		b->zone_tps[i] = *tp;
+		return 0;
+	}
+	arr = realloc(b->zone_tps, sizeof(*arr) * (b->n_zone_tps + 1));
+	if (!arr)
+		return -1;
+	b->zone_tps = arr;
+	memmove(&arr[i + 1], &arr[i], sizeof(*arr) * (b->n_zone_tps - i));
+	arr[i] = *tp;
+	b->n_zone_tps++;
+	return 0;
+}
+
+bool st_del_zone_tp(struct st_bridge *b, uint16_t zone)
+{
+	for (int i = 0; i < b->n_zone_tps; i++) {
+		if (b->zone_tps[i].zone != zone)
+			continue;
+		memmove(&b->zone_tps[i], &b->zone_tps[i + 1],
+			sizeof(*b->zone_tps) * (b->n_zone_tps - i - 1));
+		b->n_zone_tps--;
+		return true;
+	}
+	return false;
 }
 
 /* Writes and fsyncs the tmp file; the caller renames it into place. */
@@ -1263,6 +1356,27 @@ static char *parse_flow_line(struct st_bridge *b, char *rest)
 	return NULL;
 }
 
+/* "zone_tp zone=N KEY=SECS ...", as write_bridge puts it. */
+static char *parse_zone_tp_line(struct st_bridge *b, char *rest)
+{
+	char *words[TP_KEYS + 2], *save = NULL, *w;
+	struct zone_tp tp;
+	char *err;
+	int n = 0;
+
+	for (w = strtok_r(rest, " \t", &save); w && n < TP_KEYS + 2;
+	     w = strtok_r(NULL, " \t", &save))
+		words[n++] = w;
+	err = zone_tp_parse(words, n, &tp);
+	if (err) {
+		char *e = errf("zone_tp: %s", err);
+
+		free(err);
+		return e;
+	}
+	return st_set_zone_tp(b, &tp) ? errf("out of memory") : NULL;
+}
+
 /* Journal of an incremental update (st_fast_update). */
 static char *parse_delflow_line(struct st_bridge *b, char *rest)
 {
@@ -1381,6 +1495,8 @@ static char *parse_line(struct st_bridge *b, char *line, const char *want)
 		return parse_group_line(b, rest);
 	if (klen == 5 && !strncmp(line, "meter", 5))
 		return parse_meter_line(b, rest);
+	if (klen == 7 && !strncmp(line, "zone_tp", 7))
+		return parse_zone_tp_line(b, rest);
 	if (klen == 7 && !strncmp(line, "delflow", 7))
 		return parse_delflow_line(b, rest);
 	if (klen == 7 && !strncmp(line, "offload", 7)) {

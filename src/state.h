@@ -48,6 +48,8 @@ struct st_bridge {
 	struct compile_plan *plan;
 	int offload;          /* enum offload_mode (src/offload.h) */
 	uint32_t local_config; /* LOCAL's PORT_CONFIG_* (mod-port) */
+	int n_zone_tps;
+	struct zone_tp *zone_tps; /* add-zone-tp's policies, by zone, ascending */
 };
 
 struct st_state {
@@ -129,6 +131,12 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb);
 int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 		   int n_del, struct flow *add, int n_add,
 		   const struct st_flow *keep, char **err);
+
+/* Sets zone tp->zone's timeout policy (add-zone-tp) to *tp, replacing
+ * the zone's old one.  0, or -1 when out of memory. */
+int st_set_zone_tp(struct st_bridge *b, const struct zone_tp *tp);
+/* Removes zone's policy; false when it had none. */
+bool st_del_zone_tp(struct st_bridge *b, uint16_t zone);
 
 /* Puts 'b' into 'st' as it is, without touching kernel or disk (a bridge
  * restored at start whose ruleset could not be loaded stays visible and

@@ -123,7 +123,8 @@ for c in "controller:packet-in to a controller" "force commit:ct(force) and a co
 	"ICMP related to original direction:OVS's packet-out of crafted ICMP" \
 	"ICMP related 2:OVS's packet-out of crafted ICMP" \
 	"ICMP related NAT with single port:OVS's packet-out of crafted ICMP" \
-	"IPv6 fragmentation:packet-out injection" "zone-based timeout policy:timeout policies" \
+	"IPv6 fragmentation:packet-out injection" \
+	"zone-based timeout policy:packet-out of crafted ICMP and ICMP timeouts (add-zone-tp itself is 04-zone-tp)" \
 	"limit by zone:ct limits"; do
 	skip "conntrack - ${c%%:*}" "needs ${c#*:}, which brflow does not have"
 done

@@ -4,6 +4,8 @@
  * "port IFNAME OFPORT [NO_RECV] [NO_FWD] [NO_FLOOD] [PORT_DOWN]" declare ports, lines "dpi_host PATTERN" the DPI
  * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax),
  * lines "meter METER" meters (ovs-ofctl add-meter syntax),
+ * lines "zone_tp zone=N KEY=SECS..." timeout policies (add-zone-tp; the
+ * kernel's defaults for what they leave unset),
  * a line "local_config [NO_RECV] [NO_FWD]" the LOCAL port's config,
  * lines "fdb MAC OFPORT|IFNAME|local [vlan=V] [age=A]" the bridge's
  * forwarding database as brflowctl trace reads it (any such line, or a
@@ -63,6 +65,8 @@ struct input {
 	int n_groups;
 	struct ofmeter meters[8];
 	int n_meters;
+	struct zone_tp zone_tps[4];
+	int n_zone_tps;
 	uint8_t bridge_mac[6];
 	bool bridge_ct;
 	uint32_t local_config;
@@ -170,6 +174,23 @@ static char *load_input(const char *path, struct input *in)
 				break;
 			}
 			in->n_meters++;
+			continue;
+		}
+		if (!strncmp(line, "zone_tp ", 8) && in->n_zone_tps < 4) {
+			char *words[TP_KEYS + 2], *save = NULL, *w, *tperr;
+			int n = 0;
+
+			for (w = strtok_r(line + 8, " ", &save); w && n < TP_KEYS + 2;
+			     w = strtok_r(NULL, " ", &save))
+				words[n++] = w;
+			tperr = zone_tp_parse(words, n, &in->zone_tps[in->n_zone_tps]);
+			if (tperr) {
+				if (asprintf(&err, "line %d: %s", lineno, tperr) < 0)
+					err = NULL;
+				free(tperr);
+				break;
+			}
+			in->n_zone_tps++;
 			continue;
 		}
 		if (!strncmp(line, "trace ", 6) && in->n_traces < 16) {
@@ -364,6 +385,12 @@ static void run_case(const char *name)
 	ci.groups = in->groups;
 	ci.n_meters = in->n_meters;
 	ci.meters = in->meters;
+	ci.n_zone_tps = in->n_zone_tps;
+	ci.zone_tps = in->zone_tps;
+	/* Linux's defaults (tcp: SYN_SENT ... UNACK; udp: unreplied, replied) */
+	memcpy(ci.tcp_timeouts, (const uint32_t[11]){ 120, 60, 432000, 120, 60, 30, 120, 10,
+						      120, 300, 300 }, sizeof(ci.tcp_timeouts));
+	memcpy(ci.udp_timeouts, (const uint32_t[2]){ 30, 120 }, sizeof(ci.udp_timeouts));
 	ci.dpi_hosts = (const char *const *)in->hosts;
 	err = brflow_compile(&ci, &rs);
 	if (err) {

@@ -1,0 +1,121 @@
+/* Conntrack timeout policies by zone (zone_tp.h). */
+#include "zone_tp.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const key_names[TP_KEYS] = {
+	"tcp_syn_sent", "tcp_syn_recv", "tcp_established", "tcp_fin_wait",
+	"tcp_close_wait", "tcp_last_ack", "tcp_time_wait", "tcp_close",
+	"tcp_syn_sent2", "tcp_retransmit", "tcp_unack",
+	"udp_first", "udp_single", "udp_multiple",
+};
+
+static char *tp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *tp_err(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s ? s : strdup("out of memory");
+}
+
+/* A decimal number of at most 'max'; -1 if it is none. */
+static int64_t number(const char *s, int64_t max)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end || errno || v > max)
+		return -1;
+	return v;
+}
+
+char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
+{
+	bool zone = false, any = false;
+
+	memset(out, 0, sizeof(*out));
+	for (int k = 0; k < TP_KEYS; k++)
+		out->secs[k] = -1;
+	for (int i = 0; i < n; i++) {
+		const char *w = words[i], *eq = strchr(w, '=');
+		size_t len = eq ? (size_t)(eq - w) : strlen(w);
+		int k;
+
+		if (!eq)
+			return tp_err("'%s' must look like KEY=VALUE", w);
+		if (len == 4 && !strncmp(w, "zone", 4)) {
+			int64_t z = number(eq + 1, 65535);
+
+			if (z < 0)
+				return tp_err("invalid zone '%s' (0-65535)", eq + 1);
+			out->zone = (uint16_t)z;
+			zone = true;
+			continue;
+		}
+		for (k = 0; k < TP_KEYS; k++)
+			if (strlen(key_names[k]) == len && !strncmp(w, key_names[k], len))
+				break;
+		if (k == TP_KEYS) {
+			if (!strncmp(w, "icmp_first", len) || !strncmp(w, "icmp_reply", len))
+				return tp_err("'%.*s' is not supported (nftables' timeout policies have no ICMP timeout)",
+					      (int)len, w);
+			return tp_err("unknown timeout '%.*s'", (int)len, w);
+		}
+		if (out->secs[k] >= 0)
+			return tp_err("'%s' given twice", key_names[k]);
+		out->secs[k] = number(eq + 1, UINT32_MAX / 1000);
+		if (out->secs[k] < 0)
+			return tp_err("invalid number of seconds '%s' for %s", eq + 1,
+				      key_names[k]);
+		any = true;
+	}
+	if (!zone)
+		return tp_err("missing zone=N");
+	if (!any)
+		return tp_err("no timeout given (tcp_established=SECS, udp_first=SECS, ...)");
+	if (out->secs[TP_UDP_FIRST] >= 0 && out->secs[TP_UDP_SINGLE] >= 0 &&
+	    out->secs[TP_UDP_FIRST] != out->secs[TP_UDP_SINGLE])
+		return tp_err("udp_first and udp_single are one timeout on Linux (unreplied): give them the same value");
+	return NULL;
+}
+
+void zone_tp_print(const struct zone_tp *tp, FILE *out)
+{
+	fprintf(out, "zone=%u", tp->zone);
+	for (int k = 0; k < TP_KEYS; k++)
+		if (tp->secs[k] >= 0)
+			fprintf(out, " %s=%lld", key_names[k], (long long)tp->secs[k]);
+}
+
+int zone_tp_values(const struct zone_tp *tp, const uint32_t *tcp_defaults,
+		   const uint32_t *udp_defaults, uint32_t *tcp, uint32_t *udp)
+{
+	int protos = 0;
+	int64_t unreplied = tp->secs[TP_UDP_FIRST] >= 0 ? tp->secs[TP_UDP_FIRST] :
+			    tp->secs[TP_UDP_SINGLE];
+
+	for (int k = 0; k < TP_TCP_KEYS; k++) {
+		tcp[k] = tp->secs[k] >= 0 ? (uint32_t)tp->secs[k] : tcp_defaults[k];
+		if (tp->secs[k] >= 0)
+			protos |= 1;
+	}
+	udp[0] = unreplied >= 0 ? (uint32_t)unreplied : udp_defaults[0];
+	udp[1] = tp->secs[TP_UDP_MULTIPLE] >= 0 ? (uint32_t)tp->secs[TP_UDP_MULTIPLE] :
+		 udp_defaults[1];
+	if (unreplied >= 0 || tp->secs[TP_UDP_MULTIPLE] >= 0)
+		protos |= 2;
+	return protos;
+}
