@@ -1,9 +1,9 @@
 /* Conntrack timeout policies by zone (zone_tp.h). */
 #include "zone_tp.h"
+#include "errf.h"
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,19 +13,6 @@ static const char *const key_names[TP_KEYS] = {
 	"tcp_syn_sent2", "tcp_retransmit", "tcp_unack",
 	"udp_first", "udp_single", "udp_multiple",
 };
-
-static char *tp_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *tp_err(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s ? s : strdup("out of memory");
-}
 
 /* A decimal number of at most 'max'; -1 if it is none. */
 static int64_t number(const char *s, int64_t max)
@@ -55,12 +42,12 @@ char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
 		int k;
 
 		if (!eq)
-			return tp_err("'%s' must look like KEY=VALUE", w);
+			return errf("'%s' must look like KEY=VALUE", w);
 		if (len == 4 && !strncmp(w, "zone", 4)) {
 			int64_t z = number(eq + 1, 65535);
 
 			if (z < 0)
-				return tp_err("invalid zone '%s' (0-65535)", eq + 1);
+				return errf("invalid zone '%s' (0-65535)", eq + 1);
 			out->zone = (uint16_t)z;
 			zone = true;
 			continue;
@@ -70,25 +57,25 @@ char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
 				break;
 		if (k == TP_KEYS) {
 			if (!strncmp(w, "icmp_first", len) || !strncmp(w, "icmp_reply", len))
-				return tp_err("'%.*s' is not supported (nftables' timeout policies have no ICMP timeout)",
+				return errf("'%.*s' is not supported (nftables' timeout policies have no ICMP timeout)",
 					      (int)len, w);
-			return tp_err("unknown timeout '%.*s'", (int)len, w);
+			return errf("unknown timeout '%.*s'", (int)len, w);
 		}
 		if (out->secs[k] >= 0)
-			return tp_err("'%s' given twice", key_names[k]);
+			return errf("'%s' given twice", key_names[k]);
 		out->secs[k] = number(eq + 1, UINT32_MAX / 1000);
 		if (out->secs[k] < 0)
-			return tp_err("invalid number of seconds '%s' for %s", eq + 1,
+			return errf("invalid number of seconds '%s' for %s", eq + 1,
 				      key_names[k]);
 		any = true;
 	}
 	if (!zone)
-		return tp_err("missing zone=N");
+		return errf("missing zone=N");
 	if (!any)
-		return tp_err("no timeout given (tcp_established=SECS, udp_first=SECS, ...)");
+		return errf("no timeout given (tcp_established=SECS, udp_first=SECS, ...)");
 	if (out->secs[TP_UDP_FIRST] >= 0 && out->secs[TP_UDP_SINGLE] >= 0 &&
 	    out->secs[TP_UDP_FIRST] != out->secs[TP_UDP_SINGLE])
-		return tp_err("udp_first and udp_single are one timeout on Linux (unreplied): give them the same value");
+		return errf("udp_first and udp_single are one timeout on Linux (unreplied): give them the same value");
 	return NULL;
 }
 

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "fdb.h"
 #include "log.h"
 #include "nat_setup.h"
+#include "../rules/errf.h"
 #include "../rules/flow_idle_clocks.h"
 #include "../rules/flow_index.h"
 #include "../rules/flow_sort.h"
@@ -46,19 +46,6 @@ struct command {
 	const char *usage;
 	char *(*run)(struct cmd_ctx *c, char **argv, int argc);
 };
-
-static char *errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *errf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s ? s : strdup("out of memory");
-}
 
 static char *find_bridge(struct cmd_ctx *c, const char *name,
 			 struct st_bridge **b)
