@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ct_tuple.h"
-#include "errf.h"
+#include "errstr.h"
 
 /* A decimal or 0x number in [0, max]; -1 if not one. */
 static long parse_num(const char *v, long max)
@@ -70,17 +70,17 @@ static char *parse_field(struct ct_tuple *t, const char *key, const char *v)
 		if (keys[i].family) {
 			r = parse_addr(t, v, keys[i].family, keys[i].is_src);
 			if (r == -2)
-				return errf("'%s' mixes IPv4 and IPv6 with the other address",
+				return errstr("'%s' mixes IPv4 and IPv6 with the other address",
 						 key);
-			return r ? errf("invalid address '%s' for '%s'", v, key) : NULL;
+			return r ? errstr("invalid address '%s' for '%s'", v, key) : NULL;
 		}
 		n = parse_num(v, keys[i].max);
 		if (n < 0)
-			return errf("invalid value '%s' for '%s'", v, key);
+			return errstr("invalid value '%s' for '%s'", v, key);
 		*(int *)((char *)t + keys[i].off) = (int)n;
 		return NULL;
 	}
-	return errf("unknown field '%s' in a conntrack tuple (ct_nw_src, ct_nw_dst,"
+	return errstr("unknown field '%s' in a conntrack tuple (ct_nw_src, ct_nw_dst,"
 			 " ct_ipv6_src, ct_ipv6_dst, ct_nw_proto, ct_tp_src, ct_tp_dst,"
 			 " icmp_type, icmp_code, icmp_id)", key);
 }
@@ -97,11 +97,11 @@ static char *check_fields(const struct ct_tuple *t)
 	bool icmp = t->icmp_type >= 0 || t->icmp_code >= 0 || t->icmp_id >= 0;
 
 	if ((ports || icmp) && t->proto < 0)
-		return errf("%s needs ct_nw_proto", ports ? "a port" : "an icmp field");
+		return errstr("%s needs ct_nw_proto", ports ? "a port" : "an icmp field");
 	if (ports && is_icmp(t->proto))
-		return errf("ICMP has no ports: use icmp_type, icmp_code and icmp_id");
+		return errstr("ICMP has no ports: use icmp_type, icmp_code and icmp_id");
 	if (icmp && !is_icmp(t->proto))
-		return errf("icmp_type, icmp_code and icmp_id need ct_nw_proto=1 or 58");
+		return errstr("icmp_type, icmp_code and icmp_id need ct_nw_proto=1 or 58");
 	return NULL;
 }
 
@@ -120,7 +120,7 @@ char *ct_tuple_parse(const char *text, struct ct_tuple *t)
 		char *eq = strchr(kv, '=');
 
 		if (!eq) {
-			err = errf("'%s' is not field=value in a conntrack tuple", kv);
+			err = errstr("'%s' is not field=value in a conntrack tuple", kv);
 			break;
 		}
 		*eq = '\0';

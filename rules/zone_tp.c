@@ -1,6 +1,6 @@
 /* Conntrack timeout policies by zone (zone_tp.h). */
 #include "zone_tp.h"
-#include "errf.h"
+#include "errstr.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -42,12 +42,12 @@ char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
 		int k;
 
 		if (!eq)
-			return errf("'%s' must look like KEY=VALUE", w);
+			return errstr("'%s' must look like KEY=VALUE", w);
 		if (len == 4 && !strncmp(w, "zone", 4)) {
 			int64_t z = number(eq + 1, 65535);
 
 			if (z < 0)
-				return errf("invalid zone '%s' (0-65535)", eq + 1);
+				return errstr("invalid zone '%s' (0-65535)", eq + 1);
 			out->zone = (uint16_t)z;
 			zone = true;
 			continue;
@@ -57,25 +57,25 @@ char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
 				break;
 		if (k == TP_KEYS) {
 			if (!strncmp(w, "icmp_first", len) || !strncmp(w, "icmp_reply", len))
-				return errf("'%.*s' is not supported (nftables' timeout policies have no ICMP timeout)",
+				return errstr("'%.*s' is not supported (nftables' timeout policies have no ICMP timeout)",
 					      (int)len, w);
-			return errf("unknown timeout '%.*s'", (int)len, w);
+			return errstr("unknown timeout '%.*s'", (int)len, w);
 		}
 		if (out->secs[k] >= 0)
-			return errf("'%s' given twice", key_names[k]);
+			return errstr("'%s' given twice", key_names[k]);
 		out->secs[k] = number(eq + 1, UINT32_MAX / 1000);
 		if (out->secs[k] < 0)
-			return errf("invalid number of seconds '%s' for %s", eq + 1,
+			return errstr("invalid number of seconds '%s' for %s", eq + 1,
 				      key_names[k]);
 		any = true;
 	}
 	if (!zone)
-		return errf("missing zone=N");
+		return errstr("missing zone=N");
 	if (!any)
-		return errf("no timeout given (tcp_established=SECS, udp_first=SECS, ...)");
+		return errstr("no timeout given (tcp_established=SECS, udp_first=SECS, ...)");
 	if (out->secs[TP_UDP_FIRST] >= 0 && out->secs[TP_UDP_SINGLE] >= 0 &&
 	    out->secs[TP_UDP_FIRST] != out->secs[TP_UDP_SINGLE])
-		return errf("udp_first and udp_single are one timeout on Linux (unreplied): give them the same value");
+		return errstr("udp_first and udp_single are one timeout on Linux (unreplied): give them the same value");
 	return NULL;
 }
 

@@ -16,7 +16,7 @@
 #include "fdb.h"
 #include "log.h"
 #include "nat_setup.h"
-#include "../rules/errf.h"
+#include "../rules/errstr.h"
 #include "../rules/flow_idle_clocks.h"
 #include "../rules/flow_index.h"
 #include "../rules/flow_sort.h"
@@ -51,7 +51,7 @@ static char *find_bridge(struct cmd_ctx *c, const char *name,
 			 struct st_bridge **b)
 {
 	*b = st_find_bridge(c->st, name);
-	return *b ? NULL : errf("no bridge named '%s'", name);
+	return *b ? NULL : errstr("no bridge named '%s'", name);
 }
 
 /* Clones bridge 'name' for a change; NULL error on success. */
@@ -64,7 +64,7 @@ static char *clone_bridge(struct cmd_ctx *c, const char *name,
 	if (err)
 		return err;
 	*nb = st_bridge_clone(b);
-	return *nb ? NULL : errf("out of memory");
+	return *nb ? NULL : errstr("out of memory");
 }
 
 /* clone_bridge without the flows, for replace-flows, which drops them all:
@@ -80,7 +80,7 @@ static char *clone_bridge_no_flows(struct cmd_ctx *c, const char *name,
 	view = *b;
 	view.n_flows = 0;
 	*nb = st_bridge_clone(&view);
-	return *nb ? NULL : errf("out of memory");
+	return *nb ? NULL : errstr("out of memory");
 }
 
 /* Commits nb, or frees it on failure. */
@@ -103,11 +103,11 @@ static char *parse_zone_arg(char **argv, int argc, int *zone)
 	if (!argc)
 		return NULL;
 	if (strncmp(argv[0], "zone=", 5) || !argv[0][5])
-		return errf("expected zone=N, got '%s'", argv[0]);
+		return errstr("expected zone=N, got '%s'", argv[0]);
 	errno = 0;
 	v = strtoul(argv[0] + 5, &end, 0);
 	if (*end || errno || v > 65535 || argv[0][5] == '-')
-		return errf("invalid zone '%s'", argv[0] + 5);
+		return errstr("invalid zone '%s'", argv[0] + 5);
 	*zone = (int)v;
 	return NULL;
 }
@@ -126,14 +126,14 @@ static char *add_or_replace(struct st_bridge *nb, struct flow *f)
 	}
 	if (!st_add_flow(nb, f, 0, st_now_ms())) {
 		flow_free(f);
-		return errf("out of memory");
+		return errstr("out of memory");
 	}
 	return NULL;
 }
 
 static char *prefix_line(int lineno, char *err)
 {
-	char *e = errf("line %d: %s", lineno, err);
+	char *e = errstr("line %d: %s", lineno, err);
 
 	free(err);
 	return e;
@@ -243,7 +243,7 @@ static char *hash_flows(struct flow_list *l)
 {
 	l->hash = malloc((l->n + 1) * sizeof(*l->hash));
 	if (!l->hash)
-		return errf("out of memory");
+		return errstr("out of memory");
 	for (int i = 0; i < l->n; i++)
 		l->hash[i] = flow_index_hash(&l->flows[i]);
 	return NULL;
@@ -259,7 +259,7 @@ static char *list_line(struct flow *f, void *arg)
 
 		if (!p) {
 			flow_free(f);
-			return errf("out of memory");
+			return errstr("out of memory");
 		}
 		l->flows = p;
 		l->cap = cap;
@@ -337,7 +337,7 @@ static int parse_halves(const struct st_bridge *b, char *text, size_t lines,
 		}
 	}
 	if (!*err)
-		*err = part.err ? part.err : errf("out of memory");
+		*err = part.err ? part.err : errstr("out of memory");
 	else
 		free(part.err);
 	flow_list_free(&part.l);
@@ -357,7 +357,7 @@ static char *parse_flow_file(const struct st_bridge *b, char *text,
 	/* one allocation for files of 100 000 flows */
 	l->flows = malloc(sizeof(*l->flows) * lines);
 	if (!l->flows)
-		return errf("out of memory");
+		return errstr("out of memory");
 	l->cap = (int)lines;
 	if (lines < PARSE_SPLIT_LINES ||
 	    parse_halves(b, text, lines, l, &err) == 1) {
@@ -385,7 +385,7 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 	if (!replaced || flow_index_init(&newer, l->n) ||
 	    (keep_from && flow_index_init(&old, keep_from->n_flows)) ||
 	    st_reserve_flows(nb, nb->n_flows + l->n + 1)) {
-		err = errf("out of memory");
+		err = errstr("out of memory");
 		goto out;
 	}
 	for (int i = 0; i < l->n; i++) {
@@ -425,7 +425,7 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 
 		if (!sf) {
 			flow_free(f);
-			err = errf("out of memory");
+			err = errstr("out of memory");
 		} else if (keep) {
 			sf->modified_ms = keep->modified_ms;
 		}
@@ -474,7 +474,7 @@ static char *refuse_new_cookie(struct pattern *p)
 
 	if (!p->cookie_set)
 		return NULL;
-	err = errf("cookie=0x%" PRIx64 " has no mask, so it would set a cookie;"
+	err = errstr("cookie=0x%" PRIx64 " has no mask, so it would set a cookie;"
 		   " select flows by cookie with cookie=0x%" PRIx64 "/-1",
 		   p->f.cookie, p->f.cookie);
 	flow_free(&p->f);
@@ -630,7 +630,7 @@ static char *del_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 		return NULL;
 	del = malloc((b->n_flows + 1) * sizeof(*del));
 	if (!del)
-		return errf("out of memory");
+		return errstr("out of memory");
 	for (int i = 0; i < b->n_flows; i++)
 		if (del_selects(c, s, &b->flows[i]))
 			del[n++] = i;
@@ -744,7 +744,7 @@ static char *mod_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 	add = calloc(b->n_flows + 1, sizeof(*add));
 	keep = calloc(b->n_flows + 1, sizeof(*keep));
 	if (!del || !add || !keep) {
-		err = errf("out of memory");
+		err = errstr("out of memory");
 		goto out;
 	}
 	for (int i = 0; i < b->n_flows && !err; i++) {
@@ -753,7 +753,7 @@ static char *mod_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 		if (flow_copy(&add[n], &b->flows[i].flow) ||
 		    take_actions(&add[n], p)) {
 			flow_free(&add[n]);
-			err = errf("out of memory");
+			err = errstr("out of memory");
 			break;
 		}
 		keep[n] = b->flows[i];
@@ -794,7 +794,7 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 	char *err;
 
 	if (!strstr(argv[1], "action"))
-		return errf("'%s': must specify actions", argv[1]);
+		return errstr("'%s': must specify actions", argv[1]);
 	err = parse_pattern(b, argv[1], &p);
 	if (err)
 		return err;
@@ -815,7 +815,7 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 		if (!pattern_matches(&p, &nb->flows[i].flow, c->strict))
 			continue;
 		if (take_actions(&nb->flows[i].flow, &p))
-			err = errf("out of memory");
+			err = errstr("out of memory");
 		nb->flows[i].modified_ms = st_now_ms();
 		changed++;
 	}
@@ -894,7 +894,7 @@ static char *read_idle_ages(const struct st_bridge *b, const uint64_t *pk,
 	for (int i = 0; !rc && age_ms && i < b->n_flows; i++)
 		age_ms[i] = now > age_ms[i] ? now - age_ms[i] : 0;
 	free(f);
-	return rc ? errf("out of memory") : NULL;
+	return rc ? errstr("out of memory") : NULL;
 }
 
 /* commands.h: the expiry's readings feed idle_age too */
@@ -994,7 +994,7 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 	const struct flow_port_names *names = port_names(c, b, &buf);
 
 	if (!pk || !by || !idle || !ds) {
-		err = errf("out of memory");
+		err = errstr("out of memory");
 		goto out;
 	}
 	/* every reading feeds idle_age, dump-aggregate's too */
@@ -1025,7 +1025,7 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 			flow_format_no_timeouts(&ds[i].sf->flow, names);
 
 		if (!text) {
-			err = errf("out of memory");
+			err = errstr("out of memory");
 			break;
 		}
 		print_flow(c, &ds[i], now, text);
@@ -1169,7 +1169,7 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 	if (!err)
 		fdb = trace_fdb(b, &n_fdb, fdb_error, sizeof(fdb_error), &oom);
 	if (!err && (!flows || !ports || oom))
-		err = errf("out of memory");
+		err = errstr("out of memory");
 	for (int i = 0; !err && i < b->n_ports; i++) {
 		ports[i] = b->ports[i];
 		ports[i].config = port_config_now(ports[i].ifname, ports[i].config);
@@ -1212,7 +1212,7 @@ static char *print_diff_flow(FILE *out, const struct flow_port_names *names,
 
 	if (!acts) {
 		free(text);
-		return errf("out of memory");
+		return errstr("out of memory");
 	}
 	fputc(sign, out);
 	if (f->table)
@@ -1263,7 +1263,7 @@ static char *cmd_diff_flows(struct cmd_ctx *c, char **argv, int argc)
 	ds = calloc(b->n_flows + 1, sizeof(*ds));
 	shown = calloc(l.n + 1, sizeof(*shown));
 	if (!ds || !shown || flow_index_init(&in_file, l.n)) {
-		err = errf("out of memory");
+		err = errstr("out of memory");
 		goto out;
 	}
 	for (int i = 0; i < l.n; i++) {
@@ -1321,7 +1321,7 @@ static char *cmd_compile(struct cmd_ctx *c, char **argv, int argc)
 
 static char *prefix_group(char *err)
 {
-	char *e = errf("group: %s", err);
+	char *e = errstr("group: %s", err);
 
 	free(err);
 	return e;
@@ -1344,11 +1344,11 @@ static char *put_group(struct cmd_ctx *c, const char *br, const char *text,
 		goto out;
 	exists = st_group_index(nb, g.group_id) >= 0;
 	if (exists && !replace)
-		err = errf("group %u already exists", g.group_id);
+		err = errstr("group %u already exists", g.group_id);
 	else if (!exists && replace)
-		err = errf("group %u does not exist", g.group_id);
+		err = errstr("group %u does not exist", g.group_id);
 	else if (st_set_group(nb, &g))
-		err = errf("out of memory");
+		err = errstr("out of memory");
 	if (err) {
 		st_bridge_free(nb);
 		goto out;
@@ -1395,9 +1395,9 @@ static char *cmd_add_groups(struct cmd_ctx *c, char **argv, int argc)
 			continue;
 		err = group_parse(line, &g, false);
 		if (!err && st_group_index(nb, g.group_id) >= 0)
-			err = errf("group %u already exists", g.group_id);
+			err = errstr("group %u already exists", g.group_id);
 		else if (!err && st_set_group(nb, &g))
-			err = errf("out of memory");
+			err = errstr("out of memory");
 		group_free(&g);
 		if (err)
 			err = prefix_line(lineno, err);
@@ -1481,7 +1481,7 @@ static char *cmd_dump_groups(struct cmd_ctx *c, char **argv, int argc)
 			continue;
 		text = group_format(&b->groups[i]);
 		if (!text)
-			return errf("out of memory");
+			return errstr("out of memory");
 		fprintf(c->out, " %s\n", text);
 		free(text);
 	}
@@ -1502,7 +1502,7 @@ static char *read_named_counters(const struct st_bridge *b,
 	brflow_table_name(b->name, table, sizeof(table));
 	for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]); f++)
 		if (nft_read_counters(fams[f], table, add, arg, nerr, sizeof(nerr)))
-			return errf("%s", nerr);
+			return errstr("%s", nerr);
 	return NULL;
 }
 
@@ -1564,7 +1564,7 @@ static char *cmd_dump_group_stats(struct cmd_ctx *c, char **argv, int argc)
 	gc.b = b;
 	gc.counts = calloc(b->n_groups + 1, sizeof(*gc.counts));
 	if (!gc.counts)
-		return errf("out of memory");
+		return errstr("out of memory");
 	err = read_named_counters(b, add_group_count, &gc);
 	if (err)
 		goto out;
@@ -1602,7 +1602,7 @@ out:
 
 static char *prefix_meter(char *err)
 {
-	char *e = errf("meter: %s", err);
+	char *e = errstr("meter: %s", err);
 
 	free(err);
 	return e;
@@ -1626,11 +1626,11 @@ static char *put_meter(struct cmd_ctx *c, const char *br, const char *text,
 		return err;
 	exists = st_meter_index(nb, m.meter_id) >= 0;
 	if (exists && !replace)
-		err = errf("meter %u already exists", m.meter_id);
+		err = errstr("meter %u already exists", m.meter_id);
 	else if (!exists && replace)
-		err = errf("meter %u does not exist", m.meter_id);
+		err = errstr("meter %u does not exist", m.meter_id);
 	else if (st_set_meter(nb, &m))
-		err = errf("out of memory");
+		err = errstr("out of memory");
 	if (err) {
 		st_bridge_free(nb);
 		return err;
@@ -1722,7 +1722,7 @@ static char *cmd_dump_meters(struct cmd_ctx *c, char **argv, int argc)
 			continue;
 		text = meter_format_config(&b->meters[i]);
 		if (!text)
-			return errf("out of memory");
+			return errstr("out of memory");
 		fprintf(c->out, "%s\n", text);
 		free(text);
 	}
@@ -1775,7 +1775,7 @@ static char *cmd_meter_stats(struct cmd_ctx *c, char **argv, int argc)
 	mc.in = calloc(2 * b->n_meters + 1, sizeof(uint64_t));
 	mc.drop = calloc(2 * b->n_meters + 1, sizeof(uint64_t));
 	if (!mc.in || !mc.drop) {
-		err = errf("out of memory");
+		err = errstr("out of memory");
 		goto out;
 	}
 	err = read_named_counters(b, add_meter_count, &mc);
@@ -1819,13 +1819,13 @@ static char *cmd_add_br(struct cmd_ctx *c, char **argv, int argc)
 	if (st_find_bridge(c->st, name))
 		return NULL;
 	if (!st_valid_ifname(name))
-		return errf("invalid bridge name '%s'", name);
+		return errstr("invalid bridge name '%s'", name);
 	owner = st_find_port_owner(c->st, name);
 	if (owner)
-		return errf("'%s' is a port of bridge '%s'", name, owner->name);
+		return errstr("'%s' is a port of bridge '%s'", name, owner->name);
 	nb = st_bridge_new(name);
 	if (!nb)
-		return errf("out of memory");
+		return errstr("out of memory");
 	err = flow_parse(default_flow, &f, NULL);
 	if (!err)
 		err = add_or_replace(nb, &f);
@@ -1836,7 +1836,7 @@ static char *cmd_add_br(struct cmd_ctx *c, char **argv, int argc)
 	existed = iface_exists(name);
 	if (bridge_add(name, nerr, sizeof(nerr))) {
 		st_bridge_free(nb);
-		return errf("%s", nerr);
+		return errstr("%s", nerr);
 	}
 	err = commit(c, nb);
 	if (err && !existed && bridge_del(name, nerr, sizeof(nerr)))
@@ -1860,10 +1860,10 @@ static char *cmd_del_br(struct cmd_ctx *c, char **argv, int argc)
 	/* The bridge goes first: were the tables deleted and the bridge
 	 * kept, it would forward everything unfiltered. */
 	if (iface_exists(b->name) && bridge_del(b->name, nerr, sizeof(nerr)))
-		return errf("%s", nerr);
+		return errstr("%s", nerr);
 	brflow_table_name(b->name, table, sizeof(table));
 	if (nft_delete_tables(table, nerr, sizeof(nerr)))
-		err = errf("bridge '%s' deleted but its tables stay: %s",
+		err = errstr("bridge '%s' deleted but its tables stay: %s",
 			   argv[0], nerr);
 	if (nat_setup_remove(argv[0], nerr, sizeof(nerr)))
 		log_warn("del-br %s: %s", argv[0], nerr);
@@ -1881,12 +1881,12 @@ static char *parse_ofport(const char *arg, uint16_t *ofport)
 	char *end;
 
 	if (!v || (strncmp(arg, "ofport=", 7) && strncmp(arg, "ofport_request=", 15)))
-		return errf("expected ofport=N, got '%s'", arg);
+		return errstr("expected ofport=N, got '%s'", arg);
 	v++;
 	errno = 0;
 	n = strtoul(v, &end, 10);
 	if (!*v || *end || errno || *v == '-' || n < 1 || n > BRFLOW_MAX_OFPORT)
-		return errf("invalid ofport '%s' (1-%d)", v, BRFLOW_MAX_OFPORT);
+		return errstr("invalid ofport '%s' (1-%d)", v, BRFLOW_MAX_OFPORT);
 	*ofport = (uint16_t)n;
 	return NULL;
 }
@@ -1896,17 +1896,17 @@ static char *check_new_port(struct cmd_ctx *c, const char *br, const char *ifc)
 	struct st_bridge *owner;
 
 	if (!st_valid_ifname(ifc))
-		return errf("invalid interface name '%s'", ifc);
+		return errstr("invalid interface name '%s'", ifc);
 	if (st_find_bridge(c->st, ifc))
-		return errf("'%s' is a bridge", ifc);
+		return errstr("'%s' is a bridge", ifc);
 	owner = st_find_port_owner(c->st, ifc);
 	if (owner && !strcmp(owner->name, br))
-		return errf("port '%s' already exists on bridge '%s'", ifc, br);
+		return errstr("port '%s' already exists on bridge '%s'", ifc, br);
 	if (owner)
-		return errf("'%s' is already a port of bridge '%s'", ifc,
+		return errstr("'%s' is already a port of bridge '%s'", ifc,
 			    owner->name);
 	if (!iface_exists(ifc))
-		return errf("no such interface '%s'", ifc);
+		return errstr("no such interface '%s'", ifc);
 	return NULL;
 }
 
@@ -1928,17 +1928,17 @@ static char *cmd_add_port(struct cmd_ctx *c, char **argv, int argc)
 	if (!err && argc > 2) {
 		err = parse_ofport(argv[2], &ofport);
 		if (!err && st_port_index_by_ofport(nb, ofport) >= 0)
-			err = errf("ofport %u is already in use on bridge '%s'",
+			err = errstr("ofport %u is already in use on bridge '%s'",
 				   ofport, br);
 	} else if (!err) {
 		ofport = st_free_ofport(nb);
 		if (!ofport)
-			err = errf("bridge '%s' has no free port number", br);
+			err = errstr("bridge '%s' has no free port number", br);
 	}
 	if (!err && st_add_port(nb, ifc, ofport))
-		err = errf("out of memory");
+		err = errstr("out of memory");
 	if (!err && bridge_add_port(br, ifc, nerr, sizeof(nerr)))
-		err = errf("%s", nerr);
+		err = errstr("%s", nerr);
 	if (err) {
 		st_bridge_free(nb);
 		return err;
@@ -1962,7 +1962,7 @@ static char *cmd_del_port(struct cmd_ctx *c, char **argv, int argc)
 	if (argc == 1) {
 		b = st_find_port_owner(c->st, ifc);
 		if (!b)
-			return c->if_exists ? NULL : errf("no port named '%s'", ifc);
+			return c->if_exists ? NULL : errstr("no port named '%s'", ifc);
 	} else {
 		err = find_bridge(c, argv[0], &b);
 		if (err && c->if_exists) {
@@ -1976,10 +1976,10 @@ static char *cmd_del_port(struct cmd_ctx *c, char **argv, int argc)
 	if (idx < 0 && c->if_exists)
 		return NULL;
 	if (idx < 0)
-		return errf("no port '%s' on bridge '%s'", ifc, b->name);
+		return errstr("no port '%s' on bridge '%s'", ifc, b->name);
 	nb = st_bridge_clone(b);
 	if (!nb)
-		return errf("out of memory");
+		return errstr("out of memory");
 	st_del_port(nb, idx);
 	err = commit(c, nb);
 	if (err)
@@ -2027,12 +2027,12 @@ static char *mod_port_action(const char *arg, int *idx)
 		}
 	if (!strcasecmp(arg, "stp") || !strcasecmp(arg, "no-stp") ||
 	    !strcasecmp(arg, "receive-stp") || !strcasecmp(arg, "no-receive-stp"))
-		return errf("'%s' is not supported: brflow has no spanning tree control (the Linux bridge runs STP itself)",
+		return errstr("'%s' is not supported: brflow has no spanning tree control (the Linux bridge runs STP itself)",
 			    arg);
 	if (!strcasecmp(arg, "packet-in") || !strcasecmp(arg, "no-packet-in"))
-		return errf("'%s' is not supported: brflow has no OpenFlow controller",
+		return errstr("'%s' is not supported: brflow has no OpenFlow controller",
 			    arg);
-	return errf("unknown action '%s' (up, down, receive, no-receive, forward, no-forward, flood, no-flood)",
+	return errstr("unknown action '%s' (up, down, receive, no-receive, forward, no-forward, flood, no-flood)",
 		    arg);
 }
 
@@ -2043,14 +2043,14 @@ static char *mod_port_local(struct cmd_ctx *c, const struct st_bridge *b, int ac
 	struct st_bridge *nb;
 
 	if (bit == PORT_CONFIG_DOWN)
-		return errf("'%s' on port LOCAL is not supported: LOCAL is the Linux bridge device '%s' itself, and taking it down would stop the whole bridge",
+		return errstr("'%s' on port LOCAL is not supported: LOCAL is the Linux bridge device '%s' itself, and taking it down would stop the whole bridge",
 			    mod_port_actions[act].name, b->name);
 	if (bit == PORT_CONFIG_NO_FLOOD)
-		return errf("'%s' on port LOCAL is not supported: the Linux bridge has no flood flags for its own device",
+		return errstr("'%s' on port LOCAL is not supported: the Linux bridge has no flood flags for its own device",
 			    mod_port_actions[act].name);
 	nb = st_bridge_clone(b);
 	if (!nb)
-		return errf("out of memory");
+		return errstr("out of memory");
 	if (mod_port_actions[act].set)
 		nb->local_config |= bit;
 	else
@@ -2077,7 +2077,7 @@ static char *cmd_mod_port(struct cmd_ctx *c, char **argv, int argc)
 	}
 	local = idx < 0 && (!strcmp(argv[1], "LOCAL") || !strcmp(argv[1], b->name));
 	if (idx < 0 && !local)
-		return errf("no port '%s' on bridge '%s'", argv[1], b->name);
+		return errstr("no port '%s' on bridge '%s'", argv[1], b->name);
 	err = mod_port_action(argv[2], &act);
 	if (err)
 		return err;
@@ -2085,7 +2085,7 @@ static char *cmd_mod_port(struct cmd_ctx *c, char **argv, int argc)
 		return mod_port_local(c, b, act);
 	nb = st_bridge_clone(b);
 	if (!nb)
-		return errf("out of memory");
+		return errstr("out of memory");
 	p = &nb->ports[idx];
 	if (mod_port_actions[act].set)
 		p->config |= mod_port_actions[act].bit;
@@ -2094,7 +2094,7 @@ static char *cmd_mod_port(struct cmd_ctx *c, char **argv, int argc)
 	if (port_config_apply(p->ifname, mod_port_actions[act].bit,
 			      mod_port_actions[act].set, nerr, sizeof(nerr))) {
 		st_bridge_free(nb);
-		return errf("%s", nerr);
+		return errstr("%s", nerr);
 	}
 	err = commit(c, nb);
 	/* b is still the bridge: put the kernel back as it was */
@@ -2116,10 +2116,10 @@ static char *cmd_set_br(struct cmd_ctx *c, char **argv, int argc)
 
 	(void)argc;
 	if (!v)
-		return errf("unknown setting '%s' (offload=on|off|hw)", argv[1]);
+		return errstr("unknown setting '%s' (offload=on|off|hw)", argv[1]);
 	mode = offload_parse(v);
 	if (mode < 0)
-		return errf("bad offload '%s' (on, off or hw)", v);
+		return errstr("bad offload '%s' (on, off or hw)", v);
 	err = offload_check(mode, &c->st->features);
 	if (err)
 		return err;
@@ -2131,9 +2131,9 @@ static char *cmd_set_br(struct cmd_ctx *c, char **argv, int argc)
 	if (offload_apply(c->st, nb, NULL, nerr, sizeof(nerr))) {
 		st_bridge_free(nb);
 		if (mode == OFFLOAD_HW)
-			return errf("offload=hw: the kernel refused hardware offload on the ports of '%s' (%s)",
+			return errstr("offload=hw: the kernel refused hardware offload on the ports of '%s' (%s)",
 				    argv[0], nerr);
-		return errf("offload=%s: %s", v, nerr);
+		return errstr("offload=%s: %s", v, nerr);
 	}
 	return commit(c, nb);
 }
@@ -2162,7 +2162,7 @@ static char *cmd_list_br(struct cmd_ctx *c, char **argv, int argc)
 	(void)argv;
 	(void)argc;
 	if (!names)
-		return errf("out of memory");
+		return errstr("out of memory");
 	for (int i = 0; i < c->st->n_bridges; i++)
 		names[i] = c->st->bridges[i]->name;
 	err = print_sorted(c, names, c->st->n_bridges);
@@ -2183,7 +2183,7 @@ static char *cmd_list_ports(struct cmd_ctx *c, char **argv, int argc)
 		return err;
 	names = calloc(b->n_ports + 1, sizeof(*names));
 	if (!names)
-		return errf("out of memory");
+		return errstr("out of memory");
 	for (int i = 0; i < b->n_ports; i++)
 		names[i] = b->ports[i].ifname;
 	err = print_sorted(c, names, b->n_ports);
@@ -2208,7 +2208,7 @@ static char *cmd_port_to_br(struct cmd_ctx *c, char **argv, int argc)
 
 	(void)argc;
 	if (!b)
-		return errf("no port named '%s'", argv[0]);
+		return errstr("no port named '%s'", argv[0]);
 	fprintf(c->out, "%s\n", b->name);
 	return NULL;
 }
@@ -2230,7 +2230,7 @@ static char *cmd_add_zone_tp(struct cmd_ctx *c, char **argv, int argc)
 		return err;
 	if (st_set_zone_tp(nb, &tp)) {
 		st_bridge_free(nb);
-		return errf("out of memory");
+		return errstr("out of memory");
 	}
 	return commit(c, nb);
 }
@@ -2244,14 +2244,14 @@ static char *cmd_del_zone_tp(struct cmd_ctx *c, char **argv, int argc)
 
 	(void)argc;
 	if (sscanf(argv[1], "zone=%u%c", &zone, &end) != 1 || zone > 65535)
-		return errf("'%s' must look like zone=N (0-65535)", argv[1]);
+		return errstr("'%s' must look like zone=N (0-65535)", argv[1]);
 	err = clone_bridge(c, argv[0], &nb);
 	if (err)
 		return err;
 	if (!st_del_zone_tp(nb, (uint16_t)zone)) {
 		st_bridge_free(nb);
 		return c->if_exists ? NULL :
-		       errf("zone %u of bridge '%s' has no timeout policy", zone, argv[0]);
+		       errstr("zone %u of bridge '%s' has no timeout policy", zone, argv[0]);
 	}
 	return commit(c, nb);
 }
@@ -2271,7 +2271,7 @@ static char *cmd_list_zone_tp(struct cmd_ctx *c, char **argv, int argc)
 		FILE *m = open_memstream(&text, &len);
 
 		if (!m)
-			return errf("out of memory");
+			return errstr("out of memory");
 		zone_tp_print(&b->zone_tps[i], m);
 		fclose(m);
 		/* zone_tp_print's "zone=N" first, then the keys */
@@ -2363,7 +2363,7 @@ static char *select_ports(const struct st_bridge *b, const char *want,
 
 	*n = 0;
 	if (!sel)
-		return errf("out of memory");
+		return errstr("out of memory");
 	for (int i = 0; i < b->n_ports; i++) {
 		char num[8];
 
@@ -2379,7 +2379,7 @@ static char *select_ports(const struct st_bridge *b, const char *want,
 	}
 	if (!*n) {
 		free(sel);
-		return errf("no port '%s' on bridge '%s'", want, b->name);
+		return errstr("no port '%s' on bridge '%s'", want, b->name);
 	}
 	*ports = sel;
 	return NULL;
@@ -2453,9 +2453,9 @@ static char *cmd_fdb_show(struct cmd_ctx *c, char **argv, int argc)
 	if (err)
 		return err;
 	if (fdb_read(b->name, false, &entries, &n, nerr, sizeof(nerr)))
-		return errf("%s", nerr);
+		return errstr("%s", nerr);
 	if (fdb_print(c->out, entries, n, fdb_port_of, b))
-		err = errf("out of memory");
+		err = errstr("out of memory");
 	free(entries);
 	return err;
 }
@@ -2470,7 +2470,7 @@ static char *cmd_fdb_flush(struct cmd_ctx *c, char **argv, int argc)
 	if (err)
 		return err;
 	if (fdb_flush(b->name, nerr, sizeof(nerr)))
-		return errf("%s", nerr);
+		return errstr("%s", nerr);
 	fputs("table successfully flushed\n", c->out);
 	return NULL;
 }
@@ -2484,7 +2484,7 @@ static char *cmd_dump_conntrack(struct cmd_ctx *c, char **argv, int argc)
 	if (err)
 		return err;
 	if (conntrack_dump(c->out, zone, nerr, sizeof(nerr)))
-		return errf("%s", nerr);
+		return errstr("%s", nerr);
 	return NULL;
 }
 
@@ -2497,7 +2497,7 @@ static char *parse_ct_filter(char **argv, int argc, struct ct_filter *f)
 	argv += zone_given;
 	argc -= zone_given;
 	if (!err && argc > 2)
-		err = errf("unexpected argument '%s'; usage: %s", argv[2],
+		err = errstr("unexpected argument '%s'; usage: %s", argv[2],
 			   "flush-conntrack [zone=N] [ORIG-TUPLE [REPLY-TUPLE]]");
 	if (!err)
 		err = ct_tuple_parse(argc > 0 ? argv[0] : "", &f->orig);
@@ -2516,7 +2516,7 @@ static char *cmd_flush_conntrack(struct cmd_ctx *c, char **argv, int argc)
 	if (err)
 		return err;
 	if (conntrack_flush(&f, nerr, sizeof(nerr)))
-		return errf("%s", nerr);
+		return errstr("%s", nerr);
 	return NULL;
 }
 
@@ -2589,12 +2589,12 @@ static bool ct_next_option(struct cmd_ctx *c, const char *arg, char **err)
 	if (strncmp(arg, "--ct-next=", 10))
 		return false;
 	if (c->n_ct_next == TRACE_MAX_CT_NEXT) {
-		*err = errf("more than %d --ct-next options", TRACE_MAX_CT_NEXT);
+		*err = errstr("more than %d --ct-next options", TRACE_MAX_CT_NEXT);
 		return true;
 	}
 	bad = flow_trace_parse_ct_state(arg + 10, &c->ct_next[c->n_ct_next++]);
 	if (bad) {
-		*err = errf("--ct-next: %s", bad);
+		*err = errstr("--ct-next: %s", bad);
 		free(bad);
 	}
 	return true;
@@ -2612,9 +2612,9 @@ static bool sort_option(struct cmd_ctx *c, const char *arg, char **err)
 			continue;
 		field = arg[n] ? arg + n + 1 : NULL;
 		if (field && !*field)
-			*err = errf("missing field name in %s", arg);
+			*err = errstr("missing field name in %s", arg);
 		else if (flow_sort_add(&c->sort, field, desc))
-			*err = errf("unknown field '%s' in %s", field, arg);
+			*err = errstr("unknown field '%s' in %s", field, arg);
 		return true;
 	}
 	return false;
@@ -2646,7 +2646,7 @@ static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
 			if (*err)
 				return -1;
 		} else {
-			*err = errf("unknown option '%s'", argv[i]);
+			*err = errstr("unknown option '%s'", argv[i]);
 			return -1;
 		}
 	}
@@ -2664,12 +2664,12 @@ static char *dispatch(struct cmd_ctx *c, int argc, char **argv)
 	argv += n;
 	argc -= n;
 	if (!argc)
-		return errf("no command given");
+		return errstr("no command given");
 	cmd = find_command(argv[0]);
 	if (!cmd)
-		return errf("unknown command '%s'", argv[0]);
+		return errstr("unknown command '%s'", argv[0]);
 	if (argc - 1 < cmd->min_args || argc - 1 > cmd->max_args)
-		return errf("usage: %s", cmd->usage);
+		return errstr("usage: %s", cmd->usage);
 	log_debug("command %s", argv[0]);
 	return cmd->run(c, argv + 1, argc - 1);
 }

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../rules/errf.h"
+#include "../rules/errstr.h"
 #include "dpi_conf.h"
 #include "log.h"
 #include "nat_setup.h"
@@ -492,7 +492,7 @@ char *st_compile_plan(const struct st_bridge *b, struct nir_ruleset *rs,
 		kernel_timeouts(in.tcp_timeouts, in.udp_timeouts);
 	iface_mac(b->name, in.bridge_mac);
 	if (!cf)
-		return errf("out of memory");
+		return errstr("out of memory");
 	for (int i = 0; i < b->n_flows; i++) {
 		cf[i].id = b->flows[i].id;
 		cf[i].flow = &b->flows[i].flow;
@@ -637,12 +637,12 @@ static char *write_tmp(const struct st_state *st, const struct st_bridge *b,
 	int rc;
 
 	if (fd < 0)
-		return errf("cannot write %s: %s", tmp, strerror(errno));
+		return errstr("cannot write %s: %s", tmp, strerror(errno));
 	f = fdopen(fd, "w");
 	if (!f) {
 		close(fd);
 		unlink(tmp);
-		return errf("cannot write %s: %s", tmp, strerror(errno));
+		return errstr("cannot write %s: %s", tmp, strerror(errno));
 	}
 	rc = write_bridge(f, b);
 	if (fflush(f) || ferror(f) || fsync(fd))
@@ -651,7 +651,7 @@ static char *write_tmp(const struct st_state *st, const struct st_bridge *b,
 		rc = -1;
 	if (rc) {
 		unlink(tmp);
-		return errf("cannot write state for '%s' in %s", b->name, st->dir);
+		return errstr("cannot write state for '%s' in %s", b->name, st->dir);
 	}
 	return NULL;
 }
@@ -748,7 +748,7 @@ static char *carry_table_counters(struct nir_table *t)
 	if (!ix.slots || !ix.named) {
 		free(ix.slots);
 		free(ix.named);
-		return errf("out of memory");
+		return errstr("out of memory");
 	}
 	for (int i = 0; i < t->n_counters; i++) {
 		uint64_t id = counter_id(t->counters[i].name);
@@ -765,7 +765,7 @@ static char *carry_table_counters(struct nir_table *t)
 	qsort(ix.slots, ix.n, sizeof(*ix.slots), slot_cmp);
 	if (nft_read_counters(t->family, t->name, carry_counter, &ix, nerr,
 			      sizeof(nerr)))
-		err = errf("reading counters of %s: %s", t->name, nerr);
+		err = errstr("reading counters of %s: %s", t->name, nerr);
 	free(ix.slots);
 	free(ix.named);
 	return err;
@@ -801,7 +801,7 @@ int st_read_stats(const struct st_bridge *b, uint64_t *packets,
 	memset(bytes, 0, sizeof(*bytes) * b->n_flows);
 	sa.ix.slots = calloc(b->n_flows + 1, sizeof(*sa.ix.slots));
 	if (!sa.ix.slots) {
-		*err = errf("out of memory");
+		*err = errstr("out of memory");
 		return -1;
 	}
 	for (int i = 0; i < b->n_flows; i++)
@@ -812,7 +812,7 @@ int st_read_stats(const struct st_bridge *b, uint64_t *packets,
 	for (size_t i = 0; i < sizeof(fams) / sizeof(fams[0]); i++) {
 		if (nft_read_counters(fams[i], table, add_stats, &sa, nerr,
 				      sizeof(nerr))) {
-			*err = errf("reading counters of %s: %s", table, nerr);
+			*err = errstr("reading counters of %s: %s", table, nerr);
 			rc = -1;
 			break;
 		}
@@ -870,7 +870,7 @@ static char *load_ruleset(const char *bridge, const struct nir_ruleset *loaded,
 	int64_t t0 = st_now_ms();
 
 	if (nir_diff_build(loaded, rs, &d))
-		return errf("out of memory");
+		return errstr("out of memory");
 	if (!loaded || d.needs_carry)
 		err = carry_counters(rs);
 	log_debug("bridge %s: %s, counters %s (%lld ms)", bridge,
@@ -886,7 +886,7 @@ static char *load_ruleset(const char *bridge, const struct nir_ruleset *loaded,
 		return load_ruleset(bridge, NULL, rs);
 	}
 	if (!err && nerr[0])
-		err = errf("%s", nerr);
+		err = errstr("%s", nerr);
 	nir_diff_free(&d);
 	return err;
 }
@@ -963,9 +963,9 @@ static char *restore_ruleset(const struct st_bridge *old, const char *bridge,
 	if (old && old->loaded)
 		return apply_ruleset(now, bridge, old->loaded);
 	if (old)
-		return errf("the bridge had no loaded ruleset to go back to");
+		return errstr("the bridge had no loaded ruleset to go back to");
 	brflow_table_name(bridge, table, sizeof(table));
-	return nft_delete_tables(table, nerr, sizeof(nerr)) ? errf("%s", nerr) : NULL;
+	return nft_delete_tables(table, nerr, sizeof(nerr)) ? errstr("%s", nerr) : NULL;
 }
 
 char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
@@ -983,7 +983,7 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 	char *err = NULL;
 
 	if (!tmp || !path) {
-		err = errf("out of memory");
+		err = errstr("out of memory");
 		goto out;
 	}
 	/* Make room in st->bridges first so nothing can fail after apply. */
@@ -992,7 +992,7 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 				    sizeof(*st->bridges) * (st->n_bridges + 1));
 
 		if (!arr) {
-			err = errf("out of memory");
+			err = errstr("out of memory");
 			goto out;
 		}
 		st->bridges = arr;
@@ -1032,7 +1032,7 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb)
 
 		if (rerr)
 			log_err("bridge %s: restoring the previous ruleset: %s", nb->name, rerr);
-		err = errf("%s; %s", writer.err, rerr ? "the kernel runs the new "
+		err = errstr("%s; %s", writer.err, rerr ? "the kernel runs the new "
 			   "ruleset, which a restart would not restore" :
 			   "the bridge keeps its previous flows");
 		free(rerr);
@@ -1107,11 +1107,11 @@ static char *journal_append(const struct st_state *st, const struct st_bridge *b
 	int fd;
 
 	if (!path)
-		return errf("out of memory");
+		return errstr("out of memory");
 	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	f = fd < 0 ? NULL : fdopen(fd, "a");
 	if (!f) {
-		err = errf("cannot append to %s: %s", path, strerror(errno));
+		err = errstr("cannot append to %s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		free(path);
@@ -1123,14 +1123,14 @@ static char *journal_append(const struct st_state *st, const struct st_bridge *b
 		char *line = flow_line(&added[i]);
 
 		if (!line) {
-			err = errf("out of memory");
+			err = errstr("out of memory");
 			break;
 		}
 		fprintf(f, "%s\n", line);
 		free(line);
 	}
 	if (fflush(f) || ferror(f) || fdatasync(fd))
-		err = err ? err : errf("cannot append to %s: %s", path, strerror(errno));
+		err = err ? err : errstr("cannot append to %s: %s", path, strerror(errno));
 	fclose(f);
 	free(path);
 	return err;
@@ -1251,7 +1251,7 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 	if (keep)
 		carry_elem_counters(b->loaded, ch, n);
 	if (n && nft_change_elems(b->loaded, ch, n, nerr, sizeof(nerr))) {
-		*err = errf("%s", nerr[0] ? nerr : "nftables transaction failed");
+		*err = errstr("%s", nerr[0] ? nerr : "nftables transaction failed");
 		ret = -1;
 		goto out;
 	}
@@ -1319,17 +1319,17 @@ static char *parse_flow_line(struct st_bridge *b, char *rest)
 
 	if (sscanf(rest, "%" SCNu64 " %" SCNd64 "%n", &id, &created, &used) < 2 ||
 	    !used || !id)
-		return errf("bad flow line");
+		return errstr("bad flow line");
 	modified = created;
 	if (rest[used] == '/' &&
 	    sscanf(rest + used, "/%" SCNd64 "%n", &modified, &more) == 1)
 		used += more;
 	if (rest[used] != ' ')
-		return errf("bad flow line");
+		return errstr("bad flow line");
 	used += (int)strspn(rest + used, " ");
 	perr = flow_parse(rest + used, &f, NULL);
 	if (perr) {
-		char *e = errf("flow %" PRIu64 ": %s", id, perr);
+		char *e = errstr("flow %" PRIu64 ": %s", id, perr);
 
 		free(perr);
 		return e;
@@ -1337,7 +1337,7 @@ static char *parse_flow_line(struct st_bridge *b, char *rest)
 	sf = st_add_flow(b, &f, id, created);
 	if (!sf) {
 		flow_free(&f);
-		return errf("out of memory");
+		return errstr("out of memory");
 	}
 	sf->modified_ms = modified;
 	return NULL;
@@ -1356,12 +1356,12 @@ static char *parse_zone_tp_line(struct st_bridge *b, char *rest)
 		words[n++] = w;
 	err = zone_tp_parse(words, n, &tp);
 	if (err) {
-		char *e = errf("zone_tp: %s", err);
+		char *e = errstr("zone_tp: %s", err);
 
 		free(err);
 		return e;
 	}
-	return st_set_zone_tp(b, &tp) ? errf("out of memory") : NULL;
+	return st_set_zone_tp(b, &tp) ? errstr("out of memory") : NULL;
 }
 
 /* Journal of an incremental update (st_fast_update). */
@@ -1370,7 +1370,7 @@ static char *parse_delflow_line(struct st_bridge *b, char *rest)
 	uint64_t id;
 
 	if (sscanf(rest, "%" SCNu64, &id) != 1)
-		return errf("bad delflow line");
+		return errstr("bad delflow line");
 	for (int i = 0; i < b->n_flows; i++) {
 		if (b->flows[i].id == id) {
 			flow_free(&b->flows[i].flow);
@@ -1378,7 +1378,7 @@ static char *parse_delflow_line(struct st_bridge *b, char *rest)
 			return NULL;
 		}
 	}
-	return errf("delflow %" PRIu64 ": no such flow", id);
+	return errstr("delflow %" PRIu64 ": no such flow", id);
 }
 
 static char *parse_group_line(struct st_bridge *b, char *rest)
@@ -1387,18 +1387,18 @@ static char *parse_group_line(struct st_bridge *b, char *rest)
 	char *perr = group_parse(rest, &g, false);
 
 	if (perr) {
-		char *e = errf("group: %s", perr);
+		char *e = errstr("group: %s", perr);
 
 		free(perr);
 		return e;
 	}
 	if (st_group_index(b, g.group_id) >= 0) {
 		group_free(&g);
-		return errf("duplicate group %u", g.group_id);
+		return errstr("duplicate group %u", g.group_id);
 	}
 	if (st_set_group(b, &g)) {
 		group_free(&g);
-		return errf("out of memory");
+		return errstr("out of memory");
 	}
 	return NULL;
 }
@@ -1409,14 +1409,14 @@ static char *parse_meter_line(struct st_bridge *b, char *rest)
 	char *perr = meter_parse(rest, &m, false);
 
 	if (perr) {
-		char *e = errf("meter: %s", perr);
+		char *e = errstr("meter: %s", perr);
 
 		free(perr);
 		return e;
 	}
 	if (st_meter_index(b, m.meter_id) >= 0)
-		return errf("duplicate meter %u", m.meter_id);
-	return st_set_meter(b, &m) ? errf("out of memory") : NULL;
+		return errstr("duplicate meter %u", m.meter_id);
+	return st_set_meter(b, &m) ? errstr("out of memory") : NULL;
 }
 
 /* A port's config bits by OVS's names, e.g. "NO_RECV NO_FWD". */
@@ -1428,7 +1428,7 @@ static char *parse_port_config(char *text, uint32_t *config)
 		uint32_t bit = port_config_bit(tok);
 
 		if (!bit)
-			return errf("bad port config '%s'", tok);
+			return errstr("bad port config '%s'", tok);
 		*config |= bit;
 	}
 	return NULL;
@@ -1444,14 +1444,14 @@ static char *parse_port_line(struct st_bridge *b, char *rest)
 
 	if (sscanf(rest, "%u %31s%n", &ofport, ifname, &used) != 2 || !ofport ||
 	    ofport > BRFLOW_MAX_OFPORT || !st_valid_ifname(ifname))
-		return errf("bad port line");
+		return errstr("bad port line");
 	err = parse_port_config(rest + used, &config);
 	if (err)
 		return err;
 	if (st_port_index(b, ifname) >= 0 || st_port_index_by_ofport(b, ofport) >= 0)
-		return errf("duplicate port '%s'", ifname);
+		return errstr("duplicate port '%s'", ifname);
 	if (st_add_port(b, ifname, ofport))
-		return errf("out of memory");
+		return errstr("out of memory");
 	b->ports[st_port_index(b, ifname)].config = config;
 	return NULL;
 }
@@ -1464,10 +1464,10 @@ static char *parse_line(struct st_bridge *b, char *line, const char *want)
 	uint64_t next;
 
 	if (klen == 6 && !strncmp(line, "bridge", 6))
-		return strcmp(rest, want) ? errf("names bridge '%s'", rest) : NULL;
+		return strcmp(rest, want) ? errstr("names bridge '%s'", rest) : NULL;
 	if (klen == 7 && !strncmp(line, "next_id", 7)) {
 		if (sscanf(rest, "%" SCNu64, &next) != 1)
-			return errf("bad next_id");
+			return errstr("bad next_id");
 		if (next > b->next_id)
 			b->next_id = next;
 		return NULL;
@@ -1488,9 +1488,9 @@ static char *parse_line(struct st_bridge *b, char *line, const char *want)
 		return parse_delflow_line(b, rest);
 	if (klen == 7 && !strncmp(line, "offload", 7)) {
 		b->offload = offload_parse(rest);
-		return b->offload < 0 ? errf("bad offload '%s'", rest) : NULL;
+		return b->offload < 0 ? errstr("bad offload '%s'", rest) : NULL;
 	}
-	return errf("unknown keyword '%.*s'", (int)klen, line);
+	return errstr("unknown keyword '%.*s'", (int)klen, line);
 }
 
 static struct st_bridge *load_file(const char *path, const char *name)

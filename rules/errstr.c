@@ -1,12 +1,12 @@
-/* One-line error messages (errf.h). */
-#include "errf.h"
+/* One-line error messages (errstr.h). */
+#include "errstr.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-char *errf(const char *fmt, ...)
+char *errstr(const char *fmt, ...)
 {
 	va_list ap;
 	char *s;
