@@ -56,13 +56,15 @@ char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
 			if (strlen(key_names[k]) == len && !strncmp(w, key_names[k], len))
 				break;
 		if (k == TP_KEYS) {
-			if (!strncmp(w, "icmp_first", len) || !strncmp(w, "icmp_reply", len))
+			if (len == 10 && (!strncmp(w, "icmp_first", 10) ||
+					  !strncmp(w, "icmp_reply", 10)))
 				return errstr("'%.*s' is not supported (nftables' timeout policies have no ICMP timeout)",
 					      (int)len, w);
 			return errstr("unknown timeout '%.*s'", (int)len, w);
 		}
 		if (out->secs[k] >= 0)
 			return errstr("'%s' given twice", key_names[k]);
+		/* the kernel keeps a timeout in jiffies, 32 bits at HZ <= 1000 */
 		out->secs[k] = number(eq + 1, UINT32_MAX / 1000);
 		if (out->secs[k] < 0)
 			return errstr("invalid number of seconds '%s' for %s", eq + 1,
