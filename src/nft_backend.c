@@ -591,17 +591,24 @@ static int build_set_lookup(struct nftnl_rule *r, const struct nir_stmt *s,
 	return rule_add(r, e);
 }
 
-static int build_counter(struct nftnl_rule *r, const struct nir_stmt *s,
-			 const struct build_ctx *ctx)
+/* objref: a named object of the rule's table (counter, helper, limit,
+ * timeout policy) */
+static int add_objref(struct nftnl_rule *r, uint32_t type, const char *name)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("objref");
 
-	(void)ctx;
 	if (!e)
 		return -1;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_COUNTER);
-	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, s->u.counter_name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, type);
+	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, name);
 	return rule_add(r, e);
+}
+
+static int build_counter(struct nftnl_rule *r, const struct nir_stmt *s,
+			 const struct build_ctx *ctx)
+{
+	(void)ctx;
+	return add_objref(r, NFT_OBJECT_COUNTER, s->u.counter_name);
 }
 
 static int build_notrack(struct nftnl_rule *r, const struct nir_stmt *s,
@@ -764,27 +771,15 @@ static int build_payload_set(struct nftnl_rule *r, const struct nir_stmt *s,
 static int build_ct_helper(struct nftnl_rule *r, const struct nir_stmt *s,
 			   const struct build_ctx *ctx)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("objref");
-
 	(void)ctx;
-	if (!e)
-		return -1;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_CT_HELPER);
-	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, s->u.helper_name);
-	return rule_add(r, e);
+	return add_objref(r, NFT_OBJECT_CT_HELPER, s->u.helper_name);
 }
 
 static int build_ct_timeout(struct nftnl_rule *r, const struct nir_stmt *s,
 			    const struct build_ctx *ctx)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("objref");
-
 	(void)ctx;
-	if (!e)
-		return -1;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_CT_TIMEOUT);
-	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, s->u.timeout_name);
-	return rule_add(r, e);
+	return add_objref(r, NFT_OBJECT_CT_TIMEOUT, s->u.timeout_name);
 }
 
 /* limit name "x": the rule goes on only when the packet is over the
@@ -792,14 +787,8 @@ static int build_ct_timeout(struct nftnl_rule *r, const struct nir_stmt *s,
 static int build_limit(struct nftnl_rule *r, const struct nir_stmt *s,
 		       const struct build_ctx *ctx)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("objref");
-
 	(void)ctx;
-	if (!e)
-		return -1;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_OBJREF_IMM_TYPE, NFT_OBJECT_LIMIT);
-	nftnl_expr_set_str(e, NFTNL_EXPR_OBJREF_IMM_NAME, s->u.limit_name);
-	return rule_add(r, e);
+	return add_objref(r, NFT_OBJECT_LIMIT, s->u.limit_name);
 }
 
 /* flow add @ft: hands the packet's connection to the flowtable. */
