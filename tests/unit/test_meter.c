@@ -5,18 +5,7 @@
 #include <string.h>
 
 #include "../../rules/meter.h"
-
-static int failures;
-
-static void report(bool good, const char *name, const char *got)
-{
-	if (good) {
-		printf("ok - %s\n", name);
-		return;
-	}
-	printf("not ok - %s: got '%s'\n", name, got ? got : "(null)");
-	failures++;
-}
+#include "report.h"
 
 /* input, what meter_format prints */
 static const char *const roundtrips[][2] = {

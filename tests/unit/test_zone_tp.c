@@ -7,18 +7,7 @@
 #include <string.h>
 
 #include "../../rules/zone_tp.h"
-
-static int failures;
-
-static void report(bool good, const char *name, const char *got)
-{
-	if (good) {
-		printf("ok - %s\n", name);
-		return;
-	}
-	printf("not ok - %s: got '%s'\n", name, got ? got : "(null)");
-	failures++;
-}
+#include "report.h"
 
 /* Splits a copy of 'text' at spaces into words[] (at most 32). */
 static int split(char *text, char **words)
