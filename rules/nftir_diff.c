@@ -327,19 +327,21 @@ static bool same_limit(const void *a, const void *b)
 	return x->rate == y->rate && x->burst == y->burst && x->bytes == y->bytes;
 }
 
-static int diff_limits(const struct nir_table *o, const struct nir_table *t,
-		       struct nir_table_diff *td)
+/* Pairs one kind of named object (limits, timeout policies) of the old
+ * table (NULL: none) with the new one's by name and content: per new
+ * object the same old one or -1, per old one whether it is kept. */
+static int diff_named(const void *old, int n_old, const void *new, int n_new,
+		      size_t size, bool (*same)(const void *, const void *),
+		      int **new_old, bool **old_kept)
 {
-	td->limit_old = malloc((t->n_limits + 1) * sizeof(int));
-	td->old_limit_kept = calloc((o ? o->n_limits : 0) + 1, sizeof(bool));
-	if (!td->limit_old || !td->old_limit_kept)
+	*new_old = malloc((n_new + 1) * sizeof(int));
+	*old_kept = calloc(n_old + 1, sizeof(bool));
+	if (!*new_old || !*old_kept)
 		return -1;
-	for (int i = 0; i < t->n_limits; i++)
-		td->limit_old[i] = -1;
-	if (o)
-		pair_by_name(o->limits, o->n_limits, t->limits, t->n_limits,
-			     sizeof(*t->limits), same_limit, td->limit_old,
-			     td->old_limit_kept);
+	for (int i = 0; i < n_new; i++)
+		(*new_old)[i] = -1;
+	if (old)
+		pair_by_name(old, n_old, new, n_new, size, same, *new_old, *old_kept);
 	return 0;
 }
 
@@ -350,21 +352,6 @@ static bool same_timeout(const void *a, const void *b)
 	return x->l4proto == y->l4proto && !memcmp(x->values, y->values, sizeof(x->values));
 }
 
-static int diff_timeouts(const struct nir_table *o, const struct nir_table *t,
-			 struct nir_table_diff *td)
-{
-	td->timeout_old = malloc((t->n_timeouts + 1) * sizeof(int));
-	td->old_timeout_kept = calloc((o ? o->n_timeouts : 0) + 1, sizeof(bool));
-	if (!td->timeout_old || !td->old_timeout_kept)
-		return -1;
-	for (int i = 0; i < t->n_timeouts; i++)
-		td->timeout_old[i] = -1;
-	if (o)
-		pair_by_name(o->timeouts, o->n_timeouts, t->timeouts, t->n_timeouts,
-			     sizeof(*t->timeouts), same_timeout, td->timeout_old,
-			     td->old_timeout_kept);
-	return 0;
-}
 
 static int diff_table(const struct nir_table *o, struct nir_table *t,
 		      struct nir_table_diff *td)
@@ -406,7 +393,12 @@ static int diff_table(const struct nir_table *o, struct nir_table *t,
 			     sizeof(*t->counters), NULL, td->counter_old,
 			     td->old_counter_kept);
 	}
-	if (diff_limits(o, t, td) || diff_timeouts(o, t, td))
+	if (diff_named(o ? o->limits : NULL, o ? o->n_limits : 0, t->limits,
+		       t->n_limits, sizeof(*t->limits), same_limit, &td->limit_old,
+		       &td->old_limit_kept) ||
+	    diff_named(o ? o->timeouts : NULL, o ? o->n_timeouts : 0, t->timeouts,
+		       t->n_timeouts, sizeof(*t->timeouts), same_timeout,
+		       &td->timeout_old, &td->old_timeout_kept))
 		return -1;
 	return diff_maps(o, t, td) ? -1 : diff_sets(o, t, td);
 }
