@@ -84,6 +84,11 @@ char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
 void zone_tp_print(const struct zone_tp *tp, FILE *out)
 {
 	fprintf(out, "zone=%u", tp->zone);
+	zone_tp_print_keys(tp, out);
+}
+
+void zone_tp_print_keys(const struct zone_tp *tp, FILE *out)
+{
 	for (int k = 0; k < TP_KEYS; k++)
 		if (tp->secs[k] >= 0)
 			fprintf(out, " %s=%lld", key_names[k], (long long)tp->secs[k]);

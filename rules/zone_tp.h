@@ -35,6 +35,9 @@ char *zone_tp_parse(char *const *words, int n, struct zone_tp *out);
 /* "zone=N KEY=SECS ..." (the keys set, in order): what zone_tp_parse
  * reads back, and the state file's form. */
 void zone_tp_print(const struct zone_tp *tp, FILE *out);
+/* The keys alone, each as " KEY=SECS" (list-zone-tp's form follows the
+ * zone with them). */
+void zone_tp_print_keys(const struct zone_tp *tp, FILE *out);
 
 /* The kernel's arrays for a policy: tcp[] and udp[] (unreplied, replied)
  * get the policy's values, else defaults' (tcp_defaults[TP_TCP_KEYS],

@@ -1914,13 +1914,12 @@ static char *cmd_add_port(struct cmd_ctx *c, char **argv, int argc)
 {
 	const char *br = argv[0], *ifc = argv[1];
 	char nerr[ERRLEN] = "";
-	struct st_bridge *nb = NULL;
+	struct st_bridge *nb = NULL, *b = st_find_bridge(c->st, br);
 	uint16_t ofport = 0;
 	char *err;
 
 	/* as ovs-vsctl --may-exist: the port on this bridge is the wish met */
-	if (c->may_exist && st_find_bridge(c->st, br) &&
-	    st_find_port_owner(c->st, ifc) == st_find_bridge(c->st, br))
+	if (c->may_exist && b && st_find_port_owner(c->st, ifc) == b)
 		return NULL;
 	err = clone_bridge(c, br, &nb);
 	if (!err)
@@ -2266,18 +2265,9 @@ static char *cmd_list_zone_tp(struct cmd_ctx *c, char **argv, int argc)
 	if (err)
 		return err;
 	for (int i = 0; i < b->n_zone_tps; i++) {
-		char *text = NULL;
-		size_t len = 0;
-		FILE *m = open_memstream(&text, &len);
-
-		if (!m)
-			return errstr("out of memory");
-		zone_tp_print(&b->zone_tps[i], m);
-		fclose(m);
-		/* zone_tp_print's "zone=N" first, then the keys */
-		fprintf(c->out, "Zone:%u, Timeout Policies:%s\n", b->zone_tps[i].zone,
-			strchr(text, ' ') ? strchr(text, ' ') : "");
-		free(text);
+		fprintf(c->out, "Zone:%u, Timeout Policies:", b->zone_tps[i].zone);
+		zone_tp_print_keys(&b->zone_tps[i], c->out);
+		fputc('\n', c->out);
 	}
 	return NULL;
 }
