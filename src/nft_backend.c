@@ -993,6 +993,7 @@ out:
 /* nftables' datatype numbers and byte order names, so `nft list` prints
  * "type ifname : mark" and decodes the elements as nft would. */
 #define NFT_TYPE_ARPOP		11
+#define NFT_TYPE_INET_PROTO	12
 #define NFT_TYPE_MARK		19
 #define NFT_TYPE_IFNAME		41
 #define NFT_BYTEORDER_HOST	1
@@ -1142,6 +1143,11 @@ static uint32_t field_type(const struct nir_set_field *f)
 		return NFT_TYPE_MARK;
 	if (f->src.name && !strcmp(f->src.name, "arp operation"))
 		return NFT_TYPE_ARPOP;
+	/* nw_proto; nft needs the size in a concatenation, and "integer"
+	 * has none: `nft list` would abort on the elements */
+	if ((f->src.kind == NIR_SRC_META && f->src.key == NFT_META_L4PROTO) ||
+	    (f->src.name && !strcmp(f->src.name, "ip protocol")))
+		return NFT_TYPE_INET_PROTO;
 	if (f->src.kind == NIR_SRC_PAYLOAD && f->src.len == 2)
 		return 13;			/* inet_service */
 	return 4;				/* integer */
