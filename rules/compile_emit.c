@@ -6,6 +6,7 @@
 #include "dpi.h"
 
 #include <linux/netfilter/nf_tables.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -543,7 +544,7 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 	uint16_t zone;
 
 	if (e->st.addr_rewritten)
-		return compile_fail(e->c, e->f, "ct() on a path that already rewrote an IP address; netfilter tracks a packet once, before the pipeline, and would not see the rewritten address");
+		return compile_fail(e->c, e->f, "ct() on a path that already rewrote an IP address or port; netfilter tracks a packet once, before the pipeline, and would not see the rewritten one");
 	if (ct->nat)
 		e->nat_in_flow = true;
 	if (ct_zone_of(e, ct, &zone))
@@ -753,6 +754,41 @@ static int emit_addr_set(struct emit *e, const struct action_set_field *w)
 	return 0;
 }
 
+/* mod_tp_src/mod_tp_dst (and set_field or load to tp_src, tcp_dst...): a
+ * transport header write with the TCP or UDP checksum fixed (ports are not
+ * in the pseudo-header).  The parser made sure the flow's own match names
+ * TCP or UDP, which tells where the checksum is.  Like an address rewrite,
+ * conntrack has already keyed the connection on the old port. */
+static int emit_port_set(struct emit *e, const struct action_set_field *w)
+{
+	const struct flow_match *proto = e->f ? flow_find_match(e->f, F_NW_PROTO) : NULL;
+	bool src = w->field == F_TP_SRC;
+	bool tcp = proto && proto->value[0] == IPPROTO_TCP;
+	struct nir_stmt *s;
+
+	if (!proto || (!tcp && proto->value[0] != IPPROTO_UDP))
+		return compile_fail(e->c, e->f, "a rewrite of %s needs the flow to match tcp or udp",
+				    field_info(w->field)->name);
+	if (e->st.l3 == L3_OTHER)
+		return 0; /* the parser's prerequisite: no such packet here */
+	if (e->nat_in_flow || e->st.nat_set || (e->st.tracked && e->st.nat_view))
+		return compile_fail(e->c, e->f, "a rewrite of %s on a path with ct(nat): netfilter NAT translates the packet after the pipeline and would undo it",
+				    field_info(w->field)->name);
+	e->st.addr_rewritten = true;
+	if (e->st.pass == PASS_PRE)
+		return 0;
+	s = add_payload_set(e, &(struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_TRANSPORT_HEADER, .offset = src ? 0 : 2, .len = 2,
+		.name = tcp ? (src ? "tcp sport" : "tcp dport") :
+			      (src ? "udp sport" : "udp dport"),
+		.fmt = NIR_FMT_DEC }, w->value);
+	if (!s)
+		return -1;
+	s->u.set.csum_type = NFT_PAYLOAD_CSUM_INET;
+	s->u.set.csum_offset = tcp ? 16 : 6;
+	return 0;
+}
+
 /* mod_nw_tos, mod_nw_ecn and mod_nw_ttl (and set_field or load to nw_tos,
  * ip_dscp, nw_ecn, nw_ttl): a write into the IP header, the IPv4 header
  * checksum fixed (none of these is in the pseudo-header).  DSCP and ECN
@@ -908,6 +944,8 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 			return emit_addr_set(e, &a->u.set);
 		if (a->u.set.field >= F_NW_TOS && a->u.set.field <= F_NW_TTL)
 			return emit_ip_header_set(e, &a->u.set);
+		if (a->u.set.field == F_TP_SRC || a->u.set.field == F_TP_DST)
+			return emit_port_set(e, &a->u.set);
 		set_reg(&e->st, &a->u.set);
 		return 0;
 	case ACT_CT_CLEAR:

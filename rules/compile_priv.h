@@ -62,8 +62,9 @@ struct path_state {
 	} first_nat;            /* nat_view 3: what the ct() makes of it */
 	uint32_t regs[FLOW_NREGS];
 	uint64_t metadata;
-	bool addr_rewritten;    /* a stateless IP address write ran: conntrack
-				 * (before the pipeline) saw the old address */
+	bool addr_rewritten;    /* a stateless IP address or port write ran:
+				 * conntrack (before the pipeline) saw the old
+				 * one */
 	/* nw_tos, nw_ecn and nw_ttl written on this path (mod_nw_tos...):
 	 * later matches on them are decided at compile time, so the pre-pass,
 	 * which runs before the write, sees what the main pass sees.  Bit

@@ -74,6 +74,9 @@ static const struct {
 	{ "icmpv6_type", F_ICMP_TYPE },
 	{ "icmpv6_code", F_ICMP_CODE },
 	{ "ip_ecn", F_NW_ECN },
+	/* NXM has one pair of port fields per transport */
+	{ "NXM_OF_UDP_SRC", F_TP_SRC },
+	{ "NXM_OF_UDP_DST", F_TP_DST },
 };
 
 /* Returns the row for 'id', or NULL when 'id' is out of range. */

@@ -1360,6 +1360,11 @@ static bool is_ip_header_field(enum field_id id)
 	return id == F_NW_TOS || id == F_NW_ECN || id == F_NW_TTL;
 }
 
+static bool is_port_field(enum field_id id)
+{
+	return id == F_TP_SRC || id == F_TP_DST;
+}
+
 /* Where a write may go: registers, Ethernet and IP addresses at top level,
  * ct_mark/ct_label in exec. */
 static int check_write_dst(struct parser *p, const struct field_info *fi,
@@ -1367,7 +1372,7 @@ static int check_write_dst(struct parser *p, const struct field_info *fi,
 {
 	bool reg = (fi->id >= F_REG0 && fi->id <= F_REG7) || fi->id == F_METADATA ||
 		   fi->id == F_DL_SRC || fi->id == F_DL_DST || is_addr_field(fi->id) ||
-		   is_ip_header_field(fi->id);
+		   is_ip_header_field(fi->id) || is_port_field(fi->id);
 	bool ct = fi->id == F_CT_MARK || fi->id == F_CT_LABEL;
 
 	if (in_exec && !ct)
@@ -1379,7 +1384,8 @@ static int check_write_dst(struct parser *p, const struct field_info *fi,
 	if (!in_exec && !reg)
 		return fail(p, dst.off, "writing '" TOKF "' is not supported "
 			    "(only reg0-reg7, metadata, eth_src, eth_dst, nw_src, nw_dst, "
-			    "ipv6_src, ipv6_dst, nw_tos, nw_ecn and nw_ttl)", TOKA(p, dst));
+			    "ipv6_src, ipv6_dst, nw_tos, nw_ecn, nw_ttl, tp_src and tp_dst)",
+			    TOKA(p, dst));
 	return 0;
 }
 
@@ -1432,6 +1438,31 @@ static int check_ip_header_write(struct parser *p, struct action_set_field *sf,
 	return 0;
 }
 
+/* A port rewrite (mod_tp_src/mod_tp_dst, set_field or load to tp_src,
+ * tcp_dst...) writes the whole port, and the flow's own match says which
+ * transport it is (OVS's prerequisite), because the checksum to fix is
+ * TCP's or UDP's: so not in a group bucket, which has no match.  SCTP's
+ * CRC is refused rather than recomputed for every packet. */
+static int check_port_write(struct parser *p, const struct action_set_field *sf,
+			    struct tok what)
+{
+	if (sf->mask[0] != 0xff || sf->mask[1] != 0xff)
+		return fail(p, what.off, "'" TOKF "': masked writes to '%s' are not "
+			    "supported (the whole port only)", TOKA(p, what),
+			    field_info(sf->field)->name);
+	if (p->opts && p->opts->bucket)
+		return fail(p, what.off, "'" TOKF "' is not supported in a group bucket "
+			    "(the checksum to fix comes from the flow's tcp or udp match)",
+			    TOKA(p, what));
+	if (!prereq_ok(p, P_L4))
+		return fail(p, what.off, "'" TOKF "' lacks prerequisites: the flow "
+			    "must match tcp, udp or sctp", TOKA(p, what));
+	if (prereq_ok(p, P_SCTP))
+		return fail(p, what.off, "'" TOKF "' is not supported for sctp (only "
+			    "tcp and udp ports are rewritten)", TOKA(p, what));
+	return 0;
+}
+
 /* move:SRC[a..b]->DST[c..d]; the source must be a register or metadata,
  * whose values brflow knows on every path. */
 static int parse_move(struct parser *p, struct tok t, bool in_exec,
@@ -1444,7 +1475,8 @@ static int parse_move(struct parser *p, struct tok t, bool in_exec,
 	if (split_arrow(p, t, "move", &src, &dst) || parse_subfield(p, src, &s) ||
 	    parse_subfield(p, dst, &d) || check_write_dst(p, d.fi, in_exec, dst))
 		return -1;
-	if (is_addr_field(d.fi->id) || is_ip_header_field(d.fi->id))
+	if (is_addr_field(d.fi->id) || is_ip_header_field(d.fi->id) ||
+	    is_port_field(d.fi->id))
 		return fail(p, dst.off, "move to '" TOKF "' is not supported (use "
 			    "set_field with a value)", TOKA(p, dst));
 	if ((s.fi->id < F_REG0 || s.fi->id > F_REG7) && s.fi->id != F_METADATA)
@@ -1503,6 +1535,8 @@ static int parse_load(struct parser *p, struct tok t, bool in_exec,
 		return check_addr_write(p, sf, (struct tok){ t.off - 5, t.len + 5 });
 	if (is_ip_header_field(sf->field))
 		return check_ip_header_write(p, sf, (struct tok){ t.off - 5, t.len + 5 });
+	if (is_port_field(sf->field))
+		return check_port_write(p, sf, (struct tok){ t.off - 5, t.len + 5 });
 	return 0;
 }
 
@@ -1546,6 +1580,8 @@ static int parse_set_field(struct parser *p, struct tok t, bool in_exec,
 		return check_addr_write(p, sf, (struct tok){ t.off - 10, t.len + 10 });
 	if (is_ip_header_field(fi->id))
 		return check_ip_header_write(p, sf, (struct tok){ t.off - 10, t.len + 10 });
+	if (is_port_field(fi->id))
+		return check_port_write(p, sf, (struct tok){ t.off - 10, t.len + 10 });
 	return 0;
 }
 
@@ -1767,6 +1803,31 @@ static int parse_mod_ip_header(struct parser *p, const struct kv *kv)
 	sf->value[0] = (uint8_t)v;
 	sf->mask[0] = 0xff;
 	return check_ip_header_write(p, sf, kv->all);
+}
+
+/* mod_tp_src:PORT / mod_tp_dst:PORT: set_field to the whole port. */
+static int parse_mod_tp(struct parser *p, const struct kv *kv)
+{
+	struct action_set_field *sf;
+	struct flow_action *a;
+	char name[16];
+	uint64_t v;
+
+	if ((kv->delim != ':' && kv->delim != '=') || !kv->val.len)
+		return fail(p, kv->key.off, "missing value for '" TOKF "'", TOKA(p, kv->key));
+	if (!tok_copy(p, kv->key, name, sizeof(name)) ||
+	    parse_uint(p, kv->val, UINT16_MAX, name, &v))
+		return -1;
+	a = add_action(p, ACT_SET_FIELD, kv->key.off);
+	if (!a)
+		return -1;
+	sf = &a->u.set;
+	memset(sf, 0, sizeof(*sf));
+	sf->field = tok_icase(p, kv->key, "mod_tp_src") ? F_TP_SRC : F_TP_DST;
+	sf->value[0] = (uint8_t)(v >> 8);
+	sf->value[1] = (uint8_t)v;
+	memset(sf->mask, 0xff, 2);
+	return check_port_write(p, sf, kv->all);
 }
 
 /* dpi(queue=N[-M],fail=open|closed): both arguments optional (queue 0,
@@ -2053,7 +2114,7 @@ static int parse_conjunction(struct parser *p, const struct kv *kv)
 /* Actions OVS has and brflow does not (yet): a clearer word than "unknown". */
 static const char *const unsupported_actions[] = {
 	"controller", "all", "table", "none", "enqueue", "learn",
-	"mod_tp_src", "mod_tp_dst", "mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
+	"mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
 	"push_vlan", "pop_vlan", "dec_ttl", "clone",
 	"note", "sample", "multipath", "bundle", "bundle_load",
 	"output_reg", "set_tunnel", "set_queue", "pop_queue", "exit",
@@ -2121,6 +2182,8 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 	if (tok_icase(p, kv->key, "mod_nw_tos") || tok_icase(p, kv->key, "mod_nw_ecn") ||
 	    tok_icase(p, kv->key, "mod_nw_ttl"))
 		return parse_mod_ip_header(p, kv);
+	if (tok_icase(p, kv->key, "mod_tp_src") || tok_icase(p, kv->key, "mod_tp_dst"))
+		return parse_mod_tp(p, kv);
 	if (tok_icase(p, kv->key, "group")) {
 		uint64_t id;
 

@@ -633,13 +633,18 @@ static void put_set_field(struct sbuf *b, const struct action_set_field *s)
 		put_mac(b, s->value);
 		return;
 	}
-	/* ovs-ofctl (OpenFlow 1.0) shows a whole IPv4 address write as the
-	 * legacy action and an IPv6 one as set_field */
+	/* ovs-ofctl (OpenFlow 1.0) shows a whole IPv4 address or port write
+	 * as the legacy action and an IPv6 address write as set_field */
 	if ((s->field == F_NW_SRC || s->field == F_NW_DST) && all_ones(s->mask, 4)) {
 		char ip[INET_ADDRSTRLEN];
 
 		inet_ntop(AF_INET, s->value, ip, sizeof(ip));
 		sb_printf(b, "%s:%s", s->field == F_NW_SRC ? "mod_nw_src" : "mod_nw_dst", ip);
+		return;
+	}
+	if ((s->field == F_TP_SRC || s->field == F_TP_DST) && all_ones(s->mask, 2)) {
+		sb_printf(b, "%s:%u", s->field == F_TP_SRC ? "mod_tp_src" : "mod_tp_dst",
+			  (unsigned)(s->value[0] << 8 | s->value[1]));
 		return;
 	}
 	/* likewise the DSCP bits; ECN and TTL, which OpenFlow 1.0 cannot

@@ -263,6 +263,41 @@ fam_of() { case $1 in *:*) echo -6 ;; *) echo -4 ;; esac; }
 
 # ---------------------------------------------------------------- traffic
 
+# csum_off NS DEV: rx and tx checksum offload off (SIOCETHTOOL ETHTOOL_SRXCSUM and
+# ETHTOOL_STXCSUM), so veth neither trusts nor leaves out checksums.
+csum_off() {
+	ip netns exec "$1" python3 -c '
+import array, fcntl, socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for cmd in (0x15, 0x17):
+    val = array.array("B", struct.pack("II", cmd, 0))
+    ifr = struct.pack("16sP16x", sys.argv[1].encode(), val.buffer_info()[0])
+    fcntl.ioctl(s.fileno(), 0x8946, ifr)
+' "$2"
+}
+
+# csum_off_pair: checksum offload off on both ends of hosts 1 and 2's links.
+csum_off_pair() {
+	local dev rc=0
+	for dev in "$(hns 1) eth0" "$(hns 2) eth0" "$SW p1" "$SW p2"; do
+		# shellcheck disable=SC2086
+		csum_off $dev || rc=1
+	done
+	return $rc
+}
+
+# csum_errors HOST: IPv4 header errors plus TCP/UDP/ICMP(v6) checksum errors counted.
+csum_errors() {
+	ip netns exec "$(hns "$1")" awk '
+		/^(Ip|Tcp|Udp|Icmp): [A-Z]/ { for (i = 2; i <= NF; i++) h[$1, i] = $i; next }
+		/^(Ip|Tcp|Udp|Icmp): / {
+			for (i = 2; i <= NF; i++)
+				if (h[$1, i] == "InCsumErrors" || h[$1, i] == "InHdrErrors") n += $i
+		}
+		/^(Udp6InCsumErrors|Icmp6InCsumErrors|Ip6InHdrErrors) / { n += $2 }
+		END { print n + 0 }' /proc/net/snmp /proc/net/snmp6
+}
+
 # tcp_try SRC DST IP PORT: host SRC sends a line over TCP to IP:PORT where host DST
 # listens; 0 if the line arrived.
 tcp_try() {
