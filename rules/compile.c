@@ -349,7 +349,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->group == b->group && a->nat_view == b->nat_view &&
 	       a->ct_known == b->ct_known &&
 	       a->nat_set == b->nat_set && a->addr_rewritten == b->addr_rewritten &&
-	       a->hdr_known == b->hdr_known &&
+	       a->hdr_known == b->hdr_known && a->ttl_dec == b->ttl_dec &&
 	       !memcmp(a->hdr_value, b->hdr_value, sizeof(a->hdr_value)) &&
 	       a->first_nat.kind == b->first_nat.kind &&
 	       a->first_nat.family == b->first_nat.family &&

@@ -116,6 +116,24 @@ static int next_segment(struct emit *e)
 	return e->rule ? 0 : compile_oom(e->c);
 }
 
+/* The next segment, for statements that need a rule of their own in the
+ * flow's chain.  A flow chain just made starts with what the matched rule
+ * held after its matches, which is nothing when they come first: that
+ * empty rule goes. */
+static int own_rule(struct emit *e)
+{
+	struct nir_chain *fc;
+
+	if (next_segment(e))
+		return -1;
+	fc = &e->table->chains[e->flow_chain];
+	if (fc->n_rules == 2 && !fc->rules[0].n_stmts) {
+		nir_remove_rule(fc, 0);
+		e->rule = &fc->rules[0];
+	}
+	return 0;
+}
+
 /* Calls the chain for state 'target': jump (and continue) or, as the
  * flow's last action, goto. */
 static int emit_call(struct emit *e, const struct path_state *target, bool last,
@@ -685,20 +703,29 @@ static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
 	return next_segment(e);
 }
 
-/* "<dst> set <value>" (dst->len bytes of value); NULL after recording
- * the failure. */
-static struct nir_stmt *add_payload_set(struct emit *e, const struct nir_src *dst,
-					const uint8_t *value)
+/* "<dst> set <value>" (dst->len bytes of value) in r; NULL if out of
+ * memory. */
+static struct nir_stmt *payload_set_stmt(struct nir_rule *r, const struct nir_src *dst,
+					 const uint8_t *value)
 {
-	struct nir_stmt *s = nir_add_stmt(e->rule, NIR_PAYLOAD_SET);
+	struct nir_stmt *s = nir_add_stmt(r, NIR_PAYLOAD_SET);
 
-	if (!s) {
-		compile_oom(e->c);
+	if (!s)
 		return NULL;
-	}
 	s->u.set.dst = *dst;
 	s->u.set.value.len = (uint8_t)dst->len;
 	memcpy(s->u.set.value.data, value, dst->len);
+	return s;
+}
+
+/* The same in the flow's current rule; NULL after recording the failure. */
+static struct nir_stmt *add_payload_set(struct emit *e, const struct nir_src *dst,
+					const uint8_t *value)
+{
+	struct nir_stmt *s = payload_set_stmt(e->rule, dst, value);
+
+	if (!s)
+		compile_oom(e->c);
 	return s;
 }
 
@@ -849,6 +876,92 @@ static int emit_ip_header_set(struct emit *e, const struct action_set_field *w)
 	return 0;
 }
 
+/* The TTL byte (IPv6: hop limit), as nft names a raw payload. */
+static struct nir_src ttl_dst(bool v6)
+{
+	return (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_NETWORK_HEADER, .offset = v6 ? 7 : 8, .len = 1,
+		.name = v6 ? "@nh,56,8" : "@nh,64,8", .fmt = NIR_FMT_HEX };
+}
+
+/* The table's chain that takes one off the TTL: nf_tables has no
+ * arithmetic, so one rule per position of the lowest set bit turns
+ * ...x1000 into ...x0111 (a masked write, keeping the bits above) and
+ * returns.  Its caller has sent TTLs 0 and 1 elsewhere. */
+static int build_dec_ttl_chain(struct nir_table *t, bool v6, const char *name)
+{
+	struct nir_src dst = ttl_dst(v6);
+	struct nir_chain *ch = nir_add_chain(t, name);
+
+	if (!ch)
+		return -1;
+	for (int bit = 0; bit < 8; bit++) {
+		uint8_t low = (uint8_t)((2u << bit) - 1), value = low >> 1;
+		struct nir_rule *r = nir_add_rule(ch);
+		struct nir_stmt *s;
+
+		if (!r || add_ttl_match(r, v6, low, (uint8_t)(1u << bit)) ||
+		    !(s = payload_set_stmt(r, &dst, &value)))
+			return -1;
+		s->u.set.keep.len = 1;
+		s->u.set.keep.data[0] = (uint8_t)~low;
+		if (!v6) {
+			s->u.set.csum_type = NFT_PAYLOAD_CSUM_INET;
+			s->u.set.csum_offset = 10;
+		}
+		if (add_verdict(r, NIR_RETURN, NULL))
+			return -1;
+	}
+	return 0;
+}
+
+/* dec_ttl, as OVS does it: nothing for a packet that is not IP; a TTL of
+ * 0 or 1 ends this flow's actions (OVS would tell its controllers; a
+ * table that resubmitted here goes on); else the TTL goes down by one,
+ * the IPv4 header checksum fixed.  A TTL the path wrote (mod_nw_ttl) is
+ * known and decides all of this at compile time. */
+static int emit_dec_ttl(struct emit *e)
+{
+	bool v6 = e->st.l3 == L3_IP6;
+	int idx = F_NW_TTL - F_NW_TOS;
+	const char *chain = v6 ? "dec_ttl_ip6" : "dec_ttl_ip";
+
+	if (e->st.l3 == L3_OTHER)
+		return 0;
+	if (e->st.hdr_known & 1u << idx) {
+		struct action_set_field w = { .field = F_NW_TTL };
+
+		if (e->st.hdr_value[idx] <= 1) {
+			e->ended = true;
+			return add_verdict(e->rule, NIR_RETURN, NULL) ? compile_oom(e->c) : 0;
+		}
+		w.value[0] = e->st.hdr_value[idx] - 1;
+		w.mask[0] = 0xff;
+		return emit_ip_header_set(e, &w);
+	}
+	if (e->st.ttl_dec)
+		return compile_fail(e->c, e->f, "a second dec_ttl on a path is not supported "
+				    "(unless mod_nw_ttl set the TTL in between)");
+	e->st.ttl_dec = true;
+	/* the expiry test is a rule of its own in the flow's chain, whose
+	 * return ends the flow's actions; the pre-pass makes it too, so it
+	 * follows the same path */
+	if (own_rule(e))
+		return -1;
+	if (add_ttl_match(e->rule, v6, 0xfe, 0) || add_verdict(e->rule, NIR_RETURN, NULL) ||
+	    next_segment(e))
+		return compile_oom(e->c);
+	if (e->st.pass == PASS_PRE)
+		return 0;
+	if (!nir_find_chain(e->table, chain) && build_dec_ttl_chain(e->table, v6, chain))
+		return compile_oom(e->c);
+	if (e->sum.depth < 1)
+		e->sum.depth = 1;
+	if (add_verdict(e->rule, NIR_JUMP, chain))
+		return compile_oom(e->c);
+	return next_segment(e);
+}
+
 static const struct ofmeter *find_meter(const struct compiler *c, uint32_t id)
 {
 	for (int i = 0; i < c->in->n_meters; i++)
@@ -887,7 +1000,6 @@ static int add_meter_objects(struct compiler *c, struct nir_table *t,
 static int emit_meter(struct emit *e, uint32_t id)
 {
 	const struct ofmeter *m = find_meter(e->c, id);
-	struct nir_chain *fc;
 	struct nir_stmt *s;
 	char name[32];
 
@@ -895,15 +1007,8 @@ static int emit_meter(struct emit *e, uint32_t id)
 		return compile_fail(e->c, e->f, "meter:%u: no such meter", id);
 	if (e->st.pass != PASS_MAIN)
 		return 0;
-	if (add_meter_objects(e->c, e->table, m) || next_segment(e))
+	if (add_meter_objects(e->c, e->table, m) || own_rule(e))
 		return -1;
-	fc = &e->table->chains[e->flow_chain];
-	/* the flow chain just made starts with what the matched rule held
-	 * after its matches: nothing when the meter comes first */
-	if (fc->n_rules == 2 && !fc->rules[0].n_stmts) {
-		nir_remove_rule(fc, 0);
-		e->rule = &fc->rules[0];
-	}
 	meter_object_name(id, name, sizeof(name));
 	s = nir_add_stmt(e->rule, NIR_COUNTER);
 	if (!s)
@@ -948,6 +1053,8 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 			return emit_port_set(e, &a->u.set);
 		set_reg(&e->st, &a->u.set);
 		return 0;
+	case ACT_DEC_TTL:
+		return emit_dec_ttl(e);
 	case ACT_CT_CLEAR:
 		/* later matches see -trk; the packet keeps its conntrack entry */
 		e->st.tracked = false;

@@ -499,6 +499,28 @@ static int ip_header_match(const struct flow_match *m, bool v6, struct nir_rule 
 				 NIR_FMT_HEX, &w, width) ? -1 : 1;
 }
 
+/* A match on nw_ttl after a dec_ttl, in the pre-pass: the packet there
+ * still has the TTL before the decrement, one more than the main pass
+ * compares. */
+static int ttl_before_dec_match(const struct flow_match *m, bool v6, struct nir_rule *r)
+{
+	struct flow_match before = *m;
+
+	if (m->value[0] == 255)
+		return 0;
+	before.value[0]++;
+	return ip_header_match(&before, v6, r);
+}
+
+int add_ttl_match(struct nir_rule *r, bool v6, uint8_t mask, uint8_t value)
+{
+	struct flow_match m = { .field = F_NW_TTL };
+
+	m.value[0] = value;
+	m.mask[0] = mask;
+	return ip_header_match(&m, v6, r) < 0 ? -1 : 0;
+}
+
 /* An Ethernet/IPv4 ARP (or RARP) header's field, behind the 8 bytes of
  * hardware and protocol types and lengths; the flow's arp/rarp prerequisite
  * comes first in the rule (field order), so only such packets reach it. */
@@ -617,6 +639,8 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_NW_TTL:
 		if (ip && (st->hdr_known & 1u << (m->field - F_NW_TOS)))
 			return static_match(m, st->hdr_value[m->field - F_NW_TOS]);
+		if (ip && m->field == F_NW_TTL && st->ttl_dec && st->pass == PASS_PRE)
+			return ttl_before_dec_match(m, v6, r);
 		return ip ? ip_header_match(m, v6, r) : 0;
 	case F_IPV6_LABEL:
 		return ip ? ip_header_match(m, v6, r) : 0;

@@ -71,6 +71,10 @@ struct path_state {
 	 * (field - F_NW_TOS) of hdr_known; the values by the same index. */
 	uint8_t hdr_known;
 	uint8_t hdr_value[3];
+	/* a dec_ttl ran on a TTL not known at compile time: the main pass
+	 * reads the decremented TTL, the pre-pass (which writes nothing) the
+	 * packet's own, one more */
+	bool ttl_dec;
 	uint8_t ct_known;       /* tracked: 0, or the ct_state flags (CS_*)
 				 * every packet on this path has, known at
 				 * compile time (the early path for new
@@ -315,5 +319,7 @@ int add_ct_state_match(struct nir_rule *r, uint32_t bits, bool negate);
 /* ct label & mask == value, both 16 bytes in the kernel's layout (label
  * bit N is bit N%8 of byte N/8). */
 int add_label_match(struct nir_rule *r, const uint8_t *mask, const uint8_t *value);
+/* "TTL (IPv6: hop limit) & mask == value" */
+int add_ttl_match(struct nir_rule *r, bool v6, uint8_t mask, uint8_t value);
 
 #endif

@@ -100,6 +100,8 @@ enum action_type {
 	ACT_DPI,        /* dpi(queue=N[-M],fail=open|closed) */
 	ACT_GROUP,      /* group:N */
 	ACT_CT_CLEAR,   /* ct_clear: later matches see the packet untracked */
+	ACT_DEC_TTL,    /* dec_ttl: TTL/hop limit minus one; at 0 or 1 the rest
+			 * of the flow's actions do not run */
 	ACT_METER,      /* meter:N (OpenFlow 1.3's meter instruction): the
 			 * parser puts it first, where it takes effect */
 	ACT_CONJUNCTION, /* conjunction(ID,K/N): only with other conjunctions */

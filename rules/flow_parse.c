@@ -2115,7 +2115,7 @@ static int parse_conjunction(struct parser *p, const struct kv *kv)
 static const char *const unsupported_actions[] = {
 	"controller", "all", "table", "none", "enqueue", "learn",
 	"mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
-	"push_vlan", "pop_vlan", "dec_ttl", "clone",
+	"push_vlan", "pop_vlan", "clone",
 	"note", "sample", "multipath", "bundle", "bundle_load",
 	"output_reg", "set_tunnel", "set_queue", "pop_queue", "exit",
 	"write_actions", "clear_actions", "write_metadata", "check_pkt_larger",
@@ -2175,6 +2175,14 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 		return parse_dpi(p, kv);
 	if (tok_icase(p, kv->key, "ct_clear") && !kv->delim)
 		return add_action(p, ACT_CT_CLEAR, kv->key.off) ? 0 : -1;
+	if (tok_icase(p, kv->key, "dec_ttl")) {
+		/* dec_ttl(ID,...) names the controllers told of an expired
+		 * TTL; brflow has none to tell */
+		if (kv->delim)
+			return fail(p, kv->key.off, "'" TOKF "' names controllers, and brflow "
+				    "has none: use dec_ttl", TOKA(p, kv->all));
+		return add_action(p, ACT_DEC_TTL, kv->key.off) ? 0 : -1;
+	}
 	if (tok_icase(p, kv->key, "mod_dl_src") || tok_icase(p, kv->key, "mod_dl_dst"))
 		return parse_mod_dl(p, kv);
 	if (tok_icase(p, kv->key, "mod_nw_src") || tok_icase(p, kv->key, "mod_nw_dst"))

@@ -795,6 +795,9 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 	case ACT_CT_CLEAR:
 		sb_printf(b, "ct_clear");
 		break;
+	case ACT_DEC_TTL:
+		sb_printf(b, "dec_ttl");
+		break;
 	case ACT_CONJUNCTION:
 		sb_printf(b, "conjunction(%u,%u/%u)", a->u.conj.id,
 			  a->u.conj.clause, a->u.conj.n_clauses);

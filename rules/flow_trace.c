@@ -62,6 +62,9 @@ struct trace {
 	struct trace_output outs[TRACE_MAX_OUTPUTS];
 	int n_outs;
 	bool oom;
+	/* a dec_ttl found the TTL expired: the rest of the action list it is
+	 * in does not run (the lists that resubmitted to it go on) */
+	bool ttl_expired;
 	/* --names: in_port= and output: by name; NULL: numbers */
 	const struct flow_port_names *names;
 	struct flow_port_names names_buf;
@@ -679,6 +682,23 @@ static void run_meter(struct trace *t, uint32_t id)
 	     "others go on with the actions", m->rate, m->kbps ? "kbps" : "pktps", id);
 }
 
+/* OVS's dec_ttl: nothing for a packet that is not IP; a TTL (hop limit)
+ * of 0 or 1 stops the action list, which OVS would report to controllers
+ * brflow does not have. */
+static void run_dec_ttl(struct trace *t)
+{
+	uint8_t *ttl = t->pkt.v[F_NW_TTL];
+
+	if (!is_ip(&t->pkt))
+		return;
+	if (*ttl <= 1) {
+		note(t, "TTL %u expired: the rest of this flow's actions do not run", *ttl);
+		t->ttl_expired = true;
+		return;
+	}
+	(*ttl)--;
+}
+
 static void run_action(struct trace *t, const struct flow_action *a, bool more)
 {
 	switch (a->type) {
@@ -733,6 +753,9 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 	case ACT_METER:
 		run_meter(t, a->u.meter_id);
 		break;
+	case ACT_DEC_TTL:
+		run_dec_ttl(t);
+		break;
 	case ACT_CT_CLEAR:
 		clear_ct(&t->pkt);
 		note(t, "untracked: ct_state, ct_zone, ct_mark and ct_label cleared");
@@ -752,6 +775,10 @@ static void run_actions(struct trace *t, const struct flow_action *a, int n)
 		put_owned(t, flow_format_action_named(&a[i], t->names));
 		fputc('\n', t->out);
 		run_action(t, &a[i], i + 1 < n);
+		if (t->ttl_expired) {
+			t->ttl_expired = false;
+			break;
+		}
 	}
 }
 

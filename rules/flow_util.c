@@ -241,6 +241,7 @@ static bool same_action(const struct flow_action *a, const struct flow_action *b
 	case ACT_FLOOD:
 	case ACT_IN_PORT:
 	case ACT_CT_CLEAR:
+	case ACT_DEC_TTL:
 		return true;
 	}
 	return false;
