@@ -1130,8 +1130,11 @@ static int add_map_msgs(struct batch *b, const struct nir_table *t,
 	return map_elems_msgs(b, t, m, id, NULL, true);
 }
 
-/* nftables' datatype of a key field, so `nft list` can print elements. */
-static uint32_t field_type(const struct nir_set_field *f)
+/* nftables' datatype of a key field, so `nft list` can print elements.
+ * A field alone in the key fills a 4-byte register, and nft would print a
+ * 1-byte type's value from all 4 bytes: only a concatenation, which nft
+ * splits by its fields' sizes, gets nw_proto's own type. */
+static uint32_t field_type(const struct nir_set_field *f, bool concat)
 {
 	switch (f->src.fmt) {
 	case NIR_FMT_IPV4:	return 7;	/* ipv4_addr */
@@ -1145,8 +1148,8 @@ static uint32_t field_type(const struct nir_set_field *f)
 		return NFT_TYPE_ARPOP;
 	/* nw_proto; nft needs the size in a concatenation, and "integer"
 	 * has none: `nft list` would abort on the elements */
-	if ((f->src.kind == NIR_SRC_META && f->src.key == NFT_META_L4PROTO) ||
-	    (f->src.name && !strcmp(f->src.name, "ip protocol")))
+	if (concat && ((f->src.kind == NIR_SRC_META && f->src.key == NFT_META_L4PROTO) ||
+		       (f->src.name && !strcmp(f->src.name, "ip protocol"))))
 		return NFT_TYPE_INET_PROTO;
 	if (f->src.kind == NIR_SRC_PAYLOAD && f->src.len == 2)
 		return 13;			/* inet_service */
@@ -1167,7 +1170,7 @@ static struct nftnl_set *set_alloc(const struct nir_table *t,
 	if (id)
 		nftnl_set_set_u32(s, NFTNL_SET_ID, id);
 	for (int i = 0; i < set->n_fields; i++)
-		type = type << 6 | field_type(&set->fields[i]);
+		type = type << 6 | field_type(&set->fields[i], set->n_fields > 1);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, type);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, (uint32_t)set->key_len);
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, set->vmap ? NFT_SET_MAP : 0);

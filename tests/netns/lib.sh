@@ -679,6 +679,19 @@ ovs_l7() {
 
 # bf_done: last line of every test; the exit status says whether anything failed.
 bf_done() {
+	local out rc
+
+	# nft itself must list what the scenario left: an operator's first look at the
+	# kernel's ruleset, and nft (1.0.6) aborts on a set type it cannot split
+	if [ -n "${SW:-}" ] && [ -e "/run/netns/$SW" ]; then
+		out=$(ip netns exec "$SW" nft list ruleset 2>&1 >/dev/null)
+		rc=$?
+		if [ $rc -eq 0 ]; then
+			ok "nft lists the ruleset left at the end"
+		else
+			not_ok "nft lists the ruleset left at the end" "exit $rc: $(bf_oneline "$out")"
+		fi
+	fi
 	[ "$BF_FAILED" -eq 0 ]
 	exit $?
 }
