@@ -56,6 +56,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "zone N's conntrack timeouts (udp_first=, ...)" },
 	{ "del-zone-tp", 2, 2, -1, "BR zone=N", "remove zone N's timeout policy" },
 	{ "list-zone-tp", 1, 1, -1, "BR", "the timeout policies, as ovs-vsctl prints them" },
+	{ "set-zone-limit", 3, 3, -1, "BR ZONE|default LIMIT",
+	  "at most LIMIT connections in the zone (0: no limit)" },
+	{ "del-zone-limit", 2, 2, -1, "BR ZONE|default", "remove the zone's limit" },
+	{ "list-zone-limits", 1, 1, -1, "BR", "the limits, as ovs-vsctl prints them" },
 	{ "list-ports", 1, 1, -1, "BR", "the interfaces attached to BR, one a line" },
 	{ "br-exists", 1, 1, -1, "BR", "exit 0 if brflowd has bridge BR, else 2" },
 	{ "port-to-br", 1, 1, -1, "PORT", "the bridge PORT is attached to" },
@@ -163,8 +167,8 @@ static void usage(FILE *f)
 		"                  match priority and fields exactly\n"
 		"  --may-exist     add-port: a port already on BR is no error (add-br\n"
 		"                  never minds an existing bridge)\n"
-		"  --if-exists     del-br, del-port, del-zone-tp: a missing bridge, port\n"
-		"                  or policy is no error\n"
+		"  --if-exists     del-br, del-port, del-zone-tp, del-zone-limit: a\n"
+		"                  missing bridge, port, policy or limit is no error\n"
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
 		"  --names, --no-names  dump-flows, diff-flows, trace: ports by name\n"
 		"                  (in_port=p1, output:p2) or number; default: names\n"

@@ -8,6 +8,7 @@
 #include "group.h"
 #include "meter.h"
 #include "nftir.h"
+#include "zone_limit.h"
 #include "zone_tp.h"
 
 /* ofport numbers live in 12 mark bits; 0xffe is LOCAL, 0xfff normal */
@@ -79,6 +80,10 @@ struct compile_input {
 	const struct zone_tp *zone_tps;
 	uint32_t tcp_timeouts[11];
 	uint32_t udp_timeouts[2];
+	/* Connection limits by zone (rules/zone_limit.h), which a ct(commit)
+	 * in the zone enforces on connections it has not committed yet. */
+	int n_zone_limits;
+	const struct zone_limit *zone_limits;
 };
 
 /* Compiles 'in' into 'out' (which must be zeroed).  Returns NULL on success,

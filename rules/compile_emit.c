@@ -472,18 +472,55 @@ static int add_expected_commit(struct emit *e, int chain_idx)
 	return 0;
 }
 
+/* The zone's connection limit (set-zone-limit), checked where a commit
+ * chain commits: a connection it has not committed yet (ct mark bit 31
+ * clear) is counted in the zone's set element, and dropped when that
+ * makes more than the limit, as OVS's datapath drops it.  One set per
+ * zone in the table, so every commit in the zone counts in one list. */
+static int add_zone_limit_rule(struct emit *e, struct nir_chain *ch, int zone,
+			       uint32_t limit)
+{
+	static const uint32_t committed = CT_COMMITTED;
+	struct nir_connlimit *cl = NULL;
+	struct nir_rule *r = nir_add_rule(ch);
+	struct nir_stmt *s;
+	char name[64];
+
+	snprintf(name, sizeof(name), "zl_z%d", zone);
+	for (int i = 0; i < e->table->n_connlimits && !cl; i++)
+		if (!strcmp(e->table->connlimits[i].name, name))
+			cl = &e->table->connlimits[i];
+	if (!cl) {
+		if (!(cl = nir_add_connlimit(e->table, name)))
+			return -1;
+		cl->limit = limit;
+	}
+	if (!r || add_ct_key_match(r, NFT_CT_MARK, "ct mark", NIR_FMT_HEX, 4,
+				   &committed, 0) ||
+	    !(s = nir_add_stmt(r, NIR_CONN_COUNT)))
+		return -1;
+	snprintf(s->u.connlimit_name, sizeof(s->u.connlimit_name), "%s", name);
+	return add_verdict(r, NIR_DROP, NULL);
+}
+
 /* ct(commit): in a chain of its own that commits nothing for a packet
  * netfilter finds invalid, as OVS's commit of such a packet does. */
 static int emit_commit(struct emit *e, const struct action_ct *ct)
 {
+	const struct compile_input *in = e->c->in;
+	uint32_t limit = e->st.zone_seen >= 0 ?
+		zone_limit_for(in->zone_limits, in->n_zone_limits,
+			       (uint16_t)e->st.zone_seen) : 0;
 	struct nir_rule *saved = e->rule, *r;
 	struct nir_chain *ch;
 	char name[64];
 	int idx;
 
 	/* Known +new: netfilter's "new" is neither invalid nor made from an
-	 * expectation (those are "related"), so the writes need no chain. */
-	if (e->st.tracked && (e->st.ct_known & CS_NEW) && !(e->st.ct_known & CS_INV))
+	 * expectation (those are "related"), so the writes need no chain
+	 * (unless the zone's limit needs a rule). */
+	if (e->st.tracked && (e->st.ct_known & CS_NEW) && !(e->st.ct_known & CS_INV) &&
+	    !limit)
 		return emit_commit_stmts(e, ct);
 	snprintf(name, sizeof(name), "commit_%d", e->c->n_commits++);
 	ch = nir_add_chain(e->table, name);
@@ -492,6 +529,8 @@ static int emit_commit(struct emit *e, const struct action_ct *ct)
 	idx = e->table->n_chains - 1;
 	if (!(r = nir_add_rule(ch)) || add_ct_state_match(r, 1, false) ||
 	    add_verdict(r, NIR_RETURN, NULL) || add_expected_commit(e, idx) ||
+	    (limit && add_zone_limit_rule(e, &e->table->chains[idx], e->st.zone_seen,
+					  limit)) ||
 	    !(r = nir_add_rule(&e->table->chains[idx])))
 		return compile_oom(e->c);
 	e->rule = r;

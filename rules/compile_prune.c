@@ -167,6 +167,7 @@ static bool uses_table_object(const struct nir_stmt *s)
 	case NIR_CT_HELPER:
 	case NIR_LIMIT:
 	case NIR_CT_TIMEOUT:
+	case NIR_CONN_COUNT:
 	case NIR_LOOKUP:
 	case NIR_SET_LOOKUP:
 	case NIR_FLOW_OFFLOAD:

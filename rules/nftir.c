@@ -133,6 +133,15 @@ struct nir_ct_timeout *nir_add_timeout(struct nir_table *t, const char *name)
 	return o;
 }
 
+struct nir_connlimit *nir_add_connlimit(struct nir_table *t, const char *name)
+{
+	struct nir_connlimit *o = grow(&t->connlimits, &t->n_connlimits, sizeof(*o));
+
+	if (o)
+		copy_name(o->name, name, sizeof(o->name));
+	return o;
+}
+
 struct nir_set *nir_add_set(struct nir_table *t, const char *name)
 {
 	struct nir_set *s = grow(&t->sets, &t->n_sets, sizeof(*s));
@@ -298,6 +307,7 @@ void nir_ruleset_free(struct nir_ruleset *rs)
 		free(tb->helpers);
 		free(tb->limits);
 		free(tb->timeouts);
+		free(tb->connlimits);
 	}
 	free(rs->tables);
 	memset(rs, 0, sizeof(*rs));
@@ -621,6 +631,9 @@ static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
 	case NIR_CT_TIMEOUT:
 		fprintf(out, "ct timeout set \"%s\"", s->u.timeout_name);
 		break;
+	case NIR_CONN_COUNT:
+		fprintf(out, "add @%s { ct zone }", s->u.connlimit_name);
+		break;
 	case NIR_QUEUE:
 		fprintf(out, "queue num %u", s->u.queue.num);
 		if (s->u.queue.total > 1)
@@ -747,6 +760,10 @@ void nir_print(const struct nir_ruleset *rs, FILE *out)
 			print_limit(&tb->limits[i], out);
 		for (int i = 0; i < tb->n_timeouts; i++)
 			print_timeout(&tb->timeouts[i], out);
+		for (int i = 0; i < tb->n_connlimits; i++)
+			fprintf(out, "\tset %s {\n\t\ttype integer\n\t\tsize 4\n"
+				"\t\tflags dynamic\n\t\tct count over %u\n\t}\n",
+				tb->connlimits[i].name, tb->connlimits[i].limit);
 		for (int i = 0; i < tb->n_maps; i++)
 			print_map(&tb->maps[i], out);
 		for (int i = 0; i < tb->n_sets; i++)

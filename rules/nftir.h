@@ -73,6 +73,9 @@ enum nir_stmt_kind {
 			   * packet is over the limit (named object) */
 	NIR_CT_TIMEOUT,   /* ct timeout set "timeout_name" (named object; a
 			   * no-op for another transport protocol) */
+	NIR_CONN_COUNT,   /* add @connlimit_name { ct zone }: goes on only
+			   * when the zone's count, this connection in it,
+			   * is over the limit (a table's nir_connlimit) */
 };
 
 enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
@@ -117,6 +120,7 @@ struct nir_stmt {
 		char helper_name[64];
 		char limit_name[64];
 		char timeout_name[64];
+		char connlimit_name[64];
 		char flowtable[64];
 		struct {
 			struct nir_src dst;  /* payload base/offset/len/name */
@@ -251,6 +255,15 @@ struct nir_ct_timeout {
 	uint32_t values[NIR_TIMEOUT_VALUES];
 };
 
+/* The connections committed in one zone, counted against a limit
+ * (set-zone-limit): a dynamic set, keyed by the zone, whose element holds
+ * nf_conncount's list of them ("ct count over LIMIT").  A reload keeps an
+ * unchanged one, and with it the count. */
+struct nir_connlimit {
+	char name[64];
+	uint32_t limit;
+};
+
 /* A flowtable (netdev ingress on each device): the fast path for the
  * connections a NIR_FLOW_OFFLOAD statement hands it. */
 struct nir_flowtable {
@@ -276,6 +289,8 @@ struct nir_table {
 	struct nir_limit *limits;
 	int n_timeouts;
 	struct nir_ct_timeout *timeouts;
+	int n_connlimits;
+	struct nir_connlimit *connlimits;
 	int n_sets;
 	struct nir_set *sets;
 	int n_flowtables;
@@ -304,6 +319,7 @@ struct nir_counter *nir_add_counter(struct nir_table *t, const char *name);
 struct nir_helper *nir_add_helper(struct nir_table *t, const char *name);
 struct nir_limit *nir_add_limit(struct nir_table *t, const char *name);
 struct nir_ct_timeout *nir_add_timeout(struct nir_table *t, const char *name);
+struct nir_connlimit *nir_add_connlimit(struct nir_table *t, const char *name);
 struct nir_set *nir_add_set(struct nir_table *t, const char *name);
 /* Adds a key field to a set with no elements yet; -1 when the key is full. */
 int nir_set_add_field(struct nir_set *s, const struct nir_src *src,

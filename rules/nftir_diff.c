@@ -327,7 +327,8 @@ static bool same_limit(const void *a, const void *b)
 	return x->rate == y->rate && x->burst == y->burst && x->bytes == y->bytes;
 }
 
-/* Pairs one kind of named object (limits, timeout policies) of the old
+/* Pairs one kind of named object (limits, timeout policies, connection
+ * limits) of the old
  * table (NULL: none) with the new one's by name and content: per new
  * object the same old one or -1, per old one whether it is kept. */
 static int diff_named(const void *old, int n_old, const void *new, int n_new,
@@ -350,6 +351,12 @@ static bool same_timeout(const void *a, const void *b)
 	const struct nir_ct_timeout *x = a, *y = b;
 
 	return x->l4proto == y->l4proto && !memcmp(x->values, y->values, sizeof(x->values));
+}
+
+static bool same_connlimit(const void *a, const void *b)
+{
+	return ((const struct nir_connlimit *)a)->limit ==
+	       ((const struct nir_connlimit *)b)->limit;
 }
 
 
@@ -398,7 +405,10 @@ static int diff_table(const struct nir_table *o, struct nir_table *t,
 		       &td->old_limit_kept) ||
 	    diff_named(o ? o->timeouts : NULL, o ? o->n_timeouts : 0, t->timeouts,
 		       t->n_timeouts, sizeof(*t->timeouts), same_timeout,
-		       &td->timeout_old, &td->old_timeout_kept))
+		       &td->timeout_old, &td->old_timeout_kept) ||
+	    diff_named(o ? o->connlimits : NULL, o ? o->n_connlimits : 0, t->connlimits,
+		       t->n_connlimits, sizeof(*t->connlimits), same_connlimit,
+		       &td->connlimit_old, &td->old_connlimit_kept))
 		return -1;
 	return diff_maps(o, t, td) ? -1 : diff_sets(o, t, td);
 }
@@ -553,6 +563,8 @@ void nir_diff_free(struct nir_diff *d)
 		free(td->old_limit_kept);
 		free(td->timeout_old);
 		free(td->old_timeout_kept);
+		free(td->connlimit_old);
+		free(td->old_connlimit_kept);
 		free(td->set_old);
 		free(td->old_set_kept);
 		free(td->elem_kept);

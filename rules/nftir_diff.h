@@ -38,6 +38,10 @@ struct nir_table_diff {
 	 * timeouts */
 	int *timeout_old;
 	bool *old_timeout_kept;
+	/* per new connection limit: the same old one, or -1.  Kept, because
+	 * a new one would start counting from nothing */
+	int *connlimit_old;
+	bool *old_connlimit_kept;
 	int *set_old;         /* per new set: the old set it continues, or -1 */
 	bool *old_set_kept;   /* per old set */
 	bool **elem_kept;     /* per continued new set: per element */

@@ -31,7 +31,8 @@ struct cmd_ctx {
 	bool bundle;   /* accepted; every command is all-or-nothing anyway */
 	bool strict;
 	bool may_exist;  /* --may-exist add-port: a port already there is fine */
-	bool if_exists;  /* --if-exists del-br/del-port: a missing one is fine */
+	bool if_exists;  /* --if-exists del-br/del-port/del-zone-tp/del-zone-limit:
+			  * a missing one is fine */
 	bool no_stats;
 	bool names;    /* --names: ports by name in printed flows */
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
@@ -2272,6 +2273,72 @@ static char *cmd_list_zone_tp(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* ---- conntrack connection limits by zone (ovs-vsctl set-zone-limit) ---- */
+
+/* set-zone-limit BRIDGE ZONE|default LIMIT */
+static char *cmd_set_zone_limit(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	struct zone_limit zl;
+	char *err = zone_limit_parse(argv[1], argv[2], &zl);
+
+	(void)argc;
+	if (err)
+		return err;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	if (st_set_zone_limit(nb, &zl)) {
+		st_bridge_free(nb);
+		return errstr("out of memory");
+	}
+	return commit(c, nb);
+}
+
+static char *cmd_del_zone_limit(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *nb;
+	int32_t zone;
+	char *err = zone_limit_parse_zone(argv[1], &zone);
+
+	(void)argc;
+	if (err)
+		return err;
+	err = clone_bridge(c, argv[0], &nb);
+	if (err)
+		return err;
+	if (!st_del_zone_limit(nb, zone)) {
+		st_bridge_free(nb);
+		if (c->if_exists)
+			return NULL;
+		return zone == ZONE_LIMIT_DEFAULT ?
+		       errstr("bridge '%s' has no default limit", argv[0]) :
+		       errstr("zone %d of bridge '%s' has no limit", zone, argv[0]);
+	}
+	return commit(c, nb);
+}
+
+/* As ovs-vsctl list-zone-limits: "Default, Limit: N", then
+ * "Zone: N, Limit: N" by zone */
+static char *cmd_list_zone_limits(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+
+	(void)argc;
+	if (err)
+		return err;
+	for (int i = 0; i < b->n_zone_limits; i++) {
+		const struct zone_limit *zl = &b->zone_limits[i];
+
+		if (zl->zone == ZONE_LIMIT_DEFAULT)
+			fprintf(c->out, "Default, Limit: %u\n", zl->limit);
+		else
+			fprintf(c->out, "Zone: %d, Limit: %u\n", zl->zone, zl->limit);
+	}
+	return NULL;
+}
+
 /* show [BRIDGE]: every bridge, or the one an ovs-ofctl user names */
 static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 {
@@ -2524,6 +2591,10 @@ static const struct command commands[] = {
 	  cmd_add_zone_tp },
 	{ "del-zone-tp", 2, 2, "del-zone-tp BRIDGE zone=N", cmd_del_zone_tp },
 	{ "list-zone-tp", 1, 1, "list-zone-tp BRIDGE", cmd_list_zone_tp },
+	{ "set-zone-limit", 3, 3, "set-zone-limit BRIDGE ZONE|default LIMIT",
+	  cmd_set_zone_limit },
+	{ "del-zone-limit", 2, 2, "del-zone-limit BRIDGE ZONE|default", cmd_del_zone_limit },
+	{ "list-zone-limits", 1, 1, "list-zone-limits BRIDGE", cmd_list_zone_limits },
 	{ "list-ports", 1, 1, "list-ports BRIDGE", cmd_list_ports },
 	{ "br-exists", 1, 1, "br-exists BRIDGE", cmd_br_exists },
 	{ "port-to-br", 1, 1, "port-to-br PORT", cmd_port_to_br },

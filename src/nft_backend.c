@@ -791,6 +791,40 @@ static int build_limit(struct nftnl_rule *r, const struct nir_stmt *s,
 	return add_objref(r, NFT_OBJECT_LIMIT, s->u.limit_name);
 }
 
+/* A table's connection limit i has set id base + n_maps + 2 n_sets + i
+ * (after its sets and their stats sets). */
+static uint32_t connlimit_set_id(const struct build_ctx *ctx, int i)
+{
+	return ctx->set_id_base + (uint32_t)(ctx->t->n_maps + 2 * ctx->t->n_sets + i);
+}
+
+/* add @zl { ct zone }: the connection's zone is the key of the set's one
+ * element, whose "ct count over LIMIT" (the set's expression, cloned into
+ * the element) adds the connection to the zone's list and ends the rule
+ * unless the list then holds more than LIMIT. */
+static int build_conn_count(struct nftnl_rule *r, const struct nir_stmt *s,
+			    const struct build_ctx *ctx)
+{
+	static const struct nir_src zone = { .kind = NIR_SRC_CT, .key = NFT_CT_ZONE,
+					     .len = 2 };
+	struct nftnl_expr *e;
+	int i = 0;
+
+	while (i < ctx->t->n_connlimits &&
+	       strcmp(ctx->t->connlimits[i].name, s->u.connlimit_name))
+		i++;
+	if (i == ctx->t->n_connlimits || rule_add(r, expr_load(&zone, NFT_REG32_00)))
+		return -1;
+	e = nftnl_expr_alloc("dynset");
+	if (!e)
+		return -1;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, NFT_REG32_00);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_ADD);
+	nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, s->u.connlimit_name);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, connlimit_set_id(ctx, i));
+	return rule_add(r, e);
+}
+
 /* flow add @ft: hands the packet's connection to the flowtable. */
 static int build_flow_offload(struct nftnl_rule *r, const struct nir_stmt *s,
 			      const struct build_ctx *ctx)
@@ -821,6 +855,7 @@ static const stmt_build_fn stmt_builders[] = {
 	[NIR_CT_HELPER]    = build_ct_helper,
 	[NIR_CT_TIMEOUT]   = build_ct_timeout,
 	[NIR_LIMIT]        = build_limit,
+	[NIR_CONN_COUNT]   = build_conn_count,
 	[NIR_PAYLOAD_SET]  = build_payload_set,
 	[NIR_LOOKUP]       = build_lookup,
 	[NIR_SET_LOOKUP]   = build_set_lookup,
@@ -923,6 +958,49 @@ static int add_timeout_msg(struct batch *b, const struct nir_table *t,
 	nftnl_obj_set_u8(o, NFTNL_OBJ_CT_TIMEOUT_L4PROTO, p->l4proto);
 	nftnl_obj_set_data(o, NFTNL_OBJ_CT_TIMEOUT_ARRAY, values, sizeof(values));
 	return add_obj_msg(b, t, o, p->name, "ct timeout");
+}
+
+static int map_set_udata(struct nftnl_set *s);
+
+/* A connection limit's set: dynamic, keyed by the zone (ct zone's two
+ * bytes, host order, as nft keeps them), its expression the template of
+ * the element's count. */
+static int add_connlimit_msg(struct batch *b, const struct nir_table *t,
+			     const struct nir_connlimit *cl, uint32_t id)
+{
+	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_expr *e = nftnl_expr_alloc("connlimit");
+	struct nlmsghdr *nlh;
+
+	if (!s || !e)
+		goto oom;
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, t->name);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, cl->name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, nfproto(t->family));
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, 4);	/* integer */
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, 2);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, 4);
+	if (map_set_udata(s))
+		goto oom;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CONNLIMIT_COUNT, cl->limit);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CONNLIMIT_FLAGS, NFT_CONNLIMIT_F_INV);
+	nftnl_set_add_expr(s, e);
+	e = NULL;
+	nlh = batch_msg(b, NFT_MSG_NEWSET, nfproto(t->family), NLM_F_CREATE);
+	if (!nlh)
+		goto oom;
+	nftnl_set_nlmsg_build_payload(nlh, s);
+	nftnl_set_free(s);
+	batch_end_msg(b, "set %s %s/%s", nir_family_name(t->family), t->name, cl->name);
+	return 0;
+oom:
+	if (s)
+		nftnl_set_free(s);
+	if (e)
+		nftnl_expr_free(e);
+	return -1;
 }
 
 static int add_limit_msg(struct batch *b, const struct nir_table *t,
@@ -1633,6 +1711,10 @@ static int take_apart_msgs(struct batch *b, const struct nir_table *o,
 		    del_named_msg(b, o, NFT_MSG_DELOBJ, o->timeouts[k].name,
 				  NFT_OBJECT_CT_TIMEOUT))
 			return -1;
+	for (int k = 0; k < o->n_connlimits; k++)
+		if (!td->old_connlimit_kept[k] &&
+		    del_named_msg(b, o, NFT_MSG_DELSET, o->connlimits[k].name, 0))
+			return -1;
 	for (int k = 0; k < o->n_limits; k++)
 		if (!td->old_limit_kept[k] &&
 		    del_named_msg(b, o, NFT_MSG_DELOBJ, o->limits[k].name,
@@ -1679,6 +1761,10 @@ static int fill_table_msgs(struct batch *b, const struct nir_table *o,
 			goto oom;
 	for (i = 0; i < t->n_timeouts; i++)
 		if (td->timeout_old[i] < 0 && add_timeout_msg(b, t, &t->timeouts[i]))
+			goto oom;
+	for (i = 0; i < t->n_connlimits; i++)
+		if (td->connlimit_old[i] < 0 &&
+		    add_connlimit_msg(b, t, &t->connlimits[i], connlimit_set_id(ctx, i)))
 			goto oom;
 	for (i = 0; i < t->n_maps; i++)
 		if (td->map_old[i] < 0 ?
@@ -1736,7 +1822,8 @@ static int table_msgs(struct batch *b, const struct nir_ruleset *old,
 	struct build_ctx ctx = { .t = t, .set_id_base = b->set_id };
 	const struct nir_table *o = td->old >= 0 ? &old->tables[td->old] : NULL;
 
-	b->set_id += (uint32_t)(t->n_maps + 2 * t->n_sets); /* sets, stats sets */
+	/* maps, sets, stats sets, connection limits' sets */
+	b->set_id += (uint32_t)(t->n_maps + 2 * t->n_sets + t->n_connlimits);
 	if (o ? take_apart_msgs(b, o, td) :
 	    (add_table_msg(b, t->family, t->name, NFT_MSG_NEWTABLE) ||
 	     add_table_msg(b, t->family, t->name, NFT_MSG_DELTABLE) ||

@@ -129,6 +129,7 @@ void st_bridge_free(struct st_bridge *b)
 	free(b->meter_created_ms);
 	free(b->ports);
 	free(b->zone_tps);
+	free(b->zone_limits);
 	drop_loaded(b);
 	free(b);
 }
@@ -186,6 +187,13 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 	if (b->n_zone_tps)
 		memcpy(nb->zone_tps, b->zone_tps, sizeof(*nb->zone_tps) * b->n_zone_tps);
 	nb->n_zone_tps = b->n_zone_tps;
+	nb->zone_limits = malloc(sizeof(*nb->zone_limits) * (b->n_zone_limits + 1));
+	if (!nb->zone_limits)
+		goto fail;
+	if (b->n_zone_limits)
+		memcpy(nb->zone_limits, b->zone_limits,
+		       sizeof(*nb->zone_limits) * b->n_zone_limits);
+	nb->n_zone_limits = b->n_zone_limits;
 	return nb;
 fail:
 	st_bridge_free(nb);
@@ -473,6 +481,8 @@ char *st_compile_plan(const struct st_bridge *b, struct nir_ruleset *rs,
 		.local_config = b->local_config,
 		.n_zone_tps = b->n_zone_tps,
 		.zone_tps = b->zone_tps,
+		.n_zone_limits = b->n_zone_limits,
+		.zone_limits = b->zone_limits,
 	};
 	unsigned int ifindex = if_nametoindex(b->name);
 	char *err;
@@ -591,6 +601,11 @@ static int write_bridge(FILE *f, const struct st_bridge *b)
 		zone_tp_print(&b->zone_tps[i], f);
 		fputc('\n', f);
 	}
+	for (int i = 0; i < b->n_zone_limits; i++) {
+		fputs("zone_limit ", f);
+		zone_limit_print(&b->zone_limits[i], f);
+		fputc('\n', f);
+	}
 	return 0;
 }
 
@@ -613,6 +628,40 @@ int st_set_zone_tp(struct st_bridge *b, const struct zone_tp *tp)
 	arr[i] = *tp;
 	b->n_zone_tps++;
 	return 0;
+}
+
+int st_set_zone_limit(struct st_bridge *b, const struct zone_limit *zl)
+{
+	struct zone_limit *arr;
+	int i = 0;
+
+	while (i < b->n_zone_limits && b->zone_limits[i].zone < zl->zone)
+		i++;
+	if (i < b->n_zone_limits && b->zone_limits[i].zone == zl->zone) {
+		b->zone_limits[i] = *zl;
+		return 0;
+	}
+	arr = realloc(b->zone_limits, sizeof(*arr) * (b->n_zone_limits + 1));
+	if (!arr)
+		return -1;
+	b->zone_limits = arr;
+	memmove(&arr[i + 1], &arr[i], sizeof(*arr) * (b->n_zone_limits - i));
+	arr[i] = *zl;
+	b->n_zone_limits++;
+	return 0;
+}
+
+bool st_del_zone_limit(struct st_bridge *b, int32_t zone)
+{
+	for (int i = 0; i < b->n_zone_limits; i++) {
+		if (b->zone_limits[i].zone != zone)
+			continue;
+		memmove(&b->zone_limits[i], &b->zone_limits[i + 1],
+			sizeof(*b->zone_limits) * (b->n_zone_limits - i - 1));
+		b->n_zone_limits--;
+		return true;
+	}
+	return false;
 }
 
 bool st_del_zone_tp(struct st_bridge *b, uint16_t zone)
@@ -1364,6 +1413,25 @@ static char *parse_zone_tp_line(struct st_bridge *b, char *rest)
 	return st_set_zone_tp(b, &tp) ? errstr("out of memory") : NULL;
 }
 
+/* "zone_limit ZONE|default LIMIT", as write_bridge puts it. */
+static char *parse_zone_limit_line(struct st_bridge *b, char *rest)
+{
+	char zone[16], limit[16], extra;
+	struct zone_limit zl;
+	char *err;
+
+	if (sscanf(rest, "%15s %15s %c", zone, limit, &extra) != 2)
+		return errstr("zone_limit: '%s' must be ZONE LIMIT", rest);
+	err = zone_limit_parse(zone, limit, &zl);
+	if (err) {
+		char *e = errstr("zone_limit: %s", err);
+
+		free(err);
+		return e;
+	}
+	return st_set_zone_limit(b, &zl) ? errstr("out of memory") : NULL;
+}
+
 /* Journal of an incremental update (st_fast_update). */
 static char *parse_delflow_line(struct st_bridge *b, char *rest)
 {
@@ -1484,6 +1552,8 @@ static char *parse_line(struct st_bridge *b, char *line, const char *want)
 		return parse_meter_line(b, rest);
 	if (klen == 7 && !strncmp(line, "zone_tp", 7))
 		return parse_zone_tp_line(b, rest);
+	if (klen == 10 && !strncmp(line, "zone_limit", 10))
+		return parse_zone_limit_line(b, rest);
 	if (klen == 7 && !strncmp(line, "delflow", 7))
 		return parse_delflow_line(b, rest);
 	if (klen == 7 && !strncmp(line, "offload", 7)) {

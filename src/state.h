@@ -50,6 +50,9 @@ struct st_bridge {
 	uint32_t local_config; /* LOCAL's PORT_CONFIG_* (mod-port) */
 	int n_zone_tps;
 	struct zone_tp *zone_tps; /* add-zone-tp's policies, by zone, ascending */
+	int n_zone_limits;
+	/* set-zone-limit's limits: the default (if set) first, then by zone */
+	struct zone_limit *zone_limits;
 };
 
 struct st_state {
@@ -137,6 +140,13 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 int st_set_zone_tp(struct st_bridge *b, const struct zone_tp *tp);
 /* Removes zone's policy; false when it had none. */
 bool st_del_zone_tp(struct st_bridge *b, uint16_t zone);
+
+/* Sets zl->zone's connection limit (or the default's) to zl->limit.  0, or
+ * -1 when out of memory. */
+int st_set_zone_limit(struct st_bridge *b, const struct zone_limit *zl);
+/* Removes zone's limit (ZONE_LIMIT_DEFAULT: the default); false when it
+ * had none. */
+bool st_del_zone_limit(struct st_bridge *b, int32_t zone);
 
 /* Puts 'b' into 'st' as it is, without touching kernel or disk (a bridge
  * restored at start whose ruleset could not be loaded stays visible and

@@ -1051,9 +1051,12 @@ print("connected", flush=True)
 s.settimeout(None)
 f = s.makefile("rw")
 for line in sys.stdin:
+    if line == "\x04\n":
+        break
     f.write(line)
     f.flush()
     print(f.readline().strip(), flush=True)
+s.close()
 ' "$3" "$4" <"$BF_DIR/$name.lfifo" >"$BF_DIR/$name.lout" 2>&1 &
 	BF_BG+=($!)
 	wait_until 5 grep -qx connected "$BF_DIR/$name.lout"
@@ -1065,6 +1068,16 @@ lconn_ask() {
 	printf '%s\n' "$2" >&"${BF_LCONN_FD[$1]}" || return 1
 	wait_until "${3:-3}" grep -q " $2\$" "$BF_DIR/$1.lout" || return 1
 	grep " $2\$" "$BF_DIR/$1.lout" | head -1
+}
+
+# lconn_close NAME: its client closes connection NAME (on a line of ^D alone) and exits.
+lconn_close() {
+	local fd=${BF_LCONN_FD[$1]}
+
+	[ -n "$fd" ] || return 1
+	printf '\004\n' >&"$fd"
+	exec {fd}>&-
+	unset "BF_LCONN_FD[$1]"
 }
 
 # udp_refused SRC IP PORT: host SRC sends a datagram on a connected UDP socket to

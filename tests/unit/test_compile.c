@@ -6,6 +6,7 @@
  * lines "meter METER" meters (ovs-ofctl add-meter syntax),
  * lines "zone_tp zone=N KEY=SECS..." timeout policies (add-zone-tp; the
  * kernel's defaults for what they leave unset),
+ * lines "zone_limit ZONE|default LIMIT" connection limits (set-zone-limit),
  * a line "local_config [NO_RECV] [NO_FWD]" the LOCAL port's config,
  * lines "fdb MAC OFPORT|IFNAME|local [vlan=V] [age=A]" the bridge's
  * forwarding database as brflowctl trace reads it (any such line, or a
@@ -67,6 +68,8 @@ struct input {
 	int n_meters;
 	struct zone_tp zone_tps[4];
 	int n_zone_tps;
+	struct zone_limit zone_limits[4];
+	int n_zone_limits;
 	uint8_t bridge_mac[6];
 	bool bridge_ct;
 	uint32_t local_config;
@@ -191,6 +194,21 @@ static char *load_input(const char *path, struct input *in)
 				break;
 			}
 			in->n_zone_tps++;
+			continue;
+		}
+		if (!strncmp(line, "zone_limit ", 11) && in->n_zone_limits < 4) {
+			char zone[16], limit[16], *zlerr;
+
+			zlerr = sscanf(line + 11, "%15s %15s", zone, limit) != 2 ?
+				strdup("zone_limit needs ZONE LIMIT") :
+				zone_limit_parse(zone, limit, &in->zone_limits[in->n_zone_limits]);
+			if (zlerr) {
+				if (asprintf(&err, "line %d: %s", lineno, zlerr) < 0)
+					err = NULL;
+				free(zlerr);
+				break;
+			}
+			in->n_zone_limits++;
 			continue;
 		}
 		if (!strncmp(line, "trace ", 6) && in->n_traces < 16) {
@@ -387,6 +405,8 @@ static void run_case(const char *name)
 	ci.meters = in->meters;
 	ci.n_zone_tps = in->n_zone_tps;
 	ci.zone_tps = in->zone_tps;
+	ci.n_zone_limits = in->n_zone_limits;
+	ci.zone_limits = in->zone_limits;
 	/* Linux's defaults (tcp: SYN_SENT ... UNACK; udp: unreplied, replied) */
 	memcpy(ci.tcp_timeouts, (const uint32_t[11]){ 120, 60, 432000, 120, 60, 30, 120, 10,
 						      120, 300, 300 }, sizeof(ci.tcp_timeouts));
