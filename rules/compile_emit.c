@@ -472,18 +472,51 @@ static int add_expected_commit(struct emit *e, int chain_idx)
 	return 0;
 }
 
-/* The zone's connection limit (set-zone-limit), checked where a commit
- * chain commits: a connection it has not committed yet (ct mark bit 31
- * clear) is counted in the zone's set element, and dropped when that
- * makes more than the limit, as OVS's datapath drops it.  One set per
- * zone in the table, so every commit in the zone counts in one list. */
-static int add_zone_limit_rule(struct emit *e, struct nir_chain *ch, int zone,
-			       uint32_t limit)
+/* "... add @name { ct zone } drop" in a new rule of the chain, after
+ * the matches add_matches gives it. */
+static int add_count_rule(struct nir_table *t, int chain_idx, const char *name,
+			  int (*add_matches)(struct nir_rule *r))
+{
+	struct nir_rule *r = nir_add_rule(&t->chains[chain_idx]);
+	struct nir_stmt *s;
+
+	if (!r || add_matches(r) || !(s = nir_add_stmt(r, NIR_CONN_COUNT)))
+		return -1;
+	snprintf(s->u.connlimit_name, sizeof(s->u.connlimit_name), "%s", name);
+	return add_verdict(r, NIR_DROP, NULL);
+}
+
+/* ct mark bit 31 clear: the connection is not committed */
+static int match_uncommitted(struct nir_rule *r)
 {
 	static const uint32_t committed = CT_COMMITTED;
+
+	return add_ct_key_match(r, NFT_CT_MARK, "ct mark", NIR_FMT_HEX, 4, &committed, 0);
+}
+
+/* made from an expectation, with its master's mark, and its own commit
+ * (label bit LABEL_COMMITTED_BIT) not made yet */
+static int match_expected_uncommitted(struct nir_rule *r)
+{
+	static const uint32_t expected = 1; /* IPS_EXPECTED */
+	uint8_t bit[16] = { 0 }, zero[16] = { 0 };
+
+	bit[LABEL_COMMITTED_BIT / 8] = 1u << (LABEL_COMMITTED_BIT % 8);
+	return add_ct_key_match(r, NFT_CT_STATUS, "ct status", NIR_FMT_HEX, 4,
+				&expected, expected) ||
+	       add_label_match(r, bit, zero);
+}
+
+/* The zone's connection limit (set-zone-limit), checked where a commit
+ * chain commits: a connection it has not committed yet is counted in the
+ * zone's set element, and dropped when that makes more than the limit, as
+ * OVS's datapath drops it.  One set per zone in the table, so every commit
+ * in the zone counts in one list (which holds a connection once, however
+ * often it is added).  Before the chain's label write for an expected
+ * connection, which tells its commit. */
+static int add_zone_limit_rules(struct emit *e, int chain_idx, int zone, uint32_t limit)
+{
 	struct nir_connlimit *cl = NULL;
-	struct nir_rule *r = nir_add_rule(ch);
-	struct nir_stmt *s;
 	char name[64];
 
 	snprintf(name, sizeof(name), "zl_z%d", zone);
@@ -495,12 +528,8 @@ static int add_zone_limit_rule(struct emit *e, struct nir_chain *ch, int zone,
 			return -1;
 		cl->limit = limit;
 	}
-	if (!r || add_ct_key_match(r, NFT_CT_MARK, "ct mark", NIR_FMT_HEX, 4,
-				   &committed, 0) ||
-	    !(s = nir_add_stmt(r, NIR_CONN_COUNT)))
-		return -1;
-	snprintf(s->u.connlimit_name, sizeof(s->u.connlimit_name), "%s", name);
-	return add_verdict(r, NIR_DROP, NULL);
+	return add_count_rule(e->table, chain_idx, name, match_uncommitted) ||
+	       add_count_rule(e->table, chain_idx, name, match_expected_uncommitted);
 }
 
 /* ct(commit): in a chain of its own that commits nothing for a packet
@@ -528,10 +557,9 @@ static int emit_commit(struct emit *e, const struct action_ct *ct)
 		return compile_oom(e->c);
 	idx = e->table->n_chains - 1;
 	if (!(r = nir_add_rule(ch)) || add_ct_state_match(r, 1, false) ||
-	    add_verdict(r, NIR_RETURN, NULL) || add_expected_commit(e, idx) ||
-	    (limit && add_zone_limit_rule(e, &e->table->chains[idx], e->st.zone_seen,
-					  limit)) ||
-	    !(r = nir_add_rule(&e->table->chains[idx])))
+	    add_verdict(r, NIR_RETURN, NULL) ||
+	    (limit && add_zone_limit_rules(e, idx, e->st.zone_seen, limit)) ||
+	    add_expected_commit(e, idx) || !(r = nir_add_rule(&e->table->chains[idx])))
 		return compile_oom(e->c);
 	e->rule = r;
 	if (emit_commit_stmts(e, ct))

@@ -5,7 +5,8 @@
 # until zone 6's own limit of 0 lifts it.  The count goes on over a change of the flows
 # (the third connection is still dropped after an add-flow) and the limits over a
 # restart; del-zone-limit ends them.  list-zone-limits prints them as ovs-vsctl does,
-# and bad arguments are one-line errors.
+# an FTP data connection counts though it carries its control connection's committed
+# mark, and bad arguments are one-line errors.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -84,6 +85,22 @@ check "del-zone-limit default" bfctl del-zone-limit "$BR" default
 check_eq "...lets it through" "h2 i" "$(line_ask 1 10.1.1.2 7000 i)"
 check_eq "list-zone-limits shows what is left" "Zone: 6, Limit: 0" \
 	"$(bfctl list-zone-limits "$BR" 2>&1)"
+
+# An FTP data connection is made from an expectation and carries its control
+# connection's committed mark: it counts all the same.
+if py3_with pyftpdlib >/dev/null; then
+	URL=ftp://10.1.1.2:2121/brflow-ftp.txt
+	check "the FTP flows (zone 0, alg=ftp) replace them" bfctl replace-flows "$BR" \
+		"$FLOWS/nat-ftp-2121.flows"
+	check "set-zone-limit 0 1" bfctl set-zone-limit "$BR" 0 1
+	ftp_start 2 0.0.0.0 2121 || not_ok "ftp server on h2:2121" "did not listen"
+	check_ftp_fails "zone 0 at 1: passive FTP's data connection is one too many" 1 "$URL"
+	check "set-zone-limit 0 2" bfctl set-zone-limit "$BR" 0 2
+	check_ftp "zone 0 at 2: passive FTP gets its file" 1 "$URL" 2
+	check "del-zone-limit 0" bfctl del-zone-limit "$BR" 0
+else
+	skip "FTP data connections count" "python3-pyftpdlib is not installed"
+fi
 
 out=$(bfctl del-zone-limit "$BR" 5 2>&1)
 check_eq "del-zone-limit of a zone without one is an error" \
