@@ -1780,54 +1780,43 @@ static int parse_mod_nw(struct parser *p, const struct kv *kv)
 	return check_addr_write(p, sf, kv->all);
 }
 
-/* mod_nw_tos:TOS / mod_nw_ecn:ECN / mod_nw_ttl:TTL: set_field to the
- * whole field (nw_tos: the DSCP bits of the ToS byte). */
-static int parse_mod_ip_header(struct parser *p, const struct kv *kv)
+/* mod_nw_tos:TOS, mod_nw_ecn:ECN, mod_nw_ttl:TTL, mod_tp_src:PORT and
+ * mod_tp_dst:PORT: set_field to the whole field (nw_tos: the DSCP bits of
+ * the ToS byte), checked as that set_field is. */
+static int parse_mod_field(struct parser *p, const struct kv *kv)
 {
+	static const struct {
+		const char *name;
+		enum field_id field;
+	} mods[] = {
+		{ "mod_nw_tos", F_NW_TOS }, { "mod_nw_ecn", F_NW_ECN },
+		{ "mod_nw_ttl", F_NW_TTL }, { "mod_tp_src", F_TP_SRC },
+		{ "mod_tp_dst", F_TP_DST },
+	};
 	struct action_set_field *sf;
 	struct flow_action *a;
-	char name[16];
+	size_t i = 0;
+	int width;
 	uint64_t v;
 
+	while (!tok_icase(p, kv->key, mods[i].name))
+		i++;
+	width = field_info(mods[i].field)->width;
 	if ((kv->delim != ':' && kv->delim != '=') || !kv->val.len)
 		return fail(p, kv->key.off, "missing value for '" TOKF "'", TOKA(p, kv->key));
-	if (!tok_copy(p, kv->key, name, sizeof(name)) || parse_uint(p, kv->val, 255, name, &v))
+	if (parse_uint(p, kv->val, width == 2 ? UINT16_MAX : UINT8_MAX, mods[i].name, &v))
 		return -1;
 	a = add_action(p, ACT_SET_FIELD, kv->key.off);
 	if (!a)
 		return -1;
 	sf = &a->u.set;
 	memset(sf, 0, sizeof(*sf));
-	sf->field = tok_icase(p, kv->key, "mod_nw_tos") ? F_NW_TOS :
-		    tok_icase(p, kv->key, "mod_nw_ecn") ? F_NW_ECN : F_NW_TTL;
-	sf->value[0] = (uint8_t)v;
-	sf->mask[0] = 0xff;
-	return check_ip_header_write(p, sf, kv->all);
-}
-
-/* mod_tp_src:PORT / mod_tp_dst:PORT: set_field to the whole port. */
-static int parse_mod_tp(struct parser *p, const struct kv *kv)
-{
-	struct action_set_field *sf;
-	struct flow_action *a;
-	char name[16];
-	uint64_t v;
-
-	if ((kv->delim != ':' && kv->delim != '=') || !kv->val.len)
-		return fail(p, kv->key.off, "missing value for '" TOKF "'", TOKA(p, kv->key));
-	if (!tok_copy(p, kv->key, name, sizeof(name)) ||
-	    parse_uint(p, kv->val, UINT16_MAX, name, &v))
-		return -1;
-	a = add_action(p, ACT_SET_FIELD, kv->key.off);
-	if (!a)
-		return -1;
-	sf = &a->u.set;
-	memset(sf, 0, sizeof(*sf));
-	sf->field = tok_icase(p, kv->key, "mod_tp_src") ? F_TP_SRC : F_TP_DST;
-	sf->value[0] = (uint8_t)(v >> 8);
-	sf->value[1] = (uint8_t)v;
-	memset(sf->mask, 0xff, 2);
-	return check_port_write(p, sf, kv->all);
+	sf->field = mods[i].field;
+	for (int b = 0; b < width; b++)
+		sf->value[b] = (uint8_t)(v >> (8 * (width - 1 - b)));
+	memset(sf->mask, 0xff, (size_t)width);
+	return is_port_field(sf->field) ? check_port_write(p, sf, kv->all) :
+					  check_ip_header_write(p, sf, kv->all);
 }
 
 /* dpi(queue=N[-M],fail=open|closed): both arguments optional (queue 0,
@@ -2188,10 +2177,9 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 	if (tok_icase(p, kv->key, "mod_nw_src") || tok_icase(p, kv->key, "mod_nw_dst"))
 		return parse_mod_nw(p, kv);
 	if (tok_icase(p, kv->key, "mod_nw_tos") || tok_icase(p, kv->key, "mod_nw_ecn") ||
-	    tok_icase(p, kv->key, "mod_nw_ttl"))
-		return parse_mod_ip_header(p, kv);
-	if (tok_icase(p, kv->key, "mod_tp_src") || tok_icase(p, kv->key, "mod_tp_dst"))
-		return parse_mod_tp(p, kv);
+	    tok_icase(p, kv->key, "mod_nw_ttl") || tok_icase(p, kv->key, "mod_tp_src") ||
+	    tok_icase(p, kv->key, "mod_tp_dst"))
+		return parse_mod_field(p, kv);
 	if (tok_icase(p, kv->key, "group")) {
 		uint64_t id;
 

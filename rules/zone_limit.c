@@ -1,25 +1,9 @@
 /* Conntrack connection limits by zone (zone_limit.h). */
 #include "zone_limit.h"
+#include "decimal.h"
 #include "errstr.h"
 
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-
-/* A decimal number of at most 'max'; -1 if it is none. */
-static int64_t decimal(const char *s, int64_t max)
-{
-	char *end;
-	long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (*end || errno || v > max)
-		return -1;
-	return v;
-}
 
 char *zone_limit_parse_zone(const char *word, int32_t *zone)
 {

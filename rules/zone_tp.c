@@ -1,10 +1,9 @@
 /* Conntrack timeout policies by zone (zone_tp.h). */
 #include "zone_tp.h"
+#include "decimal.h"
 #include "errstr.h"
 
-#include <errno.h>
 #include <stdbool.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const char *const key_names[TP_KEYS] = {
@@ -13,21 +12,6 @@ static const char *const key_names[TP_KEYS] = {
 	"tcp_syn_sent2", "tcp_retransmit", "tcp_unack",
 	"udp_first", "udp_single", "udp_multiple",
 };
-
-/* A decimal number of at most 'max'; -1 if it is none. */
-static int64_t number(const char *s, int64_t max)
-{
-	char *end;
-	long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (*end || errno || v > max)
-		return -1;
-	return v;
-}
 
 char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
 {
@@ -44,7 +28,7 @@ char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
 		if (!eq)
 			return errstr("'%s' must look like KEY=VALUE", w);
 		if (len == 4 && !strncmp(w, "zone", 4)) {
-			int64_t z = number(eq + 1, 65535);
+			int64_t z = decimal(eq + 1, 65535);
 
 			if (z < 0)
 				return errstr("invalid zone '%s' (0-65535)", eq + 1);
@@ -65,7 +49,7 @@ char *zone_tp_parse(char *const *words, int n, struct zone_tp *out)
 		if (out->secs[k] >= 0)
 			return errstr("'%s' given twice", key_names[k]);
 		/* the kernel keeps a timeout in jiffies, 32 bits at HZ <= 1000 */
-		out->secs[k] = number(eq + 1, UINT32_MAX / 1000);
+		out->secs[k] = decimal(eq + 1, UINT32_MAX / 1000);
 		if (out->secs[k] < 0)
 			return errstr("invalid number of seconds '%s' for %s", eq + 1,
 				      key_names[k]);
