@@ -114,6 +114,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "fdb-flush", 1, 1, -1, "BR", "forget the MAC addresses BR learned" },
 	{ "dump-conntrack", 0, 1, -1, "[zone=N]",
 	  "print tracked connections, OVS dpctl style" },
+	{ "ct-stats-show", 0, 2, -1, "[zone=N] [verbose]",
+	  "how many connections, per protocol (and TCP state)" },
 	{ "flush-conntrack", 0, 3, -1, "[zone=N] [TUPLE [REPLY]]",
 	  "delete tracked connections (all, by zone, by tuple)" },
 	{ "dpi-stats", 0, 0, -1, "",

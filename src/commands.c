@@ -2545,6 +2545,32 @@ static char *cmd_dump_conntrack(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* ct-stats-show [zone=N] [verbose], in either order (as dpctl takes them) */
+static char *cmd_ct_stats_show(struct cmd_ctx *c, char **argv, int argc)
+{
+	char nerr[ERRLEN] = "";
+	bool verbose = false;
+	int zone = -1;
+
+	for (int i = 0; i < argc; i++) {
+		char *err;
+
+		if (!strcmp(argv[i], "verbose")) {
+			verbose = true;
+			continue;
+		}
+		if (strncmp(argv[i], "zone=", 5))
+			return errstr("unexpected argument '%s'; usage: %s", argv[i],
+				      "ct-stats-show [zone=N] [verbose]");
+		err = parse_zone_arg(argv + i, 1, &zone);
+		if (err)
+			return err;
+	}
+	if (conntrack_stats(c->out, zone, verbose, nerr, sizeof(nerr)))
+		return errstr("%s", nerr);
+	return NULL;
+}
+
 /* [zone=N] [ORIG-TUPLE [REPLY-TUPLE]], as ovs-ofctl ct-flush takes them. */
 static char *parse_ct_filter(char **argv, int argc, struct ct_filter *f)
 {
@@ -2627,6 +2653,7 @@ static const struct command commands[] = {
 	{ "fdb-show", 1, 1, "fdb-show BRIDGE", cmd_fdb_show },
 	{ "fdb-flush", 1, 1, "fdb-flush BRIDGE", cmd_fdb_flush },
 	{ "dump-conntrack", 0, 1, "dump-conntrack [zone=N]", cmd_dump_conntrack },
+	{ "ct-stats-show", 0, 2, "ct-stats-show [zone=N] [verbose]", cmd_ct_stats_show },
 	{ "flush-conntrack", 0, 3, "flush-conntrack [zone=N] [ORIG-TUPLE [REPLY-TUPLE]]",
 	  cmd_flush_conntrack },
 };

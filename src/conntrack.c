@@ -287,24 +287,36 @@ static int cmp_lines(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int conntrack_dump(FILE *out, int zone, char *err, size_t errlen)
+/* Calls cb with every connection of the namespace's table.  0, or -1
+ * with err. */
+static int walk(int (*cb)(enum nf_conntrack_msg_type, struct nf_conntrack *, void *),
+		void *arg, char *err, size_t errlen)
 {
-	struct dump d = { .zone = zone };
-	struct nfct_handle *h;
+	struct nfct_handle *h = nfct_open(CONNTRACK, 0);
 	uint32_t family = AF_UNSPEC;
-	int ret = -1;
-	size_t i;
+	int ret = 0;
 
-	h = nfct_open(CONNTRACK, 0);
 	if (!h) {
 		errf(err, errlen, "cannot open conntrack: %s", strerror(errno));
 		return -1;
 	}
-	nfct_callback_register(h, NFCT_T_ALL, dump_cb, &d);
+	nfct_callback_register(h, NFCT_T_ALL, cb, arg);
 	if (nfct_query(h, NFCT_Q_DUMP, &family) < 0) {
 		errf(err, errlen, "cannot dump conntrack: %s", strerror(errno));
-		goto out;
+		ret = -1;
 	}
+	nfct_close(h);
+	return ret;
+}
+
+int conntrack_dump(FILE *out, int zone, char *err, size_t errlen)
+{
+	struct dump d = { .zone = zone };
+	int ret = -1;
+	size_t i;
+
+	if (walk(dump_cb, &d, err, errlen))
+		goto out;
 	if (d.oom) {
 		errf(err, errlen, "out of memory dumping conntrack");
 		goto out;
@@ -319,8 +331,79 @@ out:
 	for (i = 0; i < d.n; i++)
 		free(d.lines[i]);
 	free(d.lines);
-	nfct_close(h);
 	return ret;
+}
+
+/* ---- statistics ---- */
+
+/* OVS's TCP states, in the order ct-stats-show lists them (lib/ct-dpif.h),
+ * with the names tcp_state_name gives. */
+static const char *const ovs_tcp_states[] = {
+	"CLOSED", "LISTEN", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "CLOSE_WAIT",
+	"FIN_WAIT_1", "CLOSING", "LAST_ACK", "FIN_WAIT_2", "TIME_WAIT",
+};
+#define N_OVS_TCP_STATES (sizeof(ovs_tcp_states) / sizeof(ovs_tcp_states[0]))
+
+/* The protocols ct-stats-show counts, in its order: OVS's, with ICMPv6
+ * (which OVS counts but leaves out) after ICMP. */
+static const struct {
+	uint8_t proto;
+	const char *name;
+} stat_protos[] = {
+	{ IPPROTO_TCP, "TCP" }, { IPPROTO_UDP, "UDP" }, { IPPROTO_UDPLITE, "UDPLITE" },
+	{ IPPROTO_SCTP, "SCTP" }, { IPPROTO_ICMP, "ICMP" }, { IPPROTO_ICMPV6, "ICMPV6" },
+	{ IPPROTO_DCCP, "DCCP" }, { IPPROTO_IGMP, "IGMP" }, { 0, "Other" },
+};
+#define N_STAT_PROTOS (sizeof(stat_protos) / sizeof(stat_protos[0]))
+
+struct stats {
+	int zone;		/* < 0: all */
+	unsigned total, per_proto[N_STAT_PROTOS], per_tcp_state[N_OVS_TCP_STATES];
+};
+
+static int stats_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
+		    void *data)
+{
+	struct stats *s = data;
+	uint8_t proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
+	size_t i = 0;
+
+	(void)type;
+	if (!committed(ct) || (s->zone >= 0 && ct_zone_of(ct) != s->zone))
+		return NFCT_CB_CONTINUE;
+	s->total++;
+	while (i + 1 < N_STAT_PROTOS && stat_protos[i].proto != proto)
+		i++;
+	s->per_proto[i]++;
+	if (proto == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0) {
+		const char *name = tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE));
+
+		for (i = 0; i < N_OVS_TCP_STATES; i++)
+			if (!strcmp(ovs_tcp_states[i], name))
+				s->per_tcp_state[i]++;
+	}
+	return NFCT_CB_CONTINUE;
+}
+
+int conntrack_stats(FILE *out, int zone, bool verbose, char *err, size_t errlen)
+{
+	struct stats s = { .zone = zone };
+
+	if (walk(stats_cb, &s, err, errlen))
+		return -1;
+	fprintf(out, "Connections Stats:\n    Total: %u\n", s.total);
+	for (size_t i = 0; i < N_STAT_PROTOS; i++) {
+		if (!s.per_proto[i])
+			continue;
+		fprintf(out, "  %s: %u\n", stat_protos[i].name, s.per_proto[i]);
+		if (!verbose || stat_protos[i].proto != IPPROTO_TCP)
+			continue;
+		fputs("    Conn per TCP states:\n", out);
+		for (size_t k = 0; k < N_OVS_TCP_STATES; k++)
+			if (s.per_tcp_state[k])
+				fprintf(out, "\t  [%s]=%u\n", ovs_tcp_states[k], s.per_tcp_state[k]);
+	}
+	return 0;
 }
 
 /* ---- flush ---- */

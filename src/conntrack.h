@@ -2,6 +2,7 @@
 #ifndef BRFLOW_CONNTRACK_H
 #define BRFLOW_CONNTRACK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -13,6 +14,12 @@
  * zone=/mark=/labels= only when non-zero; mark without brflow's bit 31.
  * zone < 0: all zones.  Returns 0 or -1 with err. */
 int conntrack_dump(FILE *out, int zone, char *err, size_t errlen);
+
+/* What `ovs-appctl dpctl/ct-stats-show [zone=N] [verbose]` prints of the
+ * same connections: the total, then a count per protocol that has any
+ * ("  TCP: 2"), and with 'verbose' the TCP ones per state
+ * ("\t  [ESTABLISHED]=2").  zone < 0: all zones.  0 or -1 with err. */
+int conntrack_stats(FILE *out, int zone, bool verbose, char *err, size_t errlen);
 
 /* Which connections flush-conntrack deletes: those of one zone (zone < 0:
  * every zone) whose original and reply directions agree with the two

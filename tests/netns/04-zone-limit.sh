@@ -6,7 +6,8 @@
 # (the third connection is still dropped after an add-flow) and the limits over a
 # restart; del-zone-limit ends them.  list-zone-limits prints them as ovs-vsctl does,
 # an FTP data connection counts though it carries its control connection's committed
-# mark, and bad arguments are one-line errors.
+# mark, ct-stats-show counts the zones' connections as dpctl/ct-stats-show does, and
+# bad arguments are one-line errors.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -44,6 +45,16 @@ check_eq "...conntrack holds both, committed in zone 5" 2 "$(committed_in 5)"
 check_eq "a third one, over the limit, is dropped" "" "$(line_ask 1 10.1.1.2 7000 c)"
 check_eq "...and conntrack still holds two" 2 "$(committed_in 5)"
 check_eq "the two open ones still talk" "h2 a2" "$(lconn_ask c1 a2)"
+check_eq "ct-stats-show zone=5 counts them as dpctl/ct-stats-show does" \
+	"Connections Stats:|    Total: 2|  TCP: 2" "$(bfctl ct-stats-show zone=5 2>&1 | paste -sd'|')"
+check_eq "...and verbose per TCP state" \
+	"Connections Stats:|    Total: 2|  TCP: 2|    Conn per TCP states:|	  [ESTABLISHED]=2" \
+	"$(bfctl ct-stats-show verbose zone=5 2>&1 | paste -sd'|')"
+check_eq "ct-stats-show zone=6 has none yet" "Connections Stats:|    Total: 0" \
+	"$(bfctl ct-stats-show zone=6 2>&1 | paste -sd'|')"
+check_eq "a bad ct-stats-show argument is one line" \
+	"brflowctl: ct-stats-show: unexpected argument 'zone5'; usage: ct-stats-show [zone=N] [verbose]" \
+	"$(bfctl ct-stats-show zone5 2>&1)"
 
 check "an unrelated add-flow changes the ruleset" bfctl add-flow "$BR" \
 	"priority=2,icmp,actions=normal"
@@ -58,6 +69,8 @@ check_eq "zone 6 (the default, 1): h1's first UDP flow is answered" "echo:ping" 
 	"$(udp_ask 1 10.1.1.2 5353 6001)"
 check_eq "...its second, from another port, is dropped" "" "$(udp_ask 1 10.1.1.2 5353 6002)"
 check_eq "...while the first still is answered" "echo:ping" "$(udp_ask 1 10.1.1.2 5353 6001)"
+check_eq "ct-stats-show zone=6 counts its one UDP connection" \
+	"Connections Stats:|    Total: 1|  UDP: 1" "$(bfctl ct-stats-show zone=6 2>&1 | paste -sd'|')"
 check "set-zone-limit 6 0: zone 6's own limit, none" bfctl set-zone-limit "$BR" 6 0
 check_eq "...lets the second through" "echo:ping" "$(udp_ask 1 10.1.1.2 5353 6002)"
 check_eq "list-zone-limits lists it after the default" \
