@@ -1006,18 +1006,19 @@ static int emit_dec_ttl(struct emit *e)
 		w.mask[0] = 0xff;
 		return emit_ip_header_set(e, &w);
 	}
-	if (e->st.ttl_dec)
-		return compile_fail(e->c, e->f, "a second dec_ttl on a path is not supported "
-				    "(unless mod_nw_ttl set the TTL in between)");
-	e->st.ttl_dec = true;
 	/* the expiry test is a rule of its own in the flow's chain, whose
 	 * return ends the flow's actions; the pre-pass makes it too, so it
-	 * follows the same path */
+	 * follows the same path: there the packet has its TTL from before
+	 * the earlier decrements on the path, so expiry is below 2 + them */
 	if (own_rule(e))
 		return -1;
-	if (add_ttl_match(e->rule, v6, 0xfe, 0) || add_verdict(e->rule, NIR_RETURN, NULL) ||
-	    next_segment(e))
+	if ((e->st.pass == PASS_PRE && e->st.ttl_dec ?
+	     add_ttl_below(e->rule, v6, 2u + e->st.ttl_dec) :
+	     add_ttl_match(e->rule, v6, 0xfe, 0)) ||
+	    add_verdict(e->rule, NIR_RETURN, NULL) || next_segment(e))
 		return compile_oom(e->c);
+	if (e->st.ttl_dec < 255)
+		e->st.ttl_dec++;
 	if (e->st.pass == PASS_PRE)
 		return 0;
 	if (!nir_find_chain(e->table, chain) && build_dec_ttl_chain(e->table, v6, chain))

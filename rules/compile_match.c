@@ -5,6 +5,7 @@
 #include "compile_priv.h"
 #include "dpi.h"
 
+#include <arpa/inet.h>
 #include <linux/netfilter/nf_tables.h>
 #include <string.h>
 
@@ -499,17 +500,34 @@ static int ip_header_match(const struct flow_match *m, bool v6, struct nir_rule 
 				 NIR_FMT_HEX, &w, width) ? -1 : 1;
 }
 
-/* A match on nw_ttl after a dec_ttl, in the pre-pass: the packet there
- * still has the TTL before the decrement, one more than the main pass
+/* A match on nw_ttl after n dec_ttl, in the pre-pass: the packet there
+ * still has the TTL before the decrements, n more than the main pass
  * compares. */
-static int ttl_before_dec_match(const struct flow_match *m, bool v6, struct nir_rule *r)
+static int ttl_before_dec_match(const struct flow_match *m, bool v6, int n,
+				struct nir_rule *r)
 {
 	struct flow_match before = *m;
 
-	if (m->value[0] == 255)
+	if (m->value[0] + n > 255)
 		return 0;
-	before.value[0]++;
+	before.value[0] = (uint8_t)(m->value[0] + n);
 	return ip_header_match(&before, v6, r);
+}
+
+int add_ttl_below(struct nir_rule *r, bool v6, uint32_t bound)
+{
+	struct nir_stmt *s = add_match(r, &(struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_NETWORK_HEADER, .offset = v6 ? 7 : 8, .len = 1,
+		.name = v6 ? "@nh,56,8" : "@nh,64,8", .fmt = NIR_FMT_DEC });
+
+	if (!s)
+		return -1;
+	/* the byte lands in the register's first byte, the rest zeroed, and
+	 * the compare reads the register as a host-order number: the TTL on
+	 * a little-endian host, the TTL times 2^24 on a big-endian one */
+	s->u.match.less = true;
+	put_host32(&s->u.match.value, htonl(1) == 1 ? bound << 24 : bound);
+	return 0;
 }
 
 int add_ttl_match(struct nir_rule *r, bool v6, uint8_t mask, uint8_t value)
@@ -640,7 +658,7 @@ static int one_match(const struct compiler *c, const struct flow *f,
 		if (ip && (st->hdr_known & 1u << (m->field - F_NW_TOS)))
 			return static_match(m, st->hdr_value[m->field - F_NW_TOS]);
 		if (ip && m->field == F_NW_TTL && st->ttl_dec && st->pass == PASS_PRE)
-			return ttl_before_dec_match(m, v6, r);
+			return ttl_before_dec_match(m, v6, st->ttl_dec, r);
 		return ip ? ip_header_match(m, v6, r) : 0;
 	case F_IPV6_LABEL:
 		return ip ? ip_header_match(m, v6, r) : 0;

@@ -71,10 +71,10 @@ struct path_state {
 	 * (field - F_NW_TOS) of hdr_known; the values by the same index. */
 	uint8_t hdr_known;
 	uint8_t hdr_value[3];
-	/* a dec_ttl ran on a TTL not known at compile time: the main pass
-	 * reads the decremented TTL, the pre-pass (which writes nothing) the
-	 * packet's own, one more */
-	bool ttl_dec;
+	/* how many dec_ttl ran on a TTL not known at compile time: the main
+	 * pass reads the decremented TTL, the pre-pass (which writes nothing)
+	 * the packet's own, that many more */
+	uint8_t ttl_dec;
 	uint8_t ct_known;       /* tracked: 0, or the ct_state flags (CS_*)
 				 * every packet on this path has, known at
 				 * compile time (the early path for new
@@ -321,5 +321,7 @@ int add_ct_state_match(struct nir_rule *r, uint32_t bits, bool negate);
 int add_label_match(struct nir_rule *r, const uint8_t *mask, const uint8_t *value);
 /* "TTL (IPv6: hop limit) & mask == value" */
 int add_ttl_match(struct nir_rule *r, bool v6, uint8_t mask, uint8_t value);
+/* "TTL (IPv6: hop limit) < bound" */
+int add_ttl_below(struct nir_rule *r, bool v6, uint32_t bound);
 
 #endif
