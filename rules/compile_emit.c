@@ -101,7 +101,9 @@ static int next_segment(struct emit *e)
 			} else {
 				split = i + 1;
 			}
-		if (nir_copy_stmts(&tail, matched->stmts + split, matched->n_stmts - split))
+		/* (a rule with no statements has none to point into) */
+		if (split < matched->n_stmts &&
+		    nir_copy_stmts(&tail, matched->stmts + split, matched->n_stmts - split))
 			return compile_oom(e->c);
 		matched->n_stmts = split;
 		if (add_verdict(matched, NIR_GOTO, name))
