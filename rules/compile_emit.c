@@ -910,9 +910,7 @@ static int emit_ip_header_set(struct emit *e, const struct action_set_field *w)
 	if (e->st.pass == PASS_PRE)
 		return 0;
 	if (w->field == F_NW_TTL) {
-		dst.offset = v6 ? 7 : 8;
-		dst.len = 1;
-		dst.name = v6 ? "@nh,56,8" : "@nh,64,8";
+		dst = ttl_src(v6);
 	} else {
 		uint32_t bits = w->field == F_NW_TOS ? 0xfc : 0x03;
 
@@ -945,21 +943,13 @@ static int emit_ip_header_set(struct emit *e, const struct action_set_field *w)
 	return 0;
 }
 
-/* The TTL byte (IPv6: hop limit), as nft names a raw payload. */
-static struct nir_src ttl_dst(bool v6)
-{
-	return (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
-		.base = NFT_PAYLOAD_NETWORK_HEADER, .offset = v6 ? 7 : 8, .len = 1,
-		.name = v6 ? "@nh,56,8" : "@nh,64,8", .fmt = NIR_FMT_HEX };
-}
-
 /* The table's chain that takes one off the TTL: nf_tables has no
  * arithmetic, so one rule per position of the lowest set bit turns
  * ...x1000 into ...x0111 (a masked write, keeping the bits above) and
  * returns.  Its caller has sent TTLs 0 and 1 elsewhere. */
 static int build_dec_ttl_chain(struct nir_table *t, bool v6, const char *name)
 {
-	struct nir_src dst = ttl_dst(v6);
+	struct nir_src dst = ttl_src(v6);
 	struct nir_chain *ch = nir_add_chain(t, name);
 
 	if (!ch)

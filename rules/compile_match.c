@@ -469,6 +469,13 @@ static int nat_view_match(const struct flow_match *m, const struct path_state *s
  * own; IPv6 spreads the traffic class over its first two bytes (bits 4-11
  * of the big-endian word at offset 0) beside the version and the flow
  * label. */
+struct nir_src ttl_src(bool v6)
+{
+	return (struct nir_src){ .kind = NIR_SRC_PAYLOAD,
+		.base = NFT_PAYLOAD_NETWORK_HEADER, .offset = v6 ? 7 : 8, .len = 1,
+		.name = v6 ? "@nh,56,8" : "@nh,64,8", .fmt = NIR_FMT_HEX };
+}
+
 static int ip_header_match(const struct flow_match *m, bool v6, struct nir_rule *r)
 {
 	struct flow_match w = { .field = m->field };
@@ -482,8 +489,8 @@ static int ip_header_match(const struct flow_match *m, bool v6, struct nir_rule 
 		mask &= 0x000fffff;
 		width = 4, offset = 0, name = "@nh,0,32";
 	} else if (m->field == F_NW_TTL) {
-		offset = v6 ? 7 : 8;
-		name = v6 ? "@nh,56,8" : "@nh,64,8";
+		offset = (int)ttl_src(v6).offset;
+		name = ttl_src(v6).name;
 	} else if (v6) {
 		/* the traffic class byte, 4 bits into the header */
 		value <<= 4;
@@ -516,9 +523,8 @@ static int ttl_before_dec_match(const struct flow_match *m, bool v6, int n,
 
 int add_ttl_below(struct nir_rule *r, bool v6, uint32_t bound)
 {
-	struct nir_stmt *s = add_match(r, &(struct nir_src){ .kind = NIR_SRC_PAYLOAD,
-		.base = NFT_PAYLOAD_NETWORK_HEADER, .offset = v6 ? 7 : 8, .len = 1,
-		.name = v6 ? "@nh,56,8" : "@nh,64,8", .fmt = NIR_FMT_DEC });
+	struct nir_src src = ttl_src(v6);
+	struct nir_stmt *s = add_match(r, &src);
 
 	if (!s)
 		return -1;

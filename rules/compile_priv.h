@@ -319,6 +319,8 @@ int add_ct_state_match(struct nir_rule *r, uint32_t bits, bool negate);
 /* ct label & mask == value, both 16 bytes in the kernel's layout (label
  * bit N is bit N%8 of byte N/8). */
 int add_label_match(struct nir_rule *r, const uint8_t *mask, const uint8_t *value);
+/* The TTL byte (IPv6: hop limit), as nft names a raw payload. */
+struct nir_src ttl_src(bool v6);
 /* "TTL (IPv6: hop limit) & mask == value" */
 int add_ttl_match(struct nir_rule *r, bool v6, uint8_t mask, uint8_t value);
 /* "TTL (IPv6: hop limit) < bound" */
