@@ -1229,7 +1229,10 @@ static uint32_t field_type(const struct nir_set_field *f, bool concat)
 	if (concat && ((f->src.kind == NIR_SRC_META && f->src.key == NFT_META_L4PROTO) ||
 		       (f->src.name && !strcmp(f->src.name, "ip protocol"))))
 		return NFT_TYPE_INET_PROTO;
-	if (f->src.kind == NIR_SRC_PAYLOAD && f->src.len == 2)
+	/* a port: from the packet, or after ct(nat) from the conntrack
+	 * tuple (ct reply proto-src), which must be sized in a
+	 * concatenation as well */
+	if ((f->src.kind == NIR_SRC_PAYLOAD || f->src.kind == NIR_SRC_CT) && f->src.len == 2)
 		return 13;			/* inet_service */
 	return 4;				/* integer */
 }
