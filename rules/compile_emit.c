@@ -208,11 +208,10 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 			return -1;
 		snprintf(names[i], sizeof(names[i]), "%s", name);
 	}
-	/* OVS translates a connection made from an expectation (an FTP data
-	 * connection, which netfilter binds to its master's NAT at once) only
-	 * when a ct(commit,nat) commits it: ct(nat) without commit shows its
-	 * first packet as it came. */
-	if (!ct->commit) {
+	/* The packet as it came: an invalid one (no connection, so OVS
+	 * translates nothing and sets neither +snat nor +dnat), and, without
+	 * commit, one from an expectation (below). */
+	{
 		struct path_state untranslated = *target;
 
 		untranslated.nat_view = 0;
@@ -227,9 +226,16 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 		struct nir_rule *r;
 		struct nir_stmt *st;
 
-		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, "ctstate"))
+		if (!w || !(r = nir_add_rule(w)) || add_verdict(r, NIR_JUMP, "ctstate") ||
+		    !(r = nir_add_rule(&t->chains[idx])) ||
+		    add_mark_match(r, MARK_CS_INV, MARK_CS_INV) ||
+		    add_verdict(r, NIR_GOTO, plain))
 			return compile_oom(e->c);
-		if (plain[0] && (!(r = nir_add_rule(&t->chains[idx])) ||
+		/* OVS translates a connection made from an expectation (an FTP
+		 * data connection, which netfilter binds to its master's NAT
+		 * at once) only when a ct(commit,nat) commits it: ct(nat)
+		 * without commit shows its first packet as it came. */
+		if (!ct->commit && (!(r = nir_add_rule(&t->chains[idx])) ||
 				 add_ct_state_match(r, 4, false) || /* related */
 				 add_ct_key_match(r, NFT_CT_STATUS, "ct status", NIR_FMT_HEX,
 						  4, &expected, expected) ||
@@ -262,8 +268,7 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 	}
 	for (int i = 1; i < n_views; i++)
 		merge_summary(&s[0], &s[i], 0);
-	if (plain[0])
-		merge_summary(&s[0], &s_plain, 0);
+	merge_summary(&s[0], &s_plain, 0);
 	s[0].depth += 1; /* the wrapper jumps to ctstate */
 	merge_summary(&e->sum, &s[0], last ? 0 : 1);
 	if (last) {

@@ -179,9 +179,38 @@ static uint32_t cs_to_mark(uint32_t cs)
 	return m;
 }
 
+/* +snat and +dnat after ct(nat,table=N), where only conntrack knows them:
+ * the connection's NAT status bits, read for the packet's direction (a
+ * reply's source is what DNAT translated, its destination what SNAT did). */
+static int nat_flags_match(uint32_t mask, uint32_t value, uint8_t nat_view,
+			   struct nir_rule *r)
+{
+	static const uint32_t src_nat = 0x10, dst_nat = 0x20; /* IPS_SRC_NAT, IPS_DST_NAT */
+	uint32_t snat_bit = nat_view == 1 ? src_nat : dst_nat;
+	uint32_t dnat_bit = nat_view == 1 ? dst_nat : src_nat;
+	uint32_t status_mask = (mask & CS_SNAT ? snat_bit : 0) | (mask & CS_DNAT ? dnat_bit : 0);
+	uint32_t status_value = (value & mask & CS_SNAT ? snat_bit : 0) |
+				(value & mask & CS_DNAT ? dnat_bit : 0);
+
+	return add_ct_key_match(r, NFT_CT_STATUS, "ct status", NIR_FMT_HEX, 4,
+				&status_mask, status_value);
+}
+
+/* What the path knows of +snat and +dnat: OVS sets them only in the tables
+ * after a ct(nat); on a new connection's first packet the ct() itself says
+ * which (view 3); the other views ask conntrack. */
+static uint32_t nat_flags_known(const struct path_state *st)
+{
+	if (st->nat_view != 3)
+		return 0;
+	return st->first_nat.kind == NAT_SRC ? CS_SNAT :
+	       st->first_nat.kind == NAT_DST ? CS_DNAT : 0;
+}
+
 static int ct_state_match(const struct flow_match *m, const struct path_state *st,
 			  struct nir_rule *r)
 {
+	const uint32_t nat_flags = CS_SNAT | CS_DNAT;
 	uint32_t value = m->value[0], mask = m->mask[0];
 	uint32_t known = 0, known_mask = CS_TRK;
 
@@ -189,19 +218,28 @@ static int ct_state_match(const struct flow_match *m, const struct path_state *s
 		known |= CS_TRK;
 	if (!st->tracked) {
 		known_mask = 0xff; /* untracked: every flag is clear */
-	} else if (st->ct_known) {
-		known = st->ct_known;
-		known_mask = CS_TRK | CS_NEW | CS_EST | CS_REL | CS_RPL | CS_INV;
 	} else if (st->l3 == L3_OTHER) {
 		known |= CS_INV; /* ct() on a non-IP packet: +trk+inv */
 		known_mask = 0xff;
+	} else {
+		if (st->ct_known) {
+			known = st->ct_known;
+			known_mask = CS_TRK | CS_NEW | CS_EST | CS_REL | CS_RPL | CS_INV;
+		}
+		if (st->nat_view == 0 || st->nat_view == 3) {
+			known |= nat_flags_known(st);
+			known_mask |= nat_flags;
+		}
 	}
 	if ((value ^ known) & mask & known_mask)
 		return 0;
 	mask &= ~known_mask;
-	if (!mask)
-		return 1;
-	return add_mark_match(r, cs_to_mark(mask), cs_to_mark(value & mask)) ? -1 : 1;
+	if ((mask & ~nat_flags) &&
+	    add_mark_match(r, cs_to_mark(mask & ~nat_flags), cs_to_mark(value & mask & ~nat_flags)))
+		return -1;
+	if ((mask & nat_flags) && nat_flags_match(mask, value, st->nat_view, r))
+		return -1;
+	return 1;
 }
 
 static int ct_mark_match(const struct flow_match *m, struct nir_rule *r)

@@ -24,6 +24,8 @@
 #define CS_RPL 0x08
 #define CS_INV 0x10
 #define CS_TRK 0x20
+#define CS_SNAT 0x40 /* set only after ct(nat): the packet's source was translated */
+#define CS_DNAT 0x80 /* ... its destination */
 
 /* Bit 31 of the connection mark is brflow's "committed" bit; users keep
  * bits 0-30 (see brflow-flows(7)). */

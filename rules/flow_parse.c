@@ -908,7 +908,7 @@ static int parse_match_value(struct parser *p, struct tok name, struct tok t,
 		m[1] = fm;
 		return 0;
 	case F_CT_STATE:
-		if (parse_flags(p, t, "ct_state", ct_state_names, 8, 0x3f, &fv, &fm))
+		if (parse_flags(p, t, "ct_state", ct_state_names, 8, 0xff, &fv, &fm))
 			return -1;
 		v[0] = fv;
 		m[0] = fm;

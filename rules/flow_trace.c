@@ -143,7 +143,7 @@ char *flow_trace_parse_ct_state(const char *text, uint8_t *flags)
 		if (!bit) {
 			char *token = strndup(p, strcspn(p, ",|+ ")), *err;
 
-			err = trace_err("unknown ct_state flag '%s' (new, est, rel, rpl, inv, trk)",
+			err = trace_err("unknown ct_state flag '%s' (new, est, rel, rpl, inv, trk, snat, dnat)",
 					token ? token : "");
 			free(token);
 			return err;
@@ -572,8 +572,45 @@ static void commit_ct(struct trace *t, const struct action_ct *ct, uint16_t zone
 	}
 	if (ct->n_exec)
 		note(t, "exec() sets the connection's ct_mark and ct_label: later passes and packets see them");
-	if (ct->nat && ct->nat_spec.kind != NAT_EXISTING)
+	if (ct->nat && ct->nat_spec.kind != NAT_EXISTING && ct->table < 0)
 		note(t, "netfilter translates the connection after the pipeline: the tables see the packet untranslated");
+}
+
+/* What a ct(nat,table=N) shows table N: OVS sets +snat or +dnat for what
+ * the NAT did to this packet, and only after a ct() with nat.  A new
+ * connection's first packet (the default state) gets what this
+ * ct(commit,nat(...)) does to it, translated where that is one address
+ * (and one port), as the compiled tables see it; --ct-next's flags stand
+ * for a later packet. */
+static uint8_t nat_state(struct trace *t, const struct action_ct *ct,
+			 struct trace_pkt *pkt, uint8_t state, bool by_default)
+{
+	const struct action_nat *n = &ct->nat_spec;
+	bool v6 = pkt->v[F_DL_TYPE][0] == 0x86 && pkt->v[F_DL_TYPE][1] == 0xdd;
+	bool src = n->kind == NAT_SRC;
+	enum field_id addr = src ? (v6 ? F_IPV6_SRC : F_NW_SRC) : (v6 ? F_IPV6_DST : F_NW_DST);
+	int w = v6 ? 16 : 4;
+
+	if (!ct->nat || (state & CS_INV)) {
+		if (state & (CS_SNAT | CS_DNAT))
+			note(t, "OVS sets +snat and +dnat only after a ct() with nat, and not on +inv");
+		return state & ~(CS_SNAT | CS_DNAT);
+	}
+	if (!by_default || !ct->commit || n->kind == NAT_EXISTING || !(state & CS_NEW))
+		return state;
+	if (n->family && n->family != (v6 ? 6 : 4))
+		return state;
+	if (n->family && !memcmp(n->addr_min, n->addr_max, 16))
+		memcpy(pkt->v[addr], n->addr_min, w);
+	if (n->port_min && n->port_min == n->port_max) {
+		enum field_id port = src ? F_TP_SRC : F_TP_DST;
+
+		pkt->v[port][0] = n->port_min >> 8;
+		pkt->v[port][1] = n->port_min & 0xff;
+	}
+	note(t, "the first packet of the connection: table %d sees it as this nat() translates it (+%s)",
+	     ct->table, src ? "snat" : "dnat");
+	return state | (src ? CS_SNAT : CS_DNAT);
 }
 
 static void resume_later(struct trace *t, const struct action_ct *ct,
@@ -593,13 +630,15 @@ static void resume_later(struct trace *t, const struct action_ct *ct,
 	r->pkt = t->pkt;
 	r->table = ct->table;
 	r->by_default = by_default;
+	/* the tuple is the packet's before any translation */
+	if (!t->tuple_given && !(state & CS_INV))
+		set_ct_tuple(&r->pkt, state);
+	state = is_ip(&t->pkt) ? nat_state(t, ct, &r->pkt, state, by_default) : state;
 	r->pkt.v[F_CT_STATE][0] = state;
 	r->pkt.v[F_CT_ZONE][0] = zone >> 8;
 	r->pkt.v[F_CT_ZONE][1] = zone & 0xff;
 	memcpy(r->pkt.v[F_CT_MARK], t->conn_mark, sizeof(t->conn_mark));
 	memcpy(r->pkt.v[F_CT_LABEL], t->conn_label, sizeof(t->conn_label));
-	if (!t->tuple_given && !(state & CS_INV))
-		set_ct_tuple(&r->pkt, state);
 	fprintf(t->out, "%*s     -> table %d resumes with the connection's state (pass %d below)\n",
 		indent(t), "", ct->table, t->n_resumes);
 }
