@@ -347,7 +347,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->zone_seen == b->zone_seen && a->out == b->out &&
 	       a->in_port == b->in_port && a->metadata == b->metadata &&
 	       a->group == b->group && a->nat_view == b->nat_view &&
-	       a->ct_known == b->ct_known &&
+	       a->ct_known == b->ct_known && a->queue == b->queue &&
 	       a->nat_set == b->nat_set && a->addr_rewritten == b->addr_rewritten &&
 	       a->hdr_known == b->hdr_known && a->ttl_dec == b->ttl_dec &&
 	       !memcmp(a->hdr_value, b->hdr_value, sizeof(a->hdr_value)) &&

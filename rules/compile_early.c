@@ -97,6 +97,9 @@ static uint32_t only_output(const struct flow *f)
 	case ACT_FLOOD:
 		return OUT_NORMAL;
 	case ACT_OUTPUT:
+		/* enqueue: the output's queue needs the flow's own rule */
+		if (f->actions[0].enqueue)
+			return 0;
 		return f->actions[0].u.port <= BRFLOW_MAX_OFPORT ? f->actions[0].u.port : 0;
 	default:
 		return 0;

@@ -48,6 +48,7 @@ void merge_summary(struct chain_summary *into, const struct chain_summary *s,
 			into->zone = ZONE_MIXED;
 	}
 	into->out = merge_out(into->out, s->out);
+	into->queue_changed |= s->queue_changed;
 	if (s->depth + extra_depth > into->depth)
 		into->depth = s->depth + extra_depth;
 }
@@ -62,6 +63,8 @@ static void state_after_call(struct path_state *st, const struct chain_summary *
 			st->zone_seen = ZONE_MIXED;
 	}
 	st->out = merge_out(st->out, s->out);
+	if (s->queue_changed)
+		st->queue = QUEUE_UNKNOWN;
 }
 
 /* Starts a new rule in the per-flow chain (creating it on first use: the
@@ -281,10 +284,24 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 	return next_segment(e);
 }
 
-static int emit_output(struct emit *e, uint32_t out)
+/* The egress priority of queue+1 'queue' (OVS's Linux datapath: queue N
+ * is priority 1:N+1, tc's class 1:N+1 under a root qdisc 1:). */
+static int add_queue_priority(struct emit *e, uint32_t queue)
+{
+	if (queue == QUEUE_UNKNOWN)
+		return compile_fail(e->c, e->f, "an output after a resubmit whose table may set_queue or pop_queue; brflow follows the queue only into tables, so set it in the flow that outputs or before the resubmit");
+	if (!queue)
+		return 0;
+	return add_mark_set(e->rule, NIR_META_PRIORITY, 0, 0x10000u | queue) ?
+	       compile_oom(e->c) : 0;
+}
+
+static int emit_output(struct emit *e, uint32_t out, uint32_t queue)
 {
 	if (e->st.pass == PASS_PRE)
 		return 0;
+	if (add_queue_priority(e, queue))
+		return -1;
 	/* The bridge sends a packet once: a second output to the same port is
 	 * the same thing, to another port it is not expressible. */
 	if (e->st.out && e->st.out != out)
@@ -1098,10 +1115,16 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 
 	switch (a->type) {
 	case ACT_OUTPUT:
-		return emit_output(e, port_mark(a->u.port));
+		/* enqueue:PORT:QUEUE: this output alone goes through QUEUE */
+		return emit_output(e, port_mark(a->u.port), a->enqueue ? a->enqueue : e->st.queue);
 	case ACT_NORMAL:
 	case ACT_FLOOD:
-		return emit_output(e, OUT_NORMAL);
+		return emit_output(e, OUT_NORMAL, e->st.queue);
+	case ACT_SET_QUEUE:
+	case ACT_POP_QUEUE:
+		e->st.queue = a->type == ACT_SET_QUEUE ? a->u.queue + 1 : 0;
+		e->sum.queue_changed = true;
+		return 0;
 	case ACT_IN_PORT:
 		return compile_fail(e->c, e->f, "in_port action is not supported");
 	case ACT_CONJUNCTION:

@@ -75,6 +75,11 @@ struct path_state {
 	 * pass reads the decremented TTL, the pre-pass (which writes nothing)
 	 * the packet's own, that many more */
 	uint8_t ttl_dec;
+	/* the queue later outputs go through (set_queue, pop_queue): 0 none,
+	 * else the queue + 1; QUEUE_UNKNOWN after a resubmit whose table may
+	 * change it.  Known along the path, so an output writes the egress
+	 * priority only when one is set, and pop_queue writes nothing. */
+	uint32_t queue;
 	uint8_t ct_known;       /* tracked: 0, or the ct_state flags (CS_*)
 				 * every packet on this path has, known at
 				 * compile time (the early path for new
@@ -86,7 +91,10 @@ struct chain_summary {
 	int zone;               /* ZONE_NONE, a zone, or ZONE_MIXED */
 	uint32_t out;           /* likewise, for what the chain may output */
 	int depth;              /* jump stack depth used below and including it */
+	bool queue_changed;     /* a set_queue or pop_queue may run in it */
 };
+
+#define QUEUE_UNKNOWN UINT32_MAX
 
 
 struct chain_memo {

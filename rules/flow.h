@@ -107,7 +107,13 @@ enum action_type {
 	ACT_METER,      /* meter:N (OpenFlow 1.3's meter instruction): the
 			 * parser puts it first, where it takes effect */
 	ACT_CONJUNCTION, /* conjunction(ID,K/N): only with other conjunctions */
+	ACT_SET_QUEUE,  /* set_queue:N: later outputs go through queue N */
+	ACT_POP_QUEUE,  /* pop_queue: later outputs through no queue again */
 };
+
+/* The highest queue: the kernel datapath gives queue N to the egress
+ * qdisc as priority 1:N+1 (tc's class 1:N+1), minors up to 0xf000. */
+#define FLOW_MAX_QUEUE 0xefff
 
 /* load:/set_field: — write value under mask into a field (reg0-7 at top
  * level; ct_mark and ct_label inside ct(exec(...))).  Big-endian over the
@@ -174,6 +180,9 @@ struct action_conj {
 
 struct flow_action {
 	enum action_type type;
+	/* ACT_OUTPUT from enqueue:PORT:QUEUE: QUEUE + 1 (this output alone
+	 * goes through the queue); 0 for a plain output */
+	uint32_t enqueue;
 	union {
 		uint32_t port;  /* ACT_OUTPUT */
 		uint8_t table;  /* ACT_RESUBMIT, ACT_GOTO_TABLE */
@@ -182,6 +191,7 @@ struct flow_action {
 		struct action_dpi dpi;
 		uint32_t group_id;  /* ACT_GROUP */
 		uint32_t meter_id;  /* ACT_METER */
+		uint32_t queue;     /* ACT_SET_QUEUE */
 		struct action_conj conj; /* ACT_CONJUNCTION */
 	} u;
 };

@@ -2056,6 +2056,33 @@ static int parse_port_action(struct parser *p, struct tok t, struct tok key)
 	return 0;
 }
 
+/* enqueue:PORT:QUEUE or enqueue(PORT,QUEUE), OpenFlow 1.0's output
+ * through a queue: only this output uses the queue (OVS puts the one in
+ * effect back afterwards). */
+static int parse_enqueue(struct parser *p, const struct kv *kv)
+{
+	size_t cut = kv->val.len;
+	uint64_t queue;
+	struct tok port;
+
+	if (kv->delim == ':' || kv->delim == '(')
+		cut = tok_find(p, kv->val, 0, kv->delim == '(' ? ',' : ':');
+	if (cut == 0 || cut >= kv->val.len)
+		return fail(p, kv->key.off, "'" TOKF "': enqueue takes a port and a queue, "
+			    "enqueue:PORT:QUEUE or enqueue(PORT,QUEUE)", TOKA(p, kv->all));
+	port = tok_sub(kv->val, 0, cut);
+	if (parse_port_action(p, port, kv->key))
+		return -1;
+	if (p->f.actions[p->f.n_actions - 1].type != ACT_OUTPUT)
+		return fail(p, port.off, "enqueue to '" TOKF "' is not supported: "
+			    "enqueue needs a port", TOKA(p, port));
+	if (parse_uint(p, tok_sub(kv->val, cut + 1, kv->val.len), FLOW_MAX_QUEUE,
+		       "queue", &queue))
+		return -1;
+	p->f.actions[p->f.n_actions - 1].enqueue = (uint32_t)queue + 1;
+	return 0;
+}
+
 /* conjunction(ID,K/N): clause K of N of conjunction ID (ovs-actions(7)). */
 static int parse_conjunction(struct parser *p, const struct kv *kv)
 {
@@ -2102,11 +2129,11 @@ static int parse_conjunction(struct parser *p, const struct kv *kv)
 
 /* Actions OVS has and brflow does not (yet): a clearer word than "unknown". */
 static const char *const unsupported_actions[] = {
-	"controller", "all", "table", "none", "enqueue", "learn",
+	"controller", "all", "table", "none", "learn",
 	"mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
 	"push_vlan", "pop_vlan", "clone",
 	"note", "sample", "multipath", "bundle", "bundle_load",
-	"output_reg", "set_tunnel", "set_queue", "pop_queue", "exit",
+	"output_reg", "set_tunnel", "exit",
 	"write_actions", "clear_actions", "write_metadata", "check_pkt_larger",
 	"push_mpls", "pop_mpls", "fin_timeout", "set_mpls_label",
 	"dec_mpls_ttl", "encap",
@@ -2193,6 +2220,24 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 	}
 	if (tok_icase(p, kv->key, "meter"))
 		return parse_meter(p, kv);
+	if (tok_icase(p, kv->key, "set_queue")) {
+		uint64_t queue;
+
+		if (kv->delim != ':' && kv->delim != '=')
+			return fail(p, kv->key.off, "set_queue needs a queue: set_queue:QUEUE");
+		a = add_action(p, ACT_SET_QUEUE, kv->key.off);
+		if (!a || parse_uint(p, kv->val, FLOW_MAX_QUEUE, "queue", &queue))
+			return -1;
+		a->u.queue = (uint32_t)queue;
+		return 0;
+	}
+	if (tok_icase(p, kv->key, "pop_queue")) {
+		if (kv->delim)
+			return fail(p, kv->key.off, "'pop_queue' takes no argument");
+		return add_action(p, ACT_POP_QUEUE, kv->key.off) ? 0 : -1;
+	}
+	if (tok_icase(p, kv->key, "enqueue"))
+		return parse_enqueue(p, kv);
 	if (tok_icase(p, kv->key, "resubmit"))
 		return parse_resubmit(p, kv);
 	if (tok_icase(p, kv->key, "conjunction"))

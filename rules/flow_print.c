@@ -757,7 +757,14 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 	switch (a->type) {
 	case ACT_OUTPUT:
 		/* ovs-ofctl names reserved ports bare: actions=LOCAL */
-		if (a->u.port == OFPP_LOCAL) {
+		if (a->enqueue) {
+			sb_printf(b, "enqueue:");
+			if (a->u.port == OFPP_LOCAL)
+				sb_printf(b, "LOCAL");
+			else if (!put_port_name(b, a->u.port))
+				sb_printf(b, "%u", a->u.port);
+			sb_printf(b, ":%u", a->enqueue - 1);
+		} else if (a->u.port == OFPP_LOCAL) {
 			sb_printf(b, "LOCAL");
 		} else {
 			sb_printf(b, "output:");
@@ -797,6 +804,12 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 		break;
 	case ACT_DEC_TTL:
 		sb_printf(b, "dec_ttl");
+		break;
+	case ACT_SET_QUEUE:
+		sb_printf(b, "set_queue:%u", a->u.queue);
+		break;
+	case ACT_POP_QUEUE:
+		sb_printf(b, "pop_queue");
 		break;
 	case ACT_CONJUNCTION:
 		sb_printf(b, "conjunction(%u,%u/%u)", a->u.conj.id,

@@ -28,6 +28,7 @@ struct resume {
 	struct trace_pkt pkt;
 	int table;
 	bool by_default;  /* ct_state is the default, not from --ct-next */
+	uint32_t queue;   /* the queue in effect at the ct() */
 };
 
 enum out_kind { OUT_PORT, OUT_NORMAL, OUT_FLOOD };
@@ -65,6 +66,8 @@ struct trace {
 	/* a dec_ttl found the TTL expired: the rest of the action list it is
 	 * in does not run (the lists that resubmitted to it go on) */
 	bool ttl_expired;
+	/* set_queue's queue + 1 for later outputs, 0 for none (pop_queue) */
+	uint32_t queue;
 	/* --names: in_port= and output: by name; NULL: numbers */
 	const struct flow_port_names *names;
 	struct flow_port_names names_buf;
@@ -630,6 +633,7 @@ static void resume_later(struct trace *t, const struct action_ct *ct,
 	r->pkt = t->pkt;
 	r->table = ct->table;
 	r->by_default = by_default;
+	r->queue = t->queue;
 	/* the tuple is the packet's before any translation */
 	if (!t->tuple_given && !(state & CS_INV))
 		set_ct_tuple(&r->pkt, state);
@@ -738,6 +742,15 @@ static void run_dec_ttl(struct trace *t)
 	(*ttl)--;
 }
 
+/* An output through queue+1 'queue' (0: none) leaves with that egress
+ * priority, which the port's qdisc reads. */
+static void note_queue(struct trace *t, uint32_t queue)
+{
+	if (queue)
+		note(t, "through queue %u: egress priority 1:%x, the class 1:%x of a root qdisc 1: on the port",
+		     queue - 1, queue, queue);
+}
+
 static void run_action(struct trace *t, const struct flow_action *a, bool more)
 {
 	switch (a->type) {
@@ -753,12 +766,14 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 			note(t, "but the port is %s (mod-port): the bridge drops it there", blocked);
 		else if (port_config(t, a->u.port) & PORT_CONFIG_NO_FLOOD && !t->in->with_fdb)
 			note(t, "the port is NO_FLOOD (mod-port): only when the forwarding database knows the destination there");
+		note_queue(t, a->enqueue ? a->enqueue : t->queue);
 		choose_output(t, OUT_PORT, a->u.port);
 		break;
 	}
 	case ACT_NORMAL:
 	case ACT_FLOOD:
 		note(t, "the Linux bridge forwards it (forwarding database; unknown destinations flooded)");
+		note_queue(t, t->queue);
 		if (choose_output(t, a->type == ACT_NORMAL ? OUT_NORMAL : OUT_FLOOD, 0))
 			note_port_config(t);
 		break;
@@ -794,6 +809,12 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 		break;
 	case ACT_DEC_TTL:
 		run_dec_ttl(t);
+		break;
+	case ACT_SET_QUEUE:
+		t->queue = a->u.queue + 1;
+		break;
+	case ACT_POP_QUEUE:
+		t->queue = 0;
 		break;
 	case ACT_CT_CLEAR:
 		clear_ct(&t->pkt);
@@ -954,6 +975,7 @@ static void run_resumes(struct trace *t)
 		put_heading(t, heading);
 		free(heading);
 		t->pkt = r->pkt;
+		t->queue = r->queue;
 		run_pass(t, r->table);
 	}
 }

@@ -217,7 +217,9 @@ static bool same_action(const struct flow_action *a, const struct flow_action *b
 		return false;
 	switch (a->type) {
 	case ACT_OUTPUT:
-		return a->u.port == b->u.port;
+		return a->u.port == b->u.port && a->enqueue == b->enqueue;
+	case ACT_SET_QUEUE:
+		return a->u.queue == b->u.queue;
 	case ACT_RESUBMIT:
 	case ACT_GOTO_TABLE:
 		return a->u.table == b->u.table;
@@ -242,6 +244,7 @@ static bool same_action(const struct flow_action *a, const struct flow_action *b
 	case ACT_IN_PORT:
 	case ACT_CT_CLEAR:
 	case ACT_DEC_TTL:
+	case ACT_POP_QUEUE:
 		return true;
 	}
 	return false;

@@ -527,7 +527,11 @@ static void print_mark_set(const struct nir_stmt *s, FILE *out)
 {
 	const char *name = s->u.mark.target == NIR_CT_MARK ? "ct mark" : "meta mark";
 
-	if (s->u.mark.and_mask == 0)
+	/* a tc handle, major:minor in hex, as nft and tc write it */
+	if (s->u.mark.target == NIR_META_PRIORITY)
+		fprintf(out, "meta priority set %x:%x", s->u.mark.or_value >> 16,
+			s->u.mark.or_value & 0xffff);
+	else if (s->u.mark.and_mask == 0)
 		fprintf(out, "%s set 0x%08x", name, s->u.mark.or_value);
 	else
 		fprintf(out, "%s set %s & 0x%08x | 0x%08x", name, name,

@@ -78,7 +78,7 @@ enum nir_stmt_kind {
 			   * is over the limit (a table's nir_connlimit) */
 };
 
-enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK };
+enum nir_mark_target { NIR_META_MARK, NIR_CT_MARK, NIR_META_PRIORITY };
 
 enum nir_verdict { NIR_ACCEPT, NIR_DROP, NIR_RETURN, NIR_JUMP, NIR_GOTO };
 

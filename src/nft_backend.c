@@ -428,7 +428,8 @@ static int build_mark_set(struct nftnl_rule *r, const struct nir_stmt *s,
 			  const struct build_ctx *ctx)
 {
 	int ct = s->u.mark.target == NIR_CT_MARK;
-	uint32_t key = ct ? NFT_CT_MARK : NFT_META_MARK;
+	uint32_t key = ct ? NFT_CT_MARK :
+		       s->u.mark.target == NIR_META_PRIORITY ? NFT_META_PRIORITY : NFT_META_MARK;
 	uint32_t and_mask = s->u.mark.and_mask, or_value = s->u.mark.or_value;
 	struct nir_src src = {
 		.kind = ct ? NIR_SRC_CT : NIR_SRC_META, .key = key, .len = 4,
