@@ -118,7 +118,7 @@ check_fails_re "a packet field with a mask" \
 check_fails_re "a misspelt field, with its column" "^brflowctl: trace: unknown field 'nw_sorc' at column 5$" 1 \
 	bfctl trace "$BR" tcp,nw_sorc=10.1.1.1
 check_fails_re "an unknown --ct-next flag" \
-	"^brflowctl: trace: --ct-next: unknown ct_state flag 'bogus' \(new, est, rel, rpl, inv, trk\)$" 1 \
+	"^brflowctl: trace: --ct-next: unknown ct_state flag 'bogus' \(new, est, rel, rpl, inv, trk, snat, dnat\)$" 1 \
 	bfctl trace --ct-next=est,bogus "$BR" tcp
 check_fails_re "a packet with actions" "^brflowctl: trace: a packet has no actions" 1 \
 	bfctl trace "$BR" tcp,actions=output:2
