@@ -356,6 +356,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->first_nat.single == b->first_nat.single &&
 	       a->first_nat.port == b->first_nat.port &&
 	       !memcmp(a->first_nat.addr, b->first_nat.addr, 16) &&
+	       a->regs_unknown == b->regs_unknown &&
 	       !memcmp(a->regs, b->regs, sizeof(a->regs));
 }
 
@@ -487,6 +488,9 @@ int compile_chain(struct compiler *c, const struct path_state *st,
 	} else if (emit_table(c, chain_idx, st, tf, &s)) {
 		return -1;
 	}
+	/* a packet no flow matches returns as it came */
+	if (!s.no_miss)
+		note_exit(&s, st);
 	s.depth += 1;
 	if (s.depth > MAX_JUMP_DEPTH)
 		return compile_fail(c, NULL, "resubmit nesting from table %u is deeper than nftables allows (%d)",

@@ -48,9 +48,57 @@ void merge_summary(struct chain_summary *into, const struct chain_summary *s,
 			into->zone = ZONE_MIXED;
 	}
 	into->out = merge_out(into->out, s->out);
-	into->queue_changed |= s->queue_changed;
 	if (s->depth + extra_depth > into->depth)
 		into->depth = s->depth + extra_depth;
+}
+
+/* Path state 'st' returns from a chain with summary s: its registers
+ * and metadata are one of the chain's exits. */
+void note_exit(struct chain_summary *s, const struct path_state *st)
+{
+	if (!s->exit_seen) {
+		s->exit_seen = true;
+		s->exit_vary = st->regs_unknown;
+		memcpy(s->exit_regs, st->regs, sizeof(s->exit_regs));
+		s->exit_metadata = st->metadata;
+		s->exit_queue = st->queue;
+		return;
+	}
+	if (s->exit_queue != st->queue)
+		s->exit_queue = QUEUE_UNKNOWN;
+	s->exit_vary |= st->regs_unknown;
+	for (int r = 0; r < FLOW_NREGS; r++)
+		if (s->exit_regs[r] != st->regs[r])
+			s->exit_vary |= 1u << r;
+	if (s->exit_metadata != st->metadata)
+		s->exit_vary |= 1u << REG_BIT_METADATA;
+}
+
+/* The exits of 'from' (a flow, or a table it goes to last) are exits of
+ * 'into'. */
+static void merge_exits(struct chain_summary *into, const struct chain_summary *from)
+{
+	struct path_state st = { .regs_unknown = from->exit_vary,
+				 .metadata = from->exit_metadata,
+				 .queue = from->exit_queue };
+
+	if (!from->exit_seen)
+		return;
+	memcpy(st.regs, from->exit_regs, sizeof(st.regs));
+	note_exit(into, &st);
+}
+
+/* After a resubmit (a jump that goes on), the registers, metadata and
+ * queue are what the table returns with; those that differ by the way it
+ * went are unknown to the rest of the flow. */
+static void regs_after_resubmit(struct path_state *st, const struct chain_summary *s)
+{
+	if (!s->exit_seen)
+		return;
+	memcpy(st->regs, s->exit_regs, sizeof(st->regs));
+	st->metadata = s->exit_metadata;
+	st->regs_unknown = s->exit_vary;
+	st->queue = s->exit_queue;
 }
 
 /* After calling a chain with summary s, what the caller's path knows. */
@@ -63,8 +111,6 @@ static void state_after_call(struct path_state *st, const struct chain_summary *
 			st->zone_seen = ZONE_MIXED;
 	}
 	st->out = merge_out(st->out, s->out);
-	if (s->queue_changed)
-		st->queue = QUEUE_UNKNOWN;
 }
 
 /* Starts a new rule in the per-flow chain (creating it on first use: the
@@ -142,7 +188,7 @@ static int own_rule(struct emit *e)
 /* Calls the chain for state 'target': jump (and continue) or, as the
  * flow's last action, goto. */
 static int emit_call(struct emit *e, const struct path_state *target, bool last,
-		     const char *wrapper_prefix)
+		     const char *wrapper_prefix, bool shares_regs)
 {
 	const char *name;
 	struct chain_summary s;
@@ -157,12 +203,21 @@ static int emit_call(struct emit *e, const struct path_state *target, bool last,
 	}
 	merge_summary(&e->sum, &s, last ? 0 : 1);
 	if (last) {
+		/* the flow returns as the table it goes to does (resubmit,
+		 * goto_table); a group's buckets and the passes after ct()
+		 * work on copies, as in OVS */
+		if (shares_regs)
+			merge_exits(&e->sum, &s);
+		else
+			note_exit(&e->sum, &e->st);
 		e->ended = true;
 		return add_verdict(e->rule, NIR_GOTO, name) ? compile_oom(e->c) : 0;
 	}
 	if (add_verdict(e->rule, NIR_JUMP, name))
 		return compile_oom(e->c);
 	state_after_call(&e->st, &s);
+	if (shares_regs)
+		regs_after_resubmit(&e->st, &s);
 	return next_segment(e);
 }
 
@@ -275,6 +330,7 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 	s[0].depth += 1; /* the wrapper jumps to ctstate */
 	merge_summary(&e->sum, &s[0], last ? 0 : 1);
 	if (last) {
+		note_exit(&e->sum, &e->st); /* the passes after ct() work on a copy */
 		e->ended = true;
 		return add_verdict(e->rule, NIR_GOTO, wname) ? compile_oom(e->c) : 0;
 	}
@@ -284,12 +340,13 @@ static int emit_nat_call(struct emit *e, const struct path_state *target,
 	return next_segment(e);
 }
 
+
 /* The egress priority of queue+1 'queue' (OVS's Linux datapath: queue N
  * is priority 1:N+1, tc's class 1:N+1 under a root qdisc 1:). */
 static int add_queue_priority(struct emit *e, uint32_t queue)
 {
 	if (queue == QUEUE_UNKNOWN)
-		return compile_fail(e->c, e->f, "an output after a resubmit whose table may set_queue or pop_queue; brflow follows the queue only into tables, so set it in the flow that outputs or before the resubmit");
+		return compile_fail(e->c, e->f, "an output after a resubmit whose table leaves different queues on different paths (set_queue, pop_queue); brflow follows the queue along each path into a table but not back out of it, so set it before the resubmit or in the flow that outputs");
 	if (!queue)
 		return 0;
 	return add_mark_set(e->rule, NIR_META_PRIORITY, 0, 0x10000u | queue) ?
@@ -333,20 +390,47 @@ static uint64_t write_value64(const struct path_state *st,
 	return w->dst_ofs < 64 ? v << w->dst_ofs : 0;
 }
 
+static int reg_bit(enum field_id id)
+{
+	return id == F_METADATA ? REG_BIT_METADATA : (int)(id - F_REG0);
+}
+
+/* A move from a register the path does not know (regs_unknown). */
+static bool reads_unknown(const struct path_state *st, const struct action_set_field *w)
+{
+	return w->is_move && (st->regs_unknown & 1u << reg_bit(w->src));
+}
+
 static void set_reg(struct path_state *st, const struct action_set_field *w)
 {
 	uint64_t v = write_value64(st, w);
+	uint16_t bit = 1u << reg_bit(w->field);
+	bool whole;
 
 	if (w->field == F_METADATA) {
 		uint64_t mask = be_uint64(w->mask, 8);
 
 		st->metadata = (st->metadata & ~mask) | (v & mask);
+		whole = mask == UINT64_MAX;
 	} else {
 		int r = w->field - F_REG0;
 		uint32_t mask = be_uint(w->mask, 4);
 
 		st->regs[r] = (st->regs[r] & ~mask) | ((uint32_t)v & mask);
+		whole = mask == UINT32_MAX;
 	}
+	/* a whole constant makes it known again; bits from an unknown one
+	 * make it unknown */
+	if (reads_unknown(st, w))
+		st->regs_unknown |= bit;
+	else if (whole)
+		st->regs_unknown &= ~bit;
+}
+
+static int unknown_reg_fail(struct emit *e, enum field_id id)
+{
+	return compile_fail(e->c, e->f, "%s depends on which flow matched in a table resubmitted to earlier on the path; brflow knows registers along each path into a table but not back out of it, so load it before that resubmit or decide in the table that loads it",
+			    field_info(id)->name);
 }
 
 /* A write's value as 16 big-endian bytes (ct_label), moves resolved. */
@@ -375,6 +459,9 @@ static int ct_zone_of(struct emit *e, const struct action_ct *ct, uint16_t *zone
 {
 	uint32_t z = ct->zone;
 
+	*zone = 0;
+	if (ct->zone_reg >= 0 && (e->st.regs_unknown & 1u << ct->zone_reg))
+		return unknown_reg_fail(e, F_REG0 + ct->zone_reg);
 	if (ct->zone_reg >= 0)
 		z = (e->st.regs[ct->zone_reg] >> ct->zone_ofs) &
 		    ((1u << ct->zone_nbits) - 1);
@@ -605,6 +692,8 @@ static int emit_commit_stmts(struct emit *e, const struct action_ct *ct)
 	for (int i = 0; i < ct->n_exec; i++) {
 		const struct action_set_field *w = &ct->exec[i];
 
+		if (reads_unknown(&e->st, w))
+			return unknown_reg_fail(e, w->src);
 		if (w->field == F_CT_MARK) {
 			uint32_t mask = be_uint(w->mask, 4);
 			uint32_t value = (uint32_t)write_value64(&e->st, w) & mask;
@@ -693,7 +782,7 @@ static int emit_ct(struct emit *e, const struct action_ct *ct, bool last)
 	target.ct_known = 0; /* the wrapper's ctstate chain finds it out */
 	if (ct->nat && e->st.l3 != L3_OTHER)
 		return emit_nat_call(e, &target, ct, last);
-	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_");
+	return emit_call(e, &target, last, e->st.l3 == L3_OTHER ? NULL : "ct_", false);
 }
 
 /* A "ct label set" anywhere in the ruleset is what makes the kernel give
@@ -1014,6 +1103,7 @@ static int emit_dec_ttl(struct emit *e)
 
 		if (e->st.hdr_value[idx] <= 1) {
 			e->ended = true;
+			note_exit(&e->sum, &e->st);
 			return add_verdict(e->rule, NIR_RETURN, NULL) ? compile_oom(e->c) : 0;
 		}
 		w.value[0] = e->st.hdr_value[idx] - 1;
@@ -1026,6 +1116,7 @@ static int emit_dec_ttl(struct emit *e)
 	 * the earlier decrements on the path, so expiry is below 2 + them */
 	if (own_rule(e))
 		return -1;
+	note_exit(&e->sum, &e->st); /* an expired TTL returns from here */
 	if ((e->st.pass == PASS_PRE && e->st.ttl_dec ?
 	     add_ttl_below(e->rule, v6, 2u + e->st.ttl_dec) :
 	     add_ttl_match(e->rule, v6, 0xfe, 0)) ||
@@ -1123,7 +1214,6 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_SET_QUEUE:
 	case ACT_POP_QUEUE:
 		e->st.queue = a->type == ACT_SET_QUEUE ? a->u.queue + 1 : 0;
-		e->sum.queue_changed = true;
 		return 0;
 	case ACT_IN_PORT:
 		return compile_fail(e->c, e->f, "in_port action is not supported");
@@ -1152,7 +1242,7 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_GOTO_TABLE:
 		target = e->st;
 		target.table = a->u.table;
-		return emit_call(e, &target, last || a->type == ACT_GOTO_TABLE, NULL);
+		return emit_call(e, &target, last || a->type == ACT_GOTO_TABLE, NULL, true);
 	case ACT_CT:
 		return emit_ct(e, &a->u.ct, last);
 	case ACT_DPI:
@@ -1160,7 +1250,7 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_GROUP:
 		target = e->st;
 		target.group = a->u.group_id + 1;
-		return emit_call(e, &target, last, NULL);
+		return emit_call(e, &target, last, NULL, false);
 	case ACT_METER:
 		return emit_meter(e, a->u.meter_id);
 	}
@@ -1174,9 +1264,33 @@ static int emit_actions(struct emit *e, const struct compile_flow *cf)
 		if (emit_action(e, &cf->flow->actions[i], i == cf->flow->n_actions - 1))
 			return -1;
 	}
-	if (!e->ended && add_verdict(e->rule, NIR_RETURN, NULL))
-		return compile_oom(e->c);
-	return 0;
+	if (e->ended)
+		return 0;
+	note_exit(&e->sum, &e->st);
+	return add_verdict(e->rule, NIR_RETURN, NULL) ? compile_oom(e->c) : 0;
+}
+
+/* compile_matches' failures (ret < 0) as the compile's error. */
+int match_error(struct compiler *c, const struct compile_flow *cf,
+		const struct path_state *st, int ret)
+{
+	const char *reg = "a register";
+
+	if (ret == MATCH_NO_DPI_HOST)
+		return compile_fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
+				    cf->flow->dpi_host ? cf->flow->dpi_host : "");
+	if (ret != MATCH_REG_UNKNOWN)
+		return compile_oom(c);
+	for (int i = 0; i < cf->flow->n_matches; i++) {
+		enum field_id id = cf->flow->matches[i].field;
+
+		if ((id == F_METADATA || (id >= F_REG0 && id <= F_REG7)) &&
+		    (st->regs_unknown & 1u << reg_bit(id))) {
+			reg = field_info(id)->name;
+			break;
+		}
+	}
+	return compile_fail(c, cf->flow, "%s depends on which flow matched in a table resubmitted to earlier on the path; brflow knows registers along each path into a table but not back out of it, so load it before that resubmit or decide in the table that loads it", reg);
 }
 
 int emit_flow(struct compiler *c, int chain_idx, const struct path_state *st,
@@ -1197,17 +1311,15 @@ int emit_flow_with(struct compiler *c, int chain_idx, const struct path_state *s
 	};
 	const struct flow_match *m_in;
 	char counter[64];
+	bool matches_all, reachable = !sum->no_miss;
 	int ret;
 
 	e.rule = nir_add_rule(chain);
 	if (!e.rule)
 		return compile_oom(c);
 	ret = compile_matches(c, cf->flow, st, e.rule);
-	if (ret == -2)
-		return compile_fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
-			    cf->flow->dpi_host ? cf->flow->dpi_host : "");
 	if (ret < 0)
-		return compile_oom(c);
+		return match_error(c, cf, st, ret);
 	if (ret == 0) {
 		/* Can never match here: drop the rule. */
 		free(e.rule->stmts);
@@ -1221,6 +1333,7 @@ int emit_flow_with(struct compiler *c, int chain_idx, const struct path_state *s
 			return compile_oom(c);
 		*s = extra[i];
 	}
+	matches_all = e.rule->n_stmts == 0;
 	if (st->pass == PASS_MAIN && cf->id) {
 		struct nir_stmt *s = nir_add_stmt(e.rule, NIR_COUNTER);
 		char *text = flow_text(cf->flow);
@@ -1243,6 +1356,10 @@ int emit_flow_with(struct compiler *c, int chain_idx, const struct path_state *s
 	if (emit_actions(&e, cf))
 		return -1;
 	merge_summary(sum, &e.sum, 0);
+	/* a flow after one that matches every packet is never reached */
+	if (reachable)
+		merge_exits(sum, &e.sum);
+	sum->no_miss |= matches_all;
 	return 0;
 }
 
@@ -1267,6 +1384,8 @@ int emit_set_rule(struct compiler *c, int chain_idx, const struct path_state *st
 	if (emit_actions(&e, cf))
 		return -1;
 	merge_summary(sum, &e.sum, 0);
+	if (!sum->no_miss)
+		merge_exits(sum, &e.sum);
 	return 0;
 }
 

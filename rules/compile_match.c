@@ -324,7 +324,7 @@ static int dpi_host_bit_match(const struct flow *f, const struct compile_input *
 		if (f->dpi_host && !strcmp(in->dpi_hosts[i], f->dpi_host))
 			break;
 	if (i == in->n_dpi_hosts || i >= DPI_MAX_HOSTS)
-		return -2;
+		return MATCH_NO_DPI_HOST;
 	i += DPI_LABEL_HOST_SHIFT;
 	bits[i / 8] = 1u << (i % 8);
 	return add_label_match(r, bits, bits) ? -1 : 1;
@@ -745,11 +745,16 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_DPI_HOST:
 		return ip ? dpi_host_bit_match(f, in, r) : 0;
 	case F_METADATA:
+		if (st->regs_unknown & 1u << REG_BIT_METADATA)
+			return MATCH_REG_UNKNOWN;
 		return ((st->metadata ^ be_uint64(m->value, 8)) &
 			be_uint64(m->mask, 8)) == 0;
 	default:
-		if (m->field >= F_REG0 && m->field <= F_REG7)
+		if (m->field >= F_REG0 && m->field <= F_REG7) {
+			if (st->regs_unknown & 1u << (m->field - F_REG0))
+				return MATCH_REG_UNKNOWN;
 			return static_match(m, st->regs[m->field - F_REG0]);
+		}
 		return 0;
 	}
 }

@@ -62,6 +62,10 @@ struct path_state {
 	} first_nat;            /* nat_view 3: what the ct() makes of it */
 	uint32_t regs[FLOW_NREGS];
 	uint64_t metadata;
+	/* registers (bit N for regN) and metadata (REG_BIT_METADATA) whose value
+	 * depends on the way a resubmitted table went: a flow that reads one
+	 * is refused */
+	uint16_t regs_unknown;
 	bool addr_rewritten;    /* a stateless IP address or port write ran:
 				 * conntrack (before the pipeline) saw the old
 				 * one */
@@ -76,8 +80,8 @@ struct path_state {
 	 * the packet's own, that many more */
 	uint8_t ttl_dec;
 	/* the queue later outputs go through (set_queue, pop_queue): 0 none,
-	 * else the queue + 1; QUEUE_UNKNOWN after a resubmit whose table may
-	 * change it.  Known along the path, so an output writes the egress
+	 * else the queue + 1; QUEUE_UNKNOWN after a resubmit whose table
+	 * returns with different queues on different paths.  Known along the path, so an output writes the egress
 	 * priority only when one is set, and pop_queue writes nothing. */
 	uint32_t queue;
 	uint8_t ct_known;       /* tracked: 0, or the ct_state flags (CS_*)
@@ -91,8 +95,22 @@ struct chain_summary {
 	int zone;               /* ZONE_NONE, a zone, or ZONE_MIXED */
 	uint32_t out;           /* likewise, for what the chain may output */
 	int depth;              /* jump stack depth used below and including it */
-	bool queue_changed;     /* a set_queue or pop_queue may run in it */
+	/* The registers and metadata its paths return with, which resubmit
+	 * and goto_table hand back to the caller (OVS shares them): set once a
+	 * path returned; exit_vary holds those (bits as regs_unknown) that
+	 * differ between paths.  The queue (set_queue) comes back the same
+	 * way: exit_queue, or QUEUE_UNKNOWN.  No path falls through past a
+	 * flow that matches every packet (no_miss). */
+	bool exit_seen;
+	uint16_t exit_vary;
+	uint32_t exit_regs[FLOW_NREGS];
+	uint64_t exit_metadata;
+	uint32_t exit_queue;
+	bool no_miss;
 };
+
+#define REG_BIT_METADATA 8
+void note_exit(struct chain_summary *s, const struct path_state *st);
 
 #define QUEUE_UNKNOWN UINT32_MAX
 
@@ -308,9 +326,14 @@ int add_ct_key_match(struct nir_rule *r, uint32_t key, const char *name,
 /* Match side (compile_match.c).  Appends the statements that test 'f''s
  * matches in state 'st' to 'r'.  Returns 1 if the rule can match, 0 if the
  * flow can never match in this state (the rule should be dropped), -1 on
- * allocation failure. */
+ * allocation failure, or one of the MATCH_ errors below. */
 int compile_matches(const struct compiler *c, const struct flow *f,
 		    const struct path_state *st, struct nir_rule *r);
+#define MATCH_NO_DPI_HOST  (-2) /* dpi_host= names no host of the table */
+#define MATCH_REG_UNKNOWN  (-3) /* reads a register st->regs_unknown has */
+/* compile_matches' failure 'ret' as the compile's error (-1). */
+int match_error(struct compiler *c, const struct compile_flow *cf,
+		const struct path_state *st, int ret);
 
 /* Big-endian helpers over a field's width. */
 uint32_t be_uint(const uint8_t *p, int width);

@@ -281,10 +281,7 @@ static int member_matches(struct compiler *c, const struct compile_flow *cf,
 	if (ret == 1)
 		return 1;
 	free_rule(r);
-	if (ret == -2)
-		return compile_fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
-				    cf->flow->dpi_host ? cf->flow->dpi_host : "");
-	return ret < 0 ? compile_oom(c) : 0;
+	return ret < 0 ? match_error(c, cf, st, ret) : 0;
 }
 
 /* The key of r (the values at the key positions, each padded to 4 bytes). */
