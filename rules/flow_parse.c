@@ -2166,9 +2166,28 @@ static int parse_meter(struct parser *p, const struct kv *kv)
 	return 0;
 }
 
+/* NAME:N (or NAME=N), an action with one number up to 'max' (group:N,
+ * set_queue:N): the action, its number in *n; NULL after an error. */
+static struct flow_action *number_action(struct parser *p, const struct kv *kv,
+					 enum action_type type, uint64_t max,
+					 const char *what, const char *usage, uint64_t *n)
+{
+	struct flow_action *a;
+
+	if (kv->delim != ':' && kv->delim != '=') {
+		fail(p, kv->key.off, "%s", usage);
+		return NULL;
+	}
+	a = add_action(p, type, kv->key.off);
+	if (!a || parse_uint(p, kv->val, max, what, n))
+		return NULL;
+	return a;
+}
+
 static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop)
 {
 	struct flow_action *a;
+	uint64_t n;
 	size_t i;
 
 	if (tok_icase(p, kv->key, "drop")) {
@@ -2208,27 +2227,21 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 	    tok_icase(p, kv->key, "mod_tp_dst"))
 		return parse_mod_field(p, kv);
 	if (tok_icase(p, kv->key, "group")) {
-		uint64_t id;
-
-		if (kv->delim != ':' && kv->delim != '=')
-			return fail(p, kv->key.off, "group needs a group id: group:N");
-		a = add_action(p, ACT_GROUP, kv->key.off);
-		if (!a || parse_uint(p, kv->val, UINT32_MAX, "group", &id))
+		a = number_action(p, kv, ACT_GROUP, UINT32_MAX, "group",
+				  "group needs a group id: group:N", &n);
+		if (!a)
 			return -1;
-		a->u.group_id = id;
+		a->u.group_id = (uint32_t)n;
 		return 0;
 	}
 	if (tok_icase(p, kv->key, "meter"))
 		return parse_meter(p, kv);
 	if (tok_icase(p, kv->key, "set_queue")) {
-		uint64_t queue;
-
-		if (kv->delim != ':' && kv->delim != '=')
-			return fail(p, kv->key.off, "set_queue needs a queue: set_queue:QUEUE");
-		a = add_action(p, ACT_SET_QUEUE, kv->key.off);
-		if (!a || parse_uint(p, kv->val, FLOW_MAX_QUEUE, "queue", &queue))
+		a = number_action(p, kv, ACT_SET_QUEUE, FLOW_MAX_QUEUE, "queue",
+				  "set_queue needs a queue: set_queue:QUEUE", &n);
+		if (!a)
 			return -1;
-		a->u.queue = (uint32_t)queue;
+		a->u.queue = (uint32_t)n;
 		return 0;
 	}
 	if (tok_icase(p, kv->key, "pop_queue")) {
