@@ -27,6 +27,7 @@
 #include "state.h"
 
 #define TCP_LOOSE "/proc/sys/net/netfilter/nf_conntrack_tcp_loose"
+#define VLAN_TAGGED "/proc/sys/net/bridge/bridge-nf-filter-vlan-tagged"
 
 struct options {
 	const char *socket;
@@ -172,21 +173,36 @@ static int mkdir_parent(const char *file)
 	return mkdir_p(dir, 0755);
 }
 
-/* OVS tracks TCP strictly: a mid-stream packet without an entry is invalid.
- * netfilter picks such connections up unless tcp_loose is 0. */
-static int set_tcp_loose(bool warn)
+/* Writes "value" into the sysctl at 'path' in the daemon's namespace;
+ * -1 (and, with 'what', a warning naming the consequence) if it cannot. */
+static int set_sysctl(const char *path, const char *value, const char *what)
 {
-	int fd = open(TCP_LOOSE, O_WRONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(value);
 	int rc = 0;
 
-	if (fd < 0 || write(fd, "0\n", 2) != 2) {
-		if (warn)
-			log_warn("cannot set %s to 0 (%s): mid-stream TCP will be picked up",
-				 TCP_LOOSE, strerror(errno));
+	if (fd < 0 || write(fd, value, len) != (ssize_t)len) {
+		if (what)
+			log_warn("cannot set %s to %s (%s): %s", path, value,
+				 strerror(errno), what);
 		rc = -1;
 	}
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+/* OVS tracks TCP strictly: a mid-stream packet without an entry is
+ * invalid; netfilter picks such connections up unless tcp_loose is 0.
+ * OVS's flows see a VLAN-tagged IP packet as IP: br_netfilter hands
+ * tagged packets to the inet hooks (the pipeline, conntrack) only with
+ * filter_vlan_tagged on, and brflow would drop them otherwise. */
+static int set_sysctls(bool warn)
+{
+	int rc = set_sysctl(TCP_LOOSE, "0", warn ? "mid-stream TCP will be picked up" : NULL);
+
+	if (set_sysctl(VLAN_TAGGED, "1", warn ? "VLAN-tagged IP is dropped on bridges that track in the inet family" : NULL))
+		rc = -1;
 	return rc;
 }
 
@@ -339,7 +355,7 @@ int main(int argc, char **argv)
 	struct options o;
 	char err[512] = "";
 	int ready_fd = -1, lfd, sfd;
-	bool loose_done;
+	bool sysctls_done;
 
 	log_set_program("brflowd");
 
@@ -367,15 +383,15 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
-	loose_done = !set_tcp_loose(false);
+	sysctls_done = !set_sysctls(false);
 	nft_probe_features(&st.features);
 	st_use_features(&st.features);
 	commands_restore(&st);
 	expiry_start(ex, &st);
 	dpi_conf_sync(); /* also when no bridge uses DPI: no stale table */
 	/* conntrack may come up only with the first ruleset loaded */
-	if (!loose_done)
-		set_tcp_loose(true);
+	if (!sysctls_done)
+		set_sysctls(true);
 	write_pidfile(o.pidfile);
 	log_info("listening on %s, state in %s", o.socket, o.state_dir);
 	announce_ready(ready_fd, o.detach);
