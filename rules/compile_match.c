@@ -610,6 +610,37 @@ static int arp_match(const struct flow_match *m, struct nir_rule *r)
 	return 0;
 }
 
+/* vlan_tci (dl_vlan, dl_vlan_pcp), bit 12 being OVS's "tagged": read from
+ * the link-layer header, which nftables rebuilds with the tag the kernel
+ * keeps beside the frame (ether type 0x8100, then the TCI).  An 802.1ad
+ * (0x88a8) outer tag does not count as tagged. */
+static int vlan_match(const struct flow_match *m, struct nir_rule *r)
+{
+	uint16_t v = (uint16_t)be_uint(m->value, 2), mask = (uint16_t)be_uint(m->mask, 2);
+	uint16_t tci_mask = mask & ~0x1000;
+	struct flow_match tag = { .field = F_VLAN_TCI,
+				  .value = { 0x81, 0x00 }, .mask = { 0xff, 0xff } };
+	struct flow_match tci = { .field = F_VLAN_TCI,
+				  .value = { (v & tci_mask) >> 8, v & tci_mask & 0xff },
+				  .mask = { tci_mask >> 8, tci_mask & 0xff } };
+
+	if (!(mask & 0x1000))
+		return 0; /* the parser requires it */
+	if (!(v & 0x1000) && (v & tci_mask))
+		return 0; /* an untagged packet's TCI is 0 */
+	if (add_payload_match(r, NFT_PAYLOAD_LL_HEADER, 12, "ether type",
+			      NIR_FMT_ETHERTYPE, &tag, 2))
+		return -1;
+	if (!(v & 0x1000)) {
+		r->stmts[r->n_stmts - 1].u.match.negate = true;
+		return 1;
+	}
+	if (tci_mask && add_payload_match(r, NFT_PAYLOAD_LL_HEADER, 14, "vlan tci",
+					  NIR_FMT_HEX, &tci, 2))
+		return -1;
+	return 1;
+}
+
 static int one_match(const struct compiler *c, const struct flow *f,
 		     const struct flow_match *m, const struct path_state *st,
 		     struct nir_rule *r)
@@ -639,6 +670,8 @@ static int one_match(const struct compiler *c, const struct flow *f,
 					 NIR_FMT_MAC, m, 6) ? -1 : 1;
 	case F_DL_TYPE:
 		return ethertype_match(m, st->l3, r);
+	case F_VLAN_TCI:
+		return vlan_match(m, r);
 	case F_NW_SRC:
 	case F_NW_DST:
 		if (!v4)

@@ -52,6 +52,7 @@ static const struct field_info fields[F_COUNT] = {
 	{ F_DPI_PROTO, "dpi_proto", NULL,               1,  false },
 	{ F_DPI_HOST,  "dpi_host",  NULL,               1,  false },
 	{ F_CONJ_ID,   "conj_id",   NULL,               4,  false },
+	{ F_VLAN_TCI,  "vlan_tci",  "NXM_OF_VLAN_TCI",  2,  true },
 };
 
 /* Other spellings OVS accepts for the same field (its "aka" names). */

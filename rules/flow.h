@@ -77,6 +77,9 @@ enum field_id {
 	F_DPI_HOST,     /* dpi_host=PATTERN: the pattern is flow.dpi_host */
 	F_CONJ_ID,      /* conj_id=ID: 0 in every lookup but a conjunction's
 			 * (rules/flow_conj.h) */
+	F_VLAN_TCI,     /* the 802.1Q tag's TCI as OVS keeps it: bit 12
+			 * (VLAN_CFI) set when the packet is tagged, 0 when
+			 * not; dl_vlan and dl_vlan_pcp are parts of it */
 	F_COUNT
 };
 

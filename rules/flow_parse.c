@@ -679,13 +679,14 @@ static const struct {
 	{ "reg6", F_REG0 + 6, P_NONE }, { "reg7", F_REG0 + 7, P_NONE },
 	{ "metadata", F_METADATA, P_NONE },
 	{ "conj_id", F_CONJ_ID, P_NONE },
+	{ "vlan_tci", F_VLAN_TCI, P_NONE },
 };
 
 /* Match fields OVS has and brflow does not: a clearer word than
  * "unknown", which suggests a typo.  A name ending in '*' stands for the
  * fields it starts (tun_metadata0 to 63, ...). */
 static const char *const unsupported_fields[] = {
-	"dl_vlan", "dl_vlan_pcp", "vlan_tci", "vlan_vid", "vlan_pcp",
+	"vlan_vid", "vlan_pcp", "dl_vlan1", "dl_vlan_pcp1", "vlan_tci1",
 	"tun_*", "tunnel_id", "nsh_*", "mpls_label", "mpls_tc", "mpls_bos",
 	"mpls_ttl", "nd_sll", "nd_tll", "nd_reserved", "nd_options_type", "ip_frag",
 	"nw_frag", "pkt_mark", "skb_priority", "dp_hash", "recirc_id",
@@ -1059,6 +1060,45 @@ static int parse_timeout(struct parser *p, const struct kv *kv, uint16_t *out)
 	return 0;
 }
 
+/* dl_vlan=VID (0xffff: not tagged) and dl_vlan_pcp=PCP, OpenFlow 1.0's
+ * view of the 802.1Q tag: parts of vlan_tci, which both may set. */
+static int parse_vlan_part(struct parser *p, const struct kv *kv, bool pcp)
+{
+	uint16_t v = 0, m = 0;
+	uint8_t bv[2], bm[2];
+	uint64_t n;
+
+	if (p->have[F_VLAN_TCI]) {
+		v = (uint16_t)be_get(p->m[F_VLAN_TCI].value, 2);
+		m = (uint16_t)be_get(p->m[F_VLAN_TCI].mask, 2);
+	}
+	if (pcp) {
+		if (parse_uint(p, kv->val, 7, "dl_vlan_pcp", &n))
+			return -1;
+		v = (uint16_t)((v & ~0xe000) | n << 13 | 0x1000);
+		m |= 0xf000;
+	} else {
+		if (parse_uint(p, kv->val, 0xffff, "dl_vlan", &n))
+			return -1;
+		if (n > 4095 && n != 0xffff)
+			return fail(p, kv->val.off, "dl_vlan '" TOKF "' out of range "
+				    "(0-4095, or 0xffff for no tag)", TOKA(p, kv->val));
+		if (n == 0xffff) {
+			v = 0;
+			m = 0xffff;
+		} else {
+			v = (uint16_t)((v & ~0x0fff) | n | 0x1000);
+			m |= 0x1fff;
+		}
+	}
+	bv[0] = v >> 8;
+	bv[1] = v & 0xff;
+	bm[0] = m >> 8;
+	bm[1] = m & 0xff;
+	set_match(p, F_VLAN_TCI, bv, bm, kv->key, P_NONE);
+	return 0;
+}
+
 static int parse_special_key(struct parser *p, const struct kv *kv,
 			     const struct flow_parse_opts *opts, bool *done)
 {
@@ -1091,6 +1131,8 @@ static int parse_special_key(struct parser *p, const struct kv *kv,
 				    "out_port selects flows; adding a flow cannot use it");
 		return parse_port(p, kv->val, opts->out_port);
 	}
+	if (tok_is(p, kv->key, "dl_vlan") || tok_is(p, kv->key, "dl_vlan_pcp"))
+		return parse_vlan_part(p, kv, tok_is(p, kv->key, "dl_vlan_pcp"));
 	if (tok_is(p, kv->key, "dpi_proto"))
 		return parse_dpi_proto(p, kv);
 	if (tok_is(p, kv->key, "dpi_host"))
@@ -1140,6 +1182,11 @@ static int parse_match_kv(struct parser *p, const struct kv *kv,
 		if (fi->id == F_CONJ_ID && !(v[0] | v[1] | v[2] | v[3]))
 			return fail(p, kv->val.off, "conj_id=0 matches every packet "
 				    "outside a conjunction: leave it out");
+		/* without bit 12 a VID of 0 would stand for no tag as well */
+		if (fi->id == F_VLAN_TCI && (m[0] || m[1]) && !(m[0] & 0x10))
+			return fail(p, kv->val.off, "vlan_tci '" TOKF "': the mask must "
+				    "include 0x1000 (whether the packet is tagged)",
+				    TOKA(p, kv->val));
 		set_match(p, fi->id, v, m, kv->key, match_names[i].pre);
 		return 0;
 	}

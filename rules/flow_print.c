@@ -388,11 +388,35 @@ static bool put_port_name(struct sbuf *b, uint64_t port)
 	return true;
 }
 
+/* The 802.1Q tag as ovs-ofctl prints it: dl_vlan and dl_vlan_pcp where
+ * the match is "tagged" with a whole VID or PCP, else vlan_tci. */
+static void put_vlan(struct sbuf *b, const struct flow_match *m)
+{
+	unsigned v = (unsigned)be_get(m->value, 2), mask = (unsigned)be_get(m->mask, 2);
+	unsigned vid = mask & 0x0fff, pcp = mask & 0xe000;
+
+	if ((mask & 0x1000) && (v & 0x1000) && (!vid || vid == 0x0fff) &&
+	    (!pcp || pcp == 0xe000) && (vid || pcp)) {
+		if (vid)
+			sb_printf(b, "dl_vlan=%u,", v & 0x0fff);
+		if (pcp)
+			sb_printf(b, "dl_vlan_pcp=%u,", v >> 13);
+	} else if (mask == 0xffff) {
+		sb_printf(b, "vlan_tci=0x%04x,", v);
+	} else {
+		sb_printf(b, "vlan_tci=0x%04x/0x%04x,", v, mask);
+	}
+}
+
 static void put_match(struct sbuf *b, const struct flow_match *m)
 {
 	const struct field_info *fi = field_info(m->field);
 	int w = fi->width;
 
+	if (m->field == F_VLAN_TCI) {
+		put_vlan(b, m);
+		return;
+	}
 	sb_printf(b, "%s=", fi->name);
 	switch (m->field) {
 	case F_IN_PORT:
@@ -541,6 +565,7 @@ static void put_matches(struct sbuf *b, const struct flow *f)
 	for (i = F_REG0; i <= F_REG7; i++)
 		put_field(b, by, i);
 	put_field(b, by, F_IN_PORT);
+	put_field(b, by, F_VLAN_TCI);
 	put_field(b, by, F_DL_SRC);
 	put_field(b, by, F_DL_DST);
 	if (!sh)

@@ -106,7 +106,8 @@ char *flow_trace_check_packet(const struct flow *packet)
 		if (m->field == F_CONJ_ID)
 			return trace_err("a packet has no %s: a conjunction's match sets it",
 					 "conj_id");
-		if (m->field == F_CT_STATE || full_mask(m))
+		/* dl_vlan=10 gives the tag; the bits it leaves out are 0 */
+		if (m->field == F_CT_STATE || m->field == F_VLAN_TCI || full_mask(m))
 			continue;
 		return trace_err("a packet has one value per field: '%s' takes no mask",
 				 field_info(m->field)->name);

@@ -3,8 +3,10 @@
 # (dl_type is the inner ethertype), so the ip flows decide it, conntrack tracks it,
 # and it leaves with its tag.  br_netfilter hands tagged packets to the inet hooks
 # only with bridge-nf-filter-vlan-tagged on, which brflowd sets in its namespace;
-# without it every tagged IP packet was dropped.  h1 sends raw tagged frames (VLAN
-# 10) from its eth0; h2 reads them, with the tag the kernel keeps beside the frame.
+# without it every tagged IP packet was dropped.  Flows match the tag (dl_vlan,
+# dl_vlan_pcp, vlan_tci=0 for untagged), in the IP tables and the bridge family's.
+# h1 sends raw frames from its eth0; h2 reads them, with the tag the kernel keeps
+# beside the frame.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -37,12 +39,13 @@ print(n, " ".join(str(v) for v in sorted(vids)))' >"$1" 2>&1 &
 	sleep 0.5
 }
 
-# send_tagged KIND PORT: h1 sends three frames tagged VLAN 10 to h2's MAC: KIND ip is
-# IPv4 UDP to PORT, raw an ethertype 0x88b5 frame
+# send_tagged KIND PORT [VID [PCP]]: h1 sends three frames to h2's MAC, tagged VID
+# (default 10; - for no tag) with priority PCP: KIND ip is IPv4 UDP to PORT, raw an
+# ethertype 0x88b5 frame
 send_tagged() {
 	ip netns exec "$(hns 1)" timeout 5 python3 -c '
 import socket, struct, sys
-kind, port = sys.argv[1], int(sys.argv[2])
+kind, port, vid, pcp = sys.argv[1], int(sys.argv[2]), sys.argv[4], int(sys.argv[5])
 smac = bytes.fromhex(open("/sys/class/net/eth0/address").read().strip().replace(":", ""))
 dmac = bytes.fromhex(sys.argv[3].replace(":", ""))
 payload = b"BRFLOWVLAN" + b"x" * 30
@@ -59,13 +62,17 @@ else:
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("eth0", 0))
 for _ in range(3):
-    s.send(dmac + smac + struct.pack("!HH", 0x8100, 10) + body)' "$1" "$2" "$(host_mac 2)"
+    tag = b"" if vid == "-" else struct.pack("!HH", 0x8100, pcp << 13 | int(vid))
+    s.send(dmac + smac + tag + body)' "$1" "$2" "$(host_mac 2)" "${3:-10}" "${4:-0}"
 	wait "$RECV_PID"
 }
 
 check_eq "brflowd turned bridge-nf-filter-vlan-tagged on in its namespace" 1 \
 	"$(ip netns exec "$SW" cat /proc/sys/net/bridge/bridge-nf-filter-vlan-tagged 2>&1)"
 cat >"$BF_DIR/vlan.flows" <<'FLOWS'
+priority=30,udp,dl_vlan=20,actions=drop
+priority=30,udp,vlan_tci=0,tp_dst=5680,actions=drop
+priority=30,dl_vlan=30,dl_vlan_pcp=5,actions=drop
 priority=10,arp,actions=normal
 priority=10,udp,tp_dst=5679,actions=drop
 priority=5,ip,actions=ct(commit),normal
@@ -91,5 +98,26 @@ send_tagged raw 0
 check_eq "a tagged non-IP frame goes through the catch-all flow, tagged" "3 10" \
 	"$(cat "$BF_DIR/raw.out")"
 ping_ok "untagged IPv4 goes through the ip flow as before" 1 10.1.1.2
+
+recv_tagged "$BF_DIR/vid20.out"
+send_tagged ip 5678 20
+check_eq "dl_vlan=20 drops VLAN 20's UDP" "0 " "$(cat "$BF_DIR/vid20.out")"
+check_eq "... and counted it" 3 "$(flow_packets 'dl_vlan=20')"
+recv_tagged "$BF_DIR/untagged5680.out"
+send_tagged ip 5680 -
+check_eq "vlan_tci=0 drops untagged UDP to 5680" "0 " "$(cat "$BF_DIR/untagged5680.out")"
+recv_tagged "$BF_DIR/tagged5680.out"
+send_tagged ip 5680 10
+check_eq "... and lets VLAN 10's UDP to 5680 through" "3 10" "$(cat "$BF_DIR/tagged5680.out")"
+recv_tagged "$BF_DIR/pcp5.out"
+send_tagged raw 0 30 5
+check_eq "dl_vlan=30,dl_vlan_pcp=5 drops such non-IP frames (bridge family)" "0 " \
+	"$(cat "$BF_DIR/pcp5.out")"
+recv_tagged "$BF_DIR/pcp4.out"
+send_tagged raw 0 30 4
+check_eq "... but not VLAN 30 with priority 4" "3 30" "$(cat "$BF_DIR/pcp4.out")"
+check_re "dump-flows prints the tag matches as ovs-ofctl does" \
+	'priority=30,udp,dl_vlan=20 actions=drop.*priority=30,udp,vlan_tci=0x0000,tp_dst=5680 actions=drop.*priority=30,dl_vlan=30,dl_vlan_pcp=5 actions=drop' \
+	"$(bfctl --no-stats dump-flows "$BR" 2>&1 | tr '\n' ' ')"
 
 bf_done
