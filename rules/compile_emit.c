@@ -375,6 +375,31 @@ static uint64_t state_field(const struct path_state *st, enum field_id id)
 	return id == F_METADATA ? st->metadata : st->regs[id - F_REG0];
 }
 
+static int reg_bit(enum field_id id);
+static int unknown_reg_fail(struct emit *e, enum field_id id);
+
+/* output:REG[a..b]: the register's value on this path is the port.
+ * OpenFlow's reserved numbers for NORMAL and FLOOD work as those actions;
+ * the other reserved ones (LOCAL, IN_PORT, CONTROLLER, ...) are refused; a
+ * number no port can have outputs nothing, as in OVS. */
+static int emit_output_reg(struct emit *e, const struct flow_action *a)
+{
+	enum field_id f = a->u.out_reg.field;
+	uint32_t port;
+
+	if (e->st.regs_unknown & 1u << reg_bit(f))
+		return unknown_reg_fail(e, f);
+	port = (uint32_t)(state_field(&e->st, f) >> a->u.out_reg.ofs) &
+	       ((1u << a->u.out_reg.nbits) - 1);
+	if (port == 0xfffa || port == 0xfffb) /* OFPP_NORMAL, OFPP_FLOOD */
+		return emit_output(e, OUT_NORMAL, e->st.queue);
+	if (port >= 0xfff8)
+		return compile_fail(e->c, e->f, "the register holds 0x%x on this path, a reserved port brflow outputs to only by name", port);
+	if (port == 0 || port > BRFLOW_MAX_OFPORT)
+		return 0;
+	return emit_output(e, port_mark(port), e->st.queue);
+}
+
 /* The value a write puts into its destination bits (a move's bits come
  * from the path's registers), aligned to the destination field. */
 static uint64_t write_value64(const struct path_state *st,
@@ -1211,6 +1236,8 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_NORMAL:
 	case ACT_FLOOD:
 		return emit_output(e, OUT_NORMAL, e->st.queue);
+	case ACT_OUTPUT_REG:
+		return emit_output_reg(e, a);
 	case ACT_SET_QUEUE:
 	case ACT_POP_QUEUE:
 		e->st.queue = a->type == ACT_SET_QUEUE ? a->u.queue + 1 : 0;

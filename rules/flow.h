@@ -112,6 +112,8 @@ enum action_type {
 	ACT_CONJUNCTION, /* conjunction(ID,K/N): only with other conjunctions */
 	ACT_SET_QUEUE,  /* set_queue:N: later outputs go through queue N */
 	ACT_POP_QUEUE,  /* pop_queue: later outputs through no queue again */
+	ACT_OUTPUT_REG, /* output:NXM_NX_REG0[0..15]: to the port a register
+			 * or metadata holds (known per path at compile time) */
 };
 
 /* The highest queue: the kernel datapath gives queue N to the egress
@@ -195,6 +197,10 @@ struct flow_action {
 		uint32_t group_id;  /* ACT_GROUP */
 		uint32_t meter_id;  /* ACT_METER */
 		uint32_t queue;     /* ACT_SET_QUEUE */
+		struct {
+			enum field_id field; /* reg0-reg7 or metadata */
+			uint8_t ofs, nbits;  /* nbits <= 16 */
+		} out_reg;          /* ACT_OUTPUT_REG */
 		struct action_conj conj; /* ACT_CONJUNCTION */
 	} u;
 };

@@ -2213,6 +2213,31 @@ static int parse_meter(struct parser *p, const struct kv *kv)
 	return 0;
 }
 
+/* output:SUBFIELD, OVS's output to the port a register holds
+ * (output:NXM_NX_REG1[0..15]).  brflow knows registers per path, so the
+ * port is decided when the flows compile. */
+static int parse_output_reg(struct parser *p, const struct kv *kv)
+{
+	struct flow_action *a;
+	struct subfield sf;
+
+	if (parse_subfield(p, kv->val, &sf))
+		return -1;
+	if ((sf.fi->id < F_REG0 || sf.fi->id > F_REG7) && sf.fi->id != F_METADATA)
+		return fail(p, kv->val.off, "output:'" TOKF "': the port must come from "
+			    "a register (reg0-reg7) or metadata", TOKA(p, kv->val));
+	if (sf.nbits > 16)
+		return fail(p, kv->val.off, "output:'" TOKF "': a port has 16 bits, "
+			    "not %d", TOKA(p, kv->val), sf.nbits);
+	a = add_action(p, ACT_OUTPUT_REG, kv->key.off);
+	if (!a)
+		return -1;
+	a->u.out_reg.field = sf.fi->id;
+	a->u.out_reg.ofs = (uint8_t)sf.ofs;
+	a->u.out_reg.nbits = (uint8_t)sf.nbits;
+	return 0;
+}
+
 /* NAME:N (or NAME=N), an action with one number up to 'max' (group:N,
  * set_queue:N): the action, its number in *n; NULL after an error. */
 static struct flow_action *number_action(struct parser *p, const struct kv *kv,
@@ -2249,6 +2274,8 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 		if (kv->delim != ':' && kv->delim != '=')
 			return fail(p, kv->key.off, "'" TOKF "' is not supported, "
 				    "use output:PORT", TOKA(p, kv->all));
+		if (tok_find(p, kv->val, 0, '[') < kv->val.len)
+			return parse_output_reg(p, kv);
 		return parse_port_action(p, kv->val, kv->key);
 	}
 	if (tok_icase(p, kv->key, "ct"))

@@ -833,6 +833,11 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 	case ACT_SET_QUEUE:
 		sb_printf(b, "set_queue:%u", a->u.queue);
 		break;
+	case ACT_OUTPUT_REG:
+		sb_printf(b, "output:");
+		put_subfield(b, field_info(a->u.out_reg.field), a->u.out_reg.ofs,
+			     a->u.out_reg.nbits);
+		break;
 	case ACT_POP_QUEUE:
 		sb_printf(b, "pop_queue");
 		break;

@@ -752,6 +752,32 @@ static void note_queue(struct trace *t, uint32_t queue)
 		     queue - 1, queue, queue);
 }
 
+static void run_action(struct trace *t, const struct flow_action *a, bool more);
+
+/* output:REG[a..b]: the port the packet's register holds now. */
+static void run_output_reg(struct trace *t, const struct flow_action *a, bool more)
+{
+	enum field_id f = a->u.out_reg.field;
+	int w = field_width(f);
+	struct flow_action out = { .type = ACT_OUTPUT };
+	uint32_t port = 0;
+
+	for (int b = a->u.out_reg.nbits - 1; b >= 0; b--)
+		port = port << 1 | flow_bit_get(t->pkt.v[f], w, a->u.out_reg.ofs + b);
+	if (port == 0xfffa || port == 0xfffb) {
+		out.type = port == 0xfffa ? ACT_NORMAL : ACT_FLOOD;
+		note(t, "the register holds 0x%x, OpenFlow's %s", port,
+		     port == 0xfffa ? "NORMAL" : "FLOOD");
+	} else if (port == 0 || port > BRFLOW_MAX_OFPORT) {
+		note(t, "the register holds 0x%x: no port brflow outputs to, nothing is output", port);
+		return;
+	} else {
+		out.u.port = port;
+		note(t, "the register holds %u", port);
+	}
+	run_action(t, &out, more);
+}
+
 static void run_action(struct trace *t, const struct flow_action *a, bool more)
 {
 	switch (a->type) {
@@ -810,6 +836,9 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 		break;
 	case ACT_DEC_TTL:
 		run_dec_ttl(t);
+		break;
+	case ACT_OUTPUT_REG:
+		run_output_reg(t, a, more);
 		break;
 	case ACT_SET_QUEUE:
 		t->queue = a->u.queue + 1;

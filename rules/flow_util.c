@@ -220,6 +220,10 @@ static bool same_action(const struct flow_action *a, const struct flow_action *b
 		return a->u.port == b->u.port && a->enqueue == b->enqueue;
 	case ACT_SET_QUEUE:
 		return a->u.queue == b->u.queue;
+	case ACT_OUTPUT_REG:
+		return a->u.out_reg.field == b->u.out_reg.field &&
+		       a->u.out_reg.ofs == b->u.out_reg.ofs &&
+		       a->u.out_reg.nbits == b->u.out_reg.nbits;
 	case ACT_RESUBMIT:
 	case ACT_GOTO_TABLE:
 		return a->u.table == b->u.table;

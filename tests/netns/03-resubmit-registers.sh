@@ -4,6 +4,7 @@
 # (also copied into reg4 by a move after the resubmit).  A table that loads reg3 on
 # some paths only leaves its value unknown to brflow: the flow set that reads it
 # after the resubmit is refused in one line, and the kernel keeps the last good one.
+# output:NXM_NX_REG2[0..15] sends pings out of the port a register holds.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -29,5 +30,19 @@ check_re "the refusal names the register and the flow" \
 	"reg3 depends on which flow matched in a table resubmitted to earlier on the path" "$out"
 check_eq "... in one line" 1 "$(printf '%s\n' "$out" | wc -l)"
 ping_ok "the kernel kept the last good flows: pings still pass" 1 10.1.1.2
+
+# output:REG: the port a register holds, here one table 1 loaded and handed back
+cat >"$BF_DIR/outreg.flows" <<'FLOWS'
+priority=10,arp,actions=normal
+in_port=1,ip,actions=resubmit(,1),output:NXM_NX_REG2[0..15]
+in_port=2,ip,actions=load:1->NXM_NX_REG2[0..15],output:NXM_NX_REG2[0..15]
+table=1,ip,actions=load:2->NXM_NX_REG2[0..15]
+FLOWS
+check "flows that output to the port a register holds load" \
+	bfctl replace-flows "$BR" "$BF_DIR/outreg.flows"
+ping_ok "pings go out of the ports reg2 names, both ways" 1 10.1.1.2
+check_re "dump-flows prints output:NXM_NX_REG2[0..15]" \
+	'in_port=1 actions=resubmit\(,1\),output:NXM_NX_REG2\[0\.\.15\]' \
+	"$(bfctl --no-stats --no-names dump-flows "$BR" 2>&1)"
 
 bf_done
