@@ -1451,7 +1451,13 @@ static int add_group_counters(struct compiler *c, struct nir_table *t)
  * symmetric over addresses and ports, so every packet of a connection,
  * both ways, takes the same bucket; a bucket's ct(commit,nat(dst=...))
  * then pins the connection to its backend for good.  Only the main pass
- * counts, so a packet counts once. */
+ * counts, so a packet counts once.  An indirect group's one bucket is a
+ * select group's only bucket: no hash. */
+static uint32_t bucket_weight(const struct ofgroup *g, int i)
+{
+	return g->type == GROUP_INDIRECT ? 1 : g->buckets[i].weight;
+}
+
 int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
 		      struct chain_summary *sum)
 {
@@ -1462,11 +1468,11 @@ int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
 
 	if (!g)
 		return compile_fail(c, NULL, "group:%u: no such group", st->group - 1);
-	if (g->type != GROUP_SELECT)
-		return compile_fail(c, NULL, "group %u: only type=select groups are supported",
+	if (g->type != GROUP_SELECT && g->type != GROUP_INDIRECT)
+		return compile_fail(c, NULL, "group %u: only type=select and type=indirect groups are supported (a packet has one output)",
 				    g->group_id);
 	for (int i = 0; i < g->n_buckets; i++)
-		total += g->buckets[i].weight;
+		total += bucket_weight(g, i);
 	bucket_st.group = 0;
 	for (int i = 0; i < g->n_buckets && total; i++) {
 		const struct ofgroup_bucket *b = &g->buckets[i];
@@ -1477,9 +1483,9 @@ int emit_group(struct compiler *c, int chain_idx, const struct path_state *st,
 		struct nir_stmt *hash = &extra[0];
 		int first = 0;
 
-		if (!b->weight)
+		if (!bucket_weight(g, i))
 			continue;
-		running += b->weight;
+		running += bucket_weight(g, i);
 		hash->u.match.src = (struct nir_src){ .kind = NIR_SRC_SYMHASH,
 			.key = total, .len = 4, .name = "symhash mod", .fmt = NIR_FMT_DEC };
 		hash->u.match.less = true;

@@ -701,9 +701,12 @@ static void run_group(struct trace *t, uint32_t id)
 	}
 	if (!pick)
 		pick = &g->buckets[0];
-	note(t, "a symmetric hash of addresses and ports picks one of %d buckets by weight;"
-	     " this trace follows bucket %u (weight %u of %u)", g->n_buckets,
-	     pick->bucket_id, pick->weight, total);
+	if (g->type == GROUP_INDIRECT)
+		note(t, "an indirect group: its bucket %u runs", pick->bucket_id);
+	else
+		note(t, "a symmetric hash of addresses and ports picks one of %d buckets by weight;"
+		     " this trace follows bucket %u (weight %u of %u)", g->n_buckets,
+		     pick->bucket_id, pick->weight, total);
 	t->depth++;
 	run_actions(t, pick->actions, pick->n_actions);
 	t->depth--;

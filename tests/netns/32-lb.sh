@@ -3,7 +3,8 @@
 # backends.  400 connections spread by weight (each backend's share within 8 percentage
 # points of its weight: about 3 standard deviations at n=400), a connection sticks to its
 # backend even when the group changes, group commands as ovs-ofctl's; then OVS's
-# "conntrack - DNAT load balancing" with its flows.
+# "conntrack - DNAT load balancing" with its flows; an indirect group's one bucket
+# runs and counts, an all group is refused.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 4
@@ -149,5 +150,22 @@ group_add "add-group 17 after 234" "group_id=17,type=all,bucket=output:2"
 group_add "add-group 90" "group_id=90,type=all,bucket=output:2"
 check_eq "dump-groups lists them by id" "group_id=17 group_id=90 group_id=234" \
 	"$(bfctl dump-groups "$BR" 2>&1 | grep -o 'group_id=[0-9]*' | tr '\n' ' ' | sed 's/ $//')"
+
+# an indirect group runs its one bucket; an all group is refused at its first use
+group_add "add-group indirect" "group_id=40,type=indirect,bucket=actions=ct(commit),output:2"
+bfctl del-flows "$BR" >/dev/null
+check "a flow using the indirect group loads" bfctl add-flow "$BR" "in_port=1,icmp,actions=group:40"
+bfctl add-flow "$BR" "priority=10,arp,actions=normal" >/dev/null
+bfctl add-flow "$BR" "in_port=2,icmp,actions=normal" >/dev/null
+ping_ok "pings from h1 go through the indirect group's bucket" 1 10.1.1.2
+check_re "dump-group-stats counts them in group 40 and its bucket" \
+	'group_id=40,.*packet_count=3,byte_count=[0-9]+,bucket0:packet_count=3,' \
+	"$(bfctl dump-group-stats "$BR" group_id=40 2>&1)"
+check_re "the bucket's ct(commit) committed the pings" \
+	'icmp,orig=\(src=10\.1\.1\.1,dst=10\.1\.1\.2,' "$(ct_dump 2>&1)"
+out=$(bfctl add-flow "$BR" "in_port=3,icmp,actions=group:17" 2>&1)
+check_re "a flow using an all group is refused in one line" \
+	'^brflowctl: .*group 17: only type=select and type=indirect groups are supported \(a packet has one output\)$' \
+	"$out"
 
 bf_done
