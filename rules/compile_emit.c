@@ -1238,6 +1238,9 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 		return emit_output(e, OUT_NORMAL, e->st.queue);
 	case ACT_OUTPUT_REG:
 		return emit_output_reg(e, a);
+	case ACT_WRITE_METADATA:
+		set_reg(&e->st, &a->u.set);
+		return 0;
 	case ACT_SET_QUEUE:
 	case ACT_POP_QUEUE:
 		e->st.queue = a->type == ACT_SET_QUEUE ? a->u.queue + 1 : 0;

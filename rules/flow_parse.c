@@ -2181,7 +2181,7 @@ static const char *const unsupported_actions[] = {
 	"push_vlan", "pop_vlan", "clone",
 	"note", "sample", "multipath", "bundle", "bundle_load",
 	"output_reg", "set_tunnel", "exit",
-	"write_actions", "clear_actions", "write_metadata", "check_pkt_larger",
+	"write_actions", "clear_actions", "check_pkt_larger",
 	"push_mpls", "pop_mpls", "fin_timeout", "set_mpls_label",
 	"dec_mpls_ttl", "encap",
 	"decap", "debug_recirc", "debug_slow",
@@ -2235,6 +2235,29 @@ static int parse_output_reg(struct parser *p, const struct kv *kv)
 	a->u.out_reg.field = sf.fi->id;
 	a->u.out_reg.ofs = (uint8_t)sf.ofs;
 	a->u.out_reg.nbits = (uint8_t)sf.nbits;
+	return 0;
+}
+
+/* write_metadata:VALUE[/MASK], OpenFlow 1.1's instruction: a metadata
+ * write (the mask defaults to every bit). */
+static int parse_write_metadata(struct parser *p, const struct kv *kv)
+{
+	const struct field_info *fi = field_info(F_METADATA);
+	uint8_t v[FLOW_MAX_VALUE] = { 0 }, m[FLOW_MAX_VALUE] = { 0 };
+	struct flow_action *a;
+
+	if (kv->delim != ':' && kv->delim != '=')
+		return fail(p, kv->key.off, "write_metadata needs a value: "
+			    "write_metadata:VALUE[/MASK]");
+	if (parse_int_masked(p, kv->key, kv->val, fi, v, m))
+		return -1;
+	a = add_action(p, ACT_WRITE_METADATA, kv->key.off);
+	if (!a)
+		return -1;
+	memset(&a->u.set, 0, sizeof(a->u.set));
+	a->u.set.field = F_METADATA;
+	memcpy(a->u.set.value, v, 8);
+	memcpy(a->u.set.mask, m, 8);
 	return 0;
 }
 
@@ -2325,6 +2348,8 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 	}
 	if (tok_icase(p, kv->key, "enqueue"))
 		return parse_enqueue(p, kv);
+	if (tok_icase(p, kv->key, "write_metadata"))
+		return parse_write_metadata(p, kv);
 	if (tok_icase(p, kv->key, "resubmit"))
 		return parse_resubmit(p, kv);
 	if (tok_icase(p, kv->key, "conjunction"))
@@ -2384,6 +2409,12 @@ static int parse_actions(struct parser *p, size_t start)
 			return fail(p, goto_col, "goto_table must be the last action");
 		if (parse_action_kv(p, &kv, &saw_drop))
 			return -1;
+		/* OpenFlow 1.1's instruction order, as OVS checks it */
+		if (p->f.n_actions > before && before &&
+		    p->f.actions[before - 1].type == ACT_WRITE_METADATA &&
+		    p->f.actions[before].type != ACT_GOTO_TABLE)
+			return fail(p, kv.key.off, "only goto_table may follow write_metadata "
+				    "(OpenFlow 1.1's instruction order)");
 		if (p->f.n_actions > before && before &&
 		    (p->f.actions[0].type == ACT_CONJUNCTION) !=
 		    (p->f.actions[before].type == ACT_CONJUNCTION))

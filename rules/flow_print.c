@@ -833,6 +833,14 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 	case ACT_SET_QUEUE:
 		sb_printf(b, "set_queue:%u", a->u.queue);
 		break;
+	case ACT_WRITE_METADATA: {
+		unsigned long long v = be_get(a->u.set.value, 8), m = be_get(a->u.set.mask, 8);
+
+		sb_printf(b, "write_metadata:%#llx", v);
+		if (m != ~0ull)
+			sb_printf(b, "/%#llx", m);
+		break;
+	}
 	case ACT_OUTPUT_REG:
 		sb_printf(b, "output:");
 		put_subfield(b, field_info(a->u.out_reg.field), a->u.out_reg.ofs,

@@ -843,6 +843,9 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 	case ACT_OUTPUT_REG:
 		run_output_reg(t, a, more);
 		break;
+	case ACT_WRITE_METADATA:
+		write_field(t->pkt.v[F_METADATA], &a->u.set, &t->pkt);
+		break;
 	case ACT_SET_QUEUE:
 		t->queue = a->u.queue + 1;
 		break;

@@ -228,6 +228,7 @@ static bool same_action(const struct flow_action *a, const struct flow_action *b
 	case ACT_GOTO_TABLE:
 		return a->u.table == b->u.table;
 	case ACT_SET_FIELD:
+	case ACT_WRITE_METADATA:
 		return same_set_field(&a->u.set, &b->u.set);
 	case ACT_CT:
 		return same_ct(&a->u.ct, &b->u.ct);

@@ -4,7 +4,8 @@
 # (also copied into reg4 by a move after the resubmit).  A table that loads reg3 on
 # some paths only leaves its value unknown to brflow: the flow set that reads it
 # after the resubmit is refused in one line, and the kernel keeps the last good one.
-# output:NXM_NX_REG2[0..15] sends pings out of the port a register holds.
+# output:NXM_NX_REG2[0..15] sends pings out of the port a register holds, and
+# write_metadata tags them for the next table.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -44,5 +45,18 @@ ping_ok "pings go out of the ports reg2 names, both ways" 1 10.1.1.2
 check_re "dump-flows prints output:NXM_NX_REG2[0..15]" \
 	'in_port=1 actions=resubmit\(,1\),output:NXM_NX_REG2\[0\.\.15\]' \
 	"$(bfctl --no-stats --no-names dump-flows "$BR" 2>&1)"
+
+# write_metadata, OpenFlow 1.1's instruction: table 0 tags each port, table 1 decides
+cat >"$BF_DIR/metadata.flows" <<'FLOWS'
+priority=10,arp,actions=normal
+in_port=1,ip,actions=write_metadata:0x1/0xff,goto_table:1
+in_port=2,ip,actions=write_metadata:0x2,goto_table:1
+table=1,metadata=0x1/0xff,ip,actions=output:2
+table=1,metadata=0x2,ip,actions=output:1
+FLOWS
+check "write_metadata flows load" bfctl replace-flows "$BR" "$BF_DIR/metadata.flows"
+ping_ok "pings pass by the metadata table 0 wrote" 1 10.1.1.2
+check_gt "table 1's metadata=0x1/0xff flow counted them" \
+	"$(flow_packets 'table=1,' 'metadata=0x1/0xff')" 2
 
 bf_done
