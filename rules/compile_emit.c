@@ -201,6 +201,10 @@ static int emit_call(struct emit *e, const struct path_state *target, bool last,
 		name = wrapped;
 		s.depth += 1; /* the wrapper jumps to ctstate */
 	}
+	/* a resubmit no path of which returns (each ends in exit, or the
+	 * pre-pass's ct()) ends the flow: what follows never runs */
+	if (shares_regs && !s.exit_seen)
+		last = true;
 	merge_summary(&e->sum, &s, last ? 0 : 1);
 	if (last) {
 		/* the flow returns as the table it goes to does (resubmit,
@@ -351,6 +355,32 @@ static int add_queue_priority(struct emit *e, uint32_t queue)
 		return 0;
 	return add_mark_set(e->rule, NIR_META_PRIORITY, 0, 0x10000u | queue) ?
 	       compile_oom(e->c) : 0;
+}
+
+/* exit: OVS runs no further action, in this table or in those that
+ * resubmitted here; the path's decision so far stands.  A chain of the
+ * table ends the walk as the pipeline's end does: accept with an output
+ * chosen, else drop; in the pre-pass (no ct() reached) untracked. */
+static int emit_exit(struct emit *e)
+{
+	bool pre = e->st.pass == PASS_PRE;
+	const char *name = pre ? "pre_exit" : "exit";
+	struct nir_chain *ch;
+	struct nir_rule *r;
+
+	if (!nir_find_chain(e->table, name)) {
+		ch = nir_add_chain(e->table, name);
+		if (!ch || !(r = nir_add_rule(ch)))
+			return compile_oom(e->c);
+		if (pre ? !nir_add_stmt(r, NIR_NOTRACK) :
+			  add_mark_match(r, MARK_OUT, 0) || add_verdict(r, NIR_DROP, NULL) ||
+			  !(r = nir_add_rule(&e->table->chains[e->table->n_chains - 1])))
+			return compile_oom(e->c);
+		if (add_verdict(r, NIR_ACCEPT, NULL))
+			return compile_oom(e->c);
+	}
+	e->ended = true;
+	return add_verdict(e->rule, NIR_GOTO, name) ? compile_oom(e->c) : 0;
 }
 
 static int emit_output(struct emit *e, uint32_t out, uint32_t queue)
@@ -900,6 +930,8 @@ static int emit_dpi(struct emit *e, const struct action_dpi *d, bool last)
 	if (e->sum.depth < 1)
 		e->sum.depth = 1;
 	if (last) {
+		/* the dpi chain returns a packet it does not queue */
+		note_exit(&e->sum, &e->st);
 		e->ended = true;
 		return add_verdict(e->rule, NIR_GOTO, name) ? compile_oom(e->c) : 0;
 	}
@@ -1241,6 +1273,8 @@ static int emit_action(struct emit *e, const struct flow_action *a, bool last)
 	case ACT_WRITE_METADATA:
 		set_reg(&e->st, &a->u.set);
 		return 0;
+	case ACT_EXIT:
+		return emit_exit(e);
 	case ACT_SET_QUEUE:
 	case ACT_POP_QUEUE:
 		e->st.queue = a->type == ACT_SET_QUEUE ? a->u.queue + 1 : 0;

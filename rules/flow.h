@@ -114,6 +114,7 @@ enum action_type {
 	ACT_POP_QUEUE,  /* pop_queue: later outputs through no queue again */
 	ACT_OUTPUT_REG, /* output:NXM_NX_REG0[0..15]: to the port a register
 			 * or metadata holds (known per path at compile time) */
+	ACT_EXIT,       /* exit: no further action runs, in any table */
 	ACT_WRITE_METADATA, /* write_metadata:V[/M], OpenFlow 1.1's instruction:
 			     * u.set on metadata; after the actions, before
 			     * goto_table */

@@ -2180,7 +2180,7 @@ static const char *const unsupported_actions[] = {
 	"mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
 	"push_vlan", "pop_vlan", "clone",
 	"note", "sample", "multipath", "bundle", "bundle_load",
-	"output_reg", "set_tunnel", "exit",
+	"output_reg", "set_tunnel",
 	"write_actions", "clear_actions", "check_pkt_larger",
 	"push_mpls", "pop_mpls", "fin_timeout", "set_mpls_label",
 	"dec_mpls_ttl", "encap",
@@ -2307,6 +2307,11 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 		return parse_dpi(p, kv);
 	if (tok_icase(p, kv->key, "ct_clear") && !kv->delim)
 		return add_action(p, ACT_CT_CLEAR, kv->key.off) ? 0 : -1;
+	if (tok_icase(p, kv->key, "exit")) {
+		if (kv->delim)
+			return fail(p, kv->key.off, "'exit' takes no argument");
+		return add_action(p, ACT_EXIT, kv->key.off) ? 0 : -1;
+	}
 	if (tok_icase(p, kv->key, "dec_ttl")) {
 		/* dec_ttl(ID,...) names the controllers told of an expired
 		 * TTL; brflow has none to tell */

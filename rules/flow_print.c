@@ -849,6 +849,9 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 	case ACT_POP_QUEUE:
 		sb_printf(b, "pop_queue");
 		break;
+	case ACT_EXIT:
+		sb_printf(b, "exit");
+		break;
 	case ACT_CONJUNCTION:
 		sb_printf(b, "conjunction(%u,%u/%u)", a->u.conj.id,
 			  a->u.conj.clause, a->u.conj.n_clauses);

@@ -66,6 +66,8 @@ struct trace {
 	/* a dec_ttl found the TTL expired: the rest of the action list it is
 	 * in does not run (the lists that resubmitted to it go on) */
 	bool ttl_expired;
+	/* an exit ran: no further action of this pass runs */
+	bool exited;
 	/* set_queue's queue + 1 for later outputs, 0 for none (pop_queue) */
 	uint32_t queue;
 	/* --names: in_port= and output: by name; NULL: numbers */
@@ -846,6 +848,10 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 	case ACT_WRITE_METADATA:
 		write_field(t->pkt.v[F_METADATA], &a->u.set, &t->pkt);
 		break;
+	case ACT_EXIT:
+		note(t, "no further action runs, here or in the tables that resubmitted here");
+		t->exited = true;
+		break;
 	case ACT_SET_QUEUE:
 		t->queue = a->u.queue + 1;
 		break;
@@ -871,6 +877,8 @@ static void run_actions(struct trace *t, const struct flow_action *a, int n)
 		put_owned(t, flow_format_action_named(&a[i], t->names));
 		fputc('\n', t->out);
 		run_action(t, &a[i], i + 1 < n);
+		if (t->exited)
+			break;
 		if (t->ttl_expired) {
 			t->ttl_expired = false;
 			break;
@@ -1012,6 +1020,7 @@ static void run_resumes(struct trace *t)
 		free(heading);
 		t->pkt = r->pkt;
 		t->queue = r->queue;
+		t->exited = false;
 		run_pass(t, r->table);
 	}
 }

@@ -250,6 +250,7 @@ static bool same_action(const struct flow_action *a, const struct flow_action *b
 	case ACT_CT_CLEAR:
 	case ACT_DEC_TTL:
 	case ACT_POP_QUEUE:
+	case ACT_EXIT:
 		return true;
 	}
 	return false;
