@@ -405,30 +405,6 @@ static uint64_t state_field(const struct path_state *st, enum field_id id)
 	return id == F_METADATA ? st->metadata : st->regs[id - F_REG0];
 }
 
-static int reg_bit(enum field_id id);
-static int unknown_reg_fail(struct emit *e, enum field_id id);
-
-/* output:REG[a..b]: the register's value on this path is the port.
- * OpenFlow's reserved numbers for NORMAL and FLOOD work as those actions;
- * the other reserved ones (LOCAL, IN_PORT, CONTROLLER, ...) are refused; a
- * number no port can have outputs nothing, as in OVS. */
-static int emit_output_reg(struct emit *e, const struct flow_action *a)
-{
-	enum field_id f = a->u.out_reg.field;
-	uint32_t port;
-
-	if (e->st.regs_unknown & 1u << reg_bit(f))
-		return unknown_reg_fail(e, f);
-	port = (uint32_t)(state_field(&e->st, f) >> a->u.out_reg.ofs) &
-	       ((1u << a->u.out_reg.nbits) - 1);
-	if (port == 0xfffa || port == 0xfffb) /* OFPP_NORMAL, OFPP_FLOOD */
-		return emit_output(e, OUT_NORMAL, e->st.queue);
-	if (port >= 0xfff8)
-		return compile_fail(e->c, e->f, "the register holds 0x%x on this path, a reserved port brflow outputs to only by name", port);
-	if (port == 0 || port > BRFLOW_MAX_OFPORT)
-		return 0;
-	return emit_output(e, port_mark(port), e->st.queue);
-}
 
 /* The value a write puts into its destination bits (a move's bits come
  * from the path's registers), aligned to the destination field. */
@@ -482,10 +458,34 @@ static void set_reg(struct path_state *st, const struct action_set_field *w)
 		st->regs_unknown &= ~bit;
 }
 
+/* A register or metadata the path cannot know (regs_unknown) was read. */
+#define UNKNOWN_REG_FMT "%s depends on which flow matched in a table resubmitted to earlier on the path; brflow knows registers along each path into a table but not back out of it, so load it before that resubmit or decide in the table that loads it"
+
 static int unknown_reg_fail(struct emit *e, enum field_id id)
 {
-	return compile_fail(e->c, e->f, "%s depends on which flow matched in a table resubmitted to earlier on the path; brflow knows registers along each path into a table but not back out of it, so load it before that resubmit or decide in the table that loads it",
-			    field_info(id)->name);
+	return compile_fail(e->c, e->f, UNKNOWN_REG_FMT, field_info(id)->name);
+}
+
+/* output:REG[a..b]: the register's value on this path is the port.
+ * OpenFlow's reserved numbers for NORMAL and FLOOD work as those actions;
+ * the other reserved ones (LOCAL, IN_PORT, CONTROLLER, ...) are refused; a
+ * number no port can have outputs nothing, as in OVS. */
+static int emit_output_reg(struct emit *e, const struct flow_action *a)
+{
+	enum field_id f = a->u.out_reg.field;
+	uint32_t port;
+
+	if (e->st.regs_unknown & 1u << reg_bit(f))
+		return unknown_reg_fail(e, f);
+	port = (uint32_t)(state_field(&e->st, f) >> a->u.out_reg.ofs) &
+	       ((1u << a->u.out_reg.nbits) - 1);
+	if (port == 0xfffa || port == 0xfffb) /* OFPP_NORMAL, OFPP_FLOOD */
+		return emit_output(e, OUT_NORMAL, e->st.queue);
+	if (port >= 0xfff8)
+		return compile_fail(e->c, e->f, "the register holds 0x%x on this path, a reserved port brflow outputs to only by name", port);
+	if (port == 0 || port > BRFLOW_MAX_OFPORT)
+		return 0;
+	return emit_output(e, port_mark(port), e->st.queue);
 }
 
 /* A write's value as 16 big-endian bytes (ct_label), moves resolved. */
@@ -1354,7 +1354,7 @@ int match_error(struct compiler *c, const struct compile_flow *cf,
 			break;
 		}
 	}
-	return compile_fail(c, cf->flow, "%s depends on which flow matched in a table resubmitted to earlier on the path; brflow knows registers along each path into a table but not back out of it, so load it before that resubmit or decide in the table that loads it", reg);
+	return compile_fail(c, cf->flow, UNKNOWN_REG_FMT, reg);
 }
 
 int emit_flow(struct compiler *c, int chain_idx, const struct path_state *st,
