@@ -83,6 +83,19 @@ struct sort_key {
 	const struct compile_flow *cf;
 };
 
+enum out_reg_target out_reg_target(uint32_t port)
+{
+	if (port == 0xfffa) /* OFPP_NORMAL */
+		return OUT_REG_NORMAL;
+	if (port == 0xfffb) /* OFPP_FLOOD */
+		return OUT_REG_FLOOD;
+	if (port >= 0xfff8)
+		return OUT_REG_RESERVED;
+	if (port == 0 || port > BRFLOW_MAX_OFPORT)
+		return OUT_REG_NOWHERE;
+	return OUT_REG_PORT;
+}
+
 static int cmp_sort_key(const void *a, const void *b)
 {
 	const struct sort_key *x = a, *y = b;

@@ -14,6 +14,21 @@
 /* ofport numbers live in 12 mark bits; 0xffe is LOCAL, 0xfff normal */
 #define BRFLOW_MAX_OFPORT 4093
 
+/* What output:REG does with the number its register holds, for the
+ * compiler and the trace alike: OpenFlow's NORMAL and FLOOD numbers act as
+ * those actions; the other reserved numbers (LOCAL, IN_PORT, CONTROLLER,
+ * ...) brflow outputs to only by name; a number no port can have outputs
+ * nothing, as in OVS. */
+enum out_reg_target {
+	OUT_REG_PORT,
+	OUT_REG_NORMAL,
+	OUT_REG_FLOOD,
+	OUT_REG_NOWHERE,
+	OUT_REG_RESERVED,
+};
+
+enum out_reg_target out_reg_target(uint32_t port);
+
 /* A port's configuration bits, OpenFlow's OFPPC_* values (mod-port).
  * The compiler acts on NO_RECV (classify drops what the port receives)
  * and NO_FWD (enforce drops what would leave by it); PORT_DOWN and

@@ -421,15 +421,10 @@ static uint64_t write_value64(const struct path_state *st,
 	return w->dst_ofs < 64 ? v << w->dst_ofs : 0;
 }
 
-static int reg_bit(enum field_id id)
-{
-	return id == F_METADATA ? REG_BIT_METADATA : (int)(id - F_REG0);
-}
-
 /* A move from a register the path does not know (regs_unknown). */
 static bool reads_unknown(const struct path_state *st, const struct action_set_field *w)
 {
-	return w->is_move && (st->regs_unknown & 1u << reg_bit(w->src));
+	return w->is_move && reg_unknown(st, w->src);
 }
 
 static void set_reg(struct path_state *st, const struct action_set_field *w)
@@ -466,25 +461,28 @@ static int unknown_reg_fail(struct emit *e, enum field_id id)
 	return compile_fail(e->c, e->f, UNKNOWN_REG_FMT, field_info(id)->name);
 }
 
-/* output:REG[a..b]: the register's value on this path is the port.
- * OpenFlow's reserved numbers for NORMAL and FLOOD work as those actions;
- * the other reserved ones (LOCAL, IN_PORT, CONTROLLER, ...) are refused; a
- * number no port can have outputs nothing, as in OVS. */
+/* output:REG[a..b]: the register's value on this path is the port
+ * (out_reg_target says what each number does). */
 static int emit_output_reg(struct emit *e, const struct flow_action *a)
 {
 	enum field_id f = a->u.out_reg.field;
 	uint32_t port;
 
-	if (e->st.regs_unknown & 1u << reg_bit(f))
+	if (reg_unknown(&e->st, f))
 		return unknown_reg_fail(e, f);
 	port = (uint32_t)(state_field(&e->st, f) >> a->u.out_reg.ofs) &
 	       ((1u << a->u.out_reg.nbits) - 1);
-	if (port == 0xfffa || port == 0xfffb) /* OFPP_NORMAL, OFPP_FLOOD */
+	switch (out_reg_target(port)) {
+	case OUT_REG_NORMAL:
+	case OUT_REG_FLOOD:
 		return emit_output(e, OUT_NORMAL, e->st.queue);
-	if (port >= 0xfff8)
+	case OUT_REG_RESERVED:
 		return compile_fail(e->c, e->f, "the register holds 0x%x on this path, a reserved port brflow outputs to only by name", port);
-	if (port == 0 || port > BRFLOW_MAX_OFPORT)
+	case OUT_REG_NOWHERE:
 		return 0;
+	case OUT_REG_PORT:
+		break;
+	}
 	return emit_output(e, port_mark(port), e->st.queue);
 }
 
@@ -515,7 +513,7 @@ static int ct_zone_of(struct emit *e, const struct action_ct *ct, uint16_t *zone
 	uint32_t z = ct->zone;
 
 	*zone = 0;
-	if (ct->zone_reg >= 0 && (e->st.regs_unknown & 1u << ct->zone_reg))
+	if (ct->zone_reg >= 0 && reg_unknown(&e->st, F_REG0 + ct->zone_reg))
 		return unknown_reg_fail(e, F_REG0 + ct->zone_reg);
 	if (ct->zone_reg >= 0)
 		z = (e->st.regs[ct->zone_reg] >> ct->zone_ofs) &
@@ -1349,7 +1347,7 @@ int match_error(struct compiler *c, const struct compile_flow *cf,
 		enum field_id id = cf->flow->matches[i].field;
 
 		if ((id == F_METADATA || (id >= F_REG0 && id <= F_REG7)) &&
-		    (st->regs_unknown & 1u << reg_bit(id))) {
+		    reg_unknown(st, id)) {
 			reg = field_info(id)->name;
 			break;
 		}

@@ -778,13 +778,13 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_DPI_HOST:
 		return ip ? dpi_host_bit_match(f, in, r) : 0;
 	case F_METADATA:
-		if (st->regs_unknown & 1u << REG_BIT_METADATA)
+		if (reg_unknown(st, F_METADATA))
 			return MATCH_REG_UNKNOWN;
 		return ((st->metadata ^ be_uint64(m->value, 8)) &
 			be_uint64(m->mask, 8)) == 0;
 	default:
 		if (m->field >= F_REG0 && m->field <= F_REG7) {
-			if (st->regs_unknown & 1u << (m->field - F_REG0))
+			if (reg_unknown(st, m->field))
 				return MATCH_REG_UNKNOWN;
 			return static_match(m, st->regs[m->field - F_REG0]);
 		}

@@ -110,6 +110,17 @@ struct chain_summary {
 };
 
 #define REG_BIT_METADATA 8
+
+/* Register or metadata field id's bit in path_state.regs_unknown. */
+static inline int reg_bit(enum field_id id)
+{
+	return id == F_METADATA ? REG_BIT_METADATA : (int)(id - F_REG0);
+}
+
+static inline bool reg_unknown(const struct path_state *st, enum field_id id)
+{
+	return st->regs_unknown & 1u << reg_bit(id);
+}
 void note_exit(struct chain_summary *s, const struct path_state *st);
 
 #define QUEUE_UNKNOWN UINT32_MAX

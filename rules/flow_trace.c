@@ -769,16 +769,23 @@ static void run_output_reg(struct trace *t, const struct flow_action *a, bool mo
 
 	for (int b = a->u.out_reg.nbits - 1; b >= 0; b--)
 		port = port << 1 | flow_bit_get(t->pkt.v[f], w, a->u.out_reg.ofs + b);
-	if (port == 0xfffa || port == 0xfffb) {
-		out.type = port == 0xfffa ? ACT_NORMAL : ACT_FLOOD;
-		note(t, "the register holds 0x%x, OpenFlow's %s", port,
-		     port == 0xfffa ? "NORMAL" : "FLOOD");
-	} else if (port == 0 || port > BRFLOW_MAX_OFPORT) {
+	switch (out_reg_target(port)) {
+	case OUT_REG_NORMAL:
+		out.type = ACT_NORMAL;
+		note(t, "the register holds 0x%x, OpenFlow's NORMAL", port);
+		break;
+	case OUT_REG_FLOOD:
+		out.type = ACT_FLOOD;
+		note(t, "the register holds 0x%x, OpenFlow's FLOOD", port);
+		break;
+	case OUT_REG_RESERVED: /* the compiler refuses such a path */
+	case OUT_REG_NOWHERE:
 		note(t, "the register holds 0x%x: no port brflow outputs to, nothing is output", port);
 		return;
-	} else {
+	case OUT_REG_PORT:
 		out.u.port = port;
 		note(t, "the register holds %u", port);
+		break;
 	}
 	run_action(t, &out, more);
 }
