@@ -363,6 +363,7 @@ static bool same_state(const struct path_state *a, const struct path_state *b)
 	       a->ct_known == b->ct_known && a->queue == b->queue &&
 	       a->nat_set == b->nat_set && a->addr_rewritten == b->addr_rewritten &&
 	       a->hdr_known == b->hdr_known && a->ttl_dec == b->ttl_dec &&
+	       a->hdr_unknown == b->hdr_unknown &&
 	       !memcmp(a->hdr_value, b->hdr_value, sizeof(a->hdr_value)) &&
 	       a->first_nat.kind == b->first_nat.kind &&
 	       a->first_nat.family == b->first_nat.family &&

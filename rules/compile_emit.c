@@ -52,53 +52,69 @@ void merge_summary(struct chain_summary *into, const struct chain_summary *s,
 		into->depth = s->depth + extra_depth;
 }
 
-/* Path state 'st' returns from a chain with summary s: its registers
- * and metadata are one of the chain's exits. */
+/* Path state 'st' returns from a chain with summary s: what the caller
+ * gets back is one of the chain's exits, so what differs between them is
+ * not known. */
 void note_exit(struct chain_summary *s, const struct path_state *st)
 {
+	struct path_state *x = &s->exit;
+
 	if (!s->exit_seen) {
 		s->exit_seen = true;
-		s->exit_vary = st->regs_unknown;
-		memcpy(s->exit_regs, st->regs, sizeof(s->exit_regs));
-		s->exit_metadata = st->metadata;
-		s->exit_queue = st->queue;
+		*x = *st;
 		return;
 	}
-	if (s->exit_queue != st->queue)
-		s->exit_queue = QUEUE_UNKNOWN;
-	s->exit_vary |= st->regs_unknown;
+	if (x->queue != st->queue)
+		x->queue = QUEUE_UNKNOWN;
+	x->regs_unknown |= st->regs_unknown;
 	for (int r = 0; r < FLOW_NREGS; r++)
-		if (s->exit_regs[r] != st->regs[r])
-			s->exit_vary |= 1u << r;
-	if (s->exit_metadata != st->metadata)
-		s->exit_vary |= 1u << REG_BIT_METADATA;
+		if (x->regs[r] != st->regs[r])
+			x->regs_unknown |= 1u << r;
+	if (x->metadata != st->metadata)
+		x->regs_unknown |= 1u << REG_BIT_METADATA;
+	x->addr_rewritten |= st->addr_rewritten;
+	x->nat_set |= st->nat_set;
+	x->hdr_unknown |= st->hdr_unknown;
+	for (int i = 0; i < 3; i++) {
+		uint8_t bit = 1u << i;
+
+		if ((x->hdr_known ^ st->hdr_known) & bit ||
+		    (x->hdr_known & bit && x->hdr_value[i] != st->hdr_value[i]))
+			x->hdr_unknown |= bit;
+	}
+	if (x->ttl_dec != st->ttl_dec)
+		x->hdr_unknown |= 1u << (F_NW_TTL - F_NW_TOS);
+	x->hdr_known &= ~x->hdr_unknown;
 }
 
 /* The exits of 'from' (a flow, or a table it goes to last) are exits of
  * 'into'. */
 static void merge_exits(struct chain_summary *into, const struct chain_summary *from)
 {
-	struct path_state st = { .regs_unknown = from->exit_vary,
-				 .metadata = from->exit_metadata,
-				 .queue = from->exit_queue };
-
-	if (!from->exit_seen)
-		return;
-	memcpy(st.regs, from->exit_regs, sizeof(st.regs));
-	note_exit(into, &st);
+	if (from->exit_seen)
+		note_exit(into, &from->exit);
 }
 
-/* After a resubmit (a jump that goes on), the registers, metadata and
- * queue are what the table returns with; those that differ by the way it
- * went are unknown to the rest of the flow. */
-static void regs_after_resubmit(struct path_state *st, const struct chain_summary *s)
+/* After a resubmit (a jump that goes on), the registers, metadata, queue
+ * and what is known of the packet's header are what the table returns
+ * with; what differs by the way it went is unknown to the rest of the
+ * flow. */
+static void state_after_resubmit(struct path_state *st, const struct chain_summary *s)
 {
+	const struct path_state *x = &s->exit;
+
 	if (!s->exit_seen)
 		return;
-	memcpy(st->regs, s->exit_regs, sizeof(st->regs));
-	st->metadata = s->exit_metadata;
-	st->regs_unknown = s->exit_vary;
-	st->queue = s->exit_queue;
+	memcpy(st->regs, x->regs, sizeof(st->regs));
+	st->metadata = x->metadata;
+	st->regs_unknown = x->regs_unknown;
+	st->queue = x->queue;
+	st->addr_rewritten = x->addr_rewritten;
+	st->nat_set = x->nat_set;
+	st->hdr_known = x->hdr_known;
+	memcpy(st->hdr_value, x->hdr_value, sizeof(st->hdr_value));
+	st->hdr_unknown = x->hdr_unknown;
+	st->ttl_dec = x->ttl_dec;
 }
 
 /* After calling a chain with summary s, what the caller's path knows. */
@@ -221,7 +237,7 @@ static int emit_call(struct emit *e, const struct path_state *target, bool last,
 		return compile_oom(e->c);
 	state_after_call(&e->st, &s);
 	if (shares_regs)
-		regs_after_resubmit(&e->st, &s);
+		state_after_resubmit(&e->st, &s);
 	return next_segment(e);
 }
 
@@ -452,6 +468,10 @@ static void set_reg(struct path_state *st, const struct action_set_field *w)
 	else if (whole)
 		st->regs_unknown &= ~bit;
 }
+
+/* A header field the pre-pass cannot know (hdr_unknown) was read before
+ * conntrack. */
+#define UNKNOWN_HDR_FMT "%s depends on which flow matched in a table resubmitted to earlier on the path, which writes the field on some paths only; the tables run once before conntrack to find the zone, writing nothing, and cannot tell the value there, so write it before that resubmit or decide in the table that writes it"
 
 /* A register or metadata the path cannot know (regs_unknown) was read. */
 #define UNKNOWN_REG_FMT "%s depends on which flow matched in a table resubmitted to earlier on the path; brflow knows registers along each path into a table but not back out of it, so load it before that resubmit or decide in the table that loads it"
@@ -1072,6 +1092,7 @@ static int emit_ip_header_set(struct emit *e, const struct action_set_field *w)
 	if (e->st.l3 == L3_OTHER)
 		return 0; /* the parser's prerequisite: no such packet here */
 	e->st.hdr_known |= 1u << idx;
+	e->st.hdr_unknown &= ~(1u << idx);
 	e->st.hdr_value[idx] = w->value[0];
 	if (e->st.pass == PASS_PRE)
 		return 0;
@@ -1153,6 +1174,8 @@ static int emit_dec_ttl(struct emit *e)
 
 	if (e->st.l3 == L3_OTHER)
 		return 0;
+	if (e->st.pass == PASS_PRE && e->st.hdr_unknown & 1u << idx)
+		return compile_fail(e->c, e->f, UNKNOWN_HDR_FMT, "dec_ttl's expiry");
 	if (e->st.hdr_known & 1u << idx) {
 		struct action_set_field w = { .field = F_NW_TTL };
 
@@ -1332,6 +1355,18 @@ static int emit_actions(struct emit *e, const struct compile_flow *cf)
 	return add_verdict(e->rule, NIR_RETURN, NULL) ? compile_oom(e->c) : 0;
 }
 
+/* The first of f's matches on a header field st->hdr_unknown has. */
+static const char *hdr_unknown_name(const struct flow *f, const struct path_state *st)
+{
+	for (int i = 0; i < f->n_matches; i++) {
+		enum field_id id = f->matches[i].field;
+
+		if (id >= F_NW_TOS && id <= F_NW_TTL && st->hdr_unknown & 1u << (id - F_NW_TOS))
+			return field_info(id)->name;
+	}
+	return "a header field";
+}
+
 /* compile_matches' failures (ret < 0) as the compile's error. */
 int match_error(struct compiler *c, const struct compile_flow *cf,
 		const struct path_state *st, int ret)
@@ -1341,6 +1376,8 @@ int match_error(struct compiler *c, const struct compile_flow *cf,
 	if (ret == MATCH_NO_DPI_HOST)
 		return compile_fail(c, cf->flow, "dpi_host '%s' is not in the DPI host table",
 				    cf->flow->dpi_host ? cf->flow->dpi_host : "");
+	if (ret == MATCH_HDR_UNKNOWN)
+		return compile_fail(c, cf->flow, UNKNOWN_HDR_FMT, hdr_unknown_name(cf->flow, st));
 	if (ret != MATCH_REG_UNKNOWN)
 		return compile_oom(c);
 	for (int i = 0; i < cf->flow->n_matches; i++) {

@@ -732,6 +732,9 @@ static int one_match(const struct compiler *c, const struct flow *f,
 	case F_NW_TOS:
 	case F_NW_ECN:
 	case F_NW_TTL:
+		if (ip && st->pass == PASS_PRE &&
+		    st->hdr_unknown & 1u << (m->field - F_NW_TOS))
+			return MATCH_HDR_UNKNOWN;
 		if (ip && (st->hdr_known & 1u << (m->field - F_NW_TOS)))
 			return static_match(m, st->hdr_value[m->field - F_NW_TOS]);
 		if (ip && m->field == F_NW_TTL && st->ttl_dec && st->pass == PASS_PRE)

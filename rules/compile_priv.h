@@ -75,6 +75,10 @@ struct path_state {
 	 * (field - F_NW_TOS) of hdr_known; the values by the same index. */
 	uint8_t hdr_known;
 	uint8_t hdr_value[3];
+	/* the same bits: written differently on the paths of a table
+	 * resubmitted to earlier, so not known; the pre-pass, which writes
+	 * nothing, cannot read them from the packet either */
+	uint8_t hdr_unknown;
 	/* how many dec_ttl ran on a TTL not known at compile time: the main
 	 * pass reads the decremented TTL, the pre-pass (which writes nothing)
 	 * the packet's own, that many more */
@@ -95,17 +99,15 @@ struct chain_summary {
 	int zone;               /* ZONE_NONE, a zone, or ZONE_MIXED */
 	uint32_t out;           /* likewise, for what the chain may output */
 	int depth;              /* jump stack depth used below and including it */
-	/* The registers and metadata its paths return with, which resubmit
-	 * and goto_table hand back to the caller (OVS shares them): set once a
-	 * path returned; exit_vary holds those (bits as regs_unknown) that
-	 * differ between paths.  The queue (set_queue) comes back the same
-	 * way: exit_queue, or QUEUE_UNKNOWN.  No path falls through past a
-	 * flow that matches every packet (no_miss). */
+	/* What its paths return with, which resubmit and goto_table hand back
+	 * to the caller (OVS shares the packet and registers): 'exit' merges
+	 * every path that returned (exit_seen).  Where they differ a register
+	 * is unknown (regs_unknown), the queue QUEUE_UNKNOWN, a header field
+	 * hdr_unknown; an address rewrite or NAT choice on any path counts.
+	 * No path falls through past a flow that matches every packet
+	 * (no_miss). */
 	bool exit_seen;
-	uint16_t exit_vary;
-	uint32_t exit_regs[FLOW_NREGS];
-	uint64_t exit_metadata;
-	uint32_t exit_queue;
+	struct path_state exit;
 	bool no_miss;
 };
 
@@ -342,6 +344,7 @@ int compile_matches(const struct compiler *c, const struct flow *f,
 		    const struct path_state *st, struct nir_rule *r);
 #define MATCH_NO_DPI_HOST  (-2) /* dpi_host= names no host of the table */
 #define MATCH_REG_UNKNOWN  (-3) /* reads a register st->regs_unknown has */
+#define MATCH_HDR_UNKNOWN  (-4) /* the pre-pass reads a field st->hdr_unknown has */
 /* compile_matches' failure 'ret' as the compile's error (-1). */
 int match_error(struct compiler *c, const struct compile_flow *cf,
 		const struct path_state *st, int ret);
