@@ -686,7 +686,7 @@ static const struct {
  * "unknown", which suggests a typo.  A name ending in '*' stands for the
  * fields it starts (tun_metadata0 to 63, ...). */
 static const char *const unsupported_fields[] = {
-	"vlan_vid", "vlan_pcp", "dl_vlan1", "dl_vlan_pcp1", "vlan_tci1",
+	"dl_vlan1", "dl_vlan_pcp1", "vlan_tci1",
 	"tun_*", "tunnel_id", "nsh_*", "mpls_label", "mpls_tc", "mpls_bos",
 	"mpls_ttl", "nd_sll", "nd_tll", "nd_reserved", "nd_options_type", "ip_frag",
 	"nw_frag", "pkt_mark", "skb_priority", "dp_hash", "recirc_id",
@@ -1060,9 +1060,43 @@ static int parse_timeout(struct parser *p, const struct kv *kv, uint16_t *out)
 	return 0;
 }
 
-/* dl_vlan=VID (0xffff: not tagged) and dl_vlan_pcp=PCP, OpenFlow 1.0's
- * view of the 802.1Q tag: parts of vlan_tci, which both may set. */
-static int parse_vlan_part(struct parser *p, const struct kv *kv, bool pcp)
+enum vlan_part { VLAN_DL_VLAN, VLAN_PCP, VLAN_VID };
+
+/* vlan_vid=V[/M], OpenFlow 1.2's view of the tag: the VID and, as bit 12,
+ * OFPVID_PRESENT (which is vlan_tci's "tagged" bit), so 0 is no tag and
+ * 0x100a VLAN 10; the PCP bits are not its. */
+static int parse_vlan_vid(struct parser *p, const struct kv *kv,
+			  uint16_t *v, uint16_t *m)
+{
+	size_t slash = tok_find(p, kv->val, 0, '/');
+	struct tok value = tok_sub(kv->val, 0, slash);
+	uint64_t vid, mask = 0x1fff;
+
+	if (parse_uint(p, value, 0x1fff, "vlan_vid", &vid))
+		return -1;
+	if (slash < kv->val.len &&
+	    parse_uint(p, tok_sub(kv->val, slash + 1, kv->val.len), 0xffff,
+		       "vlan_vid mask", &mask))
+		return -1;
+	mask &= 0x1fff;
+	/* without bit 12 a VID of 0 would stand for no tag as well */
+	if (mask && !(mask & 0x1000))
+		return fail(p, kv->val.off, "vlan_vid '" TOKF "': the mask must "
+			    "include 0x1000 (OFPVID_PRESENT: whether the packet is tagged)",
+			    TOKA(p, kv->val));
+	if (!(vid & 0x1000) && vid & mask)
+		return fail(p, kv->val.off, "vlan_vid '" TOKF "' matches no packet: "
+			    "a tag's vlan_vid has 0x1000 (OFPVID_PRESENT) set, 0x%llx for "
+			    "VLAN %llu", TOKA(p, kv->val),
+			    (unsigned long long)(vid | 0x1000), (unsigned long long)(vid & 0xfff));
+	*v = (uint16_t)((*v & ~0x1fff) | (vid & mask));
+	*m = (uint16_t)((*m & ~0x1fff) | mask);
+	return 0;
+}
+
+/* dl_vlan=VID (0xffff: not tagged), dl_vlan_pcp=PCP (also vlan_pcp) and
+ * vlan_vid: views of the 802.1Q tag, parts of vlan_tci, which all may set. */
+static int parse_vlan_part(struct parser *p, const struct kv *kv, enum vlan_part part)
 {
 	uint16_t v = 0, m = 0;
 	uint8_t bv[2], bm[2];
@@ -1072,7 +1106,10 @@ static int parse_vlan_part(struct parser *p, const struct kv *kv, bool pcp)
 		v = (uint16_t)be_get(p->m[F_VLAN_TCI].value, 2);
 		m = (uint16_t)be_get(p->m[F_VLAN_TCI].mask, 2);
 	}
-	if (pcp) {
+	if (part == VLAN_VID) {
+		if (parse_vlan_vid(p, kv, &v, &m))
+			return -1;
+	} else if (part == VLAN_PCP) {
 		if (parse_uint(p, kv->val, 7, "dl_vlan_pcp", &n))
 			return -1;
 		v = (uint16_t)((v & ~0xe000) | n << 13 | 0x1000);
@@ -1131,8 +1168,12 @@ static int parse_special_key(struct parser *p, const struct kv *kv,
 				    "out_port selects flows; adding a flow cannot use it");
 		return parse_port(p, kv->val, opts->out_port);
 	}
-	if (tok_is(p, kv->key, "dl_vlan") || tok_is(p, kv->key, "dl_vlan_pcp"))
-		return parse_vlan_part(p, kv, tok_is(p, kv->key, "dl_vlan_pcp"));
+	if (tok_is(p, kv->key, "dl_vlan"))
+		return parse_vlan_part(p, kv, VLAN_DL_VLAN);
+	if (tok_is(p, kv->key, "dl_vlan_pcp") || tok_is(p, kv->key, "vlan_pcp"))
+		return parse_vlan_part(p, kv, VLAN_PCP);
+	if (tok_is(p, kv->key, "vlan_vid"))
+		return parse_vlan_part(p, kv, VLAN_VID);
 	if (tok_is(p, kv->key, "dpi_proto"))
 		return parse_dpi_proto(p, kv);
 	if (tok_is(p, kv->key, "dpi_host"))

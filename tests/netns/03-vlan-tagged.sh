@@ -4,7 +4,8 @@
 # and it leaves with its tag.  br_netfilter hands tagged packets to the inet hooks
 # only with bridge-nf-filter-vlan-tagged on, which brflowd sets in its namespace;
 # without it every tagged IP packet was dropped.  Flows match the tag (dl_vlan,
-# dl_vlan_pcp, vlan_tci=0 for untagged), in the IP tables and the bridge family's.
+# dl_vlan_pcp, vlan_tci=0 for untagged, and OpenFlow 1.2's vlan_vid and vlan_pcp), in
+# the IP tables and the bridge family's.
 # h1 sends raw frames from its eth0; h2 reads them, with the tag the kernel keeps
 # beside the frame.
 . "$(dirname "$0")/lib.sh"
@@ -73,6 +74,7 @@ cat >"$BF_DIR/vlan.flows" <<'FLOWS'
 priority=30,udp,dl_vlan=20,actions=drop
 priority=30,udp,vlan_tci=0,tp_dst=5680,actions=drop
 priority=30,dl_vlan=30,dl_vlan_pcp=5,actions=drop
+priority=30,udp,vlan_vid=0x1028,vlan_pcp=6,tp_dst=5681,actions=drop
 priority=10,arp,actions=normal
 priority=10,udp,tp_dst=5679,actions=drop
 priority=5,ip,actions=ct(commit),normal
@@ -116,8 +118,15 @@ check_eq "dl_vlan=30,dl_vlan_pcp=5 drops such non-IP frames (bridge family)" "0 
 recv_tagged "$BF_DIR/pcp4.out"
 send_tagged raw 0 30 4
 check_eq "... but not VLAN 30 with priority 4" "3 30" "$(cat "$BF_DIR/pcp4.out")"
+recv_tagged "$BF_DIR/vid40pcp6.out"
+send_tagged ip 5681 40 6
+check_eq "vlan_vid=0x1028,vlan_pcp=6 (OpenFlow 1.2's names) drops VLAN 40's UDP with priority 6" \
+	"0 " "$(cat "$BF_DIR/vid40pcp6.out")"
+recv_tagged "$BF_DIR/vid40pcp0.out"
+send_tagged ip 5681 40 0
+check_eq "... but not with priority 0" "3 40" "$(cat "$BF_DIR/vid40pcp0.out")"
 check_re "dump-flows prints the tag matches as ovs-ofctl does" \
-	'priority=30,udp,dl_vlan=20 actions=drop.*priority=30,udp,vlan_tci=0x0000,tp_dst=5680 actions=drop.*priority=30,dl_vlan=30,dl_vlan_pcp=5 actions=drop' \
+	'priority=30,udp,dl_vlan=20 actions=drop.*priority=30,udp,vlan_tci=0x0000,tp_dst=5680 actions=drop.*priority=30,dl_vlan=30,dl_vlan_pcp=5 actions=drop.*priority=30,udp,dl_vlan=40,dl_vlan_pcp=6,tp_dst=5681 actions=drop' \
 	"$(bfctl --no-stats dump-flows "$BR" 2>&1 | tr '\n' ' ')"
 
 bf_done
