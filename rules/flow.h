@@ -209,6 +209,16 @@ struct flow_action {
 	} u;
 };
 
+/* note:HEX, a comment among the actions that does nothing (ovs-actions(7)).
+ * Kept beside the actions, not among them, so the compiler and the trace
+ * never meet one: 'before' is the index of the action it precedes
+ * (n_actions: after the last). */
+struct flow_note {
+	int before;
+	int len;
+	uint8_t *data;  /* malloc'd, len bytes (NULL when 0) */
+};
+
 struct flow {
 	uint8_t table;
 	uint16_t priority;
@@ -227,6 +237,8 @@ struct flow {
 	int n_actions;
 	struct flow_action *actions;        /* malloc'd; flow_free releases */
 	char *dpi_host;                     /* malloc'd pattern of F_DPI_HOST, or NULL */
+	int n_notes;
+	struct flow_note *notes;            /* malloc'd; flow_free releases */
 };
 
 /* Field metadata, one table row per field (rules/fields.c). */

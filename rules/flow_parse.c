@@ -2215,12 +2215,74 @@ static int parse_conjunction(struct parser *p, const struct kv *kv)
 	return 0;
 }
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* note[:HEX], a comment among the actions: pairs of hex digits, '.'
+ * between them allowed.  Stored as ovs-vswitchd stores it, zero-padded to
+ * the length its 8-byte-aligned action holds (10 bytes of header), so
+ * dump-flows prints what ovs-ofctl does and a file compares equal with
+ * what was added from it. */
+static int parse_note(struct parser *p, const struct kv *kv)
+{
+	struct flow_note *n, *grown;
+	size_t len = 0, padded;
+	uint8_t *data;
+
+	if (kv->delim && kv->delim != ':')
+		return fail(p, kv->key.off, "note takes hex bytes: note:HEX");
+	if (p->opts && p->opts->bucket)
+		return fail(p, kv->key.off, "note is not supported in a group bucket");
+	if (p->f.n_actions && p->f.actions[p->f.n_actions - 1].type == ACT_WRITE_METADATA)
+		return fail(p, kv->key.off, "only goto_table may follow write_metadata "
+			    "(OpenFlow 1.1's instruction order)");
+	padded = (10 + kv->val.len / 2 + 7) / 8 * 8 - 10;
+	data = calloc(1, padded);
+	if (!data)
+		return fail(p, kv->key.off, "out of memory");
+	for (size_t i = 0; i < kv->val.len;) {
+		const char *c = p->s + kv->val.off + i;
+		int hi, lo;
+
+		if (*c == '.') {
+			i++;
+			continue;
+		}
+		hi = hex_digit(c[0]);
+		lo = i + 1 < kv->val.len ? hex_digit(c[1]) : -1;
+		if (hi < 0 || lo < 0) {
+			free(data);
+			return fail(p, kv->val.off + i, "bad hex digit in note '" TOKF "'",
+				    TOKA(p, kv->val));
+		}
+		data[len++] = (uint8_t)(hi << 4 | lo);
+		i += 2;
+	}
+	padded = (10 + len + 7) / 8 * 8 - 10;
+	grown = realloc(p->f.notes, (p->f.n_notes + 1) * sizeof(*grown));
+	if (!grown) {
+		free(data);
+		return fail(p, kv->key.off, "out of memory");
+	}
+	p->f.notes = grown;
+	n = &p->f.notes[p->f.n_notes++];
+	n->before = p->f.n_actions;
+	n->len = (int)padded;
+	n->data = data;
+	return 0;
+}
+
 /* Actions OVS has and brflow does not (yet): a clearer word than "unknown". */
 static const char *const unsupported_actions[] = {
 	"controller", "all", "table", "none", "learn",
 	"mod_vlan_vid", "mod_vlan_pcp", "strip_vlan",
 	"push_vlan", "pop_vlan", "clone",
-	"note", "sample", "multipath", "bundle", "bundle_load",
+	"sample", "multipath", "bundle", "bundle_load",
 	"output_reg", "set_tunnel",
 	"write_actions", "clear_actions", "check_pkt_larger",
 	"push_mpls", "pop_mpls", "fin_timeout", "set_mpls_label",
@@ -2342,6 +2404,8 @@ static int parse_action_kv(struct parser *p, const struct kv *kv, bool *saw_drop
 			return parse_output_reg(p, kv);
 		return parse_port_action(p, kv->val, kv->key);
 	}
+	if (tok_icase(p, kv->key, "note"))
+		return parse_note(p, kv);
 	if (tok_icase(p, kv->key, "ct"))
 		return parse_ct(p, kv);
 	if (tok_icase(p, kv->key, "dpi"))
@@ -2469,7 +2533,7 @@ static int parse_actions(struct parser *p, size_t start)
 		if (p->f.n_actions > before &&
 		    p->f.actions[before].type == ACT_GOTO_TABLE)
 			goto_col = kv.key.off;
-		if (saw_drop && p->f.n_actions)
+		if (saw_drop && (p->f.n_actions || p->f.n_notes))
 			return fail(p, p->drop_tok.off, "'drop' must not be accompanied "
 				    "by any other action");
 	}
@@ -2481,7 +2545,16 @@ static int parse_actions(struct parser *p, size_t start)
 
 			memmove(p->f.actions + 1, p->f.actions, i * sizeof(m));
 			p->f.actions[0] = m;
+			/* notes go with the actions they preceded */
+			for (int k = 0; k < p->f.n_notes; k++)
+				if (p->f.notes[k].before <= i)
+					p->f.notes[k].before++;
 		}
+	/* ... and come after the meter instruction, as OVS orders them */
+	for (i = 0; i < p->f.n_notes; i++)
+		if (p->f.notes[i].before == 0 && p->f.n_actions &&
+		    p->f.actions[0].type == ACT_METER)
+			p->f.notes[i].before = 1;
 	for (i = 0; i < p->f.n_actions; i++) {
 		const struct flow_action *a = &p->f.actions[i];
 

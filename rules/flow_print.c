@@ -865,16 +865,32 @@ static void put_action(struct sbuf *b, const struct flow_action *a)
 	}
 }
 
+/* note:HEX as ovs-ofctl prints it, the bytes joined by '.'. */
+static void put_note(struct sbuf *b, const struct flow_note *n)
+{
+	sb_printf(b, "note:");
+	for (int i = 0; i < n->len; i++)
+		sb_printf(b, "%s%02x", i ? "." : "", n->data[i]);
+}
+
+/* The actions, each note before the action it precedes. */
 static void put_actions(struct sbuf *b, const struct flow *f)
 {
-	int i;
+	int note = 0, printed = 0;
 
-	if (!f->n_actions) {
+	if (!f->n_actions && !f->n_notes) {
 		sb_printf(b, "drop");
 		return;
 	}
-	for (i = 0; i < f->n_actions; i++) {
-		if (i)
+	for (int i = 0; i <= f->n_actions; i++) {
+		for (; note < f->n_notes && f->notes[note].before <= i; note++, printed++) {
+			if (printed)
+				sb_printf(b, ",");
+			put_note(b, &f->notes[note]);
+		}
+		if (i == f->n_actions)
+			break;
+		if (printed++)
 			sb_printf(b, ",");
 		put_action(b, &f->actions[i]);
 	}

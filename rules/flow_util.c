@@ -31,6 +31,34 @@ void flow_free(struct flow *f)
 	f->n_matches = 0;
 	free(f->dpi_host);
 	f->dpi_host = NULL;
+	for (i = 0; i < f->n_notes; i++)
+		free(f->notes[i].data);
+	free(f->notes);
+	f->notes = NULL;
+	f->n_notes = 0;
+}
+
+/* Gives dst its own copy of src's notes; 0 or -ENOMEM (dst keeps what
+ * it copied, for flow_free). */
+static int copy_notes(struct flow *dst, const struct flow *src)
+{
+	dst->notes = NULL;
+	dst->n_notes = 0;
+	if (!src->n_notes)
+		return 0;
+	dst->notes = calloc(src->n_notes, sizeof(*dst->notes));
+	if (!dst->notes)
+		return -ENOMEM;
+	for (int i = 0; i < src->n_notes; i++, dst->n_notes++) {
+		dst->notes[i] = src->notes[i];
+		dst->notes[i].data = NULL;
+		if (src->notes[i].len &&
+		    !(dst->notes[i].data = malloc(src->notes[i].len)))
+			return -ENOMEM;
+		if (src->notes[i].len)
+			memcpy(dst->notes[i].data, src->notes[i].data, src->notes[i].len);
+	}
+	return 0;
 }
 
 /* Gives a copied ct action its own nat string and exec list; on failure
@@ -61,6 +89,8 @@ int flow_copy(struct flow *dst, const struct flow *src)
 	dst->actions = NULL;
 	dst->n_actions = 0;
 	dst->dpi_host = NULL;
+	dst->notes = NULL;
+	dst->n_notes = 0;
 	if (src->n_matches) {
 		dst->matches = malloc(src->n_matches * sizeof(*dst->matches));
 		if (!dst->matches) {
@@ -70,7 +100,8 @@ int flow_copy(struct flow *dst, const struct flow *src)
 		memcpy(dst->matches, src->matches,
 		       src->n_matches * sizeof(*dst->matches));
 	}
-	if (src->dpi_host && !(dst->dpi_host = strdup(src->dpi_host))) {
+	if ((src->dpi_host && !(dst->dpi_host = strdup(src->dpi_host))) ||
+	    copy_notes(dst, src)) {
 		flow_free(dst);
 		return -ENOMEM;
 	}
@@ -270,9 +301,23 @@ bool flow_same_timeouts(const struct flow *a, const struct flow *b)
 	       a->hard_timeout == b->hard_timeout;
 }
 
+static bool same_notes(const struct flow *a, const struct flow *b)
+{
+	if (a->n_notes != b->n_notes)
+		return false;
+	for (int i = 0; i < a->n_notes; i++) {
+		const struct flow_note *x = &a->notes[i], *y = &b->notes[i];
+
+		if (x->before != y->before || x->len != y->len ||
+		    (x->len && memcmp(x->data, y->data, x->len)))
+			return false;
+	}
+	return true;
+}
+
 bool flow_same_actions(const struct flow *a, const struct flow *b)
 {
-	if (a->n_actions != b->n_actions)
+	if (a->n_actions != b->n_actions || !same_notes(a, b))
 		return false;
 	for (int i = 0; i < a->n_actions; i++)
 		if (!same_action(&a->actions[i], &b->actions[i]))

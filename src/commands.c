@@ -710,7 +710,8 @@ static int take_actions(struct flow *target, const struct pattern *p)
 {
 	struct flow tmp;
 	struct flow_action *acts;
-	int n;
+	struct flow_note *notes;
+	int n, n_notes;
 
 	if (flow_copy(&tmp, &p->f))
 		return -1;
@@ -718,10 +719,16 @@ static int take_actions(struct flow *target, const struct pattern *p)
 		target->cookie = p->f.cookie;
 	acts = target->actions;
 	n = target->n_actions;
+	notes = target->notes;
+	n_notes = target->n_notes;
 	target->actions = tmp.actions;
 	target->n_actions = tmp.n_actions;
+	target->notes = tmp.notes;
+	target->n_notes = tmp.n_notes;
 	tmp.actions = acts;
 	tmp.n_actions = n;
+	tmp.notes = notes;
+	tmp.n_notes = n_notes;
 	flow_free(&tmp);
 	return 0;
 }
