@@ -112,7 +112,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "fdb-show", 1, 1, -1, "BR",
 	  "the MAC addresses BR learned, per port (ovs-appctl fdb/show)" },
 	{ "fdb-flush", 1, 1, -1, "BR", "forget the MAC addresses BR learned" },
-	{ "dump-conntrack", 0, 1, -1, "[zone=N]",
+	{ "dump-conntrack", 0, 1, -1, "[-m] [-s] [zone=N]",
 	  "print tracked connections, OVS dpctl style" },
 	{ "ct-stats-show", 0, 2, -1, "[zone=N] [verbose]",
 	  "how many connections, per protocol (and TCP state)" },
@@ -135,6 +135,7 @@ struct ctl_opts {
 	bool strict;
 	bool may_exist, if_exists;
 	bool no_stats;
+	bool more, statistics;  /* dump-conntrack -m, -s */
 	int names;     /* --names 1, --no-names 0, -1: names on a terminal */
 	struct sort_opt *sort; /* in the order given; room for argc */
 	int n_sort;
@@ -172,6 +173,10 @@ static void usage(FILE *f)
 		"  --if-exists     del-br, del-port, del-zone-tp, del-zone-limit: a\n"
 		"                  missing bridge, port, policy or limit is no error\n"
 		"  --no-stats      dump-flows: omit n_packets= and n_bytes=\n"
+		"  -m, --more      dump-conntrack: ids, status bits, TCP details and\n"
+		"                  an expected connection's parent, as dpctl -m\n"
+		"  -s, --statistics  dump-conntrack: packets, bytes, start time and\n"
+		"                  seconds left, as dpctl -s\n"
 		"  --names, --no-names  dump-flows, diff-flows, trace: ports by name\n"
 		"                  (in_port=p1, output:p2) or number; default: names\n"
 		"                  when standard output is a terminal\n"
@@ -256,6 +261,8 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 		{ "may-exist", no_argument, NULL, OPT_MAY_EXIST },
 		{ "if-exists", no_argument, NULL, OPT_IF_EXISTS },
 		{ "no-stats", no_argument, NULL, OPT_NO_STATS },
+		{ "more", no_argument, NULL, 'm' },
+		{ "statistics", no_argument, NULL, 's' },
 		{ "names", no_argument, NULL, OPT_NAMES },
 		{ "no-names", no_argument, NULL, OPT_NO_NAMES },
 		{ "sort", optional_argument, NULL, OPT_SORT },
@@ -271,7 +278,7 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 
 	opterr = 0;
 	*nops = 0;
-	while ((c = getopt_long(argc, argv, "-:hVO:t:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:hVO:t:ms", longopts, NULL)) != -1) {
 		switch (c) {
 		case 1:
 			ops[(*nops)++] = optarg;
@@ -296,6 +303,12 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			break;
 		case OPT_NO_STATS:
 			o->no_stats = true;
+			break;
+		case 'm':
+			o->more = true;
+			break;
+		case 's':
+			o->statistics = true;
 			break;
 		case OPT_NAMES:
 		case OPT_NO_NAMES:
@@ -466,6 +479,10 @@ static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
 		append_str(req, len, "--if-exists");
 	if (o->no_stats)
 		append_str(req, len, "--no-stats");
+	if (o->more)
+		append_str(req, len, "--more");
+	if (o->statistics)
+		append_str(req, len, "--statistics");
 	/* as ovs-ofctl: names for a person at a terminal, numbers for scripts */
 	if (o->names > 0 || (o->names < 0 && isatty(STDOUT_FILENO)))
 		append_str(req, len, "--names");

@@ -34,6 +34,7 @@ struct cmd_ctx {
 	bool if_exists;  /* --if-exists del-br/del-port/del-zone-tp/del-zone-limit:
 			  * a missing one is fine */
 	bool no_stats;
+	unsigned ct_dump;  /* dump-conntrack --more, --statistics: CT_DUMP_* */
 	bool names;    /* --names: ports by name in printed flows */
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
 	int n_ct_next;
@@ -2547,7 +2548,7 @@ static char *cmd_dump_conntrack(struct cmd_ctx *c, char **argv, int argc)
 
 	if (err)
 		return err;
-	if (conntrack_dump(c->out, zone, nerr, sizeof(nerr)))
+	if (conntrack_dump(c->out, zone, c->ct_dump, nerr, sizeof(nerr)))
 		return errstr("%s", nerr);
 	return NULL;
 }
@@ -2732,6 +2733,10 @@ static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
 			c->if_exists = true;
 		else if (!strcmp(argv[i], "--no-stats"))
 			c->no_stats = true;
+		else if (!strcmp(argv[i], "--more"))
+			c->ct_dump |= CT_DUMP_MORE;
+		else if (!strcmp(argv[i], "--statistics"))
+			c->ct_dump |= CT_DUMP_STATS;
 		else if (!strcmp(argv[i], "--names") || !strcmp(argv[i], "--no-names"))
 			c->names = argv[i][2] == 'n' && argv[i][3] == 'a';
 		else if (ct_next_option(c, argv[i], err)) {

@@ -1,13 +1,15 @@
 /* Conntrack access (libnetfilter_conntrack): brflow's connections printed
  * the way `ovs-appctl dpctl/dump-conntrack` prints them, and flushing.
  * The field order, protocol and TCP state names follow OVS's
- * lib/ct-dpif.c (non-verbose form), so OVS test expectations carry over. */
+ * lib/ct-dpif.c (and its -m and -s forms), so OVS test expectations carry
+ * over. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -58,13 +60,13 @@ static const char *proto_name(uint8_t p)
 }
 
 /* Kernel TCP state -> the name OVS prints.  OVS maps the kernel's states
- * onto its own list, then (non-verbose) shows SYN_RECV as ESTABLISHED. */
-static const char *tcp_state_name(uint8_t s)
+ * onto its own list, then (unless verbose) shows SYN_RECV as ESTABLISHED. */
+static const char *tcp_state_name_as(uint8_t s, bool verbose)
 {
 	switch (s) {
 	case TCP_CONNTRACK_SYN_SENT:
 	case TCP_CONNTRACK_SYN_SENT2:	return "SYN_SENT";
-	case TCP_CONNTRACK_SYN_RECV:
+	case TCP_CONNTRACK_SYN_RECV:	return verbose ? "SYN_RECV" : "ESTABLISHED";
 	case TCP_CONNTRACK_ESTABLISHED:	return "ESTABLISHED";
 	case TCP_CONNTRACK_FIN_WAIT:	return "FIN_WAIT_1";
 	case TCP_CONNTRACK_CLOSE_WAIT:	return "CLOSE_WAIT";
@@ -73,6 +75,11 @@ static const char *tcp_state_name(uint8_t s)
 	case TCP_CONNTRACK_CLOSE:	return "CLOSING";
 	}
 	return "CLOSED";
+}
+
+static const char *tcp_state_name(uint8_t s)
+{
+	return tcp_state_name_as(s, false);
 }
 
 /* The ICMP type of the reply tuple, as the kernel inverts it. */
@@ -108,6 +115,13 @@ static const struct tuple_attrs repl_attrs = {
 	ATTR_REPL_L3PROTO, ATTR_REPL_IPV4_SRC, ATTR_REPL_IPV4_DST,
 	ATTR_REPL_IPV6_SRC, ATTR_REPL_IPV6_DST, ATTR_REPL_PORT_SRC,
 	ATTR_REPL_PORT_DST, ATTR_REPL_L4PROTO,
+};
+
+/* The connection an expected one (an FTP data connection) came from. */
+static const struct tuple_attrs master_attrs = {
+	ATTR_MASTER_L3PROTO, ATTR_MASTER_IPV4_SRC, ATTR_MASTER_IPV4_DST,
+	ATTR_MASTER_IPV6_SRC, ATTR_MASTER_IPV6_DST, ATTR_MASTER_PORT_SRC,
+	ATTR_MASTER_PORT_DST, ATTR_MASTER_L4PROTO,
 };
 
 static void put_addrs(struct line *l, const struct nf_conntrack *ct,
@@ -190,7 +204,113 @@ static void put_offload(struct line *l, const struct nf_conntrack *ct)
 		put(l, ",offload");
 }
 
-static void format_entry(struct line *l, const struct nf_conntrack *ct)
+/* ---- -m and -s, as dpctl/dump-conntrack prints them (lib/ct-dpif.c) ---- */
+
+/* ",packets=N,bytes=N" of one direction, when accounting counted any
+ * (net.netfilter.nf_conntrack_acct). */
+static void put_counters(struct line *l, const struct nf_conntrack *ct, bool reply)
+{
+	uint64_t packets = nfct_get_attr_u64(ct, reply ? ATTR_REPL_COUNTER_PACKETS :
+						   ATTR_ORIG_COUNTER_PACKETS);
+	uint64_t bytes = nfct_get_attr_u64(ct, reply ? ATTR_REPL_COUNTER_BYTES :
+						 ATTR_ORIG_COUNTER_BYTES);
+
+	if (packets || bytes)
+		put(l, ",packets=%llu,bytes=%llu", (unsigned long long)packets,
+		    (unsigned long long)bytes);
+}
+
+static void put_time(struct line *l, const char *name, uint64_t ns)
+{
+	time_t secs = (time_t)(ns / 1000000000u);
+	struct tm tm;
+	char buf[32];
+
+	if (!localtime_r(&secs, &tm) || !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm))
+		return;
+	put(l, ",%s=%s.%03u", name, buf, (unsigned)(ns / 1000000u % 1000u));
+}
+
+/* ",start=...[,stop=...]", when the kernel stamps connections
+ * (net.netfilter.nf_conntrack_timestamp). */
+static void put_timestamps(struct line *l, const struct nf_conntrack *ct)
+{
+	uint64_t start = nfct_attr_is_set(ct, ATTR_TIMESTAMP_START) > 0 ?
+			 nfct_get_attr_u64(ct, ATTR_TIMESTAMP_START) : 0;
+	uint64_t stop = nfct_attr_is_set(ct, ATTR_TIMESTAMP_STOP) > 0 ?
+			nfct_get_attr_u64(ct, ATTR_TIMESTAMP_STOP) : 0;
+
+	if (!start && !stop)
+		return;
+	put_time(l, "start", start);
+	if (stop)
+		put_time(l, "stop", stop);
+}
+
+/* Names joined by '|', the lowest bit first; "0" for none. */
+static void put_flag_names(struct line *l, const char *name, uint32_t flags,
+			   const char *const *names, unsigned n_names)
+{
+	bool first = true;
+
+	put(l, ",%s=", name);
+	if (!flags) {
+		put(l, "0");
+		return;
+	}
+	for (unsigned bit = 0; bit < n_names; bit++)
+		if (flags & 1u << bit) {
+			put(l, "%s%s", first ? "" : "|", names[bit]);
+			first = false;
+		}
+}
+
+/* The kernel's IPS_* bits OVS names, in bit order. */
+static const char *const status_names[] = {
+	"EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED", "SRC_NAT", "DST_NAT",
+	"SEQ_ADJUST", "SRC_NAT_DONE", "DST_NAT_DONE", "DYING", "FIXED_TIMEOUT",
+	"TEMPLATE", "UNTRACKED",
+};
+
+/* The kernel's IP_CT_TCP_FLAG_* bits, in bit order. */
+static const char *const tcp_flag_names[] = {
+	"WINDOW_SCALE", "SACK_PERM", "CLOSE_INIT", "BE_LIBERAL",
+	"DATA_UNACKNOWLEDGED", "MAXACK_SET",
+};
+
+#define N_NAMES(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
+
+static void put_tcp_verbose(struct line *l, const struct nf_conntrack *ct)
+{
+	const char *state = tcp_state_name_as(nfct_get_attr_u8(ct, ATTR_TCP_STATE), true);
+	uint8_t wscale_orig = nfct_get_attr_u8(ct, ATTR_TCP_WSCALE_ORIG);
+	uint8_t wscale_repl = nfct_get_attr_u8(ct, ATTR_TCP_WSCALE_REPL);
+
+	/* the kernel keeps one state; OVS prints it for both ends */
+	put(l, ",protoinfo=(state_orig=%s,state_reply=%s", state, state);
+	if (wscale_orig || wscale_repl)
+		put(l, ",wscale_orig=%u,wscale_reply=%u", wscale_orig, wscale_repl);
+	put_flag_names(l, "flags_orig", nfct_get_attr_u8(ct, ATTR_TCP_FLAGS_ORIG) &
+		       ((1u << N_NAMES(tcp_flag_names)) - 1), tcp_flag_names,
+		       N_NAMES(tcp_flag_names));
+	put_flag_names(l, "flags_reply", nfct_get_attr_u8(ct, ATTR_TCP_FLAGS_REPL) &
+		       ((1u << N_NAMES(tcp_flag_names)) - 1), tcp_flag_names,
+		       N_NAMES(tcp_flag_names));
+	put(l, ")");
+}
+
+/* ",parent=(...)": the master connection's original tuple. */
+static void put_parent(struct line *l, const struct nf_conntrack *ct)
+{
+	if (nfct_attr_is_set(ct, ATTR_MASTER_L3PROTO) <= 0)
+		return;
+	put(l, ",parent=(");
+	put_addrs(l, ct, &master_attrs);
+	put(l, ",sport=%u,dport=%u)", ntohs(nfct_get_attr_u16(ct, ATTR_MASTER_PORT_SRC)),
+	    ntohs(nfct_get_attr_u16(ct, ATTR_MASTER_PORT_DST)));
+}
+
+static void format_entry(struct line *l, const struct nf_conntrack *ct, unsigned how)
 {
 	uint8_t proto = nfct_get_attr_u8(ct, ATTR_ORIG_L4PROTO);
 	uint32_t mark = nfct_get_attr_u32(ct, ATTR_MARK) & ~CT_COMMITTED;
@@ -204,19 +324,39 @@ static void format_entry(struct line *l, const struct nf_conntrack *ct)
 		put(l, "%u", proto);
 	put(l, ",orig=(");
 	put_tuple(l, ct, proto, 0);
+	if (how & CT_DUMP_STATS)
+		put_counters(l, ct, false);
 	put(l, "),reply=(");
 	put_tuple(l, ct, proto, 1);
+	if (how & CT_DUMP_STATS)
+		put_counters(l, ct, true);
 	put(l, ")");
+	if (how & CT_DUMP_STATS)
+		put_timestamps(l, ct);
+	if (how & CT_DUMP_MORE)
+		put(l, ",id=%u", nfct_get_attr_u32(ct, ATTR_ID));
 	if (zone)
 		put(l, ",zone=%u", zone);
+	if (how & CT_DUMP_MORE)
+		put_flag_names(l, "status", nfct_get_attr_u32(ct, ATTR_STATUS) &
+			       ((1u << N_NAMES(status_names)) - 1), status_names,
+			       N_NAMES(status_names));
+	if (how & CT_DUMP_STATS)
+		put(l, ",timeout=%u", nfct_get_attr_u32(ct, ATTR_TIMEOUT));
 	if (mark)
 		put(l, ",mark=%u", mark);
 	put_labels(l, ct);
-	if (proto == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0)
-		put(l, ",protoinfo=(state=%s)",
-		    tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE)));
+	if (proto == IPPROTO_TCP && nfct_attr_is_set(ct, ATTR_TCP_STATE) > 0) {
+		if (how & CT_DUMP_MORE)
+			put_tcp_verbose(l, ct);
+		else
+			put(l, ",protoinfo=(state=%s)",
+			    tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE)));
+	}
 	if (nfct_attr_is_set(ct, ATTR_HELPER_NAME) > 0)
 		put(l, ",helper=%s", (const char *)nfct_get_attr(ct, ATTR_HELPER_NAME));
+	if (how & CT_DUMP_MORE)
+		put_parent(l, ct);
 	put_offload(l, ct);
 }
 
@@ -239,6 +379,7 @@ static bool committed(const struct nf_conntrack *ct)
 
 struct dump {
 	int zone;		/* < 0: all */
+	unsigned how;		/* CT_DUMP_* */
 	char **lines;
 	size_t n, cap;
 	int oom;
@@ -272,7 +413,7 @@ static int dump_cb(enum nf_conntrack_msg_type type, struct nf_conntrack *ct,
 		d->lines = p;
 		d->cap = cap;
 	}
-	format_entry(&l, ct);
+	format_entry(&l, ct, d->how);
 	d->lines[d->n] = strdup(l.buf);
 	if (!d->lines[d->n]) {
 		d->oom = 1;
@@ -309,9 +450,9 @@ static int walk(int (*cb)(enum nf_conntrack_msg_type, struct nf_conntrack *, voi
 	return ret;
 }
 
-int conntrack_dump(FILE *out, int zone, char *err, size_t errlen)
+int conntrack_dump(FILE *out, int zone, unsigned how, char *err, size_t errlen)
 {
-	struct dump d = { .zone = zone };
+	struct dump d = { .zone = zone, .how = how };
 	int ret = -1;
 	size_t i;
 

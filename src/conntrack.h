@@ -12,8 +12,15 @@
  * format of `ovs-appctl dpctl/dump-conntrack`, e.g.
  * tcp,orig=(src=10.1.1.1,dst=10.1.1.2,sport=39082,dport=80),reply=(src=10.1.1.2,dst=10.1.1.1,sport=80,dport=39082),zone=1,mark=1,protoinfo=(state=ESTABLISHED)
  * zone=/mark=/labels= only when non-zero; mark without brflow's bit 31.
- * zone < 0: all zones.  Returns 0 or -1 with err. */
-int conntrack_dump(FILE *out, int zone, char *err, size_t errlen);
+ * zone < 0: all zones.  'how' adds, as dpctl's -m and -s do:
+ * CT_DUMP_MORE the id, status bits, the TCP state per end with window
+ * scales and flags, and an expected connection's parent; CT_DUMP_STATS
+ * each direction's packets and bytes (when the kernel counts them),
+ * the start time (when it stamps them) and the seconds left.  Returns 0
+ * or -1 with err. */
+#define CT_DUMP_MORE  1u
+#define CT_DUMP_STATS 2u
+int conntrack_dump(FILE *out, int zone, unsigned how, char *err, size_t errlen);
 
 /* What `ovs-appctl dpctl/ct-stats-show [zone=N] [verbose]` prints of the
  * same connections: the total, then a count per protocol that has any

@@ -17,6 +17,9 @@ if bf_flows_check "FTP on port 2121 with alg=ftp loads" nat-ftp-2121.flows; then
 	check_re "dump-conntrack: the control connection has the ftp helper" \
 		'tcp,orig=\(src=10\.1\.1\.1,dst=10\.1\.1\.2,sport=[0-9]+,dport=2121\),reply=\(src=10\.1\.1\.2,dst=10\.1\.1\.1,sport=2121,dport=[0-9]+\),protoinfo=\(state=[A-Z_]+\),helper=ftp' \
 		"$(ct_dump 2>&1)"
+	check_re "dump-conntrack -m: a data connection names the control connection its parent" \
+		',status=EXPECTED\|[A-Z_|]+,.*,parent=\(src=10\.1\.1\.1,dst=10\.1\.1\.2,sport=[0-9]+,dport=2121\)$' \
+		"$(ct_dump -m 2>&1)"
 	check_gt "active data connections were +new+rel from h2" \
 		"$(flow_packets 'table=1,' 'ct_state=+new+rel+trk' 'in_port=2')" 0
 	check_gt "passive data connections were +new+rel from h1" \
