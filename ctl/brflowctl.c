@@ -85,6 +85,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "the kernel's packet counters of BR's ports (or of PORT)" },
 	{ "dump-ports-desc", 1, 2, -1, "BR [PORT]",
 	  "BR's ports (or PORT): number, name, address, config and state" },
+	{ "queue-stats", 1, 3, -1, "BR [PORT [QUEUE]]",
+	  "the counters of PORT's (or all ports') egress queues" },
 	{ "compile", 1, 1, -1, "BR",
 	  "print the nftables ruleset BR's flows compile to" },
 	{ "trace", 2, 2, -1, "BR FLOW",

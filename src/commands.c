@@ -23,6 +23,7 @@
 #include "../rules/flow_trace.h"
 #include "offload.h"
 #include "port_stats.h"
+#include "queue_stats.h"
 
 #define ERRLEN 512
 
@@ -2488,6 +2489,78 @@ static char *cmd_dump_ports_desc(struct cmd_ctx *c, char **argv, int argc)
 	return print_ports(c, argv, argc, true);
 }
 
+/* A port's queues, 'want' only unless it is < 0. */
+static bool queue_selected(const struct queue_stat *q, long want)
+{
+	return want < 0 || q->queue == (uint32_t)want;
+}
+
+/* queue-stats BR [PORT [QUEUE]]: the port's (ANY or ALL: every port's)
+ * egress queues, the classes 1:N+1 under each port's root qdisc 1:, as
+ * ovs-ofctl's OFPST_QUEUE reply, which counts them first. */
+static char *cmd_queue_stats(struct cmd_ctx *c, char **argv, int argc)
+{
+	const char *port = argc > 1 ? argv[1] : NULL;
+	struct compile_port *ports = NULL;
+	struct queue_stat **q = NULL;
+	char nerr[ERRLEN] = "";
+	struct st_bridge *b;
+	int *nq = NULL, n = 0, found = 0;
+	long want = -1;
+	char *err;
+
+	if (port && (!strcmp(port, "ANY") || !strcmp(port, "ALL")))
+		port = NULL;
+	if (argc > 2 && strcmp(argv[2], "ALL")) {
+		char *end;
+
+		errno = 0;
+		want = strtol(argv[2], &end, 0);
+		if (errno || *end || end == argv[2] || want < 0 || want > FLOW_MAX_QUEUE)
+			return errstr("invalid queue '%s' (0-%u or ALL)", argv[2],
+				      FLOW_MAX_QUEUE);
+	}
+	err = find_bridge(c, argv[0], &b);
+	if (!err)
+		err = select_ports(b, port, &ports, &n);
+	if (err)
+		return err;
+	q = calloc((size_t)n, sizeof(*q));
+	nq = calloc((size_t)n, sizeof(*nq));
+	if (!q || !nq)
+		err = errstr("out of memory");
+	for (int i = 0; i < n && !err; i++) {
+		if (queue_stats_read(ports[i].ifname, &q[i], &nq[i], nerr, sizeof(nerr)))
+			err = errstr("%s", nerr);
+		for (int k = 0; !err && k < nq[i]; k++)
+			found += queue_selected(&q[i][k], want);
+	}
+	if (!err && want >= 0 && !found)
+		err = port ? errstr("port %s has no queue %ld (OFPQOFC_BAD_QUEUE)", port, want) :
+			     errstr("no port has queue %ld (OFPQOFC_BAD_QUEUE)", want);
+	if (!err)
+		fprintf(c->out, "OFPST_QUEUE reply (xid=0x2): %d queues\n", found);
+	for (int i = 0; i < n && !err; i++)
+		for (int k = 0; k < nq[i]; k++) {
+			if (!queue_selected(&q[i][k], want))
+				continue;
+			if (ports[i].ofport == OFPP_LOCAL)
+				fprintf(c->out, "  port LOCAL");
+			else
+				fprintf(c->out, "  port %u", ports[i].ofport);
+			/* brflow does not know when the class was made */
+			fprintf(c->out, " queue %u: bytes=%" PRIu64 ", pkts=%" PRIu64
+				", errors=%" PRIu64 ", duration=?\n", q[i][k].queue,
+				q[i][k].bytes, q[i][k].packets, q[i][k].drops);
+		}
+	for (int i = 0; q && i < n; i++)
+		free(q[i]);
+	free(q);
+	free(nq);
+	free(ports);
+	return err;
+}
+
 /* ---- conntrack ---- */
 
 /* ---- the bridge's MAC learning table ---- */
@@ -2643,6 +2716,7 @@ static const struct command commands[] = {
 	{ "dump-aggregate", 1, 2, "dump-aggregate BRIDGE [FLOW]", cmd_dump_aggregate },
 	{ "dump-ports", 1, 2, "dump-ports BRIDGE [PORT]", cmd_dump_ports },
 	{ "dump-ports-desc", 1, 2, "dump-ports-desc BRIDGE [PORT]", cmd_dump_ports_desc },
+	{ "queue-stats", 1, 3, "queue-stats BRIDGE [PORT [QUEUE]]", cmd_queue_stats },
 	{ "diff-flows", 2, 2, "diff-flows BRIDGE FILE", cmd_diff_flows },
 	{ "compile", 1, 1, "compile BRIDGE", cmd_compile },
 	{ "trace", 2, 2, "trace BRIDGE FLOW", cmd_trace },

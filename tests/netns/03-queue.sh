@@ -67,6 +67,22 @@ check_gt "set_queue:9 on ARP (bridge-family tables): class 1:a" "$(class_packets
 check_gt "no queue (pop_queue, a table reached without one): the default class" \
 	"$(class_packets 1)" 15
 
+# queue-stats, as ovs-ofctl prints it: queue N is the class 1:N+1, here port 2's
+qs=$(bfctl queue-stats "$BR" 2>&1)
+check_eq "queue-stats lists port 2's eight queues (no other port has a qdisc)" \
+	"OFPST_QUEUE reply (xid=0x2): 8 queues" "$(head -1 <<<"$qs")"
+check_re "queue 1 (class 1:2) sent set_queue:1's 5 datagrams" \
+	"^  port 2 queue 1: bytes=[0-9]+, pkts=5, errors=0, duration=\?$" "$(grep ' queue 1:' <<<"$qs")"
+check_eq "queue-stats BR 2 5: enqueue:2:5's 6 datagrams alone" "OFPST_QUEUE reply (xid=0x2): 1 queues
+  port 2 queue 5: bytes=$(tc -s -n "$SW" class show dev p2 classid 1:6 |
+	sed -n 's/.*Sent \([0-9]*\) bytes.*/\1/p'), pkts=6, errors=0, duration=?" \
+	"$(bfctl queue-stats "$BR" 2 5 2>&1)"
+check_eq "queue-stats BR p1: a port without queues has none" "OFPST_QUEUE reply (xid=0x2): 0 queues" \
+	"$(bfctl queue-stats "$BR" p1 2>&1)"
+check_re "a queue no port has is an error naming it" "no port has queue 7 \(OFPQOFC_BAD_QUEUE\)" \
+	"$(bfctl queue-stats "$BR" ANY 7 2>&1)"
+check_re "a bad queue is named" "invalid queue 'x'" "$(bfctl queue-stats "$BR" 2 x 2>&1)"
+
 line_server_start 2 5006 || not_ok "line server on h2:5006" "did not listen"
 check_eq "TCP through ct(commit),set_queue:6 is answered" "h2 q" "$(line_ask 1 10.1.1.2 5006 q)"
 check_gt "its segments to h2 went through class 1:7" "$(class_packets 7)" 2
