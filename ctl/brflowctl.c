@@ -120,6 +120,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "how many connections, per protocol (and TCP state)" },
 	{ "flush-conntrack", 0, 3, -1, "[zone=N] [TUPLE [REPLY]]",
 	  "delete tracked connections (all, by zone, by tuple)" },
+	{ "ct-flush", 1, 4, -1, "BR [zone=N] [TUPLE [REPLY]]",
+	  "the same, as ovs-ofctl ct-flush spells it" },
+	{ "ct-flush-zone", 2, 2, -1, "BR ZONE",
+	  "delete zone ZONE's connections (ovs-ofctl ct-flush-zone)" },
 	{ "dpi-stats", 0, 0, -1, "",
 	  "the DPI handler's counters (asks brflow-dpi, not brflowd)" },
 };

@@ -2684,6 +2684,30 @@ static char *cmd_flush_conntrack(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* ct-flush BR [zone=N] [TUPLE [REPLY]], ovs-ofctl's spelling: the
+ * bridge is checked, the flush is the namespace's, as flush-conntrack's. */
+static char *cmd_ct_flush(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+
+	return err ? err : cmd_flush_conntrack(c, argv + 1, argc - 1);
+}
+
+/* ct-flush-zone BR N, ovs-ofctl's older command for one zone. */
+static char *cmd_ct_flush_zone(struct cmd_ctx *c, char **argv, int argc)
+{
+	char arg[32], *zone_arg[1] = { arg };
+	struct st_bridge *b;
+	char *err = find_bridge(c, argv[0], &b);
+
+	(void)argc;
+	if (err)
+		return err;
+	snprintf(arg, sizeof(arg), "zone=%.20s", argv[1]);
+	return cmd_flush_conntrack(c, zone_arg, 1);
+}
+
 /* ---- dispatch ---- */
 
 static const struct command commands[] = {
@@ -2738,6 +2762,8 @@ static const struct command commands[] = {
 	{ "ct-stats-show", 0, 2, "ct-stats-show [zone=N] [verbose]", cmd_ct_stats_show },
 	{ "flush-conntrack", 0, 3, "flush-conntrack [zone=N] [ORIG-TUPLE [REPLY-TUPLE]]",
 	  cmd_flush_conntrack },
+	{ "ct-flush", 1, 4, "ct-flush BRIDGE [zone=N] [ORIG-TUPLE [REPLY-TUPLE]]", cmd_ct_flush },
+	{ "ct-flush-zone", 2, 2, "ct-flush-zone BRIDGE ZONE", cmd_ct_flush_zone },
 };
 
 static const struct command *find_command(const char *name)

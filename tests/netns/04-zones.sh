@@ -12,14 +12,14 @@ bf_flows_check "overlapping-zones flows load" zones-overlap.flows || bf_done
 
 # the same client port on both pairs, so both connections have one 5-tuple
 tuple_conn() {
-	local src=$1 dst=$2 out payload srv rc=1
+	local src=$1 dst=$2 sport=${3:-40000} out payload srv rc=1
 	out=$(mktemp "$BF_DIR/zt.XXXXXX")
 	payload="zone-pair-$src-$RANDOM"
 	bf_bg "$(hns "$dst")" "$out" timeout 15 nc -4 -n -l 5001
 	srv=$BF_LAST
 	wait_until 5 listening "$(hns "$dst")" t 5001
 	printf '%s\n' "$payload" |
-		ip netns exec "$(hns "$src")" timeout 8 nc -4 -n -N -w 2 -p 40000 10.1.1.2 5001 >/dev/null 2>&1
+		ip netns exec "$(hns "$src")" timeout 8 nc -4 -n -N -w 2 -p "$sport" 10.1.1.2 5001 >/dev/null 2>&1
 	wait_until 2 grep -qx "$payload" "$out" && rc=0
 	bf_kill "$srv"
 	return $rc
@@ -39,6 +39,19 @@ check "flush-conntrack zone=1 succeeds" bfctl flush-conntrack zone=1
 ct=$(ct_dump 2>&1 | grep 'sport=40000,dport=5001')
 check_eq "flushing zone 1 leaves only the zone 2 entry" 0 "$(grep -c ',zone=1,' <<<"$ct")"
 check_eq "the zone 2 entry survives the flush of zone 1" 1 "$(grep -c ',zone=2,' <<<"$ct")"
+
+# ovs-ofctl's spellings: ct-flush-zone BR N, ct-flush BR [zone=N] [TUPLE]
+check "ct-flush-zone br0 2 succeeds" bfctl ct-flush-zone "$BR" 2
+check_eq "ct-flush-zone br0 2 flushed zone 2" 0 "$(ct_dump zone=2 2>&1 | grep -c 'dport=5001')"
+check "pair 1-2 from port 40001 in zone 1" tuple_conn 1 2 40001
+check "pair 1-2 from port 40002 in zone 1" tuple_conn 1 2 40002
+check_re "ct-flush names a bridge that does not exist" "no bridge named 'br9'" \
+	"$(bfctl ct-flush br9 zone=1 2>&1)"
+check "ct-flush br0 zone=1 with one connection's tuple succeeds" \
+	bfctl ct-flush "$BR" zone=1 'ct_nw_src=10.1.1.1,ct_nw_dst=10.1.1.2,ct_nw_proto=6,ct_tp_src=40001,ct_tp_dst=5001'
+ct=$(ct_dump zone=1 2>&1)
+check_eq "ct-flush flushed that connection" 0 "$(grep -c 'sport=40001,dport=5001' <<<"$ct")"
+check_eq "... and not the other" 1 "$(grep -c 'sport=40002,dport=5001' <<<"$ct")"
 
 # replies are only allowed in their own zone: h4's new connection is not +est
 tcp_blocked "h4->h3 TCP is blocked (zone 2 has no entry for it)" 4 3 10.1.1.1 5002
