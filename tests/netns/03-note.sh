@@ -31,12 +31,7 @@ check_re "a bad hex digit is refused, naming the note" "bad hex digit in note 'f
 	"$(bfctl add-flow "$BR" 'priority=1,actions=note:fg' 2>&1)"
 
 flows0=$(bfctl --no-stats dump-flows "$BR" 2>&1)
-check "brflowd stops" bf_daemon_stop
-if bf_daemon_start; then
-	ok "brflowd starts again"
-else
-	not_ok "brflowd starts again" "$(bf_oneline "$(tail -3 "$BF_DIR/daemon.log")")"
-fi
+bf_restart
 check_eq "the notes survive the restart" "$flows0" "$(bfctl --no-stats dump-flows "$BR" 2>&1)"
 ping_ok "pings still pass" 1 10.1.1.2
 

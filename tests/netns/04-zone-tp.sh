@@ -72,8 +72,7 @@ send 40003 5001
 check_re "...and the connection's next packet still refreshes it to 20 s, not 30" \
 	'^(1[0-9]|20)$' "$(timeout_of 5001)"
 
-check "brflowd stops" bf_daemon_stop
-if bf_daemon_start; then ok "brflowd starts again"; else not_ok "brflowd starts again" "$(tail -1 "$BF_DIR/daemon.log")"; fi
+bf_restart
 check_eq "the policy survived the restart" "Zone:5, Timeout Policies: udp_first=20 udp_single=20" \
 	"$(bfctl list-zone-tp "$BR" 2>&1)"
 # (a start rebuilds the tables, objects included: connections from before it are back

@@ -24,11 +24,7 @@ tcp_ok "new connections follow the firewall while brflowd is down: h1->h2" 1 2 1
 tcp_blocked "new connections follow the firewall while brflowd is down: h2->h1" 2 1 10.1.1.1 5002
 check_fails "brflowctl fails without a daemon" bfctl show
 
-if bf_daemon_start; then
-	ok "brflowd starts again"
-else
-	not_ok "brflowd starts again" "$(bf_oneline "$(tail -3 "$BF_DIR/daemon.log")")"
-fi
+bf_start_again
 if [[ $BF_DAEMON_PID =~ ^[0-9]+$ ]] && [ "$BF_DAEMON_PID" != "$pid0" ]; then
 	ok "the pidfile names the new process"
 else

@@ -67,12 +67,7 @@ check_eq "a conj_id flow at another priority is refused, naming it" \
 check_fails "...and not added" flow_packets 'conj_id=9'
 
 flows0=$(bfctl --no-stats dump-flows "$BR" 2>&1)
-check "brflowd stops" bf_daemon_stop
-if bf_daemon_start; then
-	ok "brflowd starts again"
-else
-	not_ok "brflowd starts again" "$(bf_oneline "$(tail -3 "$BF_DIR/daemon.log")")"
-fi
+bf_restart
 check_eq "the restarted brflowd has the same flows" "$flows0" "$(bfctl --no-stats dump-flows "$BR" 2>&1)"
 tcp_ok "after the restart h2->h3:5002 passes" 2 3 "$h3" 5002
 udp_ok "...and h2->h3:5353" 2 3 "$h3" 5353

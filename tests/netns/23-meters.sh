@@ -125,12 +125,7 @@ in_range "now more gets through, about 400 pktps over 2 s" "${got1:-x}" 500 1100
 # ---- restart keeps the meter and its counts
 meter_in() { bfctl meter-stats "$BR" 2>&1 | sed -n 's/.* packet_in_count:\([0-9]*\) .*/\1/p'; }
 in_before=$(meter_in)
-check "brflowd stops" bf_daemon_stop
-if bf_daemon_start; then
-	ok "brflowd starts again"
-else
-	not_ok "brflowd starts again" "$(bf_oneline "$(tail -3 "$BF_DIR/daemon.log")")"
-fi
+bf_restart
 check_eq "dump-meters after the restart" \
 	"OFPST_METER_CONFIG reply (OF1.3) (xid=0x2):|meter=1 pktps bands=|type=drop rate=400" \
 	"$(bf_oneline "$(bfctl dump-meters "$BR" 2>&1)")"

@@ -60,8 +60,7 @@ check_gt "the modified flow keeps counting" "$(pk 5001)" "$before"
 check "mod-flows back" bfctl mod-flows "$BR" \
 	"table=1,tcp,in_port=1,nw_src=10.1.1.1,tp_dst=5001,actions=ct(commit),normal"
 before=$(pk 5001)
-check "brflowd exits on SIGTERM" bf_daemon_stop
-if bf_daemon_start; then ok "brflowd starts again"; else not_ok "brflowd starts again" "$(tail -1 "$BF_DIR/daemon.log")"; fi
+bf_restart
 check_eq "a restart keeps the statistics of set flows" "$before" "$(pk 5001)"
 tcp_ok "h1->h2 TCP 5001 passes after the restart" 1 2 10.1.1.2 5001
 check_gt "...and the flow keeps counting" "$(pk 5001)" "$before"

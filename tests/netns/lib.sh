@@ -182,6 +182,22 @@ bf_daemon_stop() {
 
 bf_gone() { ! kill -0 "$1" 2>/dev/null; }
 
+# bf_start_again: starts brflowd after bf_daemon_stop, a check naming the daemon
+# log's last lines when it fails.
+bf_start_again() {
+	if bf_daemon_start; then
+		ok "brflowd starts again"
+	else
+		not_ok "brflowd starts again" "$(bf_oneline "$(tail -3 "$BF_DIR/daemon.log")")"
+	fi
+}
+
+# bf_restart: brflowd stops on SIGTERM and starts again, both checked.
+bf_restart() {
+	check "brflowd stops" bf_daemon_stop
+	bf_start_again
+}
+
 # bf_topology N: switch namespace, brflowd, bridge br0, hosts 1..N as ports 1..N.
 # On failure prints a not ok line and exits: nothing else can run.
 bf_topology() {
