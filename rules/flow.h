@@ -221,6 +221,10 @@ struct flow_note {
 
 struct flow {
 	uint8_t table;
+	/* the flow_mod flag check_overlap: adding the flow fails if it
+	 * overlaps another of its table and priority.  Not printed, not
+	 * kept past the add that checks it; fills padding. */
+	bool check_overlap;
 	uint16_t priority;
 	/* OpenFlow's timeouts in seconds, 0 for none: brflowd deletes the
 	 * flow hard_timeout s after it was added, or once no packet matched it
@@ -358,5 +362,10 @@ void flow_bit_put(uint8_t *v, int width, int bit, bool on);
 /* Non-strict: every packet matching f also matches pattern (pattern is
  * equal or more general), and tables agree when table_given. */
 bool flow_covered_by(const struct flow *f, const struct flow *pattern);
+/* What check_overlap refuses: a and b are in one table at one priority,
+ * with different matches, and some packet could match both (each field
+ * both match agrees where both masks have bits; dpi_host patterns are
+ * taken to overlap). */
+bool flow_overlaps(const struct flow *a, const struct flow *b);
 
 #endif

@@ -709,19 +709,32 @@ static bool unsupported_field(const struct parser *p, struct tok key)
 	return false;
 }
 
-/* OpenFlow's flow_mod flags and OVS's importance=: with no controller to
- * tell, brflow honours none of them, and says so rather than "unknown". */
-static bool unsupported_flag(const struct parser *p, struct tok key)
-{
-	static const char *const flags[] = {
-		"send_flow_rem", "check_overlap", "reset_counts", "no_packet_counts",
-		"no_byte_counts", "no_readonly_table", "importance",
-	};
+/* OpenFlow's flow_mod flags, as ovs-ofctl takes them (and as its OpenFlow
+ * 1.3 dumps print them).  check_overlap is honoured when the flow is
+ * added; the others change nothing here: send_flow_rem tells controllers,
+ * and brflow has none; adding a flow brflow already has always starts its
+ * counters again, as reset_counts asks; OVS itself ignores
+ * no_packet_counts and no_byte_counts. */
+static const char *const flowmod_flags[] = {
+	"check_overlap", "send_flow_rem", "reset_counts", "no_packet_counts",
+	"no_byte_counts", "no_readonly_table",
+};
 
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
-		if (tok_is(p, key, flags[i]))
-			return true;
-	return false;
+static int parse_flowmod_flag(struct parser *p, const struct kv *kv, bool *done)
+{
+	*done = true;
+	for (size_t i = 0; i < sizeof(flowmod_flags) / sizeof(flowmod_flags[0]); i++) {
+		if (!tok_is(p, kv->key, flowmod_flags[i]))
+			continue;
+		if (kv->delim)
+			return fail(p, kv->key.off, "'" TOKF "' takes no value",
+				    TOKA(p, kv->key));
+		if (i == 0)
+			p->f.check_overlap = true;
+		return 0;
+	}
+	*done = false;
+	return 0;
 }
 
 /* Keys OVS prints in dump-flows; ignored so its output can be fed back. */
@@ -1162,6 +1175,13 @@ static int parse_special_key(struct parser *p, const struct kv *kv,
 		return parse_timeout(p, kv, &p->f.idle_timeout);
 	if (tok_is(p, kv->key, "hard_timeout"))
 		return parse_timeout(p, kv, &p->f.hard_timeout);
+	/* importance=N (OpenFlow 1.4) ranks flows for eviction, which brflow,
+	 * having no table limits, never does */
+	if (tok_is(p, kv->key, "importance"))
+		return parse_uint(p, kv->val, 65535, "importance", &v);
+	if (parse_flowmod_flag(p, kv, done) || *done)
+		return p->err ? -1 : 0;
+	*done = true;
 	if (tok_is(p, kv->key, "out_port")) {
 		if (!opts || !opts->out_port)
 			return fail(p, kv->key.off,
@@ -1234,9 +1254,6 @@ static int parse_match_kv(struct parser *p, const struct kv *kv,
 	if (unsupported_field(p, kv->key))
 		return fail(p, kv->key.off, "field '" TOKF "' is not supported",
 			    TOKA(p, kv->key));
-	if (unsupported_flag(p, kv->key))
-		return fail(p, kv->key.off, "'" TOKF "' is not supported (brflow takes no "
-			    "flow_mod flags and no importance)", TOKA(p, kv->key));
 	return fail(p, kv->key.off, "unknown field '" TOKF "'", TOKA(p, kv->key));
 }
 

@@ -202,6 +202,22 @@ bool flow_covered_by(const struct flow *f, const struct flow *pattern)
 	return !flow_find_match(pattern, F_DPI_HOST) || same_dpi_host(f, pattern);
 }
 
+bool flow_overlaps(const struct flow *a, const struct flow *b)
+{
+	if (a->table != b->table || a->priority != b->priority || flow_same_rule(a, b))
+		return false;
+	for (int i = 0; i < a->n_matches; i++) {
+		const struct flow_match *x = &a->matches[i];
+		const struct flow_match *y = flow_find_match(b, x->field);
+		int w = field_info(x->field)->width;
+
+		for (int k = 0; y && k < w; k++)
+			if ((x->value[k] ^ y->value[k]) & x->mask[k] & y->mask[k])
+				return false;
+	}
+	return true;
+}
+
 static bool same_set_field(const struct action_set_field *a,
 			   const struct action_set_field *b)
 {

@@ -134,6 +134,44 @@ static char *add_or_replace(struct st_bridge *nb, struct flow *f)
 	return NULL;
 }
 
+/* check_overlap: f may not overlap another flow of b (OFPFMFC_OVERLAP).
+ * OVS checks this flag against every flow; so does this, once per flagged
+ * flow ("expensive", ovs-ofctl(8) warns). */
+static char *check_overlap(const struct st_bridge *b, const struct flow *f)
+{
+	for (int i = 0; b && i < b->n_flows; i++) {
+		const struct flow *g = &b->flows[i].flow;
+
+		if (g != f && flow_overlaps(f, g)) {
+			char *ft = flow_format(f), *gt = flow_format(g);
+			char *err = errstr("flow '%s' overlaps flow '%s' in table %u at the "
+					   "same priority (check_overlap: OFPFMFC_OVERLAP)",
+					   ft ? ft : "?", gt ? gt : "?", f->table);
+
+			free(ft);
+			free(gt);
+			return err;
+		}
+	}
+	return NULL;
+}
+
+/* The flows of a file added to nb that asked for check_overlap, checked
+ * against all of nb's; the flag goes once checked. */
+static char *check_overlaps(struct st_bridge *nb)
+{
+	char *err = NULL;
+
+	for (int i = 0; i < nb->n_flows; i++) {
+		struct flow *f = &nb->flows[i].flow;
+
+		if (f->check_overlap && !err)
+			err = check_overlap(nb, f);
+		f->check_overlap = false;
+	}
+	return err;
+}
+
 static char *prefix_line(int lineno, char *err)
 {
 	char *e = errstr("line %d: %s", lineno, err);
@@ -517,8 +555,13 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 	(void)argc;
 	b = st_find_bridge(c->st, argv[0]);
 	err = parse_flow_on(b, argv[1], &f, NULL);
-	if (err)
+	if (!err && f.check_overlap)
+		err = check_overlap(b, &f);
+	f.check_overlap = false;
+	if (err) {
+		flow_free(&f);
 		return err;
+	}
 	if (b) {
 		int same = -1;
 
@@ -559,6 +602,8 @@ static char *cmd_add_flows(struct cmd_ctx *c, char **argv, int argc)
 	err = parse_flow_file(nb, argv[1], &l);
 	if (!err)
 		err = merge_flows(nb, &l, NULL);
+	if (!err)
+		err = check_overlaps(nb);
 	if (err) {
 		st_bridge_free(nb);
 		return err;
@@ -582,6 +627,8 @@ static char *cmd_replace_flows(struct cmd_ctx *c, char **argv, int argc)
 	t1 = st_now_ms();
 	if (!err)
 		err = merge_flows(nb, &l, st_find_bridge(c->st, argv[0]));
+	if (!err)
+		err = check_overlaps(nb);
 	t2 = st_now_ms();
 	log_debug("replace-flows %s: %d flows: parse %lld ms, merge %lld ms",
 		  argv[0], nb->n_flows, (long long)(t1 - t0), (long long)(t2 - t1));

@@ -121,6 +121,30 @@ check "del-flows --strict with an unmasked cookie ignores the cookie" bfctl --st
 check_eq "...and deletes the flow" "" "$(ports "$BR")"
 tcp_blocked "h1->h2 TCP 5003 is blocked without its flow" 1 2 10.1.1.2 5003
 
+# flow_mod flags, as ovs-ofctl takes them: check_overlap refuses a flow that overlaps
+# another of its table and priority; the others (and importance=) load as OVS's
+# OpenFlow 1.3 dumps print them
+check "a UDP flow at priority 40 in table 2 loads" bfctl add-flow "$BR" "table=2,priority=40,udp,actions=drop"
+check_eq "check_overlap refuses an overlapping flow, naming both" \
+	"brflowctl: add-flow: flow 'priority=40,ip,nw_src=10.1.1.1 actions=drop' overlaps flow 'priority=40,udp actions=drop' in table 2 at the same priority (check_overlap: OFPFMFC_OVERLAP)" \
+	"$(bfctl add-flow "$BR" "check_overlap,table=2,priority=40,ip,nw_src=10.1.1.1,actions=drop" 2>&1)"
+check_eq "...and adds nothing" 1 "$(nlines "$BR" table=2)"
+check "check_overlap lets a disjoint flow in (TCP)" bfctl add-flow "$BR" \
+	"check_overlap,table=2,priority=40,tcp,actions=drop"
+check "...and one at another priority" bfctl add-flow "$BR" \
+	"check_overlap,table=2,priority=41,ip,actions=drop"
+out=$(printf '%s\n' "table=2,priority=30,ip,nw_dst=10.1.1.0/24,actions=drop" \
+	"check_overlap,table=2,priority=30,ip,nw_dst=10.1.1.2,actions=drop" |
+	bfctl add-flows "$BR" - 2>&1)
+check_re "add-flows checks a flagged line against the file's own flows" "overlaps flow 'priority=30,ip,nw_dst=10.1.1.0/24 actions=drop' in table 2" "$out"
+check_eq "...and adds none of the file" 3 "$(nlines "$BR" table=2)"
+check "OVS's OpenFlow 1.3 flags and importance= load" bfctl add-flow "$BR" \
+	"table=2,priority=20,send_flow_rem,reset_counts,no_packet_counts,no_byte_counts,importance=7,udp,actions=drop"
+check "a line of ovs-ofctl -O OpenFlow13 dump-flows loads back" bfctl add-flow "$BR" \
+	" cookie=0x0, duration=3.1s, table=2, n_packets=0, n_bytes=0, send_flow_rem reset_counts priority=21,udp actions=drop"
+check_eq "table 2 has them all" 5 "$(nlines "$BR" table=2)"
+check "del-flows table=2" bfctl del-flows "$BR" table=2
+
 check "del-port without the bridge finds the port's bridge" bfctl del-port p2
 check_eq "show no longer lists p2" "" "$(bfctl show 2>&1 | grep -w p2)"
 out=$(bfctl del-port p2 2>&1)

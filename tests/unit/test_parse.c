@@ -167,6 +167,36 @@ static void test_covered(const char *f, const char *pattern, bool want)
 	flow_free(&fp);
 }
 
+static void test_overlap(const char *a, const char *b, bool want)
+{
+	struct flow fa = parse_ok(a, false), fb = parse_ok(b, false);
+	char name[256];
+
+	snprintf(name, sizeof(name), "overlaps '%s' '%s'", a, b);
+	report(flow_overlaps(&fa, &fb) == want && flow_overlaps(&fb, &fa) == want, name,
+	       "%s%s", want ? "wanted overlapping" : "wanted disjoint", "");
+	flow_free(&fa);
+	flow_free(&fb);
+}
+
+/* check_overlap's test, both ways round */
+static void test_overlaps(void)
+{
+	test_overlap("priority=5,ip,actions=1", "priority=5,tcp,tp_dst=80,actions=2", true);
+	test_overlap("priority=5,tcp,actions=1", "priority=5,udp,actions=2", false);
+	test_overlap("priority=5,ip,nw_src=10.0.0.0/8,actions=1", "priority=5,ip,nw_src=10.1.0.0/16,actions=1", true);
+	test_overlap("priority=5,ip,nw_src=10.0.0.0/16,actions=1", "priority=5,ip,nw_src=10.1.0.0/16,actions=1", false);
+	test_overlap("priority=5,in_port=1,actions=1", "priority=5,ip,actions=1", true);
+	test_overlap("priority=5,ip,actions=1", "priority=6,ip,actions=1", false);
+	test_overlap("table=1,priority=5,ip,actions=1", "priority=5,ip,actions=1", false);
+	test_overlap("priority=5,ct_state=+trk+est,actions=1", "priority=5,ct_state=-est,actions=1", false);
+	test_overlap("priority=5,ct_state=+trk,actions=1", "priority=5,ct_state=+est,actions=1", true);
+	/* the same rule is a replacement, not an overlap */
+	test_overlap("priority=5,ip,actions=1", "priority=5,ip,actions=2", false);
+	test_overlap("priority=5,reg0=0x1/0x1,actions=1", "priority=5,reg0=0x2/0x2,actions=1", true);
+	test_overlap("priority=5,reg0=0x1/0x1,actions=1", "priority=5,reg0=0x2/0x3,actions=1", false);
+}
+
 static void test_rules(void)
 {
 	test_same_rule("priority=5,ip,in_port=1,actions=1", "priority=5 in_port=1 ip actions=drop", true);
@@ -471,6 +501,7 @@ int main(void)
 	report(!why, "tabs as separators", "%s%s", why, "");
 	free(why);
 	test_rules();
+	test_overlaps();
 	test_timeouts();
 	test_copy();
 	test_opts();
