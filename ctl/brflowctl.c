@@ -93,6 +93,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "what BR's flow tables do with the packet FLOW describes" },
 	{ "add-group", 2, 2, -1, "BR GROUP",
 	  "add group GROUP (group_id=N,type=select,bucket=...)" },
+	{ "bundle", 2, 2, 1, "BR FILE|-",
+	  "the flow and group changes in FILE, in order, all or none" },
 	{ "add-groups", 2, 2, 1, "BR FILE|-",
 	  "add the groups in FILE (- = stdin), one a line" },
 	{ "mod-group", 2, 2, -1, "BR GROUP",

@@ -117,6 +117,12 @@ static char *parse_zone_arg(char **argv, int argc, int *zone)
 
 /* ---- flows ---- */
 
+/* add-flow and add-flows take ovs-ofctl's flow_mod keywords (add,
+ * modify, delete, ...) before a flow; a file that uses them runs line by
+ * line (below, with bundle). */
+static bool has_flow_mod_commands(const char *text);
+static char *run_mod_lines(struct cmd_ctx *c, const char *br, char *text, bool bundle);
+
 /* Adds f (taken) to nb; a flow with the same table, priority and match is
  * replaced and its counters start again from zero, as in OVS. */
 static char *add_or_replace(struct st_bridge *nb, struct flow *f)
@@ -553,6 +559,8 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 	char *err;
 
 	(void)argc;
+	if (has_flow_mod_commands(argv[1]))
+		return run_mod_lines(c, argv[0], argv[1], false);
 	b = st_find_bridge(c->st, argv[0]);
 	err = parse_flow_on(b, argv[1], &f, NULL);
 	if (!err && f.check_overlap)
@@ -590,12 +598,12 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 static char *cmd_add_flows(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct st_bridge *nb;
+	struct flow_list l;
 	char *err;
 
 	(void)argc;
-	struct flow_list l;
-
-	(void)argc;
+	if (has_flow_mod_commands(argv[1]))
+		return run_mod_lines(c, argv[0], argv[1], false);
 	err = clone_bridge(c, argv[0], &nb);
 	if (err)
 		return err;
@@ -831,11 +839,10 @@ out:
 }
 
 /* Whether p selects any of b's flows. */
-static bool selects_any(const struct cmd_ctx *c, const struct st_bridge *b,
-			const struct pattern *p)
+static bool selects_any(const struct st_bridge *b, const struct pattern *p, bool strict)
 {
 	for (int i = 0; i < b->n_flows; i++)
-		if (pattern_matches(p, &b->flows[i].flow, c->strict))
+		if (pattern_matches(p, &b->flows[i].flow, strict))
 			return true;
 	return false;
 }
@@ -858,7 +865,7 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 	/* A modify that carries a new cookie adds its flow when it selects
 	 * none: OVS does so (ovs-ofctl sends a new cookie for cookie=C without
 	 * a mask), so a script that relies on it builds the same table here. */
-	if (b && p.cookie_set && !p.cookie_mask && !selects_any(c, b, &p)) {
+	if (b && p.cookie_set && !p.cookie_mask && !selects_any(b, &p, c->strict)) {
 		flow_free(&p.f);
 		return cmd_add_flow(c, argv, argc);
 	}
@@ -1492,7 +1499,24 @@ static bool flow_uses_group(const struct flow *f, uint32_t id)
 	return false;
 }
 
-/* As in OVS, deleting a group deletes the flows that send to it. */
+/* Deletes group id (GROUP_ID_ALL: every group) from nb and, as in OVS,
+ * the flows that send to it; how many groups went. */
+static int del_groups_on(struct st_bridge *nb, uint32_t id)
+{
+	int deleted = 0;
+
+	for (int i = nb->n_groups - 1; i >= 0; i--) {
+		if (id != GROUP_ID_ALL && nb->groups[i].group_id != id)
+			continue;
+		st_del_group(nb, i);
+		deleted++;
+	}
+	for (int i = nb->n_flows - 1; deleted && i >= 0; i--)
+		if (flow_uses_group(&nb->flows[i].flow, id))
+			st_del_flow(nb, i);
+	return deleted;
+}
+
 static char *cmd_del_groups(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct st_bridge *nb;
@@ -1505,20 +1529,220 @@ static char *cmd_del_groups(struct cmd_ctx *c, char **argv, int argc)
 	err = clone_bridge(c, argv[0], &nb);
 	if (err)
 		return err;
-	for (int i = nb->n_groups - 1; i >= 0; i--) {
-		if (id != GROUP_ID_ALL && nb->groups[i].group_id != id)
-			continue;
-		st_del_group(nb, i);
-		deleted++;
-	}
-	for (int i = nb->n_flows - 1; deleted && i >= 0; i--)
-		if (flow_uses_group(&nb->flows[i].flow, id))
-			st_del_flow(nb, i);
+	deleted = del_groups_on(nb, id);
 	if (!deleted) {
 		st_bridge_free(nb);
 		return NULL;
 	}
 	return commit(c, nb);
+}
+
+/* ---- flow_mod files: add-flows lines with a command, and bundle ---- */
+
+enum fm_cmd { FM_ADD, FM_DELETE, FM_DELETE_STRICT, FM_MODIFY, FM_MODIFY_STRICT };
+
+/* ovs-ofctl's flow_mod keywords, in the order it tries them: a line's
+ * first token names one when it is a prefix of it ("del" is delete), as
+ * OVS compares.  Returns the text after the keyword, or 'line' itself
+ * (an add) when there is none. */
+static const char *flow_mod_command(const char *line, enum fm_cmd *cmd, bool *named)
+{
+	static const struct {
+		const char *name;
+		enum fm_cmd cmd;
+	} kw[] = {
+		{ "add", FM_ADD }, { "delete", FM_DELETE },
+		{ "delete_strict", FM_DELETE_STRICT }, { "modify", FM_MODIFY },
+		{ "modify_strict", FM_MODIFY_STRICT },
+	};
+	const char *t = line + strspn(line, " \t\r");
+	size_t len = strcspn(t, ", \t\r\n");
+
+	*cmd = FM_ADD;
+	*named = false;
+	for (size_t i = 0; len && i < sizeof(kw) / sizeof(kw[0]); i++)
+		if (len <= strlen(kw[i].name) && !strncmp(t, kw[i].name, len)) {
+			*cmd = kw[i].cmd;
+			*named = true;
+			return t + len;
+		}
+	return line;
+}
+
+/* Whether some line of a flow file starts with a flow_mod keyword: such
+ * a file runs line by line (run_mod_lines), the others take the fast
+ * path for 100 000 adds. */
+static bool has_flow_mod_commands(const char *text)
+{
+	for (const char *line = text; line; line = strchr(line, '\n')) {
+		const char *t;
+		enum fm_cmd cmd;
+		bool named;
+
+		line += *line == '\n';
+		t = line + strspn(line, " \t\r");
+		if (*t == '#')
+			continue;
+		flow_mod_command(t, &cmd, &named);
+		if (named)
+			return true;
+	}
+	return false;
+}
+
+/* One flow line, added to nb as add-flow adds it. */
+static char *add_line(struct st_bridge *nb, const char *text)
+{
+	struct flow f;
+	char *err = parse_flow_on(nb, text, &f, NULL);
+
+	if (!err && f.check_overlap)
+		err = check_overlap(nb, &f);
+	f.check_overlap = false;
+	if (err) {
+		flow_free(&f);
+		return err;
+	}
+	return add_or_replace(nb, &f);
+}
+
+/* modify[_strict] and delete[_strict] on nb, as mod-flows and del-flows
+ * (with --strict for the _strict ones) do them. */
+static char *modify_or_delete(struct st_bridge *nb, enum fm_cmd cmd, const char *text)
+{
+	bool strict = cmd == FM_MODIFY_STRICT || cmd == FM_DELETE_STRICT;
+	bool modify = cmd == FM_MODIFY || cmd == FM_MODIFY_STRICT;
+	struct pattern p;
+	char *err;
+	int kept = 0;
+
+	if (modify && !strstr(text, "action"))
+		return errstr("'%s': must specify actions", text);
+	err = parse_pattern(nb, text, &p);
+	if (!err && !modify && !strict)
+		err = refuse_new_cookie(&p);
+	if (err)
+		return err;
+	/* a modify with a new cookie that selects nothing adds (cmd_mod_flows) */
+	if (modify && p.cookie_set && !p.cookie_mask && !selects_any(nb, &p, strict)) {
+		flow_free(&p.f);
+		return add_line(nb, text);
+	}
+	for (int i = 0; i < nb->n_flows && !err; i++) {
+		struct st_flow *sf = &nb->flows[i];
+
+		if (!pattern_matches(&p, &sf->flow, strict)) {
+			if (!modify)
+				nb->flows[kept++] = *sf;
+		} else if (modify) {
+			if (take_actions(&sf->flow, &p))
+				err = errstr("out of memory");
+			sf->modified_ms = st_now_ms();
+		} else {
+			flow_free(&sf->flow);
+		}
+	}
+	if (!modify)
+		nb->n_flows = kept;
+	flow_free(&p.f);
+	return err;
+}
+
+static char *apply_flow_mod(struct st_bridge *nb, enum fm_cmd cmd, const char *text)
+{
+	return cmd == FM_ADD ? add_line(nb, text) : modify_or_delete(nb, cmd, text);
+}
+
+/* bundle's group lines: add, modify, add_or_mod, delete (OVS's
+ * insert_bucket and remove_bucket are refused). */
+static char *apply_group_mod(struct st_bridge *nb, const char *line)
+{
+	const char *t = line + strspn(line, " \t\r");
+	size_t len = strcspn(t, ", \t\r\n");
+	bool add = true, modify = false;
+	struct ofgroup g;
+	char *err;
+	int exists;
+
+	if (len && !memchr(t, '=', len)) {
+		if (len == 3 && !strncmp(t, "add", 3))
+			add = true;
+		else if (len == 6 && !strncmp(t, "modify", 6))
+			add = false, modify = true;
+		else if (len == 10 && !strncmp(t, "add_or_mod", 10))
+			modify = true;
+		else if (len == 6 && !strncmp(t, "delete", 6))
+			add = false;
+		else
+			return errstr("group %.*s is not supported (add, modify, add_or_mod "
+				      "or delete)", (int)len, t);
+		t += len;
+	}
+	err = group_parse(t, &g, !add && !modify);
+	if (err)
+		return prefix_group(err);
+	exists = st_group_index(nb, g.group_id) >= 0;
+	if (!add && !modify)
+		del_groups_on(nb, g.group_id);
+	else if (exists && !modify)
+		err = errstr("group %u already exists", g.group_id);
+	else if (!exists && !add)
+		err = errstr("group %u does not exist", g.group_id);
+	else if (st_set_group(nb, &g))
+		err = errstr("out of memory");
+	group_free(&g);
+	return err;
+}
+
+/* add-flows with flow_mod keywords (bundle false) and bundle (true: each
+ * line "flow [KEYWORD] FLOW" or "group [KEYWORD] GROUP"): every line in
+ * order on one copy of the bridge, committed once, so all or nothing. */
+static char *run_mod_lines(struct cmd_ctx *c, const char *br, char *text, bool bundle)
+{
+	struct st_bridge *nb = NULL;
+	char *save = NULL, *err = clone_bridge(c, br, &nb);
+	int lineno = 0;
+
+	for (char *line = text; line && !err; line = save) {
+		char *nl = strchr(line, '\n');
+		const char *rest;
+		enum fm_cmd cmd;
+		bool named;
+
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		line += strspn(line, " \t\r");
+		if (!*line || *line == '#')
+			continue;
+		if (bundle && !strncmp(line, "group", 5) && strchr(" \t", line[5]) && line[5])
+			err = apply_group_mod(nb, line + 5);
+		else if (bundle && strncmp(line, "flow", 4) == 0 && line[4] && strchr(" \t", line[4])) {
+			rest = flow_mod_command(line + 4, &cmd, &named);
+			err = apply_flow_mod(nb, cmd, rest);
+		} else if (bundle) {
+			err = errstr("expected 'flow' or 'group' first, as ovs-ofctl bundle "
+				     "takes them (packet-out is not supported)");
+		} else {
+			rest = flow_mod_command(line, &cmd, &named);
+			err = apply_flow_mod(nb, cmd, rest);
+		}
+		if (err)
+			err = prefix_line(lineno, err);
+	}
+	if (err) {
+		if (nb)
+			st_bridge_free(nb);
+		return err;
+	}
+	return commit(c, nb);
+}
+
+static char *cmd_bundle(struct cmd_ctx *c, char **argv, int argc)
+{
+	(void)argc;
+	return run_mod_lines(c, argv[0], argv[1], true);
 }
 
 static char *cmd_dump_groups(struct cmd_ctx *c, char **argv, int argc)
@@ -2792,6 +3016,7 @@ static const struct command commands[] = {
 	{ "compile", 1, 1, "compile BRIDGE", cmd_compile },
 	{ "trace", 2, 2, "trace BRIDGE FLOW", cmd_trace },
 	{ "add-group", 2, 2, "add-group BRIDGE GROUP", cmd_add_group },
+	{ "bundle", 2, 2, "bundle BRIDGE FILE", cmd_bundle },
 	{ "add-groups", 2, 2, "add-groups BRIDGE FILE", cmd_add_groups },
 	{ "mod-group", 2, 2, "mod-group BRIDGE GROUP", cmd_mod_group },
 	{ "del-groups", 1, 2, "del-groups BRIDGE [group_id=N]", cmd_del_groups },
