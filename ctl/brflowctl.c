@@ -126,6 +126,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "the same, as ovs-ofctl ct-flush spells it" },
 	{ "ct-flush-zone", 2, 2, -1, "BR ZONE",
 	  "delete zone ZONE's connections (ovs-ofctl ct-flush-zone)" },
+	{ "log-level", 0, 1, -1, "[LEVEL]",
+	  "brflowd's log level, or set it (error|warn|info|debug) until it stops" },
 	{ "dpi-stats", 0, 0, -1, "",
 	  "the DPI handler's counters (asks brflow-dpi, not brflowd)" },
 };

@@ -54,19 +54,6 @@ static void usage_exit(const char *fmt, ...)
 	exit(2);
 }
 
-static int parse_level(const char *s, enum log_level *out)
-{
-	static const char *const names[] = { "error", "warn", "info", "debug" };
-
-	for (int i = 0; i < 4; i++) {
-		if (!strcmp(s, names[i])) {
-			*out = i;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 static gid_t parse_group(const char *s)
 {
 	struct group *gr = getgrnam(s);
@@ -117,7 +104,7 @@ static void parse_options(int argc, char **argv, struct options *o)
 		case 'g': o->gid = parse_group(optarg); break;
 		case 'c': o->dpi_conf = optarg; break;
 		case 'l':
-			if (parse_level(optarg, &level))
+			if (log_level_parse(optarg, &level))
 				usage_exit("invalid log level '%s' (error|warn|info|debug)",
 					   optarg);
 			break;

@@ -2979,6 +2979,28 @@ static char *cmd_ct_flush_zone(struct cmd_ctx *c, char **argv, int argc)
 	return cmd_flush_conntrack(c, zone_arg, 1);
 }
 
+/* ---- the daemon's own log ---- */
+
+/* log-level [LEVEL]: prints brflowd's log level, or sets it until the
+ * daemon stops (ovs-appctl vlog/set's job; --log-level sets it at start). */
+static char *cmd_log_level(struct cmd_ctx *c, char **argv, int argc)
+{
+	enum log_level was = log_get_level(), level;
+
+	if (!argc) {
+		fprintf(c->out, "%s\n", log_level_name(was));
+		return NULL;
+	}
+	if (log_level_parse(argv[0], &level))
+		return errstr("invalid log level '%s' (error, warn, info or debug)", argv[0]);
+	log_set_level(level);
+	if (level != was)
+		log_info("log level %s (was %s), set by brflowctl", log_level_name(level),
+			 log_level_name(was));
+	fprintf(c->out, "%s (was %s)\n", log_level_name(level), log_level_name(was));
+	return NULL;
+}
+
 /* ---- dispatch ---- */
 
 static const struct command commands[] = {
@@ -3017,6 +3039,7 @@ static const struct command commands[] = {
 	{ "trace", 2, 2, "trace BRIDGE FLOW", cmd_trace },
 	{ "add-group", 2, 2, "add-group BRIDGE GROUP", cmd_add_group },
 	{ "bundle", 2, 2, "bundle BRIDGE FILE", cmd_bundle },
+	{ "log-level", 0, 1, "log-level [error|warn|info|debug]", cmd_log_level },
 	{ "add-groups", 2, 2, "add-groups BRIDGE FILE", cmd_add_groups },
 	{ "mod-group", 2, 2, "mod-group BRIDGE GROUP", cmd_mod_group },
 	{ "del-groups", 1, 2, "del-groups BRIDGE [group_id=N]", cmd_del_groups },

@@ -7,6 +7,11 @@ enum log_level { BLOG_ERR, BLOG_WARN, BLOG_INFO, BLOG_DEBUG };
 
 void log_set_program(const char *name);
 void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+/* "error", "warn", "info" or "debug" */
+const char *log_level_name(enum log_level level);
+/* The level a name names: 0, or -1 for no level. */
+int log_level_parse(const char *s, enum log_level *out);
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

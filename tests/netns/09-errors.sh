@@ -144,4 +144,16 @@ check "-t SECS is ovs-ofctl's short --timeout" bfctl -t 5 show
 check_eq "-t with a bad number is refused" \
 	"brflowctl: --timeout: invalid number of seconds 'x'" "$(bfctl -t x show 2>&1)"
 
+# log-level: brflowd's log level, changed while it runs
+check_eq "log-level prints the level brflowd started with" "info" "$(bfctl log-level 2>&1)"
+check_eq "log-level debug sets it and says what it was" "debug (was info)" "$(bfctl log-level debug 2>&1)"
+bfctl replace-flows "$BR" - >/dev/null 2>&1 <<<'priority=5,arp,actions=normal'
+check_re "brflowd logs the change, then its debug messages" \
+	"log level debug \(was info\), set by brflowctl.*brflowd: debug: replace-flows br0" \
+	"$(tr '\n' ' ' <"$BF_DIR/daemon.log")"
+check_eq "a level it does not know is refused" \
+	"brflowctl: log-level: invalid log level 'loud' (error, warn, info or debug)" \
+	"$(bfctl log-level loud 2>&1)"
+check_eq "log-level info sets it back" "info (was debug)" "$(bfctl log-level info 2>&1)"
+
 bf_done
