@@ -66,13 +66,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "iface-to-br", 1, 1, -1, "IFACE", "the same, as ovs-vsctl spells it" },
 	{ "set-br", 2, 2, -1, "BR offload=on|off|hw",
 	  "offload BR's established routed connections to a flowtable" },
-	{ "add-flow", 2, 2, -1, "BR FLOW", "add one flow" },
+	{ "add-flow", 2, 2, -1, "BR FLOW|-", "add one flow (-: those on stdin)" },
 	{ "add-flows", 2, 2, 1, "BR FILE|-",
 	  "add the flows in FILE (- = stdin), one a line" },
 	{ "del-flows", 1, 2, -1, "BR [FLOW]",
-	  "delete all flows, or those matching FLOW" },
+	  "delete all flows, or those matching FLOW (-: each on stdin)" },
 	{ "mod-flows", 2, 2, -1, "BR FLOW",
-	  "change the actions of the flows matching FLOW" },
+	  "change the actions of the flows matching FLOW (-: each on stdin)" },
 	{ "replace-flows", 2, 2, 1, "BR FILE|-",
 	  "make BR's flows exactly those in FILE (- = stdin)" },
 	{ "dump-flows", 1, 2, -1, "BR [FLOW]",
@@ -146,6 +146,7 @@ struct ctl_opts {
 	bool may_exist, if_exists;
 	bool no_stats;
 	bool more, statistics;  /* dump-conntrack -m, -s */
+	bool flows_file; /* del-flows/mod-flows BR -: the flows came from stdin */
 	int names;     /* --names 1, --no-names 0, -1: names on a terminal */
 	struct sort_opt *sort; /* in the order given; room for argc */
 	int n_sort;
@@ -493,6 +494,8 @@ static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
 		append_str(req, len, "--more");
 	if (o->statistics)
 		append_str(req, len, "--statistics");
+	if (o->flows_file)
+		append_str(req, len, "--flows-file");
 	/* as ovs-ofctl: names for a person at a terminal, numbers for scripts */
 	if (o->names > 0 || (o->names < 0 && isatty(STDOUT_FILENO)))
 		append_str(req, len, "--names");
@@ -674,25 +677,44 @@ static int run_dpi_stats(const struct ctl_opts *o, const struct ctl_cmd *c)
 	return ret;
 }
 
-static int run(const struct ctl_opts *o, const struct ctl_cmd *c,
+/* add-flow, del-flows and mod-flows BR - take their flows from standard
+ * input, one a line, as ovs-ofctl's do: add-flow becomes add-flows, the
+ * others tell the daemon the argument is a file (--flows-file). */
+static bool flows_from_stdin(const struct ctl_cmd *c, char **args, int nargs)
+{
+	return nargs == 2 && !strcmp(args[1], "-") &&
+	       (!strcmp(c->name, "add-flow") || !strcmp(c->name, "del-flows") ||
+		!strcmp(c->name, "mod-flows"));
+}
+
+static int run(const struct ctl_opts *opts, const struct ctl_cmd *c,
 	       char **args, int nargs)
 {
 	char *file = NULL, *req = NULL, *reply = NULL;
+	const char *name = c->name;
+	struct ctl_opts o = *opts;
+	int fd = -1, ret = 1, file_arg = c->file_arg;
 	size_t len, rlen;
-	int fd = -1, ret = 1;
 
 	if (!strcmp(c->name, "dpi-stats"))
-		return run_dpi_stats(o, c);
-	if (c->file_arg >= 0 && c->file_arg < nargs) {
-		file = read_flow_file(args[c->file_arg]);
+		return run_dpi_stats(&o, c);
+	if (flows_from_stdin(c, args, nargs)) {
+		file_arg = 1;
+		if (!strcmp(c->name, "add-flow"))
+			name = "add-flows";
+		else
+			o.flows_file = true;
+	}
+	if (file_arg >= 0 && file_arg < nargs) {
+		file = read_flow_file(args[file_arg]);
 		if (!file)
 			goto out;
-		args[c->file_arg] = file;
+		args[file_arg] = file;
 	}
-	req = build_request(o, c->name, args, nargs, &len);
+	req = build_request(&o, name, args, nargs, &len);
 	if (!req)
 		goto out;
-	fd = connect_daemon(ctlproto_socket_path(o->socket), o->timeout);
+	fd = connect_daemon(ctlproto_socket_path(o.socket), o.timeout);
 	if (fd < 0)
 		goto out;
 	if (exchange(fd, c->name, req, len, &reply, &rlen) < 0)

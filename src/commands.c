@@ -36,6 +36,8 @@ struct cmd_ctx {
 			  * a missing one is fine */
 	bool no_stats;
 	unsigned ct_dump;  /* dump-conntrack --more, --statistics: CT_DUMP_* */
+	bool flows_file;   /* del-flows, mod-flows: the argument is a file's
+			    * flows, one a line (brflowctl's BR -) */
 	bool names;    /* --names: ports by name in printed flows */
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
 	int n_ct_next;
@@ -122,6 +124,7 @@ static char *parse_zone_arg(char **argv, int argc, int *zone)
  * line (below, with bundle). */
 static bool has_flow_mod_commands(const char *text);
 static char *run_mod_lines(struct cmd_ctx *c, const char *br, char *text, bool bundle);
+static char *run_fixed_lines(struct cmd_ctx *c, const char *br, char *text, bool modify);
 
 /* Adds f (taken) to nb; a flow with the same table, priority and match is
  * replaced and its counters start again from zero, as in OVS. */
@@ -736,6 +739,8 @@ static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
 	struct pattern p;
 	char *err;
 
+	if (argc > 1 && c->flows_file)
+		return run_fixed_lines(c, argv[0], argv[1], false);
 	if (argc > 1) {
 		err = parse_pattern(st_find_bridge(c->st, argv[0]), argv[1], &p);
 		/* OVS's strict delete takes a cookie without a mask and ignores it */
@@ -857,6 +862,8 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 	int changed = 0;
 	char *err;
 
+	if (c->flows_file)
+		return run_fixed_lines(c, argv[0], argv[1], true);
 	if (!strstr(argv[1], "action"))
 		return errstr("'%s': must specify actions", argv[1]);
 	err = parse_pattern(b, argv[1], &p);
@@ -1694,10 +1701,10 @@ static char *apply_group_mod(struct st_bridge *nb, const char *line)
 	return err;
 }
 
-/* add-flows with flow_mod keywords (bundle false) and bundle (true: each
- * line "flow [KEYWORD] FLOW" or "group [KEYWORD] GROUP"): every line in
- * order on one copy of the bridge, committed once, so all or nothing. */
-static char *run_mod_lines(struct cmd_ctx *c, const char *br, char *text, bool bundle)
+/* Each line runs 'fixed' (FM_ADD's -1: the line's keyword; bundle: the
+ * bundle line's), in order on one copy of bridge br, committed once. */
+static char *run_lines(struct cmd_ctx *c, const char *br, char *text, bool bundle,
+		       int fixed)
 {
 	struct st_bridge *nb = NULL;
 	char *save = NULL, *err = clone_bridge(c, br, &nb);
@@ -1724,6 +1731,8 @@ static char *run_mod_lines(struct cmd_ctx *c, const char *br, char *text, bool b
 		} else if (bundle) {
 			err = errstr("expected 'flow' or 'group' first, as ovs-ofctl bundle "
 				     "takes them (packet-out is not supported)");
+		} else if (fixed >= 0) {
+			err = apply_flow_mod(nb, (enum fm_cmd)fixed, line);
 		} else {
 			rest = flow_mod_command(line, &cmd, &named);
 			err = apply_flow_mod(nb, cmd, rest);
@@ -1737,6 +1746,23 @@ static char *run_mod_lines(struct cmd_ctx *c, const char *br, char *text, bool b
 		return err;
 	}
 	return commit(c, nb);
+}
+
+/* add-flows with flow_mod keywords (bundle false) and bundle (true: each
+ * line "flow [KEYWORD] FLOW" or "group [KEYWORD] GROUP"): all or nothing. */
+static char *run_mod_lines(struct cmd_ctx *c, const char *br, char *text, bool bundle)
+{
+	return run_lines(c, br, text, bundle, -1);
+}
+
+/* del-flows and mod-flows BR - (c->flows_file): each line a pattern, as
+ * with --strict when it was given. */
+static char *run_fixed_lines(struct cmd_ctx *c, const char *br, char *text, bool modify)
+{
+	enum fm_cmd cmd = modify ? (c->strict ? FM_MODIFY_STRICT : FM_MODIFY) :
+			  (c->strict ? FM_DELETE_STRICT : FM_DELETE);
+
+	return run_lines(c, br, text, false, (int)cmd);
 }
 
 static char *cmd_bundle(struct cmd_ctx *c, char **argv, int argc)
@@ -3128,6 +3154,8 @@ static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
 			c->if_exists = true;
 		else if (!strcmp(argv[i], "--no-stats"))
 			c->no_stats = true;
+		else if (!strcmp(argv[i], "--flows-file"))
+			c->flows_file = true;
 		else if (!strcmp(argv[i], "--more"))
 			c->ct_dump |= CT_DUMP_MORE;
 		else if (!strcmp(argv[i], "--statistics"))

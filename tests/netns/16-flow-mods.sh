@@ -73,4 +73,27 @@ check "group delete in a bundle takes its flows with it, as del-groups does" \
 	bfctl bundle "$BR" - <<<'group delete group_id=7'
 check_eq "...the flow that sent to it is gone" "" "$(dump | grep group:7)"
 
+# add-flow, del-flows and mod-flows BR - read their flows from standard input, one a
+# line, as ovs-ofctl's do (del-flows and mod-flows take patterns, --strict ones too)
+check "add-flow BR - adds each line" bfctl add-flow "$BR" - <<'FLOWS'
+priority=7,udp,tp_dst=6001,actions=drop
+priority=7,udp,tp_dst=6002,actions=drop
+priority=7,udp,tp_dst=6003,actions=drop
+FLOWS
+check_eq "...all three" 3 "$(dump | grep -c 'priority=7,udp,tp_dst=600')"
+check "mod-flows BR - modifies by each pattern" bfctl mod-flows "$BR" - <<'FLOWS'
+udp,tp_dst=6001,actions=normal
+udp,tp_dst=6002,actions=normal
+FLOWS
+check_eq "...two of them" 2 "$(dump | grep -c 'tp_dst=600[12] actions=NORMAL')"
+check "--strict del-flows BR - deletes by each exact pattern" bfctl --strict del-flows "$BR" - <<'FLOWS'
+priority=7,udp,tp_dst=6001
+priority=8,udp,tp_dst=6002
+FLOWS
+check_eq "...only the one whose priority agrees" 2 "$(dump | grep -c 'priority=7,udp,tp_dst=600')"
+check "del-flows BR - with nothing on standard input" bfctl del-flows "$BR" - </dev/null
+check_eq "...deletes nothing (not every flow)" 2 "$(dump | grep -c 'priority=7,udp,tp_dst=600')"
+check "del-flows BR - deletes by each loose pattern" bfctl del-flows "$BR" - <<<'udp,tp_dst=6003'
+check_eq "...one more gone" 1 "$(dump | grep -c 'priority=7,udp,tp_dst=600')"
+
 bf_done
