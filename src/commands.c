@@ -233,6 +233,20 @@ static char *parse_flow_on(const struct st_bridge *b, const char *text,
 	return flow_parse(text, f, o);
 }
 
+/* A flow to add, parsed with b's port names and, if it asks for
+ * check_overlap, checked against b's flows.  On error f is empty. */
+static char *parse_new_flow(const struct st_bridge *b, const char *text, struct flow *f)
+{
+	char *err = parse_flow_on(b, text, f, NULL);
+
+	if (!err && f->check_overlap)
+		err = check_overlap(b, f);
+	f->check_overlap = false;
+	if (err)
+		flow_free(f);
+	return err;
+}
+
 /* Calls fn for each flow line of 'text' (blank lines and # comments
  * skipped); stops at the first error, which names the line.  Port names
  * resolve on bridge b. */
@@ -565,14 +579,9 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 	if (has_flow_mod_commands(argv[1]))
 		return run_mod_lines(c, argv[0], argv[1], false);
 	b = st_find_bridge(c->st, argv[0]);
-	err = parse_flow_on(b, argv[1], &f, NULL);
-	if (!err && f.check_overlap)
-		err = check_overlap(b, &f);
-	f.check_overlap = false;
-	if (err) {
-		flow_free(&f);
+	err = parse_new_flow(b, argv[1], &f);
+	if (err)
 		return err;
-	}
 	if (b) {
 		int same = -1;
 
@@ -1601,16 +1610,9 @@ static bool has_flow_mod_commands(const char *text)
 static char *add_line(struct st_bridge *nb, const char *text)
 {
 	struct flow f;
-	char *err = parse_flow_on(nb, text, &f, NULL);
+	char *err = parse_new_flow(nb, text, &f);
 
-	if (!err && f.check_overlap)
-		err = check_overlap(nb, &f);
-	f.check_overlap = false;
-	if (err) {
-		flow_free(&f);
-		return err;
-	}
-	return add_or_replace(nb, &f);
+	return err ? err : add_or_replace(nb, &f);
 }
 
 /* modify[_strict] and delete[_strict] on nb, as mod-flows and del-flows
@@ -1701,8 +1703,17 @@ static char *apply_group_mod(struct st_bridge *nb, const char *line)
 	return err;
 }
 
-/* Each line runs 'fixed' (FM_ADD's -1: the line's keyword; bundle: the
- * bundle line's), in order on one copy of bridge br, committed once. */
+/* Whether line starts with 'word' and a blank. */
+static bool starts_word(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+
+	return !strncmp(line, word, n) && (line[n] == ' ' || line[n] == '\t');
+}
+
+/* Each line runs 'fixed' (-1: the line's own keyword, an add without one;
+ * bundle: the keyword after "flow" or "group"), in order on one copy of
+ * bridge br, committed once. */
 static char *run_lines(struct cmd_ctx *c, const char *br, char *text, bool bundle,
 		       int fixed)
 {
@@ -1723,9 +1734,9 @@ static char *run_lines(struct cmd_ctx *c, const char *br, char *text, bool bundl
 		line += strspn(line, " \t\r");
 		if (!*line || *line == '#')
 			continue;
-		if (bundle && !strncmp(line, "group", 5) && strchr(" \t", line[5]) && line[5])
+		if (bundle && starts_word(line, "group"))
 			err = apply_group_mod(nb, line + 5);
-		else if (bundle && strncmp(line, "flow", 4) == 0 && line[4] && strchr(" \t", line[4])) {
+		else if (bundle && starts_word(line, "flow")) {
 			rest = flow_mod_command(line + 4, &cmd, &named);
 			err = apply_flow_mod(nb, cmd, rest);
 		} else if (bundle) {
