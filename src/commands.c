@@ -181,6 +181,28 @@ static char *check_overlaps(struct st_bridge *nb)
 	return err;
 }
 
+/* The next line of a text split in place ('\n' becomes '\0') that is
+ * neither blank nor a # comment, without its leading and trailing blanks;
+ * *lineno counts every line.  NULL at the end. */
+static char *next_content_line(char **pos, int *lineno)
+{
+	while (*pos) {
+		char *line = *pos, *nl = strchr(line, '\n'), *end;
+
+		*pos = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		(*lineno)++;
+		line += strspn(line, " \t\r");
+		end = line + strlen(line);
+		while (end > line && strchr(" \t\r", end[-1]))
+			*--end = '\0';
+		if (*line && *line != '#')
+			return line;
+	}
+	return NULL;
+}
+
 static char *prefix_line(int lineno, char *err)
 {
 	char *e = errstr("line %d: %s", lineno, err);
@@ -254,24 +276,10 @@ typedef char *(*line_fn)(struct flow *f, void *arg);
 static char *for_each_flow_line_at(const struct st_bridge *b, char *text,
 				   int lineno, line_fn fn, void *arg)
 {
-	char *save = NULL;
-
-	for (char *line = text; line; line = save) {
-		char *nl = strchr(line, '\n');
+	for (char *pos = text, *line; (line = next_content_line(&pos, &lineno));) {
 		struct flow f;
-		char *err, *end;
+		char *err = parse_flow_on(b, line, &f, NULL);
 
-		save = nl ? nl + 1 : NULL;
-		if (nl)
-			*nl = '\0';
-		lineno++;
-		line += strspn(line, " \t\r");
-		end = line + strlen(line);
-		while (end > line && strchr(" \t\r", end[-1]))
-			*--end = '\0';
-		if (!*line || *line == '#')
-			continue;
-		err = parse_flow_on(b, line, &f, NULL);
 		if (!err)
 			err = fn(&f, arg);
 		if (err)
@@ -1455,24 +1463,16 @@ static char *cmd_mod_group(struct cmd_ctx *c, char **argv, int argc)
 static char *cmd_add_groups(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct st_bridge *nb;
-	char *save = NULL, *err;
+	char *err;
 	int lineno = 0;
 
 	(void)argc;
 	err = clone_bridge(c, argv[0], &nb);
 	if (err)
 		return err;
-	for (char *line = argv[1]; line && !err; line = save) {
-		char *nl = strchr(line, '\n');
+	for (char *pos = argv[1], *line; !err && (line = next_content_line(&pos, &lineno));) {
 		struct ofgroup g;
 
-		save = nl ? nl + 1 : NULL;
-		if (nl)
-			*nl = '\0';
-		lineno++;
-		line += strspn(line, " \t\r");
-		if (!*line || *line == '#')
-			continue;
 		err = group_parse(line, &g, false);
 		if (!err && st_group_index(nb, g.group_id) >= 0)
 			err = errstr("group %u already exists", g.group_id);
@@ -1533,24 +1533,30 @@ static int del_groups_on(struct st_bridge *nb, uint32_t id)
 	return deleted;
 }
 
-static char *cmd_del_groups(struct cmd_ctx *c, char **argv, int argc)
+/* del-groups and del-meters: 'del' takes what id selects from a copy of
+ * bridge br (with the flows that use it); nothing taken, nothing
+ * committed. */
+static char *del_on_copy(struct cmd_ctx *c, const char *br,
+			 int (*del)(struct st_bridge *nb, uint32_t id), uint32_t id)
 {
 	struct st_bridge *nb;
-	uint32_t id;
-	int deleted = 0;
-	char *err = parse_group_pattern(argv + 1, argc - 1, &id);
+	char *err = clone_bridge(c, br, &nb);
 
 	if (err)
 		return err;
-	err = clone_bridge(c, argv[0], &nb);
-	if (err)
-		return err;
-	deleted = del_groups_on(nb, id);
-	if (!deleted) {
+	if (!del(nb, id)) {
 		st_bridge_free(nb);
 		return NULL;
 	}
 	return commit(c, nb);
+}
+
+static char *cmd_del_groups(struct cmd_ctx *c, char **argv, int argc)
+{
+	uint32_t id;
+	char *err = parse_group_pattern(argv + 1, argc - 1, &id);
+
+	return err ? err : del_on_copy(c, argv[0], del_groups_on, id);
 }
 
 /* ---- flow_mod files: add-flows lines with a command, and bundle ---- */
@@ -1718,22 +1724,14 @@ static char *run_lines(struct cmd_ctx *c, const char *br, char *text, bool bundl
 		       int fixed)
 {
 	struct st_bridge *nb = NULL;
-	char *save = NULL, *err = clone_bridge(c, br, &nb);
+	char *err = clone_bridge(c, br, &nb);
 	int lineno = 0;
 
-	for (char *line = text; line && !err; line = save) {
-		char *nl = strchr(line, '\n');
+	for (char *pos = text, *line; !err && (line = next_content_line(&pos, &lineno));) {
 		const char *rest;
 		enum fm_cmd cmd;
 		bool named;
 
-		save = nl ? nl + 1 : NULL;
-		if (nl)
-			*nl = '\0';
-		lineno++;
-		line += strspn(line, " \t\r");
-		if (!*line || *line == '#')
-			continue;
 		if (bundle && starts_word(line, "group"))
 			err = apply_group_mod(nb, line + 5);
 		else if (bundle && starts_word(line, "flow")) {
@@ -1993,19 +1991,12 @@ static bool flow_uses_meter(const struct flow *f, uint32_t id)
 	return false;
 }
 
-/* As in OVS, deleting a meter deletes the flows that use it. */
-static char *cmd_del_meters(struct cmd_ctx *c, char **argv, int argc)
+/* Deletes meter id (0: every meter) from nb and, as in OVS, the flows
+ * that use it; how many meters went. */
+static int del_meters_on(struct st_bridge *nb, uint32_t id)
 {
-	struct st_bridge *nb;
-	uint32_t id;
 	int deleted = 0;
-	char *err = parse_meter_pattern(argv + 1, argc - 1, &id);
 
-	if (err)
-		return err;
-	err = clone_bridge(c, argv[0], &nb);
-	if (err)
-		return err;
 	for (int i = nb->n_meters - 1; i >= 0; i--) {
 		if (id && nb->meters[i].meter_id != id)
 			continue;
@@ -2015,11 +2006,15 @@ static char *cmd_del_meters(struct cmd_ctx *c, char **argv, int argc)
 	for (int i = nb->n_flows - 1; deleted && i >= 0; i--)
 		if (flow_uses_meter(&nb->flows[i].flow, id))
 			st_del_flow(nb, i);
-	if (!deleted) {
-		st_bridge_free(nb);
-		return NULL;
-	}
-	return commit(c, nb);
+	return deleted;
+}
+
+static char *cmd_del_meters(struct cmd_ctx *c, char **argv, int argc)
+{
+	uint32_t id;
+	char *err = parse_meter_pattern(argv + 1, argc - 1, &id);
+
+	return err ? err : del_on_copy(c, argv[0], del_meters_on, id);
 }
 
 static char *cmd_dump_meters(struct cmd_ctx *c, char **argv, int argc)
