@@ -2232,19 +2232,21 @@ static int parse_conjunction(struct parser *p, const struct kv *kv)
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+/* OpenFlow 1.1's instruction order, as OVS checks it: after write_metadata
+ * comes goto_table or nothing (a note is an apply-actions action too). */
+#define WRITE_METADATA_LAST "only goto_table may follow write_metadata " \
+	"(OpenFlow 1.1's instruction order)"
 
 /* note[:HEX], a comment among the actions: pairs of hex digits, '.'
  * between them allowed.  Stored as ovs-vswitchd stores it, zero-padded to
  * the length its 8-byte-aligned action holds (10 bytes of header), so
  * dump-flows prints what ovs-ofctl does and a file compares equal with
  * what was added from it. */
+static size_t note_padded_len(size_t len)
+{
+	return (10 + len + 7) / 8 * 8 - 10;
+}
+
 static int parse_note(struct parser *p, const struct kv *kv)
 {
 	struct flow_note *n, *grown;
@@ -2256,10 +2258,8 @@ static int parse_note(struct parser *p, const struct kv *kv)
 	if (p->opts && p->opts->bucket)
 		return fail(p, kv->key.off, "note is not supported in a group bucket");
 	if (p->f.n_actions && p->f.actions[p->f.n_actions - 1].type == ACT_WRITE_METADATA)
-		return fail(p, kv->key.off, "only goto_table may follow write_metadata "
-			    "(OpenFlow 1.1's instruction order)");
-	padded = (10 + kv->val.len / 2 + 7) / 8 * 8 - 10;
-	data = calloc(1, padded);
+		return fail(p, kv->key.off, WRITE_METADATA_LAST);
+	data = calloc(1, note_padded_len(kv->val.len / 2));
 	if (!data)
 		return fail(p, kv->key.off, "out of memory");
 	for (size_t i = 0; i < kv->val.len;) {
@@ -2270,8 +2270,8 @@ static int parse_note(struct parser *p, const struct kv *kv)
 			i++;
 			continue;
 		}
-		hi = hex_digit(c[0]);
-		lo = i + 1 < kv->val.len ? hex_digit(c[1]) : -1;
+		hi = hexval(c[0]);
+		lo = i + 1 < kv->val.len ? hexval(c[1]) : -1;
 		if (hi < 0 || lo < 0) {
 			free(data);
 			return fail(p, kv->val.off + i, "bad hex digit in note '" TOKF "'",
@@ -2280,7 +2280,7 @@ static int parse_note(struct parser *p, const struct kv *kv)
 		data[len++] = (uint8_t)(hi << 4 | lo);
 		i += 2;
 	}
-	padded = (10 + len + 7) / 8 * 8 - 10;
+	padded = note_padded_len(len);
 	grown = realloc(p->f.notes, (p->f.n_notes + 1) * sizeof(*grown));
 	if (!grown) {
 		free(data);
@@ -2540,8 +2540,7 @@ static int parse_actions(struct parser *p, size_t start)
 		if (p->f.n_actions > before && before &&
 		    p->f.actions[before - 1].type == ACT_WRITE_METADATA &&
 		    p->f.actions[before].type != ACT_GOTO_TABLE)
-			return fail(p, kv.key.off, "only goto_table may follow write_metadata "
-				    "(OpenFlow 1.1's instruction order)");
+			return fail(p, kv.key.off, WRITE_METADATA_LAST);
 		if (p->f.n_actions > before && before &&
 		    (p->f.actions[0].type == ACT_CONJUNCTION) !=
 		    (p->f.actions[before].type == ACT_CONJUNCTION))

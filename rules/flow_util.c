@@ -38,12 +38,10 @@ void flow_free(struct flow *f)
 	f->n_notes = 0;
 }
 
-/* Gives dst its own copy of src's notes; 0 or -ENOMEM (dst keeps what
- * it copied, for flow_free). */
+/* Gives dst (notes NULL, n_notes 0) its own copy of src's notes; 0 or
+ * -ENOMEM (dst keeps what it copied, for flow_free). */
 static int copy_notes(struct flow *dst, const struct flow *src)
 {
-	dst->notes = NULL;
-	dst->n_notes = 0;
 	if (!src->n_notes)
 		return 0;
 	dst->notes = calloc(src->n_notes, sizeof(*dst->notes));
