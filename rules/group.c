@@ -136,10 +136,21 @@ static int parse_gnum(struct gparser *p, struct gtok t, uint64_t max,
 
 /* ---- the group's own keys ---- */
 
+/* What the text before the first bucket may hold. */
+enum head_kind {
+	HEAD_GROUP,      /* add-group: group_id, type and the selection keys */
+	HEAD_ID_ONLY,    /* del-groups, dump-groups patterns: group_id */
+	HEAD_BUCKET_CMD, /* insert-buckets, remove-buckets: group_id, command_bucket_id */
+};
+
 struct ghead {
+	enum head_kind kind;
 	bool have_id, have_type, have_method;
 	size_t fields_off;
 	bool have_fields, have_param;
+	bool have_command_bucket;
+	size_t command_bucket_off;
+	uint32_t command_bucket_id;
 };
 
 static int parse_type(struct gparser *p, struct gtok v, struct ofgroup *g)
@@ -166,8 +177,28 @@ static int parse_method(struct gparser *p, struct gtok v)
 	return gfail(p, v.off, "invalid selection_method '" GTOKF "'", GTOKA(p, v));
 }
 
+/* command_bucket_id=first|last|all|ID (OFPG15_BUCKET_* or a bucket id). */
+static int parse_command_bucket(struct gparser *p, struct gtok v, struct ghead *h)
+{
+	uint64_t id;
+
+	h->have_command_bucket = true;
+	h->command_bucket_off = v.off;
+	if (gtok_is(p, v, "first"))
+		h->command_bucket_id = BUCKET_CMD_FIRST;
+	else if (gtok_is(p, v, "last"))
+		h->command_bucket_id = BUCKET_CMD_LAST;
+	else if (gtok_is(p, v, "all"))
+		h->command_bucket_id = BUCKET_CMD_ALL;
+	else if (parse_gnum(p, v, BUCKET_ID_MAX, "command_bucket_id", &id))
+		return -1;
+	else
+		h->command_bucket_id = id;
+	return 0;
+}
+
 static int parse_head_kv(struct gparser *p, const struct gkv *kv,
-			 struct ofgroup *g, struct ghead *h, bool id_only)
+			 struct ofgroup *g, struct ghead *h)
 {
 	uint64_t v;
 
@@ -178,7 +209,9 @@ static int parse_head_kv(struct gparser *p, const struct gkv *kv,
 		h->have_id = true;
 		return 0;
 	}
-	if (id_only)
+	if (h->kind == HEAD_BUCKET_CMD && gtok_is(p, kv->key, "command_bucket_id"))
+		return parse_command_bucket(p, kv->val, h);
+	if (h->kind != HEAD_GROUP)
 		return gfail(p, kv->key.off, "'" GTOKF "' is not needed",
 			     GTOKA(p, kv->key));
 	if (gtok_is(p, kv->key, "type")) {
@@ -203,26 +236,25 @@ static int parse_head_kv(struct gparser *p, const struct gkv *kv,
 }
 
 static int parse_head(struct gparser *p, size_t end, struct ofgroup *g,
-		      bool id_only)
+		      struct ghead *h)
 {
-	struct ghead h = { 0 };
 	size_t pos = 0;
 	struct gkv kv;
 	int r;
 
 	while ((r = next_gkv(p, &pos, end, &kv)) > 0)
-		if (parse_head_kv(p, &kv, g, &h, id_only))
+		if (parse_head_kv(p, &kv, g, h))
 			return -1;
 	if (r < 0)
 		return -1;
-	if (!h.have_id)
+	if (!h->have_id)
 		return gfail(p, end, "must specify a group_id");
-	if (!id_only && !h.have_type)
+	if (h->kind == HEAD_GROUP && !h->have_type)
 		return gfail(p, end, "must specify a type");
-	if (h.have_fields && !h.have_method)
-		return gfail(p, h.fields_off, "fields may only be specified with "
+	if (h->have_fields && !h->have_method)
+		return gfail(p, h->fields_off, "fields may only be specified with "
 			     "selection_method=hash");
-	if (h.have_param && !h.have_method)
+	if (h->have_param && !h->have_method)
 		return gfail(p, end, "selection_method_param is only allowed with "
 			     "selection_method");
 	return 0;
@@ -365,16 +397,18 @@ static int parse_bucket(struct gparser *p, size_t pos, size_t end,
 static bool bucket_id_used(const struct ofgroup *g, uint32_t id,
 			   const bool *explicit_id, bool only_explicit)
 {
-	for (int i = 0; i < g->n_buckets; i++)
+	for (int i = 0; g && i < g->n_buckets; i++)
 		if (g->buckets[i].bucket_id == id &&
 		    (!only_explicit || explicit_id[i]))
 			return true;
 	return false;
 }
 
-/* Buckets without bucket_id get the lowest id no other bucket uses (their
- * position, when no bucket names one). */
-static void number_buckets(struct ofgroup *g, const bool *explicit_id)
+/* Buckets without bucket_id get the lowest id no other bucket uses, in g or
+ * in 'existing' (the group buckets are inserted into, or NULL): their
+ * position, when no bucket names one. */
+static void number_buckets(struct ofgroup *g, const bool *explicit_id,
+			   const struct ofgroup *existing)
 {
 	bool done[GROUP_MAX_BUCKETS];
 
@@ -384,14 +418,18 @@ static void number_buckets(struct ofgroup *g, const bool *explicit_id)
 
 		if (explicit_id[i])
 			continue;
-		while (bucket_id_used(g, id, done, true))
+		while (bucket_id_used(g, id, done, true) ||
+		       bucket_id_used(existing, id, NULL, false))
 			id++;
 		g->buckets[i].bucket_id = id;
 		done[i] = true;
 	}
 }
 
-static int parse_buckets(struct gparser *p, size_t start, struct ofgroup *g)
+/* The buckets from 'start' on into g; a bucket_id may not repeat one of g's
+ * or of 'existing' (may be NULL). */
+static int parse_buckets(struct gparser *p, size_t start, struct ofgroup *g,
+			 const struct ofgroup *existing)
 {
 	bool explicit_id[GROUP_MAX_BUCKETS] = { false };
 
@@ -411,24 +449,28 @@ static int parse_buckets(struct gparser *p, size_t start, struct ofgroup *g)
 		memset(b, 0, sizeof(*b));
 		if (parse_bucket(p, body, next, g, b, &have_id))
 			return -1;
-		if (have_id && bucket_id_used(g, b->bucket_id, explicit_id, true)) {
+		if (have_id && (bucket_id_used(g, b->bucket_id, explicit_id, true) ||
+				bucket_id_used(existing, b->bucket_id, NULL, false))) {
 			struct flow f = { .n_actions = b->n_actions,
 					  .actions = b->actions };
 
 			flow_free(&f);
-			return gfail(p, start, "duplicate bucket_id %u",
-				     b->bucket_id);
+			if (bucket_id_used(existing, b->bucket_id, NULL, false))
+				return gfail(p, start, "group %u already has bucket_id %u",
+					     existing->group_id, b->bucket_id);
+			return gfail(p, start, "duplicate bucket_id %u", b->bucket_id);
 		}
 		explicit_id[g->n_buckets++] = have_id;
 		start = next;
 	}
-	number_buckets(g, explicit_id);
+	number_buckets(g, explicit_id, existing);
 	return 0;
 }
 
 char *group_parse(const char *text, struct ofgroup *out, bool id_only)
 {
 	struct gparser p = { .s = text, .len = text ? strlen(text) : 0 };
+	struct ghead h = { .kind = id_only ? HEAD_ID_ONLY : HEAD_GROUP };
 	size_t first;
 
 	memset(out, 0, sizeof(*out));
@@ -437,11 +479,128 @@ char *group_parse(const char *text, struct ofgroup *out, bool id_only)
 	first = find_bucket(&p, 0);
 	if (first < p.len && id_only)
 		gfail(&p, first, "bucket is not needed");
-	else if (!parse_head(&p, first, out, id_only))
-		parse_buckets(&p, first, out);
+	else if (!parse_head(&p, first, out, &h))
+		parse_buckets(&p, first, out, NULL);
 	if (p.err)
 		group_free(out);
 	return p.err;
+}
+
+/* ---- insert_bucket, remove_bucket ---- */
+
+/* Index of g's bucket 'id', or -1. */
+static int bucket_index(const struct ofgroup *g, uint32_t id)
+{
+	for (int i = 0; i < g->n_buckets; i++)
+		if (g->buckets[i].bucket_id == id)
+			return i;
+	return -1;
+}
+
+char *group_bucket_mod_parse(const char *text, bool insert,
+			     struct group_bucket_mod *out)
+{
+	struct gparser p = { .s = text, .len = text ? strlen(text) : 0 };
+	struct ghead h = { .kind = HEAD_BUCKET_CMD,
+			   .command_bucket_id = BUCKET_CMD_ALL };
+	struct ofgroup g = { 0 };
+	size_t first;
+
+	memset(out, 0, sizeof(*out));
+	if (!text)
+		return strdup("no group given at column 1");
+	first = find_bucket(&p, 0);
+	if (parse_head(&p, first, &g, &h))
+		return p.err;
+	if (!insert && first < p.len)
+		gfail(&p, first, "bucket is not needed");
+	else if (insert && !h.have_command_bucket)
+		gfail(&p, first, "must specify a command_bucket_id (first, last or "
+		      "a bucket_id)");
+	else if (insert && h.command_bucket_id == BUCKET_CMD_ALL)
+		gfail(&p, h.command_bucket_off, "command_bucket_id=all is not "
+		      "permitted");
+	else if (insert && first == p.len)
+		gfail(&p, first, "no bucket to insert");
+	if (p.err)
+		return p.err;
+	out->group_id = g.group_id;
+	out->command_bucket_id = h.command_bucket_id;
+	out->insert = insert;
+	out->command_bucket_off = h.command_bucket_off;
+	out->buckets_off = first;
+	return NULL;
+}
+
+/* Where the new buckets go: OVS puts them before all the others (first),
+ * after them (last), or right after bucket 'id'. */
+static int insert_position(const struct ofgroup *g, uint32_t id)
+{
+	if (id == BUCKET_CMD_FIRST)
+		return 0;
+	if (id == BUCKET_CMD_LAST)
+		return g->n_buckets;
+	return bucket_index(g, id) + 1;
+}
+
+static int insert_buckets(struct gparser *p, const struct group_bucket_mod *m,
+			  struct ofgroup *g)
+{
+	struct ofgroup add = { .group_id = g->group_id, .type = g->type };
+	int at = insert_position(g, m->command_bucket_id);
+
+	if (parse_buckets(p, m->buckets_off, &add, g))
+		goto fail;
+	if (g->n_buckets + add.n_buckets > GROUP_MAX_BUCKETS)
+		gfail(p, m->buckets_off, "more than %d buckets", GROUP_MAX_BUCKETS);
+	else if (g->type == GROUP_INDIRECT && g->n_buckets + add.n_buckets > 1)
+		gfail(p, m->buckets_off, "indirect groups can have at most one "
+		      "bucket");
+	if (p->err)
+		goto fail;
+	memmove(&g->buckets[at + add.n_buckets], &g->buckets[at],
+		(g->n_buckets - at) * sizeof(g->buckets[0]));
+	memcpy(&g->buckets[at], add.buckets, add.n_buckets * sizeof(add.buckets[0]));
+	g->n_buckets += add.n_buckets;
+	return 0;
+fail:
+	group_free(&add);
+	return -1;
+}
+
+static void remove_bucket_at(struct ofgroup *g, int i)
+{
+	struct flow f = { .n_actions = g->buckets[i].n_actions,
+			  .actions = g->buckets[i].actions };
+
+	flow_free(&f);
+	memmove(&g->buckets[i], &g->buckets[i + 1],
+		(g->n_buckets - i - 1) * sizeof(g->buckets[0]));
+	g->n_buckets--;
+}
+
+char *group_bucket_mod_apply(const char *text, const struct group_bucket_mod *m,
+			     struct ofgroup *g)
+{
+	struct gparser p = { .s = text, .len = strlen(text) };
+	uint32_t id = m->command_bucket_id;
+
+	if (id <= BUCKET_ID_MAX && bucket_index(g, id) < 0) {
+		gfail(&p, m->command_bucket_off, "group %u has no bucket %u",
+		      g->group_id, id);
+		return p.err;
+	}
+	if (m->insert) {
+		insert_buckets(&p, m, g);
+		return p.err;
+	}
+	if (id == BUCKET_CMD_ALL)
+		group_free(g);
+	else if (g->n_buckets)
+		remove_bucket_at(g, id == BUCKET_CMD_FIRST ? 0 :
+				 id == BUCKET_CMD_LAST ? g->n_buckets - 1 :
+				 bucket_index(g, id));
+	return NULL;
 }
 
 /* ---- printing, copying ---- */

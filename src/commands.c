@@ -1459,6 +1459,51 @@ static char *cmd_mod_group(struct cmd_ctx *c, char **argv, int argc)
 	return put_group(c, argv[0], argv[1], true);
 }
 
+/* insert-buckets and remove-buckets (and bundle's insert_bucket and
+ * remove_bucket lines): change one group's buckets on nb. */
+static char *apply_bucket_mod(struct st_bridge *nb, const char *text, bool insert)
+{
+	struct group_bucket_mod m;
+	char *err = group_bucket_mod_parse(text, insert, &m);
+	int i;
+
+	if (err)
+		return prefix_group(err);
+	i = st_group_index(nb, m.group_id);
+	if (i < 0)
+		return errstr("group %u does not exist", m.group_id);
+	err = group_bucket_mod_apply(text, &m, &nb->groups[i]);
+	return err ? prefix_group(err) : NULL;
+}
+
+static char *bucket_mod_on_copy(struct cmd_ctx *c, const char *br,
+				const char *text, bool insert)
+{
+	struct st_bridge *nb;
+	char *err = clone_bridge(c, br, &nb);
+
+	if (err)
+		return err;
+	err = apply_bucket_mod(nb, text, insert);
+	if (err) {
+		st_bridge_free(nb);
+		return err;
+	}
+	return commit(c, nb);
+}
+
+static char *cmd_insert_buckets(struct cmd_ctx *c, char **argv, int argc)
+{
+	(void)argc;
+	return bucket_mod_on_copy(c, argv[0], argv[1], true);
+}
+
+static char *cmd_remove_buckets(struct cmd_ctx *c, char **argv, int argc)
+{
+	(void)argc;
+	return bucket_mod_on_copy(c, argv[0], argv[1], false);
+}
+
 /* One group a line, blank lines and # comments skipped; all or none. */
 static char *cmd_add_groups(struct cmd_ctx *c, char **argv, int argc)
 {
@@ -1668,13 +1713,14 @@ static char *apply_flow_mod(struct st_bridge *nb, enum fm_cmd cmd, const char *t
 	return cmd == FM_ADD ? add_line(nb, text) : modify_or_delete(nb, cmd, text);
 }
 
-/* bundle's group lines: add, modify, add_or_mod, delete (OVS's
- * insert_bucket and remove_bucket are refused). */
+/* bundle's group lines: add, modify, add_or_mod, delete, insert_bucket,
+ * remove_bucket. */
 static char *apply_group_mod(struct st_bridge *nb, const char *line)
 {
 	const char *t = line + strspn(line, " \t\r");
 	size_t len = strcspn(t, ", \t\r\n");
 	bool add = true, modify = false;
+	int bucket_cmd = -1; /* 1: insert_bucket, 0: remove_bucket */
 	struct ofgroup g;
 	char *err;
 	int exists;
@@ -1688,11 +1734,19 @@ static char *apply_group_mod(struct st_bridge *nb, const char *line)
 			modify = true;
 		else if (len == 6 && !strncmp(t, "delete", 6))
 			add = false;
+		else if (len == 13 && !strncmp(t, "insert_bucket", 13))
+			bucket_cmd = 1;
+		else if (len == 13 && !strncmp(t, "remove_bucket", 13))
+			bucket_cmd = 0;
 		else
-			return errstr("group %.*s is not supported (add, modify, add_or_mod "
-				      "or delete)", (int)len, t);
+			return errstr("group %.*s is not supported (add, modify, add_or_mod, "
+				      "delete, insert_bucket or remove_bucket)", (int)len, t);
+		/* columns count from the group's text, as in add-group */
 		t += len;
+		t += strspn(t, " \t\r");
 	}
+	if (bucket_cmd >= 0)
+		return apply_bucket_mod(nb, t, bucket_cmd);
 	err = group_parse(t, &g, !add && !modify);
 	if (err)
 		return prefix_group(err);
@@ -3074,6 +3128,8 @@ static const struct command commands[] = {
 	{ "log-level", 0, 1, "log-level [error|warn|info|debug]", cmd_log_level },
 	{ "add-groups", 2, 2, "add-groups BRIDGE FILE", cmd_add_groups },
 	{ "mod-group", 2, 2, "mod-group BRIDGE GROUP", cmd_mod_group },
+	{ "insert-buckets", 2, 2, "insert-buckets BRIDGE GROUP", cmd_insert_buckets },
+	{ "remove-buckets", 2, 2, "remove-buckets BRIDGE GROUP", cmd_remove_buckets },
 	{ "del-groups", 1, 2, "del-groups BRIDGE [group_id=N]", cmd_del_groups },
 	{ "dump-groups", 1, 2, "dump-groups BRIDGE [group_id=N]", cmd_dump_groups },
 	{ "dump-group-stats", 1, 2, "dump-group-stats BRIDGE [group_id=N]",

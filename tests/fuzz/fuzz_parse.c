@@ -2,7 +2,8 @@
  * flow_print.c, fields.c, group.c, compile*.c, nftir.c) with a flow file
  * as tests/unit/test_compile.c reads one: header lines "port IFNAME N",
  * "bridge_ct", "bridge_mac M", "dpi_host PATTERN", "group GROUP" (add-group
- * syntax), "meter METER" (add-meter syntax), plus "lacks_queue" and
+ * syntax), "insert_bucket GROUP" and "remove_bucket GROUP" (changing a
+ * group given before), "meter METER" (add-meter syntax), plus "lacks_queue" and
  * "lacks_ct_helper"; '#' lines and blank
  * lines are skipped; every other line is a flow.
  *
@@ -200,6 +201,56 @@ static bool group_line(struct input *in, const char *line)
 	return true;
 }
 
+/* "insert_bucket TEXT" or "remove_bucket TEXT" on a group parsed earlier:
+ * an error names a column and leaves the group printing as before; a
+ * change leaves a group that formats, parses again and formats the same,
+ * its bucket ids all different. */
+static bool bucket_mod_line(struct input *in, const char *line, bool insert)
+{
+	struct group_bucket_mod m;
+	struct ofgroup *g = NULL, h;
+	char *err = group_bucket_mod_parse(line, insert, &m), *before, *out, *again;
+
+	for (int i = 0; !err && i < in->n_groups; i++)
+		if (in->groups[i].group_id == m.group_id)
+			g = &in->groups[i];
+	if (err)
+		check_parse_error(line, err);
+	if (err || !g) {
+		free(err);
+		return false;
+	}
+	before = group_format(g);
+	err = group_bucket_mod_apply(line, &m, g);
+	out = group_format(g);
+	if (!before || !out)
+		fail("group_format failed", line, NULL, NULL);
+	if (err) {
+		check_parse_error(line, err);
+		if (strcmp(before, out))
+			fail("a failed bucket command changed the group", line, before, out);
+	} else {
+		char *perr = group_parse(out, &h, false);
+
+		if (perr)
+			fail("group after a bucket command does not parse", line, out, perr);
+		again = group_format(&h);
+		if (!again || strcmp(out, again))
+			fail("group after a bucket command reparses differently", line, out,
+			     again);
+		for (int i = 0; i < g->n_buckets; i++)
+			for (int j = i + 1; j < g->n_buckets; j++)
+				if (g->buckets[i].bucket_id == g->buckets[j].bucket_id)
+					fail("two buckets share an id", line, out, NULL);
+		group_free(&h);
+		free(again);
+	}
+	free(err);
+	free(before);
+	free(out);
+	return true;
+}
+
 /* A meter line: parses or fails naming a column; formats, parses again
  * and formats identically. */
 static bool meter_line(struct input *in, const char *line)
@@ -252,6 +303,10 @@ static bool do_line(struct input *in, char *line)
 		return in->lacks_ct_helper = true;
 	if (!strncmp(line, "group ", 6))
 		return in->n_groups < MAX_GROUPS && group_line(in, line + 6);
+	if (!strncmp(line, "insert_bucket ", 14))
+		return bucket_mod_line(in, line + 14, true);
+	if (!strncmp(line, "remove_bucket ", 14))
+		return bucket_mod_line(in, line + 14, false);
 	if (!strncmp(line, "meter ", 6))
 		return in->n_meters < MAX_GROUPS && meter_line(in, line + 6);
 	if (!strncmp(line, "dpi_host ", 9)) {

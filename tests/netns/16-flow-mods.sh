@@ -67,8 +67,11 @@ check_re "...group 7 too" "group_id=7" "$(bfctl dump-groups "$BR" 2>&1)"
 check_eq "UDP 5002 still goes through the group" "echo:ping" "$(udp_ask 1 10.1.1.2 5002 41006)"
 check_re "a line without flow or group is refused" "line 1: expected 'flow' or 'group' first" \
 	"$(bfctl bundle "$BR" - 2>&1 <<<'packet-out in_port=1 packet=00 actions=normal')"
-check_re "OVS's insert_bucket is refused, named" "group insert_bucket is not supported" \
+check_re "an insert_bucket without command_bucket_id is refused" \
+	"line 1: group: must specify a command_bucket_id" \
 	"$(bfctl bundle "$BR" - 2>&1 <<<'group insert_bucket group_id=7,bucket=actions=output:1')"
+check_re "a group command brflow does not know is refused, named" "group frob is not supported" \
+	"$(bfctl bundle "$BR" - 2>&1 <<<'group frob group_id=7')"
 check "group delete in a bundle takes its flows with it, as del-groups does" \
 	bfctl bundle "$BR" - <<<'group delete group_id=7'
 check_eq "...the flow that sent to it is gone" "" "$(dump | grep group:7)"

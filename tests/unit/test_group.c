@@ -1,5 +1,6 @@
 /* Groups (rules/group.h): parse -> print round trips and error messages
- * against golden files, copy/free, and id-only patterns.  Run from the
+ * against golden files, copy/free, id-only patterns, and insert_bucket /
+ * remove_bucket against tests/golden/group/buckets.txt.  Run from the
  * repo root. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,90 @@ static void each_golden(const char *file,
 	fclose(fp);
 }
 
+/* A group after a bucket command, or the command's error ("error: ...",
+ * the group then printing as before). */
+static char *after_bucket_mod(const char *group, const char *mod)
+{
+	bool insert = !strncmp(mod, "insert ", 7);
+	struct group_bucket_mod m;
+	char *before, *err, *out = NULL;
+	struct ofgroup g;
+
+	if (!insert && strncmp(mod, "remove ", 7))
+		return strdup("the command must start with 'insert ' or 'remove '");
+	err = group_parse(group, &g, false);
+	if (err)
+		return err;
+	before = group_format(&g);
+	mod += 7;
+	err = group_bucket_mod_parse(mod, insert, &m);
+	if (!err && m.group_id != g.group_id)
+		err = strdup("for another group");
+	if (!err)
+		err = group_bucket_mod_apply(mod, &m, &g);
+	out = err ? NULL : group_format(&g);
+	if (err && asprintf(&out, "error: %s", err) < 0)
+		out = NULL;
+	if (err && before) {
+		char *now = group_format(&g);
+
+		if (!now || strcmp(now, before)) {
+			free(out);
+			if (asprintf(&out, "the failed command changed the group to '%s'",
+				     now ? now : "(null)") < 0)
+				out = NULL;
+		}
+		free(now);
+	}
+	free(err);
+	free(before);
+	group_free(&g);
+	return out;
+}
+
+/* "GROUP<TAB>insert|remove TEXT<TAB>EXPECTED" lines. */
+static void check_bucket_mods(void)
+{
+	char line[8192];
+	FILE *fp = fopen(GOLDEN_DIR "buckets.txt", "r");
+	int lineno = 0;
+
+	if (!fp) {
+		not_ok("buckets.txt", "cannot open");
+		return;
+	}
+	while (fgets(line, sizeof(line), fp)) {
+		char *mod, *want, *got, name[64];
+
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (!line[0] || line[0] == '#')
+			continue;
+		snprintf(name, sizeof(name), "bucket command line %d", lineno);
+		mod = strchr(line, '\t');
+		want = mod ? strchr(mod + 1, '\t') : NULL;
+		if (!want) {
+			not_ok(name, "expected GROUP, COMMAND and RESULT, tab-separated");
+			continue;
+		}
+		*mod++ = '\0';
+		*want++ = '\0';
+		got = after_bucket_mod(line, mod);
+		if (!got || strcmp(got, want)) {
+			char *why;
+
+			if (asprintf(&why, "got '%s'", got ? got : "(null)") < 0)
+				why = NULL;
+			not_ok(name, why);
+			free(why);
+		} else {
+			ok(name);
+		}
+		free(got);
+	}
+	fclose(fp);
+}
+
 static void check_fields(void)
 {
 	struct ofgroup g;
@@ -208,5 +293,6 @@ int main(void)
 	each_golden(GOLDEN_DIR "errors.txt", check_error);
 	check_fields();
 	check_id_only();
+	check_bucket_mods();
 	return failures ? 1 : 0;
 }
