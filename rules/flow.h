@@ -225,6 +225,10 @@ struct flow {
 	 * overlaps another of its table and priority.  Not printed, not
 	 * kept past the add that checks it; fills padding. */
 	bool check_overlap;
+	/* the flow_mod flag reset_counts: a modify with it starts the
+	 * counters of the flows it selects again (an add always does).  Not
+	 * printed; read from a modify's pattern only. */
+	bool reset_counts;
 	uint16_t priority;
 	/* OpenFlow's timeouts in seconds, 0 for none: brflowd deletes the
 	 * flow hard_timeout s after it was added, or once no packet matched it

@@ -711,10 +711,11 @@ static bool unsupported_field(const struct parser *p, struct tok key)
 
 /* OpenFlow's flow_mod flags, as ovs-ofctl takes them (and as its OpenFlow
  * 1.3 dumps print them).  check_overlap is honoured when the flow is
- * added; the others change nothing here: send_flow_rem tells controllers,
- * and brflow has none; adding a flow brflow already has always starts its
- * counters again, as reset_counts asks; OVS itself ignores
- * no_packet_counts and no_byte_counts. */
+ * added, reset_counts when a modify selects it (adding a flow brflow
+ * already has always starts its counters again, as OpenFlow 1.0's add
+ * does); the others change nothing here: send_flow_rem tells controllers,
+ * and brflow has none; OVS itself ignores no_packet_counts and
+ * no_byte_counts. */
 static const char *const flowmod_flags[] = {
 	"check_overlap", "send_flow_rem", "reset_counts", "no_packet_counts",
 	"no_byte_counts", "no_readonly_table",
@@ -731,6 +732,8 @@ static int parse_flowmod_flag(struct parser *p, const struct kv *kv, bool *done)
 				    TOKA(p, kv->key));
 		if (i == 0)
 			p->f.check_overlap = true;
+		else if (i == 2)
+			p->f.reset_counts = true;
 		return 0;
 	}
 	*done = false;

@@ -812,6 +812,16 @@ static int take_actions(struct flow *target, const struct pattern *p)
 	return 0;
 }
 
+/* A modify with reset_counts gives each flow it selects a new id, so its
+ * counters start again as a re-added flow's do: a rule's named counter is
+ * a new one, a set member's stats element goes with the old id's. */
+static void restart_counts(struct st_bridge *nb, struct st_flow *sf,
+			   const struct pattern *p)
+{
+	if (p->f.reset_counts)
+		sf->id = nb->next_id++;
+}
+
 /* mod-flows as set element changes when the optimiser allows it: each
  * selected flow leaves its group's sets and joins its new group's, keeping
  * its id, age and counters. */
@@ -825,7 +835,8 @@ static char *mod_flows_fast(struct cmd_ctx *c, struct st_bridge *b,
 	char *err = NULL;
 
 	*done = false;
-	if (!b || !b->plan)
+	/* counters that start again take the full path (restart_counts) */
+	if (!b || !b->plan || p->f.reset_counts)
 		return NULL;
 	del = malloc((b->n_flows + 1) * sizeof(*del));
 	add = calloc(b->n_flows + 1, sizeof(*add));
@@ -905,6 +916,7 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 		if (take_actions(&nb->flows[i].flow, &p))
 			err = errstr("out of memory");
 		nb->flows[i].modified_ms = st_now_ms();
+		restart_counts(nb, &nb->flows[i], &p);
 		changed++;
 	}
 	if (err || !changed)
@@ -1698,6 +1710,7 @@ static char *modify_or_delete(struct st_bridge *nb, enum fm_cmd cmd, const char 
 			if (take_actions(&sf->flow, &p))
 				err = errstr("out of memory");
 			sf->modified_ms = st_now_ms();
+			restart_counts(nb, sf, &p);
 		} else {
 			flow_free(&sf->flow);
 		}

@@ -2,7 +2,8 @@
 # Per-flow statistics of flows the optimiser puts into one set (issue 6): they live in
 # the set's dynamic stats set, which the lookup rule fills the first time a key matches
 # (docs/design.md, "Statistics of flow sets").  dump-flows must count exactly as it does
-# for a flow of its own, through deletes, re-adds, mod-flows, reloads and restarts.
+# for a flow of its own, through deletes, re-adds, mod-flows (with reset_counts too),
+# reloads and restarts.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -73,4 +74,26 @@ check_eq "the re-added flow starts from zero" 0 "$(pk 5001)"
 tcp_ok "h1->h2 TCP 5001 passes again" 1 2 10.1.1.2 5001
 check_gt "...and counts afresh" "$(pk 5001)" 0
 check_eq "the flow that never saw traffic still counts nothing" 0 "$(pk 5002)"
+
+# reset_counts (OpenFlow 1.2's flow_mod flag) makes a modify start the counters again,
+# for a set member and for a flow with a rule of its own; without it they stay
+tcp_ok "h1->h2 TCP 5005 passes" 1 2 10.1.1.2 5005
+check_gt "the set member for 5005 has counted" "$(pk 5005)" 0
+check "mod-flows with reset_counts" bfctl mod-flows "$BR" \
+	"reset_counts,table=1,tcp,in_port=1,nw_src=10.1.1.1,tp_dst=5005,actions=ct(commit),normal"
+check_eq "reset_counts starts the set member's counters again" 0 "$(pk 5005)"
+check_eq "...and leaves the other members' alone" 0 "$(pk 5002)"
+tcp_ok "h1->h2 TCP 5005 passes after the reset" 1 2 10.1.1.2 5005
+check_gt "...and the member counts afresh" "$(pk 5005)" 0
+est() { flow_packets "ct_state=+est+trk"; }
+before=$(est)
+check_gt "the established flow has counted" "$before" 0
+check "mod-flows --strict without reset_counts" bfctl --strict mod-flows "$BR" \
+	"table=1,priority=100,ct_state=+trk+est,actions=normal"
+check_eq "...keeps the established flow's counters" "$before" "$(est)"
+check "mod-flows --strict with reset_counts" bfctl --strict mod-flows "$BR" \
+	"table=1,priority=100,ct_state=+trk+est,reset_counts,actions=normal"
+check_eq "...starts them again" 0 "$(est)"
+tcp_ok "h1->h2 TCP 5001 still passes" 1 2 10.1.1.2 5001
+check_gt "...and the established flow counts afresh" "$(est)" 0
 bf_done
