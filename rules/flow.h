@@ -333,6 +333,8 @@ char *flow_format_match_named(const struct flow *f,
 			      const struct flow_port_names *names);
 char *flow_format_action_named(const struct flow_action *a,
 			       const struct flow_port_names *names);
+/* "note:41.42.00...", as ovs-ofctl prints a note action. */
+char *flow_format_note(const struct flow_note *n);
 /* The name of one ct_state bit (CS_NEW: "new"), or NULL. */
 const char *flow_ct_state_name(unsigned bit);
 

@@ -919,6 +919,14 @@ char *flow_format_action_named(const struct flow_action *a,
 	return sb_steal(&b);
 }
 
+char *flow_format_note(const struct flow_note *n)
+{
+	struct sbuf b = { 0 };
+
+	put_note(&b, n);
+	return sb_steal(&b);
+}
+
 char *flow_format_action(const struct flow_action *a)
 {
 	return flow_format_action_named(a, NULL);

@@ -521,7 +521,8 @@ static char *fwd_drop(struct trace *t, const struct trace_output *o)
 /* ---- actions ---- */
 
 static void run_table(struct trace *t, int table);
-static void run_actions(struct trace *t, const struct flow_action *a, int n);
+static void run_actions(struct trace *t, const struct flow *f,
+			const struct flow_action *a, int n);
 
 /* Records the output and says where the bridge's forwarding database
  * sends the packet; true when the packet leaves by it (as far as the
@@ -710,7 +711,7 @@ static void run_group(struct trace *t, uint32_t id)
 		     " this trace follows bucket %u (weight %u of %u)", g->n_buckets,
 		     pick->bucket_id, pick->weight, total);
 	t->depth++;
-	run_actions(t, pick->actions, pick->n_actions);
+	run_actions(t, NULL, pick->actions, pick->n_actions);
 	t->depth--;
 }
 
@@ -875,11 +876,30 @@ static void run_action(struct trace *t, const struct flow_action *a, bool more)
 	}
 }
 
-static void run_actions(struct trace *t, const struct flow_action *a, int n)
+/* The notes of f that stand before its action 'before' (from *next on),
+ * each on its line as OVS's trace lists every action it meets; they do
+ * nothing. */
+static void put_notes(struct trace *t, const struct flow *f, int before, int *next)
 {
-	if (!n)
+	for (; f && *next < f->n_notes && f->notes[*next].before <= before && !t->oom;
+	     ++*next) {
+		fprintf(t->out, "%*s    ", indent(t), "");
+		put_owned(t, flow_format_note(&f->notes[*next]));
+		fputc('\n', t->out);
+	}
+}
+
+/* The actions a[0..n), with the notes of f (the flow they are the
+ * actions of, or NULL for a group's bucket) where they stand. */
+static void run_actions(struct trace *t, const struct flow *f,
+			const struct flow_action *a, int n)
+{
+	int next_note = 0;
+
+	if (!n && !(f && f->n_notes))
 		fprintf(t->out, "%*s    drop\n", indent(t), "");
 	for (int i = 0; i < n && !t->oom; i++) {
+		put_notes(t, f, i, &next_note);
 		fprintf(t->out, "%*s    ", indent(t), "");
 		put_owned(t, flow_format_action_named(&a[i], t->names));
 		fputc('\n', t->out);
@@ -888,9 +908,11 @@ static void run_actions(struct trace *t, const struct flow_action *a, int n)
 			break;
 		if (t->ttl_expired) {
 			t->ttl_expired = false;
-			break;
+			return;
 		}
 	}
+	if (!t->exited)
+		put_notes(t, f, n, &next_note);
 }
 
 /* Which clause flow of each dimension made conjunction cf->conj_id
@@ -943,7 +965,7 @@ static void run_table(struct trace *t, int table)
 		note(t, "%d more flow%s of this priority match%s; OpenFlow leaves the choice"
 		     " open, and this trace takes the one added first", ties,
 		     ties == 1 ? "" : "s", ties == 1 ? "es" : "");
-	run_actions(t, f->actions, f->n_actions);
+	run_actions(t, f, f->actions, f->n_actions);
 }
 
 /* ---- the passes ---- */

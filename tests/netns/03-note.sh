@@ -1,7 +1,7 @@
 #!/bin/bash
 # note:HEX, a comment among the actions, as in OVS: it does nothing to the packet,
-# dump-flows prints it zero-padded as ovs-ofctl does, diff-flows and mod-flows see it,
-# and it survives a restart of brflowd.
+# dump-flows prints it zero-padded as ovs-ofctl does, trace lists it, diff-flows and
+# mod-flows see it, and it survives a restart of brflowd.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -23,6 +23,9 @@ check_eq "... and a changed note a difference" \
 	"-priority=10,arp actions=note:61.72.70.00.00.00,NORMAL
 +priority=10,arp actions=note:61.72.71.00.00.00,NORMAL" \
 	"$(sed 's/note:617270/note:617271/' "$BF_DIR/notes.flows" | bfctl diff-flows "$BR" - 2>&1)"
+check_re "trace lists the notes where they stand among the actions, as ofproto/trace does" \
+	'0\. icmp,in_port=1, priority 5\|    note:70\.69\.6e\.67\.00\.00\|    output:2\|.*\|    note:00\.00\.00\.00\.00\.00\|' \
+	"$(bfctl --no-names trace "$BR" in_port=1,icmp 2>&1 | tr '\n' '|')"
 check "mod-flows replaces a flow's notes with its new actions" \
 	bfctl mod-flows "$BR" 'in_port=1,icmp,actions=output:2,note:ff'
 check_re "dump-flows shows the new note" 'in_port=1 actions=output:2,note:ff\.00\.00\.00\.00\.00$' \
