@@ -1042,7 +1042,8 @@ static void run_resumes(struct trace *t)
 		}
 		fprintf(h, "pass %d: table %d after conntrack, ct_state=", i + 1, r->table);
 		put_ct_state(h, r->pkt.v[F_CT_STATE][0]);
-		fprintf(h, " in zone %u%s", r->pkt.v[F_CT_ZONE][0] << 8 | r->pkt.v[F_CT_ZONE][1],
+		fprintf(h, " in zone %u%s",
+			(unsigned)(r->pkt.v[F_CT_ZONE][0] << 8 | r->pkt.v[F_CT_ZONE][1]),
 			r->by_default ? " (the default; --ct-next sets it)" : "");
 		fclose(h);
 		put_heading(t, heading);

@@ -394,10 +394,19 @@ static int parse_bucket(struct gparser *p, size_t pos, size_t end,
 	return parse_bucket_actions(p, item, act_end - item, b);
 }
 
+/* Index of g's bucket 'id', or -1 (also when g is NULL). */
+static int bucket_index(const struct ofgroup *g, uint32_t id)
+{
+	for (int i = 0; g && i < g->n_buckets; i++)
+		if (g->buckets[i].bucket_id == id)
+			return i;
+	return -1;
+}
+
 static bool bucket_id_used(const struct ofgroup *g, uint32_t id,
 			   const bool *explicit_id, bool only_explicit)
 {
-	for (int i = 0; g && i < g->n_buckets; i++)
+	for (int i = 0; i < g->n_buckets; i++)
 		if (g->buckets[i].bucket_id == id &&
 		    (!only_explicit || explicit_id[i]))
 			return true;
@@ -419,7 +428,7 @@ static void number_buckets(struct ofgroup *g, const bool *explicit_id,
 		if (explicit_id[i])
 			continue;
 		while (bucket_id_used(g, id, done, true) ||
-		       bucket_id_used(existing, id, NULL, false))
+		       bucket_index(existing, id) >= 0)
 			id++;
 		g->buckets[i].bucket_id = id;
 		done[i] = true;
@@ -450,12 +459,12 @@ static int parse_buckets(struct gparser *p, size_t start, struct ofgroup *g,
 		if (parse_bucket(p, body, next, g, b, &have_id))
 			return -1;
 		if (have_id && (bucket_id_used(g, b->bucket_id, explicit_id, true) ||
-				bucket_id_used(existing, b->bucket_id, NULL, false))) {
+				bucket_index(existing, b->bucket_id) >= 0)) {
 			struct flow f = { .n_actions = b->n_actions,
 					  .actions = b->actions };
 
 			flow_free(&f);
-			if (bucket_id_used(existing, b->bucket_id, NULL, false))
+			if (bucket_index(existing, b->bucket_id) >= 0)
 				return gfail(p, start, "group %u already has bucket_id %u",
 					     existing->group_id, b->bucket_id);
 			return gfail(p, start, "duplicate bucket_id %u", b->bucket_id);
@@ -487,15 +496,6 @@ char *group_parse(const char *text, struct ofgroup *out, bool id_only)
 }
 
 /* ---- insert_bucket, remove_bucket ---- */
-
-/* Index of g's bucket 'id', or -1. */
-static int bucket_index(const struct ofgroup *g, uint32_t id)
-{
-	for (int i = 0; i < g->n_buckets; i++)
-		if (g->buckets[i].bucket_id == id)
-			return i;
-	return -1;
-}
 
 char *group_bucket_mod_parse(const char *text, bool insert,
 			     struct group_bucket_mod *out)
