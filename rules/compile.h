@@ -42,7 +42,14 @@ struct compile_port {
 	char ifname[16];
 	uint16_t ofport;
 	uint32_t config;         /* PORT_CONFIG_* */
+	/* ovs-vsctl's Interface ingress_policing_rate (kbit/s; 0: none) and
+	 * ingress_policing_burst (kbit; 0: POLICE_BURST_DEFAULT_KB) */
+	uint32_t police_rate_kbps;
+	uint32_t police_burst_kb;
 };
+
+/* OVS's burst when ingress_policing_burst is 0 (vswitch.xml). */
+#define POLICE_BURST_DEFAULT_KB 8000
 
 /* A flow as the daemon stores it: 'id' is stable for the flow's lifetime and
  * names its counters ("f<id>" in both tables). */

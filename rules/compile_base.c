@@ -354,6 +354,51 @@ int add_port_config_drops(struct compiler *c, struct nir_chain *ch, uint32_t bit
 	return 0;
 }
 
+/* The limit object that polices port p: ingress_policing_rate kbit/s in
+ * bytes, bursts of ingress_policing_burst kbit ("police_<ofport>"). */
+static int add_police_limit(struct compiler *c, const struct compile_port *p,
+			    char *name, size_t len)
+{
+	uint64_t burst_kb = p->police_burst_kb ? p->police_burst_kb :
+			    POLICE_BURST_DEFAULT_KB;
+	struct nir_limit *l;
+
+	snprintf(name, len, "police_%u", p->ofport);
+	l = nir_add_limit(c->bridge, name);
+	if (!l)
+		return compile_oom(c);
+	l->bytes = true;
+	l->rate = (uint64_t)p->police_rate_kbps * 125;
+	l->burst = burst_kb * 125 > UINT32_MAX ? UINT32_MAX : (uint32_t)(burst_kb * 125);
+	return 0;
+}
+
+/* Ingress policing, as OVS's tc police on a port's ingress: what a policed
+ * port receives over its rate is dropped before anything else sees it.
+ * One rule per policed port, in the chain a packet meets first. */
+static int add_port_policing(struct compiler *c, struct nir_chain *ch)
+{
+	for (int i = 0; i < c->in->n_ports; i++) {
+		const struct compile_port *p = &c->in->ports[i];
+		struct nir_rule *r;
+		struct nir_stmt *s;
+		char name[32];
+
+		if (!p->police_rate_kbps)
+			continue;
+		if (add_police_limit(c, p, name, sizeof(name)))
+			return -1;
+		if (!(r = rule_in(c, ch)) ||
+		    add_ifname_match(r, NFT_META_IIFNAME, "iifname", p->ifname) ||
+		    !(s = nir_add_stmt(r, NIR_LIMIT)))
+			return compile_oom(c);
+		snprintf(s->u.limit_name, sizeof(s->u.limit_name), "%s", name);
+		if (add_verdict(r, NIR_DROP, NULL))
+			return compile_oom(c);
+	}
+	return 0;
+}
+
 /* NAT, or a stateless destination rewrite, which br_netfilter handles as
  * it does DNAT. */
 static bool any_nat(const struct compiler *c)
@@ -458,7 +503,8 @@ oom:
  * port misses the map in both rules and is accepted.  The map's values all
  * carry MARK_OURS, so after a hit the mark says "ours".  A port set to
  * no-receive (mod-port) is dropped before all that, in whichever chain a
- * packet meets first, whatever the flows say (OVS's NO_RECV). */
+ * packet meets first, whatever the flows say (OVS's NO_RECV); so is what a
+ * policed port receives over its ingress_policing_rate. */
 static int build_classify(struct compiler *c)
 {
 	struct nir_chain *cls, *port;
@@ -470,7 +516,8 @@ static int build_classify(struct compiler *c)
 	 * mark it, nothing else (the pipeline marks again, the same). */
 	if (c->bridge_ct && !c->prepass_idle) {
 		cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
-		if (!cls || add_port_config_drops(c, cls, PORT_CONFIG_NO_RECV, false))
+		if (!cls || add_port_config_drops(c, cls, PORT_CONFIG_NO_RECV, false) ||
+		    add_port_policing(c, cls))
 			return -1;
 		if (!(r = add_port_mark_rule(c, cls, NULL)) || add_verdict(r, NIR_ACCEPT, NULL))
 			return compile_oom(c);
@@ -481,7 +528,8 @@ static int build_classify(struct compiler *c)
 	if (!cls)
 		return -1;
 	if ((!c->bridge_ct || c->prepass_idle) &&
-	    add_port_config_drops(c, cls, PORT_CONFIG_NO_RECV, false))
+	    (add_port_config_drops(c, cls, PORT_CONFIG_NO_RECV, false) ||
+	     add_port_policing(c, cls)))
 		return -1;
 	if (!(r = add_port_mark_rule(c, cls, ethertype_ip4)) || add_verdict(r, ip_code, ip_chain))
 		return compile_oom(c);

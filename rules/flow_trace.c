@@ -1129,6 +1129,26 @@ static bool receive_blocked(struct trace *t)
 	return true;
 }
 
+/* A policed input port (set-iface ingress_policing_rate): the trace walks
+ * on, as for a packet within the rate, and says what happens over it. */
+static void note_policing(struct trace *t)
+{
+	uint32_t in_port = packet_in_port(t);
+
+	for (int i = 0; i < t->in->n_ports; i++) {
+		const struct compile_port *p = &t->in->ports[i];
+
+		if (p->ofport != in_port || !p->police_rate_kbps)
+			continue;
+		fputc(' ', t->out);
+		put_port(t, t->out, in_port);
+		fprintf(t->out, " is policed (set-iface): what it receives over %u kbit/s, "
+			"after a burst of %u kbit, is dropped before any table\n",
+			p->police_rate_kbps,
+			p->police_burst_kb ? p->police_burst_kb : POLICE_BURST_DEFAULT_KB);
+	}
+}
+
 char *flow_trace(const struct trace_input *in, FILE *out)
 {
 	struct trace *t = calloc(1, sizeof(*t));
@@ -1154,6 +1174,7 @@ char *flow_trace(const struct trace_input *in, FILE *out)
 	fputc('\n', out);
 	put_heading(t, heading);
 	if (!receive_blocked(t)) {
+		note_policing(t);
 		run_pass(t, in->table_given ? in->packet->table : 0);
 		run_resumes(t);
 		put_verdict(t);

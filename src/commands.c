@@ -2592,6 +2592,55 @@ static char *cmd_port_to_br(struct cmd_ctx *c, char **argv, int argc)
 	return NULL;
 }
 
+/* set-iface IFACE KEY=VALUE...: the interface options ovs-vsctl sets in
+ * the Interface table (ingress_policing_rate, ingress_policing_burst), all
+ * or none, on whichever bridge has IFACE. */
+static char *cmd_set_iface(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b = st_find_port_owner(c->st, argv[0]), *nb;
+	char *err = NULL;
+	int idx;
+
+	if (!b)
+		return errstr("no port named '%s'", argv[0]);
+	nb = st_bridge_clone(b);
+	if (!nb)
+		return errstr("out of memory");
+	idx = st_port_index(nb, argv[0]);
+	for (int i = 1; i < argc && !err; i++)
+		err = st_iface_option(&nb->ports[idx], argv[i]);
+	if (err) {
+		st_bridge_free(nb);
+		return err;
+	}
+	return commit(c, nb);
+}
+
+/* get-iface IFACE [KEY]: the options set-iface sets, KEY=VALUE a line (0
+ * when not set), or KEY's value alone, as ovs-vsctl get prints it. */
+static char *cmd_get_iface(struct cmd_ctx *c, char **argv, int argc)
+{
+	struct st_bridge *b = st_find_port_owner(c->st, argv[0]);
+	const struct compile_port *p;
+	const char *key;
+	uint32_t v;
+
+	if (!b)
+		return errstr("no port named '%s'", argv[0]);
+	p = &b->ports[st_port_index(b, argv[0])];
+	if (argc > 1) {
+		if (!st_iface_option_get(p, argv[1], &v))
+			return errstr("unknown interface option '%s' (ingress_policing_rate "
+				      "or ingress_policing_burst)", argv[1]);
+		fprintf(c->out, "%u\n", v);
+		return NULL;
+	}
+	for (int i = 0; (key = st_iface_option_key(i)); i++)
+		if (st_iface_option_get(p, key, &v))
+			fprintf(c->out, "%s=%u\n", key, v);
+	return NULL;
+}
+
 /* ---- conntrack timeout policies by zone (ovs-vsctl add-zone-tp) ---- */
 
 /* add-zone-tp BRIDGE zone=N KEY=SECS...: the zone's policy, replacing its
@@ -2736,9 +2785,15 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 		if (only && b != only)
 			continue;
 		fprintf(c->out, "%s:\n", b->name);
-		for (int p = 0; p < b->n_ports; p++)
+		for (int p = 0; p < b->n_ports; p++) {
+			char opts[96];
+
 			port_desc_print(c->out, b->ports[p].ofport, b->ports[p].ifname,
 					b->ports[p].config);
+			st_iface_options_format(&b->ports[p], opts, sizeof(opts));
+			if (b->ports[p].police_rate_kbps)
+				fprintf(c->out, "     policing:  %s\n", opts);
+		}
 		port_desc_print(c->out, OFPP_LOCAL, b->name, b->local_config);
 		fprintf(c->out, " offload: %s%s\n", offload_name(b->offload, ft),
 			b->offload == OFFLOAD_DEFAULT ? " (default)" : "");
@@ -3122,6 +3177,8 @@ static const struct command commands[] = {
 	{ "br-exists", 1, 1, "br-exists BRIDGE", cmd_br_exists },
 	{ "port-to-br", 1, 1, "port-to-br PORT", cmd_port_to_br },
 	{ "iface-to-br", 1, 1, "iface-to-br IFACE", cmd_port_to_br },
+	{ "set-iface", 2, 8, "set-iface IFACE KEY=VALUE...", cmd_set_iface },
+	{ "get-iface", 1, 2, "get-iface IFACE [KEY]", cmd_get_iface },
 	{ "set-br", 2, 2, "set-br BRIDGE offload=on|off|hw", cmd_set_br },
 	{ "add-flow", 2, 2, "add-flow BRIDGE FLOW", cmd_add_flow },
 	{ "add-flows", 2, 2, "add-flows BRIDGE FILE", cmd_add_flows },

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <net/if.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -561,16 +562,18 @@ static int write_bridge(FILE *f, const struct st_bridge *b)
 		fprintf(f, "local %s\n", config);
 	}
 	for (int i = 0; i < b->n_ports; i++) {
-		char config[64] = "";
+		char config[64] = "", opts[96];
 
-		/* mod-port's config by OVS's names, none by default */
+		/* mod-port's config by OVS's names, none by default, then
+		 * set-iface's options */
 		if (b->ports[i].config) {
 			config[0] = ' ';
 			port_config_format(b->ports[i].config, config + 1,
 					   sizeof(config) - 1);
 		}
-		fprintf(f, "port %u %s%s\n", b->ports[i].ofport, b->ports[i].ifname,
-			config);
+		st_iface_options_format(&b->ports[i], opts, sizeof(opts));
+		fprintf(f, "port %u %s%s%s\n", b->ports[i].ofport, b->ports[i].ifname,
+			config, opts);
 	}
 	for (int i = 0; i < b->n_flows; i++) {
 		char *line = flow_line(&b->flows[i]);
@@ -1487,14 +1490,85 @@ static char *parse_meter_line(struct st_bridge *b, char *rest)
 	return st_set_meter(b, &m) ? errstr("out of memory") : NULL;
 }
 
-/* A port's config bits by OVS's names, e.g. "NO_RECV NO_FWD". */
-static char *parse_port_config(char *text, uint32_t *config)
+static const struct {
+	const char *key;
+	size_t offset;
+} iface_options[] = {
+	{ "ingress_policing_rate", offsetof(struct compile_port, police_rate_kbps) },
+	{ "ingress_policing_burst", offsetof(struct compile_port, police_burst_kb) },
+};
+
+char *st_iface_option(struct compile_port *p, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	unsigned long long v;
+	char *end;
+
+	for (size_t i = 0; eq && i < sizeof(iface_options) / sizeof(iface_options[0]); i++) {
+		if (strlen(iface_options[i].key) != (size_t)(eq - kv) ||
+		    strncmp(kv, iface_options[i].key, eq - kv))
+			continue;
+		errno = 0;
+		v = strtoull(eq + 1, &end, 10);
+		if (!isdigit((unsigned char)eq[1]) || *end || errno || v > UINT32_MAX)
+			return errstr("bad value in '%s' (a whole number, 0 to %u)", kv,
+				      UINT32_MAX);
+		*(uint32_t *)((char *)p + iface_options[i].offset) = (uint32_t)v;
+		return NULL;
+	}
+	return errstr("unknown interface option '%s' (ingress_policing_rate=KBPS or "
+		      "ingress_policing_burst=KB)", kv);
+}
+
+const char *st_iface_option_key(int i)
+{
+	return i >= 0 && (size_t)i < sizeof(iface_options) / sizeof(iface_options[0]) ?
+	       iface_options[i].key : NULL;
+}
+
+bool st_iface_option_get(const struct compile_port *p, const char *key, uint32_t *v)
+{
+	for (size_t i = 0; i < sizeof(iface_options) / sizeof(iface_options[0]); i++) {
+		if (!strcmp(key, iface_options[i].key)) {
+			*v = *(const uint32_t *)((const char *)p + iface_options[i].offset);
+			return true;
+		}
+	}
+	return false;
+}
+
+void st_iface_options_format(const struct compile_port *p, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(iface_options) / sizeof(iface_options[0]); i++) {
+		uint32_t v = *(const uint32_t *)((const char *)p + iface_options[i].offset);
+		int n;
+
+		if (!v || used >= len)
+			continue;
+		n = snprintf(buf + used, len - used, " %s=%u", iface_options[i].key, v);
+		used += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/* A port's config bits by OVS's names, e.g. "NO_RECV NO_FWD", and (on a
+ * port line, p not NULL) its set-iface options. */
+static char *parse_port_config(char *text, uint32_t *config, struct compile_port *p)
 {
 	char *save = NULL, *tok;
 
 	for (tok = strtok_r(text, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
 		uint32_t bit = port_config_bit(tok);
 
+		if (p && strchr(tok, '=')) {
+			char *err = st_iface_option(p, tok);
+
+			if (err)
+				return err;
+			continue;
+		}
 		if (!bit)
 			return errstr("bad port config '%s'", tok);
 		*config |= bit;
@@ -1504,23 +1578,27 @@ static char *parse_port_config(char *text, uint32_t *config)
 
 static char *parse_port_line(struct st_bridge *b, char *rest)
 {
+	struct compile_port opts = { 0 };
 	unsigned ofport;
 	char ifname[32];
 	uint32_t config = 0;
-	int used = 0;
+	int used = 0, i;
 	char *err;
 
 	if (sscanf(rest, "%u %31s%n", &ofport, ifname, &used) != 2 || !ofport ||
 	    ofport > BRFLOW_MAX_OFPORT || !st_valid_ifname(ifname))
 		return errstr("bad port line");
-	err = parse_port_config(rest + used, &config);
+	err = parse_port_config(rest + used, &config, &opts);
 	if (err)
 		return err;
 	if (st_port_index(b, ifname) >= 0 || st_port_index_by_ofport(b, ofport) >= 0)
 		return errstr("duplicate port '%s'", ifname);
 	if (st_add_port(b, ifname, ofport))
 		return errstr("out of memory");
-	b->ports[st_port_index(b, ifname)].config = config;
+	i = st_port_index(b, ifname);
+	b->ports[i].config = config;
+	b->ports[i].police_rate_kbps = opts.police_rate_kbps;
+	b->ports[i].police_burst_kb = opts.police_burst_kb;
 	return NULL;
 }
 
@@ -1543,7 +1621,7 @@ static char *parse_line(struct st_bridge *b, char *line, const char *want)
 	if (klen == 4 && !strncmp(line, "port", 4))
 		return parse_port_line(b, rest);
 	if (klen == 5 && !strncmp(line, "local", 5))
-		return parse_port_config(rest, &b->local_config);
+		return parse_port_config(rest, &b->local_config, NULL);
 	if (klen == 4 && !strncmp(line, "flow", 4))
 		return parse_flow_line(b, rest);
 	if (klen == 5 && !strncmp(line, "group", 5))

@@ -77,6 +77,17 @@ struct st_bridge *st_bridge_new(const char *name);
 struct st_bridge *st_bridge_clone(const struct st_bridge *b);
 void st_bridge_free(struct st_bridge *b);
 
+/* Sets one of a port's interface options from "KEY=VALUE" (set-iface, the
+ * state file): ingress_policing_rate (kbit/s) or ingress_policing_burst
+ * (kbit), 0 to 2^32-1.  NULL, or a malloc'd one-line error naming kv. */
+char *st_iface_option(struct compile_port *p, const char *kv);
+/* The i-th option's key (from 0; NULL past the last), and an option's
+ * value (false for an unknown key). */
+const char *st_iface_option_key(int i);
+bool st_iface_option_get(const struct compile_port *p, const char *key, uint32_t *v);
+/* The options that are set, " KEY=VALUE" each, into buf ("" for none). */
+void st_iface_options_format(const struct compile_port *p, char *buf, size_t len);
+
 int st_port_index(const struct st_bridge *b, const char *ifname);
 int st_port_index_by_ofport(const struct st_bridge *b, uint16_t ofport);
 /* Lowest ofport >= 1 not in use, or 0 if all are taken. */

@@ -169,11 +169,12 @@ struct flows {
 
 /* The bridge's ports: R0 has the first list; the input's first byte may
  * give R1 and R2 another (a port removed, renumbered, added). */
+#define PORT(name, n) { .ifname = name, .ofport = n }
 static const struct compile_port port_lists[][4] = {
-	{ { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 3, 0 } },
-	{ { "p1", 1, 0 }, { "p2", 2, 0 } },
-	{ { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 5, 0 } },
-	{ { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 3, 0 }, { "p4", 4, 0 } },
+	{ PORT("p1", 1), PORT("p2", 2), PORT("p3", 3) },
+	{ PORT("p1", 1), PORT("p2", 2) },
+	{ PORT("p1", 1), PORT("p2", 2), PORT("p3", 5) },
+	{ PORT("p1", 1), PORT("p2", 2), PORT("p3", 3), PORT("p4", 4) },
 };
 static const int n_port_list[] = { 3, 2, 3, 4 };
 

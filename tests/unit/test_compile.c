@@ -1,7 +1,8 @@
 /* Golden tests for the compiler: every tests/golden/compile/NAME.flows is
  * compiled and the nft text compared with NAME.nft, or, when NAME.err
  * exists, the compile error compared with it.  In a .flows file, lines
- * "port IFNAME OFPORT [NO_RECV] [NO_FWD] [NO_FLOOD] [PORT_DOWN]" declare ports, lines "dpi_host PATTERN" the DPI
+ * "port IFNAME OFPORT [NO_RECV] [NO_FWD] [NO_FLOOD] [PORT_DOWN]
+ * [ingress_policing_rate=KBPS] [ingress_policing_burst=KB]" declare ports, lines "dpi_host PATTERN" the DPI
  * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax),
  * lines "meter METER" meters (ovs-ofctl add-meter syntax),
  * lines "zone_tp zone=N KEY=SECS..." timeout policies (add-zone-tp; the
@@ -230,6 +231,13 @@ static char *load_input(const char *path, struct input *in)
 				in->ports[in->n_ports].config |= PORT_CONFIG_NO_FLOOD;
 			if (strstr(line, " PORT_DOWN"))
 				in->ports[in->n_ports].config |= PORT_CONFIG_DOWN;
+			/* set-iface's ingress policing, as the state file writes it */
+			if (strstr(line, " ingress_policing_rate="))
+				in->ports[in->n_ports].police_rate_kbps =
+					strtoul(strstr(line, " ingress_policing_rate=") + 23, NULL, 10);
+			if (strstr(line, " ingress_policing_burst="))
+				in->ports[in->n_ports].police_burst_kb =
+					strtoul(strstr(line, " ingress_policing_burst=") + 24, NULL, 10);
 			in->ports[in->n_ports++].ofport = ofport;
 			continue;
 		}

@@ -30,7 +30,11 @@ struct table_input {
 	int n;
 };
 
-static const struct compile_port ports[] = { { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 3, 0 } };
+static const struct compile_port ports[] = {
+	{ .ifname = "p1", .ofport = 1 },
+	{ .ifname = "p2", .ofport = 2 },
+	{ .ifname = "p3", .ofport = 3 },
+};
 
 static void add(struct table_input *t, const char *text, uint64_t id)
 {

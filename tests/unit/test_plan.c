@@ -31,7 +31,11 @@ struct table_input {
 	int n;
 };
 
-static const struct compile_port ports[] = { { "p1", 1, 0 }, { "p2", 2, 0 }, { "p3", 3, 0 } };
+static const struct compile_port ports[] = {
+	{ .ifname = "p1", .ofport = 1 },
+	{ .ifname = "p2", .ofport = 2 },
+	{ .ifname = "p3", .ofport = 3 },
+};
 
 static void add(struct table_input *t, const char *text, uint64_t id)
 {
@@ -199,7 +203,7 @@ static void check_shared_set_delete(void)
 		"table=1,priority=1,actions=drop",
 	};
 	const char *name = "plan_deletes_shared_set_element_once";
-	static const struct compile_port p3[] = { { "p3", 3, 0 } };
+	static const struct compile_port p3[] = { { .ifname = "p3", .ofport = 3 } };
 	struct table_input t = { 0 };
 	struct compile_input in = { .bridge = "br1", .n_ports = 1, .ports = p3,
 				    .bridge_mac = { 2, 0, 0, 0, 0, 0xfe } };

@@ -1,0 +1,135 @@
+#!/bin/bash
+# Ingress policing, as ovs-vsctl sets it in the Interface table: with
+# ingress_policing_rate=1600 (kbit/s) and ingress_policing_burst=160 on p1, a UDP stream
+# of about 4 Mbit/s from h1 gets through at about the rate (the kernel's byte limit
+# holds one second of the rate on top of the burst), while the same stream from h2,
+# whose port is not policed, arrives whole; get-iface, show and trace tell the options;
+# they survive a restart; rate 0 ends the policing.  Bad options are one-line errors that
+# change nothing.
+. "$(dirname "$0")/lib.sh"
+
+bf_topology 2
+cat >"$BF_DIR/base.flows" <<'FLOWS'
+priority=10,arp,actions=normal
+priority=10,ip,actions=normal
+priority=0,actions=drop
+FLOWS
+check "the flows load" bfctl replace-flows "$BR" "$BF_DIR/base.flows"
+
+RATE=1600  # kbit/s: 200 000 bytes/s
+BURST=160  # kbit: 20 000 bytes
+PPS=500    # datagrams/s, 1028 bytes each from the IP header on: about 4 Mbit/s
+SECS=3
+
+# stream SRC DST: host SRC sends PPS datagrams/s of 1000 bytes of UDP payload to host
+# DST for SECS s; prints "SENT GOT".
+stream() {
+	local out=$BF_DIR/recv.out
+	rm -f "$out" "$out.ready"
+	bf_bg "$(hns "$2")" "$out" timeout 30 python3 -c '
+import select, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.bind(("0.0.0.0", 5001))
+open(sys.argv[2], "w").close()
+got, end = 0, time.time() + float(sys.argv[1])
+while time.time() < end:
+    r, _, _ = select.select([s], [], [], 0.1)
+    if r:
+        s.recv(2048)
+        got += 1
+print(got)
+' "$((SECS + 3))" "$out.ready"
+	local rpid=$BF_LAST
+	wait_until 10 test -e "$out.ready" || { echo "0 0"; return; }
+	local sent
+	sent=$(ip netns exec "$(hns "$1")" timeout 30 python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+rate, secs, n, t0 = int(sys.argv[2]), float(sys.argv[3]), 0, time.time()
+while time.time() - t0 < secs:
+    while n < int((time.time() - t0) * rate):
+        s.sendto(b"p" * 1000, (sys.argv[1], 5001))
+        n += 1
+    time.sleep(0.001)
+print(n)
+' "$(hip "$2")" "$PPS" "$SECS")
+	wait "$rpid" 2>/dev/null
+	echo "${sent:-0} $(cat "$out" 2>/dev/null)"
+}
+
+# policed NAME SENT GOT: GOT is what the limit lets through in SECS s (the bucket of one
+# second's rate plus the burst, then the rate), within a third either way
+policed() {
+	local want=$(((RATE * 125 * (SECS + 1) + BURST * 125) / 1028))
+	if [[ $3 =~ ^[0-9]+$ ]] && [ "$3" -ge $((want * 2 / 3)) ] && [ "$3" -le $((want * 4 / 3)) ]; then
+		ok "$1"
+	else
+		not_ok "$1" "got '$3' of $2 datagrams, expected about $want"
+	fi
+}
+# whole NAME SENT GOT: at least 97 % arrived
+whole() {
+	if [[ $3 =~ ^[0-9]+$ ]] && [ "$2" -gt 0 ] && [ $(($3 * 100)) -ge $(($2 * 97)) ]; then
+		ok "$1"
+	else
+		not_ok "$1" "got '$3' of $2 datagrams"
+	fi
+}
+
+before=$(bfctl compile "$BR" 2>&1)
+expect_one_line() {
+	check_re "$1" "$2" "$3"
+	check_eq "...and changes nothing" "$before" "$(bfctl compile "$BR" 2>&1)"
+}
+expect_one_line "set-iface on an interface no bridge has is refused" \
+	"^brflowctl: set-iface: no port named 'nosuch'\$" \
+	"$(bfctl set-iface nosuch ingress_policing_rate=100 2>&1)"
+expect_one_line "an unknown option is refused, named" \
+	"^brflowctl: set-iface: unknown interface option 'ingress_policing_rat=100' " \
+	"$(bfctl set-iface p1 ingress_policing_rat=100 2>&1)"
+expect_one_line "a bad value is refused, named, and nothing of the command is set" \
+	"^brflowctl: set-iface: bad value in 'ingress_policing_burst=-5' " \
+	"$(bfctl set-iface p1 ingress_policing_rate=100 ingress_policing_burst=-5 2>&1)"
+check_eq "get-iface: no policing yet" "ingress_policing_rate=0
+ingress_policing_burst=0" "$(bfctl get-iface p1 2>&1)"
+
+check "set-iface polices p1" bfctl set-iface p1 "ingress_policing_rate=$RATE" \
+	"ingress_policing_burst=$BURST"
+check_eq "get-iface prints one option's value, as ovs-vsctl get does" "$RATE" \
+	"$(bfctl get-iface p1 ingress_policing_rate 2>&1)"
+check_re "show prints the options under the port" \
+	" 1\(p1\): .*     policing:   ingress_policing_rate=$RATE ingress_policing_burst=$BURST" \
+	"$(bfctl show "$BR" 2>&1 | tr '\n' ' ')"
+compiled=$(bfctl compile "$BR" 2>&1 | tr '\n\t' '  ')
+check_re "compile has p1's byte limit: the rate and burst in bytes" \
+	'limit police_1 \{ +rate over 200000 bytes/second burst 20000 bytes +\}' "$compiled"
+check_re "...and classify drops what p1 sends over it, before the port lookup" \
+	'chain classify \{ +type filter hook prerouting priority -300; policy accept; +iifname "p1" limit name "police_1" drop +meta protocol' \
+	"$compiled"
+check_re "trace says what p1 receives over the rate is dropped first" \
+	"^ port 1 \(p1\) is policed \(set-iface\): what it receives over $RATE kbit/s, after a burst of $BURST kbit, is dropped before any table\$" \
+	"$(bfctl --no-names trace "$BR" in_port=1,udp 2>&1 | grep policed)"
+ping_ok "pings from the policed port pass" 1 10.1.1.2
+
+read -r sent got <<<"$(stream 1 2)"
+policed "a ~4 Mbit/s stream from p1 gets through at about 1.6 Mbit/s ($got of $sent)" "$sent" "$got"
+read -r sent got <<<"$(stream 2 1)"
+whole "the same stream from p2, not policed, arrives whole ($got of $sent)" "$sent" "$got"
+
+bf_restart
+check_eq "the options survive a restart of brflowd" "ingress_policing_rate=$RATE
+ingress_policing_burst=$BURST" "$(bfctl get-iface p1 2>&1)"
+read -r sent got <<<"$(stream 1 2)"
+policed "...and p1 is still policed ($got of $sent)" "$sent" "$got"
+
+check "set-iface changes the rate" bfctl set-iface p1 ingress_policing_rate=3200
+check_re "...and the kernel's limit with it" \
+	'limit police_1 \{ +rate over 400000 bytes/second burst 20000 bytes +\}' \
+	"$(ip netns exec "$SW" nft list table bridge "brflow_$BR" 2>&1 | tr '\n\t' '  ')"
+check "ingress_policing_rate=0 ends the policing" bfctl set-iface p1 ingress_policing_rate=0
+check_re "compile has no policing left" '^$' "$(bfctl compile "$BR" 2>&1 | grep police)"
+read -r sent got <<<"$(stream 1 2)"
+whole "the stream from p1 arrives whole again ($got of $sent)" "$sent" "$got"
+
+bf_done
