@@ -46,10 +46,17 @@ struct compile_port {
 	 * ingress_policing_burst (kbit; 0: POLICE_BURST_DEFAULT_KB) */
 	uint32_t police_rate_kbps;
 	uint32_t police_burst_kb;
+	/* ingress_policing_kpkts_rate (1000 packets/s; 0: none) and
+	 * ingress_policing_kpkts_burst (1000 packets; 0:
+	 * POLICE_KPKTS_BURST_DEFAULT); with both rates set, both apply */
+	uint32_t police_kpkts_rate;
+	uint32_t police_kpkts_burst;
 };
 
-/* OVS's burst when ingress_policing_burst is 0 (vswitch.xml). */
+/* OVS's bursts when ingress_policing_burst or ingress_policing_kpkts_burst
+ * is 0 (vswitch.xml, lib/netdev-linux.c). */
 #define POLICE_BURST_DEFAULT_KB 8000
+#define POLICE_KPKTS_BURST_DEFAULT 16
 
 /* A flow as the daemon stores it: 'id' is stable for the flow's lifetime and
  * names its counters ("f<id>" in both tables). */

@@ -354,47 +354,58 @@ int add_port_config_drops(struct compiler *c, struct nir_chain *ch, uint32_t bit
 	return 0;
 }
 
-/* The limit object that polices port p: ingress_policing_rate kbit/s in
- * bytes, bursts of ingress_policing_burst kbit ("police_<ofport>"). */
+/* The limit objects that police port p: "police_<ofport>" for
+ * ingress_policing_rate (kbit/s, in bytes; bursts of ingress_policing_burst
+ * kbit), "police_<ofport>_pkts" for ingress_policing_kpkts_rate (1000
+ * packets/s; bursts of ingress_policing_kpkts_burst thousand packets). */
 static int add_police_limit(struct compiler *c, const struct compile_port *p,
-			    char *name, size_t len)
+			    bool packets, char *name, size_t len)
 {
-	uint64_t burst_kb = p->police_burst_kb ? p->police_burst_kb :
-			    POLICE_BURST_DEFAULT_KB;
+	uint64_t burst = packets ?
+		(uint64_t)(p->police_kpkts_burst ? p->police_kpkts_burst :
+			   POLICE_KPKTS_BURST_DEFAULT) * 1000 :
+		(uint64_t)(p->police_burst_kb ? p->police_burst_kb :
+			   POLICE_BURST_DEFAULT_KB) * 125;
 	struct nir_limit *l;
 
-	snprintf(name, len, "police_%u", p->ofport);
+	snprintf(name, len, "police_%u%s", p->ofport, packets ? "_pkts" : "");
 	l = nir_add_limit(c->bridge, name);
 	if (!l)
 		return compile_oom(c);
-	l->bytes = true;
-	l->rate = (uint64_t)p->police_rate_kbps * 125;
-	l->burst = burst_kb * 125 > UINT32_MAX ? UINT32_MAX : (uint32_t)(burst_kb * 125);
+	l->bytes = !packets;
+	l->rate = packets ? (uint64_t)p->police_kpkts_rate * 1000 :
+		  (uint64_t)p->police_rate_kbps * 125;
+	l->burst = burst > UINT32_MAX ? UINT32_MAX : (uint32_t)burst;
 	return 0;
 }
 
 /* Ingress policing, as OVS's tc police on a port's ingress: what a policed
  * port receives over its rate is dropped before anything else sees it.
- * One rule per policed port, in the chain a packet meets first. */
+ * One rule per policed port and rate, in the chain a packet meets first;
+ * a packet the byte rate passes still meets the packet rate, as with tc's
+ * two police actions. */
 static int add_port_policing(struct compiler *c, struct nir_chain *ch)
 {
 	for (int i = 0; i < c->in->n_ports; i++) {
 		const struct compile_port *p = &c->in->ports[i];
-		struct nir_rule *r;
-		struct nir_stmt *s;
-		char name[32];
 
-		if (!p->police_rate_kbps)
-			continue;
-		if (add_police_limit(c, p, name, sizeof(name)))
-			return -1;
-		if (!(r = rule_in(c, ch)) ||
-		    add_ifname_match(r, NFT_META_IIFNAME, "iifname", p->ifname) ||
-		    !(s = nir_add_stmt(r, NIR_LIMIT)))
-			return compile_oom(c);
-		snprintf(s->u.limit_name, sizeof(s->u.limit_name), "%s", name);
-		if (add_verdict(r, NIR_DROP, NULL))
-			return compile_oom(c);
+		for (int packets = 0; packets < 2; packets++) {
+			struct nir_rule *r;
+			struct nir_stmt *s;
+			char name[32];
+
+			if (!(packets ? p->police_kpkts_rate : p->police_rate_kbps))
+				continue;
+			if (add_police_limit(c, p, packets, name, sizeof(name)))
+				return -1;
+			if (!(r = rule_in(c, ch)) ||
+			    add_ifname_match(r, NFT_META_IIFNAME, "iifname", p->ifname) ||
+			    !(s = nir_add_stmt(r, NIR_LIMIT)))
+				return compile_oom(c);
+			snprintf(s->u.limit_name, sizeof(s->u.limit_name), "%s", name);
+			if (add_verdict(r, NIR_DROP, NULL))
+				return compile_oom(c);
+		}
 	}
 	return 0;
 }

@@ -1138,14 +1138,21 @@ static void note_policing(struct trace *t)
 	for (int i = 0; i < t->in->n_ports; i++) {
 		const struct compile_port *p = &t->in->ports[i];
 
-		if (p->ofport != in_port || !p->police_rate_kbps)
+		if (p->ofport != in_port || !(p->police_rate_kbps || p->police_kpkts_rate))
 			continue;
 		fputc(' ', t->out);
 		put_port(t, t->out, in_port);
-		fprintf(t->out, " is policed (set-iface): what it receives over %u kbit/s, "
-			"after a burst of %u kbit, is dropped before any table\n",
-			p->police_rate_kbps,
-			p->police_burst_kb ? p->police_burst_kb : POLICE_BURST_DEFAULT_KB);
+		fputs(" is policed (set-iface): what it receives over", t->out);
+		if (p->police_rate_kbps)
+			fprintf(t->out, " %u kbit/s, after a burst of %u kbit,", p->police_rate_kbps,
+				p->police_burst_kb ? p->police_burst_kb : POLICE_BURST_DEFAULT_KB);
+		if (p->police_rate_kbps && p->police_kpkts_rate)
+			fputs(" or over", t->out);
+		if (p->police_kpkts_rate)
+			fprintf(t->out, " %u000 packets/s, after a burst of %u000 packets,",
+				p->police_kpkts_rate, p->police_kpkts_burst ?
+				p->police_kpkts_burst : POLICE_KPKTS_BURST_DEFAULT);
+		fputs(" is dropped before any table\n", t->out);
 	}
 }
 

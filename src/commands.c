@@ -2630,8 +2630,9 @@ static char *cmd_get_iface(struct cmd_ctx *c, char **argv, int argc)
 	p = &b->ports[st_port_index(b, argv[0])];
 	if (argc > 1) {
 		if (!st_iface_option_get(p, argv[1], &v))
-			return errstr("unknown interface option '%s' (ingress_policing_rate "
-				      "or ingress_policing_burst)", argv[1]);
+			return errstr("unknown interface option '%s' (ingress_policing_rate, "
+				      "ingress_policing_burst, ingress_policing_kpkts_rate or "
+				      "ingress_policing_kpkts_burst)", argv[1]);
 		fprintf(c->out, "%u\n", v);
 		return NULL;
 	}
@@ -2786,12 +2787,12 @@ static char *cmd_show(struct cmd_ctx *c, char **argv, int argc)
 			continue;
 		fprintf(c->out, "%s:\n", b->name);
 		for (int p = 0; p < b->n_ports; p++) {
-			char opts[96];
+			char opts[192];
 
 			port_desc_print(c->out, b->ports[p].ofport, b->ports[p].ifname,
 					b->ports[p].config);
 			st_iface_options_format(&b->ports[p], opts, sizeof(opts));
-			if (b->ports[p].police_rate_kbps)
+			if (b->ports[p].police_rate_kbps || b->ports[p].police_kpkts_rate)
 				fprintf(c->out, "     policing:  %s\n", opts);
 		}
 		port_desc_print(c->out, OFPP_LOCAL, b->name, b->local_config);

@@ -562,7 +562,7 @@ static int write_bridge(FILE *f, const struct st_bridge *b)
 		fprintf(f, "local %s\n", config);
 	}
 	for (int i = 0; i < b->n_ports; i++) {
-		char config[64] = "", opts[96];
+		char config[64] = "", opts[192];
 
 		/* mod-port's config by OVS's names, none by default, then
 		 * set-iface's options */
@@ -1496,6 +1496,8 @@ static const struct {
 } iface_options[] = {
 	{ "ingress_policing_rate", offsetof(struct compile_port, police_rate_kbps) },
 	{ "ingress_policing_burst", offsetof(struct compile_port, police_burst_kb) },
+	{ "ingress_policing_kpkts_rate", offsetof(struct compile_port, police_kpkts_rate) },
+	{ "ingress_policing_kpkts_burst", offsetof(struct compile_port, police_kpkts_burst) },
 };
 
 char *st_iface_option(struct compile_port *p, const char *kv)
@@ -1516,8 +1518,9 @@ char *st_iface_option(struct compile_port *p, const char *kv)
 		*(uint32_t *)((char *)p + iface_options[i].offset) = (uint32_t)v;
 		return NULL;
 	}
-	return errstr("unknown interface option '%s' (ingress_policing_rate=KBPS or "
-		      "ingress_policing_burst=KB)", kv);
+	return errstr("unknown interface option '%s' (ingress_policing_rate=KBPS, "
+		      "ingress_policing_burst=KB, ingress_policing_kpkts_rate=KPPS or "
+		      "ingress_policing_kpkts_burst=KPKTS)", kv);
 }
 
 const char *st_iface_option_key(int i)
@@ -1599,6 +1602,8 @@ static char *parse_port_line(struct st_bridge *b, char *rest)
 	b->ports[i].config = config;
 	b->ports[i].police_rate_kbps = opts.police_rate_kbps;
 	b->ports[i].police_burst_kb = opts.police_burst_kb;
+	b->ports[i].police_kpkts_rate = opts.police_kpkts_rate;
+	b->ports[i].police_kpkts_burst = opts.police_kpkts_burst;
 	return NULL;
 }
 

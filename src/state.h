@@ -78,8 +78,10 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b);
 void st_bridge_free(struct st_bridge *b);
 
 /* Sets one of a port's interface options from "KEY=VALUE" (set-iface, the
- * state file): ingress_policing_rate (kbit/s) or ingress_policing_burst
- * (kbit), 0 to 2^32-1.  NULL, or a malloc'd one-line error naming kv. */
+ * state file): ingress_policing_rate (kbit/s), ingress_policing_burst
+ * (kbit), ingress_policing_kpkts_rate (1000 packets/s) or
+ * ingress_policing_kpkts_burst (1000 packets), 0 to 2^32-1.  NULL, or a
+ * malloc'd one-line error naming kv. */
 char *st_iface_option(struct compile_port *p, const char *kv);
 /* The i-th option's key (from 0; NULL past the last), and an option's
  * value (false for an unknown key). */

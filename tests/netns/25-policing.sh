@@ -4,8 +4,9 @@
 # of about 4 Mbit/s from h1 gets through at about the rate (the kernel's byte limit
 # holds one second of the rate on top of the burst), while the same stream from h2,
 # whose port is not policed, arrives whole; get-iface, show and trace tell the options;
-# they survive a restart; rate 0 ends the policing.  Bad options are one-line errors that
-# change nothing.
+# they survive a restart; rate 0 ends the policing.  ingress_policing_kpkts_rate=1 lets
+# a 3000 packets/s stream through at about 1000 packets/s.  Bad options are one-line
+# errors that change nothing.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -21,8 +22,8 @@ BURST=160  # kbit: 20 000 bytes
 PPS=500    # datagrams/s, 1028 bytes each from the IP header on: about 4 Mbit/s
 SECS=3
 
-# stream SRC DST: host SRC sends PPS datagrams/s of 1000 bytes of UDP payload to host
-# DST for SECS s; prints "SENT GOT".
+# stream SRC DST [PPS SIZE]: host SRC sends PPS datagrams/s (default $PPS) of SIZE bytes
+# of UDP payload (default 1000) to host DST for SECS s; prints "SENT GOT".
 stream() {
 	local out=$BF_DIR/recv.out
 	rm -f "$out" "$out.ready"
@@ -47,26 +48,30 @@ print(got)
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 rate, secs, n, t0 = int(sys.argv[2]), float(sys.argv[3]), 0, time.time()
+payload = b"p" * int(sys.argv[4])
 while time.time() - t0 < secs:
     while n < int((time.time() - t0) * rate):
-        s.sendto(b"p" * 1000, (sys.argv[1], 5001))
+        s.sendto(payload, (sys.argv[1], 5001))
         n += 1
     time.sleep(0.001)
 print(n)
-' "$(hip "$2")" "$PPS" "$SECS")
+' "$(hip "$2")" "${3:-$PPS}" "$SECS" "${4:-1000}")
 	wait "$rpid" 2>/dev/null
 	echo "${sent:-0} $(cat "$out" 2>/dev/null)"
 }
 
-# policed NAME SENT GOT: GOT is what the limit lets through in SECS s (the bucket of one
-# second's rate plus the burst, then the rate), within a third either way
-policed() {
-	local want=$(((RATE * 125 * (SECS + 1) + BURST * 125) / 1028))
-	if [[ $3 =~ ^[0-9]+$ ]] && [ "$3" -ge $((want * 2 / 3)) ] && [ "$3" -le $((want * 4 / 3)) ]; then
+# about NAME SENT GOT WANT: GOT is WANT within a third either way
+about() {
+	if [[ $3 =~ ^[0-9]+$ ]] && [ "$3" -ge $(($4 * 2 / 3)) ] && [ "$3" -le $(($4 * 4 / 3)) ]; then
 		ok "$1"
 	else
-		not_ok "$1" "got '$3' of $2 datagrams, expected about $want"
+		not_ok "$1" "got '$3' of $2 datagrams, expected about $4"
 	fi
+}
+# policed NAME SENT GOT: GOT is what the byte limit lets through in SECS s (the bucket
+# of one second's rate plus the burst, then the rate)
+policed() {
+	about "$@" $(((RATE * 125 * (SECS + 1) + BURST * 125) / 1028))
 }
 # whole NAME SENT GOT: at least 97 % arrived
 whole() {
@@ -92,7 +97,9 @@ expect_one_line "a bad value is refused, named, and nothing of the command is se
 	"^brflowctl: set-iface: bad value in 'ingress_policing_burst=-5' " \
 	"$(bfctl set-iface p1 ingress_policing_rate=100 ingress_policing_burst=-5 2>&1)"
 check_eq "get-iface: no policing yet" "ingress_policing_rate=0
-ingress_policing_burst=0" "$(bfctl get-iface p1 2>&1)"
+ingress_policing_burst=0
+ingress_policing_kpkts_rate=0
+ingress_policing_kpkts_burst=0" "$(bfctl get-iface p1 2>&1)"
 
 check "set-iface polices p1" bfctl set-iface p1 "ingress_policing_rate=$RATE" \
 	"ingress_policing_burst=$BURST"
@@ -119,7 +126,9 @@ whole "the same stream from p2, not policed, arrives whole ($got of $sent)" "$se
 
 bf_restart
 check_eq "the options survive a restart of brflowd" "ingress_policing_rate=$RATE
-ingress_policing_burst=$BURST" "$(bfctl get-iface p1 2>&1)"
+ingress_policing_burst=$BURST
+ingress_policing_kpkts_rate=0
+ingress_policing_kpkts_burst=0" "$(bfctl get-iface p1 2>&1)"
 read -r sent got <<<"$(stream 1 2)"
 policed "...and p1 is still policed ($got of $sent)" "$sent" "$got"
 
@@ -127,6 +136,19 @@ check "set-iface changes the rate" bfctl set-iface p1 ingress_policing_rate=3200
 check_re "...and the kernel's limit with it" \
 	'limit police_1 \{ +rate over 400000 bytes/second burst 20000 bytes +\}' \
 	"$(ip netns exec "$SW" nft list table bridge "brflow_$BR" 2>&1 | tr '\n\t' '  ')"
+# packet-rate policing (OVS 2.16's ingress_policing_kpkts_rate): 1000 packets/s with a
+# burst of 1000 packets lets 1000 + 1000 a second through, whatever their size
+check "set-iface polices p1 by packets instead" bfctl set-iface p1 ingress_policing_rate=0 \
+	ingress_policing_kpkts_rate=1 ingress_policing_kpkts_burst=1
+check_re "trace says so" "is policed \(set-iface\): what it receives over 1000 packets/s, after a burst of 1000 packets, is dropped" \
+	"$(bfctl --no-names trace "$BR" in_port=1,udp 2>&1)"
+read -r sent got <<<"$(stream 1 2 3000 64)"
+about "a 3000 packets/s stream from p1 gets through at about 1000 packets/s ($got of $sent)" \
+	"$sent" "$got" $((1000 + 1000 * SECS))
+check "ingress_policing_kpkts_rate=0 ends that" bfctl set-iface p1 ingress_policing_kpkts_rate=0
+read -r sent got <<<"$(stream 1 2 3000 64)"
+whole "the 3000 packets/s stream arrives whole then ($got of $sent)" "$sent" "$got"
+check "set-iface polices p1 by bytes again" bfctl set-iface p1 ingress_policing_rate=3200
 check "ingress_policing_rate=0 ends the policing" bfctl set-iface p1 ingress_policing_rate=0
 check_re "compile has no policing left" '^$' "$(bfctl compile "$BR" 2>&1 | grep police)"
 read -r sent got <<<"$(stream 1 2)"

@@ -2,7 +2,9 @@
  * compiled and the nft text compared with NAME.nft, or, when NAME.err
  * exists, the compile error compared with it.  In a .flows file, lines
  * "port IFNAME OFPORT [NO_RECV] [NO_FWD] [NO_FLOOD] [PORT_DOWN]
- * [ingress_policing_rate=KBPS] [ingress_policing_burst=KB]" declare ports, lines "dpi_host PATTERN" the DPI
+ * [ingress_policing_rate=KBPS] [ingress_policing_burst=KB]
+ * [ingress_policing_kpkts_rate=KPPS] [ingress_policing_kpkts_burst=KPKTS]"
+ * declare ports, lines "dpi_host PATTERN" the DPI
  * host table, lines "group GROUP" groups (ovs-ofctl add-group syntax),
  * lines "meter METER" meters (ovs-ofctl add-meter syntax),
  * lines "zone_tp zone=N KEY=SECS..." timeout policies (add-zone-tp; the
@@ -20,6 +22,7 @@
 #include "../../rules/flow_trace.h"
 
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +114,31 @@ static bool load_fdb_line(const char *line, struct input *in)
 	snprintf(e->ifname, sizeof(e->ifname), "%s", where);
 	in->n_fdb++;
 	return true;
+}
+
+/* set-iface's ingress policing on a port line, as the state file writes it
+ * (" ingress_policing_rate=N" ...). */
+static void set_policing(struct compile_port *port, const char *line)
+{
+	static const struct {
+		const char *key;
+		size_t offset;
+	} keys[] = {
+		{ " ingress_policing_rate=", offsetof(struct compile_port, police_rate_kbps) },
+		{ " ingress_policing_burst=", offsetof(struct compile_port, police_burst_kb) },
+		{ " ingress_policing_kpkts_rate=",
+		  offsetof(struct compile_port, police_kpkts_rate) },
+		{ " ingress_policing_kpkts_burst=",
+		  offsetof(struct compile_port, police_kpkts_burst) },
+	};
+
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		const char *at = strstr(line, keys[k].key);
+
+		if (at)
+			*(uint32_t *)((char *)port + keys[k].offset) =
+				strtoul(at + strlen(keys[k].key), NULL, 10);
+	}
 }
 
 /* Returns NULL or a malloc'd parse error. */
@@ -231,13 +259,7 @@ static char *load_input(const char *path, struct input *in)
 				in->ports[in->n_ports].config |= PORT_CONFIG_NO_FLOOD;
 			if (strstr(line, " PORT_DOWN"))
 				in->ports[in->n_ports].config |= PORT_CONFIG_DOWN;
-			/* set-iface's ingress policing, as the state file writes it */
-			if (strstr(line, " ingress_policing_rate="))
-				in->ports[in->n_ports].police_rate_kbps =
-					strtoul(strstr(line, " ingress_policing_rate=") + 23, NULL, 10);
-			if (strstr(line, " ingress_policing_burst="))
-				in->ports[in->n_ports].police_burst_kb =
-					strtoul(strstr(line, " ingress_policing_burst=") + 24, NULL, 10);
+			set_policing(&in->ports[in->n_ports], line);
 			in->ports[in->n_ports++].ofport = ofport;
 			continue;
 		}
