@@ -2593,8 +2593,8 @@ static char *cmd_port_to_br(struct cmd_ctx *c, char **argv, int argc)
 }
 
 /* set-iface IFACE KEY=VALUE...: the interface options ovs-vsctl sets in
- * the Interface table (ingress_policing_rate, ingress_policing_burst), all
- * or none, on whichever bridge has IFACE. */
+ * the Interface table (ingress policing, st_iface_option), all or none,
+ * on whichever bridge has IFACE. */
 static char *cmd_set_iface(struct cmd_ctx *c, char **argv, int argc)
 {
 	struct st_bridge *b = st_find_port_owner(c->st, argv[0]), *nb;
