@@ -394,6 +394,16 @@ static int parse_bucket(struct gparser *p, size_t pos, size_t end,
 	return parse_bucket_actions(p, item, act_end - item, b);
 }
 
+/* Frees a bucket's actions (a bucket holds them as a flow would). */
+static void bucket_free(struct ofgroup_bucket *b)
+{
+	struct flow f = { .n_actions = b->n_actions, .actions = b->actions };
+
+	flow_free(&f);
+	b->actions = NULL;
+	b->n_actions = 0;
+}
+
 /* Index of g's bucket 'id', or -1 (also when g is NULL). */
 static int bucket_index(const struct ofgroup *g, uint32_t id)
 {
@@ -458,15 +468,13 @@ static int parse_buckets(struct gparser *p, size_t start, struct ofgroup *g,
 		memset(b, 0, sizeof(*b));
 		if (parse_bucket(p, body, next, g, b, &have_id))
 			return -1;
-		if (have_id && (bucket_id_used(g, b->bucket_id, explicit_id, true) ||
-				bucket_index(existing, b->bucket_id) >= 0)) {
-			struct flow f = { .n_actions = b->n_actions,
-					  .actions = b->actions };
-
-			flow_free(&f);
-			if (bucket_index(existing, b->bucket_id) >= 0)
-				return gfail(p, start, "group %u already has bucket_id %u",
-					     existing->group_id, b->bucket_id);
+		if (have_id && bucket_index(existing, b->bucket_id) >= 0) {
+			bucket_free(b);
+			return gfail(p, start, "group %u already has bucket_id %u",
+				     existing->group_id, b->bucket_id);
+		}
+		if (have_id && bucket_id_used(g, b->bucket_id, explicit_id, true)) {
+			bucket_free(b);
 			return gfail(p, start, "duplicate bucket_id %u", b->bucket_id);
 		}
 		explicit_id[g->n_buckets++] = have_id;
@@ -570,10 +578,7 @@ fail:
 
 static void remove_bucket_at(struct ofgroup *g, int i)
 {
-	struct flow f = { .n_actions = g->buckets[i].n_actions,
-			  .actions = g->buckets[i].actions };
-
-	flow_free(&f);
+	bucket_free(&g->buckets[i]);
 	memmove(&g->buckets[i], &g->buckets[i + 1],
 		(g->n_buckets - i - 1) * sizeof(g->buckets[0]));
 	g->n_buckets--;
@@ -643,14 +648,8 @@ char *group_format(const struct ofgroup *g)
 
 void group_free(struct ofgroup *g)
 {
-	for (int i = 0; g && i < g->n_buckets; i++) {
-		struct flow f = { .n_actions = g->buckets[i].n_actions,
-				  .actions = g->buckets[i].actions };
-
-		flow_free(&f);
-		g->buckets[i].actions = NULL;
-		g->buckets[i].n_actions = 0;
-	}
+	for (int i = 0; g && i < g->n_buckets; i++)
+		bucket_free(&g->buckets[i]);
 	if (g)
 		g->n_buckets = 0;
 }
