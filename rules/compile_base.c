@@ -379,34 +379,76 @@ static int add_police_limit(struct compiler *c, const struct compile_port *p,
 	return 0;
 }
 
-/* Ingress policing, as OVS's tc police on a port's ingress: what a policed
- * port receives over its rate is dropped before anything else sees it.
- * One rule per policed port and rate, in the chain a packet meets first;
- * a packet the byte rate passes still meets the packet rate, as with tc's
- * two police actions. */
-static int add_port_policing(struct compiler *c, struct nir_chain *ch)
+/* The chain "policing_<ofport>" of a policed port: a rule per rate, so a
+ * packet the byte rate passes still meets the packet rate, as with tc's two
+ * police actions.  It returns to the chain that looked the port up. */
+static int add_policing_chain(struct compiler *c, const struct compile_port *p,
+			      char *name, size_t len)
 {
+	snprintf(name, len, "policing_%u", p->ofport);
+	if (!nir_add_chain(c->bridge, name))
+		return compile_oom(c);
+	for (int packets = 0; packets < 2; packets++) {
+		struct nir_rule *r;
+		struct nir_stmt *s;
+		char limit[32];
+
+		if (!(packets ? p->police_kpkts_rate : p->police_rate_kbps))
+			continue;
+		if (add_police_limit(c, p, packets, limit, sizeof(limit)))
+			return -1;
+		if (!(r = rule_in(c, nir_find_chain(c->bridge, name))) ||
+		    !(s = nir_add_stmt(r, NIR_LIMIT)))
+			return compile_oom(c);
+		snprintf(s->u.limit_name, sizeof(s->u.limit_name), "%s", limit);
+		if (add_verdict(r, NIR_DROP, NULL))
+			return compile_oom(c);
+	}
+	return 0;
+}
+
+/* Ingress policing, as OVS's tc police on a port's ingress: what a policed
+ * port receives over its rate is dropped before anything else sees it, in
+ * 'chain', the one a packet meets first.  One lookup whatever the number
+ * of policed ports: the verdict map "policing" jumps to the port's chain;
+ * a packet from another port misses it and goes on in 'chain'. */
+static int add_port_policing(struct compiler *c, const char *chain)
+{
+	static const struct nir_src iifname = { .kind = NIR_SRC_META,
+		.key = NFT_META_IIFNAME, .len = 16, .name = "iifname",
+		.fmt = NIR_FMT_IFNAME };
+	int map = -1;
+	struct nir_rule *r;
+	struct nir_stmt *s;
+
 	for (int i = 0; i < c->in->n_ports; i++) {
 		const struct compile_port *p = &c->in->ports[i];
+		struct nir_set_elem *e;
+		char name[64];
 
-		for (int packets = 0; packets < 2; packets++) {
-			struct nir_rule *r;
-			struct nir_stmt *s;
-			char name[32];
+		if (!p->police_rate_kbps && !p->police_kpkts_rate)
+			continue;
+		if (map < 0) {
+			struct nir_set *set = nir_add_set(c->bridge, "policing");
 
-			if (!(packets ? p->police_kpkts_rate : p->police_rate_kbps))
-				continue;
-			if (add_police_limit(c, p, packets, name, sizeof(name)))
-				return -1;
-			if (!(r = rule_in(c, ch)) ||
-			    add_ifname_match(r, NFT_META_IIFNAME, "iifname", p->ifname) ||
-			    !(s = nir_add_stmt(r, NIR_LIMIT)))
+			if (!set || nir_set_add_field(set, &iifname, NULL))
 				return compile_oom(c);
-			snprintf(s->u.limit_name, sizeof(s->u.limit_name), "%s", name);
-			if (add_verdict(r, NIR_DROP, NULL))
-				return compile_oom(c);
+			set->vmap = set->jump = true;
+			map = c->bridge->n_sets - 1;
 		}
+		if (add_policing_chain(c, p, name, sizeof(name)))
+			return -1;
+		if (!(e = nir_set_add_elem(&c->bridge->sets[map])))
+			return compile_oom(c);
+		memcpy(e->key, p->ifname, strnlen(p->ifname, sizeof(p->ifname)));
+		snprintf(e->chain, sizeof(e->chain), "%s", name);
 	}
+	if (map < 0)
+		return 0;
+	if (!(r = rule_in(c, nir_find_chain(c->bridge, chain))) ||
+	    !(s = nir_add_stmt(r, NIR_LOOKUP)))
+		return compile_oom(c);
+	s->u.lookup.set = map;
 	return 0;
 }
 
@@ -528,8 +570,10 @@ static int build_classify(struct compiler *c)
 	if (c->bridge_ct && !c->prepass_idle) {
 		cls = base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
 		if (!cls || add_port_config_drops(c, cls, PORT_CONFIG_NO_RECV, false) ||
-		    add_port_policing(c, cls))
+		    add_port_policing(c, "classify"))
 			return -1;
+		/* policing added chains: find classify again */
+		cls = nir_find_chain(c->bridge, "classify");
 		if (!(r = add_port_mark_rule(c, cls, NULL)) || add_verdict(r, NIR_ACCEPT, NULL))
 			return compile_oom(c);
 	}
@@ -538,10 +582,14 @@ static int build_classify(struct compiler *c)
 	      base_chain(c, c->bridge, "classify", NIR_HOOK_PREROUTING, -300);
 	if (!cls)
 		return -1;
-	if ((!c->bridge_ct || c->prepass_idle) &&
-	    (add_port_config_drops(c, cls, PORT_CONFIG_NO_RECV, false) ||
-	     add_port_policing(c, cls)))
-		return -1;
+	if (!c->bridge_ct || c->prepass_idle) {
+		const char *name = c->bridge_ct ? "pipeline" : "classify";
+
+		if (add_port_config_drops(c, cls, PORT_CONFIG_NO_RECV, false) ||
+		    add_port_policing(c, name))
+			return -1;
+		cls = nir_find_chain(c->bridge, name);
+	}
 	if (!(r = add_port_mark_rule(c, cls, ethertype_ip4)) || add_verdict(r, ip_code, ip_chain))
 		return compile_oom(c);
 	if (!(r = add_port_mark_rule(c, cls, NULL)) ||
@@ -643,27 +691,16 @@ int build_bridge_table(struct compiler *c)
 			   MARK_OURS | DPI_MARK_WANT) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
-	for (int i = 0; i < c->in->n_ports; i++) {
-		const struct compile_port *p = &c->in->ports[i];
-
-		if (!(r = rule_in(c, enf)) ||
-		    add_ifname_match(r, NFT_META_OIFNAME, "oifname", p->ifname))
-			return compile_oom(c);
-		if (add_mark_match(r, MARK_OURS | MARK_OUT,
-				   MARK_OURS | (uint32_t)p->ofport << MARK_OUT_SHIFT) ||
-		    add_verdict(r, NIR_ACCEPT, NULL))
-			return compile_oom(c);
-	}
+	if (add_out_port_accept(c, enf))
+		return -1;
 	/* From a brflow port, or to one, without the pipeline's consent. */
 	if (!(r = rule_in(c, enf)) || add_mark_match(r, MARK_OURS, MARK_OURS) ||
 	    add_verdict(r, NIR_DROP, NULL))
 		return compile_oom(c);
-	for (int i = 0; i < c->in->n_ports; i++) {
-		if (!(r = rule_in(c, enf)) ||
-		    add_ifname_match(r, NFT_META_OIFNAME, "oifname", c->in->ports[i].ifname) ||
-		    add_verdict(r, NIR_DROP, NULL))
-			return compile_oom(c);
-	}
+	if (c->in->n_ports &&
+	    (!(r = rule_in(c, enf)) || add_port_lookup(r, true, false) ||
+	     add_verdict(r, NIR_DROP, NULL)))
+		return compile_oom(c);
 	return build_local_bridge(c);
 }
 

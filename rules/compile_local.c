@@ -89,8 +89,8 @@ int add_bridge_iif_accept(struct compiler *c, struct nir_chain *ch)
 /* Likewise the bridge family's hooks, where "meta ibrname" would say it
  * but needs nft_meta_bridge, which not every kernel has: a packet neither
  * from ('in') nor to ('out') one of this bridge's ports is another
- * bridge's; accept it. */
-static int add_port_lookup(struct nir_rule *r, bool out)
+ * bridge's; accept it.  Without 'negate': to or from one of its ports. */
+int add_port_lookup(struct nir_rule *r, bool out, bool negate)
 {
 	struct nir_stmt *s = nir_add_stmt(r, NIR_SET_LOOKUP);
 
@@ -100,8 +100,61 @@ static int add_port_lookup(struct nir_rule *r, bool out)
 		.key = out ? NFT_META_OIFNAME : NFT_META_IIFNAME, .len = 16,
 		.name = out ? "oifname" : "iifname", .fmt = NIR_FMT_IFNAME };
 	snprintf(s->u.map.set_name, sizeof(s->u.map.set_name), "portnames");
-	s->u.map.negate = true;
+	s->u.map.negate = negate;
 	return 0;
+}
+
+/* The set "outports" of what may leave by each port, keyed "oifname .
+ * meta mark & (MARK_OURS | MARK_OUT)": the port's name and its own
+ * number as the output the pipeline chose.  Its index in the bridge table. */
+static int out_port_set(struct compiler *c)
+{
+	static const struct nir_src oifname = { .kind = NIR_SRC_META,
+		.key = NFT_META_OIFNAME, .len = 16, .name = "oifname",
+		.fmt = NIR_FMT_IFNAME };
+	static const struct nir_src mark = { .kind = NIR_SRC_META,
+		.key = NFT_META_MARK, .len = 4, .name = "meta mark",
+		.fmt = NIR_FMT_HEX };
+	const uint32_t mask_bits = MARK_OURS | MARK_OUT;
+	struct nir_value mask = { .len = 4 };
+	struct nir_set *set = nir_find_set(c->bridge, "outports");
+
+	if (set)
+		return (int)(set - c->bridge->sets);
+	memcpy(mask.data, &mask_bits, 4);
+	set = nir_add_set(c->bridge, "outports");
+	if (!set || nir_set_add_field(set, &oifname, NULL) ||
+	    nir_set_add_field(set, &mark, &mask))
+		return compile_oom(c);
+	for (int i = 0; i < c->in->n_ports; i++) {
+		const struct compile_port *p = &c->in->ports[i];
+		uint32_t out = MARK_OURS | (uint32_t)p->ofport << MARK_OUT_SHIFT;
+		struct nir_set_elem *e = nir_set_add_elem(set);
+
+		if (!e)
+			return compile_oom(c);
+		memcpy(e->key, p->ifname, strnlen(p->ifname, sizeof(p->ifname)));
+		memcpy(e->key + 16, &out, 4);
+	}
+	return c->bridge->n_sets - 1;
+}
+
+/* "A packet from a port leaves by the port its pipeline chose: accept", in
+ * one lookup whatever the number of ports; nothing without ports. */
+int add_out_port_accept(struct compiler *c, struct nir_chain *ch)
+{
+	struct nir_rule *r;
+	struct nir_stmt *s;
+	int set;
+
+	if (!c->in->n_ports)
+		return 0;
+	if ((set = out_port_set(c)) < 0)
+		return -1;
+	if (!(r = rule_in(c, ch)) || !(s = nir_add_stmt(r, NIR_LOOKUP)))
+		return compile_oom(c);
+	s->u.lookup.set = set;  /* before add_verdict moves the statements */
+	return add_verdict(r, NIR_ACCEPT, NULL) ? compile_oom(c) : 0;
 }
 
 /* The ports' names as a plain set: a lookup without a result register
@@ -123,7 +176,8 @@ int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool in, b
 {
 	struct nir_rule *r = rule_in(c, ch);
 
-	if (!r || (in && add_port_lookup(r, false)) || (out && add_port_lookup(r, true)) ||
+	if (!r || (in && add_port_lookup(r, false, true)) ||
+	    (out && add_port_lookup(r, true, true)) ||
 	    add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
 	return 0;
@@ -212,17 +266,9 @@ static int build_enforce_local(struct compiler *c)
 	r->stmts[r->n_stmts - 1].u.match.negate = true;
 	if (add_verdict(r, NIR_ACCEPT, NULL))
 		return compile_oom(c);
-	if (mark_rule(c, ch, MARK_OUT, OUT_NORMAL << MARK_OUT_SHIFT, NIR_ACCEPT))
+	if (mark_rule(c, ch, MARK_OUT, OUT_NORMAL << MARK_OUT_SHIFT, NIR_ACCEPT) ||
+	    add_out_port_accept(c, ch))
 		return -1;
-	for (int i = 0; i < c->in->n_ports; i++) {
-		const struct compile_port *p = &c->in->ports[i];
-
-		if (!(r = rule_in(c, ch)) ||
-		    ifname_match(r, NFT_META_OIFNAME, "oifname", p->ifname, false) ||
-		    add_mark_match(r, MARK_OUT, (uint32_t)p->ofport << MARK_OUT_SHIFT) ||
-		    add_verdict(r, NIR_ACCEPT, NULL))
-			return compile_oom(c);
-	}
 	return drop_rule(c, ch);
 }
 

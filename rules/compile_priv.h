@@ -299,6 +299,10 @@ int add_port_config_drops(struct compiler *c, struct nir_chain *ch, uint32_t bit
 			  bool out);
 bool any_port_config(const struct compiler *c, uint32_t bit);
 int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool in, bool out);
+/* "[!=] oifname|iifname @portnames" ('out' for oifname) */
+int add_port_lookup(struct nir_rule *r, bool out, bool negate);
+/* "oifname . meta mark & 0x80fff000 @outports accept" (set "outports") */
+int add_out_port_accept(struct compiler *c, struct nir_chain *ch);
 /* Name of the ctstate chain a tracked copy's wrapper jumps to. */
 int ctstate_chain_for(struct compiler *c, const struct path_state *st,
 		      char *buf, size_t len);

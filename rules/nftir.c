@@ -489,7 +489,7 @@ static void print_set_elem(const struct nir_set *set,
 		off += nir_set_field_len(f);
 	}
 	if (set->vmap)
-		fprintf(out, " : goto %s", e->chain);
+		fprintf(out, " : %s %s", set->jump ? "jump" : "goto", e->chain);
 	else if (e->flow_id)
 		fprintf(out, " (f%llu)", (unsigned long long)e->flow_id);
 }
@@ -641,7 +641,7 @@ static void print_stmt(const struct nir_table *t, const struct nir_stmt *s,
 	case NIR_QUEUE:
 		fprintf(out, "queue num %u", s->u.queue.num);
 		if (s->u.queue.total > 1)
-			fprintf(out, "-%u", s->u.queue.num + s->u.queue.total - 1);
+			fprintf(out, "-%u", (unsigned)s->u.queue.num + s->u.queue.total - 1);
 		if (s->u.queue.bypass || s->u.queue.fanout)
 			fprintf(out, " %s%s%s", s->u.queue.bypass ? "bypass" : "",
 				s->u.queue.bypass && s->u.queue.fanout ? "," : "",

@@ -223,6 +223,9 @@ struct nir_set {
 	bool counters;           /* statistics in set <name>NIR_STATS_SUFFIX */
 	bool vmap;               /* a verdict map: a found key goes to its
 				  * element's chain (a flow's own actions) */
+	bool jump;               /* verdict maps: jump, so the looking-up
+				  * chain goes on after the element's chain
+				  * returns (else goto) */
 	int n_elems, cap_elems;
 	struct nir_set_elem *elems;
 	int size;                /* the kernel's element limit, of the stats

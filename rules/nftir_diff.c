@@ -67,7 +67,7 @@ static bool same_set_type(const struct nir_set *a, const struct nir_set *b)
 {
 	if (strcmp(a->name, b->name) || a->n_fields != b->n_fields ||
 	    a->key_len != b->key_len || a->counters != b->counters ||
-	    a->vmap != b->vmap)
+	    a->vmap != b->vmap || a->jump != b->jump)
 		return false;
 	for (int i = 0; i < a->n_fields; i++) {
 		const struct nir_set_field *fa = &a->fields[i], *fb = &b->fields[i];

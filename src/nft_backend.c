@@ -1219,6 +1219,7 @@ static uint32_t field_type(const struct nir_set_field *f, bool concat)
 	case NIR_FMT_IPV4:	return 7;	/* ipv4_addr */
 	case NIR_FMT_IPV6:	return 8;	/* ipv6_addr */
 	case NIR_FMT_MAC:	return 9;	/* ether_addr */
+	case NIR_FMT_IFNAME:	return NFT_TYPE_IFNAME; /* sized, unlike "string" */
 	default:		break;
 	}
 	if (f->src.kind == NIR_SRC_META && f->src.key == NFT_META_MARK)
@@ -1344,7 +1345,8 @@ static int set_elem_add(struct nftnl_set *s, const struct nir_set *set,
 		return -1;
 	nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, el->key, (uint32_t)set->key_len);
 	if (with_data && set->vmap) {
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT,
+				       (uint32_t)(set->jump ? NFT_JUMP : NFT_GOTO));
 		nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, el->chain);
 	}
 	if (with_data && el->flow_id && elem_set_flow(e, el->flow_id)) {

@@ -112,9 +112,14 @@ compiled=$(bfctl compile "$BR" 2>&1 | tr '\n\t' '  ')
 check_re "compile has p1's byte limit: the rate and burst in bytes" \
 	'limit police_1 \{ +rate over 200000 bytes/second burst 20000 bytes +\}' "$compiled"
 # classify, or the pipeline's hook where bridge-family conntrack needs no classify
-check_re "...and the first bridge chain drops what p1 sends over it, before the port lookup" \
-	'chain (classify|pipeline) \{ +type filter hook prerouting priority -(300|150); policy accept; +iifname "p1" limit name "police_1" drop +meta ' \
+check_re "...and the first bridge chain looks the policed ports up, before the port lookup" \
+	'chain (classify|pipeline) \{ +type filter hook prerouting priority -(300|150); policy accept; +iifname vmap @policing +meta ' \
 	"$compiled"
+check_re "...which sends p1 to its chain of limits, p2 not" \
+	'set policing \{ +type iifname : verdict +elements = \{ "p1" : jump policing_1 \} +\}' \
+	"$compiled"
+check_re "...where what p1 sends over the rate is dropped" \
+	'chain policing_1 \{ +limit name "police_1" drop +\}' "$compiled"
 check_re "trace says what p1 receives over the rate is dropped first" \
 	"^ port 1 \(p1\) is policed \(set-iface\): what it receives over $RATE kbit/s, after a burst of $BURST kbit, is dropped before any table\$" \
 	"$(bfctl --no-names trace "$BR" in_port=1,udp 2>&1 | grep policed)"
