@@ -319,15 +319,6 @@ static int build_ctstate(struct compiler *c)
 	return build_uncommitted(c, "ctstate_new", ~MARK_CS_ALL, true);
 }
 
-static int add_ifname_match(struct nir_rule *r, uint32_t key, const char *name,
-			    const char *ifname)
-{
-	char buf[16] = { 0 };
-
-	memcpy(buf, ifname, strnlen(ifname, sizeof(buf) - 1));
-	return add_meta_match(r, key, name, NIR_FMT_IFNAME, buf, 16, false);
-}
-
 bool any_port_config(const struct compiler *c, uint32_t bit)
 {
 	for (int i = 0; i < c->in->n_ports; i++)
@@ -346,8 +337,8 @@ int add_port_config_drops(struct compiler *c, struct nir_chain *ch, uint32_t bit
 		if (!(p->config & bit))
 			continue;
 		if (!(r = rule_in(c, ch)) ||
-		    add_ifname_match(r, out ? NFT_META_OIFNAME : NFT_META_IIFNAME,
-				     out ? "oifname" : "iifname", p->ifname) ||
+		    ifname_match(r, out ? NFT_META_OIFNAME : NFT_META_IIFNAME,
+				 out ? "oifname" : "iifname", p->ifname, false) ||
 		    add_verdict(r, NIR_DROP, NULL))
 			return compile_oom(c);
 	}

@@ -57,7 +57,7 @@ uint32_t port_mark(uint32_t ofport)
 	return ofport == OFPP_LOCAL ? MARK_LOCAL : ofport;
 }
 
-static int ifname_match(struct nir_rule *r, uint32_t key, const char *name,
+int ifname_match(struct nir_rule *r, uint32_t key, const char *name,
 			const char *ifname, bool negate)
 {
 	char buf[16] = { 0 };

@@ -299,6 +299,9 @@ int add_port_config_drops(struct compiler *c, struct nir_chain *ch, uint32_t bit
 			  bool out);
 bool any_port_config(const struct compiler *c, uint32_t bit);
 int add_other_bridge_accept(struct compiler *c, struct nir_chain *ch, bool in, bool out);
+/* "iifname|oifname [!=] IFNAME" (key NFT_META_IIFNAME or _OIFNAME) */
+int ifname_match(struct nir_rule *r, uint32_t key, const char *name,
+		 const char *ifname, bool negate);
 /* "[!=] oifname|iifname @portnames" ('out' for oifname) */
 int add_port_lookup(struct nir_rule *r, bool out, bool negate);
 /* "oifname . meta mark & 0x80fff000 @outports accept" (set "outports") */
