@@ -10,14 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 3
-# echo replies pass statelessly: a reply to a broadcast ping matches no connection
-for f in "table=0,priority=10,ip,actions=ct(table=1)" \
-	"table=0,priority=20,icmp,icmp_type=0,actions=normal" \
-	"table=1,priority=10,ct_state=+trk+new,ip,actions=ct(commit),normal" \
-	"table=1,priority=10,ct_state=+trk+est,ip,actions=normal" \
-	"table=1,priority=0,actions=drop"; do
-	bfctl add-flow "$BR" "$f" >"$BF_DIR/out" 2>&1 || not_ok "add-flow $f" "$(bf_oneline "$(cat "$BF_DIR/out")")"
-done
+bf_flows_check "the flows load" mod-port.flows
 # hosts 2 and 3 answer pings to the broadcast address (the flood test below)
 for i in 2 3; do
 	ip netns exec "$(hns "$i")" sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0

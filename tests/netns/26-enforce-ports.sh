@@ -8,14 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 6
-for f in "table=0,priority=20,in_port=1,icmp,nw_dst=10.1.1.6,actions=output:6" \
-	"table=0,priority=20,in_port=6,icmp,nw_dst=10.1.1.1,actions=output:1" \
-	"table=0,priority=20,in_port=1,icmp,nw_dst=10.1.1.5,actions=output:4" \
-	"table=0,priority=10,arp,actions=normal" \
-	"table=0,priority=10,icmp,actions=normal" \
-	"table=0,priority=0,actions=drop"; do
-	bfctl add-flow "$BR" "$f" >"$BF_DIR/out" 2>&1 || not_ok "add-flow $f" "$(bf_oneline "$(cat "$BF_DIR/out")")"
-done
+bf_flows_check "the flows load" enforce-ports.flows
 
 # unmanaged HOST: host HOST (10.1.1.HOST) on port pHOST of br0, added by ip, not brflow
 unmanaged() {
