@@ -158,6 +158,7 @@ struct ctl_opts {
 	struct sort_opt *sort; /* in the order given; room for argc */
 	int n_sort;
 	unsigned int timeout;
+	int of_version;  /* -O: the highest version listed (12: OpenFlow 1.2), 0 */
 	int n_ct_next;
 	char **ct_next;  /* trace --ct-next FLAGS, in order (room for argc) */
 };
@@ -205,8 +206,9 @@ static void usage(FILE *f)
 		"  --rsort[=FIELD] dump-flows: the same, descending\n"
 		"  -t, --timeout SECS  wait at most SECS for the reply (default %d, 0 =\n"
 		"                  forever)\n"
-		"  -O, --protocols VERSIONS  taken for ovs-ofctl's sake (OpenFlow10 to\n"
-		"                  OpenFlow15, comma-separated); changes nothing\n"
+		"  -O, --protocols VERSIONS  OpenFlow10 to OpenFlow15, comma-separated;\n"
+		"                  with OpenFlow12 or later listed, an add that replaces\n"
+		"                  a flow keeps its counters (unless reset_counts)\n"
 		"  -h, --help      print this help\n"
 		"  -V, --version   print the version\n",
 		DEFAULT_TIMEOUT);
@@ -236,16 +238,16 @@ static int parse_timeout(const char *s, unsigned int *out)
 }
 
 /* ovs-ofctl's -O/--protocols VERSION[,VERSION...]: the OpenFlow versions
- * to speak.  brflowctl speaks none (brflowd has its own socket), so any
- * list of OpenFlow10 to OpenFlow15 is taken and changes nothing: the
- * output stays what ovs-ofctl prints with OpenFlow 1.0, and command lines
- * copied from OVS's documentation work unchanged.  0, or -1 after
- * printing an error. */
-static int check_protocols(const char *list)
+ * to speak.  brflowctl speaks none (brflowd has its own socket), but
+ * ovs-ofctl would settle on the highest one listed, and from OpenFlow 1.2
+ * on an add that replaces a flow keeps its counters; *version gets that
+ * highest one (10 to 15) for the daemon.  Output stays what ovs-ofctl
+ * prints with OpenFlow 1.0.  0, or -1 after printing an error. */
+static int parse_protocols(const char *list, int *version)
 {
 	const char *tok = list;
 
-	for (;;) {
+	for (*version = 0;;) {
 		size_t len = strcspn(tok, ",");
 
 		if (len != 10 || strncasecmp(tok, "OpenFlow1", 9) ||
@@ -254,6 +256,8 @@ static int check_protocols(const char *list)
 				(int)len, tok);
 			return -1;
 		}
+		if (10 + tok[9] - '0' > *version)
+			*version = 10 + tok[9] - '0';
 		if (!tok[len])
 			return 0;
 		tok += len + 1;
@@ -348,7 +352,7 @@ static int parse_options(int argc, char **argv, struct ctl_opts *o,
 			}
 			break;
 		case 'O':
-			if (check_protocols(optarg) < 0)
+			if (parse_protocols(optarg, &o->of_version) < 0)
 				return -1;
 			break;
 		case 'h':
@@ -503,6 +507,12 @@ static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
 		append_str(req, len, "--statistics");
 	if (o->flows_file)
 		append_str(req, len, "--flows-file");
+	if (o->of_version >= 12) {  /* 1.0 and 1.1 are the daemon's default */
+		char version[12];
+
+		snprintf(version, sizeof(version), "%d", o->of_version);
+		append_option(req, len, "--openflow=", version);
+	}
 	/* as ovs-ofctl: names for a person at a terminal, numbers for scripts */
 	if (o->names > 0 || (o->names < 0 && isatty(STDOUT_FILENO)))
 		append_str(req, len, "--names");

@@ -711,11 +711,11 @@ static bool unsupported_field(const struct parser *p, struct tok key)
 
 /* OpenFlow's flow_mod flags, as ovs-ofctl takes them (and as its OpenFlow
  * 1.3 dumps print them).  check_overlap is honoured when the flow is
- * added, reset_counts when a modify selects it (adding a flow brflow
- * already has always starts its counters again, as OpenFlow 1.0's add
- * does); the others change nothing here: send_flow_rem tells controllers,
- * and brflow has none; OVS itself ignores no_packet_counts and
- * no_byte_counts. */
+ * added, reset_counts when a modify selects it or, with brflowctl -O
+ * OpenFlow12 and later, when an add replaces a flow (OpenFlow 1.0's add
+ * always starts the counters again); the others change nothing here:
+ * send_flow_rem tells controllers, and brflow has none; OVS itself
+ * ignores no_packet_counts and no_byte_counts. */
 static const char *const flowmod_flags[] = {
 	"check_overlap", "send_flow_rem", "reset_counts", "no_packet_counts",
 	"no_byte_counts", "no_readonly_table",

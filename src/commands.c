@@ -39,6 +39,8 @@ struct cmd_ctx {
 	bool flows_file;   /* del-flows, mod-flows: the argument is a file's
 			    * flows, one a line (brflowctl's BR -) */
 	bool names;    /* --names: ports by name in printed flows */
+	bool add_keeps_counts; /* --openflow=12 and up (brflowctl -O): an add
+				* that replaces a flow keeps its counters */
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
 	int n_ct_next;
 	struct flow_sort sort; /* --sort/--rsort: dump-flows' order */
@@ -126,17 +128,31 @@ static bool has_flow_mod_commands(const char *text);
 static char *run_mod_lines(struct cmd_ctx *c, const char *br, char *text, bool bundle);
 static char *run_fixed_lines(struct cmd_ctx *c, const char *br, char *text, bool modify);
 
-/* Adds f (taken) to nb; a flow with the same table, priority and match is
- * replaced and its counters start again from zero, as in OVS. */
-static char *add_or_replace(struct st_bridge *nb, struct flow *f)
+/* Whether an add that replaces a flow keeps the flow's counters (its id):
+ * OpenFlow 1.0 and 1.1, ovs-ofctl's default, always start them again;
+ * from 1.2 on only the flow_mod flag reset_counts does (OVS). */
+static bool add_keeps_counts(const struct cmd_ctx *c, const struct flow *f)
 {
+	return c->add_keeps_counts && !f->reset_counts;
+}
+
+/* Adds f (taken) to nb; a flow with the same table, priority and match is
+ * replaced, its counters kept or not as add_keeps_counts says.  The age
+ * starts now either way, as in OVS. */
+static char *add_or_replace(const struct cmd_ctx *c, struct st_bridge *nb,
+			    struct flow *f)
+{
+	uint64_t id = 0;
+
 	for (int i = 0; i < nb->n_flows; i++) {
 		if (flow_same_rule(&nb->flows[i].flow, f)) {
+			if (add_keeps_counts(c, f))
+				id = nb->flows[i].id;
 			st_del_flow(nb, i);
 			break;
 		}
 	}
-	if (!st_add_flow(nb, f, 0, st_now_ms())) {
+	if (!st_add_flow(nb, f, id, st_now_ms())) {
 		flow_free(f);
 		return errstr("out of memory");
 	}
@@ -443,18 +459,22 @@ static char *parse_flow_file(const struct st_bridge *b, char *text,
 }
 
 /* Moves the flows of l into nb, each replacing a flow of nb with the same
- * rule (a later line replaces an earlier one, as in OVS).  keep_from, if
- * not NULL, gives a flow equal in rule, actions and timeouts its id (so its
- * counters) and age.  Linear: files of 100 000 flows. */
-static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
-			 const struct st_bridge *keep_from)
+ * rule (a later line replaces an earlier one, as in OVS), keeping its
+ * counters as add_keeps_counts says.  keep_from, if not NULL, gives a
+ * flow equal in rule, actions and timeouts its id (so its counters) and
+ * age: replace-flows leaves such a flow alone, as ovs-ofctl's does; a
+ * flow equal in rule only is added over the old one (its id kept as
+ * add_keeps_counts says).  Linear: files of 100 000 flows. */
+static char *merge_flows(const struct cmd_ctx *c, struct st_bridge *nb,
+			 struct flow_list *l, const struct st_bridge *keep_from)
 {
 	struct flow_index newer = { 0 }, old = { 0 };
 	bool *replaced = calloc(l->n + 1, sizeof(*replaced));
+	uint64_t *old_id = calloc(l->n + 1, sizeof(*old_id)); /* 0: none */
 	char *err = NULL;
 	int kept = 0;
 
-	if (!replaced || flow_index_init(&newer, l->n) ||
+	if (!replaced || !old_id || flow_index_init(&newer, l->n) ||
 	    (keep_from && flow_index_init(&old, keep_from->n_flows)) ||
 	    st_reserve_flows(nb, nb->n_flows + l->n + 1)) {
 		err = errstr("out of memory");
@@ -471,15 +491,20 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 		flow_index_put(&old, &keep_from->flows[i].flow, i);
 	/* drop nb's flows that a new one replaces */
 	for (int i = 0; i < nb->n_flows; i++) {
-		if (flow_index_get(&newer, &nb->flows[i].flow) >= 0)
+		int by = flow_index_get(&newer, &nb->flows[i].flow);
+
+		if (by >= 0) {
+			old_id[by] = nb->flows[i].id;
 			flow_free(&nb->flows[i].flow);
-		else
+		} else {
 			nb->flows[kept++] = nb->flows[i];
+		}
 	}
 	nb->n_flows = kept;
 	for (int i = 0; i < l->n && !err; i++) {
 		struct flow *f = &l->flows[i];
 		const struct st_flow *keep = NULL;
+		uint64_t id = add_keeps_counts(c, f) ? old_id[i] : 0;
 		int k;
 
 		if (replaced[i]) {
@@ -492,7 +517,9 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 		if (k >= 0 && flow_same_actions(&keep_from->flows[k].flow, f) &&
 		    flow_same_timeouts(&keep_from->flows[k].flow, f))
 			keep = &keep_from->flows[k];
-		struct st_flow *sf = st_add_flow(nb, f, keep ? keep->id : 0,
+		else if (k >= 0 && add_keeps_counts(c, f))
+			id = keep_from->flows[k].id;
+		struct st_flow *sf = st_add_flow(nb, f, keep ? keep->id : id,
 						 keep ? keep->created_ms : st_now_ms());
 
 		if (!sf) {
@@ -506,6 +533,7 @@ static char *merge_flows(struct st_bridge *nb, struct flow_list *l,
 		memset(&l->flows[i], 0, sizeof(l->flows[i]));
 out:
 	free(replaced);
+	free(old_id);
 	flow_index_free(&newer);
 	flow_index_free(&old);
 	flow_list_free(l);
@@ -591,13 +619,19 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 	if (err)
 		return err;
 	if (b) {
+		struct st_flow keep = { 0 };
 		int same = -1;
 
 		for (int i = 0; i < b->n_flows && same < 0; i++)
 			if (flow_same_rule(&b->flows[i].flow, &f))
 				same = i;
-		if (st_fast_update(c->st, b, same >= 0 ? &same : NULL,
-				   same >= 0, &f, 1, NULL, &err))
+		/* kept counters, with the age of a new flow */
+		if (same >= 0)
+			keep = (struct st_flow){ .id = b->flows[same].id,
+						 .created_ms = st_now_ms() };
+		keep.modified_ms = keep.created_ms;
+		if (st_fast_update(c->st, b, same >= 0 ? &same : NULL, same >= 0, &f, 1,
+				   same >= 0 && add_keeps_counts(c, &f) ? &keep : NULL, &err))
 			return err;
 	}
 	err = clone_bridge(c, argv[0], &nb);
@@ -605,7 +639,7 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 		flow_free(&f);
 		return err;
 	}
-	err = add_or_replace(nb, &f);
+	err = add_or_replace(c, nb, &f);
 	if (err) {
 		st_bridge_free(nb);
 		return err;
@@ -629,7 +663,7 @@ static char *cmd_add_flows(struct cmd_ctx *c, char **argv, int argc)
 		return err;
 	err = parse_flow_file(nb, argv[1], &l);
 	if (!err)
-		err = merge_flows(nb, &l, NULL);
+		err = merge_flows(c, nb, &l, NULL);
 	if (!err)
 		err = check_overlaps(nb);
 	if (err) {
@@ -654,7 +688,7 @@ static char *cmd_replace_flows(struct cmd_ctx *c, char **argv, int argc)
 	err = parse_flow_file(nb, argv[1], &l);
 	t1 = st_now_ms();
 	if (!err)
-		err = merge_flows(nb, &l, st_find_bridge(c->st, argv[0]));
+		err = merge_flows(c, nb, &l, st_find_bridge(c->st, argv[0]));
 	if (!err)
 		err = check_overlaps(nb);
 	t2 = st_now_ms();
@@ -1670,17 +1704,18 @@ static bool has_flow_mod_commands(const char *text)
 }
 
 /* One flow line, added to nb as add-flow adds it. */
-static char *add_line(struct st_bridge *nb, const char *text)
+static char *add_line(const struct cmd_ctx *c, struct st_bridge *nb, const char *text)
 {
 	struct flow f;
 	char *err = parse_new_flow(nb, text, &f);
 
-	return err ? err : add_or_replace(nb, &f);
+	return err ? err : add_or_replace(c, nb, &f);
 }
 
 /* modify[_strict] and delete[_strict] on nb, as mod-flows and del-flows
  * (with --strict for the _strict ones) do them. */
-static char *modify_or_delete(struct st_bridge *nb, enum fm_cmd cmd, const char *text)
+static char *modify_or_delete(const struct cmd_ctx *c, struct st_bridge *nb,
+			      enum fm_cmd cmd, const char *text)
 {
 	bool strict = cmd == FM_MODIFY_STRICT || cmd == FM_DELETE_STRICT;
 	bool modify = cmd == FM_MODIFY || cmd == FM_MODIFY_STRICT;
@@ -1698,7 +1733,7 @@ static char *modify_or_delete(struct st_bridge *nb, enum fm_cmd cmd, const char 
 	/* a modify with a new cookie that selects nothing adds (cmd_mod_flows) */
 	if (modify && p.cookie_set && !p.cookie_mask && !selects_any(nb, &p, strict)) {
 		flow_free(&p.f);
-		return add_line(nb, text);
+		return add_line(c, nb, text);
 	}
 	for (int i = 0; i < nb->n_flows && !err; i++) {
 		struct st_flow *sf = &nb->flows[i];
@@ -1721,9 +1756,10 @@ static char *modify_or_delete(struct st_bridge *nb, enum fm_cmd cmd, const char 
 	return err;
 }
 
-static char *apply_flow_mod(struct st_bridge *nb, enum fm_cmd cmd, const char *text)
+static char *apply_flow_mod(const struct cmd_ctx *c, struct st_bridge *nb,
+			    enum fm_cmd cmd, const char *text)
 {
-	return cmd == FM_ADD ? add_line(nb, text) : modify_or_delete(nb, cmd, text);
+	return cmd == FM_ADD ? add_line(c, nb, text) : modify_or_delete(c, nb, cmd, text);
 }
 
 /* bundle's group lines: add, modify, add_or_mod, delete, insert_bucket,
@@ -1803,15 +1839,15 @@ static char *run_lines(struct cmd_ctx *c, const char *br, char *text, bool bundl
 			err = apply_group_mod(nb, line + 5);
 		else if (bundle && starts_word(line, "flow")) {
 			rest = flow_mod_command(line + 4, &cmd, &named);
-			err = apply_flow_mod(nb, cmd, rest);
+			err = apply_flow_mod(c, nb, cmd, rest);
 		} else if (bundle) {
 			err = errstr("expected 'flow' or 'group' first, as ovs-ofctl bundle "
 				     "takes them (packet-out is not supported)");
 		} else if (fixed >= 0) {
-			err = apply_flow_mod(nb, (enum fm_cmd)fixed, line);
+			err = apply_flow_mod(c, nb, (enum fm_cmd)fixed, line);
 		} else {
 			rest = flow_mod_command(line, &cmd, &named);
-			err = apply_flow_mod(nb, cmd, rest);
+			err = apply_flow_mod(c, nb, cmd, rest);
 		}
 		if (err)
 			err = prefix_line(lineno, err);
@@ -2208,7 +2244,7 @@ static char *cmd_add_br(struct cmd_ctx *c, char **argv, int argc)
 		return errstr("out of memory");
 	err = flow_parse(default_flow, &f, NULL);
 	if (!err)
-		err = add_or_replace(nb, &f);
+		err = add_or_replace(c, nb, &f);
 	if (err) {
 		st_bridge_free(nb);
 		return err;
@@ -3270,6 +3306,21 @@ static bool sort_option(struct cmd_ctx *c, const char *arg, char **err)
 	return false;
 }
 
+/* --openflow=VERSION (10 to 15, brflowctl's -O): the flow_mod semantics
+ * of that OpenFlow version.  false with *err set for any other value. */
+static bool openflow_option(struct cmd_ctx *c, const char *version, char **err)
+{
+	static const char *const versions[] = { "10", "11", "12", "13", "14", "15" };
+
+	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
+		if (!strcmp(version, versions[i])) {
+			c->add_keeps_counts = i >= 2;
+			return true;
+		}
+	*err = errstr("--openflow=%s: unknown OpenFlow version (10 to 15)", version);
+	return false;
+}
+
 /* Global options come first; returns how many there were, or -1 with
  * *err naming an unknown one. */
 static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
@@ -3289,6 +3340,10 @@ static int parse_globals(struct cmd_ctx *c, int argc, char **argv, char **err)
 			c->no_stats = true;
 		else if (!strcmp(argv[i], "--flows-file"))
 			c->flows_file = true;
+		else if (!strncmp(argv[i], "--openflow=", 11)) {
+			if (!openflow_option(c, argv[i] + 11, err))
+				return -1;
+		}
 		else if (!strcmp(argv[i], "--more"))
 			c->ct_dump |= CT_DUMP_MORE;
 		else if (!strcmp(argv[i], "--statistics"))

@@ -126,7 +126,8 @@ fi
 bf_kill "$silent"
 still_answers "after the silent client"
 
-# ovs-ofctl's -O/--protocols is taken and changes nothing; a bad version is named
+# ovs-ofctl's -O/--protocols is taken and changes no output (what it changes for adds:
+# 42-set-stats); a bad version is named
 check "an add-flow copied from OVS's documentation, with -O OpenFlow13" \
 	bfctl -O OpenFlow13 add-flow "$BR" "priority=5,arp,actions=normal"
 check_eq "-O OpenFlow13 dump-flows prints what dump-flows prints" \

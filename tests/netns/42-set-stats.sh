@@ -96,4 +96,54 @@ check "mod-flows --strict with reset_counts" bfctl --strict mod-flows "$BR" \
 check_eq "...starts them again" 0 "$(est)"
 tcp_ok "h1->h2 TCP 5001 still passes" 1 2 10.1.1.2 5001
 check_gt "...and the established flow counts afresh" "$(est)" 0
+
+# An add of a flow that is already there, as in OVS: with OpenFlow 1.0 and 1.1
+# (ovs-ofctl's default) its counters start again; from 1.2 on (-O OpenFlow13) they stay
+# unless the add has reset_counts.  For a set member and for a flow with a rule of its own.
+tcp_ok "h1->h2 TCP 5005 passes" 1 2 10.1.1.2 5005
+before=$(pk 5005)
+check_gt "the set member for 5005 has counted" "$before" 0
+check "-O OpenFlow13 add-flow of the same flow" bfctl -O OpenFlow13 add-flow "$BR" "$(allow 5005)"
+check_eq "...keeps its counters" "$before" "$(pk 5005)"
+check "-O OpenFlow10,OpenFlow13 add-flow of it with other actions" \
+	bfctl -O OpenFlow10,OpenFlow13 add-flow "$BR" \
+	"table=1,priority=50,ct_state=+new+trk,tcp,in_port=1,nw_src=10.1.1.1,tp_dst=5005,actions=ct(commit),output:2"
+check_eq "...keeps them too (the highest version listed counts)" "$before" "$(pk 5005)"
+tcp_ok "h1->h2 TCP 5005 passes with the new actions" 1 2 10.1.1.2 5005
+check_gt "...and the flow goes on counting" "$(pk 5005)" "$before"
+check "-O OpenFlow13 add-flow of it with reset_counts" \
+	bfctl -O OpenFlow13 add-flow "$BR" "reset_counts,$(allow 5005)"
+check_eq "...starts its counters again" 0 "$(pk 5005)"
+tcp_ok "h1->h2 TCP 5005 passes" 1 2 10.1.1.2 5005
+check_gt "...and counts" "$(pk 5005)" 0
+check "add-flow of it without -O" bfctl add-flow "$BR" "$(allow 5005)"
+check_eq "...starts its counters again (OpenFlow 1.0)" 0 "$(pk 5005)"
+tcp_ok "h1->h2 TCP 5005 passes" 1 2 10.1.1.2 5005
+before=$(pk 5005)
+check "-O OpenFlow13 add-flows with the flow" bfctl -O OpenFlow13 add-flows "$BR" <(allow 5005)
+check_eq "...keeps its counters" "$before" "$(pk 5005)"
+check "-O OpenFlow13 add-flows with an 'add' line" bfctl -O OpenFlow13 add-flows "$BR" \
+	<(echo "add $(allow 5005)")
+check_eq "...keeps them too" "$before" "$(pk 5005)"
+check "add-flows with the flow, without -O" bfctl add-flows "$BR" <(allow 5005)
+check_eq "...starts them again" 0 "$(pk 5005)"
+
+tcp_ok "h1->h2 TCP 5005 passes" 1 2 10.1.1.2 5005
+before=$(pk 5005)
+est_before=$(est)
+check "-O OpenFlow13 add-flow of the established flow" bfctl -O OpenFlow13 add-flow "$BR" \
+	"table=1,priority=100,ct_state=+trk+est,actions=normal"
+check_eq "...keeps its counters" "$est_before" "$(est)"
+# replace-flows: ovs-ofctl adds each flow whose actions changed, and leaves equal ones
+check "-O OpenFlow13 replace-flows with 5005's actions changed" \
+	bfctl -O OpenFlow13 replace-flows "$BR" <(cat "$BF_DIR/stats.flows"; allow 5006;
+		echo "table=1,priority=50,ct_state=+new+trk,tcp,in_port=1,nw_src=10.1.1.1,tp_dst=5005,actions=ct(commit),output:2")
+check_eq "...keeps the changed flow's counters" "$before" "$(pk 5005)"
+check "replace-flows with 5005's actions changed back, without -O" \
+	bfctl replace-flows "$BR" <(cat "$BF_DIR/stats.flows"; allow 5005; allow 5006)
+check_eq "...starts the changed flow's counters again" 0 "$(pk 5005)"
+check_eq "...and keeps the unchanged established flow's" "$est_before" "$(est)"
+check "add-flow of the established flow without -O" bfctl add-flow "$BR" \
+	"table=1,priority=100,ct_state=+trk+est,actions=normal"
+check_eq "...starts its counters again" 0 "$(est)"
 bf_done
