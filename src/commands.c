@@ -129,8 +129,9 @@ static char *run_mod_lines(struct cmd_ctx *c, const char *br, char *text, bool b
 static char *run_fixed_lines(struct cmd_ctx *c, const char *br, char *text, bool modify);
 
 /* Whether an add that replaces a flow keeps the flow's counters (its id):
- * OpenFlow 1.0 and 1.1, ovs-ofctl's default, always start them again;
- * from 1.2 on only the flow_mod flag reset_counts does (OVS). */
+ * OpenFlow 1.0 and 1.1 (brflowctl's default, as its output is 1.0's)
+ * always start them again; from 1.2 on only the flow_mod flag
+ * reset_counts does (OVS). */
 static bool add_keeps_counts(const struct cmd_ctx *c, const struct flow *f)
 {
 	return c->add_keeps_counts && !f->reset_counts;
