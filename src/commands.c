@@ -627,10 +627,12 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 			if (flow_same_rule(&b->flows[i].flow, &f))
 				same = i;
 		/* kept counters, with the age of a new flow */
-		if (same >= 0)
+		if (same >= 0) {
+			int64_t now = st_now_ms();
+
 			keep = (struct st_flow){ .id = b->flows[same].id,
-						 .created_ms = st_now_ms() };
-		keep.modified_ms = keep.created_ms;
+						 .created_ms = now, .modified_ms = now };
+		}
 		if (st_fast_update(c->st, b, same >= 0 ? &same : NULL, same >= 0, &f, 1,
 				   same >= 0 && add_keeps_counts(c, &f) ? &keep : NULL, &err))
 			return err;
