@@ -5,7 +5,7 @@
 
 struct idle_clock {
 	uint64_t id;
-	int64_t created_ms;
+	int64_t counters_ms;
 	struct flow_idle idle;
 };
 
@@ -15,13 +15,13 @@ static int clock_cmp(const void *a, const void *b)
 
 	if (x->id != y->id)
 		return x->id < y->id ? -1 : 1;
-	return x->created_ms < y->created_ms ? -1 : x->created_ms > y->created_ms;
+	return x->counters_ms < y->counters_ms ? -1 : x->counters_ms > y->counters_ms;
 }
 
 const struct flow_idle *idle_clocks_find(const struct idle_clocks *ic,
-					 uint64_t id, int64_t created_ms)
+					 uint64_t id, int64_t counters_ms)
 {
-	struct idle_clock key = { .id = id, .created_ms = created_ms };
+	struct idle_clock key = { .id = id, .counters_ms = counters_ms };
 	const struct idle_clock *c = ic->n ?
 		bsearch(&key, ic->clocks, ic->n, sizeof(key), clock_cmp) : NULL;
 
@@ -38,11 +38,11 @@ int idle_clocks_update(struct idle_clocks *ic, const struct idle_clock_flow *f,
 		return -1;
 	for (int i = 0; i < n; i++) {
 		const struct flow_idle *last = idle_clocks_find(ic, f[i].id,
-								f[i].created_ms);
+								f[i].counters_ms);
 		struct idle_clock *c = &clocks[i];
 
-		*c = (struct idle_clock){ f[i].id, f[i].created_ms,
-			last ? *last : fresh ? *fresh : flow_idle_new(f[i].created_ms) };
+		*c = (struct idle_clock){ f[i].id, f[i].counters_ms,
+			last ? *last : fresh ? *fresh : flow_idle_new(f[i].counters_ms) };
 		if (reading)
 			flow_idle_read(&c->idle, f[i].packets, now_ms);
 		if (since_ms)

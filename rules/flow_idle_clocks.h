@@ -17,11 +17,13 @@
 
 #include "flow_expiry.h"
 
-/* One flow, and its count when there is a reading.  id and created_ms name
- * the flow together: ids start again at 1 when a bridge is created anew. */
+/* One flow's counters, and their count when there is a reading.  id and
+ * counters_ms (when they started from 0) name them together: ids start
+ * again at 1 when a bridge is created anew, and an add that keeps a
+ * replaced flow's counters keeps both, so the clock goes on. */
 struct idle_clock_flow {
 	uint64_t id;
-	int64_t created_ms;
+	int64_t counters_ms;
 	uint64_t packets;
 };
 
@@ -31,9 +33,9 @@ struct idle_clocks {
 	struct idle_clock *clocks; /* by id, ascending */
 };
 
-/* The clock of flow (id, created_ms), or NULL when it has none. */
+/* The clock of counters (id, counters_ms), or NULL when they have none. */
 const struct flow_idle *idle_clocks_find(const struct idle_clocks *ic,
-					 uint64_t id, int64_t created_ms);
+					 uint64_t id, int64_t counters_ms);
 
 /* Replaces the clocks by those of the n flows in f, so the clocks of flows
  * not in f are dropped.  A flow keeps its clock, or starts from *fresh

@@ -137,26 +137,42 @@ static bool add_keeps_counts(const struct cmd_ctx *c, const struct flow *f)
 	return c->add_keeps_counts && !f->reset_counts;
 }
 
+/* A flow's counters: whose (its id names them) and since when, for an
+ * add that keeps them (add_keeps_counts). */
+struct counted {
+	uint64_t id; /* 0: none */
+	int64_t since_ms;
+};
+
+static struct counted counted_of(const struct st_flow *sf)
+{
+	return (struct counted){ sf->id, sf->counters_ms };
+}
+
 /* Adds f (taken) to nb; a flow with the same table, priority and match is
- * replaced, its counters kept or not as add_keeps_counts says.  The age
- * starts now either way, as in OVS. */
+ * replaced, its counters (with their idle clock) kept or not as
+ * add_keeps_counts says.  The age starts now either way, as in OVS. */
 static char *add_or_replace(const struct cmd_ctx *c, struct st_bridge *nb,
 			    struct flow *f)
 {
-	uint64_t id = 0;
+	struct counted counts = { 0 };
+	struct st_flow *sf;
 
 	for (int i = 0; i < nb->n_flows; i++) {
 		if (flow_same_rule(&nb->flows[i].flow, f)) {
 			if (add_keeps_counts(c, f))
-				id = nb->flows[i].id;
+				counts = counted_of(&nb->flows[i]);
 			st_del_flow(nb, i);
 			break;
 		}
 	}
-	if (!st_add_flow(nb, f, id, st_now_ms())) {
+	sf = st_add_flow(nb, f, counts.id, st_now_ms());
+	if (!sf) {
 		flow_free(f);
 		return errstr("out of memory");
 	}
+	if (counts.id)
+		sf->counters_ms = counts.since_ms;
 	return NULL;
 }
 
@@ -471,11 +487,12 @@ static char *merge_flows(const struct cmd_ctx *c, struct st_bridge *nb,
 {
 	struct flow_index newer = { 0 }, old = { 0 };
 	bool *replaced = calloc(l->n + 1, sizeof(*replaced));
-	uint64_t *old_id = calloc(l->n + 1, sizeof(*old_id)); /* 0: none */
+	/* by line: the counters of the flow of nb it replaces */
+	struct counted *prior = calloc(l->n + 1, sizeof(*prior));
 	char *err = NULL;
 	int kept = 0;
 
-	if (!replaced || !old_id || flow_index_init(&newer, l->n) ||
+	if (!replaced || !prior || flow_index_init(&newer, l->n) ||
 	    (keep_from && flow_index_init(&old, keep_from->n_flows)) ||
 	    st_reserve_flows(nb, nb->n_flows + l->n + 1)) {
 		err = errstr("out of memory");
@@ -495,7 +512,7 @@ static char *merge_flows(const struct cmd_ctx *c, struct st_bridge *nb,
 		int by = flow_index_get(&newer, &nb->flows[i].flow);
 
 		if (by >= 0) {
-			old_id[by] = nb->flows[i].id;
+			prior[by] = counted_of(&nb->flows[i]);
 			flow_free(&nb->flows[i].flow);
 		} else {
 			nb->flows[kept++] = nb->flows[i];
@@ -505,13 +522,15 @@ static char *merge_flows(const struct cmd_ctx *c, struct st_bridge *nb,
 	for (int i = 0; i < l->n && !err; i++) {
 		struct flow *f = &l->flows[i];
 		const struct st_flow *keep = NULL;
-		uint64_t id = add_keeps_counts(c, f) ? old_id[i] : 0;
+		struct counted counts = { 0 };
 		int k;
 
 		if (replaced[i]) {
 			flow_free(f); /* a later line has the same rule */
 			continue;
 		}
+		if (add_keeps_counts(c, f))
+			counts = prior[i];
 		k = keep_from && keep_from->n_flows ?
 		    flow_index_get_hashed(&old, f, l->hash[i]) : -1;
 		/* other timeouts make it a new flow, whose clock starts now */
@@ -519,22 +538,27 @@ static char *merge_flows(const struct cmd_ctx *c, struct st_bridge *nb,
 		    flow_same_timeouts(&keep_from->flows[k].flow, f))
 			keep = &keep_from->flows[k];
 		else if (k >= 0 && add_keeps_counts(c, f))
-			id = keep_from->flows[k].id;
-		struct st_flow *sf = st_add_flow(nb, f, keep ? keep->id : id,
+			counts = counted_of(&keep_from->flows[k]);
+		if (keep)
+			counts = counted_of(keep);
+		struct st_flow *sf = st_add_flow(nb, f, counts.id,
 						 keep ? keep->created_ms : st_now_ms());
 
 		if (!sf) {
 			flow_free(f);
 			err = errstr("out of memory");
-		} else if (keep) {
-			sf->modified_ms = keep->modified_ms;
+			continue;
 		}
+		if (keep)
+			sf->modified_ms = keep->modified_ms;
+		if (counts.id)
+			sf->counters_ms = counts.since_ms;
 	}
 	for (int i = 0; i < l->n; i++)
 		memset(&l->flows[i], 0, sizeof(l->flows[i]));
 out:
 	free(replaced);
-	free(old_id);
+	free(prior);
 	flow_index_free(&newer);
 	flow_index_free(&old);
 	flow_list_free(l);
@@ -631,7 +655,8 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 			int64_t now = st_now_ms();
 
 			keep = (struct st_flow){ .id = b->flows[same].id,
-						 .created_ms = now, .modified_ms = now };
+				.created_ms = now, .modified_ms = now,
+				.counters_ms = b->flows[same].counters_ms };
 		}
 		if (st_fast_update(c->st, b, same >= 0 ? &same : NULL, same >= 0, &f, 1,
 				   same >= 0 && add_keeps_counts(c, &f) ? &keep : NULL, &err))
@@ -851,12 +876,16 @@ static int take_actions(struct flow *target, const struct pattern *p)
 
 /* A modify with reset_counts gives each flow it selects a new id, so its
  * counters start again as a re-added flow's do: a rule's named counter is
- * a new one, a set member's stats element goes with the old id's. */
+ * a new one, a set member's stats element goes with the old id's.  They
+ * start at the modify (sf's modified_ms, set first), and so does the idle
+ * clock: OVS's new rule is last used when it is made. */
 static void restart_counts(struct st_bridge *nb, struct st_flow *sf,
 			   const struct pattern *p)
 {
-	if (p->f.reset_counts)
+	if (p->f.reset_counts) {
 		sf->id = nb->next_id++;
+		sf->counters_ms = sf->modified_ms;
+	}
 }
 
 /* mod-flows as set element changes when the optimiser allows it: each
@@ -1023,7 +1052,7 @@ static char *read_idle_ages(const struct st_bridge *b, const uint64_t *pk,
 	if (f && ic) {
 		for (int i = 0; i < b->n_flows; i++)
 			f[i] = (struct idle_clock_flow){ b->flows[i].id,
-				b->flows[i].created_ms, pk[i] };
+				b->flows[i].counters_ms, pk[i] };
 		/* age_ms[] gets each clock's start first */
 		rc = idle_clocks_update(ic, f, b->n_flows, true, now, NULL, age_ms);
 	}

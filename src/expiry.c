@@ -119,9 +119,9 @@ static struct flow_idle idle_of(const struct expiry_bridge *eb,
 				const struct st_flow *sf)
 {
 	const struct flow_idle *c = idle_clocks_find(&eb->clocks, sf->id,
-						     sf->created_ms);
+						     sf->counters_ms);
 
-	return c ? *c : flow_idle_new(sf->created_ms);
+	return c ? *c : flow_idle_new(sf->counters_ms);
 }
 
 static void next_deadlines(const struct expiry_bridge *eb,
@@ -162,7 +162,7 @@ static int remark(struct expiry_bridge *eb, const struct st_bridge *b,
 	for (int i = 0; i < b->n_flows; i++)
 		if (b->flows[i].flow.idle_timeout)
 			timed[n++] = (struct idle_clock_flow){ b->flows[i].id,
-				b->flows[i].created_ms, packets ? packets[i] : 0 };
+				b->flows[i].counters_ms, packets ? packets[i] : 0 };
 	rc = idle_clocks_update(&eb->clocks, timed, n, packets != NULL, now, fresh,
 				NULL);
 	free(timed);

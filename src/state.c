@@ -156,6 +156,7 @@ struct st_bridge *st_bridge_clone(const struct st_bridge *b)
 		nb->flows[i].id = b->flows[i].id;
 		nb->flows[i].created_ms = b->flows[i].created_ms;
 		nb->flows[i].modified_ms = b->flows[i].modified_ms;
+		nb->flows[i].counters_ms = b->flows[i].counters_ms;
 		if (flow_copy(&nb->flows[i].flow, &b->flows[i].flow))
 			goto fail;
 		nb->n_flows++;
@@ -277,6 +278,7 @@ struct st_flow *st_add_flow(struct st_bridge *b, struct flow *f, uint64_t id,
 	sf->id = id;
 	sf->created_ms = created_ms;
 	sf->modified_ms = created_ms;
+	sf->counters_ms = created_ms;
 	sf->flow = *f;
 	memset(f, 0, sizeof(*f));
 	return sf;
@@ -1293,10 +1295,11 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 		if (!fast_flow_ok(cf.flow) ||
 		    compile_plan_change(b->plan, b->loaded, &cf, true, &ch, &n))
 			goto out;
-		added[i] = (struct st_flow){ cf.id,
-					     keep ? keep[i].created_ms : st_now_ms(),
-					     0, add[i] };
+		added[i] = (struct st_flow){ .id = cf.id,
+			.created_ms = keep ? keep[i].created_ms : st_now_ms(),
+			.flow = add[i] };
 		added[i].modified_ms = keep ? keep[i].modified_ms : added[i].created_ms;
+		added[i].counters_ms = keep ? keep[i].counters_ms : added[i].created_ms;
 	}
 	if (!sets_have_room(b->loaded, ch, n) || touches_shared_key(b->loaded, ch, n))
 		goto out; /* a full reload does it */
@@ -1329,8 +1332,10 @@ int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,
 		struct st_flow *sf = st_add_flow(b, &add[i], added[i].id,
 						 added[i].created_ms);
 
-		if (sf)
+		if (sf) {
 			sf->modified_ms = added[i].modified_ms;
+			sf->counters_ms = added[i].counters_ms;
+		}
 	}
 	ret = 1;
 out:

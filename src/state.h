@@ -23,6 +23,11 @@ struct st_flow {
 	/* the last mod-flows that selected it, else created_ms: OVS's
 	 * hard_age=, and where hard_timeout counts from, as in OVS */
 	int64_t modified_ms;
+	/* when its counters started from 0: created_ms, later for a modify
+	 * with reset_counts, earlier for an add that kept a replaced flow's
+	 * counters (OpenFlow 1.2+).  Names its idle clock with the id, so the
+	 * clock goes where OVS sends the rule's time of last use. */
+	int64_t counters_ms;
 	struct flow flow;     /* owned */
 };
 
@@ -98,7 +103,8 @@ int st_add_port(struct st_bridge *b, const char *ifname, uint16_t ofport);
 void st_del_port(struct st_bridge *b, int idx);
 
 /* Appends a flow, taking ownership of *f's actions (*f is cleared).  id 0
- * means "give it the next id".  Returns the new entry or NULL (ENOMEM). */
+ * means "give it the next id".  Its counters start at created_ms too.
+ * Returns the new entry or NULL (ENOMEM). */
 struct st_flow *st_add_flow(struct st_bridge *b, struct flow *f, uint64_t id,
 			    int64_t created_ms);
 void st_del_flow(struct st_bridge *b, int idx);
@@ -140,8 +146,9 @@ char *st_bridge_commit(struct st_state *st, struct st_bridge *nb);
  * (n_del indexes into b->flows) and adds 'add' (n_add flows) by changing
  * only elements of the loaded ruleset's sets, in one transaction, and
  * appends the change to the bridge's state file.  'keep' (NULL: new flows)
- * gives each added flow the id and age of a deleted one, and its counters
- * (mod-flows).  Returns 1 when done (the added flows are taken), 0 when the
+ * gives each added flow the id, times and counters of keep[i] (mod-flows:
+ * a deleted flow's; add-flow: the replaced flow's id and counters, a new
+ * flow's age).  Returns 1 when done (the added flows are taken), 0 when the
  * change needs a full commit (nothing happened), -1 on error (*err set;
  * nothing happened). */
 int st_fast_update(struct st_state *st, struct st_bridge *b, const int *del,

@@ -7,8 +7,9 @@
 # not moved, as brflowd saw it each time it read the counters (for a dump or an expiry).
 # Across a restart of brflowd a flow with a future deadline stays and still expires, one
 # whose deadline passed while brflowd was down goes at once, and an idle clock starts
-# again at the restart.  Bad values are
-# one-line errors naming the column.
+# again at the restart.  The idle clock goes with the counters, as in OVS: an add that
+# keeps them keeps it, reset_counts starts it again.  Bad values are one-line errors
+# naming the column.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -149,6 +150,67 @@ sleep 2
 check_re "idle_age counts from that reading, which saw the ping (2 s), not from this dump (0)" \
 	'^[2-5]$' "$(idle_age_of icmp)"
 check "del-flows icmp" bfctl del-flows "$BR" icmp
+
+# ---- the idle clock goes with the counters, as OVS's time of last use goes with a
+# rule's stats: an add from OpenFlow 1.2 on (-O OpenFlow13) that keeps a replaced flow's
+# counters keeps its clock too; an OpenFlow 1.0 add and a mod-flows with reset_counts
+# start both again.  For UDP flows of one set and an ICMP flow with a rule of its own.
+cat >"$BF_DIR/clock.flows" <<'FLOWS'
+priority=90,udp,tp_dst=5011,actions=normal
+priority=90,udp,tp_dst=5012,actions=normal
+priority=90,udp,tp_dst=5013,actions=normal
+priority=90,icmp,actions=normal
+FLOWS
+check "add-flows of three UDP flows and an ICMP flow" bfctl add-flows "$BR" "$BF_DIR/clock.flows"
+udp_ok "UDP h1->h2 5011 passes" 1 2 10.1.1.2 5011
+ping_ok "ping h1->h2 passes" 1 10.1.1.2
+check_eq "a dump sees both counts move: idle_age=0 for both" "0 0" \
+	"$(idle_age_of udp,tp_dst=5011) $(idle_age_of icmp)"
+sleep 2
+for f in udp,tp_dst=5011 icmp; do
+	check "-O OpenFlow13 add-flow of the $f flow again" \
+		bfctl -O OpenFlow13 add-flow "$BR" "priority=90,$f,actions=normal"
+	check_re "...keeps its counters and its idle clock (2 s), with the age of a new flow" \
+		"^ cookie=0x0, duration=0\.[0-9]+s, table=0, n_packets=[1-9][0-9]*, n_bytes=[0-9]+, idle_age=[23], priority=90,$f actions=NORMAL\$" \
+		"$(bfctl dump-flows "$BR" "$f" 2>&1)"
+	check "add-flow of it again without -O (OpenFlow 1.0)" \
+		bfctl add-flow "$BR" "priority=90,$f,actions=normal"
+	check_re "...starts its counters and its clock again" \
+		"^ cookie=0x0, duration=0\.[0-9]+s, table=0, n_packets=0, n_bytes=0, idle_age=0, priority=90,$f actions=NORMAL\$" \
+		"$(bfctl dump-flows "$BR" "$f" 2>&1)"
+done
+sleep 2
+for f in udp,tp_dst=5011 icmp; do
+	check "mod-flows of the $f flow with reset_counts, 2 s after its add" \
+		bfctl mod-flows "$BR" "reset_counts,$f,actions=normal"
+	check_re "...starts its clock at the modify: idle_age=0, duration 2 s, hard_age=0" \
+		"^ cookie=0x0, duration=[23]\.[0-9]+s, table=0, n_packets=0, n_bytes=0, idle_age=0, hard_age=0, priority=90,$f actions=NORMAL\$" \
+		"$(bfctl dump-flows "$BR" "$f" 2>&1)"
+done
+# ...and so do the idle timeouts
+start=$(now_ms)
+check "add-flow of a UDP 5015 flow with idle_timeout=4" \
+	bfctl add-flow "$BR" "idle_timeout=4,priority=90,udp,tp_dst=5015,actions=normal"
+sleep 2
+readded=$(now_ms)
+check "-O OpenFlow13 add-flow of it again 2 s later" \
+	bfctl -O OpenFlow13 add-flow "$BR" "idle_timeout=4,priority=90,udp,tp_dst=5015,actions=normal"
+gone_after "...it goes 4 s after the first add: the second kept its idle clock" \
+	"idle_timeout=4, priority=90,udp,tp_dst=5015" 4 4 "$start"
+check_re "...well before 4 s after the second" '^[0-3][0-9]{3}$' "$(($(now_ms) - readded))"
+check "add-flow of a UDP 5014 flow with idle_timeout=3" \
+	bfctl add-flow "$BR" "idle_timeout=3,priority=90,udp,tp_dst=5014,actions=normal"
+sleep 2
+modified=$(now_ms)
+check "mod-flows of it with reset_counts 2 s later" \
+	bfctl mod-flows "$BR" "reset_counts,udp,tp_dst=5014,actions=normal"
+sleep 2
+check "...it is still there 4 s after its add: its idle clock started at the modify" \
+	listed "idle_timeout=3, priority=90,udp,tp_dst=5014"
+gone_after "...and goes 3 s after the modify" "idle_timeout=3, priority=90,udp,tp_dst=5014" \
+	3 4 "$modified"
+check "del-flows of the UDP flows" bfctl del-flows "$BR" udp
+check "del-flows of the ICMP flow" bfctl del-flows "$BR" icmp
 
 # ---- errors
 check_eq "a hard_timeout out of range is one line naming the column" \

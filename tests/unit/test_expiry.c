@@ -145,9 +145,9 @@ static void check_idle_clocks(void)
 	int64_t since[3];
 	/* ids out of order, as replace-flows can leave a bridge's flows */
 	struct idle_clock_flow f[3] = {
-		{ .id = 7, .created_ms = 1000, .packets = 0 },
-		{ .id = 2, .created_ms = 1000, .packets = 5 },
-		{ .id = 4, .created_ms = 3000, .packets = 0 },
+		{ .id = 7, .counters_ms = 1000, .packets = 0 },
+		{ .id = 2, .counters_ms = 1000, .packets = 5 },
+		{ .id = 4, .counters_ms = 3000, .packets = 0 },
 	};
 
 	check_i64("first reading succeeds", 0,
@@ -161,26 +161,26 @@ static void check_idle_clocks(void)
 		  idle_clocks_update(&ic, f, 3, true, 9000, NULL, since));
 	check_i64("a count that moved restarts the clock at this reading", 9000, since[0]);
 	check_i64("a count that stayed keeps its clock", 5000, since[1]);
-	check_i64("find gives the clock by id and creation time", 5000,
+	check_i64("find gives the clock by id and counters' start", 5000,
 		  idle_clocks_find(&ic, 2, 1000)->since_ms);
-	check_i64("...and none for another creation time", 1,
+	check_i64("...and none for another start", 1,
 		  idle_clocks_find(&ic, 2, 1001) == NULL);
 
 	/* flow 2 leaves; flow 7 stays; flow 4 is a new flow of a bridge
 	 * created anew (same id, another creation time) */
-	f[1] = (struct idle_clock_flow){ .id = 4, .created_ms = 10000, .packets = 3 };
+	f[1] = (struct idle_clock_flow){ .id = 4, .counters_ms = 10000, .packets = 3 };
 	check_i64("third reading succeeds", 0,
 		  idle_clocks_update(&ic, f, 2, true, 12000, NULL, since));
 	check_i64("flow 7 keeps the clock of the reading that saw it move", 9000, since[0]);
 	check_i64("a new flow with a reused id is not the old one: moved, now", 12000, since[1]);
-	f[1] = (struct idle_clock_flow){ .id = 2, .created_ms = 1000, .packets = 5 };
+	f[1] = (struct idle_clock_flow){ .id = 2, .counters_ms = 1000, .packets = 5 };
 	check_i64("fourth reading succeeds", 0,
 		  idle_clocks_update(&ic, f, 2, true, 13000, NULL, since));
 	check_i64("a flow that left is forgotten: back with a count, its clock starts now",
 		  13000, since[1]);
 
 	/* without a reading (the expiry between two): kept, or started */
-	f[2] = (struct idle_clock_flow){ .id = 9, .created_ms = 14000 };
+	f[2] = (struct idle_clock_flow){ .id = 9, .counters_ms = 14000 };
 	check_i64("an update without a reading succeeds", 0,
 		  idle_clocks_update(&ic, f, 3, false, 15000, NULL, since));
 	check_i64("...keeps a clock as it was", 9000, since[0]);
