@@ -208,7 +208,9 @@ static void usage(FILE *f)
 		"                  forever)\n"
 		"  -O, --protocols VERSIONS  OpenFlow10 to OpenFlow15, comma-separated;\n"
 		"                  with OpenFlow12 or later listed, an add that replaces\n"
-		"                  a flow keeps its counters (unless reset_counts)\n"
+		"                  a flow keeps its counters (unless reset_counts);\n"
+		"                  dump-flows prints as ovs-ofctl does with the highest\n"
+		"                  (idle_age: 1.0 only; flags: 1.3+; importance: 1.4+)\n"
 		"  -h, --help      print this help\n"
 		"  -V, --version   print the version\n",
 		DEFAULT_TIMEOUT);
@@ -507,7 +509,7 @@ static void layout_request(char *req, size_t *len, const struct ctl_opts *o,
 		append_str(req, len, "--statistics");
 	if (o->flows_file)
 		append_str(req, len, "--flows-file");
-	if (o->of_version >= 12) {  /* 1.0 and 1.1 are the daemon's default */
+	if (o->of_version >= 11) {  /* 1.0 is the daemon's default */
 		char version[12];
 
 		snprintf(version, sizeof(version), "%d", o->of_version);

@@ -219,6 +219,16 @@ struct flow_note {
 	uint8_t *data;  /* malloc'd, len bytes (NULL when 0) */
 };
 
+/* struct flow's flags, in OVS's bit order (enum ofputil_flow_mod_flags),
+ * which is the order its dumps print them in. */
+enum {
+	FLOW_FF_SEND_FLOW_REM = 1 << 0,
+	FLOW_FF_NO_PKT_COUNTS = 1 << 1,
+	FLOW_FF_NO_BYT_COUNTS = 1 << 2,
+	FLOW_FF_CHECK_OVERLAP = 1 << 3,
+	FLOW_FF_RESET_COUNTS = 1 << 4,
+};
+
 struct flow {
 	uint8_t table;
 	/* the flow_mod flag check_overlap: adding the flow fails if it
@@ -229,6 +239,11 @@ struct flow {
 	 * counters of the flows it selects again (an add always does).  Not
 	 * printed; read from a modify's pattern only. */
 	bool reset_counts;
+	/* The flow_mod flags kept with the flow (FLOW_FF_*), as OVS keeps
+	 * them with a rule: what ovs-ofctl's OpenFlow 1.3 dumps print.  Those
+	 * given, and reset_counts for an OpenFlow 1.0 or 1.1 add, which
+	 * always resets the counters.  Fills padding. */
+	uint8_t flags;
 	uint16_t priority;
 	/* OpenFlow's timeouts in seconds, 0 for none: brflowd deletes the
 	 * flow hard_timeout s after it was added, or once no packet matched it
@@ -236,6 +251,10 @@ struct flow {
 	 * before cookie: struct flow keeps its size. */
 	uint16_t idle_timeout;
 	uint16_t hard_timeout;
+	/* importance=N (OpenFlow 1.4): a rank for eviction, which brflow,
+	 * having no table limits, never does; kept for OpenFlow 1.4 dumps.
+	 * Fills padding too. */
+	uint16_t importance;
 	uint64_t cookie;
 	int n_matches;
 	/* malloc'd, n_matches long (NULL when 0), at most one per field, in
@@ -313,6 +332,10 @@ char *flow_format(const struct flow *f);
 char *flow_format_actions(const struct flow *f);
 /* Just the match part (no table/priority). malloc'd; "" when empty. */
 char *flow_format_match(const struct flow *f);
+/* The names of the flags set in FLOW_FF_* bits, in ovs-ofctl's order, each
+ * followed by sep: "send_flow_rem reset_counts " for sep " ".  malloc'd;
+ * "" when none. */
+char *flow_format_flags(unsigned flags, const char *sep);
 /* One action as it appears in the action list ("ct(commit)"). malloc'd. */
 char *flow_format_action(const struct flow_action *a);
 

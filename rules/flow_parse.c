@@ -715,24 +715,35 @@ static bool unsupported_field(const struct parser *p, struct tok key)
  * OpenFlow12 and later, when an add replaces a flow (OpenFlow 1.0's add
  * always starts the counters again); the others change nothing here:
  * send_flow_rem tells controllers, and brflow has none; OVS itself
- * ignores no_packet_counts and no_byte_counts. */
-static const char *const flowmod_flags[] = {
-	"check_overlap", "send_flow_rem", "reset_counts", "no_packet_counts",
-	"no_byte_counts", "no_readonly_table",
+ * ignores no_packet_counts and no_byte_counts.  All but
+ * no_readonly_table (OVS-internal) are kept with the flow (flow.h). */
+static const struct {
+	const char *name;
+	uint8_t bit;
+} flowmod_flags[] = {
+	{ "check_overlap", FLOW_FF_CHECK_OVERLAP },
+	{ "send_flow_rem", FLOW_FF_SEND_FLOW_REM },
+	{ "reset_counts", FLOW_FF_RESET_COUNTS },
+	{ "no_packet_counts", FLOW_FF_NO_PKT_COUNTS },
+	{ "no_byte_counts", FLOW_FF_NO_BYT_COUNTS },
+	{ "no_readonly_table", 0 },
 };
 
 static int parse_flowmod_flag(struct parser *p, const struct kv *kv, bool *done)
 {
 	*done = true;
 	for (size_t i = 0; i < sizeof(flowmod_flags) / sizeof(flowmod_flags[0]); i++) {
-		if (!tok_is(p, kv->key, flowmod_flags[i]))
+		uint8_t bit = flowmod_flags[i].bit;
+
+		if (!tok_is(p, kv->key, flowmod_flags[i].name))
 			continue;
 		if (kv->delim)
 			return fail(p, kv->key.off, "'" TOKF "' takes no value",
 				    TOKA(p, kv->key));
-		if (i == 0)
+		p->f.flags |= bit;
+		if (bit == FLOW_FF_CHECK_OVERLAP)
 			p->f.check_overlap = true;
-		else if (i == 2)
+		else if (bit == FLOW_FF_RESET_COUNTS)
 			p->f.reset_counts = true;
 		return 0;
 	}
@@ -1179,9 +1190,13 @@ static int parse_special_key(struct parser *p, const struct kv *kv,
 	if (tok_is(p, kv->key, "hard_timeout"))
 		return parse_timeout(p, kv, &p->f.hard_timeout);
 	/* importance=N (OpenFlow 1.4) ranks flows for eviction, which brflow,
-	 * having no table limits, never does */
-	if (tok_is(p, kv->key, "importance"))
-		return parse_uint(p, kv->val, 65535, "importance", &v);
+	 * having no table limits, never does; kept for dumps */
+	if (tok_is(p, kv->key, "importance")) {
+		if (parse_uint(p, kv->val, 65535, "importance", &v))
+			return -1;
+		p->f.importance = v;
+		return 0;
+	}
 	if (parse_flowmod_flag(p, kv, done) || *done)
 		return p->err ? -1 : 0;
 	*done = true;

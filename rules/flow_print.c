@@ -945,6 +945,20 @@ char *flow_format_actions(const struct flow *f)
 	return sb_steal(&b);
 }
 
+char *flow_format_flags(unsigned flags, const char *sep)
+{
+	static const char *const names[] = {
+		"send_flow_rem", "no_packet_counts", "no_byte_counts",
+		"check_overlap", "reset_counts",
+	};
+	struct sbuf b = { 0 };
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & (1u << i))
+			sb_printf(&b, "%s%s", names[i], sep);
+	return sb_steal(&b);
+}
+
 /* ovs-ofctl dump-flows prints the timeouts among the statistics, each
  * followed by ", ", so they stay that way in front of the match. */
 static void put_timeouts(struct sbuf *b, const struct flow *f)

@@ -39,8 +39,9 @@ struct cmd_ctx {
 	bool flows_file;   /* del-flows, mod-flows: the argument is a file's
 			    * flows, one a line (brflowctl's BR -) */
 	bool names;    /* --names: ports by name in printed flows */
-	bool add_keeps_counts; /* --openflow=12 and up (brflowctl -O): an add
-				* that replaces a flow keeps its counters */
+	/* --openflow=N (brflowctl -O), 10 to 15: OpenFlow 1.N's flow_mod
+	 * semantics and dump format; 10 without */
+	int openflow;
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
 	int n_ct_next;
 	struct flow_sort sort; /* --sort/--rsort: dump-flows' order */
@@ -134,7 +135,15 @@ static char *run_fixed_lines(struct cmd_ctx *c, const char *br, char *text, bool
  * reset_counts does (OVS). */
 static bool add_keeps_counts(const struct cmd_ctx *c, const struct flow *f)
 {
-	return c->add_keeps_counts && !f->reset_counts;
+	return c->openflow >= 12 && !f->reset_counts;
+}
+
+/* f is added: OVS keeps the reset_counts that OpenFlow 1.0 and 1.1 imply
+ * for an add among the rule's flags, so their dumps from 1.3 on show it. */
+static void add_flags(const struct cmd_ctx *c, struct flow *f)
+{
+	if (c->openflow < 12)
+		f->flags |= FLOW_FF_RESET_COUNTS;
 }
 
 /* A flow's counters: whose (its id names them) and since when, for an
@@ -158,6 +167,7 @@ static char *add_or_replace(const struct cmd_ctx *c, struct st_bridge *nb,
 	struct counted counts = { 0 };
 	struct st_flow *sf;
 
+	add_flags(c, f);
 	for (int i = 0; i < nb->n_flows; i++) {
 		if (flow_same_rule(&nb->flows[i].flow, f)) {
 			if (add_keeps_counts(c, f))
@@ -533,14 +543,20 @@ static char *merge_flows(const struct cmd_ctx *c, struct st_bridge *nb,
 			counts = prior[i];
 		k = keep_from && keep_from->n_flows ?
 		    flow_index_get_hashed(&old, f, l->hash[i]) : -1;
-		/* other timeouts make it a new flow, whose clock starts now */
+		/* other timeouts make it a new flow, whose clock starts now;
+		 * another importance too, as ovs-ofctl compares it */
 		if (k >= 0 && flow_same_actions(&keep_from->flows[k].flow, f) &&
-		    flow_same_timeouts(&keep_from->flows[k].flow, f))
+		    flow_same_timeouts(&keep_from->flows[k].flow, f) &&
+		    keep_from->flows[k].flow.importance == f->importance)
 			keep = &keep_from->flows[k];
 		else if (k >= 0 && add_keeps_counts(c, f))
 			counts = counted_of(&keep_from->flows[k]);
-		if (keep)
+		if (keep) {	/* left alone: its flags stay */
 			counts = counted_of(keep);
+			f->flags = keep->flow.flags;
+		} else {
+			add_flags(c, f);
+		}
 		struct st_flow *sf = st_add_flow(nb, f, counts.id,
 						 keep ? keep->created_ms : st_now_ms());
 
@@ -643,6 +659,7 @@ static char *cmd_add_flow(struct cmd_ctx *c, char **argv, int argc)
 	err = parse_new_flow(b, argv[1], &f);
 	if (err)
 		return err;
+	add_flags(c, &f);
 	if (b) {
 		struct st_flow keep = { 0 };
 		int same = -1;
@@ -839,7 +856,7 @@ static char *cmd_del_flows(struct cmd_ctx *c, char **argv, int argc)
 char *commands_del_flow_ids(struct st_state *st, const char *bridge,
 			    const uint64_t *ids, int n)
 {
-	struct cmd_ctx c = { .st = st, .strict = true };
+	struct cmd_ctx c = { .st = st, .strict = true, .openflow = 10 };
 	struct del_sel s = { .ids = ids, .n_ids = n };
 
 	return del_flows(&c, bridge, &s);
@@ -1105,42 +1122,58 @@ static int dump_sorted_cmp(const void *a, const void *b, void *sort)
 	return r ? r : dump_cmp(a, b);
 }
 
-static void print_flow(struct cmd_ctx *c, const struct dump_sort *d,
-		       int64_t now, const char *text)
+/* One flow as ovs-ofctl prints it with the OpenFlow version brflowctl
+ * asked for (c->openflow): the flow_mod flags from 1.3 on, importance from
+ * 1.4 on, idle_age and hard_age in 1.0 only (Nicira's flow statistics);
+ * --no-stats leaves out what only statistics print.  text is the rule
+ * without its timeouts, which come first. */
+static char *print_flow(struct cmd_ctx *c, const struct dump_sort *d,
+			int64_t now, const char *text)
 {
 	const struct flow *f = &d->sf->flow;
 	int64_t age = now - d->sf->created_ms;
 	int64_t hard_age = now - d->sf->modified_ms;
+	bool stats = !c->no_stats;
 
-	if (c->no_stats) {
-		fputc(' ', c->out);
-		if (f->cookie)
-			fprintf(c->out, "cookie=0x%" PRIx64 ", ", f->cookie);
-		if (f->table)
-			fprintf(c->out, "table=%u, ", f->table);
-		fprintf(c->out, "%s\n", text);
-		return;
-	}
 	if (age < 0)
 		age = 0;
 	if (hard_age < 0)
 		hard_age = 0;
-	fprintf(c->out, " cookie=0x%" PRIx64 ", duration=%" PRId64 ".%03ds, "
-		"table=%u, n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", ",
-		f->cookie, age / 1000, (int)(age % 1000), f->table, d->packets,
-		d->bytes);
-	/* ovs-ofctl's order: the timeouts, then idle_age, then the match */
+	fputc(' ', c->out);
+	if (stats || f->cookie)
+		fprintf(c->out, "cookie=0x%" PRIx64 ", ", f->cookie);
+	if (stats)
+		fprintf(c->out, "duration=%" PRId64 ".%03ds, ", age / 1000,
+			(int)(age % 1000));
+	if (stats || f->table)
+		fprintf(c->out, "table=%u, ", f->table);
+	if (stats)
+		fprintf(c->out, "n_packets=%" PRIu64 ", n_bytes=%" PRIu64 ", ",
+			d->packets, d->bytes);
 	if (f->idle_timeout)
 		fprintf(c->out, "idle_timeout=%u, ", f->idle_timeout);
 	if (f->hard_timeout)
 		fprintf(c->out, "hard_timeout=%u, ", f->hard_timeout);
-	fprintf(c->out, "idle_age=%" PRId64 ", ",
-		d->idle_ms / 1000 < IDLE_AGE_MAX ? d->idle_ms / 1000 : IDLE_AGE_MAX);
-	/* as ovs-ofctl: only for a flow modified since it was added */
-	if (hard_age / 1000 != age / 1000)
-		fprintf(c->out, "hard_age=%" PRId64 ", ",
-			hard_age / 1000 < IDLE_AGE_MAX ? hard_age / 1000 : IDLE_AGE_MAX);
+	if (c->openflow >= 13 && f->flags) {
+		char *flags = flow_format_flags(f->flags, " ");
+
+		if (!flags)
+			return errstr("out of memory");
+		fputs(flags, c->out);
+		free(flags);
+	}
+	if (c->openflow >= 14 && f->importance)
+		fprintf(c->out, "importance=%u, ", f->importance);
+	if (stats && c->openflow == 10) {
+		fprintf(c->out, "idle_age=%" PRId64 ", ", d->idle_ms / 1000 < IDLE_AGE_MAX ?
+			d->idle_ms / 1000 : IDLE_AGE_MAX);
+		/* as ovs-ofctl: only for a flow modified since it was added */
+		if (hard_age / 1000 != age / 1000)
+			fprintf(c->out, "hard_age=%" PRId64 ", ", hard_age / 1000 <
+				IDLE_AGE_MAX ? hard_age / 1000 : IDLE_AGE_MAX);
+	}
 	fprintf(c->out, "%s\n", text);
+	return NULL;
 }
 
 /* The flows p selects (all when NULL): one line each, or with aggregate
@@ -1186,15 +1219,14 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 	}
 	qsort_r(ds, m, sizeof(*ds), dump_sorted_cmp, &c->sort);
 	for (int i = 0; i < m && !err; i++) {
-		/* with statistics print_flow puts the timeouts among them */
-		char *text = c->no_stats ? flow_format_named(&ds[i].sf->flow, names) :
-			flow_format_no_timeouts(&ds[i].sf->flow, names);
+		/* print_flow puts the timeouts among the statistics */
+		char *text = flow_format_no_timeouts(&ds[i].sf->flow, names);
 
 		if (!text) {
 			err = errstr("out of memory");
 			break;
 		}
-		print_flow(c, &ds[i], now, text);
+		err = print_flow(c, &ds[i], now, text);
 		free(text);
 	}
 out:
@@ -3339,14 +3371,15 @@ static bool sort_option(struct cmd_ctx *c, const char *arg, char **err)
 }
 
 /* --openflow=VERSION (10 to 15, brflowctl's -O): the flow_mod semantics
- * of that OpenFlow version.  false with *err set for any other value. */
+ * and dump format of that OpenFlow version.  false with *err set for any
+ * other value. */
 static bool openflow_option(struct cmd_ctx *c, const char *version, char **err)
 {
 	static const char *const versions[] = { "10", "11", "12", "13", "14", "15" };
 
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
 		if (!strcmp(version, versions[i])) {
-			c->add_keeps_counts = i >= 2;
+			c->openflow = 10 + (int)i;
 			return true;
 		}
 	*err = errstr("--openflow=%s: unknown OpenFlow version (10 to 15)", version);
@@ -3419,7 +3452,7 @@ static char *dispatch(struct cmd_ctx *c, int argc, char **argv)
 
 int commands_run(struct st_state *st, int argc, char **argv, char **out)
 {
-	struct cmd_ctx c = { .st = st };
+	struct cmd_ctx c = { .st = st, .openflow = 10 };
 	size_t len = 0;
 	char *buf = NULL, *err;
 

@@ -529,25 +529,31 @@ static char *state_path(const struct st_state *st, const char *bridge, bool tmp)
 
 /* The flow as one line of ovs-ofctl text that flow_parse reads back:
  * "flow ID CREATED[/MODIFIED] table=...", MODIFIED only after a
- * mod-flows. */
+ * mod-flows, the flow's flags and importance after the cookie. */
 static char *flow_line(const struct st_flow *sf)
 {
 	char *text = flow_format(&sf->flow);
-	char cookie[32] = "", modified[32] = "";
-	char *line;
+	char *flags = flow_format_flags(sf->flow.flags, ",");
+	char cookie[32] = "", modified[32] = "", importance[32] = "";
+	char *line = NULL;
 
-	if (!text)
-		return NULL;
+	if (!text || !flags)
+		goto out;
 	if (sf->flow.cookie)
 		snprintf(cookie, sizeof(cookie), "cookie=0x%" PRIx64 ",",
 			 sf->flow.cookie);
+	if (sf->flow.importance)
+		snprintf(importance, sizeof(importance), "importance=%u,",
+			 sf->flow.importance);
 	if (sf->modified_ms != sf->created_ms)
 		snprintf(modified, sizeof(modified), "/%" PRId64, sf->modified_ms);
-	if (asprintf(&line, "flow %" PRIu64 " %" PRId64 "%s table=%u,%s%s",
+	if (asprintf(&line, "flow %" PRIu64 " %" PRId64 "%s table=%u,%s%s%s%s",
 		     sf->id, sf->created_ms, modified, sf->flow.table, cookie,
-		     text) < 0)
+		     flags, importance, text) < 0)
 		line = NULL;
+out:
 	free(text);
+	free(flags);
 	return line;
 }
 
@@ -1391,6 +1397,8 @@ static char *parse_flow_line(struct st_bridge *b, char *rest)
 		free(perr);
 		return e;
 	}
+	/* the flags kept with the flow, not a flow_mod's requests */
+	f.check_overlap = f.reset_counts = false;
 	sf = st_add_flow(b, &f, id, created);
 	if (!sf) {
 		flow_free(&f);

@@ -126,13 +126,14 @@ fi
 bf_kill "$silent"
 still_answers "after the silent client"
 
-# ovs-ofctl's -O/--protocols is taken and changes no output (what it changes for adds:
-# 42-set-stats); a bad version is named
+# ovs-ofctl's -O/--protocols is taken (what it changes for adds: 42-set-stats, for dumps:
+# 43-ofversion-dump); a bad version is named
 check "an add-flow copied from OVS's documentation, with -O OpenFlow13" \
 	bfctl -O OpenFlow13 add-flow "$BR" "priority=5,arp,actions=normal"
-check_eq "-O OpenFlow13 dump-flows prints what dump-flows prints" \
-	"$(bfctl --no-stats dump-flows "$BR" 2>&1)" "$(bfctl -O OpenFlow13 --no-stats dump-flows "$BR" 2>&1)"
-check_re "...which has the flow" "priority=5,arp actions=NORMAL" "$(bfctl --no-stats dump-flows "$BR" 2>&1)"
+check_eq "-O OpenFlow13 dump-flows prints it, and the flow an OpenFlow 1.0 add made with its reset_counts" \
+	" priority=5,arp actions=NORMAL| reset_counts priority=0 actions=NORMAL" \
+	"$(bfctl -O OpenFlow13 --no-stats dump-flows "$BR" 2>&1 | paste -sd'|')"
+check_re "...which dump-flows without -O has too" "priority=5,arp actions=NORMAL" "$(bfctl --no-stats dump-flows "$BR" 2>&1)"
 check "--protocols takes a list, in any case" bfctl --protocols=OpenFlow10,openflow15 show
 out=$(bfctl -O OpenFlow16 show 2>&1)
 rc=$?
