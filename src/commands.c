@@ -42,6 +42,7 @@ struct cmd_ctx {
 	/* --openflow=N (brflowctl -O), 10 to 15: OpenFlow 1.N's flow_mod
 	 * semantics and dump format; 10 without */
 	int openflow;
+	bool modify_adds;  /* the add is a modify's that selected no flow */
 	uint8_t ct_next[TRACE_MAX_CT_NEXT];  /* trace --ct-next, in order */
 	int n_ct_next;
 	struct flow_sort sort; /* --sort/--rsort: dump-flows' order */
@@ -139,10 +140,11 @@ static bool add_keeps_counts(const struct cmd_ctx *c, const struct flow *f)
 }
 
 /* f is added: OVS keeps the reset_counts that OpenFlow 1.0 and 1.1 imply
- * for an add among the rule's flags, so their dumps from 1.3 on show it. */
+ * for an add (not for a modify that adds) among the rule's flags, so
+ * their dumps from 1.3 on show it. */
 static void add_flags(const struct cmd_ctx *c, struct flow *f)
 {
-	if (c->openflow < 12)
+	if (c->openflow < 12 && !c->modify_adds)
 		f->flags |= FLOW_FF_RESET_COUNTS;
 }
 
@@ -985,6 +987,7 @@ static char *cmd_mod_flows(struct cmd_ctx *c, char **argv, int argc)
 	 * a mask), so a script that relies on it builds the same table here. */
 	if (b && p.cookie_set && !p.cookie_mask && !selects_any(b, &p, c->strict)) {
 		flow_free(&p.f);
+		c->modify_adds = true;
 		return cmd_add_flow(c, argv, argc);
 	}
 	err = mod_flows_fast(c, b, &p, &done);
@@ -1796,8 +1799,11 @@ static char *modify_or_delete(const struct cmd_ctx *c, struct st_bridge *nb,
 		return err;
 	/* a modify with a new cookie that selects nothing adds (cmd_mod_flows) */
 	if (modify && p.cookie_set && !p.cookie_mask && !selects_any(nb, &p, strict)) {
+		struct cmd_ctx adds = *c;
+
 		flow_free(&p.f);
-		return add_line(c, nb, text);
+		adds.modify_adds = true;
+		return add_line(&adds, nb, text);
 	}
 	for (int i = 0; i < nb->n_flows && !err; i++) {
 		struct st_flow *sf = &nb->flows[i];

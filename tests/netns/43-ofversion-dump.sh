@@ -82,6 +82,21 @@ check_re "...and re-adds the TCP flow, with the file's flags (none) and importan
 check "add-flow of the ICMP flow with reset_counts and no_byte_counts" bfctl add-flow "$BR" \
 	"table=1,priority=30,no_byte_counts,reset_counts,importance=65535,icmp,actions=drop"
 
+# a modify with a new cookie that selects no flow adds one, as OVS does, but it is no
+# add: no reset_counts is implied
+check "mod-flows with a new cookie that selects nothing" bfctl mod-flows "$BR" \
+	"cookie=0x9,table=1,priority=60,arp,actions=drop"
+check_eq "...adds the flow, without reset_counts" " cookie=0x9, table=1, priority=60,arp actions=drop" \
+	"$(line OpenFlow13 arp --no-stats)"
+check "a modify line with a new cookie in a flow file" bfctl add-flows "$BR" \
+	<(echo "modify cookie=0xa,table=1,priority=61,ipv6,actions=drop")
+check_eq "...the same" " cookie=0xa, table=1, priority=61,ipv6 actions=drop" \
+	"$(line OpenFlow13 ipv6 --no-stats)"
+check "an add line in a flow file" bfctl add-flows "$BR" \
+	<(echo "add table=1,priority=62,arp,actions=drop")
+check_re "...implies it" " table=1, reset_counts priority=62,arp actions=drop" \
+	"$(line OpenFlow13 arp --no-stats)"
+
 # restarts: the state file keeps the flags and importance
 before=$(bfctl -O OpenFlow14 --no-stats dump-flows "$BR" 2>&1)
 check_re "the ICMP flow's flags print in OVS's order" \
