@@ -1216,8 +1216,14 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 			packets += ds[i].packets;
 			bytes += ds[i].bytes;
 		}
-		fprintf(c->out, "NXST_AGGREGATE reply (xid=0x4): packet_count=%" PRIu64
-			" byte_count=%" PRIu64 " flow_count=%d\n", packets, bytes, m);
+		/* the reply ovs-ofctl gets with that version, and its xid */
+		if (c->openflow == 10)
+			fprintf(c->out, "NXST_AGGREGATE reply (xid=0x4):");
+		else
+			fprintf(c->out, "OFPST_AGGREGATE reply (OF1.%d) (xid=0x2):",
+				c->openflow - 10);
+		fprintf(c->out, " packet_count=%" PRIu64 " byte_count=%" PRIu64
+			" flow_count=%d\n", packets, bytes, m);
 		goto out;
 	}
 	qsort_r(ds, m, sizeof(*ds), dump_sorted_cmp, &c->sort);

@@ -1,10 +1,11 @@
 #!/bin/bash
-# dump-flows as ovs-ofctl prints it with the OpenFlow version -O names: idle_age and
-# hard_age only with OpenFlow 1.0 (the default), the flow_mod flags kept with a flow
-# from 1.3 on (reset_counts too on every flow an OpenFlow 1.0 or 1.1 add made, as OVS
-# keeps it), importance= from 1.4 on; --no-stats the same without the statistics.  A
-# modify keeps a flow's flags and importance, replace-flows leaves an equal flow's alone
-# and re-adds one whose importance changed, and a restart of brflowd keeps them all.
+# dump-flows and dump-aggregate as ovs-ofctl prints them with the OpenFlow version -O
+# names: idle_age and hard_age only with OpenFlow 1.0 (the default), the flow_mod flags
+# kept with a flow from 1.3 on (reset_counts too on every flow an OpenFlow 1.0 or 1.1 add
+# made, as OVS keeps it), importance= from 1.4 on; --no-stats the same without the
+# statistics; Nicira's or OpenFlow's aggregate reply.  A modify keeps a flow's flags and
+# importance, replace-flows leaves an equal flow's alone and re-adds one whose importance
+# changed, and a restart of brflowd keeps them all.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 1
@@ -54,6 +55,15 @@ check_eq "--no-stats with -O OpenFlow14: table, flags and importance, no statist
 	"$(line OpenFlow14 udp --no-stats)"
 check_eq "--no-stats without -O: no flags" " table=1, priority=10,udp actions=drop" \
 	"$(line - udp --no-stats)"
+check_eq "dump-aggregate without -O: Nicira's reply, as ovs-ofctl prints it" \
+	"NXST_AGGREGATE reply (xid=0x4): packet_count=0 byte_count=0 flow_count=3" \
+	"$(bfctl dump-aggregate "$BR" table=1 2>&1)"
+check_eq "dump-aggregate -O OpenFlow13: OpenFlow's, naming the version" \
+	"OFPST_AGGREGATE reply (OF1.3) (xid=0x2): packet_count=0 byte_count=0 flow_count=3" \
+	"$(bfctl -O OpenFlow13 dump-aggregate "$BR" table=1 2>&1)"
+check_eq "dump-aggregate -O OpenFlow11" \
+	"OFPST_AGGREGATE reply (OF1.1) (xid=0x2): packet_count=0 byte_count=0 flow_count=3" \
+	"$(bfctl -O OpenFlow11 dump-aggregate "$BR" table=1 2>&1)"
 check "a timed flow with a cookie" bfctl add-flow "$BR" \
 	"cookie=0x5,hard_timeout=300,idle_timeout=200,priority=40,sctp,actions=drop"
 check_eq "--no-stats -O OpenFlow13: cookie, timeouts, then the flags (table 0 is not printed)" \
