@@ -219,8 +219,7 @@ struct flow_note {
 	uint8_t *data;  /* malloc'd, len bytes (NULL when 0) */
 };
 
-/* struct flow's flags, in OVS's bit order (enum ofputil_flow_mod_flags),
- * which is the order its dumps print them in. */
+/* struct flow's flags, in OVS's bit order (enum ofputil_flow_mod_flags). */
 enum {
 	FLOW_FF_SEND_FLOW_REM = 1 << 0,
 	FLOW_FF_NO_PKT_COUNTS = 1 << 1,
@@ -332,9 +331,10 @@ char *flow_format(const struct flow *f);
 char *flow_format_actions(const struct flow *f);
 /* Just the match part (no table/priority). malloc'd; "" when empty. */
 char *flow_format_match(const struct flow *f);
-/* The names of the flags set in FLOW_FF_* bits, in ovs-ofctl's order, each
- * followed by sep: "send_flow_rem reset_counts " for sep " ".  malloc'd;
- * "" when none. */
+/* The names of the flags set in FLOW_FF_* bits, in ovs-ofctl's order
+ * (send_flow_rem check_overlap reset_counts no_packet_counts
+ * no_byte_counts), each followed by sep: "send_flow_rem reset_counts "
+ * for sep " ".  malloc'd; "" when none. */
 char *flow_format_flags(unsigned flags, const char *sep);
 /* One action as it appears in the action list ("ct(commit)"). malloc'd. */
 char *flow_format_action(const struct flow_action *a);

@@ -947,15 +947,22 @@ char *flow_format_actions(const struct flow *f)
 
 char *flow_format_flags(unsigned flags, const char *sep)
 {
-	static const char *const names[] = {
-		"send_flow_rem", "no_packet_counts", "no_byte_counts",
-		"check_overlap", "reset_counts",
+	/* ovs-ofctl's order, which is not the bits' */
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ FLOW_FF_SEND_FLOW_REM, "send_flow_rem" },
+		{ FLOW_FF_CHECK_OVERLAP, "check_overlap" },
+		{ FLOW_FF_RESET_COUNTS, "reset_counts" },
+		{ FLOW_FF_NO_PKT_COUNTS, "no_packet_counts" },
+		{ FLOW_FF_NO_BYT_COUNTS, "no_byte_counts" },
 	};
 	struct sbuf b = { 0 };
 
-	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (flags & (1u << i))
-			sb_printf(&b, "%s%s", names[i], sep);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (flags & names[i].bit)
+			sb_printf(&b, "%s%s", names[i].name, sep);
 	return sb_steal(&b);
 }
 

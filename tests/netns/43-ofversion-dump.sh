@@ -109,11 +109,11 @@ check_re "...implies it" " table=1, reset_counts priority=62,arp actions=drop" \
 
 # restarts: the state file keeps the flags and importance
 before=$(bfctl -O OpenFlow14 --no-stats dump-flows "$BR" 2>&1)
-check_re "the ICMP flow's flags print in OVS's order" \
-	" table=1, no_byte_counts reset_counts importance=65535, priority=30,icmp actions=drop" "$before"
+check_re "the ICMP flow's flags print in ovs-ofctl's order" \
+	" table=1, reset_counts no_byte_counts importance=65535, priority=30,icmp actions=drop" "$before"
 check "brflowd exits on SIGTERM" bf_daemon_stop
 check_eq "the state file keeps the flags and importance" 1 \
-	"$(grep -c '^flow [0-9]* [0-9/]* table=1,no_byte_counts,reset_counts,importance=65535,priority=30,icmp ' \
+	"$(grep -c '^flow [0-9]* [0-9/]* table=1,reset_counts,no_byte_counts,importance=65535,priority=30,icmp ' \
 		"$BF_DIR/state/br0.bridge" 2>&1)"
 bf_start_again
 check_eq "after a restart the dump is the same" "$before" \
