@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack.h>
 #include <libnetfilter_conntrack/libnetfilter_conntrack_tcp.h>
+#include <linux/netfilter/nf_conntrack_sctp.h>
 
 #include "conntrack.h"
 #include "errbuf.h"
@@ -80,6 +81,23 @@ static const char *tcp_state_name_as(uint8_t s, bool verbose)
 static const char *tcp_state_name(uint8_t s)
 {
 	return tcp_state_name_as(s, false);
+}
+
+/* Kernel SCTP state -> the name OVS prints: its own list has the same
+ * names, and no NONE (CLOSED instead). */
+static const char *sctp_state_name(uint8_t s)
+{
+	switch (s) {
+	case SCTP_CONNTRACK_COOKIE_WAIT:	return "COOKIE_WAIT";
+	case SCTP_CONNTRACK_COOKIE_ECHOED:	return "COOKIE_ECHOED";
+	case SCTP_CONNTRACK_ESTABLISHED:	return "ESTABLISHED";
+	case SCTP_CONNTRACK_SHUTDOWN_SENT:	return "SHUTDOWN_SENT";
+	case SCTP_CONNTRACK_SHUTDOWN_RECD:	return "SHUTDOWN_RECD";
+	case SCTP_CONNTRACK_SHUTDOWN_ACK_SENT:	return "SHUTDOWN_ACK_SENT";
+	case SCTP_CONNTRACK_HEARTBEAT_SENT:	return "HEARTBEAT_SENT";
+	case SCTP_CONNTRACK_HEARTBEAT_ACKED:	return "HEARTBEAT_ACKED";
+	}
+	return "CLOSED";
 }
 
 /* The ICMP type of the reply tuple, as the kernel inverts it. */
@@ -353,6 +371,14 @@ static void format_entry(struct line *l, const struct nf_conntrack *ct, unsigned
 			put(l, ",protoinfo=(state=%s)",
 			    tcp_state_name(nfct_get_attr_u8(ct, ATTR_TCP_STATE)));
 	}
+	/* OVS prints SCTP's the same with or without -m.  Its verification
+	 * tags are the tags' values (OVS on a little-endian host prints them
+	 * byte-swapped). */
+	if (proto == IPPROTO_SCTP && nfct_attr_is_set(ct, ATTR_SCTP_STATE) > 0)
+		put(l, ",protoinfo=(state=%s,vtag_orig=%u,vtag_reply=%u)",
+		    sctp_state_name(nfct_get_attr_u8(ct, ATTR_SCTP_STATE)),
+		    nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_ORIG),
+		    nfct_get_attr_u32(ct, ATTR_SCTP_VTAG_REPL));
 	if (nfct_attr_is_set(ct, ATTR_HELPER_NAME) > 0)
 		put(l, ",helper=%s", (const char *)nfct_get_attr(ct, ATTR_HELPER_NAME));
 	if (how & CT_DUMP_MORE)
