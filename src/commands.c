@@ -1410,7 +1410,7 @@ static char *cmd_trace(struct cmd_ctx *c, char **argv, int argc)
 
 /* One flow as ovs-ofctl diff-flows prints it: the sign, "table=N " unless
  * table 0, the match with its priority, " cookie=0x..." unless 0, the
- * timeouts unless 0, then " actions=...". */
+ * timeouts and importance unless 0, then " actions=...". */
 static char *print_diff_flow(FILE *out, const struct flow_port_names *names,
 			     char sign, const struct flow *f)
 {
@@ -1432,20 +1432,23 @@ static char *print_diff_flow(FILE *out, const struct flow_port_names *names,
 		fprintf(out, " idle_timeout=%u", f->idle_timeout);
 	if (f->hard_timeout)
 		fprintf(out, " hard_timeout=%u", f->hard_timeout);
+	if (f->importance)
+		fprintf(out, " importance=%u", f->importance);
 	fprintf(out, " %s\n", acts);
 	free(text);
 	return NULL;
 }
 
-/* ovs-ofctl's fte_version_equals: cookie, timeouts and actions */
+/* ovs-ofctl's fte_version_equals: cookie, timeouts, importance and
+ * actions (not the flags) */
 static bool same_flow_version(const struct flow *a, const struct flow *b)
 {
 	return a->cookie == b->cookie && flow_same_timeouts(a, b) &&
-	       flow_same_actions(a, b);
+	       a->importance == b->importance && flow_same_actions(a, b);
 }
 
 /* diff-flows BRIDGE TEXT: '-' for a flow of the bridge that the file lacks
- * or has otherwise (cookie, timeouts, actions), '+' for the file's; nothing when they
+ * or has otherwise (cookie, timeouts, importance, actions), '+' for the file's; nothing when they
  * agree.  The bridge's flows come in dump-flows order, then the file's
  * others in file order.  A later line replaces an earlier one with the same
  * rule, as when the file is loaded. */

@@ -1,9 +1,9 @@
 #!/bin/bash
 # diff-flows BR FILE as ovs-ofctl diff-flows prints it: '-' for the bridge's flows that
-# the file lacks or has with other actions or cookie, '+' for the file's, nothing and
-# exit 0 when they agree, exit 2 when they differ; the file as add-flows reads it (port
-# names, comments, a later line replacing an earlier one with the same rule); --names
-# prints ports by name in a form that reads back.
+# the file lacks or has with other actions, cookie, timeouts or importance, '+' for the
+# file's, nothing and exit 0 when they agree, exit 2 when they differ; the file as
+# add-flows reads it (port names, comments, a later line replacing an earlier one with
+# the same rule); --names prints ports by name in a form that reads back.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -47,6 +47,11 @@ check_eq "after it diff-flows finds no difference" "" "$(bfctl diff-flows "$BR" 
 check_eq "diff-flows reads standard input for -" "-table=1 priority=0 actions=output:2
 +table=1 priority=0 actions=drop" \
 	"$(bfctl diff-flows "$BR" - <<<'table=1,priority=0,actions=drop' 2>&1 | grep 'table=1 priority=0 ')"
+check_eq "another importance is a difference, printed after the timeouts as ovs-ofctl does" \
+	"-table=1 priority=0 actions=output:2
++table=1 priority=0 hard_timeout=9 importance=5 actions=output:2" \
+	"$(bfctl diff-flows "$BR" - <<<'table=1,priority=0,hard_timeout=9,importance=5,actions=output:2' 2>&1 |
+		grep 'table=1 priority=0 ')"
 
 out=$(bfctl diff-flows "$BR" - 2>&1 <<<'ip,nw_sorc=10.0.0.1,actions=drop')
 rc=$?
