@@ -1125,6 +1125,23 @@ static int dump_sorted_cmp(const void *a, const void *b, void *sort)
 	return r ? r : dump_cmp(a, b);
 }
 
+/* "KEY12.5s": ms as seconds, without trailing zeros (OVS's durations) */
+static void put_duration(FILE *out, const char *key, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	fprintf(out, "%s%lld", key, (long long)(ms / 1000));
+	if (ms % 1000) {
+		char frac[8];
+
+		snprintf(frac, sizeof(frac), "%03d", (int)(ms % 1000));
+		for (int k = 2; k > 0 && frac[k] == '0'; k--)
+			frac[k] = '\0';
+		fprintf(out, ".%s", frac);
+	}
+	fputc('s', out);
+}
+
 /* One flow as ovs-ofctl prints it with the OpenFlow version brflowctl
  * asked for (c->openflow): the flow_mod flags from 1.3 on, importance from
  * 1.4 on, idle_age and hard_age in 1.0 only (Nicira's flow statistics);
@@ -1145,9 +1162,10 @@ static char *print_flow(struct cmd_ctx *c, const struct dump_sort *d,
 	fputc(' ', c->out);
 	if (stats || f->cookie)
 		fprintf(c->out, "cookie=0x%" PRIx64 ", ", f->cookie);
-	if (stats)
-		fprintf(c->out, "duration=%" PRId64 ".%03ds, ", age / 1000,
-			(int)(age % 1000));
+	if (stats) {
+		put_duration(c->out, "duration=", age);
+		fputs(", ", c->out);
+	}
 	if (stats || f->table)
 		fprintf(c->out, "table=%u, ", f->table);
 	if (stats)
@@ -2028,22 +2046,6 @@ static void add_group_count(const char *name, uint64_t packets, uint64_t bytes,
 		}
 }
 
-/* "KEY12.5s": ms as seconds, without trailing zeros (OVS's durations) */
-static void put_duration(FILE *out, const char *key, int64_t ms)
-{
-	if (ms < 0)
-		ms = 0;
-	fprintf(out, "%s%lld", key, (long long)(ms / 1000));
-	if (ms % 1000) {
-		char frac[8];
-
-		snprintf(frac, sizeof(frac), "%03d", (int)(ms % 1000));
-		for (int k = 2; k > 0 && frac[k] == '0'; k--)
-			frac[k] = '\0';
-		fprintf(out, ".%s", frac);
-	}
-	fputc('s', out);
-}
 
 /* dump-group-stats: ovs-ofctl's OFPST_GROUP reply.  ref_count is the
  * number of flows that send to the group; the buckets print by position. */

@@ -29,6 +29,8 @@ line() {
 stats='cookie=0x0, duration=[0-9.]+s, table=1, n_packets=0, n_bytes=0, '
 check_re "OpenFlow 1.0 (no -O): idle_age, no flags, no importance" \
 	"^ ${stats}idle_age=[0-9]+, priority=10,udp actions=drop\$" "$(line - udp)"
+check_re "duration= as OVS prints it: seconds, and no trailing zeros after the point" \
+	'^ cookie=0x0, duration=(0|[1-9][0-9]*)(\.[0-9]{0,2}[1-9])?s, table=1' "$(line - udp)"
 check_re "-O OpenFlow10 prints the same" \
 	"^ ${stats}idle_age=[0-9]+, priority=10,udp actions=drop\$" "$(line OpenFlow10 udp)"
 check_re "-O OpenFlow11: no idle_age, no flags" \
