@@ -1052,12 +1052,63 @@ static void forget_ages(const char *bridge)
 		}
 }
 
+/* ---- ports' ages (dump-ports' duration) ---- */
+
+/* When add-port attached each port since brflowd started (add-br: the
+ * bridge's LOCAL, named as the bridge).  OVS counts a port's duration from
+ * when ovs-vswitchd made it, so the ports brflowd loaded at its start
+ * count from the start (st_state's started_ms). */
+static struct port_age {
+	char bridge[16], ifname[16];
+	int64_t added_ms;
+} *port_ages;
+static int n_port_ages;
+
+/* bridge's port ifname (NULL: all of them) is gone */
+static void forget_ports(const char *bridge, const char *ifname)
+{
+	for (int i = 0; i < n_port_ages; i++)
+		if (!strcmp(port_ages[i].bridge, bridge) &&
+		    (!ifname || !strcmp(port_ages[i].ifname, ifname)))
+			port_ages[i--] = port_ages[--n_port_ages];
+}
+
+/* ifname was attached to bridge now.  Out of memory, its age counts from
+ * brflowd's start: a wrong duration, nothing worse. */
+static void note_port_added(const char *bridge, const char *ifname)
+{
+	struct port_age *arr;
+
+	forget_ports(bridge, ifname);
+	arr = realloc(port_ages, (n_port_ages + 1) * sizeof(*arr));
+	if (!arr)
+		return;
+	port_ages = arr;
+	arr = &port_ages[n_port_ages++];
+	snprintf(arr->bridge, sizeof(arr->bridge), "%s", bridge);
+	snprintf(arr->ifname, sizeof(arr->ifname), "%s", ifname);
+	arr->added_ms = st_now_ms();
+}
+
+static int64_t port_added_ms(const struct st_state *st, const char *bridge,
+			     const char *ifname)
+{
+	for (int i = 0; i < n_port_ages; i++)
+		if (!strcmp(port_ages[i].bridge, bridge) &&
+		    !strcmp(port_ages[i].ifname, ifname))
+			return port_ages[i].added_ms;
+	return st->started_ms;
+}
+
 void commands_free(void)
 {
 	while (n_bridge_ages)
 		forget_ages(bridge_ages[0].name);
 	free(bridge_ages);
 	bridge_ages = NULL;
+	free(port_ages);
+	port_ages = NULL;
+	n_port_ages = 0;
 }
 
 /* Takes b's counter reading pk[] at now and puts each flow's idle age in
@@ -1123,6 +1174,17 @@ static int dump_sorted_cmp(const void *a, const void *b, void *sort)
 			      &((const struct dump_sort *)b)->sf->flow);
 
 	return r ? r : dump_cmp(a, b);
+}
+
+/* The start of a reply line as ovs-ofctl prints it with the OpenFlow
+ * version asked for: "OFPST_PORT reply (xid=0x2):" with 1.0, "OFPST_PORT
+ * reply (OF1.3) (xid=0x2):" with 1.3. */
+static void put_reply(const struct cmd_ctx *c, const char *what)
+{
+	fprintf(c->out, "%s reply", what);
+	if (c->openflow > 10)
+		fprintf(c->out, " (OF1.%d)", c->openflow - 10);
+	fputs(" (xid=0x2):", c->out);
 }
 
 /* "KEY12.5s": ms as seconds, without trailing zeros (OVS's durations) */
@@ -1238,8 +1300,7 @@ static char *dump_bridge(struct cmd_ctx *c, const struct st_bridge *b,
 		if (c->openflow == 10)
 			fprintf(c->out, "NXST_AGGREGATE reply (xid=0x4):");
 		else
-			fprintf(c->out, "OFPST_AGGREGATE reply (OF1.%d) (xid=0x2):",
-				c->openflow - 10);
+			put_reply(c, "OFPST_AGGREGATE");
 		fprintf(c->out, " packet_count=%" PRIu64 " byte_count=%" PRIu64
 			" flow_count=%d\n", packets, bytes, m);
 		goto out;
@@ -2338,6 +2399,8 @@ static char *cmd_add_br(struct cmd_ctx *c, char **argv, int argc)
 	err = commit(c, nb);
 	if (err && !existed && bridge_del(name, nerr, sizeof(nerr)))
 		log_warn("add-br %s: cannot remove the bridge again: %s", name, nerr);
+	if (!err)
+		note_port_added(name, name);
 	return err;
 }
 
@@ -2368,6 +2431,7 @@ static char *cmd_del_br(struct cmd_ctx *c, char **argv, int argc)
 		log_warn("del-br %s: offload table: %s", argv[0], nerr);
 	st_bridge_forget(c->st, argv[0]);
 	forget_ages(argv[0]);
+	forget_ports(argv[0], NULL);
 	return err;
 }
 
@@ -2443,6 +2507,8 @@ static char *cmd_add_port(struct cmd_ctx *c, char **argv, int argc)
 	if (err && bridge_del_port(br, ifc, nerr, sizeof(nerr)))
 		log_warn("add-port %s %s: cannot release the port: %s", br, ifc,
 			 nerr);
+	if (!err)
+		note_port_added(br, ifc);
 	return err;
 }
 
@@ -2480,6 +2546,7 @@ static char *cmd_del_port(struct cmd_ctx *c, char **argv, int argc)
 	err = commit(c, nb);
 	if (err)
 		return err;
+	forget_ports(nb->name, ifc);
 	/* nb replaced b; its name is still the bridge's. */
 	if (iface_exists(ifc) && bridge_del_port(nb->name, ifc, nerr, sizeof(nerr)))
 		log_warn("del-port %s: cannot release the interface: %s", ifc, nerr);
@@ -2994,29 +3061,39 @@ static char *select_ports(const struct st_bridge *b, const char *want,
 	return NULL;
 }
 
+
 /* dump-ports BR [PORT] (desc false): the kernel's counters as ovs-ofctl's
- * OFPST_PORT reply; dump-ports-desc BR [PORT] (desc true): each port as
- * show describes it, as its OFPST_PORT_DESC reply. */
+ * OFPST_PORT reply, with each port's duration from OpenFlow 1.3 on;
+ * dump-ports-desc BR [PORT] (desc true): each port as show describes it,
+ * as its OFPST_PORT_DESC reply. */
 static char *print_ports(struct cmd_ctx *c, char **argv, int argc, bool desc)
 {
 	struct compile_port *ports = NULL;
 	struct st_bridge *b;
 	char *err = find_bridge(c, argv[0], &b);
+	int64_t now = st_now_ms();
 	int n = 0;
 
 	if (!err)
 		err = select_ports(b, argc > 1 ? argv[1] : NULL, &ports, &n);
 	if (err)
 		return err;
+	put_reply(c, desc ? "OFPST_PORT_DESC" : "OFPST_PORT");
 	if (desc)
-		fputs("OFPST_PORT_DESC reply (xid=0x2):\n", c->out);
+		fputc('\n', c->out);
 	else
-		fprintf(c->out, "OFPST_PORT reply (xid=0x2): %d ports\n", n);
+		fprintf(c->out, " %d ports\n", n);
 	for (int i = 0; i < n; i++) {
-		if (desc)
+		if (desc) {
 			port_desc_print(c->out, ports[i].ofport, ports[i].ifname, ports[i].config);
-		else
-			port_stats_print(c->out, ports[i].ofport, ports[i].ifname);
+			continue;
+		}
+		port_stats_print(c->out, ports[i].ofport, ports[i].ifname);
+		if (c->openflow >= 13) {
+			put_duration(c->out, "           duration=", now -
+				     port_added_ms(c->st, b->name, ports[i].ifname));
+			fputc('\n', c->out);
+		}
 	}
 	free(ports);
 	return NULL;
@@ -3081,8 +3158,10 @@ static char *cmd_queue_stats(struct cmd_ctx *c, char **argv, int argc)
 	if (!err && want >= 0 && !found)
 		err = port ? errstr("port %s has no queue %ld (OFPQOFC_BAD_QUEUE)", port, want) :
 			     errstr("no port has queue %ld (OFPQOFC_BAD_QUEUE)", want);
-	if (!err)
-		fprintf(c->out, "OFPST_QUEUE reply (xid=0x2): %d queues\n", found);
+	if (!err) {
+		put_reply(c, "OFPST_QUEUE");
+		fprintf(c->out, " %d queues\n", found);
+	}
 	for (int i = 0; i < n && !err; i++)
 		for (int k = 0; k < nq[i]; k++) {
 			if (!queue_selected(&q[i][k], want))

@@ -30,6 +30,7 @@
 int st_init(struct st_state *st, const char *dir)
 {
 	memset(st, 0, sizeof(*st));
+	st->started_ms = st_now_ms();
 	st->dir = strdup(dir);
 	return st->dir ? 0 : -1;
 }

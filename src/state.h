@@ -62,6 +62,9 @@ struct st_bridge {
 
 struct st_state {
 	char *dir;
+	/* when brflowd started (st_init): as old as the bridges and ports it
+	 * loaded are, as OVS's are as old as ovs-vswitchd */
+	int64_t started_ms;
 	int n_bridges;
 	struct st_bridge **bridges;
 	struct nft_features features;

@@ -7,6 +7,7 @@
 # PORT_DOWN, LINK_DOWN), show BR that bridge alone, and dump-ports-desc the same under
 # ovs-ofctl's heading.  list-br, list-ports, br-exists and port-to-br answer as
 # ovs-vsctl's do, and so do --may-exist add-port and --if-exists del-br and del-port.
+# With -O OpenFlow13, the replies name the version and each port has a duration.
 . "$(dirname "$0")/lib.sh"
 
 bf_topology 2
@@ -65,6 +66,32 @@ check_eq "a port by interface name" "  port  1" "$(bfctl dump-ports "$BR" p1 2>&
 check_eq "LOCAL by name" "  port LOCAL" "$(bfctl dump-ports "$BR" LOCAL 2>&1 | sed -n 2p | cut -c1-12)"
 check_eq "a port the bridge does not have is named" "brflowctl: dump-ports: no port '9' on bridge 'br0'" \
 	"$(bfctl dump-ports "$BR" 9 2>&1)"
+
+# with -O, as ovs-ofctl: the reply names the version, and from OpenFlow 1.3 on each port
+# has a duration, since add-port or add-br (LOCAL) or since brflowd started
+sleep 1
+out=$(bfctl -O OpenFlow13 dump-ports "$BR" 2>&1)
+check_eq "-O OpenFlow13 dump-ports: the version in the reply line" \
+	"OFPST_PORT reply (OF1.3) (xid=0x2): 3 ports" "$(head -1 <<<"$out")"
+check_eq "...and a duration= line after each port's tx line, as OVS prints durations" 3 \
+	"$(grep -A1 '^           tx ' <<<"$out" | grep -cE '^           duration=[1-9][0-9]*(\.[0-9]{0,2}[1-9])?s$')"
+out=$(bfctl -O OpenFlow12 dump-ports "$BR" 2>&1)
+check_eq "-O OpenFlow12: the version, no durations" "OFPST_PORT reply (OF1.2) (xid=0x2): 3 ports 0" \
+	"$(head -1 <<<"$out") $(grep -c duration= <<<"$out")"
+check_eq "-O OpenFlow13 dump-ports-desc names the version" "OFPST_PORT_DESC reply (OF1.3) (xid=0x2):" \
+	"$(bfctl -O OpenFlow13 dump-ports-desc "$BR" 2>&1 | head -1)"
+# duration SECONDS-OF PORT: port's duration in whole seconds, -O OpenFlow13
+duration() { bfctl -O OpenFlow13 dump-ports "$BR" "$1" 2>&1 | sed -n 's/^           duration=\([0-9]*\).*/\1/p'; }
+ip -n "$SW" link add p7 type veth peer name p7b
+check "a port added now" bfctl add-port "$BR" p7 ofport=7
+sleep 2
+young=$(duration 7) old=$(duration 1)
+check_gt "...has a duration" "$young" 1
+check_gt "...shorter than port 1's, added with the topology" "$old" "$young"
+check "del-port of it" bfctl del-port "$BR" p7
+check "brflowd exits on SIGTERM" bf_daemon_stop
+bf_start_again
+check_gt "after a restart port 1 counts from the start, as OVS's ports do" "$old" "$(duration 1)"
 
 # show describes each port as ovs-ofctl show does: address, config, state.
 # desc PORT: the three lines of PORT ("1(p1)", "LOCAL(br0)") in show, joined by '|'
